@@ -1,0 +1,74 @@
+"""The ``perfmodel`` command line.
+
+The CLI only parses arguments and reports errors; each subcommand lives in its own module of
+:mod:`perfmodel.commands` (``HELP``, ``add_arguments(parser)``, ``run(args) -> int``) and calls the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from .errors import USER_ERRORS
+
+# Order shown in --help; a module not present yet is simply not offered.
+COMMANDS = ("profile", "export", "calibrate", "fit", "predict", "explore", "report", "platform", "shape", "tune")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit status 2
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="perfmodel",
+        description="Measure, predict and optimise the runtime, power and energy of CNN inference.",
+        epilog="Run 'perfmodel COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"perfmodel.commands.{name}") is None:
+            continue
+        mod = importlib.import_module(f"perfmodel.commands.{name}")
+        p = sub.add_parser(name, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("perfmodel")
+    except Exception:  # noqa: BLE001 - not installed: running from a checkout
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"perfmodel: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("perfmodel: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

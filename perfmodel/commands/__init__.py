@@ -1,0 +1,1 @@
+"""Subcommands of the perfmodel CLI, one module each."""

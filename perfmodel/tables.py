@@ -1,0 +1,113 @@
+"""Reading measurement tables (CSV) with checks that name the problem.
+
+Every command that takes ``--table`` goes through :func:`read_table`, so a missing column, a non-numeric
+value, a NaN, an empty file, duplicated headers or a file that is not UTF-8 all produce the same kind of
+one-line :class:`~profiling.errors.TableError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from profiling.errors import TableError
+
+MAX_TABLE_BYTES = 2 * 1024**3
+
+
+def parse_names(text: str | Sequence[str] | None, what: str = "column") -> list[str]:
+    """Split ``"a,b,c"`` into names, refusing empty items and repeats."""
+    if text is None:
+        return []
+    items = [t.strip() for t in text.split(",")] if isinstance(text, str) else [str(t).strip() for t in text]
+    if not items or any(not t for t in items):
+        raise TableError(f"empty {what} name in {text!r}")
+    dupes = sorted({t for t in items if items.count(t) > 1})
+    if dupes:
+        raise TableError(f"{what} {dupes[0]!r} is listed twice")
+    return items
+
+
+def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives: Sequence[str] = (),
+               numeric_knobs: bool = False, allow_nan_objectives: bool = False) -> pd.DataFrame:
+    """Read a CSV measurement table and check the named columns.
+
+    Parameters
+    ----------
+    path : path-like
+    knobs : sequence of str
+        Columns that must exist and hold no missing values (numeric when ``numeric_knobs``).
+    objectives : sequence of str
+        Columns that must exist and be numeric; NaN is an error unless ``allow_nan_objectives``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; an unnamed leading index column (as pandas writes) is dropped.
+    """
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TABLE_BYTES + 1)
+    except IsADirectoryError:
+        raise TableError(f"table {path!r} is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise TableError(f"cannot read table {path!r}: {exc.strerror}") from None
+    if size > MAX_TABLE_BYTES:
+        raise TableError(f"table {path!r} is larger than {MAX_TABLE_BYTES // 1024**3} GiB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TableError(f"table {path!r} is not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise TableError(f"table {path!r} is empty")
+    try:
+        header = next(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise TableError(f"table {path!r} is not valid CSV: {exc}") from None
+    named = [h for h in header if h.strip()]
+    dupes = sorted({h for h in named if named.count(h) > 1})
+    if dupes:
+        raise TableError(f"table {path!r} has the column {dupes[0]!r} twice")
+    try:
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TableError(f"table {path!r} is not valid CSV: {msg}") from None
+    if len(df.columns) and (str(df.columns[0]).startswith("Unnamed: 0") or df.columns[0] == ""):
+        df = df.drop(columns=df.columns[0])
+    if len(df) == 0:
+        raise TableError(f"table {path!r} has a header but no rows")
+    check_columns(df, knobs=knobs, objectives=objectives, numeric_knobs=numeric_knobs,
+                  allow_nan_objectives=allow_nan_objectives, source=path)
+    return df
+
+
+def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Sequence[str] = (),
+                  numeric_knobs: bool = False, allow_nan_objectives: bool = False,
+                  source: str = "table") -> None:
+    """Raise :class:`TableError` naming the first missing, non-numeric or NaN column."""
+    for col in list(knobs) + list(objectives):
+        if col not in df.columns:
+            raise TableError(f"{source!r} has no column {col!r}; columns: {', '.join(map(str, df.columns))}")
+    for col in knobs:
+        if df[col].isna().any():
+            row = int(np.flatnonzero(df[col].isna().to_numpy())[0])
+            raise TableError(f"{source!r}: knob column {col!r} is empty in row {row + 1}")
+        if numeric_knobs and not pd.api.types.is_numeric_dtype(df[col]):
+            raise TableError(f"{source!r}: knob column {col!r} is not numeric (e.g. {df[col].iloc[0]!r})")
+    for col in objectives:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            bad = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+            example = df[col][bad].iloc[0] if bad.any() else df[col].iloc[0]
+            raise TableError(f"{source!r}: objective column {col!r} is not numeric (e.g. {example!r})")
+        values = df[col].to_numpy(dtype=float)
+        if not allow_nan_objectives and not np.all(np.isfinite(values)):
+            row = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise TableError(f"{source!r}: objective column {col!r} has a missing or infinite value in row {row + 1}")

@@ -1,0 +1,33 @@
+"""Exceptions that users of :mod:`profiling` see.
+
+Every error here carries a one-line message that names the problem; the CLI prints it and exits with
+status 2.
+"""
+
+
+class ProfilingError(Exception):
+    """Base class of every user-facing error raised by :mod:`profiling`."""
+
+
+class ConfigError(ProfilingError, ValueError):
+    """A configuration, knob or configuration space is invalid."""
+
+
+class SpecError(ProfilingError, ValueError):
+    """A network specification or model file cannot be read or built."""
+
+
+class StoreError(ProfilingError):
+    """A campaign store cannot be opened, is locked, or has an unexpected schema."""
+
+
+class PlatformError(ProfilingError):
+    """A platform cannot apply or restore a configuration."""
+
+
+class SensorUnavailable(ProfilingError):
+    """A sensor is absent or unreadable on this machine."""
+
+
+class TableError(ProfilingError, ValueError):
+    """A measurement table (CSV) is missing columns or holds invalid values."""

@@ -1,0 +1,690 @@
+"""Typed, immutable configuration spaces.
+
+A :class:`ConfigSpace` is an ordered tuple of knobs (integer, ordinal, continuous, categorical, boolean), a
+tuple of constraints between knobs, and optionally a finite candidate set (the configurations that exist in
+a recorded table).  It validates configurations, parses ``"threads=2,batch=1"`` strings, maps
+configurations to vectors in the unit cube and back, enumerates and samples designs, and round-trips
+through JSON.
+
+Platforms declare their knobs with it; :mod:`perfmodel` re-exports it.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import math
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import ConfigError
+
+SPACE_FORMAT_VERSION = 1
+
+Value = int | float | str | bool
+
+
+# --------------------------------------------------------------------------------------------- knobs
+@dataclass(frozen=True)
+class Knob:
+    """Base class of a knob; see the concrete subclasses."""
+
+    name: str
+    kind: ClassVar[str] = "knob"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ConfigError(f"knob name {self.name!r} must be an identifier (letters, digits, '_')")
+
+    # Finite knobs list their levels; a continuous knob without discretisation returns None.
+    @property
+    def levels(self) -> tuple[Value, ...] | None:
+        raise NotImplementedError
+
+    @property
+    def default_value(self) -> Value:
+        raise NotImplementedError
+
+    def validate(self, value: Any) -> Value:
+        """Return ``value`` coerced to the knob's type, or raise :class:`ConfigError`."""
+        raise NotImplementedError
+
+    def parse(self, text: str) -> Value:
+        """Parse a value written as text (from a CLI string or CSV cell)."""
+        return self.validate(_parse_scalar(text))
+
+    def to_unit(self, value: Value) -> float:
+        """Map a valid value to [0, 1]."""
+        levels = self.levels
+        assert levels is not None
+        if len(levels) == 1:
+            return 0.5
+        return levels.index(self.validate(value)) / (len(levels) - 1)
+
+    def from_unit(self, u: float) -> Value:
+        """Map ``u`` in [0, 1] to the nearest allowed value."""
+        levels = self.levels
+        assert levels is not None
+        i = int(math.floor(float(np.clip(u, 0.0, 1.0)) * len(levels)))
+        return levels[min(i, len(levels) - 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"kind": self.kind}
+        for k, v in self.__dict__.items():
+            d[k] = list(v) if isinstance(v, tuple) else v
+        return d
+
+    def describe(self) -> str:
+        levels = self.levels
+        if levels is None:
+            return f"{self.name}: {self.kind}"
+        shown = ", ".join(map(str, levels[:8])) + (", ..." if len(levels) > 8 else "")
+        return f"{self.name}: {self.kind} {{{shown}}} (default {self.default_value})"
+
+
+@dataclass(frozen=True)
+class Integer(Knob):
+    """Integer knob ``low..high`` in steps of ``step``."""
+
+    low: int = 0
+    high: int = 1
+    step: int = 1
+    default: int | None = None
+    kind: ClassVar[str] = "integer"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for attr in ("low", "high", "step"):
+            if not isinstance(getattr(self, attr), (int, np.integer)) or isinstance(getattr(self, attr), bool):
+                raise ConfigError(f"knob {self.name!r}: {attr} must be an integer")
+        if self.high < self.low or self.step < 1:
+            raise ConfigError(f"knob {self.name!r}: need low <= high and step >= 1")
+        if self.default is not None:
+            self.validate(self.default)
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(range(self.low, self.high + 1, self.step))
+
+    @property
+    def default_value(self) -> int:
+        return self.low if self.default is None else int(self.default)
+
+    def validate(self, value: Any) -> int:
+        if isinstance(value, bool) or not _is_number(value) or float(value) != int(float(value)):
+            raise ConfigError(f"knob {self.name!r} takes an integer, got {value!r}")
+        v = int(float(value))
+        if v < self.low or v > self.high or (v - self.low) % self.step:
+            raise ConfigError(
+                f"knob {self.name!r}: {v} is out of range {self.low}..{self.high}"
+                + (f" step {self.step}" if self.step != 1 else "")
+            )
+        return v
+
+
+@dataclass(frozen=True)
+class Ordinal(Knob):
+    """Knob with an ordered tuple of numeric levels (e.g. the frequencies a board accepts)."""
+
+    values: tuple[float | int, ...] = ()
+    default: float | int | None = None
+    kind: ClassVar[str] = "ordinal"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        vals = tuple(self.values)
+        if not vals:
+            raise ConfigError(f"knob {self.name!r} needs at least one level")
+        if not all(_is_number(v) and not isinstance(v, bool) for v in vals):
+            raise ConfigError(f"knob {self.name!r}: ordinal levels must be numbers")
+        if any(not math.isfinite(float(v)) for v in vals):
+            raise ConfigError(f"knob {self.name!r}: levels must be finite")
+        clean = tuple(sorted(set(int(v) if float(v) == int(float(v)) else float(v) for v in vals)))
+        object.__setattr__(self, "values", clean)
+        if self.default is not None:
+            self.validate(self.default)
+
+    @property
+    def levels(self) -> tuple[float | int, ...]:
+        return self.values
+
+    @property
+    def default_value(self) -> float | int:
+        return self.values[0] if self.default is None else self.validate(self.default)
+
+    def validate(self, value: Any) -> float | int:
+        if isinstance(value, bool) or not _is_number(value):
+            raise ConfigError(f"knob {self.name!r} takes one of {list(self.values)}, got {value!r}")
+        for level in self.values:
+            if math.isclose(float(level), float(value), rel_tol=1e-9, abs_tol=1e-12):
+                return level
+        raise ConfigError(f"knob {self.name!r}: {value!r} is not one of {list(self.values)}")
+
+
+@dataclass(frozen=True)
+class Continuous(Knob):
+    """Real-valued knob in ``[low, high]``; ``n_levels`` discretises it to equally spaced allowed levels."""
+
+    low: float = 0.0
+    high: float = 1.0
+    n_levels: int | None = None
+    log: bool = False
+    default: float | None = None
+    kind: ClassVar[str] = "continuous"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (_is_number(self.low) and _is_number(self.high)) or not self.low < self.high:
+            raise ConfigError(f"knob {self.name!r}: need numeric low < high")
+        if self.log and self.low <= 0:
+            raise ConfigError(f"knob {self.name!r}: a log-scaled knob needs low > 0")
+        if self.n_levels is not None and (not isinstance(self.n_levels, int) or self.n_levels < 2):
+            raise ConfigError(f"knob {self.name!r}: n_levels must be an integer >= 2")
+        if self.default is not None:
+            self.validate(self.default)
+
+    def _warp(self, x: float) -> float:
+        return math.log(x) if self.log else x
+
+    def _unwarp(self, y: float) -> float:
+        return math.exp(y) if self.log else y
+
+    @property
+    def levels(self) -> tuple[float, ...] | None:
+        if self.n_levels is None:
+            return None
+        lo, hi = self._warp(self.low), self._warp(self.high)
+        return tuple(float(self._unwarp(lo + (hi - lo) * i / (self.n_levels - 1))) for i in range(self.n_levels))
+
+    @property
+    def default_value(self) -> float:
+        if self.default is not None:
+            return self.validate(self.default)
+        return self.from_unit(0.5)
+
+    def validate(self, value: Any) -> float:
+        if isinstance(value, bool) or not _is_number(value) or not math.isfinite(float(value)):
+            raise ConfigError(f"knob {self.name!r} takes a number in [{self.low}, {self.high}], got {value!r}")
+        v = float(value)
+        if v < self.low - 1e-12 or v > self.high + 1e-12:
+            raise ConfigError(f"knob {self.name!r}: {v} is outside [{self.low}, {self.high}]")
+        levels = self.levels
+        if levels is not None:
+            for level in levels:
+                if math.isclose(level, v, rel_tol=1e-9, abs_tol=1e-12):
+                    return level
+            raise ConfigError(f"knob {self.name!r}: {v} is not one of its levels {list(levels)}")
+        return v
+
+    def to_unit(self, value: Value) -> float:
+        v = self.validate(value)
+        lo, hi = self._warp(self.low), self._warp(self.high)
+        return (self._warp(v) - lo) / (hi - lo)
+
+    def from_unit(self, u: float) -> float:
+        u = float(np.clip(u, 0.0, 1.0))
+        if self.levels is not None:
+            return self.levels[int(round(u * (self.n_levels - 1)))]
+        lo, hi = self._warp(self.low), self._warp(self.high)
+        return float(np.clip(self._unwarp(lo + u * (hi - lo)), self.low, self.high))
+
+
+@dataclass(frozen=True)
+class Categorical(Knob):
+    """Unordered choice among strings."""
+
+    choices: tuple[str, ...] = ()
+    default: str | None = None
+    kind: ClassVar[str] = "categorical"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        choices = tuple(str(c) for c in self.choices)
+        if not choices or len(set(choices)) != len(choices):
+            raise ConfigError(f"knob {self.name!r} needs distinct choices")
+        object.__setattr__(self, "choices", choices)
+        if self.default is not None:
+            self.validate(self.default)
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return self.choices
+
+    @property
+    def default_value(self) -> str:
+        return self.choices[0] if self.default is None else self.default
+
+    def validate(self, value: Any) -> str:
+        text = str(value)
+        if text not in self.choices:
+            raise ConfigError(f"knob {self.name!r}: {value!r} is not one of {list(self.choices)}")
+        return text
+
+    def parse(self, text: str) -> str:
+        return self.validate(text.strip())
+
+
+@dataclass(frozen=True)
+class Boolean(Knob):
+    """On/off knob; accepts true/false, on/off, yes/no, 1/0."""
+
+    default: bool = False
+    kind: ClassVar[str] = "boolean"
+
+    @property
+    def levels(self) -> tuple[bool, ...]:
+        return (False, True)
+
+    @property
+    def default_value(self) -> bool:
+        return bool(self.default)
+
+    def validate(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if _is_number(value) and float(value) in (0.0, 1.0):
+            return bool(float(value))
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigError(f"knob {self.name!r} takes on/off (true/false, 1/0), got {value!r}")
+
+    def parse(self, text: str) -> bool:
+        return self.validate(text)
+
+
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0"}
+KNOB_TYPES: dict[str, type[Knob]] = {k.kind: k for k in (Integer, Ordinal, Continuous, Categorical, Boolean)}
+
+
+def knob_from_dict(d: Mapping[str, Any]) -> Knob:
+    """Build a knob from :meth:`Knob.to_dict` output."""
+    if not isinstance(d, Mapping) or "kind" not in d or "name" not in d:
+        raise ConfigError("a knob entry needs 'kind' and 'name'")
+    cls = KNOB_TYPES.get(d["kind"])
+    if cls is None:
+        raise ConfigError(f"unknown knob kind {d['kind']!r}; expected one of {sorted(KNOB_TYPES)}")
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k != "kind"}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"knob {d['name']!r}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------- constraints
+_CMP = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+        ast.Eq: operator.eq, ast.NotEq: operator.ne}
+_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+        ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+
+
+def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    # A tiny expression evaluator: constraints come from files and must never run code.
+    if isinstance(node, ast.Expression):
+        return _safe_eval(node.body, env)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in env:
+            raise ConfigError(f"constraint names unknown knob {node.id!r}")
+        return env[node.id]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+        return _BIN[type(node.op)](_safe_eval(node.left, env), _safe_eval(node.right, env))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
+        v = _safe_eval(node.operand, env)
+        return -v if isinstance(node.op, ast.USub) else (+v if isinstance(node.op, ast.UAdd) else not v)
+    if isinstance(node, ast.BoolOp):
+        vals = [_safe_eval(v, env) for v in node.values]
+        return all(vals) if isinstance(node.op, ast.And) else any(vals)
+    if isinstance(node, ast.Compare):
+        left = _safe_eval(node.left, env)
+        for op, comp in zip(node.ops, node.comparators):
+            if type(op) not in _CMP:
+                raise ConfigError("constraints support only <, <=, >, >=, ==, !=")
+            right = _safe_eval(comp, env)
+            if not _CMP[type(op)](left, right):
+                return False
+            left = right
+        return True
+    raise ConfigError(f"unsupported expression in constraint: {ast.dump(node)[:60]}")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A boolean expression over knob names, e.g. ``"inter_op_threads <= threads"``."""
+
+    expression: str
+
+    def __post_init__(self) -> None:
+        try:
+            tree = ast.parse(self.expression, mode="eval")
+        except SyntaxError:
+            raise ConfigError(f"constraint {self.expression!r} is not a valid expression") from None
+        object.__setattr__(self, "_tree", tree)
+
+    @property
+    def names(self) -> set[str]:
+        return {n.id for n in ast.walk(self._tree) if isinstance(n, ast.Name)}  # type: ignore[attr-defined]
+
+    def __call__(self, config: Mapping[str, Any]) -> bool:
+        try:
+            return bool(_safe_eval(self._tree, config))  # type: ignore[attr-defined]
+        except ZeroDivisionError:
+            return False
+
+
+# ------------------------------------------------------------------------------------------ space
+@dataclass(frozen=True)
+class ConfigSpace:
+    """Immutable, ordered set of knobs with constraints and an optional finite candidate set.
+
+    Parameters
+    ----------
+    knobs : sequence of Knob
+        The knobs, in the order used by vectors.
+    constraints : sequence of str or Constraint
+        Boolean expressions over knob names that every feasible configuration satisfies.
+    candidates : sequence of mapping, optional
+        When given, the space is exactly these configurations (e.g. the rows of a recorded table).
+    name : str
+        A label (the platform or table it describes).
+    """
+
+    knobs: tuple[Knob, ...]
+    constraints: tuple[Constraint, ...] = ()
+    candidates: tuple[tuple[Value, ...], ...] | None = None
+    name: str = "space"
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        knobs = tuple(self.knobs)
+        if not all(isinstance(k, Knob) for k in knobs):
+            raise ConfigError("a ConfigSpace takes Knob objects")
+        names = [k.name for k in knobs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"duplicate knob names: {', '.join(dupes)}")
+        object.__setattr__(self, "knobs", knobs)
+        object.__setattr__(self, "_index", {n: i for i, n in enumerate(names)})
+        cons = tuple(c if isinstance(c, Constraint) else Constraint(str(c)) for c in self.constraints)
+        for c in cons:
+            unknown = c.names - set(names)
+            if unknown:
+                raise ConfigError(f"constraint {c.expression!r} names unknown knob(s): {', '.join(sorted(unknown))}")
+        object.__setattr__(self, "constraints", cons)
+        if self.candidates is not None:
+            rows = []
+            seen = set()
+            for cand in self.candidates:
+                if isinstance(cand, Mapping):
+                    cfg = self.validate(cand, fill_defaults=False)
+                    row = tuple(cfg[n] for n in names)
+                else:
+                    row = tuple(k.validate(v) for k, v in zip(knobs, cand, strict=True))
+                if row not in seen:
+                    seen.add(row)
+                    rows.append(row)
+            if not rows:
+                raise ConfigError("a candidate space needs at least one configuration")
+            object.__setattr__(self, "candidates", tuple(rows))
+
+    # -- basics
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.knobs)
+
+    def __len__(self) -> int:
+        return len(self.knobs)
+
+    def __iter__(self) -> Iterator[Knob]:
+        return iter(self.knobs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __getitem__(self, name: str) -> Knob:
+        try:
+            return self.knobs[self._index[name]]
+        except KeyError:
+            raise ConfigError(f"unknown knob {name!r}; known knobs: {', '.join(self.names)}") from None
+
+    @property
+    def is_finite(self) -> bool:
+        return self.candidates is not None or all(k.levels is not None for k in self.knobs)
+
+    @property
+    def size(self) -> int | float:
+        """Number of configurations (before constraints for a grid); ``inf`` for a continuous space."""
+        if self.candidates is not None:
+            return len(self.candidates)
+        if not self.is_finite:
+            return math.inf
+        return math.prod(len(k.levels) for k in self.knobs)  # type: ignore[arg-type]
+
+    def default(self) -> dict[str, Value]:
+        """The default configuration."""
+        if self.candidates is not None:
+            return dict(zip(self.names, self.candidates[0]))
+        return {k.name: k.default_value for k in self.knobs}
+
+    # -- validation
+    def validate(self, config: Mapping[str, Any], *, fill_defaults: bool = True) -> dict[str, Value]:
+        """Return a complete, type-checked configuration or raise :class:`ConfigError`.
+
+        Unknown knob names, values out of range, constraint violations and (for a candidate space)
+        configurations that are not candidates are errors.
+        """
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"a configuration is a mapping of knob names to values, got {type(config).__name__}")
+        unknown = [k for k in config if k not in self._index]
+        if unknown:
+            raise ConfigError(f"unknown knob {unknown[0]!r}; known knobs: {', '.join(self.names)}")
+        out: dict[str, Value] = {}
+        for knob in self.knobs:
+            if knob.name in config:
+                out[knob.name] = knob.validate(config[knob.name])
+            elif fill_defaults:
+                out[knob.name] = knob.default_value
+            else:
+                raise ConfigError(f"configuration lacks knob {knob.name!r}")
+        for c in self.constraints:
+            if not c(out):
+                raise ConfigError(f"configuration {format_config(out)} violates constraint {c.expression!r}")
+        if self.candidates is not None and fill_defaults and tuple(out[n] for n in self.names) not in set(self.candidates):
+            raise ConfigError(f"configuration {format_config(out)} is not among the space's candidates")
+        return out
+
+    def is_feasible(self, config: Mapping[str, Any]) -> bool:
+        try:
+            self.validate(config)
+        except ConfigError:
+            return False
+        return True
+
+    def parse(self, text: str) -> dict[str, Value]:
+        """Parse ``"threads=2,batch=1"`` into a validated configuration (missing knobs take defaults)."""
+        return self.validate(self.parse_partial(text))
+
+    def parse_partial(self, text: str) -> dict[str, Value]:
+        """Parse ``"k=v,..."`` checking names and values but not filling defaults or checking constraints."""
+        out: dict[str, Value] = {}
+        text = (text or "").strip()
+        if not text:
+            return out
+        for part in text.split(","):
+            if "=" not in part:
+                raise ConfigError(f"config item {part.strip()!r} is not of the form knob=value")
+            key, _, raw = part.partition("=")
+            key, raw = key.strip(), raw.strip()
+            if key in out:
+                raise ConfigError(f"knob {key!r} is given twice")
+            if not raw:
+                raise ConfigError(f"knob {key!r} has no value")
+            out[key] = self[key].parse(raw)
+        return out
+
+    # -- vectors
+    def to_vector(self, config: Mapping[str, Any]) -> np.ndarray:
+        """Map a configuration to a point in the unit cube (one coordinate per knob)."""
+        cfg = self.validate(config, fill_defaults=True) if self.candidates is None else {
+            k.name: k.validate(config[k.name]) for k in self.knobs}
+        return np.array([k.to_unit(cfg[k.name]) for k in self.knobs], dtype=float)
+
+    def to_matrix(self, configs: Iterable[Mapping[str, Any]]) -> np.ndarray:
+        rows = [self.to_vector(c) for c in configs]
+        return np.array(rows, dtype=float).reshape(len(rows), len(self.knobs))
+
+    def from_vector(self, vector: Sequence[float]) -> dict[str, Value]:
+        """Map a point of the unit cube to the nearest allowed configuration (constraints not checked)."""
+        v = np.asarray(vector, dtype=float).ravel()
+        if v.shape[0] != len(self.knobs):
+            raise ConfigError(f"vector has {v.shape[0]} coordinates, the space has {len(self.knobs)} knobs")
+        return {k.name: k.from_unit(u) for k, u in zip(self.knobs, v)}
+
+    # -- enumeration
+    def grid(self) -> Iterator[dict[str, Value]]:
+        """All feasible configurations (the candidates, or the full factorial of the levels)."""
+        if self.candidates is not None:
+            for row in self.candidates:
+                yield dict(zip(self.names, row))
+            return
+        if not self.is_finite:
+            raise ConfigError("a space with continuous knobs has no finite grid; give them n_levels")
+        for combo in itertools.product(*(k.levels for k in self.knobs)):  # type: ignore[misc]
+            cfg = dict(zip(self.names, combo))
+            if all(c(cfg) for c in self.constraints):
+                yield cfg
+
+    def sample(self, n: int, design: str = "random", seed: int | None = 0) -> list[dict[str, Value]]:
+        """Draw ``n`` feasible configurations with a design; see :func:`profiling.designs.sample`."""
+        from .designs import sample
+
+        return sample(self, n, design=design, seed=seed)
+
+    # -- subspaces
+    def subspace(self, names: Sequence[str], fixed: Mapping[str, Any] | None = None) -> ConfigSpace:
+        """The knobs in ``names``; constraints that mention other knobs are dropped."""
+        knobs = tuple(self[n] for n in names)
+        keep = tuple(c for c in self.constraints if c.names <= set(names))
+        return ConfigSpace(knobs, keep, None, self.name)
+
+    # -- persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "perfmodel.ConfigSpace",
+            "version": SPACE_FORMAT_VERSION,
+            "name": self.name,
+            "knobs": [k.to_dict() for k in self.knobs],
+            "constraints": [c.expression for c in self.constraints],
+            "candidates": None if self.candidates is None else [list(r) for r in self.candidates],
+        }
+
+    def to_json(self, path: str | None = None, indent: int | None = 2) -> str:
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ConfigSpace:
+        if not isinstance(d, Mapping) or d.get("format") != "perfmodel.ConfigSpace":
+            raise ConfigError("not a configuration space (missing format 'perfmodel.ConfigSpace')")
+        if d.get("version") != SPACE_FORMAT_VERSION:
+            raise ConfigError(f"configuration space version {d.get('version')!r} is not supported "
+                              f"(this library reads version {SPACE_FORMAT_VERSION})")
+        knobs = tuple(knob_from_dict(k) for k in d.get("knobs", []))
+        cands = d.get("candidates")
+        return cls(knobs, tuple(d.get("constraints", [])),
+                   None if cands is None else tuple(tuple(r) for r in cands), str(d.get("name", "space")))
+
+    @classmethod
+    def from_json(cls, text_or_path: str) -> ConfigSpace:
+        """Load from a JSON string or a path to a JSON file."""
+        text = text_or_path
+        if not text_or_path.lstrip().startswith("{"):
+            try:
+                with open(text_or_path, encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError as exc:
+                raise ConfigError(f"cannot read configuration space {text_or_path!r}: {exc.strerror}") from None
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"configuration space is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+
+    @classmethod
+    def from_table(cls, table: Any, knobs: Sequence[str], name: str = "table") -> ConfigSpace:
+        """The finite space of the distinct rows of ``table`` (a pandas DataFrame) over ``knobs``.
+
+        Numeric columns become :class:`Ordinal` knobs with the observed levels; others :class:`Categorical`.
+        """
+        import pandas as pd
+
+        missing = [k for k in knobs if k not in table.columns]
+        if missing:
+            raise ConfigError(f"table has no column {missing[0]!r}; columns: {', '.join(map(str, table.columns))}")
+        if len(table) == 0:
+            raise ConfigError("table has no rows")
+        made: list[Knob] = []
+        for k in knobs:
+            col = table[k]
+            if col.isna().any():
+                raise ConfigError(f"knob column {k!r} has missing values")
+            if pd.api.types.is_bool_dtype(col):
+                made.append(Boolean(k))
+            elif pd.api.types.is_numeric_dtype(col):
+                made.append(Ordinal(k, tuple(float(v) if not float(v).is_integer() else int(v) for v in col.unique())))
+            else:
+                made.append(Categorical(k, tuple(sorted(map(str, col.unique())))))
+        rows = [tuple(r) for r in table[list(knobs)].itertuples(index=False, name=None)]
+        return cls(tuple(made), (), tuple(rows), name)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _is_number(value: Any) -> bool:
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def _parse_scalar(text: str) -> Any:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def format_config(config: Mapping[str, Any]) -> str:
+    """``"a=1,b=2"``: the inverse of :meth:`ConfigSpace.parse`."""
+    return ",".join(f"{k}={_fmt(v)}" for k, v in config.items())
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """Canonical text identity of a configuration (sorted keys), used to deduplicate and resume."""
+    return json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in sorted(config.items())},
+                      sort_keys=True, separators=(",", ":"))
