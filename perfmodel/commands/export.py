@@ -1,0 +1,48 @@
+"""Export a campaign store as a CSV table: one row per measurement, units in column names.
+
+Columns: see docs/measurement-table.md (runtime_s, power_w, energy_j, the knobs, layer features, ...).
+
+Example:
+  perfmodel export --store runs/x.sqlite -o x.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+HELP = "export a campaign store to CSV (one row per measurement)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", required=True, metavar="PATH", help="campaign store to read (never modified)")
+    p.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write ('-' for stdout)")
+    p.add_argument("--level", choices=("network", "layer"), help="only rows of this level")
+    p.add_argument("--view", choices=("whole", "inplace", "isolated"), help="only rows of this view")
+    p.add_argument("--ok-only", action="store_true", help="drop failed measurements")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from profiling.errors import ConfigError
+    from profiling.store import CampaignStore
+
+    with CampaignStore(args.store, readonly=True) as store:
+        df = store.to_frame()
+    if args.level:
+        df = df[df["level"] == args.level]
+    if args.view:
+        df = df[df["view"] == args.view]
+    if args.ok_only:
+        df = df[df["status"] == "ok"]
+    if args.output == "-":
+        df.to_csv(sys.stdout, index=False)
+        return 0
+    if os.path.abspath(args.output) == os.path.abspath(args.store):
+        raise ConfigError("the output file is the store itself; choose another -o path")
+    tmp = args.output + ".tmp"
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, args.output)
+    print(f"{len(df)} rows -> {args.output}")
+    return 0

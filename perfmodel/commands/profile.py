@@ -1,0 +1,149 @@
+"""Profile networks layer by layer (or whole) on the local CPU and store every measurement.
+
+Each configuration runs in its own TensorFlow worker process; results go into a SQLite store as each job
+finishes, so an interrupted campaign resumes where it stopped when run again with the same arguments.
+
+Examples:
+  perfmodel profile --network resnet50 --level layer --config threads=2,batch=1 --store runs/x.sqlite
+  perfmodel profile --network mobilenetv2,tiny_cnn --level network --design lhs --samples 8 \\
+      --knobs threads,batch,onednn --store runs/y.sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "measure networks layer by layer on the local CPU into a campaign store"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--network", action="append", metavar="NAME_OR_PATH",
+                   help="keras.applications name (resnet50, mobilenetv2, ...), a built-in (tiny_cnn, ...) or a "
+                        ".keras file; repeat or separate with commas")
+    p.add_argument("--list-networks", action="store_true", help="list the network names and exit")
+    p.add_argument("--list-knobs", action="store_true", help="list the CPU platform's knobs and exit")
+    p.add_argument("--store", metavar="PATH", help="campaign store (SQLite file; created if missing)")
+    p.add_argument("--campaign", default="default", help="campaign name inside the store (default: default)")
+    p.add_argument("--level", choices=("layer", "network"), default="layer",
+                   help="layer: whole network + in-place + isolated layer views; network: whole network only")
+    p.add_argument("--views", metavar="V1,V2", help="override the views: whole,inplace,isolated")
+    p.add_argument("--config", action="append", metavar="K=V,...",
+                   help="a configuration (missing knobs take defaults); repeat for several. With --design, "
+                        "the base that the design varies")
+    p.add_argument("--design", choices=("random", "factorial", "lhs", "sobol", "interval"),
+                   help="generate configurations with an experimental design")
+    p.add_argument("--samples", type=int, default=8, help="number of configurations of the design (default 8)")
+    p.add_argument("--knobs", metavar="K1,K2", help="knobs the design varies (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the design (default 0)")
+    p.add_argument("--input-size", type=int, metavar="PIXELS", help="input height/width (default: the network's)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (5-30 per measurement, 5%% CI)")
+    p.add_argument("--max-repeats", type=int, help="cap on timed repeats per measurement")
+    p.add_argument("--rel-ci", type=float, help="stop when the 95%% CI of the median is within this fraction")
+    p.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS", help="per-job worker timeout")
+    p.add_argument("--memory-limit-gb", type=float, help="kill a worker above this resident memory (recorded as oom)")
+    p.add_argument("--on-contention", choices=("warn", "wait", "refuse"), default="warn",
+                   help="when other processes load the CPU: flag rows (warn), wait for quiet, or refuse")
+    p.add_argument("--contention-threshold", type=float, default=0.5, metavar="CORES",
+                   help="load of other processes (in cores) above which a measurement is contended (0.5)")
+    p.add_argument("--retry-failed", action="store_true", help="measure again the jobs stored as failed")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for a store locked by another process (default: fail at once)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from perfmodel.tables import parse_names
+    from profiling.campaign import run_campaign
+    from profiling.errors import ConfigError
+    from profiling.networks import check_network, known_networks
+    from profiling.platforms.cpu import CpuPlatform
+    from profiling.space import format_config
+    from profiling.store import CampaignStore
+    from profiling.timing import TimingPolicy
+
+    platform = CpuPlatform()
+    space = platform.space()
+    if args.list_networks:
+        print("\n".join(known_networks()))
+        return 0
+    if args.list_knobs:
+        print("\n".join(k.describe() for k in space))
+        return 0
+    if not args.network:
+        raise ConfigError("--network is required (see --list-networks)")
+    if not args.store:
+        raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite)")
+    networks = [n for item in args.network for n in parse_names(item, "network")]
+    for n in networks:
+        check_network(n)
+    bases = [space.parse_partial(c) for c in (args.config or [""])]
+    if args.design:
+        if len(bases) > 1:
+            raise ConfigError("give at most one --config with --design (it is the base the design varies)")
+        knobs = parse_names(args.knobs, "knob") if args.knobs else [k.name for k in space if k.name not in bases[0]]
+        for k in knobs:
+            space[k]
+        sub = space.subspace(knobs)
+        if args.samples < 1:
+            raise ConfigError("--samples must be at least 1")
+        configs = [space.validate({**bases[0], **c}) for c in sub.sample(args.samples, args.design, args.seed)]
+    else:
+        configs = [space.validate(b) for b in bases]
+    policy = TimingPolicy.quick() if args.quick else TimingPolicy()
+    if args.max_repeats:
+        policy = replace(policy, max_repeats=args.max_repeats, min_repeats=min(policy.min_repeats, args.max_repeats))
+    if args.rel_ci:
+        policy = replace(policy, rel_ci=args.rel_ci)
+    views = parse_names(args.views, "view") if args.views else None
+
+    from tqdm import tqdm
+
+    total = len(networks) * len(configs)
+    bar = tqdm(total=total, unit="job", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
+
+    def progress(text: str) -> None:
+        bar.set_postfix_str(text[-60:])
+        bar.update(1)
+
+    with CampaignStore(args.store, wait_s=args.wait) as store:
+        summary = run_campaign(store, networks=networks, configs=configs, level=args.level, views=views,
+                               campaign=args.campaign, platform=platform, input_size=args.input_size, policy=policy,
+                               trace_runs=10 if args.quick else 20, timeout_s=args.timeout,
+                               memory_limit_gb=args.memory_limit_gb, on_contention=args.on_contention,
+                               contention_threshold=args.contention_threshold, retry_failed=args.retry_failed,
+                               progress=progress)
+    bar.close()
+    _print_table(summary, format_config)
+    sensor, note = platform.power_sensor_status()
+    if sensor is None:
+        print(f"power and energy: not measured, sensor {note}")
+    for line in summary.lines():
+        print(line)
+    print(f"store: {args.store}")
+    return 0
+
+
+def _print_table(summary, format_config) -> None:
+    if not summary.results:
+        return
+    head = f"{'network':<18} {'whole ms':>9} {'in-place ms':>11} {'isolated ms':>11} {'units':>5} {'load':>5}  config"
+    print(head)
+    print("-" * len(head))
+    for r in summary.results:
+        cfg = format_config(r["config"])
+        if r["status"] != "ok":
+            print(f"{r['network']:<18} {'failed: ' + str(r.get('reason'))[:60]}  {cfg}")
+            continue
+        rows = r["rows"]
+        whole = [x for x in rows if x["view"] == "whole"]
+        inpl = [x["runtime_s"] for x in rows if x["view"] == "inplace" and x.get("runtime_s") is not None]
+        iso = [x["runtime_s"] for x in rows if x["view"] == "isolated" and x.get("runtime_s") is not None]
+        w = f"{whole[0]['runtime_s'] * 1e3:9.3f}" if whole else f"{'-':>9}"
+        ip = f"{sum(inpl) * 1e3:11.3f}" if inpl else f"{'-':>11}"
+        iz = f"{sum(iso) * 1e3:11.3f}" if iso else f"{'-':>11}"
+        load = whole[0].get("other_load") if whole else None
+        flag = f"{load:5.2f}" if load is not None else f"{'-':>5}"
+        print(f"{r['network']:<18} {w} {ip} {iz} {len(inpl) or len(iso):>5} {flag}  {cfg}")

@@ -1,0 +1,169 @@
+"""Measurement campaigns: networks x configurations, each job stored as soon as it is measured.
+
+A campaign is resumable: a job (one network under one configuration at one level) already stored is not
+measured again; a failed job is retried only when asked. Contention from other processes is recorded on
+every measurement and can be waited out or refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+from .executors.tf_executor import Job, run_job
+from .networks import check_network
+from .platforms.cpu import CpuPlatform
+from .sensors.load import other_load_now, wait_for_quiet
+from .space import config_key, format_config
+from .store import CampaignStore
+from .timing import TimingPolicy
+
+LEVEL_VIEWS = {"network": ("whole",), "layer": ("whole", "inplace", "isolated")}
+VIEWS = ("whole", "inplace", "isolated")
+CONTENTION_POLICIES = ("warn", "wait", "refuse")
+
+
+def job_key(campaign: str, network: str, input_size: int | None, level: str, views: Sequence[str],
+            config: Mapping[str, Any]) -> str:
+    """Stable identity of a job, used to resume."""
+    text = json.dumps([campaign, network, input_size or 0, level, sorted(views), config_key(config)])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass
+class CampaignSummary:
+    """What a campaign run did."""
+
+    measured: int = 0
+    skipped: int = 0
+    failed: int = 0
+    rows: int = 0
+    contended: int = 0
+    failures: Counter = field(default_factory=Counter)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"jobs measured: {self.measured}, already stored (skipped): {self.skipped}, failed: {self.failed}, "
+               f"rows stored: {self.rows}, rows under contention: {self.contended}"]
+        for reason, n in self.failures.most_common():
+            out.append(f"  failed x{n}: {reason}")
+        return out
+
+
+def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequence[Mapping[str, Any]],
+                 level: str = "layer", views: Sequence[str] | None = None, campaign: str = "default",
+                 platform: CpuPlatform | None = None, input_size: int | None = None,
+                 policy: TimingPolicy = TimingPolicy(), trace_runs: int = 20, timeout_s: float = 900.0,
+                 memory_limit_gb: float | None = None, on_contention: str = "warn",
+                 contention_threshold: float = 0.5, contention_wait_s: float = 300.0,
+                 retry_failed: bool = False,
+                 progress: Callable[[str], None] | None = None,
+                 runner: Callable[..., dict[str, Any]] = run_job) -> CampaignSummary:
+    """Measure every network under every configuration and store each job as it finishes.
+
+    Parameters
+    ----------
+    store : CampaignStore
+        Open for writing.
+    networks : sequence of str
+        keras.applications names, built-in names or ``.keras`` paths.
+    configs : sequence of mapping
+        Configurations of the platform's space (validated here).
+    level : {"network", "layer"}
+    views : sequence of {"whole", "inplace", "isolated"}, optional
+        Defaults to all views for ``layer`` and ``whole`` for ``network``.
+    on_contention : {"warn", "wait", "refuse"}
+        With other processes using more than ``contention_threshold`` cores: flag the measurements, wait
+        (up to ``contention_wait_s``) for quiet before each job, or refuse to measure (failed job).
+    progress : callable, optional
+        Called with a short text after each job (the CLI drives a progress bar with it).
+    """
+    platform = platform or CpuPlatform()
+    space = platform.space()
+    if level not in LEVEL_VIEWS:
+        raise ConfigError(f"unknown level {level!r}; choose network or layer")
+    views = tuple(views) if views else LEVEL_VIEWS[level]
+    bad = [v for v in views if v not in VIEWS]
+    if bad:
+        raise ConfigError(f"unknown view {bad[0]!r}; choose from {', '.join(VIEWS)}")
+    if on_contention not in CONTENTION_POLICIES:
+        raise ConfigError(f"unknown contention policy {on_contention!r}; choose {', '.join(CONTENTION_POLICIES)}")
+    nets = [check_network(n) for n in networks]
+    cfgs = [space.validate(c) for c in configs]
+    sensor_name, sensor_note = platform.power_sensor_status()
+    store.ensure_campaign(campaign, platform.name, platform.source, space.to_json(indent=None), platform.describe())
+    summary = CampaignSummary()
+    for net in nets:
+        for cfg in cfgs:
+            key = job_key(campaign, net, input_size, level, views, cfg)
+            status = store.has_job(key)
+            if status == "ok" or (status == "failed" and not retry_failed):
+                summary.skipped += 1
+                if progress:
+                    progress(f"{net} [{format_config(cfg)}]: already stored")
+                continue
+            load = other_load_now(0.3)
+            if load > contention_threshold and on_contention == "wait":
+                load = wait_for_quiet(contention_threshold, contention_wait_s)
+            if load > contention_threshold and on_contention == "refuse":
+                result = {"status": "failed",
+                          "reason": f"contended: other processes used {load:.2f} cores (> {contention_threshold:g})"}
+            else:
+                job = Job(net, cfg, views, input_size, policy.__dict__, trace_runs, sensor_name)
+                result = runner(job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
+            rows = result.get("rows", []) if result.get("status") == "ok" else []
+            for r in rows:
+                r.setdefault("status", "ok")
+                r["contended"] = r.get("other_load") is not None and r["other_load"] > contention_threshold
+                summary.contended += int(r["contended"])
+            note = "; ".join(x for x in (result.get("note"), sensor_note or None) if x) or None
+            n = store.put_job(
+                job_key=key, campaign=campaign, network=_net_name(net), input_size=input_size, level=level,
+                views=views, config=cfg, status=result["status"], reason=result.get("reason"), note=note,
+                power_sensor=sensor_name or sensor_note, versions=result.get("versions"),
+                wall_s=result.get("wall_s"), rows=rows,
+                spec_json=json.dumps(result["spec"]) if result.get("spec") else None)
+            summary.rows += n
+            result["network"], result["config"] = _net_name(net), cfg
+            summary.results.append(result)
+            if result["status"] == "ok":
+                summary.measured += 1
+            else:
+                summary.failed += 1
+                summary.failures[result.get("reason", "unknown").split(":")[0]] += 1
+            if progress:
+                progress(f"{_net_name(net)} [{format_config(cfg)}]: {result['status']}")
+    return summary
+
+
+def _net_name(ident: str) -> str:
+    import os
+
+    return os.path.splitext(os.path.basename(ident))[0] if os.path.isabs(ident) else ident
+
+
+def measure_network(network: str, config: Mapping[str, Any], *, platform: CpuPlatform | None = None,
+                    input_size: int | None = None, policy: TimingPolicy | None = None,
+                    timeout_s: float = 600.0) -> dict[str, Any]:
+    """Measure one network under one configuration (whole network) and return its objectives.
+
+    Returns a dict with ``runtime_s``, ``power_w``, ``energy_j`` (None when no power sensor), ``other_load``
+    and ``source``; raises :class:`ConfigError` for a bad configuration and returns ``status='failed'`` with a
+    ``reason`` when the worker fails.
+    """
+    platform = platform or CpuPlatform()
+    cfg = platform.space().validate(config)
+    sensor_name, _ = platform.power_sensor_status()
+    pol = policy or TimingPolicy.quick()
+    result = run_job(Job(check_network(network), cfg, ("whole",), input_size, pol.__dict__, 0, sensor_name),
+                     timeout_s=timeout_s)
+    if result["status"] != "ok":
+        return {"status": "failed", "reason": result.get("reason"), "source": platform.source}
+    row = result["rows"][0]
+    return {"status": "ok", "runtime_s": row["runtime_s"], "power_w": row.get("power_w"),
+            "energy_j": row.get("energy_j"), "other_load": row.get("other_load"), "source": platform.source}

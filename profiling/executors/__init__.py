@@ -1,0 +1,1 @@
+"""Executors: run a network under a configuration and return measurements."""

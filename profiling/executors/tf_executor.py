@@ -1,0 +1,134 @@
+"""Runs TensorFlow measurement jobs in worker processes, one per configuration.
+
+Each job gets a fresh interpreter with the configuration's environment (oneDNN, OpenMP options) so that
+settings TensorFlow reads only at start take effect. A worker that crashes, hangs past its timeout or
+exceeds the memory limit is killed and reported as a failed job with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+KMP_AFFINITY = {"compact": "granularity=fine,compact,1,0", "scatter": "granularity=fine,scatter"}
+
+
+def worker_env(config: Mapping[str, Any], base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment of the worker for ``config`` (software knobs read at process start)."""
+    env = dict(os.environ if base is None else base)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["PYTHONUNBUFFERED"] = "1"
+    for var in ("OMP_NUM_THREADS", "KMP_BLOCKTIME", "KMP_AFFINITY", "TF_ENABLE_ONEDNN_OPTS"):
+        env.pop(var, None)
+    if "onednn" in config:
+        env["TF_ENABLE_ONEDNN_OPTS"] = "1" if config["onednn"] else "0"
+    if int(config.get("omp_num_threads", 0) or 0) > 0:
+        env["OMP_NUM_THREADS"] = str(int(config["omp_num_threads"]))
+    if config.get("kmp_blocktime", -1) not in (-1, None):
+        env["KMP_BLOCKTIME"] = str(int(config["kmp_blocktime"]))
+    if config.get("kmp_affinity", "none") in KMP_AFFINITY:
+        env["KMP_AFFINITY"] = KMP_AFFINITY[config["kmp_affinity"]]
+    # The worker must import this package even when run from another directory.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+@dataclass(frozen=True)
+class Job:
+    """One worker run: a network under one configuration, with the views to measure."""
+
+    network: str
+    config: Mapping[str, Any]
+    views: tuple[str, ...] = ("whole",)
+    input_size: int | None = None
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    trace_runs: int = 20
+    sensor: str | None = "rapl"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"network": self.network, "config": dict(self.config), "views": list(self.views),
+                "input_size": self.input_size, "policy": dict(self.policy), "trace_runs": self.trace_runs,
+                "sensor": self.sensor}
+
+
+def run_job(job: Job, timeout_s: float = 900.0, memory_limit_gb: float | None = None) -> dict[str, Any]:
+    """Run ``job`` in a worker process and return its result dictionary.
+
+    The result has ``status`` (``ok`` or ``failed``) and, when failed, a ``reason`` beginning with
+    ``timeout``, ``oom`` or ``crash``.
+    """
+    with tempfile.TemporaryDirectory(prefix="perfmodel-job-") as tmp:
+        job_path, result_path = os.path.join(tmp, "job.json"), os.path.join(tmp, "result.json")
+        with open(job_path, "w", encoding="utf-8") as fh:
+            json.dump(job.to_dict(), fh)
+        cmd = [sys.executable, "-m", "profiling.executors.tf_worker", job_path, result_path]
+        stderr_path = os.path.join(tmp, "stderr.txt")
+        t0 = time.monotonic()
+        with open(stderr_path, "wb") as err:
+            proc = subprocess.Popen(cmd, env=worker_env(job.config), stdout=subprocess.DEVNULL, stderr=err,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            reason = _watch(proc, timeout_s, memory_limit_gb)
+        wall = time.monotonic() - t0
+        if reason is None and proc.returncode != 0:
+            if proc.returncode == -signal.SIGKILL:
+                reason = "oom: worker was killed by SIGKILL (out of memory?)"
+            else:
+                reason = f"crash: worker exited with status {proc.returncode}: {_tail(stderr_path)}"
+        if reason is None and not os.path.exists(result_path):
+            reason = f"crash: worker wrote no result: {_tail(stderr_path)}"
+        if reason is not None:
+            return {"status": "failed", "reason": reason, "wall_s": wall}
+        with open(result_path, encoding="utf-8") as fh:
+            result = json.load(fh)
+        result["wall_s"] = wall
+        return result
+
+
+def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit_gb: float | None) -> str | None:
+    deadline = time.monotonic() + timeout_s
+    ps = psutil.Process(proc.pid)
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() > deadline:
+            _kill(proc)
+            return f"timeout: worker ran longer than {timeout_s:g} s"
+        if memory_limit_gb is not None:
+            try:
+                rss = ps.memory_info().rss
+            except psutil.Error:
+                continue
+            if rss > memory_limit_gb * 1024**3:
+                _kill(proc)
+                return f"oom: worker used {rss / 1024**3:.1f} GiB, over the {memory_limit_gb:g} GiB limit"
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _tail(path: str, n: int = 300) -> str:
+    try:
+        with open(path, "rb") as fh:
+            lines = [ln for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return (lines[-1] if lines else "")[-n:]

@@ -1,0 +1,102 @@
+"""The measurement table: a campaign store flattened to one row per measurement.
+
+Columns are documented in ``docs/measurement-table.md``; units are in the names.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from .spec import FEATURE_COLUMNS, NetworkSpec
+
+_SUMMED = ("flops", "params", "weight_bytes", "input_bytes", "output_bytes")
+_BASE_COLUMNS = [
+    "source", "campaign", "network", "input_size", "level", "view", "layer", "unit", "layer_type", "config",
+    "runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low", "runtime_s_ci_high", "repeats",
+    "converged", "overhead_s", "power_w", "energy_j", "power_sensor", "status", "reason", "other_load",
+    "contended", "measured_at",
+]
+
+
+def unit_features(spec: NetworkSpec, unit: str, main: str) -> dict[str, Any]:
+    """Features of a unit of fused layers: shapes of the main layer, sums of the cost terms."""
+    names = [n for n in unit.split("+") if n] or [main]
+    feats = dict(spec.layer(main).features())
+    for key in _SUMMED:
+        feats[key] = sum(spec.layer(n).features()[key] for n in names)
+    feats["unit_size"] = len(names)
+    return feats
+
+
+def network_features(spec: NetworkSpec) -> dict[str, Any]:
+    return {"flops": spec.flops(), "params": spec.params(),
+            "weight_bytes": sum(layer.features()["weight_bytes"] for layer in spec.layers),
+            "n_layers": len(spec.compute_layers)}
+
+
+def measurements_frame(store) -> pd.DataFrame:
+    """Flatten ``store`` (a :class:`~profiling.store.CampaignStore`) into the measurement table."""
+    conn = store.conn
+    sources = {r["name"]: r["source"] for r in conn.execute("SELECT name, source FROM campaigns")}
+    specs: dict[tuple[str, int], NetworkSpec] = {}
+    for r in conn.execute("SELECT network, input_size, spec FROM specs"):
+        specs[(r["network"], r["input_size"])] = NetworkSpec.from_json(r["spec"])
+    rows: list[dict[str, Any]] = []
+    knob_names: list[str] = []
+    q = ("SELECT m.*, j.campaign, j.network, j.input_size, j.config, j.power_sensor, j.status AS job_status "
+         "FROM measurements m JOIN jobs j USING (job_key) ORDER BY m.id")
+    for r in conn.execute(q):
+        cfg = json.loads(r["config"])
+        for k in cfg:
+            if k not in knob_names:
+                knob_names.append(k)
+        row: dict[str, Any] = {
+            "source": sources.get(r["campaign"], ""), "campaign": r["campaign"], "network": r["network"],
+            "input_size": r["input_size"] or None, "level": r["level"], "view": r["view"], "layer": r["layer"],
+            "unit": r["unit"], "layer_type": r["layer_type"],
+            "config": ",".join(f"{k}={_fmt(v)}" for k, v in cfg.items()),
+            **{k: r[k] for k in ("runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low",
+                                 "runtime_s_ci_high", "repeats", "overhead_s", "power_w", "energy_j", "status",
+                                 "reason", "other_load", "measured_at")},
+            "converged": None if r["converged"] is None else bool(r["converged"]),
+            "contended": bool(r["contended"]),
+            "power_sensor": r["power_sensor"] or "",
+        }
+        row.update(cfg)
+        spec = specs.get((r["network"], r["input_size"]))
+        if spec is not None:
+            try:
+                if r["level"] == "network":
+                    row.update(network_features(spec))
+                elif r["layer"]:
+                    row.update(unit_features(spec, r["unit"], r["layer"]))
+            except Exception:  # noqa: BLE001 - a spec that lacks the layer leaves its features empty
+                pass
+        if r["extra"]:
+            for k, v in json.loads(r["extra"]).items():
+                row.setdefault(k, v)
+        rows.append(row)
+    # Jobs that failed as a whole have no measurement rows: they appear as one failed row each.
+    for r in conn.execute("SELECT * FROM jobs WHERE status != 'ok' AND job_key NOT IN "
+                          "(SELECT DISTINCT job_key FROM measurements)"):
+        cfg = json.loads(r["config"])
+        rows.append({"source": sources.get(r["campaign"], ""), "campaign": r["campaign"], "network": r["network"],
+                     "input_size": r["input_size"] or None, "level": r["level"], "view": "whole",
+                     "layer": "", "unit": "", "layer_type": "",
+                     "config": ",".join(f"{k}={_fmt(v)}" for k, v in cfg.items()), "status": r["status"],
+                     "reason": r["reason"], "measured_at": r["finished_at"], "power_sensor": r["power_sensor"] or "",
+                     **cfg})
+    columns = _BASE_COLUMNS + [k for k in knob_names if k not in _BASE_COLUMNS] + list(FEATURE_COLUMNS) + [
+        "unit_size", "n_layers"]
+    df = pd.DataFrame(rows)
+    extra_cols = [c for c in df.columns if c not in columns]
+    return df.reindex(columns=columns + extra_cols)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    return str(v)

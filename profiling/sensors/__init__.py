@@ -1,0 +1,1 @@
+"""Sensors: power and energy readers, a background sampler, and load monitoring."""

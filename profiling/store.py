@@ -1,0 +1,298 @@
+"""The campaign store: every measurement in a SQLite file as soon as it is taken.
+
+Crash safety: write-ahead logging, one transaction per job (a network under a configuration, with all its
+layer rows), a schema version checked on open (a store of another schema is refused and left untouched),
+and a lock file so that two processes cannot write one store at once. Re-running a campaign skips the jobs
+already stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from .errors import StoreError
+
+STORE_FORMAT = "perfmodel.campaign-store"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE campaigns (
+    name TEXT PRIMARY KEY, platform TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL,
+    space TEXT NOT NULL, machine TEXT NOT NULL
+);
+CREATE TABLE specs (
+    network TEXT NOT NULL, input_size INTEGER NOT NULL DEFAULT 0, spec TEXT NOT NULL,
+    PRIMARY KEY (network, input_size)
+);
+CREATE TABLE jobs (
+    job_key TEXT PRIMARY KEY, campaign TEXT NOT NULL REFERENCES campaigns(name), network TEXT NOT NULL,
+    input_size INTEGER NOT NULL DEFAULT 0, level TEXT NOT NULL, views TEXT NOT NULL, config TEXT NOT NULL,
+    status TEXT NOT NULL, reason TEXT, note TEXT, power_sensor TEXT, versions TEXT, wall_s REAL,
+    finished_at TEXT NOT NULL
+);
+CREATE TABLE measurements (
+    id INTEGER PRIMARY KEY, job_key TEXT NOT NULL REFERENCES jobs(job_key), view TEXT NOT NULL,
+    level TEXT NOT NULL, layer TEXT NOT NULL DEFAULT '', unit TEXT NOT NULL DEFAULT '',
+    layer_type TEXT NOT NULL DEFAULT '', runtime_s REAL, runtime_s_mean REAL, runtime_s_std REAL,
+    runtime_s_ci_low REAL, runtime_s_ci_high REAL, repeats INTEGER, converged INTEGER, overhead_s REAL,
+    power_w REAL, energy_j REAL, status TEXT NOT NULL, reason TEXT, other_load REAL, contended INTEGER,
+    extra TEXT, measured_at TEXT NOT NULL,
+    UNIQUE (job_key, view, unit)
+);
+CREATE INDEX measurements_job ON measurements(job_key);
+"""
+
+# version -> SQL that upgrades a store from that version to the next one.
+MIGRATIONS: dict[int, str] = {}
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+MEASUREMENT_FIELDS = (
+    "runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low", "runtime_s_ci_high", "repeats",
+    "converged", "overhead_s", "power_w", "energy_j", "other_load",
+)
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class CampaignStore:
+    """A SQLite campaign store.
+
+    Parameters
+    ----------
+    path : str
+        File path. Created (with its folder) when ``readonly`` is false and it does not exist.
+    readonly : bool
+        Open for reading only (no lock is taken; readers never block a writer under WAL).
+    wait_s : float
+        How long a writer waits for another process's lock before giving up (0: fail at once).
+    """
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False, wait_s: float = 0.0):
+        self.path = os.fspath(path)
+        self.readonly = readonly
+        self._lock_fh = None
+        exists = os.path.exists(self.path)
+        if os.path.isdir(self.path):
+            raise StoreError(f"store {self.path!r} is a directory")
+        if exists:
+            _check_is_sqlite(self.path)
+        elif readonly:
+            raise StoreError(f"store {self.path!r} does not exist")
+        if not readonly:
+            parent = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(parent, exist_ok=True)
+            self._lock(wait_s)
+        try:
+            if readonly:
+                self.conn = sqlite3.connect(f"file:{os.path.abspath(self.path)}?mode=ro", uri=True)
+            else:
+                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            self._unlock()
+            raise StoreError(f"cannot open store {self.path!r}: {exc}") from None
+        self.conn.row_factory = sqlite3.Row
+        try:
+            self._check_or_create(exists)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"store {self.path!r} is not a readable SQLite database: {exc}") from None
+        except StoreError:
+            self.close()
+            raise
+
+    # -- lifecycle
+    def _lock(self, wait_s: float) -> None:
+        self._lock_fh = open(self.path + ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    self._lock_fh.close()
+                    self._lock_fh = None
+                    raise StoreError(f"store {self.path!r} is in use by another process "
+                                     "(use --wait SECONDS to wait for it)") from None
+                time.sleep(0.2)
+
+    def _unlock(self) -> None:
+        if self._lock_fh is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    def close(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+            self.conn = None  # type: ignore[assignment]
+        self._unlock()
+
+    def __enter__(self) -> CampaignStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _check_or_create(self, existed: bool) -> None:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            if self.readonly:
+                raise StoreError(f"store {self.path!r} is empty (no perfmodel tables)")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            with self._tx():
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                self.conn.execute("INSERT INTO meta VALUES ('format', ?), ('schema_version', ?), ('created_at', ?)",
+                                  (STORE_FORMAT, str(SCHEMA_VERSION), utc_now()))
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{self.path!r} is a SQLite file of another application (no perfmodel meta table); "
+                             "choose another --store path")
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != STORE_FORMAT:
+            raise StoreError(f"{self.path!r} is not a campaign store (format {meta.get('format')!r})")
+        try:
+            version = int(meta.get("schema_version", "0"))
+        except ValueError:
+            raise StoreError(f"store {self.path!r} has an invalid schema version") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"store {self.path!r} has schema version {version}, newer than this library "
+                             f"reads ({SCHEMA_VERSION}); upgrade perfmodel")
+        if version < SCHEMA_VERSION:
+            if self.readonly:
+                raise StoreError(f"store {self.path!r} has schema version {version}; open it for writing once "
+                                 "to migrate it")
+            self._migrate(version)
+        if not self.readonly:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _migrate(self, version: int) -> None:
+        while version < SCHEMA_VERSION:
+            if version not in MIGRATIONS:
+                raise StoreError(f"no migration from store schema version {version}")
+            with self._tx():
+                for stmt in MIGRATIONS[version].strip().split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                version += 1
+                self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        if self.readonly:
+            raise StoreError(f"store {self.path!r} is open read-only")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- writing
+    def ensure_campaign(self, name: str, platform: str, source: str, space_json: str, machine: Mapping[str, Any]) -> None:
+        row = self.conn.execute("SELECT platform FROM campaigns WHERE name=?", (name,)).fetchone()
+        if row is not None:
+            if row["platform"] != platform:
+                raise StoreError(f"campaign {name!r} in {self.path!r} was run on platform {row['platform']!r}, "
+                                 f"not {platform!r}; choose another --campaign name")
+            return
+        with self._tx():
+            self.conn.execute("INSERT INTO campaigns VALUES (?,?,?,?,?,?)",
+                              (name, platform, source, utc_now(), space_json, json.dumps(machine, sort_keys=True)))
+
+    def has_job(self, job_key: str) -> str | None:
+        """The stored status of a job (``ok``/``failed``), or None when it was never stored."""
+        row = self.conn.execute("SELECT status FROM jobs WHERE job_key=?", (job_key,)).fetchone()
+        return None if row is None else row["status"]
+
+    def put_job(self, *, job_key: str, campaign: str, network: str, input_size: int | None, level: str,
+                views: Sequence[str], config: Mapping[str, Any], status: str, reason: str | None = None,
+                note: str | None = None, power_sensor: str | None = None, versions: Mapping[str, Any] | None = None,
+                wall_s: float | None = None, rows: Sequence[Mapping[str, Any]] = (), spec_json: str | None = None,
+                replace_failed: bool = True) -> int:
+        """Store a finished job and its rows in one transaction; returns the number of rows stored."""
+        now = utc_now()
+        with self._tx():
+            old = self.conn.execute("SELECT status FROM jobs WHERE job_key=?", (job_key,)).fetchone()
+            if old is not None:
+                if old["status"] == "ok" or not replace_failed:
+                    return 0
+                self.conn.execute("DELETE FROM measurements WHERE job_key=?", (job_key,))
+                self.conn.execute("DELETE FROM jobs WHERE job_key=?", (job_key,))
+            if spec_json is not None:
+                self.conn.execute("INSERT OR IGNORE INTO specs VALUES (?,?,?)", (network, input_size or 0, spec_json))
+            self.conn.execute(
+                "INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (job_key, campaign, network, input_size or 0, level, json.dumps(list(views)),
+                 json.dumps(dict(config)), status, reason, note, power_sensor,
+                 json.dumps(dict(versions or {}), sort_keys=True), wall_s, now))
+            for r in rows:
+                extra = {k: v for k, v in r.items() if k not in _ROW_COLUMNS}
+                self.conn.execute(
+                    "INSERT INTO measurements (job_key, view, level, layer, unit, layer_type, runtime_s, "
+                    "runtime_s_mean, runtime_s_std, runtime_s_ci_low, runtime_s_ci_high, repeats, converged, "
+                    "overhead_s, power_w, energy_j, status, reason, other_load, contended, extra, measured_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (job_key, r["view"], r.get("level", "layer"), r.get("layer", "") or "", r.get("unit", "") or "",
+                     r.get("layer_type", "") or "", *(r.get(f) for f in MEASUREMENT_FIELDS[:11] if f != "other_load"),
+                     r.get("status", "ok"), r.get("reason"), r.get("other_load"), int(bool(r.get("contended"))),
+                     json.dumps(extra, sort_keys=True) if extra else None, now))
+        return len(rows)
+
+    # -- reading
+    def campaigns(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM campaigns ORDER BY created_at")]
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM jobs ORDER BY finished_at, job_key")]
+
+    def spec(self, network: str, input_size: int | None = None):
+        from .spec import NetworkSpec
+
+        row = self.conn.execute("SELECT spec FROM specs WHERE network=? AND input_size=?",
+                                (network, input_size or 0)).fetchone()
+        return None if row is None else NetworkSpec.from_json(row["spec"])
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM measurements").fetchone()[0])
+
+    def to_frame(self):
+        """All measurements as a DataFrame in the format of ``docs/measurement-table.md``."""
+        from .export import measurements_frame
+
+        return measurements_frame(self)
+
+
+_ROW_COLUMNS = {"view", "level", "layer", "unit", "layer_type", "status", "reason", "contended", *MEASUREMENT_FIELDS}
+
+
+def _check_is_sqlite(path: str) -> None:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"cannot read store {path!r}: {exc.strerror}") from None
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{path!r} is not a SQLite store (wrong file header); choose another --store path")

@@ -1,0 +1,86 @@
+"""Repeated timing with warm-up and a stopping rule on the confidence interval of the median."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How long to time a callable.
+
+    Repeats until the 95% confidence interval of the median is within ``rel_ci`` of the median (after
+    ``min_repeats``), or ``max_repeats`` or ``max_time_s`` is reached.
+    """
+
+    warmup: int = 3
+    min_repeats: int = 10
+    max_repeats: int = 200
+    max_time_s: float = 10.0
+    rel_ci: float = 0.02
+
+    @classmethod
+    def quick(cls) -> TimingPolicy:
+        return cls(warmup=2, min_repeats=5, max_repeats=30, max_time_s=2.0, rel_ci=0.05)
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    """Statistics of repeated timings in seconds."""
+
+    runtime_s: float
+    runtime_s_mean: float
+    runtime_s_std: float
+    runtime_s_ci_low: float
+    runtime_s_ci_high: float
+    repeats: int
+    converged: bool
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return dict(self.__dict__)
+
+
+def median_ci(samples: np.ndarray, z: float = 1.96) -> tuple[float, float]:
+    """Distribution-free CI of the median from order statistics (binomial approximation)."""
+    x = np.sort(np.asarray(samples, dtype=float))
+    n = len(x)
+    if n < 3:
+        return float(x[0]), float(x[-1])
+    half = z * math.sqrt(n) / 2
+    lo = max(int(math.floor(n / 2 - half)), 0)
+    hi = min(int(math.ceil(n / 2 + half)), n - 1)
+    return float(x[lo]), float(x[hi])
+
+
+def summarize(samples: list[float] | np.ndarray, converged: bool = True) -> TimingResult:
+    x = np.asarray(samples, dtype=float)
+    lo, hi = median_ci(x)
+    return TimingResult(float(np.median(x)), float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else 0.0,
+                        lo, hi, int(len(x)), converged)
+
+
+def time_callable(fn: Callable[[], object], policy: TimingPolicy = TimingPolicy()) -> TimingResult:
+    """Time ``fn()`` (which must return only when its work is done) under ``policy``."""
+    for _ in range(policy.warmup):
+        fn()
+    samples: list[float] = []
+    start = time.perf_counter()
+    converged = False
+    while len(samples) < policy.max_repeats:
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+        if len(samples) >= policy.min_repeats:
+            med = float(np.median(samples))
+            lo, hi = median_ci(np.asarray(samples))
+            if med > 0 and (hi - lo) / 2 <= policy.rel_ci * med:
+                converged = True
+                break
+            if time.perf_counter() - start > policy.max_time_s:
+                break
+    return summarize(samples, converged)
