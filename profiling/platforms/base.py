@@ -154,8 +154,9 @@ class Platform(abc.ABC):
         given = [k for k in hw if k in config]
         if not given:
             cfg = space.validate(config)
+            current = self.current_values() if hw else {}
             for k in hw:  # not applied: report what the machine runs at, not a default
-                cur = _valid_or_none(space, k, self.current_values().get(k))
+                cur = _valid_or_none(space, k, current.get(k))
                 if cur is None:
                     cfg.pop(k, None)
                 else:
@@ -182,17 +183,22 @@ class Platform(abc.ABC):
         write_restore_file(path, self, state)
         guard = _SignalGuard()
         guard.install()
+        body_error: BaseException | None = None
         try:
             self.apply_state(values)
             yield cfg
+        except BaseException as exc:
+            body_error = exc
+            raise
         finally:
             guard.restoring = True
             try:
                 self.restore_state(state)
             except BaseException as exc:
                 guard.uninstall()
-                raise PlatformError(f"{self.name}: restoring the previous state failed ({exc}); the state is kept "
-                                    f"in {path}: run 'perfmodel platform restore --restore-file {path}'") from exc
+                after = f" after: {body_error}" if body_error is not None else ""
+                raise PlatformError(f"{self.name}: restoring the previous state failed ({exc}){after}; the state is "
+                                    f"kept in {path}: run 'perfmodel platform restore --restore-file {path}'") from exc
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             guard.uninstall()

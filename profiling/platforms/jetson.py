@@ -350,7 +350,8 @@ class JetsonPlatform(Platform):
                 if not self._exists(ov.levels):
                     raise _Missing(f"no list of EMC rates ({self._p(ov.levels)})")
                 levels = parse_rates(self._read(ov.levels))
-                return self._override_knob(ov, levels, f"debugfs override ({os.path.dirname(ov.state).removeprefix('sys/kernel/')})")
+                where = os.path.dirname(ov.state).removeprefix("sys/kernel/")
+                return self._override_knob(ov, levels, f"debugfs override ({where})")
         raise _Missing("no EMC clock override found (looked for "
                        f"{', '.join(str(self._p(c.rate)) for c in candidates)})" + self._debugfs_hint())
 
@@ -472,6 +473,11 @@ class JetsonPlatform(Platform):
         for _ in range(3):  # a later write can unblock an earlier one (min/max ordering)
             errors, failed = [], []
             for rel, text in pending:
+                try:
+                    if self._read(rel) == text:
+                        continue  # unchanged: no write (a file that refused the new value is still as found)
+                except OSError:
+                    pass
                 try:
                     self._write(rel, text, verify=rel not in self._soft)
                 except PlatformError as exc:

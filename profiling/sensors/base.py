@@ -242,7 +242,8 @@ def idle_baseline(sensor: PowerSensor, *, duration_s: float = 2.0, interval_s: f
         raise SensorUnavailable(f"{sensor.name}: no idle power samples ({'; '.join(trace.errors) or 'none taken'})")
     stable = settled.stable if settled is not None else True
     n = len(trace.t_s)
-    return StableReading(sensor.name, stable, power, n, trace.duration_s, settled.rel_spread if settled else float("nan"))
+    spread = settled.rel_spread if settled is not None else float("nan")
+    return StableReading(sensor.name, stable, power, n, trace.duration_s, spread)
 
 
 def _pick(reading: dict[str, float], rail: str | None) -> float:

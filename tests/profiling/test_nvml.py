@@ -1,0 +1,209 @@
+"""NVML sensor and platform against a stand-in ``pynvml`` module (no GPU needed)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from types import SimpleNamespace
+
+import pytest
+
+from profiling.errors import PlatformError
+from profiling.sensors.base import PowerSampler
+from profiling.sensors.nvml import NvmlSensor, reset_nvml_state
+
+
+class NVMLError(Exception):
+    pass
+
+
+def fake_pynvml(*, energy=True, app_clocks=True, restricted=False, init_error=None, count=1,
+                ignore_set=False) -> types.ModuleType:
+    """A module with the pynvml functions the code calls; clocks in MHz, power in mW, energy in mJ."""
+    m = types.ModuleType("pynvml")
+    st = SimpleNamespace(app=(1380, 877), energy_mj=1_000_000, calls=[], power_mw=71_500)
+    mems = {877: (1380, 1290, 1200, 600), 405: (600, 300)}
+    m.NVMLError = NVMLError
+    m.NVML_CLOCK_GRAPHICS, m.NVML_CLOCK_MEM = 0, 2
+    m.NVML_RESTRICTED_API_SET_APPLICATION_CLOCKS, m.NVML_FEATURE_DISABLED, m.NVML_FEATURE_ENABLED = 0, 0, 1
+    m.state = st
+
+    def init():
+        if init_error:
+            raise NVMLError(init_error)
+
+    def handle(i):
+        return f"h{i}"
+
+    def not_supported(*a):
+        raise NVMLError("Not Supported")
+
+    def app_clock(h, which):
+        if not app_clocks:
+            raise NVMLError("Not Supported")
+        return st.app[0] if which == 0 else st.app[1]
+
+    def energy_fn(h):
+        st.energy_mj += 2500  # 2.5 J between two reads
+        return st.energy_mj
+
+    def set_app(h, mem, gpu):
+        st.calls.append(("set", mem, gpu))
+        if not ignore_set:
+            st.app = (gpu, mem)
+
+    m.nvmlInit = init
+    m.nvmlShutdown = lambda: None
+    m.nvmlDeviceGetCount = lambda: count
+    m.nvmlDeviceGetHandleByIndex = handle
+    m.nvmlDeviceGetPowerUsage = lambda h: st.power_mw
+    m.nvmlDeviceGetTotalEnergyConsumption = energy_fn if energy else not_supported
+    m.nvmlDeviceGetApplicationsClock = app_clock
+    m.nvmlDeviceGetClockInfo = lambda h, which: 1410 if which == 0 else 877
+    m.nvmlDeviceGetAPIRestriction = lambda h, api: 1 if restricted else 0
+    m.nvmlDeviceGetSupportedMemoryClocks = lambda h: list(mems)
+    m.nvmlDeviceGetSupportedGraphicsClocks = lambda h, mem: list(mems[mem])
+    m.nvmlDeviceSetApplicationsClocks = set_app
+    m.nvmlDeviceGetName = lambda h: b"Simulated GPU"
+    m.nvmlSystemGetDriverVersion = lambda: "550.54"
+    m.nvmlSystemGetNVMLVersion = lambda: "12.550.54"
+    m.nvmlSystemGetCudaDriverVersion = lambda: 12040
+    m.nvmlDeviceGetMemoryInfo = lambda h: SimpleNamespace(total=80 * 2**30, used=2**30, free=79 * 2**30)
+    m.nvmlDeviceGetPowerManagementLimit = lambda h: 400_000
+    m.nvmlDeviceSetGpuLockedClocks = lambda h, lo, hi: st.calls.append(("lock", lo, hi))
+    m.nvmlDeviceResetGpuLockedClocks = lambda h: st.calls.append(("unlock",))
+    return m
+
+
+@pytest.fixture
+def nvml(monkeypatch):
+    def install(**kw):
+        mod = fake_pynvml(**kw)
+        monkeypatch.setitem(sys.modules, "pynvml", mod)
+        reset_nvml_state()
+        return mod
+
+    yield install
+    reset_nvml_state()
+
+
+def test_absent_package_is_not_available(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    reset_nvml_state()
+    ok, why = NvmlSensor().availability()
+    assert not ok and "nvidia-ml-py package is not installed" in why
+    from profiling.platforms.nvml import NvmlPlatform
+
+    with pytest.raises(PlatformError, match="NVML not available"):
+        NvmlPlatform()
+
+
+def test_driver_missing_and_bad_index(nvml):
+    nvml(init_error="Driver Not Loaded")
+    ok, why = NvmlSensor().availability()
+    assert not ok and "Driver Not Loaded" in why
+    nvml(count=1)
+    ok, why = NvmlSensor(index=3).availability()
+    assert not ok and "no NVIDIA GPU with index 3" in why
+
+
+def test_power_and_energy_counter(nvml):
+    mod = nvml()
+    s = NvmlSensor()
+    assert s.availability() == (True, "") and s.has_energy_counter
+    assert s.read_power_w() == {"gpu0": pytest.approx(71.5)}
+    with PowerSampler(s) as sampler:
+        pass
+    assert sampler.trace.energy_j["gpu0"] == pytest.approx(2.5)  # difference of two counter reads
+    mod.state.power_mw = 120_000
+    assert s.read_power_w()["gpu0"] == pytest.approx(120.0)
+
+
+def test_pre_volta_gpu_samples_power(nvml):
+    nvml(energy=False)
+    s = NvmlSensor()
+    assert s.availability() == (True, "") and not s.has_energy_counter
+    with PowerSampler(s, interval_s=0.005) as sampler:
+        pass
+    assert sampler.trace.power_w["gpu0"][0] == pytest.approx(71.5)
+
+
+def test_platform_application_clocks_apply_and_restore(nvml, tmp_path):
+    mod = nvml()
+    from profiling.platforms.nvml import NvmlPlatform
+
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert p.clock_method == "application"
+    space = p.space()
+    assert space["gpu_freq"].levels == tuple(f * 10**6 for f in (600, 1200, 1290, 1380))
+    assert space["mem_freq"].levels == (405 * 10**6, 877 * 10**6)
+    assert p.current_values() == {"gpu_freq": 1380 * 10**6, "mem_freq": 877 * 10**6}
+    with p.applied({"gpu_freq": 1200 * 10**6, "batch": 8}) as cfg:
+        assert mod.state.app == (1200, 877) and (tmp_path / "r.json").exists()
+        assert cfg["mem_freq"] == 877 * 10**6 and cfg["batch"] == 8
+    assert mod.state.app == (1380, 877) and not (tmp_path / "r.json").exists()
+    with pytest.raises(PlatformError, match="not supported with memory clock 405"):
+        with p.applied({"gpu_freq": 1200 * 10**6, "mem_freq": 405 * 10**6}):
+            pass
+    assert mod.state.app == (1380, 877)
+    d = p.describe()
+    assert d["model"] == "Simulated GPU" and d["cuda_driver"] == "12.4" and d["power_limit_w"] == 400.0
+    assert p.memory()["total_bytes"] == 80 * 2**30
+
+
+def test_clocks_the_gpu_ignores_are_an_error(nvml, tmp_path):
+    nvml(ignore_set=True)
+    from profiling.platforms.nvml import NvmlPlatform
+
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    with pytest.raises(PlatformError, match="rejected application clocks 877/600 MHz"):
+        with p.applied({"gpu_freq": 600 * 10**6}):
+            pass
+
+
+def test_restricted_clocks_are_not_settable(nvml, monkeypatch, tmp_path):
+    nvml(restricted=True)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    from profiling.platforms.nvml import NvmlPlatform
+
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert p.clock_method is None and p.hardware_knobs() == ()
+    assert "not settable" in p.unavailable_knobs()["gpu_freq"]
+    assert "gpu_freq" not in p.space()
+    with pytest.raises(PlatformError, match="gpu_freq.*not settable"):
+        with p.applied({"gpu_freq": 1200 * 10**6}):
+            pass
+    with p.applied({"batch": 2}) as cfg:  # software knobs still work
+        assert cfg == {"cudnn_benchmark": False, "batch": 2}
+
+
+def test_locked_clocks_as_root_without_application_clocks(nvml, monkeypatch, tmp_path):
+    mod = nvml(app_clocks=False)
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    from profiling.platforms.nvml import NvmlPlatform
+
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert p.clock_method == "locked"
+    with p.applied({"gpu_freq": 1290 * 10**6}):
+        assert mod.state.calls[-1] == ("lock", 1290, 1290)
+    assert mod.state.calls[-1] == ("unlock",)
+
+
+def test_cli_info_nvml(nvml, capsys):
+    nvml()
+    from perfmodel.cli import main
+
+    assert main(["platform", "info", "--platform", "nvml"]) == 0
+    out = capsys.readouterr().out
+    assert "platform: nvml (measured:nvml)" in out
+    assert "gpu_freq (hardware, ordinal, 4 levels): {600, 1200, 1290, 1380} MHz; current 1380 MHz" in out
+    assert "nvml (energy counter + power): gpu0=71.500 W" in out
+
+
+def test_cli_info_without_nvml(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    reset_nvml_state()
+    from perfmodel.cli import main
+
+    assert main(["platform", "info", "--platform", "nvml"]) == 2
+    assert "NVML not available" in capsys.readouterr().err
