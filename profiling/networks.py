@@ -6,6 +6,7 @@ values) and saved models are loaded with ``safe_mode=True`` so loading never run
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable
@@ -57,7 +58,7 @@ def check_network(name_or_path: str) -> str:
         return name_or_path
     canon = canonical_name(name_or_path)
     if canon not in APPLICATIONS:
-        close = [n for n in known_networks() if canon[:5] and n.startswith(canon[:5])]
+        close = difflib.get_close_matches(canon, known_networks(), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close[:3])}?" if close else "; see 'perfmodel profile --list-networks'"
         raise SpecError(f"unknown network {name_or_path!r}{hint}")
     return canon

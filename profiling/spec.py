@@ -180,8 +180,10 @@ class LayerSpec:
                 output_shape=tuple(d.get("output_shape", [])), attrs=dict(d.get("attrs", {})),
                 inputs=tuple(d.get("inputs", [])), dtype=str(d.get("dtype", "float32")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(f"invalid layer entry {str(d)[:60]!r}: {exc}") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise SpecError(f"invalid layer entry {str(d)[:60]!r}: {str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}") from None
 
 
 @dataclass(frozen=True)
@@ -277,25 +279,28 @@ class NetworkSpec:
         try:
             return cls(name=str(d.get("name", "network")), input_shape=tuple(d.get("input_shape", ())),
                        layers=tuple(LayerSpec.from_dict(x) for x in layers), dtype=str(d.get("dtype", "float32")))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # hostile values: inf/NaN shapes, wrong types
             if isinstance(exc, SpecError):
                 raise
-            raise SpecError(f"invalid network spec: {exc}") from None
+            raise SpecError(f"invalid network spec: {str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}") from None
 
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike) -> NetworkSpec:
         """Load from a JSON string or a path to a JSON file."""
         text = os.fspath(text_or_path)
-        if not text.lstrip().startswith("{"):
+        if not text.lstrip().startswith(("{", "[")):
             try:
                 with open(text, encoding="utf-8") as fh:
                     text = fh.read()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SpecError(f"cannot read network spec {os.fspath(text_or_path)!r}: {exc}") from None
+            except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or NUL in the path
+                raise SpecError(f"cannot read network spec {os.fspath(text_or_path)[:100]!r}: "
+                                f"{str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError(f"network spec is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise SpecError("network spec JSON is nested too deeply") from None
         return cls.from_dict(data)
 
     @classmethod

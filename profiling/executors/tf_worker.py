@@ -30,7 +30,9 @@ def main(argv: list[str]) -> int:
         job = json.load(fh)
     cfg = job["config"]
     affinity = _apply_affinity(cfg.get("cores"))
+    _exit_with_parent()
     try:
+        _test_fault(os.environ.get("PERFMODEL_FAULT", ""))
         result = run_job(job)
         result["affinity"] = affinity
     except MemoryError:
@@ -43,6 +45,46 @@ def main(argv: list[str]) -> int:
         json.dump(result, fh)
     os.replace(tmp, result_path)
     return 0
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the campaign process dies (SIGKILL, SIGTERM, power loss of the parent).
+
+    The worker runs in its own session, so without this an orphan would keep measuring and load the CPU
+    under the resumed campaign.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.2)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _test_fault(fault: str) -> None:
+    """Test hook (``PERFMODEL_FAULT=hang|oom|crash|error``): simulate a faulty measurement, fast, without TF."""
+    if not fault:
+        return
+    if fault == "hang":
+        while True:
+            time.sleep(1)
+    if fault == "oom":
+        hog = []
+        while len(hog) < 64:  # grows (pages written) until the parent's memory limit kills it; capped at 4 GiB
+            hog.append(b"x" * (64 * 1024**2))
+            time.sleep(0.02)
+        while True:
+            time.sleep(1)
+    if fault == "crash":
+        os.abort()
+    if fault == "error":
+        raise RuntimeError("fault injected by PERFMODEL_FAULT=error")
+    raise ValueError(f"unknown PERFMODEL_FAULT {fault!r}")
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +304,10 @@ def _with_power(sensor, work):
     power = trace.mean_power_w() if trace else None
     calls = timing.repeats  # warm-up calls are outside the timed window's count but inside the power window
     energy = power * timing.runtime_s if power is not None else None
-    return timing, {"power_w": power, "energy_j": energy, "power_window_s": elapsed, "power_calls": calls}
+    out = {"power_w": power, "energy_j": energy, "power_window_s": elapsed, "power_calls": calls}
+    if trace is not None and trace.errors:  # a failed sensor read is recorded, the measurement goes on
+        out["sensor_error"] = trace.errors[0][:200]
+    return timing, out
 
 
 def _versions(tf) -> dict[str, str]:

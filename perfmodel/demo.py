@@ -1,0 +1,114 @@
+"""The main job end to end on the local CPU (``make demo``).
+
+1. profiles three networks layer by layer under two thread settings (real measurements on this machine);
+2. profiles one network as a whole over a small Latin-hypercube design of software knobs;
+3. exports the measurement table to CSV and prints a summary;
+4. fits the layer-wise predictor and predicts a network it has not seen;
+5. writes the analysis report (equations, Pareto front, plots) for the design.
+
+Everything goes under ``--out`` (default ``out/``). Re-running resumes from the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+LAYER_NETWORKS = ("tiny_cnn", "tiny_mobilenet", "mobilenetv3small")
+LAYER_CONFIGS = ("threads=1", "threads=2")
+DESIGN_NETWORK = "mobilenetv2"
+DESIGN_KNOBS = "threads,batch,onednn"
+
+
+def _step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="perfmodel.demo", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="out", help="output folder (default: out)")
+    ap.add_argument("--samples", type=int, default=6, help="configurations in the design (default 6)")
+    args = ap.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    store = os.path.join(args.out, "demo.sqlite")
+    from perfmodel.cli import main as cli
+
+    t0 = time.monotonic()
+    _step(f"1. layer-wise profile of {', '.join(LAYER_NETWORKS)} under {' / '.join(LAYER_CONFIGS)}")
+    argv1 = ["profile", "--network", ",".join(LAYER_NETWORKS), "--level", "layer", "--store", store,
+             "--campaign", "layers", "--quick"]
+    for c in LAYER_CONFIGS:
+        argv1 += ["--config", c]
+    if cli(argv1) != 0:
+        return 1
+
+    _step(f"2. whole-network profile of {DESIGN_NETWORK} over an LHS design of {DESIGN_KNOBS}")
+    if cli(["profile", "--network", DESIGN_NETWORK, "--level", "network", "--design", "lhs", "--samples",
+            str(args.samples), "--knobs", DESIGN_KNOBS, "--config", "batch=1", "--store", store,
+            "--campaign", "design", "--quick"]) != 0:
+        return 1
+
+    _step("3. export")
+    table = os.path.join(args.out, "measurements.csv")
+    if cli(["export", "--store", store, "-o", table]) != 0:
+        return 1
+    import pandas as pd
+
+    df = pd.read_csv(table)
+    whole = df[(df["view"] == "whole") & (df["status"] == "ok")]
+    print(whole[["campaign", "network", "config", "runtime_s", "other_load", "contended"]].to_string(index=False))
+    if whole["power_w"].isna().all():
+        print(f"power/energy: {whole['power_sensor'].iloc[0]} (columns left empty)")
+
+    _step("4. layer-wise predictor")
+    _predict(df, args.out)
+
+    _step("5. report")
+    _report(df, args.out)
+    print(f"\ndemo finished in {time.monotonic() - t0:.0f} s; results in {os.path.abspath(args.out)}/")
+    return 0
+
+
+def _predict(df, out: str) -> None:
+    try:
+        from perfmodel.models.layerwise import LayerwisePredictor
+    except ImportError:
+        print("skipped: the layer-wise predictor is not part of this build")
+        return
+    from profiling.networks import load_network
+
+    layer_rows = df[df["campaign"] == "layers"]
+    train = layer_rows[layer_rows["network"] != "mobilenetv3small"]
+    model = LayerwisePredictor().fit(train)
+    path = os.path.join(out, "layerwise-model.json")
+    model.save(path)
+    _, spec = load_network("mobilenetv3small")
+    configs = [{"threads": 1, "batch": 1}, {"threads": 2, "batch": 1}]
+    pred = model.predict(spec, configs)
+    measured = layer_rows[(layer_rows["network"] == "mobilenetv3small") & (layer_rows["view"] == "whole")]
+    print("trained on tiny_cnn + tiny_mobilenet only; predicting mobilenetv3small (unseen):")
+    for cfg, (_, p) in zip(configs, pred.iterrows()):
+        m = measured[measured["threads"] == cfg["threads"]]["runtime_s"]
+        meas = f"{m.iloc[0] * 1e3:.2f} ms" if len(m) else "n/a"
+        print(f"  threads={cfg['threads']}: predicted {p['runtime_s'] * 1e3:.2f} ms, measured {meas}")
+    print(f"model saved to {path}")
+
+
+def _report(df, out: str) -> None:
+    try:
+        from perfmodel.reports import write_report
+    except ImportError:
+        print("skipped: reports are not part of this build")
+        return
+    design = df[(df["campaign"] == "design") & (df["status"] == "ok")].copy()
+    design["onednn"] = design["onednn"].astype(int)
+    paths = write_report(design, knobs=DESIGN_KNOBS.split(","), objectives=["runtime_s"],
+                         out_dir=os.path.join(out, "report"))
+    shown = paths.get("html") if isinstance(paths, dict) else paths
+    print(f"report written: {shown}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
