@@ -176,17 +176,29 @@ def _takes_training(layer: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- in place
-def _layer_of(node_name: str, names: set[str]) -> str | None:
-    """The Keras layer a graph node belongs to, from the scopes in its name (deepest match wins)."""
+def _layer_of(node_name: str, names: set[str], suffix: str = "") -> str | None:
+    """The Keras layer a graph node belongs to, from the scopes in its name (deepest match wins).
+
+    Keras names the scopes of a traced call ``<layer><suffix>`` (``conv1_1`` for layer ``conv1``); the
+    suffix is read off the model's own scope so that a layer really named ``conv_1`` is not confused
+    with the scope of ``conv``.
+    """
     found = None
     for seg in node_name.split("/"):
-        if seg in names:
+        if suffix and seg.endswith(suffix) and seg[: -len(suffix)] in names:
+            found = seg[: -len(suffix)]
+        elif seg in names:
             found = seg
-            continue
-        base = re.sub(r"_\d+$", "", seg)
-        if base in names:
-            found = base
     return found
+
+
+def _scope_suffix(node_names, model_name: str) -> str:
+    for name in node_names:
+        root = name.split("/")[0]
+        m = re.fullmatch(re.escape(model_name) + r"(_\d+)", root)
+        if m:
+            return m.group(1)
+    return ""
 
 
 def _inplace_rows(tf, model, spec, x, cfg, trace_runs, summarize) -> list[dict[str, Any]]:
@@ -212,6 +224,7 @@ def _inplace_rows(tf, model, spec, x, cfg, trace_runs, summarize) -> list[dict[s
         sess.run(out_name, feed)
     names = {layer.name for layer in spec.layers}
     order = {layer.name: i for i, layer in enumerate(spec.layers)}
+    near = _neighbourhood(spec, hops=2)
     unit_of_node: dict[str, tuple[str, ...]] = {}
     per_unit: dict[tuple[str, ...], list[float]] = {}
     step_s: list[float] = []
@@ -222,18 +235,21 @@ def _inplace_rows(tf, model, spec, x, cfg, trace_runs, summarize) -> list[dict[s
         if run == 0:
             for pg in md.partition_graphs:
                 ops = {n.name: n for n in pg.node}
+                suffix = _scope_suffix(ops, model.name)
                 for n in pg.node:
                     if n.op in ("Const", "_Arg", "_Retval", "NoOp", "Identity"):
                         continue
-                    main = _layer_of(n.name, names)
+                    main = _layer_of(n.name, names, suffix)
                     if main is None:
                         continue
                     members = {main}
                     for inp in n.input:
                         src = inp.lstrip("^").split(":")[0]
-                        if src in ops and ops[src].op == "Const":
-                            owner = _layer_of(src, names)
-                            if owner:
+                        if src in ops and _is_weight(ops[src]):
+                            owner = _layer_of(src, names, suffix)
+                            # Identical constants (untrained batch-norms) are deduplicated across the graph:
+                            # only a neighbour's weights mean fusion.
+                            if owner and owner in near.get(main, ()):
                                 members.add(owner)
                     unit_of_node[n.name] = tuple(sorted(members, key=order.get))
         totals: dict[tuple[str, ...], float] = {}
@@ -260,6 +276,37 @@ def _inplace_rows(tf, model, spec, x, cfg, trace_runs, summarize) -> list[dict[s
         rows.append({"view": "inplace", "level": "layer", "layer": main, "unit": "+".join(unit),
                      "layer_type": by_type[main], **r, "traced_step_s": float(np.median(step_s)) if step_s else None})
     return rows
+
+
+def _neighbourhood(spec, hops: int) -> dict[str, set[str]]:
+    """Layers within ``hops`` producer/consumer steps of each layer."""
+    adj: dict[str, set[str]] = {layer.name: set() for layer in spec.layers}
+    for layer in spec.layers:
+        for src in layer.inputs:
+            adj[layer.name].add(src)
+            adj[src].add(layer.name)
+    out = {}
+    for name in adj:
+        seen, frontier = {name}, {name}
+        for _ in range(hops):
+            frontier = {n for f in frontier for n in adj[f]} - seen
+            seen |= frontier
+        out[name] = seen
+    return out
+
+
+def _is_weight(node) -> bool:
+    """A floating-point constant tensor with more than one element: weights, biases, folded batch-norm.
+
+    Scalars (hard-swish's 3 and 6) and integer constants (paddings, axes) are shared across layers and
+    say nothing about fusion.
+    """
+    if node.op != "Const" or node.attr["dtype"].type not in (1, 2, 14, 19):  # float, double, bfloat16, half
+        return False
+    size = 1
+    for d in node.attr["value"].tensor.tensor_shape.dim:
+        size *= max(int(d.size), 0)
+    return size > 1
 
 
 _MAIN_PRIORITY = ("conv2d", "depthwise_conv2d", "separable_conv2d", "dense")

@@ -1,0 +1,69 @@
+"""Fit a surrogate model and save it as JSON.
+
+Configuration level (a table of configurations and measured objectives, e.g. datasets/flexibo-tx2):
+
+  perfmodel fit --table data.csv --knobs core_freq,gpu_freq,emc_freq --target inference_time \\
+                --model polynomial -o model.json
+
+Layer-wise (a campaign store of the profiler; predicts unseen networks):
+
+  perfmodel fit --store runs/x.sqlite -o model.json [--model polynomial|gp|gbr]
+
+Models: polynomial (sparse polynomial, degree 2-4 by cross-validation), gp (Gaussian process, gives a std),
+gbr (gradient boosting), linear (configuration level only). The output file is written only on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import DataError, ModelError
+from ..tables import parse_names, read_table
+
+HELP = "fit a configuration-level or layer-wise model and save it as JSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--table", metavar="CSV", help="table of configurations and measured objectives")
+    src.add_argument("--store", metavar="PATH", help="campaign store of the profiler (layer-wise model)")
+    parser.add_argument("--knobs", metavar="A,B,...", help="knob columns of --table")
+    parser.add_argument("--target", metavar="COLUMN", help="objective column of --table to model")
+    parser.add_argument("--model", default="polynomial", choices=("polynomial", "gp", "gbr", "linear"),
+                        help="regressor (default: polynomial)")
+    parser.add_argument("--log-target", choices=("auto", "yes", "no"), default="auto",
+                        help="model log(target): auto = when every value is positive (default)")
+    parser.add_argument("--view", default="inplace", choices=("inplace", "isolated"),
+                        help="layer view used with --store (default: inplace)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (folds, restarts, boosting)")
+    parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    log_target = {"auto": "auto", "yes": True, "no": False}[args.log_target]
+    if args.table is not None:
+        if not args.knobs or not args.target:
+            raise DataError("--table needs --knobs and --target")
+        from ..models.config_model import ConfigModel
+
+        knobs = parse_names(args.knobs, "knob")
+        target = parse_names(args.target, "target")
+        if len(target) != 1:
+            raise DataError("--target takes one column (fit one model per objective)")
+        df = read_table(args.table, knobs=knobs, objectives=target)
+        model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,
+                            random_state=args.seed).fit(df, source=args.table)
+        model.save(args.output)
+        print(f"fitted {args.model} model of {target[0]!r} on {len(df)} rows -> {args.output}")
+        return 0
+    if args.model == "linear":
+        raise ModelError("--model linear is for --table only; use polynomial, gp or gbr with --store")
+    from ..models.layerwise import LayerwisePredictor, store_frame
+
+    table = store_frame(args.store)
+    model = LayerwisePredictor(model=args.model, view=args.view, log_target=log_target is not False,
+                               random_state=args.seed).fit(table)
+    model.save(args.output)
+    print(f"fitted layer-wise {args.model} model on {model.n_train_rows_} layer rows of "
+          f"{len(model.networks_)} networks -> {args.output}")
+    return 0

@@ -1,0 +1,112 @@
+"""Predict with a model saved by 'perfmodel fit'.
+
+Configuration level: adds <target>_pred (and <target>_std for a GP) to every row of the table:
+
+  perfmodel predict --model model.json --table new.csv -o pred.csv
+
+Layer-wise: runtime_s, power_w, energy_j (and their std where the model gives one) of a network that may
+never have been measured, for one or more configurations:
+
+  perfmodel predict --model model.json --network MobileNetV2 --config threads=2,batch=1 --config threads=1,batch=1
+
+Without -o the result is printed as CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+import pandas as pd
+
+from ..errors import DataError, ModelError
+
+HELP = "predict objectives of configurations (--table) or of a network (--network)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="JSON", help="model file written by 'perfmodel fit'")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--table", metavar="CSV", help="configurations to predict (must hold the model's knobs)")
+    src.add_argument("--network", metavar="NAME_OR_PATH", help="keras.applications name or model file")
+    parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
+                        help="configuration for --network (repeatable; default: the model's first training config)")
+    parser.add_argument("-o", "--output", metavar="CSV", help="write the predictions here (default: stdout)")
+
+
+def parse_config(text: str) -> dict:
+    """``"threads=2,xla=true"`` -> ``{"threads": 2, "xla": True}`` (numbers and booleans recognised)."""
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if "=" not in item:
+            raise DataError(f"--config item {item!r} is not key=value")
+        k, v = (s.strip() for s in item.split("=", 1))
+        if not k:
+            raise DataError(f"--config item {item!r} has no knob name")
+        low = v.lower()
+        if low in ("true", "false"):
+            out[k] = low == "true"
+            continue
+        try:
+            out[k] = int(v)
+        except ValueError:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
+    if not out:
+        raise DataError(f"--config {text!r} is empty")
+    return out
+
+
+def write_frame(df: pd.DataFrame, path: str | None) -> None:
+    if path is None:
+        df.to_csv(sys.stdout, index=False)
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".pred-", suffix=".csv", dir=folder)
+    except OSError as exc:
+        raise DataError(f"cannot write {path!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            df.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise DataError(f"cannot write {path!r}: {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..models.persistence import load_model
+
+    if args.table is not None:
+        from ..tables import read_table
+
+        if args.config:
+            raise DataError("--config goes with --network; a --table holds its configurations")
+        model = load_model(args.model, kind="config_model")
+        df = read_table(args.table, knobs=model.knobs)
+        mean, std = model.predict(df, return_std=True, source=args.table)
+        out = df.copy()
+        out[f"{model.target}_pred"] = mean
+        if model.has_std:
+            out[f"{model.target}_std"] = std
+        write_frame(out, args.output)
+        if args.output:
+            print(f"predicted {model.target!r} for {len(out)} rows -> {args.output}")
+        return 0
+    model = load_model(args.model, kind="layerwise")
+    from ..models.layerwise import load_network_spec
+
+    spec = load_network_spec(args.network)
+    configs = [parse_config(c) for c in args.config] or None
+    if configs is None:
+        raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
+    out = model.predict(spec, configs)
+    write_frame(out, args.output)
+    if args.output:
+        print(f"predicted {len(out)} configuration(s) of {args.network} -> {args.output}")
+    return 0

@@ -1,0 +1,283 @@
+"""Features of layers, fused units and configurations for the layer-wise models.
+
+Per layer type, the NeuralPower feature set (Cai et al. 2017: batch, input size, channels in/out, kernel,
+stride, padding) plus its "special terms" (FLOPs and memory traffic: weight, input and output bytes), which
+enter the polynomial only linearly. Fused units (``conv+bn+relu``, as the runtime executes them) carry the
+shapes of their main layer, the sums of FLOPs/bytes over their layers, and the number of fused layers.
+Configuration knobs are appended as features so that one model spans configurations.
+
+Input rows follow the measurement table (docs/measurement-table.md): per-sample (batch 1) shapes and
+counts; the ``batch`` knob, when present, scales the per-call FLOPs and activation bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = ["GROUPS", "GROUP_FEATURES", "SPECIAL_FEATURES", "GENERIC_FEATURES", "TABLE_COLUMNS", "group_of",
+           "layer_features", "collapse_units", "fuse_layers", "split_separable", "KnobEncoder", "knob_columns"]
+
+# canonical layer_type -> model group; None = costs nothing by itself (graph input)
+GROUPS: dict[str, str | None] = {
+    "conv2d": "conv", "depthwise_conv2d": "depthwise", "separable_conv2d": "separable", "dense": "dense",
+    "max_pool": "pool", "avg_pool": "pool", "global_pool": "pool",
+    "batch_norm": "elementwise", "activation": "elementwise", "add": "elementwise", "multiply": "elementwise",
+    "rescaling": "elementwise", "normalization": "elementwise",
+    "concat": "memory", "zero_padding": "memory", "reshape": "memory", "other": "other", "input": None,
+}
+GROUPS["dropout"] = None  # no work at inference
+
+# NeuralPower-style feature sets (derived columns, see layer_features)
+GROUP_FEATURES: dict[str, list[str]] = {
+    "conv": ["batch", "in_hw", "in_c", "out_c", "kernel", "stride", "pad_same"],
+    "depthwise": ["batch", "in_hw", "in_c", "kernel", "stride", "pad_same"],
+    "dense": ["batch", "in_c", "out_c"],
+    "pool": ["batch", "in_hw", "in_c", "kernel", "stride"],
+    "elementwise": ["batch", "in_hw", "in_c"],
+    "memory": ["batch", "in_hw", "in_c", "out_hw"],
+    "other": ["batch", "in_hw", "in_c", "out_hw", "out_c"],
+}
+# special terms: linear only (NeuralPower's F_s), per call (scaled by batch)
+SPECIAL_FEATURES = ["gflop", "weight_mb", "input_mb", "output_mb", "n_fused"]
+# features of the fallback model used for a type never seen in training
+GENERIC_FEATURES = ["batch", "in_hw", "in_c", "out_c"]
+
+TABLE_COLUMNS = {
+    "source", "campaign", "network", "level", "view", "layer", "unit", "layer_type", "config", "runtime_s",
+    "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low", "runtime_s_ci_high", "repeats", "overhead_s",
+    "power_w", "energy_j", "power_sensor", "status", "reason", "other_load", "contended", "in_h", "in_w", "in_c",
+    "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w", "padding", "groups", "flops",
+    "params", "weight_bytes", "input_bytes", "output_bytes", "n_layers", "measured_at",
+    # written by the exporter beside the contract's columns: properties of a row, not knobs
+    "input_size", "converged", "unit_size", "traced_step_s",
+}
+# layers that a runtime folds into the preceding compute layer (TF remapper / TensorRT: conv+bn+relu)
+FUSED_INTO_MAIN = ("batch_norm", "activation")
+FUSION_MAINS = ("conv2d", "depthwise_conv2d", "separable_conv2d", "dense")
+_SUM_COLUMNS = ("flops", "params", "weight_bytes", "input_bytes", "output_bytes")
+_SHAPE_COLUMNS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w")
+
+
+def group_of(layer_type: str) -> str | None:
+    """Model group of a canonical layer type (an unknown type maps to ``"other"``)."""
+    return GROUPS.get(str(layer_type), "other")
+
+
+def knob_columns(table: pd.DataFrame) -> list[str]:
+    """Knob columns of an exported table: the keys of its ``config`` column (``k=v,...``) that are columns.
+
+    Without a usable ``config`` column, every column that the table contract does not name.
+    """
+    if "config" in table.columns:
+        keys: list[str] = []
+        for text in table["config"].dropna().astype(str).unique():
+            for item in text.split(","):
+                k = item.split("=", 1)[0].strip()
+                if "=" in item and k and k not in keys and k in table.columns:
+                    keys.append(k)
+        if keys:
+            return keys
+    return [c for c in table.columns if c not in TABLE_COLUMNS and not str(c).startswith("Unnamed")]
+
+
+def fuse_layers(rows: pd.DataFrame, absorb: Sequence[str] = FUSED_INTO_MAIN,
+                mains: Sequence[str] = FUSION_MAINS) -> pd.DataFrame:
+    """Give per-layer rows (in network order) a ``unit`` as a fusing runtime would run them.
+
+    A batch-norm and/or activation layer directly after a conv / depthwise / separable / dense layer joins its
+    unit (``conv1+bn1+relu1``); every other layer is a unit of its own. Use on a spec's per-layer features when
+    the training table's in-place units were fused.
+    """
+    rows = rows.reset_index(drop=True).copy()
+    types = rows["layer_type"].astype(str).tolist()
+    names = rows["layer"].astype(str).tolist() if "layer" in rows else [f"layer{i}" for i in range(len(rows))]
+    units, current, seen = [], None, set()
+    for name, t in zip(names, types):
+        if current is not None and t in absorb and t not in seen:
+            current.append(name)
+            seen.add(t)
+            units.append(current)
+            continue
+        current, seen = ([name], set()) if t in mains else (None, set())
+        units.append(current if current is not None else [name])
+    rows["unit"] = ["+".join(u) for u in units]
+    return rows
+
+
+def _num(df: pd.DataFrame, col: str, default: float = 0.0) -> np.ndarray:
+    if col not in df.columns:
+        return np.full(len(df), default, dtype=float)
+    return pd.to_numeric(df[col], errors="coerce").fillna(default).to_numpy(dtype=float)
+
+
+def layer_features(rows: pd.DataFrame, batch: np.ndarray | None = None) -> pd.DataFrame:
+    """Derived features of every row (all groups' columns; pick ``GROUP_FEATURES[g] + SPECIAL_FEATURES``).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Layer/unit rows with the table's feature columns (missing ones count as 0 / 1).
+    batch : array, optional
+        Batch size per row (default: the ``batch`` column, else 1).
+    """
+    if batch is None:
+        batch = _num(rows, "batch", 1.0)
+    batch = np.where(batch > 0, batch, 1.0)
+    in_h, in_w = _num(rows, "in_h", 1.0), _num(rows, "in_w", 1.0)
+    out_h, out_w = _num(rows, "out_h", 1.0), _num(rows, "out_w", 1.0)
+    kh, kw = _num(rows, "kernel_h", 1.0), _num(rows, "kernel_w", 1.0)
+    sh, sw = _num(rows, "stride_h", 1.0), _num(rows, "stride_w", 1.0)
+    pad = rows["padding"].astype(str).str.lower().eq("same").to_numpy(dtype=float) if "padding" in rows else \
+        np.zeros(len(rows))
+    if "unit" in rows.columns:
+        n_fused = rows["unit"].fillna("").astype(str).map(lambda u: u.count("+") + 1 if u else 1).to_numpy(float)
+    else:
+        n_fused = np.ones(len(rows))
+    return pd.DataFrame({
+        "batch": batch,
+        "in_hw": np.sqrt(np.maximum(in_h * in_w, 0.0)),
+        "in_c": _num(rows, "in_c", 1.0),
+        "out_hw": np.sqrt(np.maximum(out_h * out_w, 0.0)),
+        "out_c": _num(rows, "out_c", 1.0),
+        "kernel": np.sqrt(np.maximum(kh * kw, 0.0)),
+        "stride": np.sqrt(np.maximum(sh * sw, 0.0)),
+        "pad_same": pad,
+        "gflop": batch * _num(rows, "flops") / 1e9,
+        "weight_mb": _num(rows, "weight_bytes") / 1e6,
+        "input_mb": batch * _num(rows, "input_bytes") / 1e6,
+        "output_mb": batch * _num(rows, "output_bytes") / 1e6,
+        "n_fused": n_fused,
+    }, index=rows.index)
+
+
+def collapse_units(rows: pd.DataFrame) -> pd.DataFrame:
+    """Merge per-layer rows that belong to one fused unit (same ``unit``) into one row, as the table does.
+
+    The unit row keeps the shapes and type of its main layer (the one with the most FLOPs, first on ties) and
+    sums FLOPs, params and bytes. Rows without a ``unit`` column are returned unchanged.
+    """
+    if "unit" not in rows.columns or rows["unit"].isna().all():
+        return rows
+    out = []
+    for unit, grp in rows.groupby(rows["unit"].fillna(rows.get("layer", "")), sort=False):
+        if len(grp) == 1:
+            out.append(grp.iloc[0])
+            continue
+        main = grp.iloc[int(np.argmax(_num(grp, "flops")))].copy()
+        for col in _SUM_COLUMNS:
+            if col in grp.columns:
+                main[col] = _num(grp, col).sum()
+        main["layer"] = main.get("layer", unit)
+        main["unit"] = unit
+        out.append(main)
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def split_separable(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFrame:
+    """Replace each ``separable_conv2d`` row by a depthwise row and a pointwise (1x1) ``conv2d`` row.
+
+    Separable convolutions measured in one family do not extrapolate to another; their two halves do.
+    Added column ``part_of`` holds the original row's index (to sum the halves back).
+    """
+    rows = rows.copy()
+    rows["part_of"] = rows.index
+    sep = rows.get("layer_type", pd.Series("", index=rows.index)).astype(str).eq("separable_conv2d")
+    if not sep.any():
+        return rows
+    keep = [rows[~sep]]
+    s = rows[sep]
+    in_c, out_c = _num(s, "in_c", 1.0), _num(s, "out_c", 1.0)
+    out_hw = _num(s, "out_h", 1.0) * _num(s, "out_w", 1.0)
+    k2 = _num(s, "kernel_h", 1.0) * _num(s, "kernel_w", 1.0)
+    dw = s.copy()
+    dw["layer_type"] = "depthwise_conv2d"
+    dw["out_c"] = in_c
+    dw["flops"] = 2.0 * out_hw * in_c * k2
+    dw["weight_bytes"] = bytes_per_value * in_c * k2
+    dw["output_bytes"] = bytes_per_value * out_hw * in_c
+    pw = s.copy()
+    pw["layer_type"] = "conv2d"
+    pw["in_h"], pw["in_w"] = _num(s, "out_h", 1.0), _num(s, "out_w", 1.0)
+    for c in ("kernel_h", "kernel_w", "stride_h", "stride_w"):
+        pw[c] = 1
+    pw["flops"] = 2.0 * out_hw * in_c * out_c
+    pw["weight_bytes"] = np.maximum(_num(s, "weight_bytes") - dw["weight_bytes"].to_numpy(), 0.0)
+    pw["input_bytes"] = dw["output_bytes"]
+    return pd.concat(keep + [dw, pw])
+
+
+class KnobEncoder:
+    """Knob columns -> numeric features: numbers as is, booleans 0/1, other values one-hot.
+
+    Knobs constant in the training rows are dropped (they carry no information and would only add
+    polynomial terms).
+    """
+
+    def __init__(self, knobs: Sequence[str] = ()):
+        self.knobs = list(knobs)
+        self.encoding: list[dict] = []
+
+    def fit(self, df: pd.DataFrame) -> "KnobEncoder":
+        self.encoding = []
+        for k in self.knobs:
+            col = df[k]
+            if col.nunique(dropna=True) <= 1:
+                continue
+            if pd.api.types.is_bool_dtype(col) or set(col.astype(str).str.lower()) <= {"true", "false"}:
+                self.encoding.append({"name": k, "kind": "bool"})
+            elif pd.api.types.is_numeric_dtype(col):
+                self.encoding.append({"name": k, "kind": "number"})
+            else:
+                if pd.to_numeric(col, errors="coerce").notna().any():
+                    bad = col[pd.to_numeric(col, errors="coerce").isna()].iloc[0]
+                    raise DataError(f"knob {k!r} is not numeric (e.g. {bad!r})")
+                self.encoding.append({"name": k, "kind": "category", "levels": sorted(map(str, col.unique()))})
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        out = []
+        for e in self.encoding:
+            out += [f"{e['name']}={lev}" for lev in e["levels"]] if e["kind"] == "category" else [e["name"]]
+        return out
+
+    @property
+    def used(self) -> list[str]:
+        return [e["name"] for e in self.encoding]
+
+    def transform(self, df: pd.DataFrame) -> pd.DataFrame:
+        cols = {}
+        for e in self.encoding:
+            if e["name"] not in df.columns:
+                raise DataError(f"knob {e['name']!r} is missing (the model was fitted across its values)")
+            col = df[e["name"]]
+            if e["kind"] == "category":
+                values = col.astype(str)
+                unknown = sorted(set(values) - set(e["levels"]))
+                if unknown:
+                    raise DataError(f"knob {e['name']!r} has the value {unknown[0]!r}, unseen in training "
+                                    f"(known: {', '.join(e['levels'])})")
+                for lev in e["levels"]:
+                    cols[f"{e['name']}={lev}"] = (values == lev).to_numpy(dtype=float)
+            elif e["kind"] == "bool":
+                cols[e["name"]] = col.astype(str).str.lower().isin(("true", "1", "1.0")).to_numpy(dtype=float)
+            else:
+                v = pd.to_numeric(col, errors="coerce")
+                if v.isna().any():
+                    raise DataError(f"knob {e['name']!r} is not numeric (e.g. {col[v.isna()].iloc[0]!r})")
+                cols[e["name"]] = v.to_numpy(dtype=float)
+        return pd.DataFrame(cols, index=df.index)
+
+    def to_dict(self) -> dict:
+        return {"knobs": self.knobs, "encoding": self.encoding}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "KnobEncoder":
+        enc = cls(d["knobs"])
+        enc.encoding = [dict(e) for e in d["encoding"]]
+        return enc

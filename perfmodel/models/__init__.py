@@ -1,0 +1,21 @@
+"""Surrogate models of runtime, power and energy (scikit-learn estimators, JSON persistence).
+
+- :class:`SparsePolynomialRegressor` (NeuralPower's per-layer model), :class:`GPRegressor` (GPy, with std)
+- baselines: :class:`FlopsLinearRegressor`, :class:`GradientBoostingBaseline`, :class:`RooflineRegressor`
+  (Paleo-style, peaks measured by :func:`measure_peaks`)
+- :class:`ConfigModel` (whole-network objective from knobs) and :class:`LayerwisePredictor` (network from layers)
+- :func:`save_model` / :func:`load_model`, error measures in :mod:`perfmodel.models.metrics`
+"""
+
+from .baselines import FlopsLinearRegressor, GradientBoostingBaseline
+from .config_model import ConfigModel
+from .gp import GPRegressor
+from .layerwise import LayerwisePredictor
+from .metrics import mape, rmspe, summary, within
+from .persistence import load_model, save_model
+from .polynomial import SparsePolynomialRegressor
+from .roofline import RooflineRegressor, measure_peaks
+
+__all__ = ["SparsePolynomialRegressor", "GPRegressor", "FlopsLinearRegressor", "GradientBoostingBaseline",
+           "RooflineRegressor", "measure_peaks", "ConfigModel", "LayerwisePredictor", "save_model", "load_model",
+           "mape", "rmspe", "within", "summary"]

@@ -1,0 +1,39 @@
+"""Helpers shared by the estimators: input checks, scaling and the log target."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, ModelError
+
+
+def check_min_samples(name: str, n: int, minimum: int) -> None:
+    if n < minimum:
+        # "got 1 sample" is also the wording scikit-learn's estimator checks look for
+        raise DataError(f"{name} needs at least {minimum} samples, got {n} sample{'s' if n != 1 else ''}")
+
+
+def scale_params(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations; a constant column gets scale 1 (it carries no information)."""
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    return mean, scale
+
+
+def forward_target(name: str, y: np.ndarray, log_target: bool) -> np.ndarray:
+    if not log_target:
+        return y
+    if np.any(y <= 0):
+        raise DataError(f"{name}: log_target needs a positive target, got a value {float(y.min()):g}")
+    return np.log(y)
+
+
+def inverse_target(z: np.ndarray, log_target: bool) -> np.ndarray:
+    return np.exp(np.clip(z, -700, 700)) if log_target else z
+
+
+def require_state(state: dict, keys: tuple[str, ...], kind: str) -> None:
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise ModelError(f"corrupt {kind!r} model state: missing {', '.join(missing)}")

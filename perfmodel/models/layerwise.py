@@ -1,0 +1,457 @@
+"""Layer-wise prediction of a network's runtime, power and energy (NeuralPower, extended).
+
+One regressor per layer group (conv, depthwise, dense, pool, elementwise, memory, other) on the units as they
+run inside the network (the ``inplace`` view of the measurement table; fused units as the runtime fuses
+them), with the configuration's knobs as features. A network is predicted as the sum over its units,
+corrected by a learned network-level term for what the sum misses (per-call overhead, scheduling), fitted
+on the whole-network rows of the same table:
+
+    runtime = a * sum_i t_i + b * n_units + c   (+ knob interactions when there are enough networks)
+
+Power is the runtime-weighted mean of the unit powers and energy = power * runtime (NeuralPower). With the
+GP, unit std's are propagated assuming independent errors, plus the relative residual spread of the
+network-level term.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ModelError
+from ..features import (GENERIC_FEATURES, GROUP_FEATURES, SPECIAL_FEATURES, KnobEncoder, collapse_units,
+                        fuse_layers, group_of, knob_columns, layer_features, split_separable)
+from ._common import require_state
+from .config_model import make_regressor
+
+__all__ = ["LayerwisePredictor", "store_frame", "load_network_spec"]
+
+REQUIRED = ("network", "level", "view", "layer_type", "runtime_s")
+
+
+def store_frame(path: str | os.PathLike) -> pd.DataFrame:
+    """The measurement table of a campaign store (``profiling.store.CampaignStore(path).to_frame()``)."""
+    try:
+        from profiling.store import CampaignStore
+    except ImportError:
+        raise ModelError("fitting from --store is not available yet (profiling.store.CampaignStore is missing); "
+                         "export the table and use LayerwisePredictor.fit(table) meanwhile") from None
+    if not os.path.exists(os.fspath(path)):
+        raise DataError(f"store {os.fspath(path)!r} does not exist")
+    store = CampaignStore(path, readonly=True)  # a read: no lock, never creates or changes the file
+    try:
+        table = store.to_frame()
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+    if table is None or len(table) == 0:
+        raise DataError(f"store {os.fspath(path)!r} holds no measurements")
+    return table
+
+
+def load_network_spec(name_or_path: str):
+    """``profiling.networks.load_network(name_or_path)`` (a NetworkSpec with ``.features()``)."""
+    try:
+        from profiling.networks import load_network
+    except ImportError:
+        raise ModelError("predicting a --network is not available yet (profiling.networks.load_network is "
+                         "missing)") from None
+    loaded = load_network(name_or_path)
+    return loaded[1] if isinstance(loaded, tuple) else loaded  # (keras_model, NetworkSpec)
+
+
+def _configs_frame(configs) -> pd.DataFrame:
+    if configs is None:
+        return pd.DataFrame([{}])
+    if isinstance(configs, pd.DataFrame):
+        return configs.reset_index(drop=True)
+    if isinstance(configs, Mapping):
+        configs = [configs]
+    configs = [dict(c) for c in configs]
+    if not configs:
+        raise DataError("no configuration to predict")
+    return pd.DataFrame(configs)
+
+
+def _format_config(cfg: Mapping) -> str:
+    return ",".join(f"{k}={v}" for k, v in cfg.items())
+
+
+class LayerwisePredictor:
+    """Predict runtime, power and energy of (possibly unseen) networks and configurations from layer models.
+
+    Parameters
+    ----------
+    model : {"polynomial", "gp", "gbr"}, default "polynomial"
+        Regressor of every layer group.
+    view : {"inplace", "isolated"}, default "inplace"
+        Which per-layer rows of the table to learn from.
+    log_target : bool, default True
+        Model log runtime / log power (relative errors; runtimes span orders of magnitude).
+    log_features : bool, default True
+        Use ``log1p`` of the features (power laws become polynomials of low degree).
+    network_term : bool, default True
+        Learn the network-level correction from the table's whole-network rows.
+    min_rows : int, default 6
+        A group with fewer training rows is predicted by the generic fallback model.
+    model_params : dict, optional
+        Extra regressor parameters (default for the polynomial: ``degrees=(2, 3), clip_margin=0.25``).
+    random_state : int, default 0
+    """
+
+    def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,
+                 min_rows=6, model_params=None, random_state=0):
+        self.model = model
+        self.view = view
+        self.log_target = log_target
+        self.log_features = log_features
+        self.network_term = network_term
+        self.min_rows = min_rows
+        self.model_params = model_params
+        self.random_state = random_state
+
+    # -- features
+    def _params(self) -> dict:
+        if self.model_params is not None:
+            return dict(self.model_params)
+        # clip_margin: the interaction terms saturate off the data; FLOPs / bytes terms still extrapolate
+        return {"degrees": (2, 3), "clip_margin": 0.25} if self.model == "polynomial" else {}
+
+    def _matrix(self, rows: pd.DataFrame, group: str) -> tuple[np.ndarray, list[str], list[int]]:
+        feats = layer_features(rows)
+        base = GENERIC_FEATURES if group == "fallback" else GROUP_FEATURES[group]
+        names = base + SPECIAL_FEATURES
+        X = feats[names].to_numpy(dtype=float)
+        if self.log_features:
+            X = np.log1p(np.maximum(X, 0.0))
+        K = self.knobs_.transform(rows).to_numpy(dtype=float) if self.knobs_.encoding else np.empty((len(rows), 0))
+        linear_only = list(range(len(base), len(names)))
+        return np.column_stack([X, K]), names + self.knobs_.names, linear_only
+
+    def _regressor(self, linear_only: list[int]):
+        params = self._params()
+        if self.model == "polynomial":
+            params.setdefault("linear_only", tuple(linear_only))
+        return make_regressor(self.model, bool(self.log_target), params, self.random_state)
+
+    # -- fitting
+    def _check_table(self, table) -> pd.DataFrame:
+        if isinstance(table, (str, os.PathLike)):
+            from ..tables import read_table
+
+            table = read_table(table)
+        if not isinstance(table, pd.DataFrame):
+            raise DataError("LayerwisePredictor.fit takes the measurement table (a DataFrame or a CSV path)")
+        missing = [c for c in REQUIRED if c not in table.columns]
+        if missing:
+            raise DataError(f"the measurement table has no column {missing[0]!r} (see docs/measurement-table.md)")
+        ok = table
+        if "status" in ok.columns:
+            ok = ok[ok["status"].astype(str).eq("ok")]
+        rt = pd.to_numeric(ok["runtime_s"], errors="coerce")
+        return ok[np.isfinite(rt) & (rt > 0)].copy()
+
+    def fit(self, table) -> "LayerwisePredictor":
+        """Fit on the exported measurement table (DataFrame or CSV path; docs/measurement-table.md)."""
+        if self.model not in ("polynomial", "gp", "gbr"):
+            raise ModelError(f"unknown layer model {self.model!r}; choose polynomial, gp or gbr")
+        table = self._check_table(table)
+        layers = table[table["level"].astype(str).eq("layer") & table["view"].astype(str).eq(self.view)]
+        if len(layers) == 0:
+            raise DataError(f"the table has no successful layer rows of view {self.view!r}")
+        self.knobs_ = KnobEncoder([k for k in knob_columns(table) if k != "batch"]).fit(layers)
+        self.knob_defaults_ = {k: (layers[k].iloc[0].item() if hasattr(layers[k].iloc[0], "item")
+                                   else layers[k].iloc[0]) for k in self.knobs_.knobs if k in layers}
+        ranged = [k for k in ["batch", *self.knobs_.used] if k in layers.columns
+                  and pd.api.types.is_numeric_dtype(layers[k]) and not pd.api.types.is_bool_dtype(layers[k])]
+        self.knob_ranges_ = {k: [float(layers[k].min()), float(layers[k].max())] for k in ranged}
+        self.has_power_ = "power_w" in layers.columns and \
+            int(np.isfinite(pd.to_numeric(layers["power_w"], errors="coerce")).sum()) >= self.min_rows
+        groups = layers["layer_type"].map(group_of)
+        self.models_, self.power_models_, self.train_rows_ = {}, {}, {}
+        self.skipped_types_ = sorted(set(layers.loc[groups.eq("separable"), "layer_type"]))
+        for group in sorted(g for g in groups.dropna().unique() if g != "separable"):
+            rows = layers[groups.eq(group)]
+            self.train_rows_[group] = len(rows)
+            if len(rows) < self.min_rows:
+                continue
+            self.models_[group], self.power_models_[group] = self._fit_group(rows, group)
+        usable = layers[groups.notna() & groups.ne("separable")]
+        if len(usable) < self.min_rows:
+            raise DataError(f"{len(usable)} layer rows are too few to fit a layer-wise model "
+                            f"(needs at least {self.min_rows})")
+        self.fallback_, self.power_fallback_ = self._fit_group(usable, "fallback")
+        if self.skipped_types_ and "depthwise" not in self.models_:
+            warnings.warn("separable convolutions are modelled as depthwise + pointwise, but the table has too few "
+                          "depthwise rows to learn the depthwise half; the fallback model predicts it",
+                          stacklevel=2)
+        self.n_train_rows_ = int(len(usable))
+        # in-place units of several layers: the runtime fuses, so a spec's layers are fused alike at predict
+        self.fuses_ = bool("unit" in layers and layers["unit"].astype(str).str.contains("+", regex=False).any())
+        self.networks_ = sorted(map(str, layers["network"].unique()))
+        self._fit_network_term(table, layers)
+        return self
+
+    def _fit_group(self, rows: pd.DataFrame, group: str):
+        X, names, lin = self._matrix(rows, group)
+        y = rows["runtime_s"].to_numpy(dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rt = self._regressor(lin).fit(X, y)
+        power = None
+        if self.has_power_:
+            p = pd.to_numeric(rows["power_w"], errors="coerce").to_numpy(dtype=float)
+            good = np.isfinite(p) & (p > 0)
+            if good.sum() >= self.min_rows and np.ptp(p[good]) > 0:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    power = self._regressor(lin).fit(X[good], p[good])
+        return rt, power
+
+    def _network_design(self, sums: np.ndarray, n_units: np.ndarray, knobs: pd.DataFrame) -> np.ndarray:
+        cols = [sums, n_units, np.ones_like(sums)]
+        if self.net_knobs_:
+            K = (knobs[self.net_knobs_].to_numpy(dtype=float) - self.net_knob_lo_) / self.net_knob_span_
+            cols += [sums[:, None] * K, n_units[:, None] * K]
+        return np.column_stack([np.reshape(c, (len(sums), -1)) for c in cols])
+
+    def _fit_network_term(self, table: pd.DataFrame, layers: pd.DataFrame) -> None:
+        self.net_coef_ = np.array([1.0, 0.0, 0.0])
+        self.net_knobs_, self.net_knob_lo_, self.net_knob_span_ = [], np.zeros(0), np.ones(0)
+        self.net_rel_std_ = 0.0
+        self.n_network_rows_ = 0
+        if not self.network_term:
+            return
+        nets = table[table["level"].astype(str).eq("network") & table["view"].astype(str).eq("whole")]
+        nets = nets[nets["network"].isin(layers["network"].unique())]
+        if len(nets) == 0:
+            return
+        frames, keep = [], []
+        knob_names = self.knobs_.knobs
+        for idx, row in nets.iterrows():
+            own = layers[layers["network"].eq(row["network"])]
+            if "config" in own.columns and "config" in row and own["config"].eq(row["config"]).any():
+                own = own[own["config"].eq(row["config"])]
+            else:  # same architecture, measured under another configuration: reuse its units
+                first = own["config"].iloc[0] if "config" in own.columns else None
+                own = own[own["config"].eq(first)].copy() if first is not None else own.copy()
+                for k in knob_names + (["batch"] if "batch" in table.columns else []):
+                    if k in row:
+                        own[k] = row[k]
+            own = own[own["layer_type"].map(group_of).notna()]
+            if "unit" in own.columns:  # repeated campaigns of one (network, config): count each unit once
+                own = own.drop_duplicates("unit")
+            frames.append(own.assign(_net_row=len(keep)))
+            keep.append(idx)
+        nets = nets.loc[keep]
+        units = pd.concat(frames, ignore_index=True)
+        t, _, _ = self._predict_rows(units)  # one call for all networks: the models are vectorised
+        per_net = pd.DataFrame({"t": t, "k": units["_net_row"].to_numpy()}).groupby("k")["t"].agg(["sum", "size"])
+        y = nets["runtime_s"].to_numpy(dtype=float)
+        sums, counts = per_net["sum"].to_numpy(), per_net["size"].to_numpy(dtype=float)
+        used = [e["name"] for e in self.knobs_.encoding if e["kind"] != "category"]
+        n_cols = 3 + 2 * len(used)
+        if len(y) >= 3 * n_cols and used:
+            self.net_knobs_ = used
+            K = nets[used].astype(float).to_numpy()
+            self.net_knob_lo_ = K.min(axis=0)
+            self.net_knob_span_ = np.where(np.ptp(K, axis=0) > 0, np.ptp(K, axis=0), 1.0)
+        A = self._network_design(sums, counts, nets)
+        if len(y) < A.shape[1]:
+            A = A[:, :1]  # too few networks for an overhead term: a scale only
+        # weights 1/y: minimise relative errors (networks span orders of magnitude)
+        coef, *_ = np.linalg.lstsq(A / y[:, None], np.ones_like(y), rcond=None)
+        full = np.zeros(self._network_design(sums[:1], counts[:1], nets.iloc[:1]).shape[1])
+        full[:len(coef)] = coef
+        self.net_coef_ = full
+        pred = self._network_design(sums, counts, nets) @ full
+        rel = (pred - y) / y
+        dof = max(1, len(y) - len(coef))
+        self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / dof)) if len(y) > len(coef) else 0.0
+        self.n_network_rows_ = int(len(y))
+
+    # -- prediction
+    def _predict_group(self, model, rows, group):
+        X, _, _ = self._matrix(rows, group)
+        if self.model == "gp":
+            return model.predict(X, return_std=True)
+        return model.predict(X), np.full(len(rows), np.nan)
+
+    def _predict_rows(self, rows: pd.DataFrame):
+        """Runtime, runtime std and power of every unit row (after splitting separable convolutions)."""
+        rows = split_separable(rows)
+        t = np.zeros(len(rows))
+        s = np.full(len(rows), np.nan)
+        p = np.full(len(rows), np.nan)
+        groups = rows["layer_type"].map(group_of).to_numpy(dtype=object) if "layer_type" in rows else \
+            np.full(len(rows), "other", dtype=object)
+        unseen = set()
+        for group in pd.unique(groups):
+            if group is None:
+                continue
+            mask = groups == group
+            sub = rows[mask]
+            if group in self.models_:
+                model, pmodel, gname = self.models_[group], self.power_models_.get(group), group
+            else:
+                unseen.update(sub["layer_type"].astype(str))
+                model, pmodel, gname = self.fallback_, self.power_fallback_, "fallback"
+            t[mask], s[mask] = self._predict_group(model, sub, gname)
+            if pmodel is not None:
+                p[mask] = self._predict_group(pmodel, sub, gname)[0]
+        if unseen:
+            warnings.warn(f"layer type(s) {', '.join(sorted(unseen))} unseen in training: predicted by the generic "
+                          "fallback model", stacklevel=3)
+        index = rows["part_of"].to_numpy()
+        out = pd.DataFrame({"t": t, "v": s**2, "p": p * t}, index=index).groupby(level=0, sort=False).sum(min_count=1)
+        out = out.reindex(pd.unique(index))
+        return out["t"].to_numpy(), np.sqrt(out["v"].to_numpy()), out["p"].to_numpy() / out["t"].to_numpy()
+
+    def predict_layers(self, features: pd.DataFrame, configs=None) -> pd.DataFrame:
+        """Per-unit predictions (``runtime_s``, ``runtime_s_std``, ``power_w``) for every configuration."""
+        self._check_fitted()
+        feats = features.reset_index(drop=True)
+        has_units = "unit" in feats.columns and feats["unit"].notna().all() and feats["unit"].astype(bool).all()
+        if not has_units and self.fuses_ and "layer_type" in feats.columns:
+            feats = fuse_layers(feats)
+        feats = collapse_units(feats)
+        if "layer_type" in feats.columns:  # inputs and dropouts do no work: not units
+            feats = feats[feats["layer_type"].map(group_of).notna()].reset_index(drop=True)
+        cfgs = _configs_frame(configs)
+        parts = []
+        for i, cfg in cfgs.iterrows():
+            rows = feats.copy()
+            for k, v in cfg.items():
+                rows[k] = v
+            for k, v in self.knob_defaults_.items():
+                if k not in rows.columns:
+                    if k in self.knobs_.used:
+                        raise DataError(f"the configuration does not set knob {k!r} (the model spans its values)")
+                    rows[k] = v
+            outside = [f"{k}={rows[k].iloc[0]} (trained on {lo:g}..{hi:g})" for k, (lo, hi) in
+                       self.knob_ranges_.items() if k in rows and not lo <= float(rows[k].iloc[0]) <= hi]
+            if outside:
+                warnings.warn(f"{', '.join(outside)}: outside the training range, the prediction extrapolates",
+                              stacklevel=2)
+            t, s, p = self._predict_rows(rows)
+            rows["config"] = _format_config(cfg.dropna().to_dict())
+            rows["runtime_s"], rows["runtime_s_std"], rows["power_w"] = t, s, p
+            rows["config_index"] = i
+            parts.append(rows)
+        return pd.concat(parts, ignore_index=True)
+
+    def predict(self, spec, configs=None) -> pd.DataFrame:
+        """Network-level ``runtime_s``, ``power_w``, ``energy_j`` (and their std where available).
+
+        Parameters
+        ----------
+        spec : NetworkSpec or DataFrame
+            A spec with ``.features()`` (per-layer feature columns as in the measurement table) or that table.
+        configs : mapping, sequence of mappings or DataFrame
+            Knob values; one output row per configuration.
+        """
+        feats = spec.features() if hasattr(spec, "features") else spec
+        if not isinstance(feats, pd.DataFrame) or len(feats) == 0:
+            raise DataError("the network has no layer features to predict from")
+        name = getattr(spec, "name", None) or (str(feats["network"].iloc[0]) if "network" in feats else "network")
+        layers = self.predict_layers(feats, configs)
+        cfgs = _configs_frame(configs)
+        out = []
+        for i, cfg in cfgs.iterrows():
+            rows = layers[layers["config_index"].eq(i)]
+            t, s, p = (rows[c].to_numpy(dtype=float) for c in ("runtime_s", "runtime_s_std", "power_w"))
+            total = float(t.sum())
+            var_sum = float(np.nansum(s**2)) if np.isfinite(s).any() else np.nan
+            knobs = rows.iloc[:1]
+            design = self._network_design(np.array([total]), np.array([float(len(rows))]), knobs)
+            runtime = float((design @ self.net_coef_)[0])
+            if not np.isfinite(runtime) or runtime <= 0:
+                runtime = total  # the correction left its range: fall back to the plain sum
+            std = float(np.sqrt(self.net_coef_[0]**2 * var_sum + (self.net_rel_std_ * runtime) ** 2)) \
+                if np.isfinite(var_sum) else (self.net_rel_std_ * runtime if self.net_rel_std_ > 0 else np.nan)
+            power = float(np.sum(t * p) / total) if self.has_power_ and np.isfinite(p).all() else np.nan
+            energy = power * runtime if np.isfinite(power) else np.nan
+            row = {"network": name, "config": _format_config(cfg.dropna().to_dict()), **cfg.dropna().to_dict(),
+                   "runtime_s": runtime, "runtime_s_std": std, "power_w": power, "energy_j": energy,
+                   "energy_j_std": energy * std / runtime if np.isfinite(energy) and np.isfinite(std) else np.nan,
+                   "layers_runtime_s": total, "n_units": int(len(rows)), "source": f"model:layerwise-{self.model}"}
+            out.append(row)
+        return pd.DataFrame(out)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise ModelError("the layer-wise predictor is not fitted")
+
+    # -- persistence
+    def _get_state(self) -> dict:
+        from .persistence import state_of
+
+        self._check_fitted()
+        return {"params": {"model": self.model, "view": self.view, "log_target": bool(self.log_target),
+                           "log_features": bool(self.log_features), "network_term": bool(self.network_term),
+                           "min_rows": int(self.min_rows),
+                           "model_params": None if self.model_params is None else
+                           {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_params.items()},
+                           "random_state": self.random_state},
+                "knobs": self.knobs_.to_dict(), "knob_defaults": {k: str(v) if not isinstance(v, (int, float, bool))
+                                                                  else v for k, v in self.knob_defaults_.items()},
+                "has_power": self.has_power_, "fuses": self.fuses_, "knob_ranges": self.knob_ranges_,
+                "models": {g: state_of(m) for g, m in self.models_.items()},
+                "power_models": {g: state_of(m) for g, m in self.power_models_.items() if m is not None},
+                "fallback": state_of(self.fallback_),
+                "power_fallback": state_of(self.power_fallback_) if self.power_fallback_ is not None else None,
+                "train_rows": self.train_rows_, "skipped_types": self.skipped_types_,
+                "n_train_rows": self.n_train_rows_, "networks": self.networks_,
+                "network_term": {"coef": self.net_coef_, "knobs": self.net_knobs_, "knob_lo": self.net_knob_lo_,
+                                 "knob_span": self.net_knob_span_, "rel_std": self.net_rel_std_,
+                                 "n_rows": self.n_network_rows_}}
+
+    @classmethod
+    def _from_state(cls, state: dict) -> "LayerwisePredictor":
+        from .persistence import from_state
+
+        require_state(state, ("params", "knobs", "models", "fallback", "network_term"), "layerwise")
+        params = dict(state["params"])
+        if params.get("model_params"):
+            params["model_params"] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in params["model_params"].items()}
+        m = cls(**params)
+        m.knobs_ = KnobEncoder.from_dict(state["knobs"])
+        m.knob_defaults_ = dict(state.get("knob_defaults", {}))
+        m.has_power_ = bool(state.get("has_power", False))
+        m.fuses_ = bool(state.get("fuses", False))
+        m.knob_ranges_ = {k: list(v) for k, v in state.get("knob_ranges", {}).items()}
+        m.models_ = {g: from_state(d) for g, d in state["models"].items()}
+        m.power_models_ = {g: from_state(d) for g, d in state.get("power_models", {}).items()}
+        m.fallback_ = from_state(state["fallback"])
+        m.power_fallback_ = from_state(state["power_fallback"]) if state.get("power_fallback") else None
+        m.train_rows_ = dict(state.get("train_rows", {}))
+        m.skipped_types_ = list(state.get("skipped_types", []))
+        m.n_train_rows_ = int(state.get("n_train_rows", 0))
+        m.networks_ = list(state.get("networks", []))
+        net = state["network_term"]
+        m.net_coef_ = np.asarray(net["coef"], dtype=float)
+        m.net_knobs_ = list(net.get("knobs", []))
+        m.net_knob_lo_ = np.asarray(net.get("knob_lo", []), dtype=float)
+        m.net_knob_span_ = np.asarray(net.get("knob_span", []), dtype=float)
+        m.net_rel_std_ = float(net.get("rel_std", 0.0))
+        m.n_network_rows_ = int(net.get("n_rows", 0))
+        return m
+
+    def save(self, path) -> None:
+        """Write the predictor as JSON with the library versions (never pickle)."""
+        from .persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> "LayerwisePredictor":
+        """Read a predictor written by :meth:`save` (any library versions)."""
+        from .persistence import load_model
+
+        return load_model(path, kind="layerwise")

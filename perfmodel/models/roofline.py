@@ -1,0 +1,151 @@
+"""Paleo-style analytical model: time = FLOPs / peak FLOP/s + bytes moved / memory bandwidth.
+
+The platform's peak FLOP/s and bandwidth are MEASURED here by a micro-benchmark (a float32 numpy matmul and
+a large array copy), never assumed from a data sheet. Paleo (Qi et al., ICLR 2017) adds the compute time
+and the read/write times of a layer (``mode="sum"``); the classic roofline takes the larger
+(``mode="max"``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..errors import ModelError
+from ._common import check_min_samples, require_state
+
+__all__ = ["measure_peaks", "RooflineRegressor"]
+
+
+def _best_time(fn, repeats: int) -> float:
+    fn()  # warm-up: page faults, BLAS thread start
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def measure_peaks(threads: int | None = None, matmul_n: int = 1024, copy_mib: int = 64, repeats: int = 7) -> dict:
+    """Measure the achievable FLOP/s and memory bandwidth of this machine with numpy.
+
+    Parameters
+    ----------
+    threads : int, optional
+        BLAS threads during the matmul (default: the library's current setting).
+    matmul_n : int, default 1024
+        Size of the square float32 matrices (``2 n^3`` FLOPs per product).
+    copy_mib : int, default 64
+        Size of the copied array (well beyond the caches); a copy reads and writes it (2x the bytes).
+    repeats : int, default 7
+        Best of this many timed runs is kept (the peak is the least-disturbed run).
+
+    Returns
+    -------
+    dict
+        ``peak_flops`` (FLOP/s), ``bandwidth_bytes_s`` (B/s), and how they were measured.
+    """
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((matmul_n, matmul_n), dtype=np.float32)
+    b = rng.standard_normal((matmul_n, matmul_n), dtype=np.float32)
+    c = np.empty_like(a)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        t_mm = _best_time(lambda: np.matmul(a, b, out=c), repeats)
+    src = np.ones(copy_mib * 1024 * 1024 // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    t_cp = _best_time(lambda: np.copyto(dst, src), repeats)
+    return {"peak_flops": 2.0 * matmul_n**3 / t_mm, "bandwidth_bytes_s": 2.0 * src.nbytes / t_cp,
+            "method": f"numpy float32 matmul n={matmul_n}, copy {copy_mib} MiB, best of {repeats}",
+            "threads": threads if threads is not None else os.cpu_count(),
+            "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+class RooflineRegressor(RegressorMixin, BaseEstimator):
+    """Analytical runtime ``flops / peak_flops (+|max) bytes / bandwidth`` per row (layer or network).
+
+    Parameters
+    ----------
+    peak_flops, bandwidth_bytes_s : float, optional
+        Platform peaks; when not given, :func:`measure_peaks` measures them during ``fit``.
+    flops_column : int, default 0
+        Input column holding FLOPs.
+    bytes_columns : sequence of int, default (1,)
+        Input columns holding bytes moved (weights, inputs, outputs); summed.
+    mode : {"sum", "max"}, default "sum"
+        Paleo adds compute and memory time; a roofline takes the larger.
+    calibrate : bool, default False
+        Fit ``a * t_analytic + c`` to the training targets (no longer purely analytical).
+    threads : int, optional
+        BLAS threads for the micro-benchmark.
+    """
+
+    def __init__(self, peak_flops=None, bandwidth_bytes_s=None, flops_column=0, bytes_columns=(1,), mode="sum",
+                 calibrate=False, threads=None):
+        self.peak_flops = peak_flops
+        self.bandwidth_bytes_s = bandwidth_bytes_s
+        self.flops_column = flops_column
+        self.bytes_columns = bytes_columns
+        self.mode = mode
+        self.calibrate = calibrate
+        self.threads = threads
+
+    def _analytic(self, X: np.ndarray) -> np.ndarray:
+        t_c = X[:, int(self.flops_column)] / self.peak_flops_
+        t_m = X[:, [int(c) for c in self.bytes_columns]].sum(axis=1) / self.bandwidth_
+        return np.maximum(t_c, t_m) if self.mode == "max" else t_c + t_m
+
+    def fit(self, X, y=None):
+        if self.mode not in ("sum", "max"):
+            raise ModelError(f"mode must be 'sum' or 'max', got {self.mode!r}")
+        X = validate_data(self, X, dtype=np.float64)
+        if self.peak_flops is None or self.bandwidth_bytes_s is None:
+            self.peaks_ = measure_peaks(self.threads)
+        else:
+            self.peaks_ = {"peak_flops": float(self.peak_flops), "bandwidth_bytes_s": float(self.bandwidth_bytes_s),
+                           "method": "given"}
+        self.peak_flops_ = float(self.peaks_["peak_flops"])
+        self.bandwidth_ = float(self.peaks_["bandwidth_bytes_s"])
+        self.scale_, self.offset_ = 1.0, 0.0
+        if self.calibrate:
+            if y is None:
+                raise ModelError("RooflineRegressor(calibrate=True) needs targets")
+            y = np.asarray(y, dtype=float).ravel()
+            check_min_samples(type(self).__name__, len(y), 2)
+            A = np.column_stack([self._analytic(X), np.ones(len(X))])
+            (self.scale_, self.offset_), *_ = np.linalg.lstsq(A, y, rcond=None)
+            self.scale_, self.offset_ = float(self.scale_), float(self.offset_)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "peak_flops_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self.scale_ * self._analytic(X) + self.offset_
+
+    def _get_state(self) -> dict:
+        check_is_fitted(self, "peak_flops_")
+        params = self.get_params()
+        params["bytes_columns"] = [int(c) for c in params["bytes_columns"]]
+        return {"params": params, "n_features_in": self.n_features_in_, "peaks": self.peaks_,
+                "scale": self.scale_, "offset": self.offset_}
+
+    @classmethod
+    def _from_state(cls, state: dict) -> "RooflineRegressor":
+        require_state(state, ("params", "n_features_in", "peaks"), "roofline")
+        params = dict(state["params"])
+        params["bytes_columns"] = tuple(params["bytes_columns"])
+        est = cls(**params)
+        est.n_features_in_ = int(state["n_features_in"])
+        est.peaks_ = dict(state["peaks"])
+        est.peak_flops_ = float(est.peaks_["peak_flops"])
+        est.bandwidth_ = float(est.peaks_["bandwidth_bytes_s"])
+        est.scale_ = float(state.get("scale", 1.0))
+        est.offset_ = float(state.get("offset", 0.0))
+        return est

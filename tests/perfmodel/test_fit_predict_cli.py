@@ -1,0 +1,184 @@
+"""perfmodel fit / predict / calibrate from the command line (in-process)."""
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.cli import main
+from perfmodel.models.synthetic import synthetic_table
+
+GRID = Path(__file__).resolve().parents[2] / "datasets" / "flexibo-tx2" / "tx2_sampled_output_xception_200x200.csv"
+KNOBS = "core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq"
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    grid = pd.read_csv(GRID, index_col=0).sample(frac=1.0, random_state=0)  # random split of the grid
+    grid.iloc[:60].to_csv(d / "train.csv", index=False)
+    grid.iloc[100:130].drop(columns=["inference_time", "power_consumption"]).to_csv(d / "new.csv", index=False)
+    return d, grid
+
+
+@pytest.mark.parametrize("model", ["polynomial", "gbr", "gp"])
+def test_fit_then_predict_adds_pred_column(tables, model, capsys):
+    d, grid = tables
+    out = d / f"{model}.json"
+    rc = main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "inference_time",
+               "--model", model, "-o", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert json.loads(out.read_text())["kind"] == "config_model"
+    rc = main(["predict", "--model", str(out), "--table", str(d / "new.csv"), "-o", str(d / f"{model}.csv")])
+    assert rc == 0
+    pred = pd.read_csv(d / f"{model}.csv")
+    assert len(pred) == 30 and "inference_time_pred" in pred
+    assert ("inference_time_std" in pred) == (model == "gp")
+    truth = grid["inference_time"].iloc[100:130].to_numpy()
+    rel = np.abs(pred["inference_time_pred"].to_numpy() / truth - 1)
+    spread = np.median(np.abs(truth / np.median(grid["inference_time"].iloc[:60]) - 1))
+    assert np.median(rel) < 0.3 * spread  # far better than guessing the training median
+
+
+def test_predict_without_output_prints_csv(tables, capsys):
+    d, _ = tables
+    main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption",
+          "-o", str(d / "p.json")])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(d / "p.json"), "--table", str(d / "new.csv")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].endswith("power_consumption_pred") and len(lines) == 31
+
+
+def _err(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("perfmodel: error:") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--knobs", "core_freq,nope", "--target", "inference_time"], "no column 'nope'"),
+    (["--knobs", KNOBS, "--target", "model_name"], "not numeric"),
+    (["--knobs", "core_freq", "--target", "core0_status"], "constant"),
+    (["--knobs", KNOBS], "needs --knobs and --target"),
+])
+def test_fit_bad_input_exits_2_with_one_line_and_writes_nothing(tables, args, message, capsys):
+    d, _ = tables
+    out = d / "never.json"
+    assert main(["fit", "--table", str(d / "train.csv"), *args, "-o", str(out)]) == 2
+    assert message in _err(capsys)
+    assert not out.exists()
+
+
+def test_too_few_rows_for_the_model(tables, tmp_path, capsys):
+    _, grid = tables
+    grid.iloc[:4].to_csv(tmp_path / "tiny.csv", index=False)
+    assert main(["fit", "--table", str(tmp_path / "tiny.csv"), "--knobs", KNOBS, "--target", "inference_time",
+                 "--model", "gbr", "-o", str(tmp_path / "m.json")]) == 2
+    assert "too few" in _err(capsys)
+
+
+def test_predict_refuses_wrong_kind_and_other_version(tables, tmp_path, capsys):
+    d, _ = tables
+    main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "inference_time",
+          "-o", str(d / "ok.json")])
+    doc = json.loads((d / "ok.json").read_text())
+    (tmp_path / "v9.json").write_text(json.dumps({**doc, "version": 9}))
+    (tmp_path / "lw.json").write_text(json.dumps({**doc, "kind": "layerwise"}))
+    capsys.readouterr()
+    assert main(["predict", "--model", str(tmp_path / "v9.json"), "--table", str(d / "new.csv")]) == 2
+    assert "format version 9" in _err(capsys)
+    assert main(["predict", "--model", str(tmp_path / "lw.json"), "--table", str(d / "new.csv")]) == 2
+    assert "expected 'config_model'" in _err(capsys)
+
+
+def test_existing_output_kept_when_prediction_fails(tables, tmp_path, capsys):
+    d, grid = tables
+    main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "inference_time",
+          "-o", str(d / "ok2.json")])
+    grid.iloc[:3].drop(columns=["gpu_freq"]).to_csv(tmp_path / "bad.csv", index=False)
+    out = tmp_path / "out.csv"
+    out.write_text("keep me\n")
+    assert main(["predict", "--model", str(d / "ok2.json"), "--table", str(tmp_path / "bad.csv"), "-o", str(out)]) == 2
+    assert "gpu_freq" in _err(capsys)
+    assert out.read_text() == "keep me\n"
+
+
+def test_layerwise_subcommands_say_not_available_without_the_profiler(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "profiling.store", None)  # import fails as if not written yet
+    monkeypatch.setitem(sys.modules, "profiling.networks", None)
+    monkeypatch.setitem(sys.modules, "profiling.campaign", None)
+    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "-o", str(tmp_path / "m.json")]) == 2
+    assert "not available yet" in _err(capsys)
+    assert main(["calibrate", "--platform", "cpu", "-o", str(tmp_path / "m.json")]) == 2
+    assert "not available yet" in _err(capsys)
+
+
+def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, monkeypatch):
+    table = synthetic_table(n_networks=5, seed=3)
+    store = types.ModuleType("profiling.store")
+
+    class CampaignStore:
+        def __init__(self, path, readonly=False):
+            assert readonly  # fitting only reads the store
+            self.path = path
+
+        def to_frame(self):
+            return table
+
+    store.CampaignStore = CampaignStore
+    nets = types.ModuleType("profiling.networks")
+    feats = table[(table["network"] == "net0") & (table["level"] == "layer") & (table["config"] == "threads=1,batch=1")]
+
+    class Spec:
+        name = "net0"
+
+        def features(self):
+            return feats.drop(columns=["threads", "batch", "runtime_s", "power_w"])
+
+    nets.load_network = lambda name: Spec()
+    monkeypatch.setitem(sys.modules, "profiling.store", store)
+    monkeypatch.setitem(sys.modules, "profiling.networks", nets)
+    model = tmp_path / "lw.json"
+    (tmp_path / "x.sqlite").write_bytes(b"")
+    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "-o", str(model)]) == 0
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads=2,batch=1",
+                 "--config", "threads=1,batch=2", "-o", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert list(pred["config"]) == ["threads=2,batch=1", "threads=1,batch=2"]
+    assert {"runtime_s", "power_w", "energy_j"} <= set(pred.columns)
+    assert (pred["runtime_s"] > 0).all()
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads"]) == 2
+    assert "not key=value" in _err(capsys)
+
+
+def test_calibrate_profiles_then_fits_from_the_store(tmp_path, monkeypatch, capsys):
+    import perfmodel.commands.calibrate as cal
+    import perfmodel.models.layerwise as lw
+
+    calls = []
+    monkeypatch.setattr(cal, "profile", lambda store, budget, show_progress: calls.append((store, budget)))
+    monkeypatch.setattr(lw, "store_frame", lambda path: synthetic_table(n_networks=4, seed=7))
+    out = tmp_path / "cal.json"
+    assert main(["calibrate", "--budget", "quick", "--model", "gbr", "-o", str(out)]) == 0
+    assert calls == [(str(tmp_path / "cal.sqlite"), "quick")]
+    assert json.loads(out.read_text())["kind"] == "layerwise"
+
+
+@pytest.mark.slow
+@pytest.mark.tf
+def test_calibrate_really_profiles_small_networks(tmp_path, monkeypatch):
+    import perfmodel.commands.calibrate as cal
+
+    monkeypatch.setitem(cal.BUDGETS, "quick", {"networks": ["tiny_cnn", "tiny_mobilenet", "tiny_resnet"],
+                                              "threads": [1, 2], "batch": [1]})
+    out = tmp_path / "cal.json"
+    assert main(["calibrate", "--no-progress", "--model", "gbr", "-o", str(out)]) == 0
+    model = json.loads(out.read_text())
+    assert model["kind"] == "layerwise" and len(model["state"]["networks"]) == 3

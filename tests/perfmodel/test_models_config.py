@@ -1,0 +1,75 @@
+"""ConfigModel on the real TX2 DVFS grid (datasets/flexibo-tx2) and its bad-input errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.errors import DataError, ModelError, TableError
+from perfmodel.models import ConfigModel
+from perfmodel.models.metrics import mape, within
+
+GRID = Path(__file__).resolve().parents[2] / "datasets" / "flexibo-tx2" / "tx2_sampled_output_xception_400x400.csv"
+KNOBS = ["core1_status", "core2_status", "core3_status", "core_freq", "gpu_freq", "emc_freq"]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return pd.read_csv(GRID, index_col=0)
+
+
+@pytest.mark.parametrize("model", ["polynomial", "gbr"])
+def test_beats_the_mean_predictor_by_far_on_held_out_configurations(grid, model):
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(grid))
+    train, test = grid.iloc[idx[:120]], grid.iloc[idx[120:]]
+    m = ConfigModel(model=model, knobs=KNOBS, target="inference_time").fit(train)
+    pred = m.predict(test)
+    baseline = mape(test["inference_time"], np.full(len(test), train["inference_time"].mean()))
+    assert mape(test["inference_time"], pred) < 0.3 * baseline
+    assert m.log_target_  # inference times are positive: auto -> log
+    assert within(test["inference_time"], pred) > within(test["inference_time"],
+                                                         np.full(len(test), train["inference_time"].median()))
+
+
+def test_gp_gives_std_and_categorical_knobs_are_one_hot(grid):
+    df = grid.iloc[:40].copy()
+    df["governor"] = np.where(np.arange(40) % 2, "fast", "slow")
+    m = ConfigModel(model="gp", knobs=["core_freq", "governor"], target="power_consumption",
+                    model_params={"n_restarts": 1, "max_iters": 20}).fit(df)
+    assert "governor=fast" in m.feature_names_
+    mean, std = m.predict(df.iloc[:5], return_std=True)
+    assert np.all(np.isfinite(mean)) and np.all(std > 0)
+    bad = df.iloc[:2].assign(governor="turbo")
+    with pytest.raises(DataError, match="'turbo', unseen"):
+        m.predict(bad)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda d: d.drop(columns=["gpu_freq"]), TableError, "no column 'gpu_freq'"),
+    (lambda d: d.assign(inference_time=0.5), DataError, "constant"),
+    (lambda d: d.iloc[:4], DataError, "too few"),
+    (lambda d: d.assign(inference_time=d["inference_time"].where(d.index != d.index[3])), TableError, "missing"),
+    (lambda d: d.assign(core_freq=d["core_freq"].astype(object).where(d.index != d.index[7], "fast")), DataError,
+     "not numeric"),
+])
+def test_bad_tables_give_one_line_errors(grid, change, error, message):
+    with pytest.raises(error, match=message) as err:
+        ConfigModel(knobs=KNOBS if message != "not numeric" else ["core_freq"], target="inference_time"
+                    ).fit(change(grid.iloc[:50].copy()))
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_model_and_unfitted_use_are_model_errors(grid):
+    with pytest.raises(ModelError, match="unknown model"):
+        ConfigModel(model="svm", knobs=KNOBS, target="inference_time").fit(grid)
+    with pytest.raises(ModelError, match="not fitted"):
+        ConfigModel(knobs=KNOBS, target="inference_time").predict(grid)
+
+
+def test_save_load_round_trip(grid, tmp_path):
+    m = ConfigModel(model="polynomial", knobs=KNOBS, target="power_consumption").fit(grid.iloc[:80])
+    m.save(tmp_path / "c.json")
+    m2 = ConfigModel.load(tmp_path / "c.json")
+    np.testing.assert_allclose(m2.predict(grid.iloc[80:120]), m.predict(grid.iloc[80:120]), rtol=1e-12)
