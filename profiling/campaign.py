@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, MeasurementError, SpecError
 from .executors.tf_executor import Job, run_job
 from .networks import check_network
 from .platforms.cpu import CpuPlatform
@@ -26,6 +26,25 @@ from .timing import TimingPolicy
 LEVEL_VIEWS = {"network": ("whole",), "layer": ("whole", "inplace", "isolated")}
 VIEWS = ("whole", "inplace", "isolated")
 CONTENTION_POLICIES = ("warn", "wait", "refuse")
+
+
+def check_model_file(ident: str) -> None:
+    """Refuse a ``.keras`` path that is not a Keras archive, without starting TensorFlow.
+
+    A Keras 3 file is a zip holding ``config.json``; anything else would only fail later inside each worker.
+    """
+    import os
+    import zipfile
+
+    if not (os.path.isabs(ident) and ident.endswith(".keras")):
+        return
+    try:
+        with zipfile.ZipFile(ident) as zf:
+            config = json.loads(zf.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RecursionError):
+        config = None
+    if not isinstance(config, dict):
+        raise SpecError(f"model file {ident!r} is not a Keras model archive (a .keras zip with config.json)")
 
 
 def job_key(campaign: str, network: str, input_size: int | None, level: str, views: Sequence[str],
@@ -94,6 +113,8 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
     if on_contention not in CONTENTION_POLICIES:
         raise ConfigError(f"unknown contention policy {on_contention!r}; choose {', '.join(CONTENTION_POLICIES)}")
     nets = [check_network(n) for n in networks]
+    for net in nets:
+        check_model_file(net)
     cfgs = [space.validate(c) for c in configs]
     sensor_name, sensor_note = platform.power_sensor_status()
     store.ensure_campaign(campaign, platform.name, platform.source, space.to_json(indent=None), platform.describe())
@@ -147,23 +168,39 @@ def _net_name(ident: str) -> str:
     return os.path.splitext(os.path.basename(ident))[0] if os.path.isabs(ident) else ident
 
 
-def measure_network(network: str, config: Mapping[str, Any], *, platform: CpuPlatform | None = None,
+def platform_space(platform: str = "cpu"):
+    """The configuration space of a live platform by name (only ``cpu`` runs TensorFlow here)."""
+    return _live_platform(platform).space()
+
+
+def _live_platform(platform: str | CpuPlatform | None) -> CpuPlatform:
+    if platform is None or platform == "cpu":
+        return CpuPlatform()
+    if isinstance(platform, CpuPlatform):
+        return platform
+    raise ConfigError(f"live measurements run on platform 'cpu' only, not {platform!r}")
+
+
+def measure_network(network: str, config: Mapping[str, Any], *, platform: str | CpuPlatform | None = "cpu",
                     input_size: int | None = None, policy: TimingPolicy | None = None,
                     timeout_s: float = 600.0) -> dict[str, Any]:
     """Measure one network under one configuration (whole network) and return its objectives.
 
-    Returns a dict with ``runtime_s``, ``power_w``, ``energy_j`` (None when no power sensor), ``other_load``
-    and ``source``; raises :class:`ConfigError` for a bad configuration and returns ``status='failed'`` with a
-    ``reason`` when the worker fails.
+    Returns a dict with ``runtime_s`` and, when a power sensor exists, ``power_w`` and ``energy_j`` (absent
+    otherwise: never invented), plus ``other_load``. Raises :class:`ConfigError` for a bad configuration and
+    :class:`MeasurementError` with the worker's reason when the measurement fails.
     """
-    platform = platform or CpuPlatform()
-    cfg = platform.space().validate(config)
-    sensor_name, _ = platform.power_sensor_status()
+    plat = _live_platform(platform)
+    cfg = plat.space().validate(config)
+    ident = check_network(network)
+    check_model_file(ident)
+    sensor_name, _ = plat.power_sensor_status()
     pol = policy or TimingPolicy.quick()
-    result = run_job(Job(check_network(network), cfg, ("whole",), input_size, pol.__dict__, 0, sensor_name),
-                     timeout_s=timeout_s)
+    result = run_job(Job(ident, cfg, ("whole",), input_size, pol.__dict__, 0, sensor_name), timeout_s=timeout_s)
     if result["status"] != "ok":
-        return {"status": "failed", "reason": result.get("reason"), "source": platform.source}
+        raise MeasurementError(f"measuring {network} [{format_config(cfg)}] failed: {result.get('reason')}")
     row = result["rows"][0]
-    return {"status": "ok", "runtime_s": row["runtime_s"], "power_w": row.get("power_w"),
-            "energy_j": row.get("energy_j"), "other_load": row.get("other_load"), "source": platform.source}
+    out = {"runtime_s": row["runtime_s"], "other_load": row.get("other_load")}
+    if row.get("power_w") is not None:
+        out["power_w"], out["energy_j"] = row["power_w"], row["energy_j"]
+    return out

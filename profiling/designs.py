@@ -135,3 +135,26 @@ def sobol_design(space: ConfigSpace, n: int, seed: int | None = 0) -> list[dict[
         return qmc.Sobol(d=len(space), scramble=True, seed=rng).random(m2)[:m]
 
     return _cube_design(space, n, seed, pts)
+
+
+@_register("interval")
+def interval_design(space: ConfigSpace, n: int, seed: int | None = 0) -> list[dict[str, Value]]:
+    """Interval sampling (seed 002): every k-th configuration of the lexicographically ordered grid.
+
+    The feasible configurations are ordered lexicographically by the knobs' levels (knob order, then
+    level order) and ``n`` of them are taken at evenly spaced positions, which covers the whole space;
+    ``seed`` shifts the first position randomly within the first interval (``None`` or 0 offset: start
+    at the first configuration).
+    """
+    if not space.is_finite:
+        raise ConfigError("interval sampling needs a finite space; give continuous knobs n_levels")
+    grid = list(space.grid())
+    if space.candidates is not None:
+        level_index = [{v: i for i, v in enumerate(k.levels)} for k in space.knobs]
+        grid.sort(key=lambda c: tuple(level_index[j][c[k.name]] for j, k in enumerate(space.knobs)))
+    if n >= len(grid):
+        return grid
+    step = len(grid) / n
+    offset = 0.0 if not seed else float(np.random.default_rng(seed).uniform(0.0, step))
+    idx = np.minimum((offset + step * np.arange(n)).astype(int), len(grid) - 1)
+    return [grid[i] for i in idx]

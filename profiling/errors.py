@@ -31,3 +31,7 @@ class SensorUnavailable(ProfilingError):
 
 class TableError(ProfilingError, ValueError):
     """A measurement table (CSV) is missing columns or holds invalid values."""
+
+
+class MeasurementError(ProfilingError):
+    """A measurement failed (worker crash, timeout, out of memory)."""

@@ -1,0 +1,185 @@
+"""Search the configuration space for the best trade-offs in few evaluations.
+
+Replays a recorded table (every row a configuration, evaluated by looking it up: an offline benchmark
+whose true Pareto front is known) or, with --platform, measures live through the profiler. Writes the
+evaluated configurations in evaluation order, with their outputs, whether they meet the constraints and
+whether they are on the front found.
+
+examples:
+  perfmodel explore --table datasets/flexibo-tx2/tx2_sampled_output_xception_400x400.csv \\
+      --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq \\
+      --objectives inference_time,power_consumption --budget 40 --init 10 --strategy bo -o run.csv
+  perfmodel explore --table data.csv --knobs a,b --objectives inference_time \\
+      --constraint "power_consumption<=3000" --study run.sqlite          # resumable: add --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+from ..errors import OptimisationError
+from ..tables import parse_names, read_table
+
+HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
+
+STRATEGY_CHOICES = ("bo", "random", "tpe")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("what to explore (one of)")
+    src.add_argument("--table", metavar="CSV", help="recorded measurements to replay (knob + objective columns)")
+    src.add_argument("--platform", metavar="NAME", help="measure live on this platform (e.g. cpu)")
+    p.add_argument("--network", metavar="NAME", help="network to measure (with --platform)")
+    p.add_argument("--knobs", metavar="K1,K2,...", help="knob columns of --table")
+    p.add_argument("--objectives", metavar="O1,O2,...", required=True,
+                   help="outputs to optimise (minimised unless named in --maximize)")
+    p.add_argument("--maximize", metavar="NAMES", default="", help="objectives to maximise instead")
+    p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
+    p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
+    p.add_argument("--init", type=int, default=10, help="initial Latin-hypercube design size for bo (default 10)")
+    p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo", help="search strategy (default bo)")
+    p.add_argument("--acquisition", choices=("auto", "ei", "ehvi", "hvpoi"), default="auto",
+                   help="bo acquisition: auto = EI for one objective, EHVI for several")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--duplicates", choices=("mean", "error"), default="mean",
+                   help="rows of --table with the same configuration: average them (default) or refuse")
+    p.add_argument("-o", "--output", metavar="CSV", help="write the evaluated configurations here")
+    p.add_argument("--study", metavar="SQLITE", help="record every ask and tell in this SQLite file")
+    p.add_argument("--resume", action="store_true", help="continue the study in --study after an interruption")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def _replay(args, objectives, constraint_metrics):
+    from profiling.platforms.replay import ReplayPlatform, ReplayDuplicateWarning
+
+    if not args.knobs:
+        raise OptimisationError("--table needs --knobs (the configuration columns)")
+    knobs = parse_names(args.knobs, "knob")
+    outputs = list(dict.fromkeys([*objectives, *constraint_metrics]))
+    clash = [k for k in knobs if k in outputs]
+    if clash:
+        raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint")
+    df = read_table(args.table, knobs=knobs, objectives=outputs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReplayDuplicateWarning)
+        platform = ReplayPlatform(df, knobs, outputs, duplicates=args.duplicates,
+                                  label=os.path.basename(args.table))
+    for w in caught:
+        print(f"perfmodel: warning: {w.message}", file=sys.stderr)
+    return platform
+
+
+class LiveEvaluator:
+    """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
+
+    def __init__(self, platform: str, network: str):
+        try:
+            from profiling import campaign
+        except ImportError:
+            campaign = None
+        measure = getattr(campaign, "measure_network", None)
+        space_fn = getattr(campaign, "platform_space", None)
+        if measure is None or space_fn is None:
+            raise OptimisationError("live exploration (--platform) is not available yet: the profiler does not "
+                                    "provide profiling.campaign.measure_network; use --table to replay "
+                                    "recorded measurements")
+        self._measure = measure
+        self.platform, self.network = platform, network
+        self.space = space_fn(platform)
+        self.source = f"measured:{platform}"
+
+    def evaluate(self, config):
+        return dict(self._measure(self.network, config, platform=self.platform))
+
+
+def run(args) -> int:
+    from ..optimisation import optimize
+    from ..optimisation.constraints import parse_constraints
+
+    if bool(args.table) == bool(args.platform):
+        raise OptimisationError("give exactly one of --table (replay) or --platform (live)")
+    if args.platform and not args.network:
+        raise OptimisationError("--platform needs --network")
+    if args.resume and not args.study:
+        raise OptimisationError("--resume needs --study FILE")
+    if args.budget < 1:
+        raise OptimisationError(f"--budget must be at least 1, got {args.budget}")
+    if args.init < 1:
+        raise OptimisationError(f"--init must be at least 1, got {args.init}")
+    objectives = parse_names(args.objectives, "objective")
+    maximize = parse_names(args.maximize, "objective") if args.maximize else []
+    unknown = [m for m in maximize if m not in objectives]
+    if unknown:
+        raise OptimisationError(f"--maximize names {unknown[0]!r}, which is not in --objectives")
+    constraints = parse_constraints(args.constraint)
+    if args.study and not args.resume and os.path.exists(args.study):
+        raise OptimisationError(f"study file {args.study!r} already exists; add --resume to continue it")
+
+    if args.table:
+        evaluator = _replay(args, objectives, [c.metric for c in constraints])
+        table = evaluator.frame()
+        if constraints:
+            ok = np.ones(len(table), dtype=bool)
+            for c in constraints:
+                ok &= np.array([c.satisfied(v) for v in table[c.metric].to_numpy(dtype=float)])
+            if not ok.any():
+                raise OptimisationError(f"no configuration of {args.table!r} meets "
+                                        f"{' and '.join(map(str, constraints))}")
+    else:
+        evaluator = LiveEvaluator(args.platform, args.network)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        study = optimize(evaluator, objectives, budget=args.budget, n_init=args.init, strategy=args.strategy,
+                         maximize=maximize, constraints=constraints, seed=args.seed, storage=args.study,
+                         resume=args.resume, acquisition=args.acquisition, progress=not args.quiet)
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "budget" in str(w.message):
+            print(f"perfmodel: warning: {w.message}", file=sys.stderr)
+
+    results = study.results()
+    if args.output:
+        results.to_csv(args.output, index=False)
+    if not args.quiet:
+        _summary(study, results, evaluator if args.table else None)
+    return 0
+
+
+def _summary(study, results, replay) -> None:
+    objectives = list(study.objectives)
+    n_ok = int((results["state"] == "complete").sum())
+    n_failed = int((results["state"] == "failed").sum())
+    front = results[results["on_front"]]
+    print(f"{len(results)} evaluations ({n_ok} complete, {n_failed} failed) with {study.strategy_name}; "
+          f"source {study.source}")
+    if not len(front):
+        print("no evaluated configuration met the constraints: the front is empty")
+        return
+    print(f"front found ({len(front)} configuration{'s' if len(front) != 1 else ''}):")
+    cols = ["evaluation", *study.space.names, *objectives]
+    print(front[cols].sort_values(objectives[0]).to_string(index=False))
+    if replay is not None:
+        from ..pareto import hypervolume, pareto_front
+
+        table = replay.frame()
+        ok = np.ones(len(table), dtype=bool)
+        for c in study.constraints:
+            ok &= np.array([c.satisfied(v) for v in table[c.metric].to_numpy(dtype=float)])
+        sign = np.where(np.asarray(study.maximize), -1.0, 1.0)
+        true_Y = table.loc[ok, objectives].to_numpy(dtype=float) * sign
+        found_Y = front[objectives].to_numpy(dtype=float) * sign
+        if len(objectives) == 1:
+            print(f"best found {found_Y.min() * sign[0]:.6g}, best in the table {true_Y.min() * sign[0]:.6g} "
+                  f"(replay: the whole table is known)")
+        else:
+            F = pareto_front(true_Y)
+            ref = F.max(axis=0) + 0.1 * np.maximum(F.max(axis=0) - F.min(axis=0), 1e-12)
+            ratio = hypervolume(found_Y, ref) / max(hypervolume(F, ref), 1e-300)
+            print(f"hypervolume of the front found / true front of the table: {ratio:.4f} "
+                  f"(replay; reference point = true front's nadir + 10% of its range)")

@@ -1,0 +1,119 @@
+"""SQLite storage of a study: every ask and every tell is committed as it happens (WAL journal).
+
+Schema (``format`` = ``perfmodel.study``, ``version`` = 1):
+
+``meta(key TEXT PRIMARY KEY, value TEXT)``
+    JSON values: ``format``, ``version``, ``settings`` (space, objectives, directions, constraints,
+    strategy, seed, ...), ``created``.
+``trials(number INTEGER PRIMARY KEY, config TEXT, config_key TEXT, phase TEXT, state TEXT,
+         outputs TEXT, error TEXT, asked_at REAL, told_at REAL)``
+    ``state`` is ``asked`` (handed out, no result yet), ``complete`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from typing import Any
+
+from ..errors import OptimisationError
+
+STUDY_FORMAT = "perfmodel.study"
+STUDY_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    number INTEGER PRIMARY KEY,
+    config TEXT NOT NULL,
+    config_key TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('asked', 'complete', 'failed')),
+    outputs TEXT,
+    error TEXT,
+    asked_at REAL NOT NULL,
+    told_at REAL
+);
+"""
+
+
+class StudyStorage:
+    """A study file. Use :meth:`create` for a new one and :meth:`open` to resume."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection):
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def create(cls, path: str, settings: dict[str, Any]) -> StudyStorage:
+        if os.path.exists(path):
+            raise OptimisationError(f"study file {path!r} already exists; pass --resume to continue it "
+                                    "or choose another path")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise OptimisationError(f"cannot create study file {path!r}: {exc}") from None
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with conn:
+            conn.execute("BEGIN")
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            for key, value in (("format", STUDY_FORMAT), ("version", STUDY_VERSION),
+                               ("settings", settings), ("created", time.time())):
+                conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        return cls(path, conn)
+
+    @classmethod
+    def open(cls, path: str) -> StudyStorage:
+        if not os.path.isfile(path):
+            raise OptimisationError(f"no study file {path!r} to resume")
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.Error:
+            raise OptimisationError(f"{path!r} is not a perfmodel study file") from None
+        if json.loads(rows.get("format", "null")) != STUDY_FORMAT:
+            conn.close()
+            raise OptimisationError(f"{path!r} is not a perfmodel study file")
+        if json.loads(rows.get("version", "null")) != STUDY_VERSION:
+            conn.close()
+            raise OptimisationError(f"study file {path!r} has version {rows.get('version')}, "
+                                    f"this library reads version {STUDY_VERSION}")
+        return cls(path, conn)
+
+    def settings(self) -> dict[str, Any]:
+        (value,) = self._conn.execute("SELECT value FROM meta WHERE key='settings'").fetchone()
+        return json.loads(value)
+
+    def trials(self) -> list[dict[str, Any]]:
+        out = []
+        for row in self._conn.execute(
+                "SELECT number, config, config_key, phase, state, outputs, error, asked_at, told_at "
+                "FROM trials ORDER BY number"):
+            number, config, key, phase, state, outputs, error, asked_at, told_at = row
+            out.append({"number": number, "config": json.loads(config), "config_key": key, "phase": phase,
+                        "state": state, "outputs": None if outputs is None else json.loads(outputs),
+                        "error": error, "asked_at": asked_at, "told_at": told_at})
+        return out
+
+    def record_ask(self, number: int, config: dict, key: str, phase: str) -> None:
+        with self._conn:
+            self._conn.execute("INSERT INTO trials (number, config, config_key, phase, state, asked_at) "
+                               "VALUES (?, ?, ?, ?, 'asked', ?)",
+                               (number, json.dumps(config), key, phase, time.time()))
+
+    def record_tell(self, number: int, state: str, outputs: dict | None, error: str | None) -> None:
+        with self._conn:
+            cur = self._conn.execute(
+                "UPDATE trials SET state=?, outputs=?, error=?, told_at=? WHERE number=? AND state='asked'",
+                (state, None if outputs is None else json.dumps(outputs), error, time.time(), number))
+            if cur.rowcount != 1:
+                raise OptimisationError(f"trial {number} is not waiting for a result in {self.path!r}")
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,327 @@
+"""Search strategies behind one ask/tell interface: ``bo`` (GP + EI/EHVI/HVPoI), ``random`` and ``tpe``.
+
+A strategy is *stateless between asks*: it decides from the study's history and a random generator seeded
+by ``(seed, trial number)``, so a resumed study asks exactly what an uninterrupted one would have asked
+(for ``bo`` and ``random``; ``tpe`` rebuilds an optuna study from the history at every ask, with the same
+per-trial seed).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from profiling.designs import sample as design_sample
+from profiling.space import ConfigSpace, config_key
+
+from ..errors import OptimisationError
+from ..pareto import pareto_front
+from .acquisition import (expected_hypervolume_improvement, expected_improvement,
+                          hypervolume_probability_of_improvement, probability_of_feasibility)
+from .constraints import OutputConstraint
+from .gp import GPSurrogate
+
+# Above this many configurations a finite space is searched through a random subset of candidates.
+MAX_CANDIDATES = 20_000
+
+
+@dataclass
+class SearchState:
+    """What a strategy may look at when it chooses the next configuration."""
+
+    space: ConfigSpace
+    objectives: tuple[str, ...]
+    maximize: tuple[bool, ...]
+    constraints: tuple[OutputConstraint, ...]
+    seed: int
+    number: int                                   # number of the trial being asked (0-based)
+    complete: list[tuple[dict, dict]]             # (config, outputs) of successful evaluations
+    taken: set[str]                               # config keys of every trial (complete, failed, pending)
+
+    def rng(self, salt: int = 0) -> np.random.Generator:
+        return np.random.default_rng([int(self.seed) & 0xFFFFFFFF, self.number, salt])
+
+
+class _Candidates:
+    """The finite candidate set of a space (cached grid and unit-cube matrix)."""
+
+    def __init__(self, space: ConfigSpace):
+        self.space = space
+        self.finite = space.is_finite and space.size <= MAX_CANDIDATES
+        if self.finite:
+            self.configs = list(space.grid())
+            if not self.configs:
+                raise OptimisationError("the configuration space has no feasible configuration")
+            self.keys = [config_key(c) for c in self.configs]
+            self.matrix = space.to_matrix(self.configs)
+
+    def remaining(self, state: SearchState, n_random: int = 2048) -> tuple[list[dict], np.ndarray]:
+        if self.finite:
+            idx = [i for i, k in enumerate(self.keys) if k not in state.taken]
+            return [self.configs[i] for i in idx], self.matrix[idx]
+        seed = int(state.rng(7).integers(2**31))
+        configs = [c for c in design_sample(self.space, n_random, "random", seed)
+                   if config_key(c) not in state.taken]
+        return configs, (self.space.to_matrix(configs) if configs else np.empty((0, len(self.space))))
+
+    def nearest_free(self, state: SearchState, vector: np.ndarray) -> dict | None:
+        configs, mat = self.remaining(state)
+        if not configs:
+            return None
+        d = np.sum((mat - vector[None, :]) ** 2, axis=1)
+        return configs[int(np.argmin(d))]
+
+
+class Strategy:
+    """Base class: :meth:`suggest` returns ``(config, phase)`` or ``None`` when the space is exhausted."""
+
+    name = "strategy"
+
+    def __init__(self, space: ConfigSpace):
+        self.space = space
+        self._cands = _Candidates(space)
+
+    def suggest(self, state: SearchState) -> tuple[dict, str] | None:
+        raise NotImplementedError
+
+    def _random(self, state: SearchState) -> dict | None:
+        if self._cands.finite:
+            perm = np.random.default_rng([int(state.seed) & 0xFFFFFFFF, 99]).permutation(len(self._cands.configs))
+            for i in perm:
+                if self._cands.keys[i] not in state.taken:
+                    return self._cands.configs[i]
+            return None
+        configs, _ = self._cands.remaining(state, n_random=64)
+        return configs[0] if configs else None
+
+
+class RandomStrategy(Strategy):
+    """Uniform random search without repetition (a fixed random permutation of a finite space)."""
+
+    name = "random"
+
+    def suggest(self, state):
+        cfg = self._random(state)
+        return None if cfg is None else (cfg, "random")
+
+
+class BOStrategy(Strategy):
+    """GP Bayesian optimisation: an initial design, then the maximiser of a (constrained) acquisition.
+
+    Parameters
+    ----------
+    n_init : int
+        Size of the initial design (Latin hypercube by default, as in seed 000).
+    acquisition : {"auto", "ei", "ehvi", "hvpoi"}
+        ``auto`` is EI for one objective and EHVI for several. Every acquisition is multiplied by the
+        probability that the constrained outputs meet their limits (HyperPower); before any feasible
+        configuration is known, that probability alone is maximised.
+    prior_mean : mapping of output name to callable, optional
+        ``f(configs) -> values`` in the output's units: the GP of that output models the deviation from it.
+    """
+
+    name = "bo"
+
+    def __init__(self, space, n_init: int = 10, acquisition: str = "auto", design: str = "lhs",
+                 prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
+                 restarts: int = 1, max_iters: int = 200, log: bool = True):
+        super().__init__(space)
+        if acquisition not in ("auto", "ei", "ehvi", "hvpoi"):
+            raise OptimisationError(f"unknown acquisition {acquisition!r}; choose auto, ei, ehvi or hvpoi")
+        self.n_init = max(1, int(n_init))
+        self.acquisition = acquisition
+        self.design = design
+        self.prior_mean = dict(prior_mean or {})
+        self.restarts = restarts
+        self.max_iters = max_iters
+        self.log = log
+        self._init: list[dict] | None = None
+        self._warned = False
+
+    def initial_design(self, seed: int) -> list[dict]:
+        if self._init is None:
+            n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
+            self._init = design_sample(self.space, n, self.design, seed)
+        return self._init
+
+    def suggest(self, state):
+        if state.number < self.n_init:
+            for cfg in self.initial_design(state.seed):
+                if config_key(cfg) not in state.taken:
+                    return cfg, "design"
+        if len(state.complete) < 2:
+            cfg = self._random(state)
+            return None if cfg is None else (cfg, "random")
+        configs, X = self._cands.remaining(state)
+        if not configs:
+            return None
+        # Small matrices: BLAS threads only contend (up to 1000x slower on a loaded 2-core machine).
+        with threadpool_limits(1):
+            acq = self.acquisition_values(state, configs, X)
+        best = np.max(acq)
+        if not np.isfinite(best) or best <= 0:
+            return self._random(state), "random"
+        ties = np.flatnonzero(acq >= best * (1 - 1e-9))
+        i = int(ties[state.rng(3).integers(len(ties))]) if len(ties) > 1 else int(ties[0])
+        return configs[i], "model"
+
+    def _prior(self, name: str, configs: list[dict]):
+        fn = self.prior_mean.get(name)
+        if fn is None:
+            return None
+        values = np.asarray(fn(configs), dtype=float).ravel()
+        if values.shape[0] != len(configs) or not np.all(np.isfinite(values)):
+            raise OptimisationError(f"prior mean of {name!r} must return one finite value per configuration")
+        return values
+
+    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
+        """Acquisition of each candidate (higher is better)."""
+        done_cfgs = [c for c, _ in state.complete]
+        Xd = self.space.to_matrix(done_cfgs)
+        metrics = list(dict.fromkeys([*state.objectives, *(c.metric for c in state.constraints)]))
+        models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for j, m in enumerate(metrics):
+            y = np.array([o.get(m, np.nan) for _, o in state.complete], dtype=float)
+            ok = np.isfinite(y)
+            if ok.sum() < 2:
+                raise OptimisationError(f"output {m!r} has fewer than 2 finite observations")
+            prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
+            gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
+                             seed=int(state.rng(11 + j).integers(2**31)))
+            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
+            mu, sd = gp.predict(X, prior_c)
+            models[m] = (gp, y, mu, sd)
+
+        # Probability of feasibility (HyperPower), on the model's scale.
+        pof = np.ones(len(configs))
+        for c in state.constraints:
+            gp, _, mu, sd = models[c.metric]
+            if gp.log_ and c.limit <= 0:
+                pof *= 0.0 if c.upper else 1.0
+                continue
+            limit = float(gp.transform(c.limit))
+            pof *= probability_of_feasibility(mu, sd, limit, upper=c.upper)
+        feasible = np.array([all(c.satisfied(o.get(c.metric, np.nan)) for c in state.constraints)
+                             for _, o in state.complete], dtype=bool)
+        obj_ok = np.array([all(np.isfinite(o.get(m, np.nan)) for m in state.objectives)
+                           for _, o in state.complete], dtype=bool)
+        if not np.any(feasible & obj_ok):
+            return pof
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        mu = np.column_stack([sign[k] * models[m][2] for k, m in enumerate(state.objectives)])
+        sd = np.column_stack([models[m][3] for m in state.objectives])
+        Y = np.column_stack([sign[k] * models[m][0].transform(models[m][1]) for k, m in enumerate(state.objectives)])
+        Yf = Y[feasible & obj_ok]
+        if len(state.objectives) == 1:
+            if self.acquisition not in ("auto", "ei"):
+                raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
+            return expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) * pof
+        Yall = Y[obj_ok]
+        span = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
+        ref = Yall.max(axis=0) + 0.1 * span
+        front = pareto_front(Yf)
+        if self.acquisition == "hvpoi":
+            return hypervolume_probability_of_improvement(mu, sd, front, ref) * pof
+        if self.acquisition == "ei":
+            raise OptimisationError("acquisition 'ei' is for one objective; use ehvi or hvpoi")
+        return expected_hypervolume_improvement(mu, sd, front, ref) * pof
+
+
+class TPEStrategy(Strategy):
+    """optuna's TPE sampler (multi-objective and constrained TPE for several objectives/constraints).
+
+    Suggestions are snapped to the nearest configuration of the space that has not been evaluated, so TPE
+    spends its budget like the other strategies: on distinct, feasible configurations.
+    """
+
+    name = "tpe"
+
+    def __init__(self, space, n_init: int = 10):
+        super().__init__(space)
+        self.n_init = max(1, int(n_init))
+        try:
+            import optuna
+        except ImportError:
+            raise OptimisationError("strategy 'tpe' needs optuna (pip install optuna)") from None
+
+        self._optuna = optuna
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        D = optuna.distributions
+        self._dists = {}
+        for k in space.knobs:
+            levels = k.levels
+            if levels is None:
+                self._dists[k.name] = D.FloatDistribution(float(k.low), float(k.high), log=bool(k.log))
+            elif k.kind in ("integer", "ordinal", "continuous"):
+                self._dists[k.name] = D.IntDistribution(0, len(levels) - 1)   # ordered level index
+            else:
+                self._dists[k.name] = D.CategoricalDistribution(list(levels))
+
+    def _to_params(self, cfg: dict) -> dict:
+        out = {}
+        for k in self.space.knobs:
+            levels = k.levels
+            if levels is None:
+                out[k.name] = float(cfg[k.name])
+            elif k.kind in ("integer", "ordinal", "continuous"):
+                out[k.name] = levels.index(k.validate(cfg[k.name]))
+            else:
+                out[k.name] = cfg[k.name]
+        return out
+
+    def _from_params(self, params: dict) -> dict:
+        out = {}
+        for k in self.space.knobs:
+            levels, v = k.levels, params[k.name]
+            out[k.name] = v if levels is None or k.kind not in ("integer", "ordinal", "continuous") else levels[v]
+        return out
+
+    def suggest(self, state):
+        optuna = self._optuna
+        directions = ["maximize" if mx else "minimize" for mx in state.maximize]
+        sampler = optuna.samplers.TPESampler(n_startup_trials=self.n_init,
+                                             seed=int(state.rng(5).integers(2**31)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study = optuna.create_study(directions=directions, sampler=sampler)
+            for cfg, outputs in state.complete:
+                values = [float(outputs[m]) for m in state.objectives]
+                if not all(np.isfinite(values)):
+                    continue
+                cons = {str(c): float(c.slack(outputs[c.metric])) for c in state.constraints} or None
+                study.add_trial(optuna.trial.create_trial(params=self._to_params(cfg), distributions=self._dists,
+                                                          values=values, constraints=cons))
+            trial = study.ask(self._dists)
+        cfg = self._from_params(trial.params)
+        ok = config_key(cfg) not in state.taken and self.space.is_feasible(cfg)
+        if not ok:
+            cfg = self._cands.nearest_free(state, _unit_vector(self.space, cfg)) if self._cands.finite \
+                else self._random(state)
+            if cfg is None:
+                return None
+        return cfg, ("random" if len(state.complete) < self.n_init else "model")
+
+
+def _unit_vector(space: ConfigSpace, cfg: dict) -> np.ndarray:
+    # Knob by knob, without checking constraints or candidates (the point may be infeasible).
+    return np.array([k.to_unit(cfg[k.name]) for k in space.knobs], dtype=float)
+
+
+STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy}
+
+
+def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
+    """Build a strategy by name; ``options`` not used by it are ignored."""
+    if name not in STRATEGIES:
+        raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "bo":
+        keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log")
+    elif name == "tpe":
+        keys = ("n_init",)
+    else:
+        keys = ()
+    return STRATEGIES[name](space, **{k: v for k, v in options.items() if k in keys and v is not None})

@@ -1,0 +1,343 @@
+"""Ask/tell studies and the :func:`optimize` loop.
+
+An *evaluator* is anything that turns a configuration into measured outputs:
+
+* a callable ``evaluate(config: dict) -> Mapping[str, float]``, or
+* an object with such an ``evaluate`` method and a ``space`` (a :class:`~profiling.space.ConfigSpace`
+  attribute, or a method returning one), optionally a ``source`` label (``replay:<file>``,
+  ``measured:cpu``...).
+
+The outputs must contain every objective and every constrained metric. A NaN output, or a
+:class:`~perfmodel.errors.PerfmodelError`/:class:`~profiling.errors.ProfilingError` raised by the
+evaluator, marks the trial *failed* (it counts against the budget and is never asked again); any other
+exception propagates and leaves the trial *asked*, to be asked again first on ``resume``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from profiling.space import ConfigSpace, config_key
+
+from ..errors import USER_ERRORS, OptimisationError
+from ..pareto import non_dominated
+from .constraints import OutputConstraint, parse_constraints
+from .storage import StudyStorage
+from .strategies import SearchState, make_strategy
+
+# Settings that must match when a study file is resumed.
+_RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n_init", "seed", "acquisition")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One configuration handed out by :meth:`Study.ask` (and, once told, its outputs)."""
+
+    number: int
+    config: dict[str, Any]
+    phase: str
+    state: str = "asked"
+    outputs: dict[str, float] | None = field(default=None, compare=False)
+    error: str | None = None
+
+
+class Study:
+    """An optimisation study with ask/tell, optionally stored in SQLite.
+
+    Parameters
+    ----------
+    space : ConfigSpace
+        The configurations to search (a finite candidate space for a replayed table).
+    objectives : sequence of str
+        Output names to optimise (minimised unless listed in ``maximize``).
+    maximize : sequence of str
+        Objectives to maximise.
+    constraints : sequence of str or OutputConstraint
+        Limits on outputs, e.g. ``"power_consumption<=3000"``.
+    strategy : {"bo", "random", "tpe"}
+    n_init : int
+        Initial design size (``bo``) or TPE's random start-up trials.
+    seed : int
+    storage : str, optional
+        SQLite file receiving every ask and tell as it happens. A new study refuses an existing file.
+    resume : bool
+        Continue the study in ``storage``: its settings must match; trials asked but never told are asked
+        again first, told trials are never repeated.
+    acquisition : {"auto", "ei", "ehvi", "hvpoi"}
+        BO acquisition (``auto``: EI for one objective, EHVI for several).
+    prior_mean : mapping of output name to callable, optional
+        BO only: ``f(configs) -> predicted values``; the GP models the deviation from this prediction.
+    source : str, optional
+        Where the outputs come from (``replay:<file>``, ``measured:cpu``); written into every result.
+    """
+
+    def __init__(self, space: ConfigSpace, objectives: Sequence[str], *, maximize: Sequence[str] = (),
+                 constraints: Sequence[str | OutputConstraint] = (), strategy: str = "bo", n_init: int = 10,
+                 seed: int = 0, storage: str | None = None, resume: bool = False, acquisition: str = "auto",
+                 prior_mean: Mapping[str, Callable] | None = None, source: str | None = None,
+                 gp_restarts: int = 1, gp_max_iters: int = 200):
+        if not isinstance(space, ConfigSpace):
+            raise OptimisationError("a study needs a ConfigSpace")
+        objectives = tuple(objectives)
+        if not objectives:
+            raise OptimisationError("a study needs at least one objective")
+        if len(set(objectives)) != len(objectives):
+            raise OptimisationError("an objective is listed twice")
+        unknown = [m for m in maximize if m not in objectives]
+        if unknown:
+            raise OptimisationError(f"--maximize names {unknown[0]!r}, which is not an objective")
+        if resume and storage is None:
+            raise OptimisationError("resume needs a study file")
+        if not isinstance(n_init, (int, np.integer)) or n_init < 1:
+            raise OptimisationError(f"initial design size must be a positive integer, got {n_init!r}")
+        self.space = space
+        self.objectives = objectives
+        self.maximize = tuple(m in maximize for m in objectives)
+        self.constraints = parse_constraints(constraints)
+        self.strategy_name = strategy
+        self.n_init = int(n_init)
+        self.seed = int(seed)
+        self.acquisition = acquisition
+        self.source = source
+        self.settings = {
+            "space": space.to_dict(), "objectives": list(objectives),
+            "maximize": [m for m, mx in zip(objectives, self.maximize) if mx],
+            "constraints": [str(c) for c in self.constraints], "strategy": strategy, "n_init": self.n_init,
+            "seed": self.seed, "acquisition": acquisition, "source": source,
+        }
+        self._strategy = make_strategy(strategy, space, n_init=self.n_init, acquisition=acquisition,
+                                       prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters)
+        self._trials: list[Trial] = []
+        self._reissue: list[int] = []
+        self._storage: StudyStorage | None = None
+        if storage is not None:
+            if resume:
+                st = StudyStorage.open(storage)
+                try:
+                    self._check_resume(st.settings(), storage)
+                    self._load(st.trials())
+                except Exception:
+                    st.close()
+                    raise
+                self._storage = st
+            else:
+                self._storage = StudyStorage.create(storage, self.settings)
+
+    # -- persistence
+    def _check_resume(self, stored: dict, path: str) -> None:
+        for key in _RESUME_KEYS:
+            if stored.get(key) != self.settings[key]:
+                raise OptimisationError(f"cannot resume {path!r}: its {key} differs from this run's "
+                                        f"({_short(stored.get(key))} vs {_short(self.settings[key])})")
+
+    def _load(self, rows: list[dict]) -> None:
+        for r in rows:
+            self._trials.append(Trial(r["number"], r["config"], r["phase"], r["state"], r["outputs"], r["error"]))
+            if r["state"] == "asked":
+                self._reissue.append(r["number"])
+
+    def close(self) -> None:
+        """Close the study file (the study stays readable in memory)."""
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- ask / tell
+    @property
+    def trials(self) -> list[Trial]:
+        return list(self._trials)
+
+    @property
+    def n_told(self) -> int:
+        return sum(t.state != "asked" for t in self._trials)
+
+    @property
+    def n_complete(self) -> int:
+        return sum(t.state == "complete" for t in self._trials)
+
+    def _state(self) -> SearchState:
+        return SearchState(
+            space=self.space, objectives=self.objectives, maximize=self.maximize, constraints=self.constraints,
+            seed=self.seed, number=len(self._trials),
+            complete=[(t.config, t.outputs) for t in self._trials if t.state == "complete"],
+            taken={config_key(t.config) for t in self._trials})
+
+    def ask(self) -> Trial | None:
+        """The next configuration to evaluate, or ``None`` when every configuration has been tried."""
+        if self._reissue:
+            return self._trials[self._reissue.pop(0)]
+        got = self._strategy.suggest(self._state())
+        if got is None or got[0] is None:
+            return None
+        config, phase = got
+        config = {k: (v.item() if hasattr(v, "item") else v) for k, v in config.items()}
+        trial = Trial(len(self._trials), config, phase)
+        if self._storage is not None:
+            self._storage.record_ask(trial.number, config, config_key(config), phase)
+        self._trials.append(trial)
+        return trial
+
+    def tell(self, trial: Trial | int, outputs: Mapping[str, float] | None = None, *,
+             error: str | None = None) -> Trial:
+        """Record the outputs of an asked trial (or its failure with ``error``)."""
+        number = trial.number if isinstance(trial, Trial) else int(trial)
+        if not 0 <= number < len(self._trials) or self._trials[number].state != "asked":
+            raise OptimisationError(f"trial {number} is not waiting for a result")
+        if number in self._reissue:
+            self._reissue.remove(number)
+        needed = list(dict.fromkeys([*self.objectives, *(c.metric for c in self.constraints)]))
+        clean: dict[str, float] | None = None
+        if error is None:
+            if outputs is None:
+                raise OptimisationError(f"trial {number}: give outputs or an error")
+            missing = [m for m in needed if m not in outputs]
+            if missing:
+                raise OptimisationError(f"trial {number}: the evaluation returned no {missing[0]!r}; "
+                                        f"it returned {', '.join(map(str, outputs)) or 'nothing'}")
+            clean = {}
+            for k, v in outputs.items():
+                try:
+                    clean[str(k)] = float(v)
+                except (TypeError, ValueError):
+                    continue
+            bad = [m for m in needed if not math.isfinite(clean.get(m, math.nan))]
+            if bad:
+                error = f"output {bad[0]!r} is not a finite number"
+        state = "failed" if error is not None else "complete"
+        if self._storage is not None:
+            self._storage.record_tell(number, state, clean, error)
+        old = self._trials[number]
+        self._trials[number] = Trial(number, old.config, old.phase, state, clean, error)
+        return self._trials[number]
+
+    # -- results
+    def feasible(self, outputs: Mapping[str, float]) -> bool:
+        return all(c.satisfied(outputs.get(c.metric, math.nan)) for c in self.constraints)
+
+    def results(self) -> pd.DataFrame:
+        """Every trial in evaluation order with its outputs, feasibility and whether it is on the found front."""
+        rows = []
+        for t in self._trials:
+            row = {"evaluation": t.number + 1, **t.config}
+            outputs = t.outputs or {}
+            for m in dict.fromkeys([*self.objectives, *(c.metric for c in self.constraints)]):
+                row[m] = outputs.get(m, math.nan)
+            row["state"] = t.state
+            row["phase"] = t.phase
+            row["feasible"] = t.state == "complete" and self.feasible(outputs)
+            row["error"] = t.error or ""
+            rows.append(row)
+        df = pd.DataFrame(rows, columns=["evaluation", *self.space.names,
+                                         *dict.fromkeys([*self.objectives, *(c.metric for c in self.constraints)]),
+                                         "state", "phase", "feasible", "error"])
+        df["on_front"] = False
+        ok = df["feasible"].to_numpy(dtype=bool)
+        if ok.any():
+            Y = df.loc[ok, list(self.objectives)].to_numpy(dtype=float)
+            Y = Y * np.where(np.asarray(self.maximize), -1.0, 1.0)
+            df.loc[ok, "on_front"] = non_dominated(Y)
+        df["strategy"] = self.strategy_name
+        df["source"] = self.source or ""
+        return df
+
+    def front(self) -> pd.DataFrame:
+        """The feasible non-dominated trials found so far (the best one for a single objective)."""
+        df = self.results()
+        return df[df["on_front"]].reset_index(drop=True)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _evaluator_parts(evaluator: Any, space: ConfigSpace | None):
+    fn = getattr(evaluator, "evaluate", None) or evaluator
+    if not callable(fn):
+        raise OptimisationError("the evaluator must be callable or have an evaluate(config) method")
+    if space is None:
+        sp = getattr(evaluator, "space", None)
+        space = sp() if callable(sp) else sp
+    if not isinstance(space, ConfigSpace):
+        raise OptimisationError("no configuration space: pass space= or give the evaluator a 'space'")
+    source = getattr(evaluator, "source", None)
+    return fn, space, (source() if callable(source) else source)
+
+
+def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | None = None, budget: int = 40,
+             n_init: int = 10, strategy: str = "bo", maximize: Sequence[str] = (),
+             constraints: Sequence[str | OutputConstraint] = (), seed: int = 0, storage: str | None = None,
+             resume: bool = False, acquisition: str = "auto",
+             prior_mean: Mapping[str, Callable] | None = None, progress: bool = False,
+             callback: Callable[[Trial], None] | None = None, **study_options) -> Study:
+    """Search ``space`` for the configurations that optimise ``objectives`` within ``budget`` evaluations.
+
+    Parameters
+    ----------
+    evaluator : callable or object with ``evaluate`` (and ``space``)
+        See the module docstring.
+    budget : int
+        Total number of evaluations of the study (including those of a resumed study file). Larger than
+        a finite space: a warning, and every configuration is evaluated once.
+    progress : bool
+        Show a progress bar.
+    callback : callable, optional
+        Called with each told :class:`Trial`.
+
+    Other parameters are those of :class:`Study`.
+
+    Returns
+    -------
+    Study
+        Closed (its results stay available).
+    """
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise OptimisationError(f"budget must be a positive integer, got {budget!r}")
+    fn, space, source = _evaluator_parts(evaluator, space)
+    if space.is_finite and space.size < budget:
+        n_feasible = space.size if space.candidates is not None else sum(1 for _ in space.grid())
+        if n_feasible < budget:
+            warnings.warn(f"budget {budget} is larger than the space ({n_feasible} configurations); "
+                          f"every configuration will be evaluated once", stacklevel=2)
+            budget = int(n_feasible)
+    study = Study(space, objectives, maximize=maximize, constraints=constraints, strategy=strategy,
+                  n_init=n_init, seed=seed, storage=storage, resume=resume,
+                  acquisition=acquisition, prior_mean=prior_mean, source=source, **study_options)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=budget, initial=min(study.n_told, budget), desc=f"explore ({strategy})", unit="eval")
+    try:
+        while study.n_told < budget:
+            trial = study.ask()
+            if trial is None:
+                break
+            try:
+                outputs = fn(dict(trial.config))
+            except USER_ERRORS as exc:
+                done = study.tell(trial, error=str(exc))
+            else:
+                done = study.tell(trial, outputs)
+            if bar is not None:
+                bar.update(1)
+            if callback is not None:
+                callback(done)
+    finally:
+        if bar is not None:
+            bar.close()
+        study.close()
+    return study

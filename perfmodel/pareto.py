@@ -1,0 +1,158 @@
+"""Pareto utilities in plain numpy: non-dominated filter, hypervolume, box decomposition.
+
+Every function works on *minimisation* problems: a row of ``Y`` is one point, a column one objective.
+Negate the columns you want to maximise before calling them (:func:`to_minimisation` does it).
+
+Written by hand rather than taken from a library because the ones that exist are either private
+(``optuna._hypervolume``) or heavy optional dependencies (pymoo, botorch); the tests check every function
+here against brute-force enumeration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["non_dominated", "pareto_front", "hypervolume", "hypervolume_improvement",
+           "nondominated_boxes", "to_minimisation"]
+
+
+def _as_matrix(Y, what: str = "points") -> np.ndarray:
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.ndim != 2:
+        raise DataError(f"{what} must be a 2-D array (points x objectives), got shape {Y.shape}")
+    if not np.all(np.isfinite(Y)):
+        raise DataError(f"{what} contain NaN or infinite values")
+    return Y
+
+
+def to_minimisation(Y, maximize: Sequence[bool] | None = None) -> np.ndarray:
+    """Return ``Y`` with the columns flagged in ``maximize`` negated."""
+    Y = np.asarray(Y, dtype=float)
+    if maximize is None:
+        return Y.copy()
+    sign = np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
+    return Y * sign
+
+
+def non_dominated(Y, *, chunk: int = 2048) -> np.ndarray:
+    """Boolean mask of the rows of ``Y`` that no other row dominates (minimisation).
+
+    A point dominates another when it is no worse in every objective and better in at least one, so
+    identical points are all kept.
+    """
+    Y = _as_matrix(Y)
+    n = Y.shape[0]
+    keep = np.ones(n, dtype=bool)
+    for s in range(0, n, chunk):
+        block = Y[s:s + chunk]                                  # (b, d)
+        le = np.all(Y[None, :, :] <= block[:, None, :], axis=2)  # Y_j <= block_i everywhere
+        lt = np.any(Y[None, :, :] < block[:, None, :], axis=2)
+        keep[s:s + chunk] = ~np.any(le & lt, axis=1)
+    return keep
+
+
+def pareto_front(Y) -> np.ndarray:
+    """The distinct non-dominated rows of ``Y``, sorted by the first objective."""
+    Y = _as_matrix(Y)
+    if Y.shape[0] == 0:
+        return Y
+    F = np.unique(Y[non_dominated(Y)], axis=0)
+    return F[np.lexsort(F.T[::-1])]
+
+
+def hypervolume(Y, ref) -> float:
+    """Volume dominated by the points of ``Y`` and bounded above by the reference point ``ref``.
+
+    Points that do not dominate ``ref`` strictly in every objective contribute nothing. Exact: a sweep
+    for two objectives, recursive slicing over the last objective for more.
+    """
+    ref = np.asarray(ref, dtype=float).ravel()
+    Y = _as_matrix(Y)
+    if Y.shape[0] == 0:
+        return 0.0
+    if Y.shape[1] != ref.shape[0]:
+        raise DataError(f"reference point has {ref.shape[0]} objectives, points have {Y.shape[1]}")
+    Y = Y[np.all(Y < ref, axis=1)]
+    if Y.shape[0] == 0:
+        return 0.0
+    return float(_hv(pareto_front(Y), ref))
+
+
+def _hv(F: np.ndarray, ref: np.ndarray) -> float:
+    d = F.shape[1]
+    if d == 1:
+        return float(ref[0] - F[:, 0].min())
+    if d == 2:
+        F = F[np.argsort(F[:, 0], kind="stable")]
+        # Along increasing f0 a front's f1 decreases; each point owns the strip up to the next point.
+        y1 = np.minimum.accumulate(F[:, 1])
+        x_next = np.append(F[1:, 0], ref[0])
+        return float(np.sum((x_next - F[:, 0]) * (ref[1] - y1)))
+    # Slice along the last objective: between consecutive levels the cross-section is the (d-1)-D
+    # hypervolume of the points at or below that level.
+    order = np.argsort(F[:, -1], kind="stable")
+    F = F[order]
+    levels = np.append(F[:, -1], ref[-1])
+    total = 0.0
+    for i in range(F.shape[0]):
+        height = levels[i + 1] - levels[i]
+        if height <= 0:
+            continue
+        sub = F[: i + 1, :-1]
+        total += height * _hv(pareto_front(sub), ref[:-1])
+    return float(total)
+
+
+def nondominated_boxes(front, ref, *, max_boxes: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint boxes that tile the region below ``ref`` that no point of ``front`` dominates.
+
+    Returns ``(lower, upper)`` arrays of shape (m, d); lower bounds may be ``-inf``. Two objectives give
+    one vertical strip per front point plus one; more objectives use the grid of the front's
+    coordinates (at most ``(k + 1) ** d`` cells, refused above ``max_boxes``).
+    """
+    ref = np.asarray(ref, dtype=float).ravel()
+    F = _as_matrix(front, "front")
+    d = ref.shape[0]
+    if F.shape[0]:
+        F = F[np.all(F < ref, axis=1)]
+    if F.shape[0] == 0:
+        return np.full((1, d), -np.inf), ref[None, :].copy()
+    F = pareto_front(F)
+    if d == 2:
+        # Strips: x in [x_i, x_{i+1}), y below the f1 of the point on the strip's left (ref for the first).
+        xs = np.concatenate([[-np.inf], F[:, 0]])
+        xe = np.concatenate([F[:, 0], [ref[0]]])
+        ye = np.concatenate([[ref[1]], F[:, 1]])
+        lower = np.column_stack([xs, np.full(xs.shape, -np.inf)])
+        upper = np.column_stack([xe, ye])
+        ok = upper[:, 0] > lower[:, 0]
+        return lower[ok], upper[ok]
+    coords = [np.unique(np.concatenate([[-np.inf], F[:, j]])) for j in range(d)]
+    n_cells = int(np.prod([len(c) for c in coords]))
+    if n_cells > max_boxes:
+        raise DataError(f"box decomposition of a {d}-objective front with {F.shape[0]} points needs "
+                        f"{n_cells} cells (limit {max_boxes})")
+    uppers = [np.append(c[1:], ref[j]) for j, c in enumerate(coords)]
+    L = np.stack(np.meshgrid(*coords, indexing="ij"), axis=-1).reshape(-1, d)
+    U = np.stack(np.meshgrid(*uppers, indexing="ij"), axis=-1).reshape(-1, d)
+    # A grid cell is dominated exactly when its lower corner is.
+    dominated = np.zeros(L.shape[0], dtype=bool)
+    for p in F:
+        dominated |= np.all(p <= L, axis=1)
+    keep = ~dominated & np.all(U > L, axis=1)
+    return L[keep], U[keep]
+
+
+def hypervolume_improvement(points, front, ref) -> np.ndarray:
+    """Hypervolume each row of ``points`` would add to ``front`` (vectorised over the rows)."""
+    P = _as_matrix(points)
+    lower, upper = nondominated_boxes(front, ref)
+    lo = np.maximum(P[:, None, :], lower[None, :, :])
+    side = np.clip(upper[None, :, :] - lo, 0.0, None)
+    return np.prod(side, axis=2).sum(axis=1)

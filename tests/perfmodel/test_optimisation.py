@@ -1,0 +1,266 @@
+"""Acquisitions, constraints, ask/tell studies, SQLite storage and resume."""
+
+import sqlite3
+import warnings
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from perfmodel.errors import OptimisationError
+from perfmodel.optimisation import OutputConstraint, Study, optimize
+from perfmodel.optimisation.acquisition import (expected_hypervolume_improvement, expected_improvement,
+                                                hypervolume_probability_of_improvement,
+                                                probability_non_dominated, probability_of_feasibility)
+from perfmodel.pareto import hypervolume_improvement, non_dominated
+from profiling.errors import PlatformError
+from profiling.space import ConfigSpace, Integer, Ordinal, config_key
+
+
+# ----------------------------------------------------------------------------------------- helpers
+def small_space(constraints=()):
+    return ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))), constraints)
+
+
+class Toy:
+    """Two smooth conflicting objectives plus a 'power' output; counts evaluations per configuration."""
+
+    def __init__(self, space=None, crash_at=None):
+        self.space = space or small_space()
+        self.source = "simulated:toy"
+        self.calls = Counter()
+        self.crash_at = crash_at
+
+    def evaluate(self, cfg):
+        self.calls[config_key(cfg)] += 1
+        if self.crash_at is not None and sum(self.calls.values()) == self.crash_at:
+            raise RuntimeError("power cut")
+        a, b = cfg["a"], cfg["b"]
+        return {"time": 1.0 + (a - 6) ** 2 + 0.5 * (b - 5) ** 2, "power": 1.0 + a + b, "other": 3.0}
+
+
+# ------------------------------------------------------------------------------------ acquisitions
+def test_expected_improvement_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    mu, sd, best = np.array([0.0, 1.0, -0.5]), np.array([1.0, 0.3, 2.0]), 0.2
+    samples = rng.normal(mu, sd, size=(400_000, 3))
+    mc = np.maximum(best - samples, 0).mean(axis=0)
+    np.testing.assert_allclose(expected_improvement(mu, sd, best), mc, rtol=0.02)
+
+
+def test_probability_of_feasibility():
+    assert probability_of_feasibility(0.0, 1.0, 1.0) == pytest.approx(norm.cdf(1.0))
+    assert probability_of_feasibility(0.0, 1.0, 1.0, upper=False) == pytest.approx(norm.sf(1.0))
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_ehvi_and_non_domination_probability_match_monte_carlo(d):
+    rng = np.random.default_rng(d)
+    front = rng.random((6, d))
+    front = front[non_dominated(front)]
+    ref = np.full(d, 1.3)
+    mu = rng.random((4, d))
+    sd = rng.uniform(0.05, 0.4, (4, d))
+    exact = expected_hypervolume_improvement(mu, sd, front, ref)
+    pnd = probability_non_dominated(mu, sd, front, ref)
+    for i in range(4):
+        Y = rng.normal(mu[i], sd[i], size=(40_000, d))
+        mc = hypervolume_improvement(Y, front, ref).mean()
+        assert exact[i] == pytest.approx(mc, rel=0.05, abs=1e-4)
+        dominated = np.zeros(len(Y), bool)
+        for p in front:
+            dominated |= np.all(p <= Y, axis=1)
+        assert pnd[i] == pytest.approx(1 - dominated.mean(), abs=0.01)
+
+
+def test_hvpoi_prefers_a_point_that_improves_the_front():
+    front = np.array([[0.2, 0.8], [0.8, 0.2]])
+    mu = np.array([[0.3, 0.3], [0.9, 0.9]])           # the first would fill the gap, the second is dominated
+    a = hypervolume_probability_of_improvement(mu, np.full((2, 2), 0.05), front, [1.0, 1.0])
+    assert a[0] > a[1]
+
+
+# ------------------------------------------------------------------------------------- constraints
+def test_output_constraint_parsing():
+    c = OutputConstraint.parse(" power_consumption <= 3000 ")
+    assert (c.metric, c.op, c.limit) == ("power_consumption", "<=", 3000.0)
+    assert c.satisfied(3000) and not c.satisfied(3000.1) and not c.satisfied(float("nan"))
+    assert c.slack(2500) == -500
+    lower = OutputConstraint.parse("accuracy>0.9")
+    assert lower.satisfied(0.95) and not lower.satisfied(0.9) and lower.slack(0.8) == pytest.approx(0.1)
+    for bad in ("power", "power<=", "power==3", "3<=power", "power<=inf"):
+        with pytest.raises(OptimisationError):
+            OutputConstraint.parse(bad)
+
+
+# ------------------------------------------------------------------------------------------ studies
+@pytest.mark.parametrize("strategy", ["random", "tpe", "bo"])
+def test_strategies_never_repeat_and_stay_feasible(strategy):
+    space = small_space(["a + b <= 9"])
+    toy = Toy(space)
+    study = optimize(toy, ["time", "power"], budget=14, n_init=5, strategy=strategy, seed=1)
+    assert len(study.trials) == 14
+    assert max(toy.calls.values()) == 1
+    for t in study.trials:
+        assert t.state == "complete" and space.is_feasible(t.config)
+    res = study.results()
+    assert list(res["evaluation"]) == list(range(1, 15))
+    assert (res["source"] == "simulated:toy").all()
+    # the front flags are exactly the non-dominated evaluated rows
+    np.testing.assert_array_equal(res["on_front"], non_dominated(res[["time", "power"]].to_numpy()))
+
+
+def test_budget_larger_than_space_warns_and_evaluates_everything_once():
+    space = ConfigSpace((Integer("a", 0, 2), Integer("b", 0, 1)))
+    toy = Toy(space)
+    with pytest.warns(UserWarning, match="larger than the space"):
+        study = optimize(toy, ["time"], budget=50, strategy="random")
+    assert len(study.trials) == 6 and set(toy.calls.values()) == {1}
+
+
+def test_ask_returns_none_when_space_exhausted():
+    space = ConfigSpace((Integer("a", 0, 1),))
+    study = Study(space, ["time"], strategy="random")
+    for _ in range(2):
+        t = study.ask()
+        study.tell(t, {"time": 1.0})
+    assert study.ask() is None
+
+
+def test_failed_evaluations_are_recorded_and_not_retried():
+    toy = Toy()
+
+    def flaky(cfg):
+        if cfg["a"] == 0:
+            raise PlatformError("cannot set frequency")
+        out = toy.evaluate(cfg)
+        if cfg["a"] == 1:
+            out["time"] = float("nan")
+        return out
+
+    study = optimize(flaky, ["time"], space=small_space(), budget=48, strategy="random")
+    res = study.results()
+    failed = res[res["state"] == "failed"]
+    assert set(failed["a"]) == {0, 1} and len(failed) == 12
+    assert "cannot set frequency" in set(failed["error"])
+    assert not res.loc[res["state"] == "failed", "on_front"].any()
+
+
+def test_missing_output_is_an_error():
+    study = Study(small_space(), ["time"], constraints=["power<=5"], strategy="random")
+    t = study.ask()
+    with pytest.raises(OptimisationError, match="power"):
+        study.tell(t, {"time": 1.0})
+
+
+def test_maximize_flips_the_front():
+    toy = Toy()
+    study = optimize(toy, ["time", "power"], maximize=["power"], budget=48, strategy="random")
+    res = study.results()
+    Y = res[["time", "power"]].to_numpy() * [1, -1]
+    np.testing.assert_array_equal(res["on_front"], non_dominated(Y))
+    with pytest.raises(OptimisationError, match="not an objective"):
+        Study(small_space(), ["time"], maximize=["power"])
+
+
+def test_constrained_bo_finds_the_constrained_optimum():
+    toy = Toy()
+    study = optimize(toy, ["time"], constraints=["power<=8"], budget=20, n_init=6, strategy="bo", seed=0)
+    res = study.results()
+    grid = [toy.evaluate(c) for c in small_space().grid()]
+    true_best = min(o["time"] for o in grid if o["power"] <= 8)
+    assert res.loc[res["feasible"], "time"].min() == pytest.approx(true_best)
+    assert res["on_front"].sum() >= 1
+    assert (res.loc[res["on_front"], "power"] <= 8).all()
+
+
+def test_prior_mean_hook_guides_the_first_model_step():
+    toy = Toy()
+    truth = lambda configs: [toy.evaluate(c)["time"] for c in configs]  # noqa: E731 - a perfect predictor
+    study = Study(small_space(), ["time"], strategy="bo", n_init=3, seed=4, prior_mean={"time": truth})
+    for _ in range(4):
+        t = study.ask()
+        study.tell(t, toy.evaluate(t.config))
+    fourth = study.trials[3]
+    assert fourth.phase == "model"
+    assert fourth.config == {"a": 6, "b": 5}      # the true minimum, found at the first model step
+
+
+# --------------------------------------------------------------------------------- storage, resume
+def test_every_ask_and_tell_is_in_sqlite_as_it_happens(tmp_path):
+    path = str(tmp_path / "s.sqlite")
+    study = Study(small_space(), ["time"], strategy="random", storage=path)
+    t = study.ask()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("SELECT state FROM trials").fetchall() == [("asked",)]
+    study.tell(t, {"time": 2.0, "extra": 1.0})
+    assert con.execute("SELECT state, outputs FROM trials").fetchall() == [("complete", '{"time": 2.0, "extra": 1.0}')]
+    con.close()
+    study.close()
+
+
+def test_existing_study_file_is_not_overwritten(tmp_path):
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(b"precious")
+    with pytest.raises(OptimisationError, match="already exists"):
+        Study(small_space(), ["time"], storage=str(path))
+    assert path.read_bytes() == b"precious"
+    with pytest.raises(OptimisationError, match="not a perfmodel study"):
+        Study(small_space(), ["time"], storage=str(path), resume=True)
+    with pytest.raises(OptimisationError, match="no study file"):
+        Study(small_space(), ["time"], storage=str(tmp_path / "none.sqlite"), resume=True)
+
+
+@pytest.mark.parametrize("strategy", ["random", "bo", "tpe"])
+def test_resume_after_crash_neither_repeats_nor_loses(tmp_path, strategy):
+    kw = dict(budget=12, n_init=4, strategy=strategy, seed=3)
+    reference = optimize(Toy(), ["time", "power"], **kw)
+    path = str(tmp_path / "s.sqlite")
+    crashing = Toy(crash_at=7)
+    with pytest.raises(RuntimeError):
+        optimize(crashing, ["time", "power"], storage=path, **kw)
+    con = sqlite3.connect(path)
+    states = [s for (s,) in con.execute("SELECT state FROM trials ORDER BY number")]
+    con.close()
+    assert states == ["complete"] * 6 + ["asked"]
+    second = Toy()
+    resumed = optimize(second, ["time", "power"], storage=path, resume=True, **kw)
+    assert len(resumed.trials) == 12 and all(t.state == "complete" for t in resumed.trials)
+    # the unfinished trial is evaluated first; nothing completed before the crash is evaluated again
+    done_before = {config_key(t.config) for t in resumed.trials[:6]}
+    assert not done_before & set(second.calls)
+    assert sum(second.calls.values()) == 6
+    assert config_key(resumed.trials[6].config) in second.calls
+    if strategy != "tpe":   # stateless strategies: the resumed study asks what an uninterrupted one asks
+        assert [t.config for t in resumed.trials] == [t.config for t in reference.trials]
+
+
+def test_resume_with_different_settings_is_refused_and_file_unchanged(tmp_path):
+    path = str(tmp_path / "s.sqlite")
+    optimize(Toy(), ["time"], budget=3, strategy="random", storage=path)
+    before = sqlite3.connect(path).execute("SELECT count(*) FROM trials").fetchone()
+    with pytest.raises(OptimisationError, match="objectives differs"):
+        optimize(Toy(), ["power"], budget=5, strategy="random", storage=path, resume=True)
+    with pytest.raises(OptimisationError, match="strategy differs"):
+        optimize(Toy(), ["time"], budget=5, strategy="bo", storage=path, resume=True)
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM trials").fetchone() == before
+    # a larger budget on resume just continues
+    study = optimize(Toy(), ["time"], budget=5, strategy="random", storage=path, resume=True)
+    assert len(study.trials) == 5
+
+
+def test_bad_study_arguments():
+    with pytest.raises(OptimisationError):
+        Study(small_space(), [])
+    with pytest.raises(OptimisationError):
+        Study(small_space(), ["time"], strategy="annealing")
+    with pytest.raises(OptimisationError):
+        Study(small_space(), ["time"], resume=True)
+    with pytest.raises(OptimisationError):
+        optimize(Toy(), ["time"], budget=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OptimisationError, match="two or more"):
+            optimize(Toy(), ["time"], budget=6, n_init=3, acquisition="ehvi")

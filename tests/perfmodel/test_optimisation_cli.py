@@ -1,0 +1,172 @@
+"""``perfmodel explore`` in-process: outputs, labels, resume and bad input."""
+
+import os
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.cli import main
+from perfmodel.pareto import non_dominated
+
+TX2 = os.path.join(os.path.dirname(__file__), "..", "..", "datasets", "flexibo-tx2",
+                   "tx2_sampled_output_xception_200x200.csv")
+KNOBS = "core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq"
+
+
+@pytest.fixture
+def grid_csv(tmp_path):
+    a, b = np.meshgrid(np.arange(6), np.arange(5), indexing="ij")
+    df = pd.DataFrame({"a": a.ravel(), "b": b.ravel()})
+    df["time"] = 1.0 + (df["a"] - 5) ** 2 + 0.3 * (df["b"] - 4) ** 2
+    df["power"] = 1.0 + df["a"] + 2 * df["b"]
+    path = tmp_path / "grid.csv"
+    df.to_csv(path, index=False)
+    return str(path), df
+
+
+def explore(*args):
+    return main(["explore", "--quiet", *args])
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe", "bo"])
+def test_writes_evaluations_in_order_with_front_and_source(tmp_path, grid_csv, strategy):
+    path, df = grid_csv
+    out = tmp_path / "run.csv"
+    rc = explore("--table", path, "--knobs", "a,b", "--objectives", "time,power", "--budget", "12",
+                 "--init", "5", "--strategy", strategy, "-o", str(out))
+    assert rc == 0
+    run = pd.read_csv(out)
+    assert list(run["evaluation"]) == list(range(1, 13))
+    assert not run.duplicated(["a", "b"]).any()
+    assert (run["source"] == "replay:grid.csv").all() and (run["strategy"] == strategy).all()
+    # recorded values are the table's
+    merged = run.merge(df, on=["a", "b"], suffixes=("", "_table"))
+    np.testing.assert_allclose(merged["time"], merged["time_table"])
+    np.testing.assert_array_equal(run["on_front"], non_dominated(run[["time", "power"]].to_numpy()))
+
+
+def test_constraint_and_summary(capsys, grid_csv, tmp_path):
+    path, df = grid_csv
+    out = tmp_path / "run.csv"
+    rc = main(["explore", "--table", path, "--knobs", "a,b", "--objectives", "time",
+               "--constraint", "power<=6", "--budget", "30", "--strategy", "random", "-o", str(out)])
+    assert rc == 0
+    run = pd.read_csv(out)
+    assert "power" in run.columns
+    np.testing.assert_array_equal(run["feasible"], run["power"] <= 6)
+    best = run.loc[run["on_front"]]
+    assert len(best) >= 1 and (best["power"] <= 6).all()
+    text = capsys.readouterr().out
+    assert "best in the table" in text and "replay:grid.csv" in text
+
+
+def test_hypervolume_ratio_is_reported_for_a_replayed_grid(capsys):
+    rc = main(["explore", "--table", TX2, "--knobs", KNOBS, "--objectives", "inference_time,power_consumption",
+               "--budget", "15", "--strategy", "tpe"])
+    assert rc == 0
+    assert "true front of the table" in capsys.readouterr().out
+
+
+def test_study_resume_continues(tmp_path, grid_csv):
+    path, _ = grid_csv
+    study = str(tmp_path / "s.sqlite")
+    args = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--strategy", "random",
+            "--study", study]
+    assert explore(*args, "--budget", "5") == 0
+    assert explore(*args, "--budget", "9") == 2                   # exists: needs --resume
+    assert explore(*args, "--budget", "9", "--resume", "-o", str(tmp_path / "r.csv")) == 0
+    n = sqlite3.connect(study).execute("SELECT count(*) FROM trials WHERE state='complete'").fetchone()[0]
+    assert n == 9 and len(pd.read_csv(tmp_path / "r.csv")) == 9
+
+
+def err(capsys):
+    text = capsys.readouterr().err.strip().splitlines()
+    assert text and text[-1].startswith("perfmodel: error: ")
+    return text[-1]
+
+
+def test_bad_input_one_line_errors_and_no_study_file(capsys, tmp_path, grid_csv):
+    path, df = grid_csv
+    study = tmp_path / "s.sqlite"
+    base = ["--table", path, "--objectives", "time,power", "--study", str(study)]
+    assert explore(*base, "--knobs", "a,zz") == 2
+    assert "'zz'" in err(capsys)
+    assert explore(*base, "--knobs", "a,b", "--constraint", "power<=0") == 2
+    assert "no configuration" in err(capsys)
+    assert explore(*base, "--knobs", "a,b", "--constraint", "power=<3") == 2
+    assert "constraint" in err(capsys)
+    assert explore(*base, "--knobs", "a,b", "--maximize", "speed") == 2
+    assert "speed" in err(capsys)
+    assert explore(*base, "--knobs", "a,b", "--budget", "0") == 2
+    err(capsys)
+    assert not study.exists()
+    nan = df.copy()
+    nan.loc[3, "time"] = np.nan
+    nan_path = tmp_path / "nan.csv"
+    nan.to_csv(nan_path, index=False)
+    assert explore("--table", str(nan_path), "--knobs", "a,b", "--objectives", "time") == 2
+    assert "row 4" in err(capsys)
+    assert explore("--table", path, "--knobs", "a,b", "--objectives", "time", "--resume") == 2
+    assert "--study" in err(capsys)
+    assert explore("--knobs", "a,b", "--objectives", "time") == 2
+    assert "--table" in err(capsys)
+
+
+def test_duplicates_and_oversized_budget_warn(capsys, tmp_path, grid_csv):
+    _, df = grid_csv
+    dup = pd.concat([df, df.iloc[:2]])
+    path = tmp_path / "dup.csv"
+    dup.to_csv(path, index=False)
+    out = tmp_path / "run.csv"
+    assert explore("--table", str(path), "--knobs", "a,b", "--objectives", "time", "--budget", "100",
+                   "--strategy", "random", "-o", str(out)) == 0
+    text = capsys.readouterr().err
+    assert "averaged" in text and "larger than the space" in text
+    assert len(pd.read_csv(out)) == 30
+    assert explore("--table", str(path), "--knobs", "a,b", "--objectives", "time", "--duplicates", "error") == 2
+    assert "more than one row" in err(capsys)
+
+
+def test_live_platform_not_available_yet(capsys, monkeypatch):
+    import sys
+    import types
+
+    import profiling
+
+    empty = types.ModuleType("profiling.campaign")
+    monkeypatch.setitem(sys.modules, "profiling.campaign", empty)
+    monkeypatch.setattr(profiling, "campaign", empty, raising=False)
+    rc = explore("--platform", "cpu", "--network", "resnet50", "--objectives", "runtime_s")
+    assert rc == 2 and "not available yet" in err(capsys)
+    assert explore("--platform", "cpu", "--objectives", "runtime_s") == 2
+    assert "--network" in err(capsys)
+
+
+def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
+    """The interface explore expects from profiling.campaign (a fake stands in for the profiler)."""
+    import sys
+    import types
+
+    from profiling.space import ConfigSpace, Integer
+
+    calls = []
+    fake = types.ModuleType("profiling.campaign")
+    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4),))
+
+    def measure_network(network, config, *, platform="cpu"):
+        calls.append((network, platform, dict(config)))
+        return {"runtime_s": 1.0 / config["threads"], "energy_j": 2.0 + config["threads"]}
+
+    fake.measure_network = measure_network
+    import profiling
+
+    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
+    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    out = tmp_path / "live.csv"
+    assert explore("--platform", "cpu", "--network", "resnet50", "--objectives", "runtime_s,energy_j",
+                   "--budget", "3", "--strategy", "random", "-o", str(out)) == 0
+    run = pd.read_csv(out)
+    assert len(run) == 3 and (run["source"] == "measured:cpu").all()
+    assert all(c[0] == "resnet50" and c[1] == "cpu" for c in calls)

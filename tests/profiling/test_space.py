@@ -1,0 +1,165 @@
+"""ConfigSpace: typed knobs, constraints, candidates, vectors, JSON."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from profiling.errors import ConfigError
+from profiling.space import (Boolean, Categorical, ConfigSpace, Constraint, Continuous, Integer, Ordinal,
+                             config_key, format_config)
+
+
+def space():
+    return ConfigSpace(
+        (Integer("threads", 1, 8), Integer("inter", 1, 4), Ordinal("freq", (2400, 300, 1200, 600)),
+         Continuous("frac", 0.1, 0.9, n_levels=5), Continuous("lr", 1e-4, 1e-1, log=True),
+         Categorical("layout", ("nhwc", "nchw")), Boolean("xla")),
+        ["inter <= threads"], name="cpu")
+
+
+def test_knob_validation():
+    sp = space()
+    assert sp["freq"].levels == (300, 600, 1200, 2400)            # sorted
+    assert sp["threads"].validate("3") == 3
+    with pytest.raises(ConfigError, match="out of range"):
+        sp["threads"].validate(9)
+    with pytest.raises(ConfigError, match="integer"):
+        sp["threads"].validate(2.5)
+    with pytest.raises(ConfigError):
+        sp["threads"].validate(True)
+    assert sp["freq"].validate(600.0) == 600
+    with pytest.raises(ConfigError, match="not one of"):
+        sp["freq"].validate(700)
+    assert sp["frac"].validate(0.3) == pytest.approx(0.3)
+    with pytest.raises(ConfigError, match="levels"):
+        sp["frac"].validate(0.31)
+    assert sp["lr"].validate(0.05) == 0.05
+    with pytest.raises(ConfigError, match="outside"):
+        sp["lr"].validate(0.5)
+    for text, value in (("on", True), ("off", False), ("1", True), ("no", False)):
+        assert sp["xla"].parse(text) is value
+    with pytest.raises(ConfigError):
+        sp["xla"].validate("maybe")
+    with pytest.raises(ConfigError, match="not one of"):
+        sp["layout"].validate("nchw4")
+
+
+def test_bad_knob_definitions():
+    with pytest.raises(ConfigError):
+        Integer("bad name", 0, 1)
+    with pytest.raises(ConfigError):
+        Integer("a", 3, 1)
+    with pytest.raises(ConfigError):
+        Ordinal("a", ())
+    with pytest.raises(ConfigError):
+        Continuous("a", 1.0, 1.0)
+    with pytest.raises(ConfigError):
+        Continuous("a", 0.0, 1.0, log=True)
+    with pytest.raises(ConfigError):
+        Categorical("a", ("x", "x"))
+    with pytest.raises(ConfigError, match="duplicate"):
+        ConfigSpace((Integer("a"), Integer("a")))
+    with pytest.raises(ConfigError, match="unknown knob"):
+        ConfigSpace((Integer("a"),), ["b < 2"])
+
+
+def test_validate_parse_and_constraints():
+    sp = space()
+    cfg = sp.parse("threads=4,inter=2,xla=on")
+    assert cfg["threads"] == 4 and cfg["xla"] is True and cfg["freq"] == 300    # defaults filled
+    with pytest.raises(ConfigError, match="violates"):
+        sp.parse("threads=2,inter=3")
+    with pytest.raises(ConfigError, match="unknown knob 'thread'"):
+        sp.parse("thread=2")
+    with pytest.raises(ConfigError, match="twice"):
+        sp.parse("threads=2,threads=3")
+    with pytest.raises(ConfigError, match="knob=value"):
+        sp.parse("threads")
+    assert sp.parse(format_config(cfg)) == cfg
+
+
+def test_constraints_never_run_code():
+    c = Constraint("__import__('os').system('true') == 0")
+    with pytest.raises(ConfigError):
+        c({})
+    assert Constraint("a / b > 1")({"a": 1, "b": 0}) is False      # division by zero: infeasible
+
+
+def test_grid_honours_constraints():
+    sp = ConfigSpace((Integer("a", 1, 4), Integer("b", 1, 4)), ["b <= a"])
+    grid = list(sp.grid())
+    assert len(grid) == 10 and all(c["b"] <= c["a"] for c in grid)
+    with pytest.raises(ConfigError, match="continuous"):
+        list(space().grid())
+
+
+def test_vectors_round_trip():
+    sp = space()
+    for cfg in sp.sample(20, "random", seed=2):
+        v = sp.to_vector(cfg)
+        assert v.shape == (len(sp),) and np.all((v >= 0) & (v <= 1))
+        back = sp.from_vector(v)
+        for k in sp.names:
+            if k == "lr":
+                assert back[k] == pytest.approx(cfg[k])
+            else:
+                assert back[k] == cfg[k]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=7, max_size=7))
+def test_from_vector_always_gives_allowed_values(vec):
+    sp = space()
+    cfg = sp.from_vector(vec)
+    for knob in sp.knobs:
+        knob.validate(cfg[knob.name])
+
+
+def test_json_round_trip(tmp_path):
+    sp = space()
+    assert ConfigSpace.from_json(sp.to_json()) == sp
+    path = tmp_path / "space.json"
+    sp.to_json(str(path))
+    again = ConfigSpace.from_json(str(path))
+    assert again == sp and again.constraints[0].expression == "inter <= threads"
+    d = json.loads(sp.to_json())
+    assert d["format"] == "perfmodel.ConfigSpace" and d["version"] == 1
+    d["version"] = 99
+    with pytest.raises(ConfigError, match="version"):
+        ConfigSpace.from_dict(d)
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        ConfigSpace.from_json("{nope")
+    with pytest.raises(ConfigError, match="cannot read"):
+        ConfigSpace.from_json(str(tmp_path / "missing.json"))
+
+
+def test_from_table_is_a_candidate_space():
+    df = pd.DataFrame({"a": [1, 2, 2, 3], "b": [0.5, 0.5, 0.5, 1.5], "m": ["x", "y", "y", "x"]})
+    sp = ConfigSpace.from_table(df, ["a", "b", "m"])
+    assert sp.size == 3 and sp.is_finite                       # the repeated row counts once
+    assert isinstance(sp["a"], Ordinal) and isinstance(sp["m"], Categorical)
+    assert sp.validate({"a": 2, "b": 0.5, "m": "y"}) == {"a": 2, "b": 0.5, "m": "y"}
+    with pytest.raises(ConfigError, match="candidates"):
+        sp.validate({"a": 1, "b": 1.5, "m": "x"})              # levels exist, row does not
+    assert len(list(sp.grid())) == 3
+    assert ConfigSpace.from_json(sp.to_json()) == sp
+    with pytest.raises(ConfigError, match="no column"):
+        ConfigSpace.from_table(df, ["a", "zz"])
+    with pytest.raises(ConfigError, match="missing"):
+        ConfigSpace.from_table(pd.DataFrame({"a": [1, None]}), ["a"])
+
+
+def test_size_and_default():
+    sp = space()
+    assert math.isinf(sp.size)
+    finite = ConfigSpace((Integer("a", 0, 3), Boolean("b", default=True)))
+    assert finite.size == 8 and finite.default() == {"a": 0, "b": True}
+
+
+def test_config_key_is_order_independent():
+    assert config_key({"a": 1, "b": np.int64(2)}) == config_key({"b": 2, "a": 1})
