@@ -60,7 +60,7 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     except OSError as exc:
         raise TableError(f"cannot read table {path!r}: {exc.strerror}") from None
     if size > MAX_TABLE_BYTES:
-        raise TableError(f"table {path!r} is larger than {MAX_TABLE_BYTES // 1024**3} GiB")
+        raise TableError(f"table {path!r} is larger than the {MAX_TABLE_BYTES / 1024**2:g} MiB limit")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,7 +95,8 @@ def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Se
     """Raise :class:`TableError` naming the first missing, non-numeric or NaN column."""
     for col in list(knobs) + list(objectives):
         if col not in df.columns:
-            raise TableError(f"{source!r} has no column {col!r}; columns: {', '.join(map(str, df.columns))}")
+            names = ", ".join(repr(str(c))[1:-1] for c in df.columns[:30])  # escaped: the message stays one line
+            raise TableError(f"{source!r} has no column {col!r}; columns: {names}")
     for col in knobs:
         if df[col].isna().any():
             row = int(np.flatnonzero(df[col].isna().to_numpy())[0])

@@ -116,7 +116,8 @@ class Integer(Knob):
         return self.low if self.default is None else int(self.default)
 
     def validate(self, value: Any) -> int:
-        if isinstance(value, bool) or not _is_number(value) or float(value) != int(float(value)):
+        if (isinstance(value, bool) or not _is_number(value) or not math.isfinite(float(value))
+                or float(value) != int(float(value))):
             raise ConfigError(f"knob {self.name!r} takes an integer, got {value!r}")
         v = int(float(value))
         if v < self.low or v > self.high or (v - self.low) % self.step:
@@ -306,14 +307,16 @@ def knob_from_dict(d: Mapping[str, Any]) -> Knob:
     """Build a knob from :meth:`Knob.to_dict` output."""
     if not isinstance(d, Mapping) or "kind" not in d or "name" not in d:
         raise ConfigError("a knob entry needs 'kind' and 'name'")
-    cls = KNOB_TYPES.get(d["kind"])
+    cls = KNOB_TYPES.get(d["kind"]) if isinstance(d["kind"], str) else None
     if cls is None:
         raise ConfigError(f"unknown knob kind {d['kind']!r}; expected one of {sorted(KNOB_TYPES)}")
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k != "kind"}
     try:
         return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"knob {d['name']!r}: {exc}") from None
+    except (TypeError, ValueError, OverflowError) as exc:  # hostile values in a file: one-line error
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"knob {str(d['name'])[:40]!r}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------- constraints
@@ -334,7 +337,10 @@ def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
             raise ConfigError(f"constraint names unknown knob {node.id!r}")
         return env[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
-        return _BIN[type(node.op)](_safe_eval(node.left, env), _safe_eval(node.right, env))
+        left, right = _safe_eval(node.left, env), _safe_eval(node.right, env)
+        if isinstance(node.op, ast.Pow) and _is_number(right) and abs(float(right)) > 64:
+            raise ConfigError("constraint exponent larger than 64")
+        return _BIN[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
         v = _safe_eval(node.operand, env)
         return -v if isinstance(node.op, ast.USub) else (+v if isinstance(node.op, ast.UAdd) else not v)
@@ -363,8 +369,8 @@ class Constraint:
     def __post_init__(self) -> None:
         try:
             tree = ast.parse(self.expression, mode="eval")
-        except SyntaxError:
-            raise ConfigError(f"constraint {self.expression!r} is not a valid expression") from None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
+            raise ConfigError(f"constraint {self.expression[:60]!r} is not a valid expression") from None
         object.__setattr__(self, "_tree", tree)
 
     @property
@@ -374,8 +380,11 @@ class Constraint:
     def __call__(self, config: Mapping[str, Any]) -> bool:
         try:
             return bool(_safe_eval(self._tree, config))  # type: ignore[attr-defined]
-        except ZeroDivisionError:
+        except (ZeroDivisionError, OverflowError):
             return False
+        except (TypeError, RecursionError) as exc:  # e.g. a categorical knob compared with a number
+            raise ConfigError(f"constraint {self.expression[:60]!r} cannot be evaluated: "
+                              f"{str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__}") from None
 
 
 # ------------------------------------------------------------------------------------------ space
@@ -422,8 +431,10 @@ class ConfigSpace:
             seen = set()
             for cand in self.candidates:
                 if isinstance(cand, Mapping):
-                    cfg = self.validate(cand, fill_defaults=False)
-                    row = tuple(cfg[n] for n in names)
+                    missing = [n for n in names if n not in cand]
+                    if missing:
+                        raise ConfigError(f"candidate configuration lacks knob {missing[0]!r}")
+                    row = tuple(k.validate(cand[k.name]) for k in knobs)
                 else:
                     row = tuple(k.validate(v) for k, v in zip(knobs, cand, strict=True))
                 if row not in seen:
@@ -432,6 +443,7 @@ class ConfigSpace:
             if not rows:
                 raise ConfigError("a candidate space needs at least one configuration")
             object.__setattr__(self, "candidates", tuple(rows))
+            object.__setattr__(self, "_candidate_set", frozenset(rows))
 
     # -- basics
     @property
@@ -495,7 +507,7 @@ class ConfigSpace:
         for c in self.constraints:
             if not c(out):
                 raise ConfigError(f"configuration {format_config(out)} violates constraint {c.expression!r}")
-        if self.candidates is not None and fill_defaults and tuple(out[n] for n in self.names) not in set(self.candidates):
+        if self.candidates is not None and tuple(out[n] for n in self.names) not in self._candidate_set:
             raise ConfigError(f"configuration {format_config(out)} is not among the space's candidates")
         return out
 
@@ -598,10 +610,16 @@ class ConfigSpace:
         if d.get("version") != SPACE_FORMAT_VERSION:
             raise ConfigError(f"configuration space version {d.get('version')!r} is not supported "
                               f"(this library reads version {SPACE_FORMAT_VERSION})")
-        knobs = tuple(knob_from_dict(k) for k in d.get("knobs", []))
-        cands = d.get("candidates")
-        return cls(knobs, tuple(d.get("constraints", [])),
-                   None if cands is None else tuple(tuple(r) for r in cands), str(d.get("name", "space")))
+        try:
+            knobs = tuple(knob_from_dict(k) for k in d.get("knobs", []))
+            cands = d.get("candidates")
+            return cls(knobs, tuple(d.get("constraints", [])),
+                       None if cands is None else tuple(tuple(r) for r in cands), str(d.get("name", "space")))
+        except (TypeError, ValueError, OverflowError) as exc:  # lists of the wrong shape or type in a file
+            if isinstance(exc, ConfigError):
+                raise
+            why = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+            raise ConfigError(f"invalid configuration space: {why}") from None
 
     @classmethod
     def from_json(cls, text_or_path: str) -> ConfigSpace:
@@ -611,12 +629,16 @@ class ConfigSpace:
             try:
                 with open(text_or_path, encoding="utf-8") as fh:
                     text = fh.read()
-            except OSError as exc:
-                raise ConfigError(f"cannot read configuration space {text_or_path!r}: {exc.strerror}") from None
+            except (OSError, ValueError) as exc:  # ValueError: NUL in the path, or not UTF-8
+                why = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
+                raise ConfigError(f"cannot read configuration space {text_or_path[:100]!r}: {why}") from None
         try:
-            return cls.from_dict(json.loads(text))
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"configuration space is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise ConfigError("configuration space JSON is nested too deeply") from None
+        return cls.from_dict(data)
 
     @classmethod
     def from_table(cls, table: Any, knobs: Sequence[str], name: str = "table") -> ConfigSpace:

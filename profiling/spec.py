@@ -174,16 +174,19 @@ class LayerSpec:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LayerSpec:
         try:
-            return cls(
+            layer = cls(
                 name=str(d["name"]), type=str(d["type"]), keras_class=str(d.get("keras_class", "")),
                 input_shapes=tuple(tuple(s) for s in d.get("input_shapes", [])),
                 output_shape=tuple(d.get("output_shape", [])), attrs=dict(d.get("attrs", {})),
                 inputs=tuple(d.get("inputs", [])), dtype=str(d.get("dtype", "float32")),
             )
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            layer.features()  # attributes read from a file must be usable: fail here, not inside a model
+            return layer
+        except (KeyError, TypeError, ValueError, OverflowError, IndexError) as exc:
             if isinstance(exc, SpecError):
                 raise
-            raise SpecError(f"invalid layer entry {str(d)[:60]!r}: {str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}") from None
+            why = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+            raise SpecError(f"invalid layer entry {str(d)[:60]!r}: {why}") from None
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,8 @@ class NetworkSpec:
         except (TypeError, ValueError, OverflowError) as exc:  # hostile values: inf/NaN shapes, wrong types
             if isinstance(exc, SpecError):
                 raise
-            raise SpecError(f"invalid network spec: {str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}") from None
+            why = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+            raise SpecError(f"invalid network spec: {why}") from None
 
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike) -> NetworkSpec:

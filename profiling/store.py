@@ -91,9 +91,11 @@ class CampaignStore:
             _check_is_sqlite(self.path)
         elif readonly:
             raise StoreError(f"store {self.path!r} does not exist")
+        self._made_lock = False
         if not readonly:
             parent = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(parent, exist_ok=True)
+            self._made_lock = not os.path.exists(self.path + ".lock")
             self._lock(wait_s)
         try:
             if readonly:
@@ -107,11 +109,18 @@ class CampaignStore:
         try:
             self._check_or_create(exists)
         except sqlite3.DatabaseError as exc:
-            self.close()
+            self._refused()
             raise StoreError(f"store {self.path!r} is not a readable SQLite database: {exc}") from None
         except StoreError:
-            self.close()
+            self._refused()
             raise
+
+    def _refused(self) -> None:
+        # A refused file is left exactly as found: no lock file of ours beside it.
+        self.close()
+        if self._made_lock:
+            with contextlib.suppress(OSError):
+                os.remove(self.path + ".lock")
 
     # -- lifecycle
     def _lock(self, wait_s: float) -> None:
@@ -212,19 +221,21 @@ class CampaignStore:
 
     # -- writing
     def ensure_campaign(self, name: str, platform: str, source: str, space_json: str, machine: Mapping[str, Any]) -> None:
-        row = self.conn.execute("SELECT platform FROM campaigns WHERE name=?", (name,)).fetchone()
+        with self._damaged():
+            row = self.conn.execute("SELECT platform FROM campaigns WHERE name=?", (name,)).fetchone()
         if row is not None:
             if row["platform"] != platform:
                 raise StoreError(f"campaign {name!r} in {self.path!r} was run on platform {row['platform']!r}, "
                                  f"not {platform!r}; choose another --campaign name")
             return
-        with self._tx():
+        with self._damaged(), self._tx():
             self.conn.execute("INSERT INTO campaigns VALUES (?,?,?,?,?,?)",
                               (name, platform, source, utc_now(), space_json, json.dumps(machine, sort_keys=True)))
 
     def has_job(self, job_key: str) -> str | None:
         """The stored status of a job (``ok``/``failed``), or None when it was never stored."""
-        row = self.conn.execute("SELECT status FROM jobs WHERE job_key=?", (job_key,)).fetchone()
+        with self._damaged():
+            row = self.conn.execute("SELECT status FROM jobs WHERE job_key=?", (job_key,)).fetchone()
         return None if row is None else row["status"]
 
     def put_job(self, *, job_key: str, campaign: str, network: str, input_size: int | None, level: str,
@@ -234,7 +245,7 @@ class CampaignStore:
                 replace_failed: bool = True) -> int:
         """Store a finished job and its rows in one transaction; returns the number of rows stored."""
         now = utc_now()
-        with self._tx():
+        with self._damaged(), self._tx():
             old = self.conn.execute("SELECT status FROM jobs WHERE job_key=?", (job_key,)).fetchone()
             if old is not None:
                 if old["status"] == "ok" or not replace_failed:
@@ -282,7 +293,18 @@ class CampaignStore:
         """All measurements as a DataFrame in the format of ``docs/measurement-table.md``."""
         from .export import measurements_frame
 
-        return measurements_frame(self)
+        with self._damaged():
+            return measurements_frame(self)
+
+    @contextlib.contextmanager
+    def _damaged(self) -> Iterator[None]:
+        # A page damaged on disk shows only when read: a one-line StoreError, not a sqlite3 traceback.
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {self.path!r} is damaged: {exc}") from None
 
 
 _ROW_COLUMNS = {"view", "level", "layer", "unit", "layer_type", "status", "reason", "contended", *MEASUREMENT_FIELDS}

@@ -41,8 +41,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if os.path.abspath(args.output) == os.path.abspath(args.store):
         raise ConfigError("the output file is the store itself; choose another -o path")
+    if os.path.isdir(args.output):
+        raise ConfigError(f"output {args.output!r} is a directory; give a CSV file path")
     tmp = args.output + ".tmp"
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, args.output)
+    try:
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, args.output)
+    except OSError as exc:  # missing folder, no permission, disk full: nothing half-written is left
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"cannot write {args.output!r}: {why}") from None
     print(f"{len(df)} rows -> {args.output}")
     return 0

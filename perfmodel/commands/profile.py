@@ -47,6 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contention-threshold", type=float, default=0.5, metavar="CORES",
                    help="load of other processes (in cores) above which a measurement is contended (0.5)")
     p.add_argument("--retry-failed", action="store_true", help="measure again the jobs stored as failed")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted campaign (what re-running always does: stored jobs are skipped)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a store locked by another process (default: fail at once)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from perfmodel.tables import parse_names
-    from profiling.campaign import run_campaign
+    from profiling.campaign import VIEWS, check_model_file, run_campaign
     from profiling.errors import ConfigError
     from profiling.networks import check_network, known_networks
     from profiling.platforms.cpu import CpuPlatform
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite)")
     networks = [n for item in args.network for n in parse_names(item, "network")]
     for n in networks:
-        check_network(n)
+        check_model_file(check_network(n))
+    _check_numbers(args, ConfigError)
     bases = [space.parse_partial(c) for c in (args.config or [""])]
     if args.design:
         if len(bases) > 1:
@@ -98,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     if args.rel_ci:
         policy = replace(policy, rel_ci=args.rel_ci)
     views = parse_names(args.views, "view") if args.views else None
+    for v in views or ():
+        if v not in VIEWS:  # checked before the store is created
+            raise ConfigError(f"unknown view {v!r}; choose from {', '.join(VIEWS)}")
 
     from tqdm import tqdm
 
@@ -124,6 +130,21 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"store: {args.store}")
     return 0
+
+
+def _check_numbers(args: argparse.Namespace, error: type[Exception]) -> None:
+    """Refuse nonsensical numbers before any worker starts (they would only fail every job)."""
+    import math
+
+    positive = {"--input-size": args.input_size, "--timeout": args.timeout, "--memory-limit-gb": args.memory_limit_gb,
+                "--max-repeats": args.max_repeats, "--rel-ci": args.rel_ci}
+    for flag, value in positive.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise error(f"{flag} must be a positive number, got {value:g}")
+    if not (math.isfinite(args.contention_threshold) and args.contention_threshold >= 0):
+        raise error(f"--contention-threshold must be a number >= 0, got {args.contention_threshold:g}")
+    if not (math.isfinite(args.wait) and args.wait >= 0):
+        raise error(f"--wait must be a number of seconds >= 0, got {args.wait:g}")
 
 
 def _print_table(summary, format_config) -> None:

@@ -78,7 +78,11 @@ def run_job(job: Job, timeout_s: float = 900.0, memory_limit_gb: float | None = 
         with open(stderr_path, "wb") as err:
             proc = subprocess.Popen(cmd, env=worker_env(job.config), stdout=subprocess.DEVNULL, stderr=err,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-            reason = _watch(proc, timeout_s, memory_limit_gb)
+            try:
+                reason = _watch(proc, timeout_s, memory_limit_gb)
+            except BaseException:  # Ctrl-C or any error in the parent: never leave a worker measuring
+                _kill(proc)
+                raise
         wall = time.monotonic() - t0
         if reason is None and proc.returncode != 0:
             if proc.returncode == -signal.SIGKILL:

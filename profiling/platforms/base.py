@@ -253,7 +253,9 @@ def read_restore_file(path: str | os.PathLike) -> dict[str, Any]:
     except FileNotFoundError:
         raise PlatformError(f"no restore file at {path}") from None
     except (OSError, ValueError) as exc:
-        raise PlatformError(f"restore file {path} cannot be read: {exc}") from None
+        raise PlatformError(f"restore file {path} cannot be read: {str(exc).splitlines()[0][:120]}") from None
+    except RecursionError:
+        raise PlatformError(f"restore file {path} is nested too deeply to be a restore file") from None
     if not isinstance(doc, dict) or doc.get("format") != RESTORE_FORMAT:
         raise PlatformError(f"{path} is not a perfmodel restore file")
     if doc.get("version") != RESTORE_VERSION:
@@ -261,6 +263,9 @@ def read_restore_file(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(doc.get("state"), dict) or not isinstance(doc.get("platform"), str):
         raise PlatformError(f"restore file {path} lacks its platform or state")
     doc.setdefault("init", {})
+    if not isinstance(doc["init"], dict) or not all(isinstance(v, (str, int, float, bool, type(None)))
+                                                     for v in doc["init"].values()):
+        raise PlatformError(f"restore file {path} has an invalid 'init' entry")
     return doc
 
 
