@@ -22,6 +22,11 @@ _LAZY = {
     "Study": "perfmodel.optimisation",
     "ReplayPlatform": "profiling.platforms.replay",
     "interactions": "perfmodel.interactions",
+    "shape_search": "perfmodel.shape",
+    "ShapeSpace": "perfmodel.shape",
+    "JetsonPlatform": "profiling.platforms.jetson",
+    "NvmlPlatform": "profiling.platforms.nvml",
+    "TorchExecutor": "profiling.executors.torch_executor",
 }
 
 __all__ = [
