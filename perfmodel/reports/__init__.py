@@ -1,0 +1,79 @@
+"""Analysis reports: ``report.html`` (self-contained), ``report.md`` and ``equations.json``.
+
+>>> from perfmodel.reports import write_report                         # doctest: +SKIP
+>>> paths = write_report(df, ["threads", "batch"], ["runtime_s", "energy_j"], "out/report")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ReportError
+from ..tables import check_columns
+from . import equations, html, markdown
+from .content import ReportData, build
+
+__all__ = ["write_report", "build", "ReportData"]
+
+
+def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], out_dir: str | os.PathLike,
+                 study: pd.DataFrame | None = None, *, group_by: Sequence[str] | str | None = "auto",
+                 degree: str | int = "cv", units: str = "natural", max_degree: int = 3,
+                 maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
+                 seed: int = 0) -> dict[str, Path]:
+    """Fit the interaction equations, run the analyses and write the report files.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Measurements: knob columns, objective columns, optionally grouping columns (``network``, ``size``,
+        ``workload``, ``platform``...). NaN objectives are allowed: those rows are left out of that
+        objective's analyses and the report says so.
+    knobs, objectives : sequence of str
+    out_dir : path-like
+        Folder to write into (created); existing report files there are replaced.
+    study : pandas.DataFrame, optional
+        Evaluations of an optimisation study (``perfmodel explore -o``: knobs, objectives, ``iteration``):
+        adds the convergence figure and the study-vs-random prediction-error comparison.
+    group_by : "auto", str, sequence of str or None
+        Columns to compare groups across (Pareto per first group, transfer of optima, correlations);
+        ``"auto"`` takes those of ``network, size, input_size, workload, dataset, platform, system_name``
+        present with two or more values.
+    degree, units, max_degree
+        Passed to :func:`perfmodel.interactions.fit_equation`.
+    maximize : sequence of bool, optional
+        Objectives to maximise (default: minimise all).
+    title, source : str, optional
+        Shown at the top; ``source`` should say where the data came from (a replayed or simulated source
+        must be labelled as such).
+
+    Returns
+    -------
+    dict
+        ``{"html": Path, "markdown": Path, "equations": Path, "figures": Path}``.
+    """
+    knobs, objectives = list(knobs), list(objectives)
+    if not knobs or not objectives:
+        raise ReportError("a report needs at least one knob and one objective")
+    check_columns(table, knobs=knobs, objectives=objectives, allow_nan_objectives=True, source=source)
+    if study is not None:
+        check_columns(study, knobs=knobs, allow_nan_objectives=True, source="study")
+    data = build(table, knobs, objectives, study=study, group_by=group_by, degree=degree, units=units,
+                 max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"html": out / "report.html", "markdown": out / "report.md", "equations": out / "equations.json",
+                 "figures": out / "figures"}
+        paths["markdown"].write_text(markdown.render(data, paths["figures"]), encoding="utf-8")
+        paths["html"].write_text(html.render(data), encoding="utf-8")
+        paths["equations"].write_text(json.dumps(equations.to_dict(data), indent=2, allow_nan=False) + "\n",
+                                      encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write the report to {str(out)!r}: {exc.strerror or exc}") from None
+    return paths

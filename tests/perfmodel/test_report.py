@@ -1,0 +1,176 @@
+"""perfmodel.reports.write_report and the 'perfmodel report' command."""
+
+import base64
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.cli import main
+from perfmodel.errors import ReportError, TableError
+from perfmodel.reports import write_report
+
+from report_testdata import synthetic_table  # tests/perfmodel is on sys.path (rootdir import mode)
+
+KNOBS = ["threads", "freq_ghz", "batch"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    df = synthetic_table()
+    small = df[df.network == "small"].reset_index(drop=True)
+    study = small.sample(20, random_state=0).assign(iteration=range(20))
+    out = tmp_path_factory.mktemp("report")
+    paths = write_report(small, KNOBS, ["runtime_s", "power_w"], out, study=study, group_by=None)
+    return paths, small
+
+
+def test_writes_the_three_files_and_figures(report):
+    paths, _ = report
+    assert paths["html"].name == "report.html" and paths["html"].stat().st_size > 10_000
+    md = paths["markdown"].read_text()
+    for name in ("pareto", "knobs", "interactions", "predicted", "convergence"):
+        assert (paths["figures"] / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"figures/{name}.png" in md
+
+
+def test_equations_json_recovers_the_true_equation(report):
+    paths, small = report
+    d = json.loads(paths["equations"].read_text())
+    assert d["format"] == "perfmodel.report-equations" and d["version"] == 1
+    power = d["objectives"]["power_w"]
+    terms = {t["term"]: t for t in power["terms"]}
+    assert set(terms) == {"1", "freq_ghz", "threads*freq_ghz"}
+    for term, true in (("1", 2.0), ("freq_ghz", 1.5), ("threads*freq_ghz", 0.4)):
+        assert terms[term]["ci_low"] <= true <= terms[term]["ci_high"]
+        assert terms[term]["p_value"] < 1e-3
+    runtime = d["objectives"]["runtime_s"]
+    rterms = {t["term"]: t for t in runtime["terms"]}
+    assert set(rterms) == {"1", "freq_ghz*batch", "threads**2"}  # an interaction and a squared term
+    for term, true in (("1", 0.5), ("freq_ghz*batch", 0.25), ("threads**2", 0.03)):
+        assert rterms[term]["ci_low"] <= true <= rterms[term]["ci_high"]
+    assert runtime["degree"] == 2 and runtime["fit"]["r2"] > 0.99
+    # the expression string, evaluated, reproduces the table within the noise
+    import sympy
+    syms = {k: sympy.Symbol(k, real=True) for k in KNOBS}
+    f = sympy.lambdify(list(syms.values()), sympy.sympify(power["expression"], locals=syms))
+    pred = f(*[small[k].to_numpy(dtype=float) for k in KNOBS])
+    assert np.sqrt(np.mean((pred - small.power_w) ** 2)) < 0.05
+
+
+def test_html_is_self_contained(report):
+    paths, _ = report
+    html = paths["html"].read_text()
+    srcs = re.findall(r"src='([^']*)'", html) + re.findall(r'src="([^"]*)"', html)
+    assert len(srcs) == 5 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    for s in srcs:
+        assert base64.b64decode(s.split(",", 1)[1])[:4] == b"\x89PNG"
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert "runtime_s = " in html and "Pareto-optimal configurations" in html
+
+
+def test_report_says_what_it_could_not_compute(tmp_path):
+    df = synthetic_table()
+    df.loc[df.index[:5], "energy_j"] = np.nan
+    tiny = df.head(4).copy()
+    tiny["runtime_s"] = np.nan
+    paths = write_report(pd.concat([df, tiny]), KNOBS, ["runtime_s", "energy_j"], tmp_path, degree=1)
+    md = paths["markdown"].read_text()
+    assert "runtime_s: 4 of 100 row(s)" in md and "energy_j: 9 of 100 row(s)" in md  # energy = runtime x power
+    # one objective, two rows: no equation, no Pareto front, still a report
+    paths = write_report(df.head(2), KNOBS, ["power_w"], tmp_path / "one")
+    md = paths["markdown"].read_text()
+    assert "equation for power_w: not computed (too few rows" in md
+    assert "Pareto front: not computed" in md
+    d = json.loads(paths["equations"].read_text())
+    assert "too few rows" in d["objectives"]["power_w"]["error"]
+
+
+def test_groups_give_transfer_and_correlations(tmp_path):
+    paths = write_report(synthetic_table(), KNOBS, ["runtime_s", "power_w"], tmp_path, degree=2)
+    md = paths["markdown"].read_text()
+    assert "Transfer of optima across network: runtime_s" in md
+    assert "Correlations of configurations across network: power_w" in md
+
+
+def test_bad_arguments(tmp_path):
+    df = synthetic_table()
+    with pytest.raises(TableError, match="no column 'nope'"):
+        write_report(df, ["nope"], ["runtime_s"], tmp_path)
+    with pytest.raises(ReportError, match="at least one knob"):
+        write_report(df, [], ["runtime_s"], tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReportError, match="cannot write the report"):
+        write_report(df.head(30), KNOBS, ["power_w"], blocker / "sub", degree=1)
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def test_cli_report_from_table(tmp_path, capsys):
+    csv = tmp_path / "data.csv"
+    synthetic_table().to_csv(csv, index=False)
+    study = tmp_path / "study.csv"
+    synthetic_table().sample(15, random_state=2).assign(iteration=range(15), on_front=False).to_csv(study, index=False)
+    out = tmp_path / "rep"
+    rc = main(["report", "--table", str(csv), "--knobs", ",".join(KNOBS), "--objectives", "runtime_s,energy_j",
+               "--study", str(study), "--degree", "2", "-o", str(out)])
+    assert rc == 0
+    assert str(out / "report.html") in capsys.readouterr().out
+    d = json.loads((out / "equations.json").read_text())
+    assert d["source"].startswith(str(csv)) and set(d["objectives"]) == {"runtime_s", "energy_j"}
+    assert (out / "figures" / "convergence.png").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--knobs", "threads,zz"], "no column 'zz'"),
+    (["--degree", "two"], "--degree must be"),
+    (["--maximize", "power_w"], "--maximize names 'power_w'"),
+    (["--group-by", "nope"], "--group-by names 'nope'"),
+])
+def test_cli_bad_input_exits_2(tmp_path, capsys, extra, message):
+    csv = tmp_path / "data.csv"
+    synthetic_table().head(40).to_csv(csv, index=False)
+    args = ["report", "--table", str(csv), "--knobs", "threads,batch", "--objectives", "runtime_s",
+            "-o", str(tmp_path / "r")]
+    rc = main(args + extra)
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.startswith("perfmodel: error:")
+    assert not (tmp_path / "r" / "report.html").exists()
+
+
+def test_cli_report_from_store_uses_network_rows_and_labels_the_source(tmp_path, capsys, monkeypatch):
+    import profiling.store
+
+    df = synthetic_table().assign(level="network", status="ok", source="replay:bench.csv")
+    layer_rows = df.head(10).assign(level="layer", runtime_s=99.0)
+    failed = df.head(3).assign(status="failed", runtime_s=np.nan)
+    opened = []
+
+    class FakeStore:  # the plumbing only; profiling's own tests cover the real store
+        def __init__(self, path, readonly=False, wait_s=0.0):
+            opened.append((path, readonly))
+
+        def to_frame(self):
+            return pd.concat([df, layer_rows, failed], ignore_index=True)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(profiling.store, "CampaignStore", FakeStore)
+    out = tmp_path / "rep"
+    rc = main(["report", "--store", "runs/x.sqlite", "--knobs", ",".join(KNOBS), "--objectives", "runtime_s",
+               "--degree", "1", "--group-by", "none", "-o", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert opened == [("runs/x.sqlite", True)]
+    d = json.loads((out / "equations.json").read_text())
+    assert d["source"] == "store:runs/x.sqlite (replay:bench.csv)"
+    assert d["objectives"]["runtime_s"]["fit"]["n_rows"] == len(df)  # no layer rows, no failed rows
+
+
+def test_cli_missing_store_is_not_created(tmp_path, capsys):
+    path = tmp_path / "none.sqlite"
+    rc = main(["report", "--store", str(path), "--knobs", "a", "--objectives", "runtime_s", "-o", str(tmp_path / "r")])
+    assert rc == 2 and "does not exist" in capsys.readouterr().err
+    assert not path.exists() and not (tmp_path / "none.sqlite.lock").exists()
