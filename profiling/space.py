@@ -579,7 +579,7 @@ class ConfigSpace:
         return sample(self, n, design=design, seed=seed)
 
     # -- subspaces
-    def subspace(self, names: Sequence[str], fixed: Mapping[str, Any] | None = None) -> ConfigSpace:
+    def subspace(self, names: Sequence[str]) -> ConfigSpace:
         """The knobs in ``names``; constraints that mention other knobs are dropped."""
         knobs = tuple(self[n] for n in names)
         keep = tuple(c for c in self.constraints if c.names <= set(names))

@@ -35,7 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--table", metavar="CSV", help="recorded measurements to replay (knob + objective columns)")
     src.add_argument("--platform", metavar="NAME", help="measure live on this platform (e.g. cpu)")
     p.add_argument("--network", metavar="NAME", help="network to measure (with --platform)")
-    p.add_argument("--knobs", metavar="K1,K2,...", help="knob columns of --table")
+    p.add_argument("--knobs", metavar="K1,K2,...",
+                   help="knob columns of --table; with --platform, the knobs to vary (default: all)")
+    p.add_argument("--config", metavar="K=V,...", default="",
+                   help="with --platform: values of the knobs that are not varied (others take defaults)")
     p.add_argument("--objectives", metavar="O1,O2,...", required=True,
                    help="outputs to optimise (minimised unless named in --maximize)")
     p.add_argument("--maximize", metavar="NAMES", default="", help="objectives to maximise instead")
@@ -78,7 +81,7 @@ def _replay(args, objectives, constraint_metrics):
 class LiveEvaluator:
     """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
 
-    def __init__(self, platform: str, network: str):
+    def __init__(self, platform: str, network: str, knobs=None, base: str = ""):
         try:
             from profiling import campaign
         except ImportError:
@@ -91,11 +94,14 @@ class LiveEvaluator:
                                     "recorded measurements")
         self._measure = measure
         self.platform, self.network = platform, network
-        self.space = space_fn(platform)
+        full = space_fn(platform)
+        self.base = full.parse_partial(base)
+        varied = list(knobs) if knobs else [k.name for k in full if k.name not in self.base]
+        self.space = full.subspace(varied)
         self.source = f"measured:{platform}"
 
     def evaluate(self, config):
-        return dict(self._measure(self.network, config, platform=self.platform))
+        return dict(self._measure(self.network, {**self.base, **config}, platform=self.platform))
 
 
 def run(args) -> int:
@@ -132,7 +138,8 @@ def run(args) -> int:
                 raise OptimisationError(f"no configuration of {args.table!r} meets "
                                         f"{' and '.join(map(str, constraints))}")
     else:
-        evaluator = LiveEvaluator(args.platform, args.network)
+        evaluator = LiveEvaluator(args.platform, args.network,
+                                  parse_names(args.knobs, "knob") if args.knobs else None, args.config)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)

@@ -151,7 +151,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         if xla:
             inplace_note = "in-place view not measured under xla=on (XLA clusters hide the layers)"
         else:
-            rows.extend(_inplace_rows(tf, model, spec, x, cfg, job.get("trace_runs", 20), summarize))
+            with LoadMonitor() as mon:
+                inplace = _inplace_rows(tf, model, spec, x, cfg, job.get("trace_runs", 20), summarize)
+            for row in inplace:  # the traced runs share one load reading
+                row["other_load"] = mon.other_load
+            rows.extend(inplace)
 
     return {"status": "ok", "spec": spec.to_dict(), "rows": rows, "note": inplace_note,
             "power_sensor": _sensor_label(sensor), "versions": _versions(tf)}

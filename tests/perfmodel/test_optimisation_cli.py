@@ -170,3 +170,33 @@ def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
     run = pd.read_csv(out)
     assert len(run) == 3 and (run["source"] == "measured:cpu").all()
     assert all(c[0] == "resnet50" and c[1] == "cpu" for c in calls)
+
+
+def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    from profiling.space import ConfigSpace, Integer, Ordinal
+
+    calls = []
+    fake = types.ModuleType("profiling.campaign")
+    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4), Ordinal("batch", (1, 2, 4)),
+                                                        Integer("cores", 1, 2)))
+
+    def measure_network(network, config, *, platform="cpu"):
+        calls.append(dict(config))
+        return {"runtime_s": config["batch"] / config["threads"]}
+
+    fake.measure_network = measure_network
+    import profiling
+
+    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
+    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    out = tmp_path / "live.csv"
+    assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s", "--knobs", "threads",
+                   "--config", "batch=2", "--budget", "4", "--strategy", "random", "-o", str(out)) == 0
+    assert len({c["threads"] for c in calls}) == 4
+    assert all(c["batch"] == 2 and "cores" not in c for c in calls)
+    assert "cores" not in pd.read_csv(out).columns
+    assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s",
+                   "--knobs", "warp") == 2
