@@ -182,7 +182,8 @@ def evaluate_store(store_path: str, models: list[str]) -> int:
     """Leave-one-network-out on a campaign store (the issue's CPU evaluation)."""
     from perfmodel.models.layerwise import store_frame
 
-    table = store_frame(store_path)
+    # A campaign store, or its exported table (CSV, optionally gzipped) as shipped under datasets/.
+    table = pd.read_csv(store_path) if store_path.endswith((".csv", ".csv.gz")) else store_frame(store_path)
     table = table[table["status"].astype(str).eq("ok")]
     knobs = knob_columns(table)
     whole = table[table["level"].eq("network") & table["view"].eq("whole")]
@@ -249,7 +250,8 @@ def evaluate_store(store_path: str, models: list[str]) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10, help="random layer splits (default 10)")
-    ap.add_argument("--store", help="evaluate leave-one-network-out on this campaign store instead")
+    ap.add_argument("--store", "--table", dest="store",
+                    help="evaluate leave-one-network-out on this campaign store (or exported .csv/.csv.gz) instead")
     ap.add_argument("--models", default="polynomial,gbr,gp", help="layer models for --store")
     args = ap.parse_args(argv)
     if args.store:

@@ -112,3 +112,6 @@ def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Se
         if not allow_nan_objectives and not np.all(np.isfinite(values)):
             row = int(np.flatnonzero(~np.isfinite(values))[0])
             raise TableError(f"{source!r}: objective column {col!r} has a missing or infinite value in row {row + 1}")
+        if np.any(np.isinf(values)):  # a missing value can be reported as missing; an infinite one is wrong
+            row = int(np.flatnonzero(np.isinf(values))[0])
+            raise TableError(f"{source!r}: objective column {col!r} has an infinite value in row {row + 1}")

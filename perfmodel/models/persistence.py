@@ -160,4 +160,11 @@ def load_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
     if wanted and doc.get("kind") not in wanted:
         raise ModelError(f"model file {path!r} holds a {doc.get('kind')!r} model, "
                          f"expected {' or '.join(map(repr, wanted))}")
-    return from_state(doc)
+    try:
+        return from_state(doc)
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
+        # Hand-edited or damaged state: say so in one line instead of failing later in predict.
+        what = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+        raise ModelError(f"model file {path!r} has an invalid {doc.get('kind')!r} state: {what}") from None

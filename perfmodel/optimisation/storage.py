@@ -71,19 +71,26 @@ class StudyStorage:
     def open(cls, path: str) -> StudyStorage:
         if not os.path.isfile(path):
             raise OptimisationError(f"no study file {path!r} to resume")
+        # Check the file read-only first: a file that is not ours must be left exactly as it was.
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise OptimisationError(f"{path!r} is not a perfmodel study file")
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.Error:
+            probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                rows = dict(probe.execute("SELECT key, value FROM meta").fetchall())
+            finally:
+                probe.close()
+            fmt, version = json.loads(rows.get("format", "null")), json.loads(rows.get("version", "null"))
+        except (sqlite3.Error, ValueError, TypeError):
             raise OptimisationError(f"{path!r} is not a perfmodel study file") from None
-        if json.loads(rows.get("format", "null")) != STUDY_FORMAT:
-            conn.close()
+        if fmt != STUDY_FORMAT:
             raise OptimisationError(f"{path!r} is not a perfmodel study file")
-        if json.loads(rows.get("version", "null")) != STUDY_VERSION:
-            conn.close()
+        if version != STUDY_VERSION:
             raise OptimisationError(f"study file {path!r} has version {rows.get('version')}, "
                                     f"this library reads version {STUDY_VERSION}")
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
         return cls(path, conn)
 
     def settings(self) -> dict[str, Any]:

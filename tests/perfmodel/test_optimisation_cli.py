@@ -200,3 +200,21 @@ def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
     assert "cores" not in pd.read_csv(out).columns
     assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s",
                    "--knobs", "warp") == 2
+
+
+def test_resume_on_a_foreign_sqlite_file_leaves_it_unchanged(tmp_path, capsys):
+    import sqlite3
+
+    path = tmp_path / "foreign.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    from perfmodel.optimisation.storage import StudyStorage
+    from perfmodel.errors import OptimisationError
+
+    with pytest.raises(OptimisationError, match="not a perfmodel study file"):
+        StudyStorage.open(str(path))
+    assert path.read_bytes() == before
+    assert not (tmp_path / "foreign.sqlite-wal").exists()

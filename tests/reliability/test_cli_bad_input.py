@@ -104,7 +104,6 @@ def user_dir(tmp_path_factory):
 
 # Gaps found in code this suite does not own (reported to the lead); xfail(strict=False) so a fix shows as XPASS.
 KNOWN_GAPS = {
-    "report-table-inf_objective": "perfmodel report accepts infinite objective values",
 }
 
 
