@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import importlib.util
 import sys
 
@@ -53,6 +54,7 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter is not for users
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

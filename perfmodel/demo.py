@@ -28,6 +28,7 @@ def _step(text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter is not for users
     ap = argparse.ArgumentParser(prog="perfmodel.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out", help="output folder (default: out)")
     ap.add_argument("--samples", type=int, default=6, help="configurations in the design (default 6)")
