@@ -169,9 +169,14 @@ def _network_units(store_path: str, table: pd.DataFrame, net: str) -> pd.DataFra
     """The network's layers as a fresh prediction would see them: its spec if the store has it, else units."""
     from profiling.store import CampaignStore
 
-    with CampaignStore(store_path, readonly=True) as store:
-        size = table.loc[table["network"].eq(net), "input_size"].dropna()
-        spec = store.spec(net, int(size.iloc[0]) if len(size) else None)
+    size = table.loc[table["network"].eq(net), "input_size"].dropna()
+    if store_path.endswith((".csv", ".csv.gz")):
+        from profiling.networks import load_network  # an exported table has no specs: rebuild the network
+
+        spec = load_network(net, int(size.iloc[0]) if len(size) else None)[1]
+    else:
+        with CampaignStore(store_path, readonly=True) as store:
+            spec = store.spec(net, int(size.iloc[0]) if len(size) else None)
     if spec is not None:
         return spec.features()
     units = table[table["network"].eq(net) & table["level"].eq("layer") & table["view"].eq("inplace")]
