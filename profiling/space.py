@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import ConfigError
+from .jsonio import load_json
 
 SPACE_FORMAT_VERSION = 1
 
@@ -624,21 +625,7 @@ class ConfigSpace:
     @classmethod
     def from_json(cls, text_or_path: str) -> ConfigSpace:
         """Load from a JSON string or a path to a JSON file."""
-        text = text_or_path
-        if not text_or_path.lstrip().startswith("{"):
-            try:
-                with open(text_or_path, encoding="utf-8") as fh:
-                    text = fh.read()
-            except (OSError, ValueError) as exc:  # ValueError: NUL in the path, or not UTF-8
-                why = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
-                raise ConfigError(f"cannot read configuration space {text_or_path[:100]!r}: {why}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"configuration space is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise ConfigError("configuration space JSON is nested too deeply") from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text_or_path, "configuration space", ConfigError))
 
     @classmethod
     def from_table(cls, table: Any, knobs: Sequence[str], name: str = "table") -> ConfigSpace:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
+from .jsonio import load_json
 
 SPEC_FORMAT = "perfmodel.NetworkSpec"
 SPEC_VERSION = 1
@@ -291,21 +292,7 @@ class NetworkSpec:
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike) -> NetworkSpec:
         """Load from a JSON string or a path to a JSON file."""
-        text = os.fspath(text_or_path)
-        if not text.lstrip().startswith(("{", "[")):
-            try:
-                with open(text, encoding="utf-8") as fh:
-                    text = fh.read()
-            except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or NUL in the path
-                raise SpecError(f"cannot read network spec {os.fspath(text_or_path)[:100]!r}: "
-                                f"{str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"network spec is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise SpecError("network spec JSON is nested too deeply") from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text_or_path, "network spec", SpecError))
 
     @classmethod
     def from_keras(cls, model: Any, name: str | None = None) -> NetworkSpec:
