@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, MeasurementError, SpecError
+from .errors import ConfigError, MeasurementError
 from .executors.tf_executor import Job, run_job
 from .networks import check_network
 from .platforms.cpu import CpuPlatform
@@ -26,25 +26,6 @@ from .timing import TimingPolicy
 LEVEL_VIEWS = {"network": ("whole",), "layer": ("whole", "inplace", "isolated")}
 VIEWS = ("whole", "inplace", "isolated")
 CONTENTION_POLICIES = ("warn", "wait", "refuse")
-
-
-def check_model_file(ident: str) -> None:
-    """Refuse a ``.keras`` path that is not a Keras archive, without starting TensorFlow.
-
-    A Keras 3 file is a zip holding ``config.json``; anything else would only fail later inside each worker.
-    """
-    import os
-    import zipfile
-
-    if not (os.path.isabs(ident) and ident.endswith(".keras")):
-        return
-    try:
-        with zipfile.ZipFile(ident) as zf:
-            config = json.loads(zf.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RecursionError):
-        config = None
-    if not isinstance(config, dict):
-        raise SpecError(f"model file {ident!r} is not a Keras model archive (a .keras zip with config.json)")
 
 
 def job_key(campaign: str, network: str, input_size: int | None, level: str, views: Sequence[str],
@@ -113,8 +94,6 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
     if on_contention not in CONTENTION_POLICIES:
         raise ConfigError(f"unknown contention policy {on_contention!r}; choose {', '.join(CONTENTION_POLICIES)}")
     nets = [check_network(n) for n in networks]
-    for net in nets:
-        check_model_file(net)
     cfgs = [space.validate(c) for c in configs]
     sensor_name, sensor_note = platform.power_sensor_status()
     store.ensure_campaign(campaign, platform.name, platform.source, space.to_json(indent=None), platform.describe())
@@ -193,7 +172,6 @@ def measure_network(network: str, config: Mapping[str, Any], *, platform: str | 
     plat = _live_platform(platform)
     cfg = plat.space().validate(config)
     ident = check_network(network)
-    check_model_file(ident)
     sensor_name, _ = plat.power_sensor_status()
     pol = policy or TimingPolicy.quick()
     result = run_job(Job(ident, cfg, ("whole",), input_size, pol.__dict__, 0, sensor_name), timeout_s=timeout_s)

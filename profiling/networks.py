@@ -7,8 +7,10 @@ values) and saved models are loaded with ``safe_mode=True`` so loading never run
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +55,7 @@ def check_network(name_or_path: str) -> str:
             raise SpecError(f"model file {name_or_path!r} does not exist")
         if not name_or_path.endswith(".keras"):
             raise SpecError(f"model file {name_or_path!r} is not a .keras file (save it with model.save('x.keras'))")
+        _check_keras_archive(name_or_path)
         return os.path.abspath(name_or_path)
     if name_or_path in BUILTINS:
         return name_or_path
@@ -62,6 +65,20 @@ def check_network(name_or_path: str) -> str:
         hint = f"; did you mean {', '.join(close[:3])}?" if close else "; see 'perfmodel profile --list-networks'"
         raise SpecError(f"unknown network {name_or_path!r}{hint}")
     return canon
+
+
+def _check_keras_archive(path: str) -> None:
+    """Refuse a ``.keras`` file that is not a Keras archive without starting TensorFlow.
+
+    A Keras 3 file is a zip holding ``config.json``; anything else would only fail later inside each worker.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RecursionError):
+        config = None
+    if not isinstance(config, dict):
+        raise SpecError(f"cannot load model {path!r}: not a Keras model archive (a .keras zip with config.json)")
 
 
 def build_model(name_or_path: str, input_size: int | None = None) -> Any:

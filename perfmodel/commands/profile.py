@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from perfmodel.tables import parse_names
-    from profiling.campaign import VIEWS, check_model_file, run_campaign
+    from profiling.campaign import VIEWS, run_campaign
     from profiling.errors import ConfigError
     from profiling.networks import check_network, known_networks
     from profiling.platforms.cpu import CpuPlatform
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite)")
     networks = [n for item in args.network for n in parse_names(item, "network")]
     for n in networks:
-        check_model_file(check_network(n))
+        check_network(n)
     _check_numbers(args, ConfigError)
     bases = [space.parse_partial(c) for c in (args.config or [""])]
     if args.design:
