@@ -267,7 +267,7 @@ class CampaignStore:
                     "overhead_s, power_w, energy_j, status, reason, other_load, contended, extra, measured_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (job_key, r["view"], r.get("level", "layer"), r.get("layer", "") or "", r.get("unit", "") or "",
-                     r.get("layer_type", "") or "", *(r.get(f) for f in MEASUREMENT_FIELDS[:11] if f != "other_load"),
+                     r.get("layer_type", "") or "", *(r.get(f) for f in _TIMING_FIELDS),
                      r.get("status", "ok"), r.get("reason"), r.get("other_load"), int(bool(r.get("contended"))),
                      json.dumps(extra, sort_keys=True) if extra else None, now))
         return len(rows)
@@ -307,6 +307,8 @@ class CampaignStore:
             raise StoreError(f"store {self.path!r} is damaged: {exc}") from None
 
 
+# Stored in this order after layer_type; other_load has its own place later in the row.
+_TIMING_FIELDS = tuple(f for f in MEASUREMENT_FIELDS if f != "other_load")
 _ROW_COLUMNS = {"view", "level", "layer", "unit", "layer_type", "status", "reason", "contended", *MEASUREMENT_FIELDS}
 
 
