@@ -10,11 +10,10 @@ hypervolume of the table's true front, reference point = true front's nadir + 10
 Single-objective: minimise inference_time subject to power_consumption <= the table's median power;
 score = best feasible found / true best (1 is optimal).
 
-Full run (as the issue asks; about 2-3 h on 2 cores):
-    .venv/bin/python benchmarks/bench_optimisation.py --seeds 20 --budgets 10,20,40,80
-Reduced run used for docs/optimisation.md:
-    .venv/bin/python benchmarks/bench_optimisation.py --seeds 5 --budgets 10,20,40,80 \\
+Full run used for docs/optimisation.md (as issue #4 asks; about 27 minutes on the shared 2-core machine):
+    .venv/bin/python benchmarks/bench_optimisation.py --seeds 20 --budgets 10,20,40,80 --tpe-cap 200 \\
         --raw benchmarks/results/optimisation_raw.csv --markdown benchmarks/results/optimisation.md
+``--bo-options linked=0,log_inputs=0,noisy=0`` runs BO as it was before issue #4's changes.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ def first_reach(traj: np.ndarray, level: float) -> float:
     return float(hit[0] + 1) if len(hit) else np.inf
 
 
-def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto"):
+def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None):
     Y_all = table[OBJECTIVES].to_numpy(float)
     F = pareto_front(Y_all)
     ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
@@ -63,22 +62,35 @@ def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto")
         warnings.simplefilter("ignore")
         t0 = time.process_time()
         study = optimize(platform, OBJECTIVES, budget=budget, n_init=init, strategy=strategy, seed=seed,
-                         acquisition=acquisition if strategy == "bo" else "auto")
+                         acquisition=acquisition if strategy == "bo" else "auto",
+                         bo_options=bo_options if strategy == "bo" else None)
         cpu = time.process_time() - t0
     Y = study.results()[OBJECTIVES].to_numpy(float)
     return hv_trajectory(Y, ref, hv_true), cpu
 
 
-def run_single(platform, table, strategy, seed, budget, init, limit):
+def run_single(platform, table, strategy, seed, budget, init, limit, bo_options=None):
     feasible = table["power_consumption"] <= limit
     true_best = table.loc[feasible, "inference_time"].min()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optimize(platform, ["inference_time"], constraints=[f"power_consumption<={limit!r}"],
-                         budget=budget, n_init=init, strategy=strategy, seed=seed)
+                         budget=budget, n_init=init, strategy=strategy, seed=seed,
+                         bo_options=bo_options if strategy == "bo" else None)
     res = study.results()
     t = np.where(res["feasible"], res["inference_time"], np.inf)
     return np.minimum.accumulate(t) / true_best
+
+
+def parse_bo_options(text: str, ap) -> dict:
+    """'linked=0,noisy=1' -> {'linked': False, 'noisy': True}."""
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("linked", "log_inputs", "noisy") or value not in ("0", "1"):
+            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy=0|1")
+        out[key] = value == "1"
+    return out
 
 
 def fmt_reach(values, runs) -> str:
@@ -96,6 +108,9 @@ def main(argv=None) -> int:
     ap.add_argument("--strategies", default="bo,random,tpe")
     ap.add_argument("--init", type=int, default=10)
     ap.add_argument("--acquisition", default="auto", help="bo acquisition for the multi-objective runs (auto=EHVI)")
+    ap.add_argument("--bo-options", default="",
+                    help="BO input/acquisition switches, e.g. 'linked=0,log_inputs=0,noisy=0' (the design before "
+                         "issue #4's changes); default: all on")
     ap.add_argument("--tpe-cap", type=int, default=200, help="evaluations TPE runs to (to measure reach)")
     ap.add_argument("--single-budget", type=int, default=40, help="budget of the single-objective runs (0: skip)")
     ap.add_argument("--raw", help="write per-run figures (CSV)")
@@ -110,6 +125,7 @@ def main(argv=None) -> int:
     budgets = [int(b) for b in args.budgets.split(",")]
     strategies = args.strategies.split(",")
     bmax = max(budgets)
+    bo_options = parse_bo_options(args.bo_options, ap)
     rows, single_rows = [], []
     from tqdm import tqdm
 
@@ -129,7 +145,7 @@ def main(argv=None) -> int:
     for f, strategy, seed in tqdm(jobs, desc="multi-objective runs"):
         p, table = tables[f]
         budget = {"random": len(table), "tpe": max(bmax, args.tpe_cap)}.get(strategy, bmax)
-        traj, cpu = run_multi(p, table, strategy, seed, budget, args.init, args.acquisition)
+        traj, cpu = run_multi(p, table, strategy, seed, budget, args.init, args.acquisition, bo_options)
         row = {"file": os.path.basename(f), "strategy": strategy, "seed": seed, "cpu_s": cpu, "evaluations": len(traj),
                "reach95": first_reach(traj, 0.95), "reach99": first_reach(traj, 0.99)}
         for b in budgets:
@@ -140,7 +156,7 @@ def main(argv=None) -> int:
         for f, strategy, seed in tqdm(sjobs, desc="single-objective runs"):
             p, table = tables[f]
             limit = float(np.median(table["power_consumption"]))
-            traj = run_single(p, table, strategy, seed, args.single_budget, args.init, limit)
+            traj = run_single(p, table, strategy, seed, args.single_budget, args.init, limit, bo_options)
             row = {"file": os.path.basename(f), "strategy": strategy, "seed": seed, "limit": limit}
             for b in [b for b in budgets if b <= args.single_budget]:
                 row[f"best{b}"] = traj[b - 1]
@@ -187,7 +203,8 @@ def report(args, files, budgets, df, sdf) -> int:
     files = sorted(df["file"].unique()) if len(df) else [os.path.basename(f) for f in files]
     seeds = int(df["seed"].max()) + 1 if len(df) else args.seeds
 
-    lines = [f"Seeds 0..{seeds - 1}, initial design {args.init}, files: "
+    lines = [f"Seeds 0..{seeds - 1}, initial design {args.init}"
+             + (f", BO options {args.bo_options}" if args.bo_options else "") + ", files: "
              + ", ".join(os.path.basename(f) for f in files), ""]
     lines += ["### Multi-objective: median hypervolume ratio (found / true front)", ""]
     head = "| file | strategy | " + " | ".join(f"HV@{b}" for b in budgets) + " | evals to 95% | evals to 99% | CPU s/run |"

@@ -88,8 +88,16 @@ class GPSurrogate:
         self.model_ = model
         return self
 
-    def predict(self, X, prior=None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of the output on the transformed (log or linear) scale."""
+    @property
+    def noise_variance(self) -> float:
+        """Fitted noise variance on the standardised scale."""
+        return float(np.asarray(self.model_.Gaussian_noise.variance).ravel()[0])
+
+    def predict(self, X, prior=None, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the output on the transformed (log or linear) scale.
+
+        ``noisy``: of a new evaluation (latent function plus the fitted noise) instead of the function.
+        """
         X = np.asarray(X, dtype=float)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -97,5 +105,6 @@ class GPSurrogate:
         mu = mu.ravel() * self.std_ + self.mean_
         if prior is not None:
             mu = mu + self.transform(np.asarray(prior, dtype=float).ravel())
-        sd = np.sqrt(np.clip(var.ravel(), 1e-12, None)) * self.std_
+        var = var.ravel() + (self.noise_variance if noisy else 0.0)
+        sd = np.sqrt(np.clip(var, 1e-12, None)) * self.std_
         return mu, sd

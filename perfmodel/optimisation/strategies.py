@@ -46,18 +46,95 @@ class SearchState:
         return np.random.default_rng([int(self.seed) & 0xFFFFFFFF, self.number, salt])
 
 
+def _is_chain(pairs: np.ndarray) -> bool:
+    # Distinct (a, b) rows sorted by a then b (np.unique's order) form a chain iff b never decreases.
+    return bool(np.all(np.diff(pairs[:, 1]) >= 0))
+
+
+def linked_groups(matrix: np.ndarray) -> list[tuple[int, ...]]:
+    """Groups of columns of ``matrix`` that move together over its rows (*linked* knobs).
+
+    Two columns are linked when their distinct joint values form a chain: ordered by one column, the
+    other never decreases (e.g. per-core on/off flags where core k+1 is only ever on when core k is:
+    000, 100, 110, 111). A group is a set of varying columns linked pairwise, so the group's joint values
+    are totally ordered; columns are taken in order and join the first group they are linked to every
+    member of. Columns that do not vary are never grouped. Returns every group, singletons included, in
+    the order of their first column.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    d = matrix.shape[1]
+    varying = [np.unique(matrix[:, j]).size > 1 for j in range(d)]
+    groups: list[list[int]] = []
+    for j in range(d):
+        for g in groups:
+            if varying[j] and all(varying[i] and _is_chain(np.unique(matrix[:, [i, j]], axis=0)) for i in g):
+                g.append(j)
+                break
+        else:
+            groups.append([j])
+    return [tuple(g) for g in groups]
+
+
+def _log_positions(knob) -> np.ndarray | None:
+    # Position of each level of a numeric knob by the log of its value, or None when not applicable.
+    if getattr(knob, "kind", None) not in ("integer", "ordinal"):
+        return None
+    levels = knob.levels
+    if levels is None or len(levels) < 3 or any(isinstance(v, bool) for v in levels):
+        return None
+    v = np.asarray(levels, dtype=float)
+    if not np.all(np.isfinite(v)) or np.any(v <= 0):
+        return None
+    lv = np.log(v)
+    span = lv.max() - lv.min()
+    return None if span <= 0 else (lv - lv.min()) / span
+
+
 class _Candidates:
-    """The finite candidate set of a space (cached grid and unit-cube matrix)."""
+    """The finite candidate set of a space (cached grid and unit-cube matrix) and the GP's input encoding.
+
+    :meth:`encode` maps unit-cube rows (:meth:`ConfigSpace.to_matrix`, where an ordinal or integer knob sits
+    at its level's *index*) to the GP's inputs:
+
+    * ``log_inputs``: an integer or ordinal knob whose (three or more) levels are all positive numbers sits
+      at the position of the log of its value (frequencies, batch sizes, thread counts act multiplicatively,
+      and the outputs are modelled on a log scale);
+    * ``linked``: each group of linked knobs (:func:`linked_groups` over the candidates of a finite space)
+      becomes one input, the mean of its members. Along a chain every member is non-decreasing and at least
+      one increases, so the mean strictly increases: the encoding stays one-to-one on the candidates and
+      only removes dimensions that carry no information of their own (three per-core flags that only occur
+      as 000/100/110/111 become one "number of cores" input).
+    """
 
     def __init__(self, space: ConfigSpace):
         self.space = space
         self.finite = space.is_finite and space.size <= MAX_CANDIDATES
+        self.log_pos = {j: p for j, k in enumerate(space.knobs) if (p := _log_positions(k)) is not None}
+        self.groups = [(j,) for j in range(len(space))]
         if self.finite:
             self.configs = list(space.grid())
             if not self.configs:
                 raise OptimisationError("the configuration space has no feasible configuration")
             self.keys = [config_key(c) for c in self.configs]
             self.matrix = space.to_matrix(self.configs)
+            if len(self.configs) > 1:
+                self.groups = linked_groups(self.matrix)
+
+    def _warp(self, X: np.ndarray) -> np.ndarray:
+        X = X.copy()
+        for j, pos in self.log_pos.items():
+            idx = np.clip(np.rint(X[:, j] * (len(pos) - 1)).astype(int), 0, len(pos) - 1)
+            X[:, j] = pos[idx]
+        return X
+
+    def encode(self, X: np.ndarray, *, linked: bool = True, log_inputs: bool = True) -> np.ndarray:
+        """GP inputs of unit-cube rows ``X`` (see the class docstring)."""
+        X = np.asarray(X, dtype=float)
+        if log_inputs and self.log_pos:
+            X = self._warp(X)
+        if not linked or all(len(g) == 1 for g in self.groups):
+            return X
+        return np.column_stack([X[:, list(g)].mean(axis=1) for g in self.groups])
 
     def remaining(self, state: SearchState, n_random: int = 2048) -> tuple[list[dict], np.ndarray]:
         if self.finite:
@@ -122,13 +199,21 @@ class BOStrategy(Strategy):
         configuration is known, that probability alone is maximised.
     prior_mean : mapping of output name to callable, optional
         ``f(configs) -> values`` in the output's units: the GP of that output models the deviation from it.
+    linked, log_inputs : bool
+        GP input encoding (see :class:`_Candidates`): merge linked knobs into one input (finite spaces
+        only); place numeric levels by the log of their value.
+    noisy : bool
+        Acquisitions use the predictive distribution of the value an evaluation would *return* (latent
+        function plus the fitted noise) rather than of the latent function: a configuration is evaluated
+        once, and what enters the front is its measured value.
     """
 
     name = "bo"
 
     def __init__(self, space, n_init: int = 10, acquisition: str = "auto", design: str = "lhs",
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
-                 restarts: int = 1, max_iters: int = 200, log: bool = True):
+                 restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
+                 log_inputs: bool = True, noisy: bool = True):
         super().__init__(space)
         if acquisition not in ("auto", "ei", "ehvi", "hvpoi"):
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose auto, ei, ehvi or hvpoi")
@@ -139,6 +224,9 @@ class BOStrategy(Strategy):
         self.restarts = restarts
         self.max_iters = max_iters
         self.log = log
+        self.linked = bool(linked)
+        self.log_inputs = bool(log_inputs)
+        self.noisy = bool(noisy)
         self._init: list[dict] | None = None
         self._warned = False
 
@@ -181,7 +269,9 @@ class BOStrategy(Strategy):
     def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
         """Acquisition of each candidate (higher is better)."""
         done_cfgs = [c for c, _ in state.complete]
-        Xd = self.space.to_matrix(done_cfgs)
+        enc = {"linked": self.linked, "log_inputs": self.log_inputs}
+        Xd = self._cands.encode(self.space.to_matrix(done_cfgs), **enc)
+        X = self._cands.encode(X, **enc)
         metrics = list(dict.fromkeys([*state.objectives, *(c.metric for c in state.constraints)]))
         models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
         for j, m in enumerate(metrics):
@@ -193,7 +283,7 @@ class BOStrategy(Strategy):
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)))
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
-            mu, sd = gp.predict(X, prior_c)
+            mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
 
         # Probability of feasibility (HyperPower), on the model's scale.
@@ -319,7 +409,8 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name not in STRATEGIES:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
-        keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log")
+        keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
+                "log_inputs", "noisy")
     elif name == "tpe":
         keys = ("n_init",)
     else:

@@ -76,13 +76,16 @@ class Study:
         BO only: ``f(configs) -> predicted values``; the GP models the deviation from this prediction.
     source : str, optional
         Where the outputs come from (``replay:<file>``, ``measured:cpu``); written into every result.
+    bo_options : mapping, optional
+        BO only: ``linked``, ``log_inputs``, ``noisy`` (all True by default), see
+        :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     """
 
     def __init__(self, space: ConfigSpace, objectives: Sequence[str], *, maximize: Sequence[str] = (),
                  constraints: Sequence[str | OutputConstraint] = (), strategy: str = "bo", n_init: int = 10,
                  seed: int = 0, storage: str | None = None, resume: bool = False, acquisition: str = "auto",
                  prior_mean: Mapping[str, Callable] | None = None, source: str | None = None,
-                 gp_restarts: int = 1, gp_max_iters: int = 200):
+                 gp_restarts: int = 1, gp_max_iters: int = 200, bo_options: Mapping[str, Any] | None = None):
         if not isinstance(space, ConfigSpace):
             raise OptimisationError("a study needs a ConfigSpace")
         objectives = tuple(objectives)
@@ -97,6 +100,9 @@ class Study:
             raise OptimisationError("resume needs a study file")
         if not isinstance(n_init, (int, np.integer)) or n_init < 1:
             raise OptimisationError(f"initial design size must be a positive integer, got {n_init!r}")
+        unknown = sorted(set(bo_options or {}) - {"linked", "log_inputs", "noisy"})
+        if unknown:
+            raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose linked, log_inputs or noisy")
         self.space = space
         self.objectives = objectives
         self.maximize = tuple(m in maximize for m in objectives)
@@ -113,7 +119,8 @@ class Study:
             "seed": self.seed, "acquisition": acquisition, "source": source,
         }
         self._strategy = make_strategy(strategy, space, n_init=self.n_init, acquisition=acquisition,
-                                       prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters)
+                                       prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters,
+                                       **dict(bo_options or {}))
         self._trials: list[Trial] = []
         self._reissue: list[int] = []
         self._storage: StudyStorage | None = None

@@ -13,6 +13,8 @@ from perfmodel.optimisation import OutputConstraint, Study, optimize
 from perfmodel.optimisation.acquisition import (expected_hypervolume_improvement, expected_improvement,
                                                 hypervolume_probability_of_improvement,
                                                 probability_non_dominated, probability_of_feasibility)
+from perfmodel.optimisation.gp import GPSurrogate
+from perfmodel.optimisation.strategies import BOStrategy, _Candidates, linked_groups
 from perfmodel.pareto import hypervolume_improvement, non_dominated
 from profiling.errors import PlatformError
 from profiling.space import ConfigSpace, Integer, Ordinal, config_key
@@ -264,3 +266,81 @@ def test_bad_study_arguments():
         warnings.simplefilter("ignore")
         with pytest.raises(OptimisationError, match="two or more"):
             optimize(Toy(), ["time"], budget=6, n_init=3, acquisition="ehvi")
+
+
+# ---------------------------------------------------------------------------- BO input encoding
+def core_space():
+    """Three per-core flags that only occur as 000/100/110/111, plus a frequency."""
+    flags = (Ordinal("c1", (0, 1)), Ordinal("c2", (0, 1)), Ordinal("c3", (0, 1)))
+    return ConfigSpace((*flags, Ordinal("freq", (100, 200, 400, 800))), ["c2 <= c1", "c3 <= c2"])
+
+
+def test_linked_groups_finds_chains_only():
+    thermo = np.array([[a, b, c, f] for (a, b, c) in [(0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 1, 1)]
+                       for f in (0.0, 0.5, 1.0)])
+    assert linked_groups(thermo) == [(0, 1, 2), (3,)]
+    factorial = np.array([[a, b] for a in (0, 1) for b in (0, 1)])
+    assert linked_groups(factorial) == [(0,), (1,)]
+    # b is constant: never grouped, even though it is trivially ordered with everything
+    assert linked_groups(np.array([[0, 5, 0], [1, 5, 1], [0, 5, 0]])) == [(0, 2), (1,)]
+    # linked pairwise (0~1, 1~2) is not enough: 0 and 2 are not ordered together
+    rows = np.array([[0, 0, 1], [1, 0, 0], [0, 0, 0], [1, 1, 1]])
+    groups = linked_groups(rows)
+    assert (0, 1, 2) not in groups and sorted(j for g in groups for j in g) == [0, 1, 2]
+
+
+def test_encoding_merges_linked_flags_and_logs_numeric_levels():
+    space = core_space()
+    cands = _Candidates(space)
+    assert len(cands.configs) == 16
+    assert cands.groups == [(0, 1, 2), (3,)]
+    E = cands.encode(cands.matrix)
+    assert E.shape == (16, 2)
+    assert len(np.unique(E, axis=0)) == 16                      # still one-to-one on the candidates
+    n_cores = np.array([c["c1"] + c["c2"] + c["c3"] for c in cands.configs])
+    np.testing.assert_allclose(E[:, 0], n_cores / 3)
+    freq = np.array([c["freq"] for c in cands.configs])
+    np.testing.assert_allclose(E[:, 1], np.log(freq / 100) / np.log(8))   # 100,200,400,800 -> 0,1/3,2/3,1
+    plain = cands.encode(cands.matrix, linked=False, log_inputs=False)
+    np.testing.assert_array_equal(plain, cands.matrix)
+    # a full factorial links nothing; levels with zero or only two values are left at their index
+    free = _Candidates(ConfigSpace((Ordinal("a", (0, 1, 2)), Ordinal("b", (10, 1000)), Integer("c", 1, 4))))
+    assert free.groups == [(0,), (1,), (2,)]
+    E = free.encode(free.matrix)
+    np.testing.assert_allclose(np.unique(E[:, 0]), [0, 0.5, 1])
+    np.testing.assert_allclose(np.unique(E[:, 1]), [0, 1])
+    np.testing.assert_allclose(np.unique(E[:, 2]), np.log([1, 2, 3, 4]) / np.log(4))
+
+
+def test_noisy_prediction_adds_the_fitted_noise():
+    rng = np.random.default_rng(0)
+    X = rng.random((25, 2))
+    y = np.exp(X[:, 0] + 0.3 * rng.standard_normal(25))
+    gp = GPSurrogate(seed=0).fit(X, y)
+    mu0, sd0 = gp.predict(X[:5])
+    mu1, sd1 = gp.predict(X[:5], noisy=True)
+    np.testing.assert_array_equal(mu0, mu1)
+    assert gp.noise_variance > 0
+    np.testing.assert_allclose(sd1 ** 2 - sd0 ** 2, gp.noise_variance * gp.std_ ** 2, rtol=1e-6)
+    assert np.all(sd1 > sd0)
+
+
+def test_bo_options_change_the_search_and_are_checked():
+    def cores_toy(cfg):
+        n = cfg["c1"] + cfg["c2"] + cfg["c3"]
+        return {"time": 1.0 / (cfg["freq"] * (1 + n)) + 0.001 * n, "power": cfg["freq"] * (1 + 0.5 * n)}
+
+    space = core_space()
+    runs = {}
+    for name, opts in {"default": None, "again": None,
+                       "plain": {"linked": False, "log_inputs": False, "noisy": False}}.items():
+        study = optimize(cores_toy, ["time", "power"], space=space, budget=10, n_init=4, seed=2,
+                         bo_options=opts)
+        runs[name] = [config_key(t.config) for t in study.trials]
+    assert runs["default"] == runs["again"]                    # deterministic for a seed
+    assert runs["default"][:4] == runs["plain"][:4]            # same design ...
+    assert runs["default"] != runs["plain"]                    # ... then a different model
+    strategy = BOStrategy(space, linked=False)
+    assert strategy.linked is False and strategy.noisy is True
+    with pytest.raises(OptimisationError, match="unknown BO option 'linkd'"):
+        Study(space, ["time"], bo_options={"linkd": False})
