@@ -1,5 +1,8 @@
 """Building the networks to profile: keras.applications by name, a user's saved model, or a built-in.
 
+Built-ins: small hand-written networks (``tiny_*``) and sampled synthetic ones (``synthetic_<seed>``,
+:mod:`profiling.synthetic`) that cover kernels the applications leave out.
+
 Nothing is downloaded: applications are built with ``weights=None`` (runtime does not depend on weight
 values) and saved models are loaded with ``safe_mode=True`` so loading never runs code from the file.
 """
@@ -14,6 +17,7 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from . import synthetic
 from .errors import SpecError
 from .spec import NetworkSpec
 
@@ -41,7 +45,7 @@ def canonical_name(name: str) -> str:
 
 
 def known_networks() -> list[str]:
-    return sorted(BUILTINS) + sorted(APPLICATIONS)
+    return sorted(BUILTINS) + sorted(APPLICATIONS) + [f"{synthetic.PREFIX}<seed>"]
 
 
 def is_model_path(name_or_path: str) -> bool:
@@ -57,7 +61,7 @@ def check_network(name_or_path: str) -> str:
             raise SpecError(f"model file {name_or_path!r} is not a .keras file (save it with model.save('x.keras'))")
         _check_keras_archive(name_or_path)
         return os.path.abspath(name_or_path)
-    if name_or_path in BUILTINS:
+    if name_or_path in BUILTINS or synthetic.is_synthetic(name_or_path):
         return name_or_path
     canon = canonical_name(name_or_path)
     if canon not in APPLICATIONS:
@@ -97,6 +101,8 @@ def build_model(name_or_path: str, input_size: int | None = None) -> Any:
         return model
     if ident in BUILTINS:
         return _BUILTIN_BUILDERS[ident](keras, input_size)
+    if synthetic.is_synthetic(ident):
+        return synthetic.build_synthetic(keras, ident, input_size)
     ctor = getattr(keras.applications, APPLICATIONS[ident])
     kwargs: dict[str, Any] = {"weights": None}
     if input_size is not None:

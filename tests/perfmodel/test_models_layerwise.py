@@ -230,3 +230,22 @@ def test_fusion_is_learned_from_the_unit_types_of_the_table():
     frozen = units.assign(unit=units["layer"] + "+" + units["layer"] + "_bn", unit_types="conv2d+batch_norm")
     m = LayerwisePredictor(model="gbr", model_params={"n_estimators": 20}, network_term=False).fit(frozen)
     assert m.absorb_ == ("batch_norm",)
+
+
+def test_synthetic_networks_train_the_units_but_not_the_network_term(table):
+    train = table[~table["network"].isin(["net0", "net1"])].copy()
+    renamed = {"net2": "synthetic_0", "net3": "synthetic_1"}
+    train["network"] = train["network"].replace(renamed)
+    whole = train["level"].eq("network")
+    skewed = train.copy()  # synthetic whole rows far off the others' ratio must not move the term
+    skewed.loc[whole & skewed["network"].str.startswith("synthetic_"), "runtime_s"] *= 3.0
+    without = train[~(whole & train["network"].str.startswith("synthetic_"))]
+    a = LayerwisePredictor(model="polynomial", model_params=FAST_POLY).fit(skewed)
+    b = LayerwisePredictor(model="polynomial", model_params=FAST_POLY).fit(without)
+    assert a.n_network_rows_ == b.n_network_rows_ < int(whole.sum())
+    np.testing.assert_allclose(a.net_coef_, b.net_coef_)
+    assert "synthetic_0" in a.networks_  # their units were learned from
+    # with fewer than three other networks, the synthetic rows are used after all
+    only = skewed[skewed["network"].str.startswith("synthetic_") | skewed["network"].isin(["net4", "net5"])]
+    c = LayerwisePredictor(model="polynomial", model_params=FAST_POLY).fit(only)
+    assert c.n_network_rows_ == int((only["level"] == "network").sum())
