@@ -109,9 +109,11 @@ class LayerwisePredictor:
     base : {"roofline", None}, default "roofline"
         With "roofline", every unit model learns the ratio of the runtime to a roofline-style estimate
         ``c + a * FLOPs + b * bytes`` whose three constants are fitted to all training units (relative least
-        squares, non-negative). A ratio stays in the range it was trained on, so a layer larger than any in
+        squares, non-negative). A ratio stays in the range it was trained on (predicted ratios are clipped to
+        the range of their group's training ratios, whatever the model), so a layer larger than any in
         training (VGG's first convolutions) is predicted by the roofline's scaling instead of being capped
-        at the largest runtime seen, as tree models would.
+        at the largest runtime seen, as tree models would, or extrapolated without bound, as a GP or a
+        polynomial would.
     """
 
     def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,
@@ -216,7 +218,7 @@ class LayerwisePredictor:
         if hasattr(self, "base_coef_"):
             del self.base_coef_
         self._fit_base(layers[groups.notna() & groups.ne("separable")])
-        self.models_, self.power_models_, self.train_rows_ = {}, {}, {}
+        self.models_, self.power_models_, self.train_rows_, self.ratio_range_ = {}, {}, {}, {}
         self.skipped_types_ = sorted(set(layers.loc[groups.eq("separable"), "layer_type"]))
         for group in sorted(g for g in groups.dropna().unique() if g != "separable"):
             rows = layers[groups.eq(group)]
@@ -274,6 +276,8 @@ class LayerwisePredictor:
     def _fit_group(self, rows: pd.DataFrame, group: str):
         X, names, lin = self._matrix(rows, group)
         y = rows["runtime_s"].to_numpy(dtype=float) / self._base_of(rows)
+        if self.base is not None:
+            self.ratio_range_[group] = [float(np.min(y)), float(np.max(y))]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rt = self._regressor(lin).fit(X, y)
@@ -361,8 +365,13 @@ class LayerwisePredictor:
         scale = 1.0 if power else self._base_of(rows)
         if self.model == "gp":
             mean, std = model.predict(X, return_std=True)
-            return mean * scale, std * scale
-        return model.predict(X) * scale, np.full(len(rows), np.nan)
+        else:
+            mean, std = model.predict(X), np.full(len(rows), np.nan)
+        if not power and group in getattr(self, "ratio_range_", {}):
+            # The ratio to the roofline stays in the range seen in training, as a tree model's would: a GP or a
+            # polynomial extrapolated far off its data (VGG16's 25088x4096 dense layer) is otherwise unbounded.
+            mean = np.clip(mean, *self.ratio_range_[group])
+        return mean * scale, std * scale
 
     def _predict_rows(self, rows: pd.DataFrame):
         """Runtime, runtime std and power of every unit row, in the order of ``rows``.
@@ -485,6 +494,7 @@ class LayerwisePredictor:
                            {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_params.items()},
                            "random_state": self.random_state, "base": self.base},
                 "base_coef": [float(v) for v in self.base_coef_] if hasattr(self, "base_coef_") else None,
+                "ratio_range": getattr(self, "ratio_range_", {}),
                 "group_features": self.group_features_,
                 "knobs": self.knobs_.to_dict(), "knob_defaults": {k: str(v) if not isinstance(v, (int, float, bool))
                                                                   else v for k, v in self.knob_defaults_.items()},
@@ -513,6 +523,7 @@ class LayerwisePredictor:
         m = cls(**params)
         if state.get("base_coef") is not None:
             m.base_coef_ = np.asarray(state["base_coef"], dtype=float)
+        m.ratio_range_ = {g: [float(a), float(b)] for g, (a, b) in state.get("ratio_range", {}).items()}
         m.group_features_ = {g: list(v) for g, v in state.get("group_features", GROUP_FEATURES_V1).items()}
         m.knobs_ = KnobEncoder.from_dict(state["knobs"])
         m.knob_defaults_ = dict(state.get("knob_defaults", {}))

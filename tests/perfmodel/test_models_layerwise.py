@@ -249,3 +249,19 @@ def test_synthetic_networks_train_the_units_but_not_the_network_term(table):
     only = skewed[skewed["network"].str.startswith("synthetic_") | skewed["network"].isin(["net4", "net5"])]
     c = LayerwisePredictor(model="polynomial", model_params=FAST_POLY).fit(only)
     assert c.n_network_rows_ == int((only["level"] == "network").sum())
+
+
+def test_predicted_ratio_to_the_roofline_stays_in_the_training_range(tmp_path):
+    small = [(hw, c) for hw in (7, 14, 28) for c in (16, 32, 64, 128)]
+    train = _conv_units(small)
+    m = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, network_term=False).fit(train)
+    lo, hi = m.ratio_range_["conv"]
+    ratios = train["runtime_s"] / m._base_of(train)
+    assert lo == pytest.approx(ratios.min()) and hi == pytest.approx(ratios.max())
+    far = _conv_units([(224, 2048), (1, 4)], network="far")  # far outside the data on both sides
+    pred = m._predict_rows(far)[0] / m._base_of(far)
+    assert np.all((pred >= lo * (1 - 1e-9)) & (pred <= hi * (1 + 1e-9)))
+    m.save(tmp_path / "m.json")
+    again = LayerwisePredictor.load(tmp_path / "m.json")
+    assert again.ratio_range_ == m.ratio_range_
+    np.testing.assert_allclose(again._predict_rows(far)[0], m._predict_rows(far)[0])
