@@ -12,6 +12,8 @@ whole-network rows. The networks are synthetic and are named so in every output 
 they carry no weights worth keeping (random initialisation; runtime does not depend on weight values).
 
 The same seed always builds the same network (numpy's seeded generator; the Keras layer names are fixed).
+Measured tables name their networks by seed (datasets/cpu-keras-applications/synthetic-2026-12-01.csv.gz), so
+the draws below must not change: a new kind of block or range belongs under a new name prefix.
 """
 
 from __future__ import annotations
