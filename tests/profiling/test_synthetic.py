@@ -49,3 +49,21 @@ def test_input_size_is_honoured():
     model, spec = load_network("synthetic_1", input_size=64)
     assert tuple(model.input_shape[1:3]) == (64, 64)
     assert spec.flops() > 0
+
+
+def test_the_shipped_synthetic_table_still_matches_the_generator():
+    import os
+
+    import pandas as pd
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "datasets", "cpu-keras-applications",
+                        "synthetic-2026-12-01.csv.gz")
+    table = pd.read_csv(path, usecols=["network", "view", "layer", "flops"])
+    for seed in (0, 7, 47):
+        name = f"synthetic_{seed}"
+        _, spec = load_network(name)
+        layers = {layer.name for layer in spec.layers}
+        rows = table[table["network"].eq(name) & table["view"].eq("inplace")]
+        assert len(rows) and set(rows["layer"]) <= layers
+        whole = table[table["network"].eq(name) & table["view"].eq("whole")]
+        assert whole["flops"].iloc[0] == spec.flops()
