@@ -20,7 +20,6 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -32,13 +31,13 @@ TABLE = os.path.join(os.path.dirname(__file__), "..", "datasets", "cpu-keras-app
                      "measurements-2026-12-01.csv.gz")
 
 
-def score(model: LayerwisePredictor, table: pd.DataFrame) -> pd.DataFrame:
-    """Relative error of the model on every whole-network row of ``table``."""
+def score(model: LayerwisePredictor, table: pd.DataFrame, table_path: str) -> pd.DataFrame:
+    """Relative error of the model on every whole-network row of ``table`` (read from ``table_path``)."""
     whole = table[table["view"].eq("whole") & table["status"].astype(str).eq("ok")]
     knobs = [k for k in model.knobs_.knobs if k in whole.columns] + ["batch"]
     rows = []
     for net, g in whole.groupby("network"):
-        feats = _network_units("table.csv", table, net)
+        feats = _network_units(table_path, table, net)
         cfgs = [{k: r[k] for k in knobs} for _, r in g.iterrows()]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -68,7 +67,7 @@ def main(argv=None) -> int:
         print(f"calibrate failed (exit {done.returncode})")
         return 1
     print(f"perfmodel calibrate --budget quick: {wall:.0f} s wall ({wall / 60:.1f} min; bound 15 min)")
-    res = score(LayerwisePredictor.load(out), pd.read_csv(args.table))
+    res = score(LayerwisePredictor.load(out), pd.read_csv(args.table), args.table)
     for seen, d in res.groupby("seen"):
         e = d["error"].abs()
         print(f"{'seen' if seen else 'unseen'} networks: {d['network'].nunique()}, pairs {len(d)}, "

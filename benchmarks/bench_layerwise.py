@@ -191,11 +191,21 @@ def _read(path: str) -> pd.DataFrame:
     return table[table["status"].astype(str).eq("ok")]
 
 
-def evaluate_store(store_path: str, models: list[str], extra: str | None = None) -> int:
+def _whole_over_units(table: pd.DataFrame) -> pd.Series:
+    """Whole-network runtime / sum of its in-place units, per (network, configuration)."""
+    whole = table[table["level"].eq("network") & table["view"].eq("whole")].set_index(["network", "config"])
+    units = table[table["level"].eq("layer") & table["view"].eq("inplace")].groupby(["network", "config"])
+    return (whole["runtime_s"] / units["runtime_s"].sum()).dropna()
+
+
+def evaluate_store(store_path: str, models: list[str], extra: str | None = None, extra_networks: int = 0,
+                   per_network: bool = False) -> int:
     """Leave-one-network-out on a campaign store (the issue's CPU evaluation).
 
     ``extra``: another store/table (e.g. the synthetic kernel networks) whose rows join the training set of
-    every fold; its networks are never held out, and the baselines do not see them.
+    every fold; its networks are never held out, and the baselines do not see them. ``extra_networks``: use
+    only its first N networks (in order of their first row). ``per_network``: also print each layer model's
+    error per (network, configuration), of the prediction and of the predicted sum of the units.
     """
     table = _read(store_path)
     extra_rows = _read(extra) if extra else table.iloc[:0]
@@ -204,7 +214,13 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None)
         if clash:
             print(f"--extra-train holds networks of the evaluated table ({', '.join(clash)}): refusing to leak them")
             return 2
+        if extra_networks:
+            extra_rows = extra_rows[extra_rows["network"].isin(extra_rows["network"].unique()[:extra_networks])]
         print(f"extra training rows: {len(extra_rows)} of {extra_rows['network'].nunique()} networks ({extra})")
+        for name, t in (("evaluated", table), ("extra", extra_rows)):
+            r = _whole_over_units(t)
+            print(f"whole / sum of in-place units, {name} networks: {r.min():.2f}-{r.max():.2f} "
+                  f"(median {r.median():.2f})")
     knobs = knob_columns(table)
     whole = table[table["level"].eq("network") & table["view"].eq("whole")]
     # a separable convolution is timed as its two halves (depthwise, pointwise): score each half
@@ -286,6 +302,7 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None)
                 cfgs = [{k: r[k] for k in knobs if k in r} for _, r in test_whole.iterrows()]
                 pred = m.predict(feats, cfgs)["runtime_s"].to_numpy()
             layer_rows.append(pd.DataFrame({"model": kind, "group": test_units["layer_type"].map(_report_group),
+                                            "network": held, "config": test_units["config"],
                                             "y": test_units["runtime_s"], "pred": t}))
             net_rows += [{"model": kind, "network": held, "config": c, "y": y, "pred": p}
                          for c, y, p in zip(test_whole["config"], test_whole["runtime_s"], pred)]
@@ -303,6 +320,18 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None)
     print("|---|---|---|---|")
     for model, d in netres.groupby("model", sort=False):
         print(f"| {model} | {len(d)} | {100 * d['err'].mean():.1f} | {100 * (d['err'] <= 0.10).mean():.0f} % |")
+    if per_network:
+        short = {c: ",".join(kv for kv in str(c).split(",") if kv.split("=")[0] in ("threads", "batch"))
+                 for c in netres["config"].unique()}
+        sums = layers.groupby(["model", "network", "config"])[["y", "pred"]].sum()
+        for kind in models:
+            d = netres[netres["model"].eq(kind)].set_index(["network", "config"])
+            u = sums.loc[kind]
+            both = pd.DataFrame({"network %": 100 * (d["pred"] / d["y"] - 1),
+                                 "unit sum %": 100 * (u["pred"] / u["y"] - 1)}).reset_index()
+            both["config"] = both["config"].map(short)
+            print(f"\n{kind}: error per (network, configuration), of the prediction and of its units' sum:\n")
+            print(both.pivot(index="network", columns="config").round(1).to_string())
     return 0
 
 
@@ -314,9 +343,16 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="polynomial,gbr,gp", help="layer models for --store")
     ap.add_argument("--extra-train", metavar="STORE", help="with --store: rows added to every fold's training set "
                     "(e.g. the synthetic kernel networks); never held out")
+    ap.add_argument("--extra-networks", type=int, default=0, metavar="N",
+                    help="with --extra-train: only its first N networks (default: all)")
+    ap.add_argument("--per-network", action="store_true",
+                    help="with --store: print each layer model's error per (network, configuration)")
     args = ap.parse_args(argv)
     if args.store:
-        return evaluate_store(args.store, args.models.split(","), args.extra_train)
+        if args.extra_networks < 0:
+            ap.error("--extra-networks must be >= 0")
+        return evaluate_store(args.store, args.models.split(","), args.extra_train, args.extra_networks,
+                              args.per_network)
     table = edge_vision_table()
     ok = table[table["runtime_s"] > 0]
     noise = (ok["runtime_s_std"] / ok["runtime_s"]).median()

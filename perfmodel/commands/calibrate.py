@@ -4,9 +4,8 @@
 
 'quick' measures small networks and 12 sampled synthetic ones (whole network + in-place units, no isolated
 layers) under threads 1/2 and batch 1/4; 'full' adds keras.applications networks, 48 synthetic networks and
-more configurations. The measurements go into a
-campaign store (default: the model path with .sqlite); a run that is interrupted resumes where it stopped
-when started again with the same arguments. The model is then fitted exactly as 'perfmodel fit --store'.
+more configurations. The measurements go into a campaign store (default: the model path with .sqlite); a run
+that is interrupted resumes where it stopped when started again with the same arguments. The model is then fitted exactly as 'perfmodel fit --store'.
 """
 
 from __future__ import annotations

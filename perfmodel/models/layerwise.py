@@ -309,7 +309,8 @@ class LayerwisePredictor:
         nets = nets[nets["network"].isin(layers["network"].unique())]
         # Synthetic kernel networks (profiling.synthetic) teach the unit models, but as whole networks they are
         # short chains whose call overhead and whole/unit ratio are not those of the networks predicted
-        # (ratio 0.80-1.50 against 1.03-1.14 on this CPU): the network term learns from the others when it can.
+        # (ratio 0.80-1.50 against 0.96-1.25 on this CPU, benchmarks/bench_layerwise.py --extra-train): the
+        # network term learns from the others when it can.
         synth = nets["network"].astype(str).map(is_synthetic).to_numpy(dtype=bool)
         if synth.any() and nets.loc[~synth, "network"].nunique() >= 3:
             nets = nets[~synth]
@@ -367,7 +368,7 @@ class LayerwisePredictor:
             mean, std = model.predict(X, return_std=True)
         else:
             mean, std = model.predict(X), np.full(len(rows), np.nan)
-        if not power and group in getattr(self, "ratio_range_", {}):
+        if not power and group in self.ratio_range_:
             # The ratio to the roofline stays in the range seen in training, as a tree model's would: a GP or a
             # polynomial extrapolated far off its data (VGG16's 25088x4096 dense layer) is otherwise unbounded.
             mean = np.clip(mean, *self.ratio_range_[group])
@@ -494,7 +495,7 @@ class LayerwisePredictor:
                            {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_params.items()},
                            "random_state": self.random_state, "base": self.base},
                 "base_coef": [float(v) for v in self.base_coef_] if hasattr(self, "base_coef_") else None,
-                "ratio_range": getattr(self, "ratio_range_", {}),
+                "ratio_range": self.ratio_range_,
                 "group_features": self.group_features_,
                 "knobs": self.knobs_.to_dict(), "knob_defaults": {k: str(v) if not isinstance(v, (int, float, bool))
                                                                   else v for k, v in self.knob_defaults_.items()},
