@@ -198,29 +198,47 @@ def _whole_over_units(table: pd.DataFrame) -> pd.Series:
     return (whole["runtime_s"] / units["runtime_s"].sum()).dropna()
 
 
+def _at_reference_speed(tables: list[pd.DataFrame], column: str) -> list[pd.DataFrame]:
+    """Every runtime put at the median speed of the machine (LayerwisePredictor's ``reference``, same window)."""
+    from perfmodel.models.layerwise import at_reference_speed
+
+    refs = pd.concat([t.drop_duplicates(["network", "config"])[column] for t in tables if column in t.columns])
+    out, ref0 = at_reference_speed(tables, column)
+    print(f"speed reference {column}: jobs {1e3 * refs.min():.3f}-{1e3 * refs.max():.3f} ms, smoothed median "
+          f"{1e3 * ref0:.3f} ms; every runtime scaled to that speed")
+    return out
+
+
 def evaluate_store(store_path: str, models: list[str], extra: str | None = None, extra_networks: int = 0,
-                   per_network: bool = False) -> int:
+                   per_network: bool = False, reference: str | None = None) -> int:
     """Leave-one-network-out on a campaign store (the issue's CPU evaluation).
 
-    ``extra``: another store/table (e.g. the synthetic kernel networks) whose rows join the training set of
-    every fold; its networks are never held out, and the baselines do not see them. ``extra_networks``: use
-    only its first N networks (in order of their first row). ``per_network``: also print each layer model's
+    ``extra``: other stores/tables, comma-separated (e.g. the synthetic kernel networks), whose rows join the
+    training set of every fold; their networks are never held out, and the baselines do not see them.
+    ``extra_networks``: use only the first N networks of each (in order of their first row). ``reference``: a
+    speed-reference column (``ref_compute_s``, profiling/reference.py); every runtime of every table is put at
+    the median speed first (models and baselines alike, training and test rows alike).
+    ``per_network``: also print each layer model's
     error per (network, configuration), of the prediction and of the predicted sum of the units.
     """
     table = _read(store_path)
-    extra_rows = _read(extra) if extra else table.iloc[:0]
-    if extra:
+    extra_paths = [p for p in (extra or "").split(",") if p]
+    parts = [_read(p) for p in extra_paths]
+    if extra_networks:
+        parts = [t[t["network"].isin(t["network"].unique()[:extra_networks])] for t in parts]
+    if reference:
+        table, *parts = _at_reference_speed([table, *parts], reference)
+    extra_rows = pd.concat(parts, ignore_index=True) if parts else table.iloc[:0]
+    if extra_paths:
         clash = sorted(set(extra_rows["network"]) & set(table["network"]))
         if clash:
             print(f"--extra-train holds networks of the evaluated table ({', '.join(clash)}): refusing to leak them")
             return 2
-        if extra_networks:
-            extra_rows = extra_rows[extra_rows["network"].isin(extra_rows["network"].unique()[:extra_networks])]
-        print(f"extra training rows: {len(extra_rows)} of {extra_rows['network'].nunique()} networks ({extra})")
-        for name, t in (("evaluated", table), ("extra", extra_rows)):
+        print(f"extra training rows: {len(extra_rows)} of {extra_rows['network'].nunique()} networks "
+              f"({', '.join(extra_paths)})")
+        for name, t in (("evaluated", table), *zip(extra_paths, parts)):
             r = _whole_over_units(t)
-            print(f"whole / sum of in-place units, {name} networks: {r.min():.2f}-{r.max():.2f} "
-                  f"(median {r.median():.2f})")
+            print(f"whole / sum of in-place units, {name}: {r.min():.2f}-{r.max():.2f} (median {r.median():.2f})")
     knobs = knob_columns(table)
     whole = table[table["level"].eq("network") & table["view"].eq("whole")]
     # a separable convolution is timed as its two halves (depthwise, pointwise): score each half
@@ -341,10 +359,13 @@ def main(argv=None) -> int:
     ap.add_argument("--store", "--table", dest="store",
                     help="evaluate leave-one-network-out on this campaign store (or exported .csv/.csv.gz) instead")
     ap.add_argument("--models", default="polynomial,gbr,gp", help="layer models for --store")
-    ap.add_argument("--extra-train", metavar="STORE", help="with --store: rows added to every fold's training set "
+    ap.add_argument("--extra-train", metavar="STORE[,STORE]",
+                    help="with --store: rows added to every fold's training set "
                     "(e.g. the synthetic kernel networks); never held out")
     ap.add_argument("--extra-networks", type=int, default=0, metavar="N",
-                    help="with --extra-train: only its first N networks (default: all)")
+                    help="with --extra-train: only the first N networks of each (default: all)")
+    ap.add_argument("--reference", metavar="COLUMN", help="with --store: divide every runtime by this speed "
+                    "reference of its job (ref_compute_s or ref_memory_s) before anything else")
     ap.add_argument("--per-network", action="store_true",
                     help="with --store: print each layer model's error per (network, configuration)")
     args = ap.parse_args(argv)
@@ -352,7 +373,7 @@ def main(argv=None) -> int:
         if args.extra_networks < 0:
             ap.error("--extra-networks must be >= 0")
         return evaluate_store(args.store, args.models.split(","), args.extra_train, args.extra_networks,
-                              args.per_network)
+                              args.per_network, args.reference)
     table = edge_vision_table()
     ok = table[table["runtime_s"] > 0]
     noise = (ok["runtime_s_std"] / ok["runtime_s"]).median()

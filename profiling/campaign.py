@@ -19,6 +19,7 @@ from .executors.tf_executor import Job, run_job
 from .executors.tf_worker import INPLACE_METHODS
 from .networks import check_network
 from .platforms.cpu import CpuPlatform
+from .reference import speed_reference
 from .sensors.load import other_load_now, wait_for_quiet
 from .space import config_key, format_config
 from .store import CampaignStore
@@ -100,7 +101,8 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
                  contention_threshold: float = 0.5, contention_wait_s: float = 300.0,
                  retry_failed: bool = False, inplace_method: str | None = None,
                  progress: Callable[[str], None] | None = None,
-                 runner: Callable[..., dict[str, Any]] = run_job) -> CampaignSummary:
+                 runner: Callable[..., dict[str, Any]] = run_job,
+                 reference: Callable[[], dict[str, float]] | None = speed_reference) -> CampaignSummary:
     """Measure every network under every configuration and store each job as it finishes.
 
     Parameters
@@ -123,6 +125,10 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
         (up to ``contention_wait_s``) for quiet before each job, or refuse to measure (failed job).
     progress : callable, optional
         Called with a short text after each job (the CLI drives a progress bar with it).
+    reference : callable, optional
+        Timed just before each job; its values (default :func:`profiling.reference.speed_reference`:
+        ``ref_compute_s``, ``ref_memory_s``) are stored in every row of the job, so that runtimes taken at
+        different moments of a machine whose speed drifts can be compared. None: not recorded.
     """
     platform = platform or CpuPlatform()
     space = platform.space()
@@ -152,6 +158,7 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
                 if progress:
                     progress(f"{net} [{format_config(cfg)}]: already stored")
                 continue
+            ref: dict[str, float] = {}
             load = other_load_now(0.3)
             if load > contention_threshold and on_contention == "wait":
                 load = wait_for_quiet(contention_threshold, contention_wait_s)
@@ -160,9 +167,11 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
                           "reason": f"contended: other processes used {load:.2f} cores (> {contention_threshold:g})"}
             else:
                 job = Job(net, cfg, views, input_size, policy.__dict__, trace_runs, sensor_name, method)
+                ref = reference() if reference is not None else {}
                 result = runner(job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
             rows = result.get("rows", []) if result.get("status") == "ok" else []
             for r in rows:
+                r.update(ref)
                 r.setdefault("status", "ok")
                 r["contended"] = r.get("other_load") is not None and r["other_load"] > contention_threshold
                 summary.contended += int(r["contended"])

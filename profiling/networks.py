@@ -1,7 +1,8 @@
 """Building the networks to profile: keras.applications by name, a user's saved model, or a built-in.
 
 Built-ins: small hand-written networks (``tiny_*``) and sampled synthetic ones (``synthetic_<seed>``,
-:mod:`profiling.synthetic`) that cover kernels the applications leave out.
+``synthetic_fc_<seed>``, ``synthetic_hires_<seed>``, :mod:`profiling.synthetic`) that cover kernels the
+applications leave out.
 
 Nothing is downloaded: applications are built with ``weights=None`` (runtime does not depend on weight
 values) and saved models are loaded with ``safe_mode=True`` so loading never runs code from the file.
@@ -45,7 +46,7 @@ def canonical_name(name: str) -> str:
 
 
 def known_networks() -> list[str]:
-    return sorted(BUILTINS) + sorted(APPLICATIONS) + [f"{synthetic.PREFIX}<seed>"]
+    return sorted(BUILTINS) + sorted(APPLICATIONS) + [f"{p}<seed>" for p in synthetic.PREFIXES]
 
 
 def is_model_path(name_or_path: str) -> bool:

@@ -1,4 +1,4 @@
-"""Sampled synthetic networks: kernel coverage for the layer-wise models (``synthetic_<seed>``).
+"""Sampled synthetic networks: kernel coverage for the layer-wise models (``synthetic_*<seed>``).
 
 A layer-wise model can only learn what its training networks contain. Twelve keras.applications networks
 leave whole regions unseen: leave EfficientNet out and no other network applies swish or a sigmoid gate; leave
@@ -12,8 +12,20 @@ whole-network rows. The networks are synthetic and are named so in every output 
 they carry no weights worth keeping (random initialisation; runtime does not depend on weight values).
 
 The same seed always builds the same network (numpy's seeded generator; the Keras layer names are fixed).
-Measured tables name their networks by seed (datasets/cpu-keras-applications/synthetic-2026-12-01.csv.gz), so
-the draws below must not change: a new kind of block or range belongs under a new name prefix.
+Measured tables name their networks by seed (datasets/cpu-keras-applications/synthetic-*.csv.gz), so the
+draws below must not change: a new kind of block or range belongs under a new name prefix.
+
+``synthetic_fc_<seed>`` is such a second family: classifier heads of the AlexNet / VGG kind (a plain
+convolution trunk, flattened, then one to three large fully-connected layers). ``synthetic_<seed>`` ends in a
+global pool and at most one hidden layer of 1024 units, so the dense kernels it times are tiny next to VGG16's
+25088 x 4096 layer (a weight matrix of 411 MB that streams from memory on every call): leaving VGG16 out, no
+dense layer of the training set came within 50x of its runtime.
+
+``synthetic_hires_<seed>``, the third: convolutions on large feature maps (VGG's and ResNet's early stages:
+224x224x64 is 12.8 MB per tensor, more than this VM's 2 MB of L2 per core). ``synthetic_<seed>`` and
+``synthetic_fc_<seed>`` halve the resolution in their first layer and stay under 3 GFLOPs, so their
+convolutions rarely move more than 8 MB of activations; on 2026-12-02 the applications' convolutions that did
+were predicted 8-16 % too fast at one thread.
 """
 
 from __future__ import annotations
@@ -26,7 +38,12 @@ import numpy as np
 from .errors import SpecError
 
 PREFIX = "synthetic_"
+FC_PREFIX = "synthetic_fc_"
+HIRES_PREFIX = "synthetic_hires_"
+PREFIXES = (PREFIX, FC_PREFIX, HIRES_PREFIX)
 _NAME = re.compile(rf"^{PREFIX}(\d{{1,6}})$")
+_FC_NAME = re.compile(rf"^{FC_PREFIX}(\d{{1,6}})$")
+_HIRES_NAME = re.compile(rf"^{HIRES_PREFIX}(\d{{1,6}})$")
 
 # Activations of the keras.applications families and the common ones beside them (Keras names).
 ACTIVATIONS = ("relu", "relu6", "silu", "hard_silu", "sigmoid", "tanh", "gelu", "elu")
@@ -34,16 +51,22 @@ RESOLUTIONS = (224, 192, 160, 128, 112, 96)
 BLOCKS = ("conv", "mbconv", "separable", "bottleneck", "concat", "pool")
 # keep one call of a synthetic network in the tens of milliseconds on one core (FLOPs per sample)
 MAX_GFLOP = 3.0
+# synthetic_fc_: weights of the fully-connected layers together (VGG16's three: 123.6 M), i.e. <= 640 MB float32
+MAX_FC_PARAMS = 160e6
+# synthetic_hires_: one VGG16 conv1_2 (224x224, 64 -> 64, 3x3) is 3.7 GFLOPs; two or three such per network
+MAX_HIRES_GFLOP = 8.0
 
 
 def is_synthetic(name: str) -> bool:
-    return bool(_NAME.match(str(name)))
+    """Whether ``name`` is a network of one of the synthetic families."""
+    return any(n.match(str(name)) for n in (_NAME, _FC_NAME, _HIRES_NAME))
 
 
 def seed_of(name: str) -> int:
-    m = _NAME.match(str(name))
+    m = _NAME.match(str(name)) or _FC_NAME.match(str(name)) or _HIRES_NAME.match(str(name))
     if not m:
-        raise SpecError(f"{name!r} is not a synthetic network name (expected {PREFIX}<seed>, e.g. {PREFIX}0)")
+        raise SpecError(f"{name!r} is not a synthetic network name (expected one of "
+                        f"{', '.join(p + '<seed>' for p in PREFIXES)}, e.g. {PREFIX}0)")
     return int(m.group(1))
 
 
@@ -151,8 +174,12 @@ def _block(b: _Builder, x, kind: str, act: str):
 
 
 def build_synthetic(keras: Any, name: str, size: int | None = None) -> Any:
-    """Build the synthetic network ``synthetic_<seed>`` (see the module docstring)."""
+    """Build the synthetic network ``synthetic_<seed>`` or ``synthetic_fc_<seed>`` (see the module docstring)."""
     seed = seed_of(name)
+    if _FC_NAME.match(str(name)):
+        return _build_fc(keras, name, seed, size)
+    if _HIRES_NAME.match(str(name)):
+        return _build_hires(keras, name, seed, size)
     rng = np.random.default_rng([seed, 20261201])
     drawn = int(rng.choice(RESOLUTIONS))  # drawn even when a size is given: the later draws stay aligned
     size = int(size or drawn)
@@ -180,5 +207,108 @@ def build_synthetic(keras: Any, name: str, size: int | None = None) -> Any:
     x = L.GlobalAveragePooling2D(name=b.name("gap"))(x)
     if rng.random() < 0.3:
         x = L.Dense(_channels(rng, 128, 1024), activation=str(rng.choice(acts)), name=b.name("fc"))(x)
+    x = L.Dense(int(rng.choice([10, 100, 1000])), activation="softmax", name=b.name("head"))(x)
+    return keras.Model(inp, x, name=name)
+
+
+FC_RESOLUTIONS = (224, 192, 160, 128, 112, 96, 64)
+
+
+def _build_fc(keras: Any, name: str, seed: int, size: int | None) -> Any:
+    """``synthetic_fc_<seed>``: a plain convolution trunk, flattened (or pooled), then large dense layers."""
+    rng = np.random.default_rng([seed, 20261202])
+    drawn = int(rng.choice(FC_RESOLUTIONS))
+    size = int(size or drawn)
+    b = _Builder(keras, rng, size)
+    L = keras.layers
+    x = inp = keras.Input((size, size, 3), name="input")
+    if rng.random() < 0.3:
+        x = L.Rescaling(1.0 / 255.0, name=b.name("rescale"))(x)
+    act = str(rng.choice(ACTIVATIONS, p=[0.44, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08]))
+    # The flattened map (AlexNet 6x6x256 = 9216, VGG 7x7x512 = 25088) is drawn first, log-uniform over
+    # 2k-50k features, and the trunk's channels grow towards the depth that gives it.
+    final_hw = int(rng.choice([2, 3, 4, 5, 6, 7, 8, 10, 12, 14]))
+    n_flat = float(np.exp(rng.uniform(np.log(2048), np.log(51200))))
+    final_c = int(np.clip(8 * round(n_flat / final_hw ** 2 / 8), 16, 1024))
+    c0, k = _channels(rng, 16, 96), int(rng.choice([3, 5, 7, 11]))
+    x = b.conv(x, c0, k, 2 if size >= 96 else 1, act, bn=rng.random() < 0.3, fused_act=rng.random() < 0.5)
+    stages = max(1, int(np.ceil(np.log2(max(b.hw / final_hw, 1.0)))))
+    for i in range(stages):
+        if b.hw <= final_hw:
+            break
+        c = int(8 * max(2, round(np.exp(np.log(c0) + (np.log(final_c) - np.log(c0)) * (i + 1) / stages) / 8)))
+        for _ in range(int(rng.integers(1, 3))):
+            before, hw = b.gflop, b.hw
+            y = b.conv(x, c, 3, 1, act, bn=rng.random() < 0.3, fused_act=rng.random() < 0.5)
+            if b.gflop > MAX_GFLOP:  # over budget: drop the convolution (left unconnected)
+                b.gflop, b.hw = before, hw
+                break
+            x = y
+        pool = L.MaxPooling2D if rng.random() < 0.8 else L.AveragePooling2D
+        x = pool(2, strides=2, padding="same", name=b.name("pool"))(x)
+        b.hw = int(x.shape[1])
+    if int(x.shape[-1]) != final_c:  # the last stage was dropped: a 1x1 convolution sets the drawn depth
+        x = b.conv(x, final_c, 1, 1, act, bn=False, fused_act=True)
+    flatten = rng.random() < 0.75
+    x = L.Flatten(name=b.name("flatten"))(x) if flatten else L.GlobalAveragePooling2D(name=b.name("gap"))(x)
+    n_in, params = int(x.shape[-1]), 0.0
+    for i in range(int(rng.integers(1, 4))):
+        width = _channels(rng, 2048 if i == 0 and rng.random() < 0.5 else 256, 4096)
+        width = int(min(width, 8 * ((MAX_FC_PARAMS - params) / (n_in + 1) // 8)))
+        if width < 64:
+            break
+        x = L.Dense(width, activation=str(rng.choice([act, "relu"])), name=b.name("fc"))(x)
+        params += (n_in + 1) * width
+        n_in = width
+        if rng.random() < 0.5:
+            x = L.Dropout(0.5, name=b.name("dropout"))(x)
+    x = L.Dense(int(rng.choice([10, 100, 1000])), activation="softmax", name=b.name("head"))(x)
+    return keras.Model(inp, x, name=name)
+
+
+HIRES_RESOLUTIONS = (224, 192, 160, 128, 112)
+
+
+def _build_hires(keras: Any, name: str, seed: int, size: int | None) -> Any:
+    """``synthetic_hires_<seed>``: convolutions at full resolution (large feature maps), few downsamplings."""
+    rng = np.random.default_rng([seed, 20261203])
+    drawn = int(rng.choice(HIRES_RESOLUTIONS))
+    size = int(size or drawn)
+    b = _Builder(keras, rng, size)
+    L = keras.layers
+    x = inp = keras.Input((size, size, 3), name="input")
+    if rng.random() < 0.3:
+        x = L.Rescaling(1.0 / 255.0, name=b.name("rescale"))(x)
+    act = str(rng.choice(ACTIVATIONS, p=[0.44, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08]))
+    x = b.conv(x, _channels(rng, 16, 64), int(rng.choice([3, 5, 7])), 1, act, bn=rng.random() < 0.5,
+               fused_act=rng.random() < 0.5)
+    n_layers, misses = int(rng.integers(3, 8)), 0
+    while n_layers > 0 and misses < 6:
+        before, hw = b.gflop, b.hw
+        kind = str(rng.choice(["conv", "residual", "down"], p=[0.6, 0.2, 0.2]))
+        c_in = int(x.shape[-1])
+        if kind == "down":
+            if b.hw <= 28:
+                misses += 1
+                continue
+            if rng.random() < 0.5:
+                pool = L.MaxPooling2D if rng.random() < 0.7 else L.AveragePooling2D
+                y = pool(2, strides=2, padding="same", name=b.name("pool"))(x)
+                b.hw = int(y.shape[1])
+            else:
+                y = b.conv(x, _channels(rng, c_in, min(512, 2 * c_in + 8)), 3, 2, act, bn=rng.random() < 0.5)
+        elif kind == "residual":  # ResNet's basic block at this resolution
+            y = b.conv(x, c_in, 3, 1, act, bn=rng.random() < 0.7)
+            y = b.conv(y, c_in, 3, 1, None, bn=rng.random() < 0.7)
+            y = b.act(L.Add(name=b.name("add"))([x, y]), act)
+        else:
+            y = b.conv(x, _channels(rng, 16, 256), int(rng.choice([1, 3, 3, 5])), 1, act, bn=rng.random() < 0.5,
+                       fused_act=rng.random() < 0.5)
+        if b.gflop > MAX_HIRES_GFLOP:  # over budget: drop the layer (left unconnected) and draw again
+            b.gflop, b.hw = before, hw
+            misses += 1
+            continue
+        x, n_layers = y, n_layers - 1
+    x = L.GlobalAveragePooling2D(name=b.name("gap"))(x)
     x = L.Dense(int(rng.choice([10, 100, 1000])), activation="softmax", name=b.name("head"))(x)
     return keras.Model(inp, x, name=name)

@@ -3,8 +3,9 @@
   perfmodel calibrate --platform cpu --budget quick -o model.json
 
 'quick' measures small networks and 12 sampled synthetic ones (whole network + in-place units, no isolated
-layers) under threads 1/2 and batch 1/4; 'full' adds keras.applications networks, 48 synthetic networks and
-more configurations. The measurements go into a campaign store (default: the model path with .sqlite); a run
+layers) under threads 1/2 and batch 1/4; 'full' adds keras.applications networks, 48 synthetic networks, 12
+with large fully-connected layers, 8 with large feature maps, and more configurations. The measurements go
+into a campaign store (default: the model path with .sqlite); a run
 that is interrupted resumes where it stopped when started again with the same arguments. The model is then fitted exactly as 'perfmodel fit --store'.
 """
 
@@ -23,6 +24,8 @@ HELP = "profile a training set of networks on this machine and fit the layer-wis
 # shapes); on this CPU, adding 48 of them cut the leave-one-network-out error of unseen networks (docs/models.md).
 SYNTHETIC_QUICK = [f"synthetic_{i}" for i in range(12)]
 SYNTHETIC_FULL = [f"synthetic_{i}" for i in range(48)]
+# the two other families (AlexNet / VGG heads, full-resolution convolutions): what the 48 lack, docs/models.md
+SYNTHETIC_FULL += [f"synthetic_fc_{i}" for i in range(12)] + [f"synthetic_hires_{i}" for i in range(8)]
 
 BUDGETS = {
     # aimed at < 15 minutes on 2 cores: small networks, two views, 4 configurations

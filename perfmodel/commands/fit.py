@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model log(target): auto = when every value is positive (default)")
     parser.add_argument("--view", default="inplace", choices=("inplace", "isolated"),
                         help="layer view used with --store (default: inplace)")
+    parser.add_argument("--reference", metavar="COLUMN", choices=("ref_compute_s", "ref_memory_s"),
+                        help="--store: divide runtimes by this speed reference of their job (ref_compute_s or "
+                             "ref_memory_s, recorded by campaigns since 2026-12-02), for a machine whose speed "
+                             "drifts; predict then with --at-current-speed")
     parser.add_argument("--seed", type=int, default=0, help="random seed (folds, restarts, boosting)")
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 
@@ -58,11 +62,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.model == "linear":
         raise ModelError("--model linear is for --table only; use polynomial, gp or gbr with --store")
+    if args.reference and args.store is None:
+        raise DataError("--reference is for --store (the layer-wise model)")
     from ..models.layerwise import LayerwisePredictor, store_frame
 
     table = store_frame(args.store)
     model = LayerwisePredictor(model=args.model, view=args.view, log_target=log_target is not False,
-                               random_state=args.seed).fit(table)
+                               random_state=args.seed, reference=args.reference).fit(table)
     model.save(args.output)
     print(f"fitted layer-wise {args.model} model on {model.n_train_rows_} layer rows of "
           f"{len(model.networks_)} networks -> {args.output}")

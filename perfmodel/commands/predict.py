@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--network", metavar="NAME_OR_PATH", help="keras.applications name or model file")
     parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
                         help="configuration for --network (repeatable; default: the model's first training config)")
+    parser.add_argument("--at-current-speed", action="store_true",
+                        help="--network, for a model fitted with --reference: time the speed reference on this "
+                             "machine now (0.1 s) and scale the predictions to it")
     parser.add_argument("-o", "--output", metavar="CSV", help="write the predictions here (default: stdout)")
 
 
@@ -87,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.config:
             raise DataError("--config goes with --network; a --table holds its configurations")
+        if args.at_current_speed:
+            raise DataError("--at-current-speed goes with --network (a layer-wise model fitted with --reference)")
         model = load_model(args.model, kind="config_model")
         df = read_table(args.table, knobs=model.knobs)
         mean, std = model.predict(df, return_std=True, source=args.table)
@@ -105,7 +110,14 @@ def run(args: argparse.Namespace) -> int:
     configs = [parse_config(c) for c in args.config] or None
     if configs is None:
         raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
-    out = model.predict(spec, configs)
+    reference_s = None
+    if args.at_current_speed:
+        if model.reference is None:
+            raise ModelError("--at-current-speed needs a model fitted with --reference")
+        from profiling.reference import speed_reference
+
+        reference_s = speed_reference()[model.reference]
+    out = model.predict(spec, configs, reference_s=reference_s)
     write_frame(out, args.output)
     if args.output:
         print(f"predicted {len(out)} configuration(s) of {args.network} -> {args.output}")

@@ -85,6 +85,46 @@ def _format_config(cfg: Mapping) -> str:
     return ",".join(f"{k}={v}" for k, v in cfg.items())
 
 
+def at_reference_speed(tables, column: str, window: int = 9) -> tuple[list[pd.DataFrame], float]:
+    """The tables with every runtime put at one speed of the machine, and that speed's reference (seconds).
+
+    Each job's reference (``column``, e.g. ``ref_compute_s``: timed before the job, on all of its rows) is
+    replaced by the median over the ``window`` jobs closest in time (``measured_at``; all tables together),
+    then ``runtime_s`` is multiplied by ``median reference / job reference``. Raises :class:`DataError` when
+    a row has no valid reference.
+    """
+    window = int(window)
+    if window < 1:
+        raise DataError(f"the reference window must be at least one job, got {window}")
+    jobs = []
+    for i, t in enumerate(tables):
+        if column not in t.columns:
+            raise DataError(f"the table has no speed reference column {column!r} (recorded by campaigns since "
+                            "2026-12-02); fit with reference=None")
+        ref = pd.to_numeric(t[column], errors="coerce")
+        bad = ~(np.isfinite(ref) & (ref > 0))
+        if bad.any():
+            raise DataError(f"{int(bad.sum())} rows of the table have no valid {column!r} (measured before speed "
+                            "references were recorded?); fit with reference=None or drop them")
+        keys = [c for c in ("campaign", "network", "config", "measured_at") if c in t.columns]
+        key = t[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series(t.index.astype(str), index=t.index)
+        when = pd.to_datetime(t["measured_at"], errors="coerce", utc=True) if "measured_at" in t.columns else \
+            pd.Series(pd.NaT, index=t.index)
+        jobs.append(pd.DataFrame({"table": i, "key": key, "ref": ref, "when": when}).drop_duplicates(["key"]))
+    jobs = pd.concat(jobs, ignore_index=True)
+    jobs = jobs.sort_values("when", kind="stable")  # jobs without a time keep their order, at the end
+    jobs["smooth"] = jobs["ref"].rolling(window, center=True, min_periods=1).median().to_numpy() \
+        if jobs["when"].notna().all() else jobs["ref"]
+    ref0 = float(np.median(jobs["smooth"]))
+    out = []
+    for i, t in enumerate(tables):
+        mine = jobs[jobs["table"].eq(i)].set_index("key")["smooth"]
+        keys = [c for c in ("campaign", "network", "config", "measured_at") if c in t.columns]
+        key = t[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series(t.index.astype(str), index=t.index)
+        out.append(t.assign(runtime_s=t["runtime_s"].astype(float) * ref0 / key.map(mine).to_numpy(dtype=float)))
+    return out, ref0
+
+
 class LayerwisePredictor:
     """Predict runtime, power and energy of (possibly unseen) networks and configurations from layer models.
 
@@ -114,10 +154,23 @@ class LayerwisePredictor:
         training (VGG's first convolutions) is predicted by the roofline's scaling instead of being capped
         at the largest runtime seen, as tree models would, or extrapolated without bound, as a GP or a
         polynomial would.
+    reference : str, optional
+        A column of the table holding a speed reference timed just before every job (``ref_compute_s`` or
+        ``ref_memory_s``, :mod:`profiling.reference`; campaigns record both since 2026-12-02). Every runtime
+        is divided by its job's reference and multiplied by the median reference of the training rows
+        (``reference_s_``), so measurements taken while a shared machine ran at different speeds agree.
+        Predictions are then at the speed of that median; ``predict(..., reference_s=...)`` scales them to
+        the reference timed at prediction time (``profiling.reference.speed_reference()``).
+    reference_window : int, default 9
+        The reference of a job is the median of those of the ``reference_window`` jobs closest in time
+        (``measured_at``) around it: a machine drifts over minutes, while one job's reference is off by a
+        few percent on its own (divided by raw ones, the runtimes of a steady stretch spread twice as wide,
+        docs/models.md). 1: each job's own reference.
     """
 
     def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,
-                 min_rows=6, model_params=None, random_state=0, base="roofline"):
+                 min_rows=6, model_params=None, random_state=0, base="roofline", reference=None,
+                 reference_window=9):
         self.model = model
         self.view = view
         self.log_target = log_target
@@ -127,6 +180,8 @@ class LayerwisePredictor:
         self.model_params = model_params
         self.random_state = random_state
         self.base = base
+        self.reference = reference
+        self.reference_window = reference_window
 
     # -- features
     def _base_of(self, rows: pd.DataFrame) -> np.ndarray:
@@ -196,11 +251,30 @@ class LayerwisePredictor:
         rt = pd.to_numeric(ok["runtime_s"], errors="coerce")
         return ok[np.isfinite(rt) & (rt > 0)].copy()
 
+    def _normalise_speed(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Runtimes at the median speed reference of the table (see the ``reference`` parameter)."""
+        if self.reference is None:
+            return table
+        (out,), self.reference_s_ = at_reference_speed([table], str(self.reference), self.reference_window)
+        return out
+
+    def _speed_scale(self, reference_s) -> float:
+        if reference_s is None:
+            return 1.0
+        if getattr(self, "reference_s_", None) is None:
+            raise ModelError("reference_s given, but the model was fitted without a speed reference (reference=None)")
+        reference_s = float(reference_s)
+        if not np.isfinite(reference_s) or reference_s <= 0:
+            raise DataError(f"reference_s must be a positive time in seconds, got {reference_s!r}")
+        return reference_s / self.reference_s_
+
     def fit(self, table) -> "LayerwisePredictor":
         """Fit on the exported measurement table (DataFrame or CSV path; docs/measurement-table.md)."""
         if self.model not in ("polynomial", "gp", "gbr"):
             raise ModelError(f"unknown layer model {self.model!r}; choose polynomial, gp or gbr")
         table = self._check_table(table)
+        self.reference_s_ = None
+        table = self._normalise_speed(table)
         layers = table[table["level"].astype(str).eq("layer") & table["view"].astype(str).eq(self.view)]
         layers = separable_halves(layers)
         if len(layers) == 0:
@@ -408,8 +482,18 @@ class LayerwisePredictor:
         out = out.reindex(np.arange(int(index.max()) + 1 if len(index) else 0))
         return out["t"].to_numpy(), np.sqrt(out["v"].to_numpy()), out["p"].to_numpy() / out["t"].to_numpy()
 
-    def predict_layers(self, features: pd.DataFrame, configs=None) -> pd.DataFrame:
-        """Per-unit predictions (``runtime_s``, ``runtime_s_std``, ``power_w``) for every configuration."""
+    def predict_layers(self, features: pd.DataFrame, configs=None, reference_s=None) -> pd.DataFrame:
+        """Per-unit predictions (``runtime_s``, ``runtime_s_std``, ``power_w``) for every configuration.
+
+        ``reference_s``: the speed reference timed now, for a model fitted with ``reference`` (see there).
+        """
+        scale = self._speed_scale(reference_s)
+        out = self._predict_layers(features, configs)
+        out["runtime_s"] *= scale
+        out["runtime_s_std"] *= scale
+        return out
+
+    def _predict_layers(self, features: pd.DataFrame, configs=None) -> pd.DataFrame:
         self._check_fitted()
         feats = features.reset_index(drop=True)
         has_units = "unit" in feats.columns and feats["unit"].notna().all() and feats["unit"].astype(bool).all()
@@ -441,7 +525,7 @@ class LayerwisePredictor:
             parts.append(rows)
         return pd.concat(parts, ignore_index=True)
 
-    def predict(self, spec, configs=None) -> pd.DataFrame:
+    def predict(self, spec, configs=None, reference_s=None) -> pd.DataFrame:
         """Network-level ``runtime_s``, ``power_w``, ``energy_j`` (and their std where available).
 
         Parameters
@@ -450,12 +534,17 @@ class LayerwisePredictor:
             A spec with ``.features()`` (per-layer feature columns as in the measurement table) or that table.
         configs : mapping, sequence of mappings or DataFrame
             Knob values; one output row per configuration.
+        reference_s : float, optional
+            For a model fitted with ``reference``: that reference timed now on the machine predicted
+            (``profiling.reference.speed_reference()[model.reference]``); runtimes and energies scale by its
+            ratio to ``reference_s_``. Without it, predictions are at the training data's median speed.
         """
+        speed = self._speed_scale(reference_s)
         feats = spec.features() if hasattr(spec, "features") else spec
         if not isinstance(feats, pd.DataFrame) or len(feats) == 0:
             raise DataError("the network has no layer features to predict from")
         name = getattr(spec, "name", None) or (str(feats["network"].iloc[0]) if "network" in feats else "network")
-        layers = self.predict_layers(feats, configs)
+        layers = self._predict_layers(feats, configs)
         cfgs = _configs_frame(configs)
         out = []
         for i, cfg in cfgs.iterrows():
@@ -468,9 +557,11 @@ class LayerwisePredictor:
             runtime = float((design @ self.net_coef_)[0])
             if not np.isfinite(runtime) or runtime <= 0:
                 runtime = total  # the correction left its range: fall back to the plain sum
+            power = float(np.sum(t * p) / total) if self.has_power_ and np.isfinite(p).all() else np.nan
+            # a machine running slower now: every time (not the power) scales with its speed reference
+            runtime, total, var_sum = runtime * speed, total * speed, var_sum * speed ** 2
             std = float(np.sqrt(self.net_coef_[0]**2 * var_sum + (self.net_rel_std_ * runtime) ** 2)) \
                 if np.isfinite(var_sum) else (self.net_rel_std_ * runtime if self.net_rel_std_ > 0 else np.nan)
-            power = float(np.sum(t * p) / total) if self.has_power_ and np.isfinite(p).all() else np.nan
             energy = power * runtime if np.isfinite(power) else np.nan
             row = {"network": name, "config": _format_config(cfg.dropna().to_dict()), **cfg.dropna().to_dict(),
                    "runtime_s": runtime, "runtime_s_std": std, "power_w": power, "energy_j": energy,
@@ -493,7 +584,9 @@ class LayerwisePredictor:
                            "min_rows": int(self.min_rows),
                            "model_params": None if self.model_params is None else
                            {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_params.items()},
-                           "random_state": self.random_state, "base": self.base},
+                           "random_state": self.random_state, "base": self.base, "reference": self.reference,
+                           "reference_window": int(self.reference_window)},
+                "reference_s": getattr(self, "reference_s_", None),
                 "base_coef": [float(v) for v in self.base_coef_] if hasattr(self, "base_coef_") else None,
                 "ratio_range": self.ratio_range_,
                 "group_features": self.group_features_,
@@ -521,7 +614,9 @@ class LayerwisePredictor:
             params["model_params"] = {k: tuple(v) if isinstance(v, list) else v
                                       for k, v in params["model_params"].items()}
         params.setdefault("base", None)  # files written before the base existed predicted without one
+        params.setdefault("reference", None)
         m = cls(**params)
+        m.reference_s_ = None if state.get("reference_s") is None else float(state["reference_s"])
         if state.get("base_coef") is not None:
             m.base_coef_ = np.asarray(state["base_coef"], dtype=float)
         m.ratio_range_ = {g: [float(a), float(b)] for g, (a, b) in state.get("ratio_range", {}).items()}

@@ -156,6 +156,22 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
     capsys.readouterr()
     assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads"]) == 2
     assert "not key=value" in _err(capsys)
+    # speed references: refused without the column or a model fitted with one, used with both
+    assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads=1,batch=1",
+                 "--at-current-speed"]) == 2
+    assert "needs a model fitted with --reference" in _err(capsys)
+    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--reference", "ref_compute_s",
+                 "-o", str(tmp_path / "r.json")]) == 2
+    assert "no speed reference column 'ref_compute_s'" in _err(capsys)
+    assert not (tmp_path / "r.json").exists()
+    table["ref_compute_s"] = 1.0  # a machine that is a million times slower than any real one
+    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "--reference", "ref_compute_s",
+                 "-o", str(tmp_path / "r.json")]) == 0
+    assert main(["predict", "--model", str(tmp_path / "r.json"), "--network", "net0", "--config",
+                 "threads=2,batch=1", "--at-current-speed", "-o", str(tmp_path / "r.csv")]) == 0
+    now = pd.read_csv(tmp_path / "r.csv")["runtime_s"].iloc[0]
+    # this machine's reference takes milliseconds, not a second: predicted far faster than the table ran
+    assert 0 < now < 0.1 * pred["runtime_s"].iloc[0]
 
 
 def test_calibrate_profiles_then_fits_from_the_store(tmp_path, monkeypatch, capsys):

@@ -265,3 +265,51 @@ def test_predicted_ratio_to_the_roofline_stays_in_the_training_range(tmp_path):
     again = LayerwisePredictor.load(tmp_path / "m.json")
     assert again.ratio_range_ == m.ratio_range_
     np.testing.assert_allclose(again._predict_rows(far)[0], m._predict_rows(far)[0])
+
+
+def _drifting(table, slow_networks, factor):
+    """The table as if some networks' jobs had run while the machine was ``factor`` times slower, with the
+    speed reference of each job recording it (as profiling.reference does)."""
+    out = table.copy()
+    slow = out["network"].isin(slow_networks)
+    out["ref_compute_s"] = np.where(slow, 2e-3 * factor, 2e-3)
+    out.loc[slow, "runtime_s"] *= factor
+    return out
+
+
+def test_speed_reference_puts_jobs_of_a_drifting_machine_at_one_speed(table, tmp_path):
+    train = table[~table["network"].isin(["net0", "net1"])]
+    drifted = _drifting(train, ["net2", "net3", "net4"], 1.4)
+    clean = LayerwisePredictor(model="gbr", network_term=True).fit(train)
+    naive = LayerwisePredictor(model="gbr").fit(drifted)
+    ref = LayerwisePredictor(model="gbr", reference="ref_compute_s").fit(drifted)
+    assert ref.reference_s_ == pytest.approx(2e-3)  # the median job ran at normal speed
+    cfg = {"threads": 1, "batch": 1}
+    truth = clean.predict(_features(table, "net0"), cfg)["runtime_s"].iloc[0]
+    # normalised, the drifted table gives the model of the undisturbed one; without, a biased one
+    assert ref.predict(_features(table, "net0"), cfg)["runtime_s"].iloc[0] == pytest.approx(truth, rel=0.02)
+    assert abs(naive.predict(_features(table, "net0"), cfg)["runtime_s"].iloc[0] / truth - 1) > 0.05
+    # a reference timed now on a machine running 1.4x slower scales every runtime and energy alike
+    slow = ref.predict(_features(table, "net0"), cfg, reference_s=2.8e-3).iloc[0]
+    base = ref.predict(_features(table, "net0"), cfg).iloc[0]
+    for col in ("runtime_s", "layers_runtime_s", "energy_j"):
+        assert slow[col] == pytest.approx(1.4 * base[col])
+    units = ref.predict_layers(_features(table, "net0"), cfg, reference_s=2.8e-3)["runtime_s"]
+    assert units.sum() == pytest.approx(1.4 * base["layers_runtime_s"])
+    ref.save(tmp_path / "ref.json")
+    again = LayerwisePredictor.load(tmp_path / "ref.json")
+    assert again.reference == "ref_compute_s" and again.reference_s_ == pytest.approx(ref.reference_s_)
+    assert again.predict(_features(table, "net0"), cfg, reference_s=2.8e-3)["runtime_s"].iloc[0] == \
+        pytest.approx(slow["runtime_s"])
+
+
+def test_speed_reference_errors_name_the_problem(table, fitted):
+    train = table[~table["network"].isin(["net0", "net1"])]
+    with pytest.raises(DataError, match="no speed reference column 'ref_compute_s'"):
+        LayerwisePredictor(model="gbr", reference="ref_compute_s").fit(train)
+    partial = _drifting(train, ["net2"], 1.2)
+    partial.loc[partial.index[:5], "ref_compute_s"] = np.nan
+    with pytest.raises(DataError, match="5 rows of the table have no valid 'ref_compute_s'"):
+        LayerwisePredictor(model="gbr", reference="ref_compute_s").fit(partial)
+    with pytest.raises(ModelError, match="fitted without a speed reference"):
+        fitted.predict(_features(table, "net0"), {"threads": 1, "batch": 1}, reference_s=1e-3)

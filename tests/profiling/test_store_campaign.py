@@ -131,3 +131,16 @@ def test_cpu_space_has_the_issue_knobs():
     names = set(CpuPlatform().space().names)
     assert {"threads", "inter_op_threads", "cores", "batch", "xla", "onednn", "omp_num_threads",
             "kmp_blocktime", "kmp_affinity"} == names
+
+
+def test_every_row_of_a_job_carries_the_speed_reference_timed_before_it(tmp_path):
+    refs = iter([{"ref_compute_s": 1e-3, "ref_memory_s": 2e-3}, {"ref_compute_s": 1.5e-3, "ref_memory_s": 3e-3}])
+    with CampaignStore(tmp_path / "s.sqlite") as store:
+        _run(store, FakeRunner(), reference=lambda: next(refs))
+        df = store.to_frame()
+    by_threads = df.groupby("threads")[["ref_compute_s", "ref_memory_s"]].agg(["min", "max"])
+    assert by_threads.loc[1].tolist() == [1e-3, 1e-3, 2e-3, 2e-3]  # both rows of the first job
+    assert by_threads.loc[2].tolist() == [1.5e-3, 1.5e-3, 3e-3, 3e-3]
+    with CampaignStore(tmp_path / "none.sqlite") as store:
+        _run(store, FakeRunner(), reference=None)
+        assert "ref_compute_s" not in store.to_frame().columns

@@ -51,19 +51,69 @@ def test_input_size_is_honoured():
     assert spec.flops() > 0
 
 
-def test_the_shipped_synthetic_table_still_matches_the_generator():
+@pytest.mark.parametrize("file, names", [
+    ("synthetic-2026-12-01.csv.gz", ("synthetic_0", "synthetic_7", "synthetic_47")),
+    ("synthetic-fc-2026-12-02-ref.csv.gz", ("synthetic_fc_0", "synthetic_fc_23")),
+    ("synthetic-hires-2026-12-02-ref.csv.gz", ("synthetic_hires_0", "synthetic_hires_15")),
+])
+def test_the_shipped_synthetic_tables_still_match_the_generator(file, names):
     import os
 
     import pandas as pd
 
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "datasets", "cpu-keras-applications",
-                        "synthetic-2026-12-01.csv.gz")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "datasets", "cpu-keras-applications", file)
     table = pd.read_csv(path, usecols=["network", "view", "layer", "flops"])
-    for seed in (0, 7, 47):
-        name = f"synthetic_{seed}"
+    for name in names:
         _, spec = load_network(name)
         layers = {layer.name for layer in spec.layers}
         rows = table[table["network"].eq(name) & table["view"].eq("inplace")]
         assert len(rows) and set(rows["layer"]) <= layers
         whole = table[table["network"].eq(name) & table["view"].eq("whole")]
         assert whole["flops"].iloc[0] == spec.flops()
+
+
+def test_other_families_names():
+    assert check_network("synthetic_fc_5") == "synthetic_fc_5"
+    assert check_network("synthetic_hires_2") == "synthetic_hires_2"
+    assert synthetic.is_synthetic("synthetic_fc_0") and synthetic.seed_of("synthetic_fc_7") == 7
+    assert synthetic.is_synthetic("synthetic_hires_0") and synthetic.seed_of("synthetic_hires_11") == 11
+    assert not synthetic.is_synthetic("synthetic_fc_") and not synthetic.is_synthetic("synthetic_fcx_1")
+    assert "synthetic_fc_<seed>" in known_networks() and "synthetic_hires_<seed>" in known_networks()
+
+
+def test_fc_family_times_large_fully_connected_layers_within_budget():
+    firsts, weights = [], []
+    for seed in range(12):
+        model, spec = load_network(f"synthetic_fc_{seed}")
+        _, again = load_network(f"synthetic_fc_{seed}")
+        assert _signature(spec) == _signature(again)
+        assert spec.params() == model.count_params()
+        dense = [layer for layer in spec.layers if layer.type == "dense"]
+        assert len(dense) >= 2 and dense[-1].activation() == "softmax"
+        fc_params = sum(layer.params() for layer in dense[:-1])
+        assert fc_params <= synthetic.MAX_FC_PARAMS
+        # the trunk's budget, plus a multiply-add per fully-connected weight
+        assert spec.flops() < 1.1 * synthetic.MAX_GFLOP * 1e9 + 2 * (fc_params + dense[-1].params())
+        firsts.append(dense[0].input_shapes[0][-1])
+        weights.append(max(layer.params() for layer in dense))
+    # the point of the family: inputs and weight matrices of the AlexNet / VGG class (VGG16 fc1: 25088 -> 4096)
+    assert max(firsts) >= 16384 and min(firsts) <= 4096
+    assert max(weights) >= 40e6
+    _, plain = load_network("synthetic_0")
+    _, fc = load_network("synthetic_fc_0")
+    assert _signature(plain) != _signature(fc)
+
+
+def test_hires_family_convolves_large_feature_maps_within_budget():
+    big_maps = 0
+    for seed in range(8):
+        model, spec = load_network(f"synthetic_hires_{seed}")
+        _, again = load_network(f"synthetic_hires_{seed}")
+        assert _signature(spec) == _signature(again)
+        assert spec.params() == model.count_params()
+        assert spec.flops() < 1.1 * synthetic.MAX_HIRES_GFLOP * 1e9
+        convs = [layer for layer in spec.layers if layer.type == "conv2d"]
+        assert len(convs) >= 2
+        # activations moved by one convolution (input + output, float32): VGG16's conv1_2 moves 25.7 MB
+        big_maps += sum(layer.features()["input_bytes"] + layer.features()["output_bytes"] > 16e6 for layer in convs)
+    assert big_maps >= 4
