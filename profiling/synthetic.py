@@ -214,17 +214,24 @@ def build_synthetic(keras: Any, name: str, size: int | None = None) -> Any:
 FC_RESOLUTIONS = (224, 192, 160, 128, 112, 96, 64)
 
 
+def _plain_start(keras: Any, seed: list[int], resolutions, size: int | None):
+    """The first draws of the plain families (fc, hires): resolution, input, rescaling, one activation."""
+    rng = np.random.default_rng(seed)
+    drawn = int(rng.choice(resolutions))  # drawn even when a size is given: the later draws stay aligned
+    b = _Builder(keras, rng, int(size or drawn))
+    x = inp = keras.Input((b.hw, b.hw, 3), name="input")
+    if rng.random() < 0.3:
+        x = keras.layers.Rescaling(1.0 / 255.0, name=b.name("rescale"))(x)
+    # relu as often as the seven others together (the applications' choice); one activation per network
+    act = str(rng.choice(ACTIVATIONS, p=[0.44, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08]))
+    return rng, b, inp, x, act
+
+
 def _build_fc(keras: Any, name: str, seed: int, size: int | None) -> Any:
     """``synthetic_fc_<seed>``: a plain convolution trunk, flattened (or pooled), then large dense layers."""
-    rng = np.random.default_rng([seed, 20261202])
-    drawn = int(rng.choice(FC_RESOLUTIONS))
-    size = int(size or drawn)
-    b = _Builder(keras, rng, size)
+    rng, b, inp, x, act = _plain_start(keras, [seed, 20261202], FC_RESOLUTIONS, size)
+    size = b.hw
     L = keras.layers
-    x = inp = keras.Input((size, size, 3), name="input")
-    if rng.random() < 0.3:
-        x = L.Rescaling(1.0 / 255.0, name=b.name("rescale"))(x)
-    act = str(rng.choice(ACTIVATIONS, p=[0.44, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08]))
     # The flattened map (AlexNet 6x6x256 = 9216, VGG 7x7x512 = 25088) is drawn first, log-uniform over
     # 2k-50k features, and the trunk's channels grow towards the depth that gives it.
     final_hw = int(rng.choice([2, 3, 4, 5, 6, 7, 8, 10, 12, 14]))
@@ -271,15 +278,8 @@ HIRES_RESOLUTIONS = (224, 192, 160, 128, 112)
 
 def _build_hires(keras: Any, name: str, seed: int, size: int | None) -> Any:
     """``synthetic_hires_<seed>``: convolutions at full resolution (large feature maps), few downsamplings."""
-    rng = np.random.default_rng([seed, 20261203])
-    drawn = int(rng.choice(HIRES_RESOLUTIONS))
-    size = int(size or drawn)
-    b = _Builder(keras, rng, size)
+    rng, b, inp, x, act = _plain_start(keras, [seed, 20261203], HIRES_RESOLUTIONS, size)
     L = keras.layers
-    x = inp = keras.Input((size, size, 3), name="input")
-    if rng.random() < 0.3:
-        x = L.Rescaling(1.0 / 255.0, name=b.name("rescale"))(x)
-    act = str(rng.choice(ACTIVATIONS, p=[0.44, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08, 0.08]))
     x = b.conv(x, _channels(rng, 16, 64), int(rng.choice([3, 5, 7])), 1, act, bn=rng.random() < 0.5,
                fused_act=rng.random() < 0.5)
     n_layers, misses = int(rng.integers(3, 8)), 0
