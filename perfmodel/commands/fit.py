@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     log_target = {"auto": "auto", "yes": True, "no": False}[args.log_target]
+    if args.reference and args.store is None:
+        raise DataError("--reference is for --store (the layer-wise model)")
     if args.table is not None:
         if not args.knobs or not args.target:
             raise DataError("--table needs --knobs and --target")
@@ -62,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.model == "linear":
         raise ModelError("--model linear is for --table only; use polynomial, gp or gbr with --store")
-    if args.reference and args.store is None:
-        raise DataError("--reference is for --store (the layer-wise model)")
     from ..models.layerwise import LayerwisePredictor, store_frame
 
     table = store_frame(args.store)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="configuration for --network (repeatable; default: the model's first training config)")
     parser.add_argument("--at-current-speed", action="store_true",
                         help="--network, for a model fitted with --reference: time the speed reference on this "
-                             "machine now (0.1 s) and scale the predictions to it")
+                             "machine now (under 0.1 s) and scale the predictions to it")
     parser.add_argument("-o", "--output", metavar="CSV", help="write the predictions here (default: stdout)")
 
 

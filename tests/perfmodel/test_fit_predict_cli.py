@@ -164,6 +164,9 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
                  "-o", str(tmp_path / "r.json")]) == 2
     assert "no speed reference column 'ref_compute_s'" in _err(capsys)
     assert not (tmp_path / "r.json").exists()
+    assert main(["fit", "--table", str(GRID), "--knobs", KNOBS, "--target", "inference_time",
+                 "--reference", "ref_compute_s", "-o", str(tmp_path / "r.json")]) == 2
+    assert "--reference is for --store" in _err(capsys)
     table["ref_compute_s"] = 1.0  # a machine that is a million times slower than any real one
     assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "--reference", "ref_compute_s",
                  "-o", str(tmp_path / "r.json")]) == 0
