@@ -42,10 +42,6 @@ def _rms(x) -> float:
     return float(100 * np.sqrt(np.mean(np.square(x))))
 
 
-def _short(config: str) -> str:
-    return ",".join(kv for kv in str(config).split(",") if kv.split("=")[0] in ("threads", "batch"))
-
-
 def units_twice() -> None:
     a, b = _read("measurements-2026-12-01"), _read("measurements-2026-12-02")
     ua = a[a["view"].eq("inplace")].set_index([*KEY, "unit"])

@@ -21,23 +21,14 @@ can divide runtimes by them (``perfmodel.models.LayerwisePredictor(reference=...
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .timing import best_time
 
 __all__ = ["speed_reference", "REFERENCE_COLUMNS"]
 
 REFERENCE_COLUMNS = ("ref_compute_s", "ref_memory_s")
-
-
-def _fastest_time(fn, repeats: int) -> float:
-    fn()  # warm-up: first-touch page faults, library dispatch
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return float(best)
 
 
 def speed_reference(repeats: int = 21) -> dict[str, float]:
@@ -47,16 +38,8 @@ def speed_reference(repeats: int = 21) -> dict[str, float]:
     b = rng.standard_normal((512, 512)).astype(np.float32)
     src = np.ones(8 * 2 ** 20, dtype=np.float32)
     dst = np.empty_like(src)
-    try:  # BLAS threads would make the compute reference depend on the other core's load
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(1)
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        limit = None
-    try:
-        compute = _fastest_time(lambda: a @ b, repeats)
-    finally:
-        if limit is not None:
-            limit.restore_original_limits()
-    memory = _fastest_time(lambda: np.copyto(dst, src), max(3, repeats // 2 - 1))
+    # one BLAS thread: more would make the compute reference depend on the other core's load
+    with threadpool_limits(limits=1, user_api="blas"):
+        compute = best_time(lambda: a @ b, repeats)
+    memory = best_time(lambda: np.copyto(dst, src), max(3, repeats // 2 - 1))
     return {"ref_compute_s": compute, "ref_memory_s": memory}

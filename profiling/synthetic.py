@@ -230,7 +230,6 @@ def _plain_start(keras: Any, seed: list[int], resolutions, size: int | None):
 def _build_fc(keras: Any, name: str, seed: int, size: int | None) -> Any:
     """``synthetic_fc_<seed>``: a plain convolution trunk, flattened (or pooled), then large dense layers."""
     rng, b, inp, x, act = _plain_start(keras, [seed, 20261202], FC_RESOLUTIONS, size)
-    size = b.hw
     L = keras.layers
     # The flattened map (AlexNet 6x6x256 = 9216, VGG 7x7x512 = 25088) is drawn first, log-uniform over
     # 2k-50k features, and the trunk's channels grow towards the depth that gives it.
@@ -238,7 +237,7 @@ def _build_fc(keras: Any, name: str, seed: int, size: int | None) -> Any:
     n_flat = float(np.exp(rng.uniform(np.log(2048), np.log(51200))))
     final_c = int(np.clip(8 * round(n_flat / final_hw ** 2 / 8), 16, 1024))
     c0, k = _channels(rng, 16, 96), int(rng.choice([3, 5, 7, 11]))
-    x = b.conv(x, c0, k, 2 if size >= 96 else 1, act, bn=rng.random() < 0.3, fused_act=rng.random() < 0.5)
+    x = b.conv(x, c0, k, 2 if b.hw >= 96 else 1, act, bn=rng.random() < 0.3, fused_act=rng.random() < 0.5)
     stages = max(1, int(np.ceil(np.log2(max(b.hw / final_hw, 1.0)))))
     for i in range(stages):
         if b.hw <= final_hw:

@@ -45,6 +45,18 @@ class TimingResult:
         return dict(self.__dict__)
 
 
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest of ``repeats`` timed calls after one warm-up call (page faults, BLAS thread start): the least
+    disturbed run, for peaks and speed references (interference only ever adds time)."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def median_ci(samples: np.ndarray, z: float = 1.96) -> tuple[float, float]:
     """Distribution-free CI of the median from order statistics (binomial approximation)."""
     x = np.sort(np.asarray(samples, dtype=float))

@@ -96,7 +96,7 @@ def at_reference_speed(tables, column: str, window: int = 9) -> tuple[list[pd.Da
     window = int(window)
     if window < 1:
         raise DataError(f"the reference window must be at least one job, got {window}")
-    jobs = []
+    jobs, row_keys = [], []
     for i, t in enumerate(tables):
         if column not in t.columns:
             raise DataError(f"the table has no speed reference column {column!r} (recorded by campaigns since "
@@ -108,6 +108,7 @@ def at_reference_speed(tables, column: str, window: int = 9) -> tuple[list[pd.Da
                             "references were recorded?); fit with reference=None or drop them")
         keys = [c for c in ("campaign", "network", "config", "measured_at") if c in t.columns]
         key = t[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series(t.index.astype(str), index=t.index)
+        row_keys.append(key)
         when = pd.to_datetime(t["measured_at"], errors="coerce", utc=True) if "measured_at" in t.columns else \
             pd.Series(pd.NaT, index=t.index)
         jobs.append(pd.DataFrame({"table": i, "key": key, "ref": ref, "when": when}).drop_duplicates(["key"]))
@@ -117,10 +118,8 @@ def at_reference_speed(tables, column: str, window: int = 9) -> tuple[list[pd.Da
         if jobs["when"].notna().all() else jobs["ref"]
     ref0 = float(np.median(jobs["smooth"]))
     out = []
-    for i, t in enumerate(tables):
+    for i, (t, key) in enumerate(zip(tables, row_keys)):
         mine = jobs[jobs["table"].eq(i)].set_index("key")["smooth"]
-        keys = [c for c in ("campaign", "network", "config", "measured_at") if c in t.columns]
-        key = t[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series(t.index.astype(str), index=t.index)
         out.append(t.assign(runtime_s=t["runtime_s"].astype(float) * ref0 / key.map(mine).to_numpy(dtype=float)))
     return out, ref0
 
@@ -164,8 +163,8 @@ class LayerwisePredictor:
     reference_window : int, default 9
         The reference of a job is the median of those of the ``reference_window`` jobs closest in time
         (``measured_at``) around it: a machine drifts over minutes, while one job's reference is off by a
-        few percent on its own (divided by raw ones, the runtimes of a steady stretch spread twice as wide,
-        docs/models.md). 1: each job's own reference.
+        few percent on its own (on 2026-12-02, day-to-day runtime ratios divided by each job's own reference
+        spread 9.3 %, by the median of 9 jobs 8.2 %; benchmarks/bench_repeatability.py). 1: each job's own.
     """
 
     def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,

@@ -10,26 +10,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from profiling.timing import best_time
+
 from ..errors import ModelError
 from ._common import check_min_samples, require_state
 
 __all__ = ["measure_peaks", "RooflineRegressor"]
-
-
-def _best_time(fn, repeats: int) -> float:
-    fn()  # warm-up: page faults, BLAS thread start
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def measure_peaks(threads: int | None = None, matmul_n: int = 1024, copy_mib: int = 64, repeats: int = 7) -> dict:
@@ -58,10 +49,10 @@ def measure_peaks(threads: int | None = None, matmul_n: int = 1024, copy_mib: in
     b = rng.standard_normal((matmul_n, matmul_n), dtype=np.float32)
     c = np.empty_like(a)
     with threadpool_limits(limits=threads, user_api="blas"):
-        t_mm = _best_time(lambda: np.matmul(a, b, out=c), repeats)
+        t_mm = best_time(lambda: np.matmul(a, b, out=c), repeats)
     src = np.ones(copy_mib * 1024 * 1024 // 4, dtype=np.float32)
     dst = np.empty_like(src)
-    t_cp = _best_time(lambda: np.copyto(dst, src), repeats)
+    t_cp = best_time(lambda: np.copyto(dst, src), repeats)
     return {"peak_flops": 2.0 * matmul_n**3 / t_mm, "bandwidth_bytes_s": 2.0 * src.nbytes / t_cp,
             "method": f"numpy float32 matmul n={matmul_n}, copy {copy_mib} MiB, best of {repeats}",
             "threads": threads if threads is not None else os.cpu_count(),
