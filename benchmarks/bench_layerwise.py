@@ -365,7 +365,7 @@ def main(argv=None) -> int:
     ap.add_argument("--extra-networks", type=int, default=0, metavar="N",
                     help="with --extra-train: only the first N networks of each (default: all)")
     ap.add_argument("--reference", metavar="COLUMN", help="with --store: divide every runtime by this speed "
-                    "reference of its job (ref_compute_s or ref_memory_s) before anything else")
+                    "reference of its job (ref_compute_s, ref_memory_s or ref_framework_s) before anything else")
     ap.add_argument("--per-network", action="store_true",
                     help="with --store: print each layer model's error per (network, configuration)")
     args = ap.parse_args(argv)

@@ -11,7 +11,10 @@ prints, with no measuring of its own:
    time of day), and how much of it the speed references (profiling/reference.py) follow: the spread of the
    ratios raw and divided by the reference, per smoothing window (``LayerwisePredictor(reference_window=)``);
 4. the network-level term fitted in-sample on MEASURED units (whole ~ a*sum + b*n_units + c, with thread and
-   batch interactions, relative least squares): the best any unit model could do with that term.
+   batch interactions, relative least squares): the best any unit model could do with that term;
+5. the third 2026-12-02 sitting (``*-2026-12-02-fw``: every job in one shuffled order, and the framework
+   reference ``ref_framework_s`` timed in each job's worker): its repeat of the 12 networks, and every network
+   it shares with the second sitting, raw and divided by each of the three references.
 
     .venv/bin/python benchmarks/bench_repeatability.py
 """
@@ -130,11 +133,61 @@ def network_term_in_sample() -> None:
               f"(one scale only: {_rms(e1):.1f} %, {int((np.abs(e1) <= 0.1).sum())}/{len(e1)})")
 
 
+def _smoothed(w: pd.DataFrame, col: str, k: int) -> pd.Series:
+    """Each job's reference as the median of the ``k`` jobs of the sitting closest in time."""
+    w = w.sort_values("when")
+    return w[col].rolling(k, center=True, min_periods=1).median().reindex(w.index)
+
+
+def _jobs(names: list[str]) -> pd.DataFrame:
+    w = pd.concat([_whole(_read(n)) for n in names])
+    return w.assign(when=pd.to_datetime(w["measured_at"], utc=True))
+
+
+def _ratio_table(first: pd.DataFrame, second: pd.DataFrame, refs: list[str], title: str,
+                 windows=(1, 9)) -> None:
+    both = first.index.intersection(second.index)
+    r = second.loc[both, "runtime_s"] / first.loc[both, "runtime_s"]
+    print(f"\n{title}: {len(r)} pairs, runtime ratio median {r.median():.3f} ({r.min():.2f}-{r.max():.2f}), "
+          f"{int((np.abs(r - 1) <= 0.1).sum())}/{len(r)} within +-10 % of 1\n")
+    print("| divided by | jobs' reference window | ratio median | spread (RMS around the median) % | "
+          "within +-10 % of the median |\n|---|---|---|---|---|")
+
+    def line(name, k, x):
+        m = float(np.median(x))
+        print(f"| {name} | {k} | {m:.3f} | {_rms(x / m - 1):.1f} | {int((np.abs(x / m - 1) <= 0.1).sum())}/{len(x)} |")
+
+    line("nothing (raw)", "-", r.to_numpy())
+    for col in refs:
+        for k in windows:
+            a, b = _smoothed(first, col, k).loc[both], _smoothed(second, col, k).loc[both]
+            line(col, k, (r / (b / a)).to_numpy())
+
+
+def third_sitting() -> None:
+    print("\n5. third 2026-12-02 sitting (one shuffled campaign; speed references timed with every job):")
+    refs = ["ref_compute_s", "ref_memory_s", "ref_framework_s"]
+    main = _jobs(["measurements-2026-12-02-fw", "synthetic-all-2026-12-02-fw"])
+    rep = _jobs(["repeat-2026-12-02-fw"])
+    # each job's reference smoothed over the sitting it belongs to (the repeat ran after the main campaign)
+    _ratio_table(main, rep, refs, "12 networks x 3 configurations measured again at the end of the sitting")
+    second = _jobs([f"{n}-2026-12-02-ref" for n in ("measurements", "synthetic", "synthetic-fc", "synthetic-hires")])
+    _ratio_table(second, main, refs[:2], "every (network, configuration) of the second sitting, measured again "
+                 "in the third")
+    w = main.sort_values("when")
+    slot = w["when"].dt.floor("10min").dt.strftime("%H:%M")
+    print("\nthe third sitting by time of day (medians of its jobs):\n")
+    print("| from (UTC) | jobs | ref_compute_s ms | ref_memory_s ms | ref_framework_s ms |\n|---|---|---|---|---|")
+    for t, g in w.groupby(slot):
+        print(f"| {t} | {len(g)} | " + " | ".join(f"{1e3 * g[c].median():.3f}" for c in refs) + " |")
+
+
 def main() -> int:
     units_twice()
     whole_twice()
     drift()
     network_term_in_sample()
+    third_sitting()
     return 0
 
 

@@ -63,7 +63,7 @@ TABLE_COLUMNS = {
     "params", "weight_bytes", "input_bytes", "output_bytes", "n_layers", "measured_at", "activation",
     # written by the exporter beside the contract's columns: properties of a row, not knobs
     "input_size", "converged", "unit_size", "unit_types", "traced_step_s", "graph_runtime_s", "unattributed_s",
-    "inplace_method", "ref_compute_s", "ref_memory_s",
+    "inplace_method", "ref_compute_s", "ref_memory_s", "ref_framework_s",
 }
 # layers that a runtime folds into the preceding compute layer (TF remapper / TensorRT: conv+bn+relu)
 FUSED_INTO_MAIN = ("batch_norm", "activation")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,8 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
                  retry_failed: bool = False, inplace_method: str | None = None,
                  progress: Callable[[str], None] | None = None,
                  runner: Callable[..., dict[str, Any]] = run_job,
-                 reference: Callable[[], dict[str, float]] | None = speed_reference) -> CampaignSummary:
+                 reference: Callable[[], dict[str, float]] | None = speed_reference,
+                 shuffle: int | None = None) -> CampaignSummary:
     """Measure every network under every configuration and store each job as it finishes.
 
     Parameters
@@ -128,7 +130,14 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
     reference : callable, optional
         Timed just before each job; its values (default :func:`profiling.reference.speed_reference`:
         ``ref_compute_s``, ``ref_memory_s``) are stored in every row of the job, so that runtimes taken at
-        different moments of a machine whose speed drifts can be compared. None: not recorded.
+        different moments of a machine whose speed drifts can be compared. None: not recorded. (The TensorFlow
+        worker adds ``ref_framework_s``, timed in the job's own process, whatever this is.)
+    shuffle : int, optional
+        Measure the (network, configuration) jobs in an order shuffled with this seed instead of network by
+        network. On a machine whose speed drifts, the networks measured last would otherwise all be measured
+        at the slowest (or fastest) speed, and models trained on some of them and tested on others would learn
+        the drift as a difference between the networks. The order is the same for the same seed, so a resumed
+        campaign continues where it stopped.
     """
     platform = platform or CpuPlatform()
     space = platform.space()
@@ -149,49 +158,51 @@ def run_campaign(store: CampaignStore, *, networks: Sequence[str], configs: Sequ
         (inplace_method or "live")
     store.ensure_campaign(campaign, platform.name, platform.source, space.to_json(indent=None), platform.describe())
     summary = CampaignSummary()
-    for net in nets:
-        for cfg in cfgs:
-            key = job_key(campaign, net, input_size, level, views, cfg, method)
-            status = store.has_job(key)
-            if status == "ok" or (status == "failed" and not retry_failed):
-                summary.skipped += 1
-                if progress:
-                    progress(f"{net} [{format_config(cfg)}]: already stored")
-                continue
-            ref: dict[str, float] = {}
-            load = other_load_now(0.3)
-            if load > contention_threshold and on_contention == "wait":
-                load = wait_for_quiet(contention_threshold, contention_wait_s)
-            if load > contention_threshold and on_contention == "refuse":
-                result = {"status": "failed",
-                          "reason": f"contended: other processes used {load:.2f} cores (> {contention_threshold:g})"}
-            else:
-                job = Job(net, cfg, views, input_size, policy.__dict__, trace_runs, sensor_name, method)
-                ref = reference() if reference is not None else {}
-                result = runner(job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
-            rows = result.get("rows", []) if result.get("status") == "ok" else []
-            for r in rows:
-                r.update(ref)
-                r.setdefault("status", "ok")
-                r["contended"] = r.get("other_load") is not None and r["other_load"] > contention_threshold
-                summary.contended += int(r["contended"])
-            note = "; ".join(x for x in (result.get("note"), sensor_note or None) if x) or None
-            n = store.put_job(
-                job_key=key, campaign=campaign, network=_net_name(net), input_size=input_size, level=level,
-                views=views, config=cfg, status=result["status"], reason=result.get("reason"), note=note,
-                power_sensor=sensor_name or sensor_note, versions=result.get("versions"),
-                wall_s=result.get("wall_s"), rows=rows,
-                spec_json=json.dumps(result["spec"]) if result.get("spec") else None)
-            summary.rows += n
-            result["network"], result["config"] = _net_name(net), cfg
-            summary.results.append(result)
-            if result["status"] == "ok":
-                summary.measured += 1
-            else:
-                summary.failed += 1
-                summary.failures[result.get("reason", "unknown").split(":")[0]] += 1
+    jobs = [(net, cfg) for net in nets for cfg in cfgs]
+    if shuffle is not None:
+        random.Random(shuffle).shuffle(jobs)
+    for net, cfg in jobs:
+        key = job_key(campaign, net, input_size, level, views, cfg, method)
+        status = store.has_job(key)
+        if status == "ok" or (status == "failed" and not retry_failed):
+            summary.skipped += 1
             if progress:
-                progress(f"{_net_name(net)} [{format_config(cfg)}]: {result['status']}")
+                progress(f"{net} [{format_config(cfg)}]: already stored")
+            continue
+        ref: dict[str, float] = {}
+        load = other_load_now(0.3)
+        if load > contention_threshold and on_contention == "wait":
+            load = wait_for_quiet(contention_threshold, contention_wait_s)
+        if load > contention_threshold and on_contention == "refuse":
+            result = {"status": "failed",
+                      "reason": f"contended: other processes used {load:.2f} cores (> {contention_threshold:g})"}
+        else:
+            job = Job(net, cfg, views, input_size, policy.__dict__, trace_runs, sensor_name, method)
+            ref = reference() if reference is not None else {}
+            result = runner(job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
+        rows = result.get("rows", []) if result.get("status") == "ok" else []
+        for r in rows:
+            r.update(ref)
+            r.setdefault("status", "ok")
+            r["contended"] = r.get("other_load") is not None and r["other_load"] > contention_threshold
+            summary.contended += int(r["contended"])
+        note = "; ".join(x for x in (result.get("note"), sensor_note or None) if x) or None
+        n = store.put_job(
+            job_key=key, campaign=campaign, network=_net_name(net), input_size=input_size, level=level,
+            views=views, config=cfg, status=result["status"], reason=result.get("reason"), note=note,
+            power_sensor=sensor_name or sensor_note, versions=result.get("versions"),
+            wall_s=result.get("wall_s"), rows=rows,
+            spec_json=json.dumps(result["spec"]) if result.get("spec") else None)
+        summary.rows += n
+        result["network"], result["config"] = _net_name(net), cfg
+        summary.results.append(result)
+        if result["status"] == "ok":
+            summary.measured += 1
+        else:
+            summary.failed += 1
+            summary.failures[result.get("reason", "unknown").split(":")[0]] += 1
+        if progress:
+            progress(f"{_net_name(net)} [{format_config(cfg)}]: {result['status']}")
     return summary
 
 

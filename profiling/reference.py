@@ -15,6 +15,14 @@ the job's thread and core settings do not change them):
 The fastest timing, not the median: interference (a worker still exiting, a daemon) only ever adds time, and
 on 2026-12-02 the median of 15 matrix products was once 50 % above its neighbours' with nothing flagged.
 
+``ref_framework_s``
+    fastest of 21 calls of a fixed small network (:func:`framework_reference`: 24 dense layers of 32 units
+    on one sample, about 50 tiny operations), timed in the job's own worker just before the job, with the
+    job's thread settings: what the framework costs per operation, which neither workload above sees. On
+    2026-12-02 networks of hundreds of small operations (mobilenetv2) slowed 1.30x within half an hour while
+    the matrix product slowed 1.04x. Its operations are far too small for TensorFlow to split across threads,
+    so the job's ``threads`` do not change what it measures.
+
 They are stored as columns of every measurement row of the job (exported like any other column); a model
 can divide runtimes by them (``perfmodel.models.LayerwisePredictor(reference=...)``).
 """
@@ -26,9 +34,10 @@ from threadpoolctl import threadpool_limits
 
 from .timing import best_time
 
-__all__ = ["speed_reference", "REFERENCE_COLUMNS"]
+__all__ = ["speed_reference", "framework_reference", "reference_now", "REFERENCE_COLUMNS"]
 
-REFERENCE_COLUMNS = ("ref_compute_s", "ref_memory_s")
+REFERENCE_COLUMNS = ("ref_compute_s", "ref_memory_s", "ref_framework_s")
+FRAMEWORK_LAYERS, FRAMEWORK_UNITS = 24, 32
 
 
 def speed_reference(repeats: int = 21) -> dict[str, float]:
@@ -43,3 +52,36 @@ def speed_reference(repeats: int = 21) -> dict[str, float]:
         compute = best_time(lambda: a @ b, repeats)
     memory = best_time(lambda: np.copyto(dst, src), max(3, repeats // 2 - 1))
     return {"ref_compute_s": compute, "ref_memory_s": memory}
+
+
+def framework_reference(tf=None, repeats: int = 21) -> dict[str, float]:
+    """Time the fixed small network now, in this process (about 0.5 s with building it); see the module docstring.
+
+    Parameters
+    ----------
+    tf : module, optional
+        The imported ``tensorflow`` (a worker passes the one it configured); imported here when omitted.
+    repeats : int
+        Timed calls; the fastest is kept.
+    """
+    if tf is None:
+        import tensorflow as tf
+    # seeded weights and input: the reference is the same work in every process
+    init = tf.keras.initializers.GlorotUniform(seed=0)
+    layers = [tf.keras.layers.Dense(FRAMEWORK_UNITS, activation="relu", kernel_initializer=init)
+              for _ in range(FRAMEWORK_LAYERS)]
+    net = tf.keras.Sequential([tf.keras.Input((FRAMEWORK_UNITS,)), *layers])
+    x = tf.constant(np.random.default_rng(0).standard_normal((1, FRAMEWORK_UNITS)).astype(np.float32))
+    fn = tf.function(lambda t: net(t, training=False))
+    for _ in range(5):  # trace, then let the runtime settle its first-call allocations
+        fn(x).numpy()
+    return {"ref_framework_s": best_time(lambda: fn(x).numpy(), repeats)}
+
+
+def reference_now(column: str) -> float:
+    """One reference column (``REFERENCE_COLUMNS``) timed now, in this process, in seconds."""
+    if column == "ref_framework_s":
+        return framework_reference()[column]
+    if column not in REFERENCE_COLUMNS:
+        raise ValueError(f"unknown speed reference {column!r}; choose {', '.join(REFERENCE_COLUMNS)}")
+    return speed_reference()[column]

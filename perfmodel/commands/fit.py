@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 
+from profiling.reference import REFERENCE_COLUMNS
+
 from ..errors import DataError, ModelError
 from ..tables import parse_names, read_table
 
@@ -35,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model log(target): auto = when every value is positive (default)")
     parser.add_argument("--view", default="inplace", choices=("inplace", "isolated"),
                         help="layer view used with --store (default: inplace)")
-    parser.add_argument("--reference", metavar="COLUMN", choices=("ref_compute_s", "ref_memory_s"),
-                        help="--store: divide runtimes by this speed reference of their job (ref_compute_s or "
-                             "ref_memory_s, recorded by campaigns since 2026-12-02), for a machine whose speed "
-                             "drifts; predict then with --at-current-speed")
+    parser.add_argument("--reference", metavar="COLUMN", choices=REFERENCE_COLUMNS,
+                        help="--store: divide runtimes by this speed reference of their job (ref_compute_s, "
+                             "ref_memory_s or ref_framework_s, recorded by campaigns since 2026-12-02), for a "
+                             "machine whose speed drifts; predict then with --at-current-speed")
     parser.add_argument("--seed", type=int, default=0, help="random seed (folds, restarts, boosting)")
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 

@@ -114,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     if args.at_current_speed:
         if model.reference is None:
             raise ModelError("--at-current-speed needs a model fitted with --reference")
-        from profiling.reference import speed_reference
+        from profiling.reference import reference_now
 
-        reference_s = speed_reference()[model.reference]
+        reference_s = reference_now(model.reference)
     out = model.predict(spec, configs, reference_s=reference_s)
     write_frame(out, args.output)
     if args.output:

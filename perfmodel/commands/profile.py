@@ -55,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="continue an interrupted campaign (what re-running always does: stored jobs are skipped)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a store locked by another process (default: fail at once)")
+    p.add_argument("--shuffle", type=int, metavar="SEED",
+                   help="measure the (network, configuration) jobs in an order shuffled with this seed, not network "
+                        "by network: on a machine whose speed drifts, every network then sees the drift alike")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -124,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                                trace_runs=10 if args.quick else 20, timeout_s=args.timeout,
                                memory_limit_gb=args.memory_limit_gb, on_contention=args.on_contention,
                                contention_threshold=args.contention_threshold, retry_failed=args.retry_failed,
-                               inplace_method=args.inplace_method, progress=progress)
+                               inplace_method=args.inplace_method, progress=progress, shuffle=args.shuffle)
     bar.close()
     _print_table(summary, format_config)
     sensor, note = platform.power_sensor_status()

@@ -154,12 +154,13 @@ class LayerwisePredictor:
         at the largest runtime seen, as tree models would, or extrapolated without bound, as a GP or a
         polynomial would.
     reference : str, optional
-        A column of the table holding a speed reference timed just before every job (``ref_compute_s`` or
-        ``ref_memory_s``, :mod:`profiling.reference`; campaigns record both since 2026-12-02). Every runtime
-        is divided by its job's reference and multiplied by the median reference of the training rows
-        (``reference_s_``), so measurements taken while a shared machine ran at different speeds agree.
+        A column of the table holding a speed reference timed just before every job (``ref_compute_s``,
+        ``ref_memory_s`` or ``ref_framework_s``, :mod:`profiling.reference`; campaigns record them since
+        2026-12-02). Every runtime is divided by its job's reference and multiplied by the median reference
+        of the training rows (``reference_s_``), so measurements taken while a shared machine ran at
+        different speeds agree.
         Predictions are then at the speed of that median; ``predict(..., reference_s=...)`` scales them to
-        the reference timed at prediction time (``profiling.reference.speed_reference()``).
+        the reference timed at prediction time (``profiling.reference.reference_now(reference)``).
     reference_window : int, default 9
         The reference of a job is the median of those of the ``reference_window`` jobs closest in time
         (``measured_at``) around it: a machine drifts over minutes, while one job's reference is off by a
@@ -535,7 +536,7 @@ class LayerwisePredictor:
             Knob values; one output row per configuration.
         reference_s : float, optional
             For a model fitted with ``reference``: that reference timed now on the machine predicted
-            (``profiling.reference.speed_reference()[model.reference]``); runtimes and energies scale by its
+            (``profiling.reference.reference_now(model.reference)``); runtimes and energies scale by its
             ratio to ``reference_s_``. Without it, predictions are at the training data's median speed.
         """
         speed = self._speed_scale(reference_s)

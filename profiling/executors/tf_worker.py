@@ -93,6 +93,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     import tensorflow as tf
 
     from ..networks import load_network
+    from ..reference import framework_reference
     from ..sensors.load import LoadMonitor
     from ..timing import TimingPolicy, summarize, time_callable
 
@@ -107,6 +108,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     model, spec = load_network(job["network"], job.get("input_size"))
     rows: list[dict[str, Any]] = []
+    # the framework's per-operation speed at this moment, under this job's thread settings (stored on every row)
+    reference = framework_reference(tf)
 
     def measure(fn, extra: dict[str, Any]) -> dict[str, Any]:
         with LoadMonitor() as mon:
@@ -164,6 +167,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 row["other_load"] = mon.other_load
             rows.extend(inplace)
 
+    for row in rows:
+        row.update(reference)
     return {"status": "ok", "spec": spec.to_dict(), "rows": rows, "note": inplace_note,
             "power_sensor": _sensor_label(sensor), "versions": _versions(tf)}
 

@@ -175,6 +175,13 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
     now = pd.read_csv(tmp_path / "r.csv")["runtime_s"].iloc[0]
     # this machine's reference takes milliseconds, not a second: predicted far faster than the table ran
     assert 0 < now < 0.1 * pred["runtime_s"].iloc[0]
+    # the framework reference (timed in each job's worker) is timed here by running its small network now
+    table["ref_framework_s"] = 1.0
+    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "--reference", "ref_framework_s",
+                 "-o", str(tmp_path / "f.json")]) == 0
+    assert main(["predict", "--model", str(tmp_path / "f.json"), "--network", "net0", "--config",
+                 "threads=2,batch=1", "--at-current-speed", "-o", str(tmp_path / "f.csv")]) == 0
+    assert 0 < pd.read_csv(tmp_path / "f.csv")["runtime_s"].iloc[0] < 0.1 * pred["runtime_s"].iloc[0]
 
 
 def test_calibrate_profiles_then_fits_from_the_store(tmp_path, monkeypatch, capsys):

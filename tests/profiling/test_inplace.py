@@ -192,6 +192,9 @@ def test_frozen_method_is_kept_behind_the_option():
     assert "conv1+bn1" in units  # freezing folds batch-norm into the convolution
     assert all(r["inplace_method"] == "frozen" for r in rows)
     assert "unattributed_s" not in rows[0]
+    # the framework's speed, timed in the job's worker, on every row of the job (whole and in-place alike)
+    refs = {r["ref_framework_s"] for r in res["rows"]}
+    assert len(refs) == 1 and 0 < refs.pop() < 0.1
 
 
 # ----------------------------------------------------------------------------------- in process

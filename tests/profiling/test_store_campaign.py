@@ -144,3 +144,28 @@ def test_every_row_of_a_job_carries_the_speed_reference_timed_before_it(tmp_path
     with CampaignStore(tmp_path / "none.sqlite") as store:
         _run(store, FakeRunner(), reference=None)
         assert "ref_compute_s" not in store.to_frame().columns
+
+
+def test_shuffled_campaign_measures_every_job_once_in_a_seeded_order_and_resumes(tmp_path):
+    nets = [f"synthetic_{i}" for i in range(4)]  # valid names; the fake runner builds nothing
+    configs = [{"threads": 1}, {"threads": 2}]
+    given = [(n, t) for n in nets for t in (1, 2)]
+
+    def order(runner):
+        return [(n, c["threads"]) for n, c in runner.calls]
+
+    plain, first, again = FakeRunner(), FakeRunner(), FakeRunner()
+    with CampaignStore(tmp_path / "a.sqlite") as store:
+        _run(store, plain, networks=nets, configs=configs)
+    assert order(plain) == given  # network by network without the option
+    with CampaignStore(tmp_path / "b.sqlite") as store:
+        _run(store, first, networks=nets, configs=configs, shuffle=7)
+    with CampaignStore(tmp_path / "c.sqlite") as store:
+        _run(store, again, networks=nets, configs=configs, shuffle=7)
+    assert sorted(order(first)) == given and order(first) != given
+    assert order(again) == order(first)  # the seed fixes the order
+    # a resumed shuffled campaign measures only what is missing
+    resumed = FakeRunner()
+    with CampaignStore(tmp_path / "b.sqlite") as store:
+        summary = _run(store, resumed, networks=[*nets, "synthetic_4"], configs=configs, shuffle=7)
+    assert summary.skipped == 8 and sorted(order(resumed)) == [("synthetic_4", 1), ("synthetic_4", 2)]
