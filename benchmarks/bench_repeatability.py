@@ -13,8 +13,9 @@ prints, with no measuring of its own:
 4. the network-level term fitted in-sample on MEASURED units (whole ~ a*sum + b*n_units + c, with thread and
    batch interactions, relative least squares): the best any unit model could do with that term;
 5. the third 2026-12-02 sitting (``*-2026-12-02-fw``: every job in one shuffled order, and the framework
-   reference ``ref_framework_s`` timed in each job's worker): its repeat of the 12 networks, and every network
-   it shares with the second sitting, raw and divided by each of the three references.
+   reference ``ref_framework_s`` timed in each job's worker): its repeat of the 12 networks (whole networks,
+   raw and divided by each of the three references, and units), and every network it shares with the second
+   sitting.
 
     .venv/bin/python benchmarks/bench_repeatability.py
 """
@@ -45,15 +46,15 @@ def _rms(x) -> float:
     return float(100 * np.sqrt(np.mean(np.square(x))))
 
 
-def units_twice() -> None:
-    a, b = _read("measurements-2026-12-01"), _read("measurements-2026-12-02")
+def units_twice(first: str = "measurements-2026-12-01", second: str = "measurements-2026-12-02",
+                title: str = "1. the same in-place unit on 2026-12-01 and 2026-12-02") -> None:
+    a, b = _read(first), _read(second)
     ua = a[a["view"].eq("inplace")].set_index([*KEY, "unit"])
     ub = b[b["view"].eq("inplace")].set_index([*KEY, "unit"])
     j = pd.DataFrame({"a": ua["runtime_s"], "b": ub["runtime_s"], "type": ua["layer_type"]}).dropna()
     day = float(np.exp(np.median(np.log(j["b"] / j["a"]))))
     j["e"] = j["b"] / (j["a"] * day) - 1
-    print(f"1. the same in-place unit on 2026-12-01 and 2026-12-02 (12 networks x 3 configurations), after the "
-          f"median day factor {day:.3f}:\n")
+    print(f"{title} (12 networks x 3 configurations), after the median factor {day:.3f}:\n")
     print("| layer type | units | RMS difference % |\n|---|---|---|")
     for lt, d in j.groupby("type"):
         if len(d) >= 30:
@@ -171,6 +172,9 @@ def third_sitting() -> None:
     rep = _jobs(["repeat-2026-12-02-fw"])
     # each job's reference smoothed over the sitting it belongs to (the repeat ran after the main campaign)
     _ratio_table(main, rep, refs, "12 networks x 3 configurations measured again at the end of the sitting")
+    print()
+    units_twice("measurements-2026-12-02-fw", "repeat-2026-12-02-fw",
+                "the same in-place unit measured twice in the third sitting")
     second = _jobs([f"{n}-2026-12-02-ref" for n in ("measurements", "synthetic", "synthetic-fc", "synthetic-hires")])
     _ratio_table(second, main, refs[:2], "every (network, configuration) of the second sitting, measured again "
                  "in the third")
