@@ -11,7 +11,8 @@ prints, with no measuring of its own:
    time of day), and how much of it the speed references (profiling/reference.py) follow: the spread of the
    ratios raw and divided by the reference, per smoothing window (``LayerwisePredictor(reference_window=)``);
 4. the network-level term fitted in-sample on MEASURED units (whole ~ a*sum + b*n_units + c, with thread and
-   batch interactions, relative least squares): the best any unit model could do with that term;
+   batch interactions, relative least squares): the best any unit model could do with that term, in sample
+   and leaving each network out;
 5. the third 2026-12-02 sitting (``*-2026-12-02-fw``: every job in one shuffled order, and the framework
    reference ``ref_framework_s`` timed in each job's worker): its repeat of the 12 networks (whole networks,
    raw and divided by each of the three references, and units), and every network it shares with the second
@@ -116,8 +117,10 @@ def drift(windows=(1, 5, 9, 15)) -> None:
 
 
 def network_term_in_sample() -> None:
-    print("\n4. network term fitted in-sample on the measured units (the best a perfect unit model could do):\n")
-    for name in ("measurements-2026-12-01", "measurements-2026-12-02", "measurements-2026-12-02-ref"):
+    print("\n4. network term fitted on the measured units, in sample and leaving each network out (the best a "
+          "perfect unit model could do):\n")
+    for name in ("measurements-2026-12-01", "measurements-2026-12-02", "measurements-2026-12-02-ref",
+                 "measurements-2026-12-02-fw"):
         t = _read(name)
         u = t[t["view"].eq("inplace")].groupby(KEY)["runtime_s"].agg(["sum", "size"])
         d = _whole(t).join(u, how="inner")
@@ -130,8 +133,17 @@ def network_term_in_sample() -> None:
         e = X @ coef / y - 1
         scale = np.sum(s / y) / np.sum((s / y) ** 2)
         e1 = scale * s / y - 1
+        # the same term fitted on the other networks, for each network left out: the best a perfect unit model
+        # could do on an unseen network
+        loo = np.zeros(len(y))
+        for net in d.index.get_level_values("network").unique():
+            te = (d.index.get_level_values("network") == net)
+            c, *_ = np.linalg.lstsq(X[~te] / y[~te, None], np.ones(int((~te).sum())), rcond=None)
+            loo[te] = X[te] @ c / y[te] - 1
         print(f"   {name}: residual RMS {_rms(e):.1f} %, {int((np.abs(e) <= 0.1).sum())}/{len(e)} within +-10 % "
-              f"(one scale only: {_rms(e1):.1f} %, {int((np.abs(e1) <= 0.1).sum())}/{len(e1)})")
+              f"(one scale only: {_rms(e1):.1f} %, {int((np.abs(e1) <= 0.1).sum())}/{len(e1)}); leaving each "
+              f"network out: MAPE {100 * np.mean(np.abs(loo)):.1f} %, {int((np.abs(loo) <= 0.1).sum())}/{len(loo)} "
+              "within +-10 %")
 
 
 def _smoothed(w: pd.DataFrame, col: str, k: int) -> pd.Series:
