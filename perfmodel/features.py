@@ -249,6 +249,10 @@ def separable_halves(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFra
     """
     if "layer_type" not in rows.columns or "layer" not in rows.columns:
         return rows
+    if not rows.index.is_unique:  # e.g. tables concatenated without ignore_index: rows are matched by label below
+        out = separable_halves(rows.reset_index(drop=True), bytes_per_value)
+        out.index = rows.index
+        return out
     sep = rows["layer_type"].astype(str).eq("separable_conv2d")
     if not sep.any():
         return rows

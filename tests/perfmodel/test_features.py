@@ -122,6 +122,18 @@ def test_separable_halves_turn_the_two_timed_parts_into_depthwise_then_pointwise
     assert out.iloc[2]["flops"] == rows.iloc[2]["flops"]
 
 
+def test_separable_halves_of_concatenated_tables_with_repeated_index_labels():
+    sep = _sep_rows()
+    rows = pd.DataFrame([sep | {"unit": "s1", "runtime_s": 1.0}, sep | {"unit": "s1+bn1", "runtime_s": 3.0}])
+    other = rows.assign(network="m")
+    both = pd.concat([rows, other])  # index 0, 1, 0, 1
+    out = separable_halves(both)
+    assert list(out.index) == [0, 1, 0, 1]
+    assert list(out["layer_type"]) == ["depthwise_conv2d", "conv2d"] * 2
+    fresh = separable_halves(both.reset_index(drop=True))
+    assert out.reset_index(drop=True).equals(fresh)
+
+
 def test_separable_halves_leave_a_separable_timed_as_one_unit_alone():
     one = pd.DataFrame([_sep_rows("a") | {"unit": "s1"}, _sep_rows("b") | {"unit": "s1"},
                         _sep_rows("b", "threads=2") | {"unit": "s1"}])
