@@ -87,16 +87,21 @@ def whole_twice() -> None:
         print(f"   second sitting's repeat: {col} ratio median {r.median():.3f} ({r.min():.2f}-{r.max():.2f})")
 
 
+def _smoothed(w: pd.DataFrame, col: str, k: int) -> pd.Series:
+    """Each job's reference as the median of the ``k`` jobs of the sitting closest in time."""
+    w = w.sort_values("when")
+    return w[col].rolling(k, center=True, min_periods=1).median().reindex(w.index)
+
+
 def drift(windows=(1, 5, 9, 15)) -> None:
     old = pd.concat([_read("measurements-2026-12-01"), _read("synthetic-2026-12-01")])
     new = pd.concat([_read(f"{n}-2026-12-02-ref") for n in ("measurements", "synthetic")])
     w = new[new["view"].eq("whole")].copy()
     w["when"] = pd.to_datetime(w["measured_at"], utc=True)
-    w = w.sort_values("when")
+    w = w.sort_values("when").set_index(KEY)
     for col in ("ref_compute_s", "ref_memory_s"):
         for k in windows:
-            w[f"{col}_{k}"] = w[col].rolling(k, center=True, min_periods=1).median()
-    w = w.set_index(KEY)
+            w[f"{col}_{k}"] = _smoothed(w, col, k)
     r = (w["runtime_s"] / _whole(old)["runtime_s"]).dropna()
     d = w.loc[r.index].assign(r=r)
     print(f"\n3. second 2026-12-02 sitting against 2026-12-01, {len(d)} (network, configuration) pairs measured "
@@ -144,12 +149,6 @@ def network_term_in_sample() -> None:
               f"(one scale only: {_rms(e1):.1f} %, {int((np.abs(e1) <= 0.1).sum())}/{len(e1)}); leaving each "
               f"network out: MAPE {100 * np.mean(np.abs(loo)):.1f} %, {int((np.abs(loo) <= 0.1).sum())}/{len(loo)} "
               "within +-10 %")
-
-
-def _smoothed(w: pd.DataFrame, col: str, k: int) -> pd.Series:
-    """Each job's reference as the median of the ``k`` jobs of the sitting closest in time."""
-    w = w.sort_values("when")
-    return w[col].rolling(k, center=True, min_periods=1).median().reindex(w.index)
 
 
 def _jobs(names: list[str]) -> pd.DataFrame:

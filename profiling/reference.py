@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .errors import ConfigError
 from .timing import best_time
 
 __all__ = ["speed_reference", "framework_reference", "reference_now", "REFERENCE_COLUMNS"]
@@ -83,5 +84,5 @@ def reference_now(column: str) -> float:
     if column == "ref_framework_s":
         return framework_reference()[column]
     if column not in REFERENCE_COLUMNS:
-        raise ValueError(f"unknown speed reference {column!r}; choose {', '.join(REFERENCE_COLUMNS)}")
+        raise ConfigError(f"unknown speed reference {column!r}; choose {', '.join(REFERENCE_COLUMNS)}")
     return speed_reference()[column]
