@@ -188,7 +188,28 @@ def _read(path: str) -> pd.DataFrame:
 
     # A campaign store, or its exported table (CSV, optionally gzipped) as shipped under datasets/.
     table = pd.read_csv(path) if path.endswith((".csv", ".csv.gz")) else store_frame(path)
-    return table[table["status"].astype(str).eq("ok")]
+    return _with_duplicates(table[table["status"].astype(str).eq("ok")])
+
+
+def _with_duplicates(table: pd.DataFrame) -> pd.DataFrame:
+    """Mark the duplicate layers (``duplicate_of``) of a table exported before the column existed.
+
+    The shipped tables predate it: the specs are rebuilt (keras.applications / the synthetic generators, no
+    weights) and the export's rule applied (a row whose main layer is a duplicate).
+    """
+    if "duplicate_of" in table.columns:
+        return table
+    from profiling.networks import load_network
+
+    out = table.assign(duplicate_of="")
+    layers = out[out["level"].eq("layer")]
+    for (net, size), idx in layers.groupby(["network", "input_size"], dropna=False).groups.items():
+        try:
+            dups = load_network(net, None if pd.isna(size) else int(size))[1].duplicates()
+        except Exception:  # noqa: BLE001 - a network that cannot be rebuilt here keeps no duplicates
+            continue
+        out.loc[idx, "duplicate_of"] = [dups.get(str(name), "") for name in out.loc[idx, "layer"]]
+    return out
 
 
 def _whole_over_units(table: pd.DataFrame) -> pd.Series:

@@ -21,7 +21,7 @@ from .errors import DataError
 
 __all__ = ["GROUPS", "GROUP_FEATURES", "SPECIAL_FEATURES", "GENERIC_FEATURES", "TABLE_COLUMNS", "group_of",
            "layer_features", "collapse_units", "fuse_layers", "split_separable", "separable_halves", "KnobEncoder",
-           "knob_columns", "GROUP_FEATURES_V1"]
+           "knob_columns", "GROUP_FEATURES_V1", "RUN_KEYS"]
 
 # canonical layer_type -> model group; None = costs nothing by itself (graph input)
 GROUPS: dict[str, str | None] = {
@@ -63,7 +63,7 @@ TABLE_COLUMNS = {
     "params", "weight_bytes", "input_bytes", "output_bytes", "n_layers", "measured_at", "activation",
     # written by the exporter beside the contract's columns: properties of a row, not knobs
     "input_size", "converged", "unit_size", "unit_types", "traced_step_s", "graph_runtime_s", "unattributed_s",
-    "inplace_method", "ref_compute_s", "ref_memory_s", "ref_framework_s",
+    "inplace_method", "ref_compute_s", "ref_memory_s", "ref_framework_s", "duplicate_of",
 }
 # layers that a runtime folds into the preceding compute layer (TF remapper / TensorRT: conv+bn+relu)
 FUSED_INTO_MAIN = ("batch_norm", "activation")
@@ -233,7 +233,8 @@ def split_separable(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFram
     return pd.concat([rows[~sep], dw, pw])
 
 
-_RUN_KEYS = ("source", "campaign", "network", "input_size", "config", "view")
+# the columns that name one measured run of a network (a job's view): its rows' layers are unique in it
+RUN_KEYS = ("source", "campaign", "network", "input_size", "config", "view")
 
 
 def separable_halves(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFrame:
@@ -256,7 +257,7 @@ def separable_halves(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFra
     sep = rows["layer_type"].astype(str).eq("separable_conv2d")
     if not sep.any():
         return rows
-    keys = [c for c in _RUN_KEYS if c in rows.columns] + ["layer"]
+    keys = [c for c in RUN_KEYS if c in rows.columns] + ["layer"]
     s = rows[sep]
     key = pd.Series(["\x1f".join(map(str, r)) for r in s[keys].itertuples(index=False)], index=s.index)
     n = key.map(key.value_counts())

@@ -49,6 +49,7 @@ def measurements_frame(store) -> pd.DataFrame:
     specs: dict[tuple[str, int], NetworkSpec] = {}
     for r in conn.execute("SELECT network, input_size, spec FROM specs"):
         specs[(r["network"], r["input_size"])] = NetworkSpec.from_json(r["spec"])
+    duplicates = {key: spec.duplicates() for key, spec in specs.items()}
     rows: list[dict[str, Any]] = []
     knob_names: list[str] = []
     q = ("SELECT m.*, j.campaign, j.network, j.input_size, j.config, j.power_sensor, j.status AS job_status "
@@ -78,6 +79,9 @@ def measurements_frame(store) -> pd.DataFrame:
                     row.update(network_features(spec))
                 elif r["layer"]:
                     row.update(unit_features(spec, r["unit"], r["layer"]))
+                    # the unit's main layer repeats an earlier one's computation (NetworkSpec.duplicates): a
+                    # runtime that computes the two once times them under one of their names
+                    row["duplicate_of"] = duplicates[(r["network"], r["input_size"])].get(r["layer"], "")
             except Exception:  # noqa: BLE001 - a spec that lacks the layer leaves its features empty
                 pass
         if r["extra"]:
@@ -95,7 +99,7 @@ def measurements_frame(store) -> pd.DataFrame:
                      "reason": r["reason"], "measured_at": r["finished_at"], "power_sensor": r["power_sensor"] or "",
                      **cfg})
     columns = _BASE_COLUMNS + [k for k in knob_names if k not in _BASE_COLUMNS] + list(FEATURE_COLUMNS) + [
-        "unit_size", "unit_types", "n_layers"]
+        "unit_size", "unit_types", "n_layers", "duplicate_of"]
     df = pd.DataFrame(rows)
     extra_cols = [c for c in df.columns if c not in columns]
     return df.reindex(columns=columns + extra_cols)

@@ -45,6 +45,16 @@ _KERAS_TYPES = {
     "Normalization": "normalization", "InputLayer": "input",
 }
 
+# Weightless Keras layers whose output the attributes a spec records (and the shapes) determine: when two of
+# them take the same inputs, TensorFlow's graph optimiser (Grappler's common-subexpression elimination)
+# computes them once. NASNet's cells apply one 3x3 average pooling twice to the same tensor. Not here: layers
+# with unrecorded parameters (LeakyReLU's slope, ReLU's threshold, Cropping2D's amounts).
+_DEDUPLICABLE_CLASSES = (
+    "MaxPooling2D", "MaxPooling1D", "AveragePooling2D", "AveragePooling1D", "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Activation", "Add", "Multiply",
+    "Concatenate", "ZeroPadding2D", "ZeroPadding1D",
+)
+
 _DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int32": 4}
 
 FEATURE_COLUMNS = (
@@ -258,12 +268,38 @@ class NetworkSpec:
     def params(self) -> int:
         return sum(layer.params() for layer in self.layers)
 
+    def duplicates(self) -> dict[str, str]:
+        """Layers that repeat an earlier layer's computation, mapped to that earlier layer.
+
+        A weightless layer (pooling, ``Activation``, add, multiply, concatenation, zero padding) is a duplicate
+        when an earlier layer of the same class, attributes and shapes takes the same inputs (or duplicates of
+        them).
+        Runtimes that eliminate common subexpressions (TensorFlow's graph optimiser) compute it once.
+        """
+        canon: dict[str, str] = {}
+        first: dict[tuple, str] = {}
+        out: dict[str, str] = {}
+        for layer in self.layers:
+            canon[layer.name] = layer.name
+            if layer.keras_class not in _DEDUPLICABLE_CLASSES or layer.params() or not layer.inputs:
+                continue
+            key = (layer.type, layer.keras_class, json.dumps(_jsonable(layer.attrs), sort_keys=True),
+                   layer.input_shapes, layer.output_shape, tuple(canon[i] for i in layer.inputs))
+            if key in first:
+                canon[layer.name] = out[layer.name] = first[key]
+            else:
+                first[key] = layer.name
+        return out
+
     def features(self):
-        """Per-layer features as a pandas DataFrame (``layer``, ``layer_type`` and the feature columns)."""
+        """Per-layer features as a pandas DataFrame (``layer``, ``layer_type``, the feature columns and
+        ``duplicate_of``: the earlier layer a duplicate repeats, see :meth:`duplicates`; '' for the others)."""
         import pandas as pd
 
-        rows = [{"layer": layer.name, "layer_type": layer.type, **layer.features()} for layer in self.layers]
-        return pd.DataFrame(rows, columns=["layer", "layer_type", *FEATURE_COLUMNS])
+        dup = self.duplicates()
+        rows = [{"layer": layer.name, "layer_type": layer.type, **layer.features(),
+                 "duplicate_of": dup.get(layer.name, "")} for layer in self.layers]
+        return pd.DataFrame(rows, columns=["layer", "layer_type", *FEATURE_COLUMNS, "duplicate_of"])
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}

@@ -9,6 +9,10 @@ when fewer than three other networks have some: they train the unit models):
 
     runtime = a * sum_i t_i + b * n_units + c   (+ knob interactions when there are enough networks)
 
+A weightless layer that repeats an earlier one's computation on the same inputs (``duplicate_of`` column,
+``NetworkSpec.duplicates``) costs what the training table's duplicates cost when the measured runtime computes
+it once (TensorFlow does), and is predicted like any layer otherwise.
+
 Power is the runtime-weighted mean of the unit powers and energy = power * runtime (NeuralPower). With the
 GP, unit std's are propagated assuming independent errors, plus the relative residual spread of the
 network-level term.
@@ -26,14 +30,18 @@ import pandas as pd
 from profiling.synthetic import is_synthetic
 
 from ..errors import DataError, ModelError
-from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_FEATURES, GROUP_FEATURES_V1, SPECIAL_FEATURES, KnobEncoder, collapse_units,
-                        fuse_layers, group_of, knob_columns, layer_features, separable_halves, split_separable)
+from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_FEATURES, GROUP_FEATURES_V1,
+                        RUN_KEYS, SPECIAL_FEATURES, KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns,
+                        layer_features, separable_halves, split_separable)
 from ._common import require_state
 from .config_model import make_regressor
 
 __all__ = ["LayerwisePredictor", "store_frame", "load_network_spec"]
 
 REQUIRED = ("network", "level", "view", "layer_type", "runtime_s")
+# a group of equal layers says whether the runtime computed it once only when its longest member takes longer
+# than the timer's resolution (1 us) by a margin
+_DUPLICATE_EVIDENCE_S = 5e-6
 
 
 def store_frame(path: str | os.PathLike) -> pd.DataFrame:
@@ -66,6 +74,53 @@ def load_network_spec(name_or_path: str):
                          "missing)") from None
     loaded = load_network(name_or_path)
     return loaded[1] if isinstance(loaded, tuple) else loaded  # (keras_model, NetworkSpec)
+
+
+def _duplicate_mask(rows: pd.DataFrame) -> pd.Series:
+    """Rows of layers that repeat an earlier layer's computation (a non-empty ``duplicate_of``)."""
+    if "duplicate_of" not in rows.columns:
+        return pd.Series(False, index=rows.index)
+    col = rows["duplicate_of"]  # all-empty in a CSV reads as float NaN
+    return col.notna() & col.astype(str).str.strip().ne("")
+
+
+def _duplicate_groups(layers: pd.DataFrame) -> pd.Series:
+    """For the rows of duplicate layers and of the layers they repeat: a key naming their group in their run
+    (the same for a layer and its duplicates); NaN for every other row."""
+    dup = _duplicate_mask(layers)
+    if not dup.any():
+        return pd.Series(np.nan, index=layers.index, dtype=object)
+    net = layers["network"].astype(str)
+    name = layers["layer"].astype(str) if "layer" in layers.columns else pd.Series("", index=layers.index)
+    repeated = set(zip(net[dup], layers.loc[dup, "duplicate_of"].astype(str)))
+    member = dup | pd.Series([k in repeated for k in zip(net, name)], index=layers.index)
+    keys = [c for c in RUN_KEYS if c in layers.columns]
+    m = layers[member]
+    first = np.where(dup[member], m["duplicate_of"].astype(str), name[member])
+    run = ["\x1f".join(map(str, r)) for r in m[keys].itertuples(index=False)]
+    return pd.Series([f"{r}\x1f{f}" for r, f in zip(run, first)], index=m.index).reindex(layers.index)
+
+
+def _duplicate_cost(layers: pd.DataFrame, group: pd.Series) -> float | None:
+    """What a duplicate layer costs in the measured runtime (see ``LayerwisePredictor.duplicate_s_``).
+
+    A runtime that computes a group of equal layers once gives its time to one of them, not necessarily the
+    first (TensorFlow keeps one node's name): the other members are the duplicates' cost. It computes each
+    when the second-longest member of a group takes at least half of the longest; only groups whose longest
+    takes ``_DUPLICATE_EVIDENCE_S`` or more say which. Without such groups the runtime is taken to compute
+    duplicates once, as TensorFlow, the runtime of this project's CPU and Jetson platforms, does.
+    """
+    t = layers.loc[group.notna(), "runtime_s"].astype(float)
+    if t.empty:
+        return 0.0
+    g = group[t.index]
+    rank = t.groupby(g).rank(method="first", ascending=False)
+    top, second = t[rank.eq(1)].groupby(g).max(), t[rank.eq(2)].groupby(g).max()
+    both = second.index[top.reindex(second.index) >= _DUPLICATE_EVIDENCE_S]
+    if len(both) and float(np.median(second[both] / top[both])) >= 0.5:
+        return None
+    others = t[rank.gt(1)]
+    return float(np.median(others)) if len(others) else 0.0
 
 
 def _configs_frame(configs) -> pd.DataFrame:
@@ -166,6 +221,16 @@ class LayerwisePredictor:
         (``measured_at``) around it: a machine drifts over minutes, while one job's reference is off by a
         few percent on its own (on 2026-12-02, day-to-day runtime ratios divided by each job's own reference
         spread 9.3 %, by the median of 9 jobs 8.2 %; benchmarks/bench_repeatability.py). 1: each job's own.
+
+    Attributes
+    ----------
+    duplicate_s_ : float or None
+        Runtime of a duplicate layer (``duplicate_of``; the layer it repeats is predicted in full): the median
+        time of the members of the training table's groups of equal layers other than the longest of each.
+        Their rows teach no unit model: computed once, the group's time lands on one member (TensorFlow
+        keeps one node's name, not necessarily the first's). None when the training table's groups have
+        members costing alike (a runtime without common-subexpression elimination): duplicates are then
+        predicted, and learnt from, like any layer.
     """
 
     def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,
@@ -287,20 +352,24 @@ class LayerwisePredictor:
         self.knob_ranges_ = {k: [float(layers[k].min()), float(layers[k].max())] for k in ranged}
         self.has_power_ = "power_w" in layers.columns and \
             int(np.isfinite(pd.to_numeric(layers["power_w"], errors="coerce")).sum()) >= self.min_rows
-        groups = layers["layer_type"].map(group_of)
+        equal = _duplicate_groups(layers)
+        self.duplicate_s_ = _duplicate_cost(layers, equal)
+        # computed once, a layer's time lands on one of its duplicates or on itself: no member's is its own
+        learn = layers[equal.isna()] if self.duplicate_s_ is not None else layers
+        groups = learn["layer_type"].map(group_of)
         self.group_features_ = {g: list(v) for g, v in GROUP_FEATURES.items()}
         if hasattr(self, "base_coef_"):
             del self.base_coef_
-        self._fit_base(layers[groups.notna() & groups.ne("separable")])
+        self._fit_base(learn[groups.notna() & groups.ne("separable")])
         self.models_, self.power_models_, self.train_rows_, self.ratio_range_ = {}, {}, {}, {}
-        self.skipped_types_ = sorted(set(layers.loc[groups.eq("separable"), "layer_type"]))
+        self.skipped_types_ = sorted(set(learn.loc[groups.eq("separable"), "layer_type"]))
         for group in sorted(g for g in groups.dropna().unique() if g != "separable"):
-            rows = layers[groups.eq(group)]
+            rows = learn[groups.eq(group)]
             self.train_rows_[group] = len(rows)
             if len(rows) < self.min_rows:
                 continue
             self.models_[group], self.power_models_[group] = self._fit_group(rows, group)
-        usable = layers[groups.notna() & groups.ne("separable")]
+        usable = learn[groups.notna() & groups.ne("separable")]
         if len(usable) < self.min_rows:
             raise DataError(f"{len(usable)} layer rows are too few to fit a layer-wise model "
                             f"(needs at least {self.min_rows})")
@@ -477,6 +546,9 @@ class LayerwisePredictor:
         if unseen:
             warnings.warn(f"layer type(s) {', '.join(sorted(unseen))} unseen in training: predicted by the generic "
                           "fallback model", stacklevel=3)
+        if getattr(self, "duplicate_s_", None) is not None:
+            dup = _duplicate_mask(rows).to_numpy()
+            t[dup], s[dup] = self.duplicate_s_, 0.0
         index = rows["part_of"].to_numpy()
         out = pd.DataFrame({"t": t, "v": s**2, "p": p * t}, index=index).groupby(level=0, sort=False).sum(min_count=1)
         out = out.reindex(np.arange(int(index.max()) + 1 if len(index) else 0))
@@ -587,6 +659,7 @@ class LayerwisePredictor:
                            "random_state": self.random_state, "base": self.base, "reference": self.reference,
                            "reference_window": int(self.reference_window)},
                 "reference_s": getattr(self, "reference_s_", None),
+                "duplicate_s": getattr(self, "duplicate_s_", None),
                 "base_coef": [float(v) for v in self.base_coef_] if hasattr(self, "base_coef_") else None,
                 "ratio_range": self.ratio_range_,
                 "group_features": self.group_features_,
@@ -617,6 +690,8 @@ class LayerwisePredictor:
         params.setdefault("reference", None)
         m = cls(**params)
         m.reference_s_ = None if state.get("reference_s") is None else float(state["reference_s"])
+        # files written before duplicates were known predict them like any layer, as they did
+        m.duplicate_s_ = None if state.get("duplicate_s") is None else float(state["duplicate_s"])
         if state.get("base_coef") is not None:
             m.base_coef_ = np.asarray(state["base_coef"], dtype=float)
         m.ratio_range_ = {g: [float(a), float(b)] for g, (a, b) in state.get("ratio_range", {}).items()}

@@ -313,3 +313,59 @@ def test_speed_reference_errors_name_the_problem(table, fitted):
         LayerwisePredictor(model="gbr", reference="ref_compute_s").fit(partial)
     with pytest.raises(ModelError, match="fitted without a speed reference"):
         fitted.predict(_features(table, "net0"), {"threads": 1, "batch": 1}, reference_s=1e-3)
+
+
+def _twin_pools(dup_cost, carrier="first"):
+    """Conv units, pooling units, and pairs of equal pooling layers on one input (``duplicate_of`` names the
+    first of a pair, as the export writes it): one member of a pair (``carrier``) takes the pooling's time,
+    the other ``dup_cost`` times that."""
+    convs = _conv_units([(hw, c) for hw in (7, 14, 28) for c in (16, 32, 64)])
+    rows = []
+    for i, (hw, c) in enumerate((hw, c) for hw in (7, 14, 28) for c in (16, 32, 64, 128)):
+        t = 5e-6 + 4.0 * hw * hw * c / 2e9
+        base = {**convs.iloc[0].to_dict(), "layer_type": "avg_pool", "in_h": hw, "in_w": hw, "in_c": c,
+                "out_h": hw, "out_w": hw, "out_c": c, "flops": 9.0 * hw * hw * c, "weight_bytes": 0.0,
+                "input_bytes": 4.0 * hw * hw * c, "output_bytes": 4.0 * hw * hw * c}
+        tp, tq = (t, dup_cost * t) if carrier == "first" else (dup_cost * t, t)
+        rows.append({**base, "layer": f"s{i}", "unit": f"s{i}", "runtime_s": t, "duplicate_of": ""})
+        rows.append({**base, "layer": f"p{i}", "unit": f"p{i}", "runtime_s": tp, "duplicate_of": ""})
+        rows.append({**base, "layer": f"q{i}", "unit": f"q{i}", "runtime_s": tq, "duplicate_of": f"p{i}"})
+    return pd.concat([convs.assign(duplicate_of=""), pd.DataFrame(rows)], ignore_index=True)
+
+
+def _fit_gbr(table):
+    return LayerwisePredictor(model="gbr", model_params={"n_estimators": 30}, network_term=False).fit(table)
+
+
+@pytest.mark.parametrize("carrier", ["first", "second"])
+def test_duplicates_computed_once_cost_what_the_table_says_and_teach_no_unit_model(carrier, tmp_path):
+    table = _twin_pools(dup_cost=0.05, carrier=carrier)
+    m = _fit_gbr(table)
+    pairs = table[table["layer"].str.match(r"[pq]\d")]
+    cheap = pairs.groupby(pairs["layer"].str[1:])["runtime_s"].min()
+    assert m.duplicate_s_ == pytest.approx(cheap.median())
+    assert m.train_rows_["pool"] == 12  # the pools of no pair only: a pair's times are not its members' own
+    pair = table[table["layer"].isin(["p5", "q5"])]
+    out = m.predict_layers(pair.drop(columns=["runtime_s"]), {"threads": 1}).set_index("layer")["runtime_s"]
+    assert out["q5"] == pytest.approx(m.duplicate_s_)
+    assert out["p5"] > 5 * out["q5"]
+    m.save(tmp_path / "m.json")
+    assert LayerwisePredictor.load(tmp_path / "m.json").duplicate_s_ == pytest.approx(m.duplicate_s_)
+
+
+def test_duplicates_that_cost_like_their_originals_are_layers_like_any_other(tmp_path):
+    import json
+
+    table = _twin_pools(dup_cost=1.0)  # a runtime without common-subexpression elimination
+    m = _fit_gbr(table)
+    assert m.duplicate_s_ is None and m.train_rows_["pool"] == 3 * 12
+    pair = table[table["layer"].isin(["p5", "q5"])]
+    out = m.predict_layers(pair.drop(columns=["runtime_s"]), {"threads": 1})["runtime_s"]
+    assert out.iloc[0] == pytest.approx(out.iloc[1])
+    # a model file from before duplicates were known predicts them as layers, as it did
+    cheap = _fit_gbr(_twin_pools(dup_cost=0.05))
+    cheap.save(tmp_path / "new.json")
+    doc = json.loads((tmp_path / "new.json").read_text())
+    doc["state"].pop("duplicate_s")
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert LayerwisePredictor.load(tmp_path / "old.json").duplicate_s_ is None

@@ -75,3 +75,34 @@ def test_features_frame_has_one_row_per_layer():
     assert list(df["layer"]) == ["in", "c"]
     assert df.loc[1, "flops"] == net.layer("c").flops()
     assert json.loads(net.to_json())["format"] == "perfmodel.NetworkSpec"
+
+
+def _pool(name, inputs, size=3):
+    return LayerSpec(name, "avg_pool", "AveragePooling2D", ((16, 16, 8),), (16, 16, 8),
+                     {"pool_size": [size, size], "strides": [1, 1], "padding": "same", "params": 0}, inputs)
+
+
+def _relu(name, inputs):
+    return LayerSpec(name, "activation", "Activation", ((16, 16, 8),), (16, 16, 8),
+                     {"activation": "relu", "params": 0}, inputs)
+
+
+def test_duplicates_are_weightless_layers_repeating_an_earlier_computation():
+    net = _net(_conv("c"), _conv("c2"),  # same config and input, but its own weights: not a duplicate
+               _pool("left", ("c",)), _pool("right", ("c",)),  # NASNet's cell: one pooling applied twice
+               _pool("wide", ("c",), size=5), _pool("other_input", ("c2",)),
+               _relu("r1", ("left",)), _relu("r2", ("right",)),  # the same op on a duplicate: a duplicate too
+               _relu("r3", ("wide",)))
+    assert net.duplicates() == {"right": "left", "r2": "r1"}
+    feats = net.features()
+    assert dict(zip(feats["layer"], feats["duplicate_of"])) == {
+        "in": "", "c": "", "c2": "", "left": "", "right": "left", "wide": "", "other_input": "", "r1": "",
+        "r2": "r1", "r3": ""}
+
+
+def test_layers_with_parameters_the_spec_does_not_record_are_never_duplicates():
+    def leaky(name):  # LeakyReLU's slope is not among the recorded attributes: two may differ
+        return LayerSpec(name, "activation", "LeakyReLU", ((16, 16, 8),), (16, 16, 8),
+                         {"activation": "leakyrelu", "params": 0}, ("c",))
+
+    assert _net(_conv("c"), leaky("a"), leaky("b")).duplicates() == {}

@@ -79,6 +79,29 @@ def test_export_frame_has_units_knobs_and_features(tmp_path):
     assert df["power_w"].isna().all()  # no sensor here: empty, never invented
 
 
+def test_export_marks_layers_that_repeat_an_earlier_computation(tmp_path):
+    def pool(name):
+        return LayerSpec(name, "avg_pool", "AveragePooling2D", ((4, 4, 2),), (4, 4, 2),
+                         {"pool_size": [3, 3], "strides": [1, 1], "padding": "same", "params": 0}, ("input",))
+
+    inp = LayerSpec("input", "input", "InputLayer", (), (4, 4, 2))
+    # a built-in name for the campaign; the fake worker returns its own spec, as a real one returns the model's
+    spec = NetworkSpec("tiny_dense", (4, 4, 2), (inp, pool("left"), pool("right"))).to_dict()
+
+    def runner(job, timeout_s, memory_limit_gb):
+        rows = [{"view": "whole", "level": "network", "runtime_s": 1e-4, "repeats": 5}]
+        rows += [{"view": "inplace", "level": "layer", "layer": n, "unit": n, "layer_type": "avg_pool",
+                  "runtime_s": t, "repeats": 5} for n, t in (("left", 3e-5), ("right", 4e-6))]
+        return {"status": "ok", "rows": rows, "spec": spec, "versions": {}}
+
+    with CampaignStore(tmp_path / "s.sqlite") as store:
+        run_campaign(store, networks=["tiny_dense"], configs=[{"threads": 1}], level="layer",
+                     views=("whole", "inplace"), runner=runner)
+        df = store.to_frame()
+    layers = df[df["level"] == "layer"].set_index("layer")
+    assert layers.loc["right", "duplicate_of"] == "left" and layers.loc["left", "duplicate_of"] == ""
+
+
 def test_store_of_another_application_is_refused_and_untouched(tmp_path):
     path = tmp_path / "other.sqlite"
     con = sqlite3.connect(path)
