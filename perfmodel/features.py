@@ -21,7 +21,7 @@ from .errors import DataError
 
 __all__ = ["GROUPS", "GROUP_FEATURES", "SPECIAL_FEATURES", "GENERIC_FEATURES", "TABLE_COLUMNS", "group_of",
            "layer_features", "collapse_units", "fuse_layers", "split_separable", "separable_halves", "KnobEncoder",
-           "knob_columns", "GROUP_FEATURES_V1", "RUN_KEYS"]
+           "knob_columns", "GROUP_FEATURES_V1", "run_key"]
 
 # canonical layer_type -> model group; None = costs nothing by itself (graph input)
 GROUPS: dict[str, str | None] = {
@@ -234,7 +234,13 @@ def split_separable(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFram
 
 
 # the columns that name one measured run of a network (a job's view): its rows' layers are unique in it
-RUN_KEYS = ("source", "campaign", "network", "input_size", "config", "view")
+_RUN_KEYS = ("source", "campaign", "network", "input_size", "config", "view")
+
+
+def run_key(rows: pd.DataFrame, extra: Sequence[str] = ()) -> pd.Series:
+    """One string per row naming its measured run (the run columns ``rows`` has) and its ``extra`` columns."""
+    keys = [c for c in _RUN_KEYS if c in rows.columns] + list(extra)
+    return pd.Series(["\x1f".join(map(str, r)) for r in rows[keys].itertuples(index=False)], index=rows.index)
 
 
 def separable_halves(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFrame:
@@ -257,9 +263,8 @@ def separable_halves(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFra
     sep = rows["layer_type"].astype(str).eq("separable_conv2d")
     if not sep.any():
         return rows
-    keys = [c for c in RUN_KEYS if c in rows.columns] + ["layer"]
     s = rows[sep]
-    key = pd.Series(["\x1f".join(map(str, r)) for r in s[keys].itertuples(index=False)], index=s.index)
+    key = run_key(s, ["layer"])
     n = key.map(key.value_counts())
     nth = s.groupby(key, sort=False).cumcount()
     two = n.eq(2)

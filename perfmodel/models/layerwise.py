@@ -31,8 +31,8 @@ from profiling.synthetic import is_synthetic
 
 from ..errors import DataError, ModelError
 from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_FEATURES, GROUP_FEATURES_V1,
-                        RUN_KEYS, SPECIAL_FEATURES, KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns,
-                        layer_features, separable_halves, split_separable)
+                        SPECIAL_FEATURES, KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns,
+                        layer_features, run_key, separable_halves, split_separable)
 from ._common import require_state
 from .config_model import make_regressor
 
@@ -94,11 +94,9 @@ def _duplicate_groups(layers: pd.DataFrame) -> pd.Series:
     name = layers["layer"].astype(str) if "layer" in layers.columns else pd.Series("", index=layers.index)
     repeated = set(zip(net[dup], layers.loc[dup, "duplicate_of"].astype(str)))
     member = dup | pd.Series([k in repeated for k in zip(net, name)], index=layers.index)
-    keys = [c for c in RUN_KEYS if c in layers.columns]
     m = layers[member]
     first = np.where(dup[member], m["duplicate_of"].astype(str), name[member])
-    run = ["\x1f".join(map(str, r)) for r in m[keys].itertuples(index=False)]
-    return pd.Series([f"{r}\x1f{f}" for r, f in zip(run, first)], index=m.index).reindex(layers.index)
+    return run_key(m.assign(_first=first), ["_first"]).reindex(layers.index)
 
 
 def _duplicate_cost(layers: pd.DataFrame, group: pd.Series) -> float | None:
@@ -546,7 +544,7 @@ class LayerwisePredictor:
         if unseen:
             warnings.warn(f"layer type(s) {', '.join(sorted(unseen))} unseen in training: predicted by the generic "
                           "fallback model", stacklevel=3)
-        if getattr(self, "duplicate_s_", None) is not None:
+        if self.duplicate_s_ is not None:
             dup = _duplicate_mask(rows).to_numpy()
             t[dup], s[dup] = self.duplicate_s_, 0.0
         index = rows["part_of"].to_numpy()
