@@ -17,7 +17,8 @@ data is not this machine), so its two constants are FITTED to the training layer
 With ``--store runs/x.sqlite`` it runs instead the leave-one-network-out evaluation of the issue on a campaign
 store of the profiler (in-place units + whole-network rows; several networks x configurations): per-group
 layer RMSPE and network-level MAPE / share within +-10 % for the layer-wise models (sum + learned network term)
-against FLOPs-linear, FLOPs + layer count, and a Paleo roofline whose peaks are measured on this machine.
+against FLOPs-linear, FLOPs + layer count, and a Paleo roofline whose peaks are measured on this machine,
+and how often the held-out networks fall within one and two predicted std's (see ``--network-folds``).
 
     .venv/bin/python benchmarks/bench_layerwise.py --store runs/x.sqlite [--models polynomial,gbr,gp]
 """
@@ -230,8 +231,22 @@ def _at_reference_speed(tables: list[pd.DataFrame], column: str) -> list[pd.Data
     return out
 
 
+def _print_coverage(netres: pd.DataFrame) -> None:
+    """How honest the predicted std of the held-out networks is: the share of pairs within +-1 and +-2 std."""
+    print("\npredicted std of the held-out networks (a calibrated std holds 68 % within +-1 std, 95 % within +-2):\n")
+    print("| model | median std, % of prediction | within +-1 std | within +-2 std |")
+    print("|---|---|---|---|")
+    for model, d in netres.groupby("model", sort=False):
+        z = np.abs(d["y"] - d["pred"]) / d["std"]
+        if not np.isfinite(z).any():
+            print(f"| {model} | none | - | - |")
+            continue
+        print(f"| {model} | {100 * np.nanmedian(d['std'] / d['pred']):.1f} | {100 * (z <= 1).mean():.0f} % | "
+              f"{100 * (z <= 2).mean():.0f} % |")
+
+
 def evaluate_store(store_path: str, models: list[str], extra: str | None = None, extra_networks: int = 0,
-                   per_network: bool = False, reference: str | None = None) -> int:
+                   per_network: bool = False, reference: str | None = None, network_folds: int = 4) -> int:
     """Leave-one-network-out on a campaign store (the issue's CPU evaluation).
 
     ``extra``: other stores/tables, comma-separated (e.g. the synthetic kernel networks), whose rows join the
@@ -241,6 +256,8 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None,
     the median speed first (models and baselines alike, training and test rows alike).
     ``per_network``: also print each layer model's
     error per (network, configuration), of the prediction and of the predicted sum of the units.
+    ``network_folds``: the predictor's parameter; how often the held-out networks fall within one and two of
+    their predicted std's is printed after the network figures.
     """
     table = _read(store_path)
     extra_paths = [p for p in (extra or "").split(",") if p]
@@ -336,15 +353,16 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None,
         for kind in models:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = LayerwisePredictor(model=kind).fit(train)
+                m = LayerwisePredictor(model=kind, network_folds=network_folds).fit(train)
                 t = m._predict_rows(test_units)[0]
                 cfgs = [{k: r[k] for k in knobs if k in r} for _, r in test_whole.iterrows()]
-                pred = m.predict(feats, cfgs)["runtime_s"].to_numpy()
+                out = m.predict(feats, cfgs)
+                pred, std = out["runtime_s"].to_numpy(), out["runtime_s_std"].to_numpy()
             layer_rows.append(pd.DataFrame({"model": kind, "group": test_units["layer_type"].map(_report_group),
                                             "network": held, "config": test_units["config"],
                                             "y": test_units["runtime_s"], "pred": t}))
-            net_rows += [{"model": kind, "network": held, "config": c, "y": y, "pred": p}
-                         for c, y, p in zip(test_whole["config"], test_whole["runtime_s"], pred)]
+            net_rows += [{"model": kind, "network": held, "config": c, "y": y, "pred": p, "std": s}
+                         for c, y, p, s in zip(test_whole["config"], test_whole["runtime_s"], pred, std)]
     layers, netres = pd.concat(layer_rows), pd.DataFrame(net_rows)
     tab = layers.groupby(["model", "group"]).apply(lambda d: rmspe(d["y"], d["pred"]), include_groups=False)
     tab = tab.unstack("group")
@@ -359,6 +377,7 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None,
     print("|---|---|---|---|")
     for model, d in netres.groupby("model", sort=False):
         print(f"| {model} | {len(d)} | {100 * d['err'].mean():.1f} | {100 * (d['err'] <= 0.10).mean():.0f} % |")
+    _print_coverage(netres[netres["model"].isin(models)])
     if per_network:
         short = {c: ",".join(kv for kv in str(c).split(",") if kv.split("=")[0] in ("threads", "batch"))
                  for c in netres["config"].unique()}
@@ -387,14 +406,18 @@ def main(argv=None) -> int:
                     help="with --extra-train: only the first N networks of each (default: all)")
     ap.add_argument("--reference", metavar="COLUMN", help="with --store: divide every runtime by this speed "
                     "reference of its job (ref_compute_s, ref_memory_s or ref_framework_s) before anything else")
+    ap.add_argument("--network-folds", type=int, default=4, metavar="N",
+                    help="with --store: LayerwisePredictor(network_folds=N): the network term learns from unit "
+                    "sums of networks left out of the unit models in N groups (0: the training networks' own; "
+                    "default 4)")
     ap.add_argument("--per-network", action="store_true",
                     help="with --store: print each layer model's error per (network, configuration)")
     args = ap.parse_args(argv)
     if args.store:
-        if args.extra_networks < 0:
-            ap.error("--extra-networks must be >= 0")
+        if args.extra_networks < 0 or args.network_folds < 0:
+            ap.error("--extra-networks and --network-folds must be >= 0")
         return evaluate_store(args.store, args.models.split(","), args.extra_train, args.extra_networks,
-                              args.per_network, args.reference)
+                              args.per_network, args.reference, args.network_folds)
     table = edge_vision_table()
     ok = table[table["runtime_s"] > 0]
     noise = (ok["runtime_s_std"] / ok["runtime_s"]).median()

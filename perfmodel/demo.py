@@ -97,7 +97,8 @@ def _predict(df, out: str) -> None:
     for cfg, (_, p) in zip(configs, pred.iterrows()):
         m = measured[measured["threads"] == cfg["threads"]]["runtime_s"]
         meas = f"measured {m.iloc[0] * 1e3:.2f} ms ({p['runtime_s'] / m.iloc[0] - 1:+.0%})" if len(m) else "not measured"
-        print(f"  threads={cfg['threads']}: predicted {p['runtime_s'] * 1e3:.2f} ms, {meas}")
+        print(f"  threads={cfg['threads']}: predicted {p['runtime_s'] * 1e3:.2f} "
+              f"+- {p['runtime_s_std'] * 1e3:.2f} ms (1 std), {meas}")
     print("  (three small training networks: a smoke test; accuracy figures are in docs/models.md)")
     print(f"model saved to {path}")
 

@@ -83,6 +83,7 @@ def profile(store_path: str, budget: str, show_progress: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models.layerwise import LayerwisePredictor, store_frame
+    from .fit import print_spread
 
     store_path = args.store or os.path.splitext(args.output)[0] + ".sqlite"
     profile(store_path, args.budget, show_progress=not args.no_progress and sys.stderr.isatty())
@@ -90,4 +91,5 @@ def run(args: argparse.Namespace) -> int:
     model.save(args.output)
     print(f"calibrated layer-wise {args.model} model on {model.n_train_rows_} units of {len(model.networks_)} "
           f"networks ({store_path}) -> {args.output}")
+    print_spread(model)
     return 0
