@@ -18,7 +18,7 @@ With ``--store runs/x.sqlite`` it runs instead the leave-one-network-out evaluat
 store of the profiler (in-place units + whole-network rows; several networks x configurations): per-group
 layer RMSPE and network-level MAPE / share within +-10 % for the layer-wise models (sum + learned network term)
 against FLOPs-linear, FLOPs + layer count, and a Paleo roofline whose peaks are measured on this machine,
-and how often the held-out networks fall within one and two predicted std's (see ``--network-folds``).
+and how often the held-out networks fall within one and two predicted std's (see ``--std-folds``).
 
     .venv/bin/python benchmarks/bench_layerwise.py --store runs/x.sqlite [--models polynomial,gbr,gp]
 """
@@ -246,7 +246,7 @@ def _print_coverage(netres: pd.DataFrame) -> None:
 
 
 def evaluate_store(store_path: str, models: list[str], extra: str | None = None, extra_networks: int = 0,
-                   per_network: bool = False, reference: str | None = None, network_folds: int = 4) -> int:
+                   per_network: bool = False, reference: str | None = None, std_folds: int = 4) -> int:
     """Leave-one-network-out on a campaign store (the issue's CPU evaluation).
 
     ``extra``: other stores/tables, comma-separated (e.g. the synthetic kernel networks), whose rows join the
@@ -256,7 +256,7 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None,
     the median speed first (models and baselines alike, training and test rows alike).
     ``per_network``: also print each layer model's
     error per (network, configuration), of the prediction and of the predicted sum of the units.
-    ``network_folds``: the predictor's parameter; how often the held-out networks fall within one and two of
+    ``std_folds``: the predictor's parameter; how often the held-out networks fall within one and two of
     their predicted std's is printed after the network figures.
     """
     table = _read(store_path)
@@ -353,7 +353,7 @@ def evaluate_store(store_path: str, models: list[str], extra: str | None = None,
         for kind in models:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = LayerwisePredictor(model=kind, network_folds=network_folds).fit(train)
+                m = LayerwisePredictor(model=kind, std_folds=std_folds).fit(train)
                 t = m._predict_rows(test_units)[0]
                 cfgs = [{k: r[k] for k in knobs if k in r} for _, r in test_whole.iterrows()]
                 out = m.predict(feats, cfgs)
@@ -406,18 +406,17 @@ def main(argv=None) -> int:
                     help="with --extra-train: only the first N networks of each (default: all)")
     ap.add_argument("--reference", metavar="COLUMN", help="with --store: divide every runtime by this speed "
                     "reference of its job (ref_compute_s, ref_memory_s or ref_framework_s) before anything else")
-    ap.add_argument("--network-folds", type=int, default=4, metavar="N",
-                    help="with --store: LayerwisePredictor(network_folds=N): the network term learns from unit "
-                    "sums of networks left out of the unit models in N groups (0: the training networks' own; "
-                    "default 4)")
+    ap.add_argument("--std-folds", type=int, default=4, metavar="N",
+                    help="with --store: LayerwisePredictor(std_folds=N): the predicted std is measured on "
+                    "networks left out of the unit models in N groups (0: on the training networks; default 4)")
     ap.add_argument("--per-network", action="store_true",
                     help="with --store: print each layer model's error per (network, configuration)")
     args = ap.parse_args(argv)
     if args.store:
-        if args.extra_networks < 0 or args.network_folds < 0:
-            ap.error("--extra-networks and --network-folds must be >= 0")
+        if args.extra_networks < 0 or args.std_folds < 0:
+            ap.error("--extra-networks and --std-folds must be >= 0")
         return evaluate_store(args.store, args.models.split(","), args.extra_train, args.extra_networks,
-                              args.per_network, args.reference, args.network_folds)
+                              args.per_network, args.reference, args.std_folds)
     table = edge_vision_table()
     ok = table[table["runtime_s"] > 0]
     noise = (ok["runtime_s_std"] / ok["runtime_s"]).median()

@@ -41,10 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--store: divide runtimes by this speed reference of their job (ref_compute_s, "
                              "ref_memory_s or ref_framework_s, recorded by campaigns since 2026-12-02), for a "
                              "machine whose speed drifts; predict then with --at-current-speed")
-    parser.add_argument("--network-folds", type=int, default=4, metavar="N",
-                        help="--store: fit the network-level term (and its std) to unit sums of networks left "
-                             "out of the unit models, in N groups (fitting takes N+1 times as long; 0: the "
-                             "training networks' own sums, whose spread understates the error; default 4)")
+    parser.add_argument("--std-folds", type=int, default=4, metavar="N",
+                        help="--store: measure the predicted std on networks left out of the unit models, in N "
+                             "groups (fitting takes N+1 times as long; 0: the spread on the training networks, "
+                             "which understates the error on a new one; default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (folds, restarts, boosting)")
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     table = store_frame(args.store)
     model = LayerwisePredictor(model=args.model, view=args.view, log_target=log_target is not False,
-                               random_state=args.seed, reference=args.reference, network_folds=args.network_folds).fit(table)
+                               random_state=args.seed, reference=args.reference, std_folds=args.std_folds).fit(table)
     model.save(args.output)
     print(f"fitted layer-wise {args.model} model on {model.n_train_rows_} layer rows of "
           f"{len(model.networks_)} networks -> {args.output}")
@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
 def print_spread(model) -> None:
     """Say how wide a fitted layer-wise model's network-level std is, and what it was measured on."""
     if model.n_network_rows_:
-        how = f"on networks left out of the unit models ({model.net_folds_} folds)" if model.net_folds_ \
+        how = f"on networks left out of the unit models ({model.net_std_folds_} folds)" if model.net_std_folds_ \
             else "on the training networks"
         print(f"network-level spread (relative std) {how}: {100 * model.net_rel_std_:.1f} %")

@@ -15,8 +15,7 @@ it once (TensorFlow does), and is predicted like any layer otherwise.
 
 Power is the runtime-weighted mean of the unit powers and energy = power * runtime (NeuralPower). With the
 GP, unit std's are propagated assuming independent errors; every model's std holds the relative spread of
-the network-level term, which learns from unit sums of networks the unit models did not see
-(``network_folds``).
+the network-level prediction on networks the unit models did not see (``std_folds``).
 """
 
 from __future__ import annotations
@@ -226,23 +225,23 @@ class LayerwisePredictor:
         (``measured_at``) around it: a machine drifts over minutes, while one job's reference is off by a
         few percent on its own (on 2026-12-02, day-to-day runtime ratios divided by each job's own reference
         spread 9.3 %, by the median of 9 jobs 8.2 %; benchmarks/bench_repeatability.py). 1: each job's own.
-    network_folds : int, default 4
-        What the network-level term learns from: the networks with whole-network rows are split into this
-        many seeded groups, the unit models are fitted again without each group's networks, and their
-        predicted unit sums of those networks (as of a network never profiled) are what the term is fitted
-        to, and what its spread ``net_rel_std_`` (part of every predicted ``runtime_s_std``) is measured on.
-        Fitting takes ``network_folds + 1`` times as long. 0 (or fewer than two such networks, or folds too
-        small to fit on): the unit predictions of the networks the unit models were fitted on, whose errors
-        are smaller than on unseen networks.
+    std_folds : int, default 4
+        How the network-level spread ``net_rel_std_`` (part of every predicted ``runtime_s_std``) is
+        measured: the networks with whole-network rows are split into this many seeded groups, the unit
+        models are fitted again without each group's networks, and the network term's relative errors on
+        their predicted unit sums of those networks (as of a network never profiled) are the spread.
+        Fitting takes ``std_folds + 1`` times as long. 0 (or fewer than two such networks, or folds too
+        small to fit on): the term's residuals on the networks the unit models were fitted on, which
+        understate the error on an unseen network.
 
     Attributes
     ----------
     net_rel_std_ : float
-        Relative spread (RMS, per degree of freedom) of the network term's errors on the sums it was fitted
-        to (see ``network_folds``); ``predict`` gives ``runtime_s_std`` = this times the runtime, combined in
-        quadrature with the GP's unit std's.
-    net_folds_ : int
-        The number of folds the network term was fitted with; 0: on the training networks' own unit sums.
+        Relative spread (RMS) of the network-level prediction on networks the unit models did not see (see
+        ``std_folds``); ``predict`` gives ``runtime_s_std`` = this times the runtime, combined in quadrature
+        with the GP's unit std's.
+    net_std_folds_ : int
+        The number of folds ``net_rel_std_`` was measured with; 0 when it is the training networks' spread.
     duplicate_s_ : float or None
         Runtime of a duplicate layer (``duplicate_of``; the layer it repeats is predicted in full): the median
         time of the members of the training table's groups of equal layers other than the longest of each.
@@ -254,7 +253,7 @@ class LayerwisePredictor:
 
     def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,
                  min_rows=6, model_params=None, random_state=0, base="roofline", reference=None,
-                 reference_window=9, network_folds=4):
+                 reference_window=9, std_folds=4):
         self.model = model
         self.view = view
         self.log_target = log_target
@@ -266,7 +265,7 @@ class LayerwisePredictor:
         self.base = base
         self.reference = reference
         self.reference_window = reference_window
-        self.network_folds = network_folds
+        self.std_folds = std_folds
 
     def _init_params(self) -> dict:
         names = inspect.signature(type(self).__init__).parameters
@@ -361,9 +360,9 @@ class LayerwisePredictor:
         """Fit on the exported measurement table (DataFrame or CSV path; docs/measurement-table.md)."""
         if self.model not in ("polynomial", "gp", "gbr"):
             raise ModelError(f"unknown layer model {self.model!r}; choose polynomial, gp or gbr")
-        folds = self.network_folds
+        folds = self.std_folds
         if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 0:
-            raise ModelError(f"network_folds must be a whole number of folds >= 0, got {self.network_folds!r}")
+            raise ModelError(f"std_folds must be a whole number of folds >= 0, got {self.std_folds!r}")
         table = self._check_table(table)
         self.reference_s_ = None
         table = self._normalise_speed(table)
@@ -472,7 +471,7 @@ class LayerwisePredictor:
         self.net_coef_ = np.array([1.0, 0.0, 0.0])
         self.net_knobs_, self.net_knob_lo_, self.net_knob_span_ = [], np.zeros(0), np.ones(0)
         self.net_rel_std_ = 0.0
-        self.net_folds_ = 0
+        self.net_std_folds_ = 0
         self.n_network_rows_ = 0
         if not self.network_term:
             return
@@ -506,12 +505,8 @@ class LayerwisePredictor:
             keep.append(idx)
         nets = nets.loc[keep]
         units = pd.concat(frames, ignore_index=True)
-        # The term corrects the predicted sums of networks the unit models never saw: it learns from such
-        # sums (unit models fitted without the network, stacked generalisation) when there are folds to make.
-        sums = self._unseen_sums(table, nets, units)
-        self.net_folds_ = 0 if sums is None else min(int(self.network_folds), nets["network"].nunique())
-        if sums is None:  # one call for all networks: the models are vectorised
-            sums = _per_network_row(units, len(nets), self._predict_rows(units)[0])
+        # one call for all networks: the models are vectorised
+        sums = _per_network_row(units, len(nets), self._predict_rows(units)[0])
         counts = _per_network_row(units, len(nets))
         y = nets["runtime_s"].to_numpy(dtype=float)
         used = [e["name"] for e in self.knobs_.encoding if e["kind"] != "category"]
@@ -530,23 +525,30 @@ class LayerwisePredictor:
         full[:len(coef)] = coef
         self.net_coef_ = full
         self.n_network_rows_ = int(len(y))
-        if len(y) > len(coef):
+        # The spread a prediction faces is that of networks the unit models never saw: measured on them when
+        # there are folds to make (fitted on them, the term was no better: docs/models.md).
+        unseen = self._unseen_sums(table, nets, units)
+        self.net_std_folds_ = 0 if unseen is None else min(int(self.std_folds), nets["network"].nunique())
+        if unseen is not None:
+            rel = self._network_design(unseen, counts, nets) @ full / y - 1
+            self.net_rel_std_ = float(np.sqrt(np.mean(rel**2)))
+        elif len(y) > len(coef):
             rel = self._network_design(sums, counts, nets) @ full / y - 1
             self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / (len(y) - len(coef))))
 
     def _unseen_sums(self, table: pd.DataFrame, nets: pd.DataFrame, units: pd.DataFrame) -> np.ndarray | None:
         """Each network row's sum of unit predictions by unit models fitted without its network.
 
-        The networks of the rows are split into ``network_folds`` seeded groups; for each, the unit models are
-        fitted again on the table without that group's networks. None with ``network_folds`` 0, fewer than two
+        The networks of the rows are split into ``std_folds`` seeded groups; for each, the unit models are
+        fitted again on the table without that group's networks. None with ``std_folds`` 0, fewer than two
         such networks, or when the rest of a fold's table is too small to fit on.
         """
         names = nets["network"].astype(str)
-        k = min(int(self.network_folds), names.nunique())
+        k = min(int(self.std_folds), names.nunique())
         if k < 2:
             return None
         order = np.random.default_rng(self.random_state).permutation(sorted(names.unique()))
-        params = {**self._init_params(), "network_folds": 0, "network_term": False, "reference": None}
+        params = {**self._init_params(), "std_folds": 0, "network_term": False, "reference": None}
         out = np.full(len(nets), np.nan)
         for fold in np.array_split(order, k):
             held = names.isin(fold).to_numpy()
@@ -715,7 +717,7 @@ class LayerwisePredictor:
                            "model_params": None if self.model_params is None else
                            {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_params.items()},
                            "random_state": self.random_state, "base": self.base, "reference": self.reference,
-                           "reference_window": int(self.reference_window), "network_folds": int(self.network_folds)},
+                           "reference_window": int(self.reference_window), "std_folds": int(self.std_folds)},
                 "reference_s": getattr(self, "reference_s_", None),
                 "duplicate_s": getattr(self, "duplicate_s_", None),
                 "base_coef": [float(v) for v in self.base_coef_] if hasattr(self, "base_coef_") else None,
@@ -733,7 +735,7 @@ class LayerwisePredictor:
                 "n_train_rows": self.n_train_rows_, "networks": self.networks_,
                 "network_term": {"coef": self.net_coef_, "knobs": self.net_knobs_, "knob_lo": self.net_knob_lo_,
                                  "knob_span": self.net_knob_span_, "rel_std": self.net_rel_std_,
-                                 "network_folds": self.net_folds_,
+                                 "std_folds": self.net_std_folds_,
                                  "n_rows": self.n_network_rows_}}
 
     @classmethod
@@ -747,7 +749,7 @@ class LayerwisePredictor:
                                       for k, v in params["model_params"].items()}
         params.setdefault("base", None)  # files written before the base existed predicted without one
         params.setdefault("reference", None)
-        params.setdefault("network_folds", 0)  # files written before it: term fitted on in-sample sums
+        params.setdefault("std_folds", 0)  # files written before it: the spread of the training networks
         m = cls(**params)
         m.reference_s_ = None if state.get("reference_s") is None else float(state["reference_s"])
         # files written before duplicates were known predict them like any layer, as they did
@@ -776,7 +778,7 @@ class LayerwisePredictor:
         m.net_knob_lo_ = np.asarray(net.get("knob_lo", []), dtype=float)
         m.net_knob_span_ = np.asarray(net.get("knob_span", []), dtype=float)
         m.net_rel_std_ = float(net.get("rel_std", 0.0))
-        m.net_folds_ = int(net.get("network_folds", 0))
+        m.net_std_folds_ = int(net.get("std_folds", 0))
         m.n_network_rows_ = int(net.get("n_rows", 0))
         return m
 

@@ -147,9 +147,9 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
     (tmp_path / "x.sqlite").write_bytes(b"")
     assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "-o", str(model)]) == 0
     assert "spread (relative std) on networks left out of the unit models (4 folds):" in capsys.readouterr().out
-    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "--network-folds", "-1",
+    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "--model", "gbr", "--std-folds", "-1",
                  "-o", str(tmp_path / "bad.json")]) == 2
-    assert "network_folds must be a whole number of folds >= 0, got -1" in _err(capsys)
+    assert "std_folds must be a whole number of folds >= 0, got -1" in _err(capsys)
     assert not (tmp_path / "bad.json").exists()
     out = tmp_path / "p.csv"
     assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads=2,batch=1",

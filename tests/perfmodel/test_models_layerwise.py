@@ -371,17 +371,17 @@ def test_duplicates_that_cost_like_their_originals_are_layers_like_any_other(tmp
     assert LayerwisePredictor.load(tmp_path / "old.json").duplicate_s_ is None
 
 
-def test_network_term_learns_from_unit_sums_of_networks_the_unit_models_never_saw(table, tmp_path):
+def test_network_std_is_the_spread_on_networks_the_unit_models_never_saw(table, tmp_path):
     from perfmodel.features import separable_halves
 
     train = table[table["network"].isin(["net2", "net3", "net4", "net5"])]
-    m = LayerwisePredictor(model="gbr", network_folds=4).fit(train)  # four networks, four folds: one network each
+    m = LayerwisePredictor(model="gbr", std_folds=4).fit(train)  # four networks, four folds: one network each
     whole = train[train["level"].eq("network")]
     sums, counts = [], []
     for net, rows in whole.groupby("network", sort=False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # one network fewer: a type may go to the fallback
-            alone = LayerwisePredictor(model="gbr", network_folds=0, network_term=False)
+            alone = LayerwisePredictor(model="gbr", std_folds=0, network_term=False)
             alone.fit(train[train["network"] != net])
             for i in rows.index:
                 units = separable_halves(train[(train["network"] == net) & train["level"].eq("layer")
@@ -390,40 +390,41 @@ def test_network_term_learns_from_unit_sums_of_networks_the_unit_models_never_sa
                 counts.append(float(len(units)))
     whole = pd.concat([rows for _, rows in whole.groupby("network", sort=False)])
     y = whole["runtime_s"].to_numpy()
-    A = m._network_design(np.array(sums), np.array(counts), whole)
-    coef = np.linalg.lstsq(A / y[:, None], np.ones_like(y), rcond=None)[0]  # relative least squares
-    np.testing.assert_allclose(m.net_coef_, coef, rtol=1e-6)
-    rel = A @ coef / y - 1
-    assert m.net_rel_std_ == pytest.approx(np.sqrt(np.sum(rel**2) / (len(y) - len(coef)))) and m.net_folds_ == 4
-    # without folds: the training networks' own unit sums, a smaller spread than that of unseen networks
-    m0 = LayerwisePredictor(model="gbr", network_folds=0).fit(train)
-    assert m0.net_folds_ == 0 and m0.net_rel_std_ < m.net_rel_std_
+    rel = m._network_design(np.array(sums), np.array(counts), whole) @ m.net_coef_ / y - 1
+    assert m.net_rel_std_ == pytest.approx(np.sqrt(np.mean(rel**2))) and m.net_std_folds_ == 4
+    # the folds measure the spread only: same network term, same predictions, the std scaled by the spread
+    m0 = LayerwisePredictor(model="gbr", std_folds=0).fit(train)
+    assert m0.net_std_folds_ == 0
+    np.testing.assert_allclose(m0.net_coef_, m.net_coef_)
+    cfg = {"threads": 2, "batch": 1}
+    p, p0 = m.predict(_features(table, "net0"), cfg).iloc[0], m0.predict(_features(table, "net0"), cfg).iloc[0]
+    assert p["runtime_s"] == pytest.approx(p0["runtime_s"])
+    assert p["runtime_s_std"] / p0["runtime_s_std"] == pytest.approx(m.net_rel_std_ / m0.net_rel_std_)
     m.save(tmp_path / "m.json")
     back = LayerwisePredictor.load(tmp_path / "m.json")
-    assert back.network_folds == 4 and back.net_rel_std_ == m.net_rel_std_ and back.net_folds_ == 4
-    pd.testing.assert_frame_equal(back.predict(_features(table, "net0"), {"threads": 2, "batch": 1}),
-                                  m.predict(_features(table, "net0"), {"threads": 2, "batch": 1}))
+    assert back.std_folds == 4 and back.net_rel_std_ == m.net_rel_std_ and back.net_std_folds_ == 4
+    pd.testing.assert_frame_equal(back.predict(_features(table, "net0"), cfg), m.predict(_features(table, "net0"), cfg))
     net2_units = table.index[(table["network"] == "net2") & table["level"].eq("layer")]
     lopsided = table[table["network"].isin(["net2", "net3"]) & ~table.index.isin(net2_units[4:])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few networks: types go to the fallback
-        # one network with whole rows: no fold to leave out, the training networks' sums
-        assert LayerwisePredictor(model="gbr", network_folds=4).fit(table[table["network"].eq("net2")]).net_folds_ == 0
-        # a fold whose other networks are too few to fit on: the training networks' sums, no error
-        assert LayerwisePredictor(model="gbr", network_folds=2).fit(lopsided).net_folds_ == 0
+        # one network with whole rows: no fold to leave out, the training networks' spread
+        assert LayerwisePredictor(model="gbr", std_folds=4).fit(table[table["network"].eq("net2")]).net_std_folds_ == 0
+        # a fold whose other networks are too few to fit on: the training networks' spread, no error
+        assert LayerwisePredictor(model="gbr", std_folds=2).fit(lopsided).net_std_folds_ == 0
 
 
-def test_model_files_without_network_folds_load_as_they_were_fitted(table, fitted, tmp_path):
+def test_model_files_without_std_folds_load_as_they_were_fitted(table, fitted, tmp_path):
     import json
 
     fitted.save(tmp_path / "new.json")
     doc = json.loads((tmp_path / "new.json").read_text())
-    assert doc["state"]["network_term"]["network_folds"] == fitted.net_folds_ > 0
-    doc["state"]["params"].pop("network_folds")
-    doc["state"]["network_term"].pop("network_folds")
+    assert doc["state"]["network_term"]["std_folds"] == fitted.net_std_folds_ > 0
+    doc["state"]["params"].pop("std_folds")
+    doc["state"]["network_term"].pop("std_folds")
     (tmp_path / "old.json").write_text(json.dumps(doc))
     old = LayerwisePredictor.load(tmp_path / "old.json")
-    assert old.network_folds == 0 and old.net_folds_ == 0 and old.net_rel_std_ == fitted.net_rel_std_
+    assert old.std_folds == 0 and old.net_std_folds_ == 0 and old.net_rel_std_ == fitted.net_rel_std_
     cfg = {"threads": 1, "batch": 2}
     feats = _features(table, "net1")
     pd.testing.assert_frame_equal(old.predict(feats, cfg), fitted.predict(feats, cfg))
