@@ -267,9 +267,19 @@ class LayerwisePredictor:
         self.reference_window = reference_window
         self.std_folds = std_folds
 
-    def _init_params(self) -> dict:
+    def get_params(self, deep=True) -> dict:
+        """The constructor's parameters, as given (scikit-learn's estimator contract)."""
         names = inspect.signature(type(self).__init__).parameters
         return {k: getattr(self, k) for k in names if k != "self"}
+
+    def set_params(self, **params) -> "LayerwisePredictor":
+        """Set constructor parameters by name; an unknown name is a :class:`ModelError`."""
+        known = self.get_params()
+        for k, v in params.items():
+            if k not in known:
+                raise ModelError(f"LayerwisePredictor has no parameter {k!r}; it has {', '.join(known)}")
+            setattr(self, k, v)
+        return self
 
     # -- features
     def _base_of(self, rows: pd.DataFrame) -> np.ndarray:
@@ -362,7 +372,7 @@ class LayerwisePredictor:
             raise ModelError(f"unknown layer model {self.model!r}; choose polynomial, gp or gbr")
         folds = self.std_folds
         if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 0:
-            raise ModelError(f"std_folds must be a whole number of folds >= 0, got {self.std_folds!r}")
+            raise ModelError(f"std_folds must be a whole number of folds >= 0, got {folds!r}")
         table = self._check_table(table)
         self.reference_s_ = None
         table = self._normalise_speed(table)
@@ -548,7 +558,7 @@ class LayerwisePredictor:
         if k < 2:
             return None
         order = np.random.default_rng(self.random_state).permutation(sorted(names.unique()))
-        params = {**self._init_params(), "std_folds": 0, "network_term": False, "reference": None}
+        params = {**self.get_params(), "std_folds": 0, "network_term": False, "reference": None}
         out = np.full(len(nets), np.nan)
         for fold in np.array_split(order, k):
             held = names.isin(fold).to_numpy()

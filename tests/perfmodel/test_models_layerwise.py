@@ -428,3 +428,15 @@ def test_model_files_without_std_folds_load_as_they_were_fitted(table, fitted, t
     cfg = {"threads": 1, "batch": 2}
     feats = _features(table, "net1")
     pd.testing.assert_frame_equal(old.predict(feats, cfg), fitted.predict(feats, cfg))
+
+
+def test_parameters_follow_the_estimator_contract():
+    from sklearn.base import clone
+
+    m = LayerwisePredictor(model="gbr", std_folds=2, reference_window=5)
+    assert m.get_params()["std_folds"] == 2 and m.get_params()["model_params"] is None
+    twin = clone(m)
+    assert twin is not m and twin.get_params() == m.get_params()
+    assert m.set_params(std_folds=0, model="polynomial") is m and (m.std_folds, m.model) == (0, "polynomial")
+    with pytest.raises(ModelError, match="no parameter 'folds'"):
+        m.set_params(folds=3)
