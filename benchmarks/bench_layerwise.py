@@ -26,6 +26,7 @@ and how often the held-out networks fall within one and two predicted std's (see
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import warnings
@@ -166,15 +167,21 @@ def evaluate(table: pd.DataFrame, seeds: int) -> tuple[pd.DataFrame, pd.DataFram
     return pd.concat(layer_rows, ignore_index=True), pd.DataFrame(net_rows)
 
 
+@functools.lru_cache(maxsize=None)
+def _rebuilt_spec(net: str, size: int | None):
+    """The network's spec, rebuilt (keras.applications / the synthetic generators, no weights); once per run."""
+    from profiling.networks import load_network
+
+    return load_network(net, size)[1]
+
+
 def _network_units(store_path: str, table: pd.DataFrame, net: str) -> pd.DataFrame:
     """The network's layers as a fresh prediction would see them: its spec if the store has it, else units."""
     from profiling.store import CampaignStore
 
     size = table.loc[table["network"].eq(net), "input_size"].dropna()
-    if store_path.endswith((".csv", ".csv.gz")):
-        from profiling.networks import load_network  # an exported table has no specs: rebuild the network
-
-        spec = load_network(net, int(size.iloc[0]) if len(size) else None)[1]
+    if store_path.endswith((".csv", ".csv.gz")):  # an exported table has no specs: rebuild the network
+        spec = _rebuilt_spec(net, int(size.iloc[0]) if len(size) else None)
     else:
         with CampaignStore(store_path, readonly=True) as store:
             spec = store.spec(net, int(size.iloc[0]) if len(size) else None)
@@ -200,13 +207,11 @@ def _with_duplicates(table: pd.DataFrame) -> pd.DataFrame:
     """
     if "duplicate_of" in table.columns:
         return table
-    from profiling.networks import load_network
-
     out = table.assign(duplicate_of="")
     layers = out[out["level"].eq("layer")]
     for (net, size), idx in layers.groupby(["network", "input_size"], dropna=False).groups.items():
         try:
-            dups = load_network(net, None if pd.isna(size) else int(size))[1].duplicates()
+            dups = _rebuilt_spec(net, None if pd.isna(size) else int(size)).duplicates()
         except Exception:  # noqa: BLE001 - a network that cannot be rebuilt here keeps no duplicates
             continue
         out.loc[idx, "duplicate_of"] = [dups.get(str(name), "") for name in out.loc[idx, "layer"]]

@@ -537,8 +537,7 @@ class LayerwisePredictor:
         self.n_network_rows_ = int(len(y))
         # The spread a prediction faces is that of networks the unit models never saw: measured on them when
         # there are folds to make (fitted on them, the term was no better: docs/models.md).
-        unseen = self._unseen_sums(table, nets, units)
-        self.net_std_folds_ = 0 if unseen is None else min(int(self.std_folds), nets["network"].nunique())
+        unseen, self.net_std_folds_ = self._unseen_sums(table, nets, units)
         if unseen is not None:
             rel = self._network_design(unseen, counts, nets) @ full / y - 1
             self.net_rel_std_ = float(np.sqrt(np.mean(rel**2)))
@@ -546,17 +545,19 @@ class LayerwisePredictor:
             rel = self._network_design(sums, counts, nets) @ full / y - 1
             self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / (len(y) - len(coef))))
 
-    def _unseen_sums(self, table: pd.DataFrame, nets: pd.DataFrame, units: pd.DataFrame) -> np.ndarray | None:
-        """Each network row's sum of unit predictions by unit models fitted without its network.
+    def _unseen_sums(self, table: pd.DataFrame, nets: pd.DataFrame,
+                     units: pd.DataFrame) -> tuple[np.ndarray | None, int]:
+        """Each network row's sum of unit predictions by unit models fitted without its network, and the
+        number of folds.
 
         The networks of the rows are split into ``std_folds`` seeded groups; for each, the unit models are
-        fitted again on the table without that group's networks. None with ``std_folds`` 0, fewer than two
-        such networks, or when the rest of a fold's table is too small to fit on.
+        fitted again on the table without that group's networks. (None, 0) with ``std_folds`` 0, fewer than
+        two such networks, or when the rest of a fold's table is too small to fit on.
         """
         names = nets["network"].astype(str)
         k = min(int(self.std_folds), names.nunique())
         if k < 2:
-            return None
+            return None, 0
         order = np.random.default_rng(self.random_state).permutation(sorted(names.unique()))
         params = {**self.get_params(), "std_folds": 0, "network_term": False, "reference": None}
         out = np.full(len(nets), np.nan)
@@ -567,11 +568,11 @@ class LayerwisePredictor:
                 try:
                     sub = LayerwisePredictor(**params).fit(table[~table["network"].astype(str).isin(fold)])
                 except DataError:  # the other networks alone are too few to fit on
-                    return None
+                    return None, 0
                 mine = units[units["_net_row"].isin(np.flatnonzero(held))]
                 t, _, _ = sub._predict_rows(mine)
             out[held] = _per_network_row(mine, len(nets), t)[held]
-        return out
+        return out, k
 
     # -- prediction
     def _predict_group(self, model, rows, group, power=False):
