@@ -32,7 +32,7 @@ TABLE = os.path.join(os.path.dirname(__file__), "..", "datasets", "cpu-keras-app
 
 
 def score(model: LayerwisePredictor, table: pd.DataFrame, table_path: str) -> pd.DataFrame:
-    """Relative error of the model on every whole-network row of ``table`` (read from ``table_path``)."""
+    """Relative error of the model (and in predicted std's, ``z``) on every whole-network row of ``table``."""
     whole = table[table["view"].eq("whole") & table["status"].astype(str).eq("ok")]
     knobs = [k for k in model.knobs_.knobs if k in whole.columns] + ["batch"]
     rows = []
@@ -41,9 +41,11 @@ def score(model: LayerwisePredictor, table: pd.DataFrame, table_path: str) -> pd
         cfgs = [{k: r[k] for k in knobs} for _, r in g.iterrows()]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pred = model.predict(feats, cfgs)["runtime_s"].to_numpy()
-        rows += [{"network": net, "seen": net in model.networks_, "config": c, "error": p / y - 1}
-                 for c, y, p in zip(g["config"], g["runtime_s"], pred)]
+            out = model.predict(feats, cfgs)
+        # z: the error in predicted std's (runtime_s_std)
+        rows += [{"network": net, "seen": net in model.networks_, "config": c, "error": p / y - 1,
+                  "z": abs(p - y) / s} for c, y, p, s in zip(g["config"], g["runtime_s"], out["runtime_s"],
+                                                             out["runtime_s_std"])]
     return pd.DataFrame(rows)
 
 
@@ -71,7 +73,8 @@ def main(argv=None) -> int:
     for seen, d in res.groupby("seen"):
         e = d["error"].abs()
         print(f"{'seen' if seen else 'unseen'} networks: {d['network'].nunique()}, pairs {len(d)}, "
-              f"MAPE {100 * e.mean():.1f} %, within +-10 % {100 * (e <= 0.10).mean():.0f} %")
+              f"MAPE {100 * e.mean():.1f} %, within +-10 % {100 * (e <= 0.10).mean():.0f} %; within one / two "
+              f"predicted std's {100 * (d['z'] <= 1).mean():.0f} % / {100 * (d['z'] <= 2).mean():.0f} %")
     res["config"] = res["config"].map(lambda c: ",".join(kv for kv in str(c).split(",")
                                                          if kv.split("=")[0] in ("threads", "batch")))
     print((100 * res.pivot_table(index="network", columns="config", values="error")).round(1).to_string())
