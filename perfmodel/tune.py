@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from profiling.atomic import atomic_write
 from profiling.space import ConfigSpace, Integer
 
-from .errors import ConfigError, ModelError, OptimisationError
+from .errors import ConfigError, DataError, ModelError, OptimisationError
 
 __all__ = ["KINDS", "search_space", "check_weights", "powerml_cost", "ProxyEnergy", "SensorEnergy",
            "PredictedEnergy", "select_energy_source", "TuneResult", "tune", "load_data"]
@@ -298,8 +299,7 @@ class TuneResult:
     def to_json(self, path: str | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
         if path:
-            with open(path, "w") as fh:
-                fh.write(text + "\n")
+            atomic_write(path, text + "\n", error=DataError, what="result file")
         return text
 
 

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from profiling.atomic import atomic_write
     from profiling.errors import ConfigError
     from profiling.store import CampaignStore
 
@@ -43,14 +44,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("the output file is the store itself; choose another -o path")
     if os.path.isdir(args.output):
         raise ConfigError(f"output {args.output!r} is a directory; give a CSV file path")
-    tmp = args.output + ".tmp"
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, args.output)
-    except OSError as exc:  # missing folder, no permission, disk full: nothing half-written is left
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"cannot write {args.output!r}: {why}") from None
+    # missing folder, no permission, disk full: one line, nothing half-written is left
+    atomic_write(args.output, lambda fh: df.to_csv(fh, index=False), error=ConfigError, what="output",
+                 newline="")
     print(f"{len(df)} rows -> {args.output}")
     return 0

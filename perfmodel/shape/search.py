@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, OptimisationError
+from profiling.atomic import atomic_write
+
+from ..errors import ConfigError, DataError, OptimisationError
 from . import strategies as st
 from .accuracy import InversePolynomialAccuracy
 from .generator import build, size_bytes
@@ -106,8 +108,7 @@ class SearchResult:
     def to_json(self, path: str | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
         if path:
-            with open(path, "w") as fh:
-                fh.write(text + "\n")
+            atomic_write(path, text + "\n", error=DataError, what="result file")
         return text
 
 

@@ -1,0 +1,68 @@
+"""Writing a file all at once: every file the project writes goes through :func:`atomic_write`.
+
+The content goes to a temporary file in the destination's folder, is flushed to disk, then renamed over the
+destination, so a reader (or a crash) sees the old file or the new one, never half of one; on failure the
+temporary file is removed and the destination is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Callable
+
+Content = str | bytes | Callable[[IO[Any]], object]
+
+
+def atomic_write(path: str | os.PathLike, content: Content, *, error: type[Exception] = OSError,
+                 what: str = "file", newline: str | None = None) -> Path:
+    """Write ``content`` to ``path`` atomically and return the path.
+
+    Parameters
+    ----------
+    content : str, bytes, or a callable taking the open file (e.g. ``df.to_csv``)
+        Text is written as UTF-8; bytes as they are; a callable writes to a text-mode file.
+    error : exception type
+        Raised with one line (``cannot write <what> '<path>': <reason>``) when the folder is missing, not
+        writable, or the disk is full.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"cannot write {what} {os.fspath(path)!r}: it is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent.resolve())
+    except OSError as exc:
+        raise error(f"cannot write {what} {os.fspath(path)!r}: {exc.strerror or exc}") from None
+    try:
+        binary = isinstance(content, bytes)
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8",
+                                                                         "newline": newline})) as fh:
+            if callable(content):
+                content(fh)
+            else:
+                fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise error(f"cannot write {what} {os.fspath(path)!r}: {exc.strerror or exc}") from None
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, doc: Any, *, error: type[Exception] = OSError, what: str = "file",
+               indent: int | None = 2) -> Path:
+    """:func:`atomic_write` of ``doc`` as strict JSON (NaN and infinities refused) with a final newline."""
+    return atomic_write(path, json.dumps(doc, indent=indent, allow_nan=False) + "\n", error=error, what=what)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,64 @@
+import os
+
+import pytest
+
+from profiling.atomic import atomic_write, write_json
+from profiling.errors import StoreError
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_text_bytes_and_callables_are_written(tmp_path):
+    atomic_write(tmp_path / "a.txt", "héllo\n")
+    atomic_write(tmp_path / "b.bin", b"\x00\x01")
+    atomic_write(tmp_path / "c.csv", lambda fh: fh.write("x,y\n1,2\n"))
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "héllo\n"
+    assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01"
+    assert (tmp_path / "c.csv").read_text() == "x,y\n1,2\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "model.json"
+    target.write_text("old")
+
+    def boom(fh):
+        fh.write("half of the new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, boom)
+    assert target.read_text() == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_missing_folder_is_one_line_of_the_callers_error(tmp_path):
+    with pytest.raises(StoreError) as info:
+        atomic_write(tmp_path / "nope" / "x.json", "{}", error=StoreError, what="study file")
+    message = str(info.value)
+    assert "\n" not in message and "study file" in message and "nope" in message
+
+
+def test_a_directory_is_refused(tmp_path):
+    with pytest.raises(StoreError, match="directory"):
+        atomic_write(tmp_path, "{}", error=StoreError)
+
+
+def test_new_files_get_the_usual_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "p.txt", "x")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
+def test_json_is_strict(tmp_path):
+    write_json(tmp_path / "ok.json", {"a": 1})
+    assert (tmp_path / "ok.json").read_text() == '{\n  "a": 1\n}\n'
+    with pytest.raises(ValueError):
+        write_json(tmp_path / "nan.json", {"a": float("nan")})
+    assert not (tmp_path / "nan.json").exists()
+    assert _leftovers(tmp_path) == []
