@@ -20,9 +20,10 @@ import statsmodels.api as sm
 import sympy
 from scipy.linalg import qr
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
+from sklearn.utils.validation import validate_data
 
 from ..errors import DataError, ModelError
 from .design import Monomials, _onehot_name, encode_knobs, min_rows, monomials
@@ -32,7 +33,7 @@ VERSION = 1
 UNITS = ("natural", "standardized")
 
 
-class InteractionModel(BaseEstimator, RegressorMixin):
+class InteractionModel(RegressorMixin, BaseEstimator):
     """Sparse polynomial of the knobs, refitted by OLS, with its equation.
 
     Parameters
@@ -96,7 +97,14 @@ class InteractionModel(BaseEstimator, RegressorMixin):
     # ------------------------------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y) -> InteractionModel:
         """Fit the equation to knob table ``X`` and objective ``y`` (rows with NaN ``y`` are dropped)."""
-        X = _as_frame(X)
+        if isinstance(X, pd.DataFrame):
+            X = _named(X)
+            self.n_features_in_ = X.shape[1]
+            if y is None:
+                raise ValueError("InteractionModel requires y to be passed, but the target y is None")
+        else:  # an array of numbers: checked as scikit-learn checks one (sparse, complex, NaN/inf, shapes)
+            X, y = validate_data(self, X, y, y_numeric=True, dtype="numeric")
+            X = _as_frame(X)
         knobs = list(self.knobs) if self.knobs is not None else list(X.columns)
         if self.units not in UNITS:
             raise ModelError(f"units must be one of {', '.join(UNITS)}, not {self.units!r}")
@@ -116,6 +124,9 @@ class InteractionModel(BaseEstimator, RegressorMixin):
         if bad.any():
             self.notes_.append(f"{int(bad.sum())} row(s) with a missing or infinite {self.objective_!r} left out")
             X, y = X.loc[~bad], y[~bad]
+        if len(y) < 2:
+            raise DataError(f"only n_samples = {len(y)} row(s) with a finite {self.objective_!r}: "
+                            "an equation needs at least 2")
         if np.ptp(y) == 0:
             raise DataError(f"objective {self.objective_!r} is constant ({y[0]:g}): nothing to explain")
         self.n_rows_ = len(y)
@@ -293,12 +304,14 @@ class InteractionModel(BaseEstimator, RegressorMixin):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predict the objective for the knob rows of ``X``."""
         self._check_fitted()
-        V = self._units(self.encoding_.transform(_as_frame(X)))
+        X = _named(X) if isinstance(X, pd.DataFrame) else _as_frame(validate_data(self, X, reset=False,
+                                                                                  dtype="numeric"))
+        V = self._units(self.encoding_.transform(X))
         return self.intercept_ + self.monomials_.evaluate(V.to_numpy()) @ self.coef_
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            raise ModelError("this InteractionModel is not fitted yet: call fit() first")
+            raise _NotFitted("this InteractionModel is not fitted yet: call fit() first")
 
     # ------------------------------------------------------------------------------ persistence
     def to_dict(self, digits: int | None = None) -> dict[str, Any]:
@@ -491,12 +504,18 @@ def _num(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _as_frame(X) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise DataError(f"knob data must be a table (2-D), got {X.ndim}-D")
+class _NotFitted(ModelError, NotFittedError):
+    """Used before ``fit``: a :class:`~perfmodel.errors.ModelError` that is also scikit-learn's
+    ``NotFittedError`` (what its estimator checks expect)."""
+
+
+def _named(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with its column names as text (knob names; a frame built from an array has integer names)."""
+    return X if all(isinstance(c, str) for c in X.columns) else X.set_axis([str(c) for c in X.columns], axis=1)
+
+
+def _as_frame(X: np.ndarray) -> pd.DataFrame:
+    """A checked 2-D array of knob values as a table with columns ``x0, x1, ...``."""
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
 
 

@@ -5,6 +5,7 @@ import warnings
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from perfmodel.interactions import InteractionModel
 from perfmodel.models import FlopsLinearRegressor, GPRegressor, GradientBoostingBaseline, SparsePolynomialRegressor
 
 ESTIMATORS = [
@@ -12,6 +13,7 @@ ESTIMATORS = [
     GPRegressor(n_restarts=1, max_iters=15),
     FlopsLinearRegressor(columns=None),
     GradientBoostingBaseline(n_estimators=20),
+    InteractionModel(degree=1, cv=3, p_max=None),
 ]
 
 # Checks that do not apply, with the reason (parametrize_with_checks marks them xfail).
@@ -20,6 +22,7 @@ EXPECTED_FAILED = {
     "GPRegressor": {},
     "GradientBoostingBaseline": {},
     "SparsePolynomialRegressor": {},
+    "InteractionModel": {},
 }
 
 
