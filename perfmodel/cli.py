@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import importlib.util
 import sys
 
 from .errors import USER_ERRORS
 
-# Order shown in --help; a module not present yet is simply not offered.
+# Order shown in --help.
 COMMANDS = ("profile", "export", "calibrate", "fit", "predict", "explore", "report", "platform", "shape", "tune")
 
 
@@ -33,8 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        if importlib.util.find_spec(f"perfmodel.commands.{name}") is None:
-            continue
         mod = importlib.import_module(f"perfmodel.commands.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,7 +1,7 @@
-"""PowerML (seed 003): hyper-parameter search that pays for the hardware cost of training and inference.
+"""PowerML: hyper-parameter search that pays for the hardware cost of training and inference.
 
 Each iteration trains a small Keras network on scikit-learn's digits and scores it on held-out digits;
-the optimiser minimises (seed 003, Eq. 2.6)::
+the optimiser minimises (PowerML, Eq. 2.6)::
 
     cost = alpha * train_cost^2 + beta * infer_cost^2 - gamma * score,   gamma = 1 - alpha - beta
 
@@ -11,11 +11,11 @@ in order of preference:
 1. ``measured``: energy from a readable power sensor (RAPL) around training and inference;
 2. ``predicted``: inference energy from a layer-wise predictor model file (training taken as three forward
    passes per training sample and epoch, the usual forward+backward rule of thumb);
-3. ``proxy``: seed 003's memory-access cycles from valgrind cachegrind
+3. ``proxy``: PowerML's memory-access cycles from valgrind cachegrind
    (:class:`profiling.sensors.cachegrind.CachegrindSensor`), measured on a NumPy re-implementation of the
    network (:mod:`perfmodel.shape.numpy_workload`) because TensorFlow under valgrind is far too slow.
 
-Every result says which source it used. Search spaces (seed 003, Sec. 2.5): ``dffr`` (layers 1-10, width
+Every result says which source it used. Search spaces (PowerML, Sec. 2.5): ``dffr`` (layers 1-10, width
 1-20, batch 2-128) and ``cnn`` (conv layers 1-10, filters 1-5, kernel 1-10, batch 2-128; then dense 128
 and the classifier).
 """
@@ -80,7 +80,7 @@ def powerml_cost(train_cost: float, infer_cost: float, score: float, alpha: floa
 def load_data(n_train: int = 100, n_test: int = 100, classes: int = 2, seed: int = 0):
     """Digits ``0..classes-1`` (8x8) as ``(x_train, y_train, x_test, y_test)``, NHWC float32 in [0, 1].
 
-    The default (digits 0 and 1, 100 images to train and 100 to test) mirrors seed 003's ``mnist_small``
+    The default (digits 0 and 1, 100 images to train and 100 to test) mirrors PowerML's ``mnist_small``
     (MNIST 0s and 1s, 100 + 100) and keeps one iteration to seconds.
     """
     from sklearn.datasets import load_digits
@@ -99,7 +99,7 @@ def load_data(n_train: int = 100, n_test: int = 100, classes: int = 2, seed: int
 
 
 def build_network(kind: str, cfg: Mapping[str, int], input_shape=(8, 8, 1), num_classes: int = 10):
-    """The Keras network of a configuration (seed 003's DFFR or CNN)."""
+    """The Keras network of a configuration (PowerML's DFFR or CNN)."""
     from .shape._tf import keras_and_tf
 
     keras, _ = keras_and_tf()
@@ -272,7 +272,7 @@ def select_energy_source(mode: str = "auto", model: str | None = None, config: M
 # ------------------------------------------------------------------------------------------------ tune
 @dataclass
 class TuneResult:
-    """All iterations of one study; ``best`` is the iteration of lowest cost (seed 003, Fig. 2 row)."""
+    """All iterations of one study; ``best`` is the iteration of lowest cost (PowerML, Fig. 2 row)."""
 
     kind: str
     alpha: float
@@ -328,7 +328,7 @@ def tune(kind: str = "dffr", alpha: float = 0.0, beta: float = 0.0, n_iter: int 
     energy : SensorEnergy, PredictedEnergy or ProxyEnergy, optional
         Cost source (default: :func:`select_energy_source` ``("auto")``).
     strategy : {"tpe", "random", "bo"}
-        Strategy of :class:`perfmodel.optimisation.Study`; seed 003 uses TPE.
+        Strategy of :class:`perfmodel.optimisation.Study`; PowerML uses TPE.
     n_init : int
         Random start-up iterations before TPE models (hyperopt's default of 20 would make a 10-iteration
         study pure random search).

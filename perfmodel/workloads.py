@@ -5,7 +5,7 @@
 * ``co2``: statsmodels' weekly Mauna Loa CO2 series (1958-2001, gaps interpolated), cut into sliding
   windows, forecast one step ahead by a small 1-D CNN.
 
-The course brief (seed 001) asks for two workloads of different kinds (image and time series); these are
+The DSE course brief asks for two workloads of different kinds (image and time series); these are
 the inputs whose inference a campaign measures. The Keras models are untrained (random weights): runtime
 and energy of inference do not depend on the weights' values. Keras is imported only by ``build_model``.
 """

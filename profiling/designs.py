@@ -139,7 +139,7 @@ def sobol_design(space: ConfigSpace, n: int, seed: int | None = 0) -> list[dict[
 
 @_register("interval")
 def interval_design(space: ConfigSpace, n: int, seed: int | None = 0) -> list[dict[str, Value]]:
-    """Interval sampling (seed 002): every k-th configuration of the lexicographically ordered grid.
+    """Interval sampling (Shape_DNN): every k-th configuration of the lexicographically ordered grid.
 
     The feasible configurations are ordered lexicographically by the knobs' levels (knob order, then
     level order) and ``n`` of them are taken at evenly spaced positions, which covers the whole space;

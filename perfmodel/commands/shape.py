@@ -1,11 +1,11 @@
-"""Shape_DNN (seed 002): choose depth and width of a wide ResNet under size, latency, energy and accuracy
+"""Shape_DNN: choose depth and width of a wide ResNet under size, latency, energy and accuracy
 requirements, training only some shapes on scikit-learn's digits and predicting the accuracy of the rest.
 
   perfmodel shape --preset digits --max-size-kb 400 --goal accuracy
   perfmodel shape --depth 10:29:6 --width 1/4:5/4:1/4 --max-latency-ms 2 --min-accuracy 0.95 --goal latency
   perfmodel shape --preset digits --goal latency --model model.json --config threads=2
 
-Ranges are MIN:MAX:STEP with MAX exclusive (as in seed 002, Table 2; widths may be fractions such as 1/16).
+Ranges are MIN:MAX:STEP with MAX exclusive (as in Shape_DNN, Table 2; widths may be fractions such as 1/16).
 Latency/energy come from a layer-wise model file (--model) when given, else from timing each network on
 this CPU ('measured:cpu'); energy is absent without a model file or power sensor, so an energy constraint
 or goal then fails with a clear message. The output names the cost source used.
@@ -25,7 +25,7 @@ HELP = "Shape_DNN: tune depth and width of a wide ResNet under size/latency/ener
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("design space")
     g.add_argument("--preset", default=None,
-                   help="design space: A, B, C, D1, D2 (seed 002 Table 2) or digits (default when no ranges)")
+                   help="design space: A, B, C, D1, D2 (Shape_DNN Table 2) or digits (default when no ranges)")
     g.add_argument("--depth", help="MIN:MAX:STEP (MAX exclusive), depths of the form 6n+4")
     g.add_argument("--width", help="MIN:MAX:STEP (MAX exclusive), fractions allowed")
     c = parser.add_argument_group("constraints and goal")

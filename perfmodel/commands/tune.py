@@ -1,4 +1,4 @@
-"""PowerML (seed 003): hyper-parameter search that weighs the hardware cost of training and inference
+"""PowerML: hyper-parameter search that weighs the hardware cost of training and inference
 against accuracy:  cost = alpha * train_cost^2 + beta * infer_cost^2 - (1 - alpha - beta) * score,
 costs normalised by the first iteration.
 
@@ -7,7 +7,7 @@ costs normalised by the first iteration.
 
 Networks are trained on scikit-learn's digits (default: digits 0 and 1, 100 + 100 images, like the seed's
 mnist_small). Hardware cost ('--cost-source auto'): measured energy where a power sensor is readable, else
-energy predicted by a layer-wise model file (--model), else seed 003's memory-access proxy from valgrind
+energy predicted by a layer-wise model file (--model), else PowerML's memory-access proxy from valgrind
 cachegrind (cycles; run on a NumPy version of the network). The output names the source used.
 """
 

@@ -1,4 +1,4 @@
-"""Shape_DNN (seed 002): choose the depth and width of a wide ResNet under size, latency, energy and
+"""Shape_DNN: choose the depth and width of a wide ResNet under size, latency, energy and
 accuracy requirements, training only a fraction of the shapes and predicting the accuracy of the rest.
 
 >>> from perfmodel.shape import ShapeSpace, DigitsTrainer, MeasuredCosts, Constraints, shape_search

@@ -1,6 +1,6 @@
 """Seed 002's accuracy model: linear regression on inverse powers of depth and width.
 
-Features (seed 002, Eq. 2), for depth ``d`` and width ``w``::
+Features (Shape_DNN, Eq. 2), for depth ``d`` and width ``w``::
 
     1/w, 1/d, 1/w^2, 1/(d w), 1/d^2, 1/w^3, 1/(w^2 d), 1/(w d^2), 1/d^3
 
@@ -25,7 +25,7 @@ FEATURE_NAMES = ("1/w", "1/d", "1/w^2", "1/(dw)", "1/d^2", "1/w^3", "1/(w^2 d)",
 
 
 def inverse_features(X) -> np.ndarray:
-    """Map rows ``(depth, width)`` to the nine features of seed 002, Eq. 2."""
+    """Map rows ``(depth, width)`` to the nine features of Shape_DNN, Eq. 2."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"expected two columns (depth, width), got shape {X.shape}")
@@ -36,7 +36,7 @@ def inverse_features(X) -> np.ndarray:
 
 
 class InversePolynomialAccuracy(RegressorMixin, BaseEstimator):
-    """Predict test accuracy of a shape from its depth and width (seed 002, Eqs. 2-3).
+    """Predict test accuracy of a shape from its depth and width (Shape_DNN, Eqs. 2-3).
 
     Parameters
     ----------

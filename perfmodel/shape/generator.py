@@ -1,12 +1,12 @@
 """Wide-ResNet (Zagoruyko & Komodakis) builder for a :class:`~perfmodel.shape.space.Shape`.
 
-The network is the pre-activation wide ResNet used by seed 002: a 3x3 stem convolution with 16 filters,
+The network is the pre-activation wide ResNet used by Shape_DNN: a 3x3 stem convolution with 16 filters,
 three groups of ``n = (depth - 4) / 6`` basic blocks with ``16k, 32k, 64k`` channels (strides 1, 2, 2),
-batch-norm + ReLU, global average pooling and a softmax classifier. Fractional widths (seed 002's "thin"
+batch-norm + ReLU, global average pooling and a softmax classifier. Fractional widths (Shape_DNN's "thin"
 networks) round the channel counts, never below one.
 
 :func:`count_params` gives the exact parameter count from the shape alone, without building the network
-(seed 002 filters by size before instantiating anything); a test checks it against Keras.
+(Shape_DNN filters by size before instantiating anything); a test checks it against Keras.
 """
 
 from __future__ import annotations

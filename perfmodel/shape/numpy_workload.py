@@ -1,7 +1,7 @@
 """NumPy re-implementation of PowerML's small networks, run under cachegrind as the energy-proxy workload.
 
 TensorFlow under valgrind runs for many minutes per call (start-up alone executes billions of
-instructions), so seed 003's memory-access proxy is measured on the same arithmetic written in NumPy: the
+instructions), so PowerML's memory-access proxy is measured on the same arithmetic written in NumPy: the
 forward pass of the trained weights over the test set (inference) and one epoch of forward + backward +
 Adam updates over the training set at the trial's batch size (training). The matrix shapes, batch count
 and parameter traffic are those of the Keras network; TensorFlow's own kernels and overheads are not

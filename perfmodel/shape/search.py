@@ -9,7 +9,7 @@
    trained accuracy misses ``min_accuracy``, fall back to the next one (Algorithm 1's loop).
 
 Trainings are counted against exhaustive search: training every shape left after the non-functional
-filters (seed 002's "speedup").
+filters (Shape_DNN's "speedup").
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class SearchResult:
         return {
             "format": RESULT_FORMAT, "version": 1, "goal": self.goal,
             "constraints": self.constraints.__dict__, "cost_source": self.cost_source,
-            "accuracy_source": "trained:digits (predicted by seed 002's inverse-polynomial regression)",
+            "accuracy_source": "trained:digits (predicted by Shape_DNN's inverse-polynomial regression)",
             "chosen": self.chosen_row(), "n_space": self.n_space, "n_exhaustive": self.n_exhaustive,
             "n_trained": self.n_trained, "trainings_avoided": self.trainings_avoided,
             "speedup": self.speedup, "train_time_s": self.train_time_s,
@@ -131,7 +131,7 @@ def shape_search(space: ShapeSpace, trainer: Callable[[Shape], dict], costs: Any
                  input_shape: Sequence[int] = (8, 8, 1), num_classes: int = 10, seed: int = 0,
                  max_verifications: int | None = None, measure: Any | None = None,
                  progress: bool = False) -> SearchResult:
-    """Run seed 002's Algorithm 1 over ``space``.
+    """Run Shape_DNN's Algorithm 1 over ``space``.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Design spaces of wide-ResNet shapes (depth, width), as in seed 002 (Shape_DNN), Table 2.
+"""Design spaces of wide-ResNet shapes (depth, width), as in Shape_DNN, Table 2.
 
 Ranges are half-open like Python's ``range``: ``min, min + step, ...`` while the value is below ``max``.
 This is what reproduces the sizes printed in Table 2 (A 135, B 45, C 180, D1/D2 119 shapes).
@@ -47,7 +47,7 @@ def _fmt(w: Fraction) -> str:
 
 @dataclass(frozen=True)
 class ShapeSpace:
-    """Depth and width ranges (min, max exclusive, step); see seed 002 Table 2.
+    """Depth and width ranges (min, max exclusive, step); see Shape_DNN Table 2.
 
     Depths that are not of the wide-ResNet form ``6n + 4`` (n >= 1) are rejected with a clear error,
     because such a network cannot be built.
@@ -117,7 +117,7 @@ def parse_range(text: str, what: str) -> tuple[Fraction, Fraction, Fraction]:
     return tuple(_frac(p) for p in parts)  # type: ignore[return-value]
 
 
-#: The design spaces of seed 002, Table 2 (L2 coefficients: 5e-4, except D2: 1e-4).
+#: The design spaces of Shape_DNN, Table 2 (L2 coefficients: 5e-4, except D2: 1e-4).
 PRESETS: dict[str, tuple[ShapeSpace, float]] = {
     "A": (ShapeSpace(10, 60, 6, Fraction(1, 16), 1, Fraction(1, 16)), 5e-4),
     "B": (ShapeSpace(10, 60, 6, 1, 6, 1), 5e-4),

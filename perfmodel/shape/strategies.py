@@ -1,6 +1,6 @@
-"""Which shapes to train: seed 002's sampling strategies and modelling strategies.
+"""Which shapes to train: Shape_DNN's sampling strategies and modelling strategies.
 
-Sampling (seed 002, Sec. 4.2):
+Sampling (Shape_DNN, Sec. 4.2):
 
 * ``random``: ``m`` shapes uniformly at random (seeded).
 * ``wider``: "wider-shape sampling": shapes ordered by depth then width, ascending, first ``m`` taken, so the
@@ -8,7 +8,7 @@ Sampling (seed 002, Sec. 4.2):
 * ``interval``: shapes ordered lexicographically by width then depth, ``m`` taken at evenly spaced
   positions, so the whole space is covered (the seed's best strategy).
 
-Modelling (seed 002, Sec. 4.3): ``thorough``, ``standard``, ``optimistic`` train a decreasing fraction of
+Modelling (Shape_DNN, Sec. 4.3): ``thorough``, ``standard``, ``optimistic`` train a decreasing fraction of
 the shapes, and a smaller fraction once the space is larger. The seed gives their limits (speed-ups of up
 to 3x, 4x, 5x, i.e. 1/3, 1/4, 1/5 of the shapes trained in large spaces) but not its thresholds; the
 thresholds below are this project's choice, read off the seed's Table 1 (about half of 20 shapes, a third
