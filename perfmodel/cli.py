@@ -41,6 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _option_of(parser: argparse.ArgumentParser, command: str, exc: Exception) -> str:
+    """`` (--flag)`` for the option of ``command`` whose destination is the error's ``param``, else ``""``."""
+    param = getattr(exc, "param", None)
+    if not param:
+        return ""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            for option in action.choices[command]._actions:
+                if option.dest == param and option.option_strings:
+                    flag = max(option.option_strings, key=len)  # the long spelling
+                    return "" if flag in str(exc) else f" ({flag})"
+    return ""
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -62,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if args.debug:
             raise
-        print(f"perfmodel: error: {exc}", file=sys.stderr)
+        print(f"perfmodel: error: {exc}{_option_of(parser, args.command, exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("perfmodel: interrupted", file=sys.stderr)

@@ -13,7 +13,15 @@ __all__ = [
 
 
 class PerfmodelError(Exception):
-    """Base class of every user-facing error raised by :mod:`perfmodel`."""
+    """Base class of every user-facing error raised by :mod:`perfmodel`.
+
+    ``param`` names the argument at fault in the library's own terms (``"model"``, ``"maximize"``), or is None;
+    the CLI turns it into the option a user typed (see :func:`perfmodel.cli.main`).
+    """
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        super().__init__(*args)
+        self.param = param
 
 
 class ModelError(PerfmodelError, ValueError):

@@ -264,7 +264,7 @@ def select_energy_source(mode: str = "auto", model: str | None = None, config: M
             raise SensorUnavailable(f"no power sensor to measure energy: {sensor.name}: {why}")
     if mode == "predicted" or (mode == "auto" and model):
         if not model:
-            raise ConfigError("cost source 'predicted' needs a layer-wise model file (--model)")
+            raise ConfigError("cost source 'predicted' needs a layer-wise model file", param="model")
         return PredictedEnergy(model, config)
     return ProxyEnergy()
 
@@ -307,11 +307,7 @@ def _study(space: ConfigSpace, strategy: str, n_init: int, seed: int, source: st
     """An ask/tell study: the project's optimiser (:mod:`perfmodel.optimisation`)."""
     from .optimisation import Study
 
-    try:
-        return Study(space, ["cost"], strategy=strategy, n_init=n_init, seed=seed, source=source)
-    except ImportError as exc:  # optuna is an optional dependency
-        raise OptimisationError(f"strategy {strategy!r} needs a package that is not installed ({exc.name}); "
-                                "pip install optuna, or use --strategy bo or random") from None
+    return Study(space, ["cost"], strategy=strategy, n_init=n_init, seed=seed, source=source)
 
 
 def tune(kind: str = "dffr", alpha: float = 0.0, beta: float = 0.0, n_iter: int = 10, *, energy=None,

@@ -6,7 +6,15 @@ status 2.
 
 
 class ProfilingError(Exception):
-    """Base class of every user-facing error raised by :mod:`profiling`."""
+    """Base class of every user-facing error raised by :mod:`profiling`.
+
+    ``param`` names the argument at fault in the library's own terms (``"store"``, ``"model"``), or is None; a
+    front end such as the CLI uses it to say which of its options that is, so library messages name no flags.
+    """
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        super().__init__(*args)
+        self.param = param
 
 
 class ConfigError(ProfilingError, ValueError):

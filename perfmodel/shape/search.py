@@ -167,7 +167,8 @@ def shape_search(space: ShapeSpace, trainer: Callable[[Shape], dict], costs: Any
     need_latency = constraints.max_latency_s is not None or goal == "latency"
     need_energy = constraints.max_energy_j is not None or goal == "energy"
     if (need_latency or need_energy) and costs is None:
-        raise ConfigError("a latency or energy constraint/goal needs a cost predictor (measured or --model)")
+        raise ConfigError("a latency or energy constraint/goal needs a cost predictor (measured, or a layer-wise "
+                          "model file)", param="model")
     notes: list[str] = []
     shapes = space.shapes()
     rows = {s: {"depth": s.depth, "width": _wstr(s), "width_f": float(s.width),
@@ -205,7 +206,7 @@ def shape_search(space: ShapeSpace, trainer: Callable[[Shape], dict], costs: Any
             if any(not np.isfinite(rows[s]["energy_j"]) for s in alive):
                 raise OptimisationError(
                     f"an energy constraint or goal needs energy, but the cost source {costs.source!r} gives "
-                    "none (no power sensor here); give a layer-wise model file with --model")
+                    "none (no power sensor here); give a layer-wise model file", param="model")
             alive = drop(alive, "energy_j", constraints.max_energy_j, "max_energy", "J")
 
     n_exhaustive = len(alive)

@@ -135,8 +135,9 @@ def test_tune_normalises_by_the_first_iteration_and_records_the_source():
 def test_energy_source_selection_without_sensor_or_model():
     import shutil
 
-    with pytest.raises(ConfigError, match="--model"):
+    with pytest.raises(ConfigError, match="needs a layer-wise model file") as info:
         select_energy_source("predicted")
+    assert info.value.param == "model"
     if shutil.which("valgrind"):
         assert select_energy_source("auto").source in ("proxy:cachegrind",) or \
             select_energy_source("auto").source.startswith("measured:")

@@ -1,0 +1,32 @@
+"""Library errors name what went wrong; the CLI adds the option a user typed (from the error's ``param``)."""
+
+import pytest
+
+from perfmodel import cli
+from perfmodel.errors import ConfigError, ModelError
+from perfmodel.tune import select_energy_source
+from profiling.errors import StoreError
+
+
+def test_the_library_error_names_no_flag_and_carries_the_parameter():
+    with pytest.raises(ConfigError) as info:
+        select_energy_source("predicted", None, {})
+    assert "--" not in str(info.value) and info.value.param == "model"
+
+
+def test_the_cli_adds_the_option_of_the_parameter(capsys):
+    rc = cli.main(["tune", "--cost-source", "predicted", "--iters", "1"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1
+    assert err.endswith("needs a layer-wise model file (--model)")
+
+
+@pytest.mark.parametrize(("exc", "suffix"), [
+    (ModelError("bad", param="model"), " (--model)"),
+    (StoreError("locked", param="cost_source"), " (--cost-source)"),  # the long spelling of the dest
+    (ModelError("bad", param="no_such_option"), ""),
+    (ModelError("bad"), ""),
+    (ModelError("bad --model", param="model"), ""),  # already named: not twice
+])
+def test_option_of(exc, suffix):
+    assert cli._option_of(cli.build_parser(), "tune", exc) == suffix
