@@ -2,7 +2,7 @@
 
 Turns a table's knob columns into a numeric design (one-hot for categorical knobs, 0/1 for booleans),
 drops constant and collinear knobs with a note, and enumerates the monomials of a given degree with
-:class:`sklearn.preprocessing.PolynomialFeatures`, leaving out powers that a knob's few levels cannot
+:mod:`perfmodel.monomials` (the polynomial core shared with the sparse polynomial model), leaving out powers that a knob's few levels cannot
 identify (``b**2 == b`` for a 0/1 knob).
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import PolynomialFeatures
 
 from ..errors import DataError
+from ..monomials import Monomials, monomial_powers, term_name  # noqa: F401  (term_name: part of this API)
 
 MAX_TERMS = 5000
 
@@ -132,36 +132,6 @@ def encode_knobs(df: pd.DataFrame, knobs: Sequence[str]) -> KnobEncoding:
     return enc
 
 
-@dataclass(frozen=True)
-class Monomials:
-    """The candidate terms of a polynomial: exponent rows over the variables."""
-
-    variables: tuple[str, ...]
-    powers: np.ndarray  # (n_terms, n_variables) int
-
-    @property
-    def names(self) -> list[str]:
-        return [term_name(self.variables, p) for p in self.powers]
-
-    def evaluate(self, x: np.ndarray) -> np.ndarray:
-        """Columns ``prod_i x_i ** p_i`` for every term (``x``: rows x variables)."""
-        x = np.asarray(x, dtype=float)
-        out = np.ones((x.shape[0], len(self.powers)))
-        for j, p in enumerate(self.powers):
-            for i in np.flatnonzero(p):
-                out[:, j] *= x[:, i] ** int(p[i])
-        return out
-
-    def subset(self, idx) -> Monomials:
-        return Monomials(self.variables, self.powers[np.asarray(idx, dtype=int)])
-
-
-def term_name(variables: Sequence[str], powers: Sequence[int]) -> str:
-    """``"a*b**2"`` for powers (1, 2) of variables (a, b); ``"1"`` for the intercept."""
-    parts = [v if p == 1 else f"{v}**{int(p)}" for v, p in zip(variables, powers) if p]
-    return "*".join(parts) or "1"
-
-
 def monomials(x: pd.DataFrame, degree: int) -> Monomials:
     """All monomials of degree 1..``degree`` of the columns of ``x`` that the data can identify.
 
@@ -169,9 +139,7 @@ def monomials(x: pd.DataFrame, degree: int) -> Monomials:
     combination of lower powers on those values: ``b**2 == b`` for a 0/1 variable).
     """
     n_levels = np.array([x[c].nunique() for c in x.columns])
-    pf = PolynomialFeatures(degree=degree, include_bias=False)
-    pf.fit(np.zeros((1, x.shape[1])))
-    powers = pf.powers_
+    powers = monomial_powers(x.shape[1], degree)
     keep = np.all(powers < np.maximum(n_levels, 1)[None, :], axis=1)
     powers = powers[keep]
     if len(powers) > MAX_TERMS:

@@ -26,7 +26,8 @@ from sklearn.model_selection import KFold
 from sklearn.utils.validation import validate_data
 
 from ..errors import DataError, ModelError
-from .design import Monomials, _onehot_name, encode_knobs, min_rows, monomials
+from ..monomials import DEGREE_RULES, Monomials
+from .design import _onehot_name, encode_knobs, min_rows, monomials
 
 FORMAT = "perfmodel.interaction-equation"
 VERSION = 1
@@ -57,6 +58,10 @@ class InteractionModel(RegressorMixin, BaseEstimator):
         Confidence intervals are ``1 - alpha``.
     random_state : int, default 0
         Seed of the fold shuffles.
+    degree_rule : {"one_se", "lowest"}, default "one_se"
+        With ``degree="cv"``: the lowest degree within one standard error (over folds) of the best CV error,
+        which keeps ``x**3`` from standing in for ``x**2`` when the data cannot tell them apart, or the degree
+        of lowest CV error (:data:`perfmodel.monomials.DEGREE_RULES`).
 
     Attributes
     ----------
@@ -84,7 +89,7 @@ class InteractionModel(RegressorMixin, BaseEstimator):
 
     def __init__(self, knobs: Sequence[str] | None = None, degree: str | int = "cv", units: str = "natural",
                  max_degree: int = 3, cv: int = 5, p_max: float | None = 0.05, alpha: float = 0.05,
-                 random_state: int = 0):
+                 random_state: int = 0, degree_rule: str = "one_se"):
         self.knobs = knobs
         self.degree = degree
         self.units = units
@@ -93,6 +98,7 @@ class InteractionModel(RegressorMixin, BaseEstimator):
         self.p_max = p_max
         self.alpha = alpha
         self.random_state = random_state
+        self.degree_rule = degree_rule
 
     # ------------------------------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y) -> InteractionModel:
@@ -137,6 +143,8 @@ class InteractionModel(RegressorMixin, BaseEstimator):
         self.scale_ = V.std(ddof=0).to_numpy()
         V = self._units(V)
         n_var = V.shape[1]
+        if self.degree_rule not in DEGREE_RULES:
+            raise ModelError(f"degree_rule must be one of {', '.join(DEGREE_RULES)}, not {self.degree_rule!r}")
         if self.degree == "cv":
             if not (isinstance(self.max_degree, int | np.integer) and self.max_degree >= 1):
                 raise ModelError(f"max_degree must be an integer >= 1, not {self.max_degree!r}")
@@ -163,11 +171,7 @@ class InteractionModel(RegressorMixin, BaseEstimator):
             terms = monomials(V, d)
             fold_mse[d] = self._cv_fold_mse(terms.evaluate(V.to_numpy()), y, folds)
             self.cv_errors_[d] = float(np.sqrt(np.mean(fold_mse[d])))
-        # One-standard-error rule: the lowest degree whose CV error is within one standard error (over
-        # folds) of the best; it keeps x**3 from standing in for x**2 when the data cannot tell them apart.
-        best = min(self.cv_errors_, key=self.cv_errors_.get)
-        limit = np.mean(fold_mse[best]) + np.std(fold_mse[best], ddof=1) / np.sqrt(len(fold_mse[best]))
-        self.degree_ = min(d for d in degrees if np.mean(fold_mse[d]) <= limit)
+        self.degree_ = DEGREE_RULES[self.degree_rule](fold_mse)
         self.cv_error_ = self.cv_errors_[self.degree_]
         self.cv_nrmse_ = self.cv_error_ / float(np.std(y))
         candidates = monomials(V, self.degree_)

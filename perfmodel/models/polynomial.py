@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import warnings
 
 import numpy as np
@@ -12,39 +11,15 @@ from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..monomials import DEGREE_RULES, evaluate, monomial_powers
 from ._common import check_min_samples, forward_target, inverse_target, require_state, scale_params
 
 __all__ = ["SparsePolynomialRegressor"]
 
 
-def polynomial_powers(n_features: int, degree: int, linear_only=()) -> np.ndarray:
-    """Exponent matrix (terms x features) of all monomials of degree 1..``degree``.
-
-    Columns in ``linear_only`` (NeuralPower's "special terms": FLOPs, bytes) appear only as degree-1 terms.
-    """
-    linear_only = sorted(set(int(i) for i in linear_only))
-    poly_cols = [i for i in range(n_features) if i not in linear_only]
-    rows = []
-    for deg in range(1, degree + 1):
-        for combo in itertools.combinations_with_replacement(poly_cols, deg):
-            p = np.zeros(n_features, dtype=int)
-            for c in combo:
-                p[c] += 1
-            rows.append(p)
-    for c in linear_only:
-        p = np.zeros(n_features, dtype=int)
-        p[c] = 1
-        rows.append(p)
-    return np.array(rows, dtype=int).reshape(-1, n_features)
-
-
-def polynomial_terms(Z: np.ndarray, powers: np.ndarray) -> np.ndarray:
-    """Evaluate the monomials ``powers`` on the (scaled) inputs ``Z``."""
-    T = np.ones((Z.shape[0], powers.shape[0]))
-    for j, p in enumerate(powers):
-        for c in np.flatnonzero(p):
-            T[:, j] *= Z[:, c] ** p[c]
-    return T
+#: Kept for callers of the old names; the one implementation is :mod:`perfmodel.monomials`.
+polynomial_powers = monomial_powers
+polynomial_terms = evaluate
 
 
 class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
@@ -68,6 +43,10 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         Length of the Lasso penalty path.
     max_iter : int, default 5000
         Coordinate-descent iterations per Lasso fit.
+    degree_rule : {"lowest", "one_se"}, default "lowest"
+        How the degree is chosen from the cross-validated errors (:data:`perfmodel.monomials.DEGREE_RULES`):
+        the lowest mean error, or the lowest degree within one standard error of it (the interaction
+        equations' rule).
     random_state : int or None, default 0
         Seed of the fold shuffle.
     clip_margin : float or None, default None
@@ -92,7 +71,7 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, degrees=(2, 3, 4), log_target=False, linear_only=(), cv=5, n_alphas=40, max_iter=5000,
-                 random_state=0, clip_margin=None):
+                 random_state=0, clip_margin=None, degree_rule="lowest"):
         self.degrees = degrees
         self.log_target = log_target
         self.linear_only = linear_only
@@ -101,6 +80,7 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.clip_margin = clip_margin
+        self.degree_rule = degree_rule
 
     def fit(self, X, y):
         """Fit the model; ``X`` is (n_samples, n_features), ``y`` (n_samples,)."""
@@ -117,22 +97,24 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         self.x_mean_, self.x_scale_ = scale_params(X)
         Z = (X - self.x_mean_) / self.x_scale_
         self.z_min_, self.z_max_ = Z.min(axis=0), Z.max(axis=0)
+        if self.degree_rule not in DEGREE_RULES:
+            raise ValueError(f"degree_rule must be one of {', '.join(DEGREE_RULES)}, not {self.degree_rule!r}")
         folds = KFold(n_splits=max(2, min(int(self.cv), n)), shuffle=True, random_state=self.random_state)
-        best = None
-        self.cv_scores_ = {}
+        fits, fold_mse = {}, {}
         for deg in sorted(set(degrees)):
-            powers = polynomial_powers(d, deg, lin)
-            T = polynomial_terms(Z, powers)
+            powers = monomial_powers(d, deg, lin)
+            T = evaluate(Z, powers)
             t_mean, t_scale = scale_params(T)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 lasso = LassoCV(alphas=int(self.n_alphas), cv=folds, max_iter=int(self.max_iter), tol=1e-4)
                 lasso.fit((T - t_mean) / t_scale, z)
-            score = float(np.min(lasso.mse_path_.mean(axis=1)))
-            self.cv_scores_[deg] = score
-            if best is None or score < best[0] * (1 - 1e-9):
-                best = (score, deg, powers, t_mean, t_scale, lasso)
-        _, self.degree_, powers, t_mean, t_scale, lasso = best
+            path = lasso.mse_path_  # (alphas, folds)
+            fold_mse[deg] = path[int(np.argmin(path.mean(axis=1)))]  # each fold's error at the best penalty
+            fits[deg] = (powers, t_mean, t_scale, lasso)
+        self.cv_scores_ = {deg: float(np.mean(e)) for deg, e in fold_mse.items()}
+        self.degree_ = DEGREE_RULES[self.degree_rule](fold_mse)
+        powers, t_mean, t_scale, lasso = fits[self.degree_]
         keep = np.flatnonzero(lasso.coef_ != 0)
         coef = lasso.coef_[keep] / t_scale[keep]
         self.powers_ = powers[keep]
@@ -152,7 +134,7 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
                 margin = max(float(self.clip_margin), 1.0) if c in lin else float(self.clip_margin)
                 span = (self.z_max_[c] - self.z_min_[c]) * margin
                 Z[:, c] = np.clip(Z[:, c], self.z_min_[c] - span, self.z_max_[c] + span)
-        return self.intercept_ + polynomial_terms(Z, self.powers_) @ self.coef_
+        return self.intercept_ + evaluate(Z, self.powers_) @ self.coef_
 
     def predict(self, X):
         """Predicted target for ``X``."""
