@@ -96,7 +96,14 @@ class RooflineRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y=None):
         if self.mode not in ("sum", "max"):
             raise ModelError(f"mode must be 'sum' or 'max', got {self.mode!r}")
-        X = validate_data(self, X, dtype=np.float64)
+        if y is None:
+            X = validate_data(self, X, dtype=np.float64)
+        else:  # targets are optional (the peaks may be given), but checked when they come
+            X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        n = X.shape[1]
+        for c in (self.flops_column, *self.bytes_columns):
+            if not 0 <= int(c) < n:
+                raise ModelError(f"column {int(c)} (FLOPs or bytes) is outside the n_features = {n} columns of X")
         if self.peak_flops is None or self.bandwidth_bytes_s is None:
             self.peaks_ = measure_peaks(self.threads)
         else:
@@ -107,13 +114,18 @@ class RooflineRegressor(RegressorMixin, BaseEstimator):
         self.scale_, self.offset_ = 1.0, 0.0
         if self.calibrate:
             if y is None:
-                raise ModelError("RooflineRegressor(calibrate=True) needs targets")
+                raise ModelError("RooflineRegressor(calibrate=True) requires y to be passed, but the target y is None")
             y = np.asarray(y, dtype=float).ravel()
             check_min_samples(type(self).__name__, len(y), 2)
             A = np.column_stack([self._analytic(X), np.ones(len(X))])
             (self.scale_, self.offset_), *_ = np.linalg.lstsq(A, y, rcond=None)
             self.scale_, self.offset_ = float(self.scale_), float(self.offset_)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True  # an analytic model (one scale, one offset) fits no arbitrary y
+        return tags
 
     def predict(self, X):
         check_is_fitted(self, "peak_flops_")

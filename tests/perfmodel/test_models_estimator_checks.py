@@ -6,13 +6,15 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from perfmodel.interactions import InteractionModel
-from perfmodel.models import FlopsLinearRegressor, GPRegressor, GradientBoostingBaseline, SparsePolynomialRegressor
+from perfmodel.models import (FlopsLinearRegressor, GPRegressor, GradientBoostingBaseline, RooflineRegressor,
+                              SparsePolynomialRegressor)
 
 ESTIMATORS = [
     SparsePolynomialRegressor(degrees=(1, 2), cv=3, n_alphas=8, max_iter=2000),
     GPRegressor(n_restarts=1, max_iters=15),
     FlopsLinearRegressor(columns=None),
     GradientBoostingBaseline(n_estimators=20),
+    RooflineRegressor(peak_flops=1e9, bandwidth_bytes_s=1e9, calibrate=True),
     InteractionModel(degree=1, cv=3, p_max=None),
 ]
 
@@ -23,6 +25,7 @@ EXPECTED_FAILED = {
     "GradientBoostingBaseline": {},
     "SparsePolynomialRegressor": {},
     "InteractionModel": {},
+    "RooflineRegressor": {},
 }
 
 
