@@ -397,7 +397,10 @@ def build_executor(name: str | None, platform: Platform, *, device: str | None =
         if device is None:
             device = f"cuda:{platform.index}" if platform.name == "nvml" else "cpu"  # type: ignore[attr-defined]
         return executor_from_name(name, device=device)
-    if device not in (None, "cpu") and name == "tensorflow" and platform.name != "nvml":
+    if name == "tensorflow" and platform.name == "nvml":
+        raise ConfigError("the tensorflow executor runs on this machine's CPU (tensorflow-cpu), not on the nvml "
+                          "platform's GPU; use the torch executor there")
+    if device not in (None, "cpu") and name == "tensorflow":
         raise ConfigError(f"the tensorflow executor runs on this machine's CPU; device {device!r} is for torch")
     return executor_from_name(name)
 
