@@ -302,11 +302,13 @@ def test_schema_1_store_reads_as_tensorflow_and_migrates(tmp_path):
 @pytest.mark.tf
 def test_cpu_tensorflow_and_torch_rows_differ_only_by_source_and_executor(tmp_path, torch):
     cpu = CpuPlatform()
+    # 100 calls: long enough (> 50 ms) for the load monitor to give a reading in both executors
+    policy = TimingPolicy(warmup=1, min_repeats=100, max_repeats=100, max_time_s=30, rel_ci=0.0)
     with CampaignStore(tmp_path / "s.sqlite") as store:
         run_campaign(cpu, build_executor("tensorflow", cpu), ["tiny_cnn"], [{"threads": 1, "batch": 1}], store,
-                     level="network", campaign="tf", policy=QUICK, reference=None)
+                     level="network", campaign="tf", policy=policy, reference=None)
         run_campaign(cpu, build_executor("torch", cpu), ["tiny_cnn"], [{"threads": 1, "batch": 1}], store,
-                     level="network", campaign="torch", policy=QUICK, reference=None)
+                     level="network", campaign="torch", policy=policy, reference=None)
         df = store.to_frame()
     assert set(df["status"]) == {"ok"} and len(df) == 2
     tf_row, torch_row = (df[df["executor"] == e].iloc[0] for e in ("tensorflow", "torch"))
