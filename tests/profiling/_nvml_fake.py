@@ -66,3 +66,17 @@ def fake_pynvml(*, energy=True, app_clocks=True, restricted=False, init_error=No
     m.nvmlDeviceSetGpuLockedClocks = lambda h, lo, hi: st.calls.append(("lock", lo, hi))
     m.nvmlDeviceResetGpuLockedClocks = lambda h: st.calls.append(("unlock",))
     return m
+
+
+def add_power_limit(m, lo_mw: int = 100_000, hi_mw: int = 700_000, now_mw: int = 700_000):
+    """Give the stand-in module a settable power limit (state.limit_mw)."""
+    m.state.limit_mw = now_mw
+    m.nvmlDeviceGetPowerManagementLimitConstraints = lambda h: (lo_mw, hi_mw)
+    m.nvmlDeviceGetPowerManagementLimit = lambda h: m.state.limit_mw
+
+    def set_limit(h, mw):
+        m.state.calls.append(("limit", mw))
+        m.state.limit_mw = mw
+
+    m.nvmlDeviceSetPowerManagementLimit = set_limit
+    return m

@@ -144,3 +144,30 @@ def test_cli_info_without_nvml(monkeypatch, capsys):
 
     assert main(["platform", "info", "--platform", "nvml"]) == 2
     assert "NVML not available" in capsys.readouterr().err
+
+
+def test_power_limit_is_a_knob_only_as_root_and_is_restored(nvml, monkeypatch, tmp_path):
+    from _nvml_fake import add_power_limit
+
+    from profiling.platforms.nvml import NvmlPlatform
+
+    mod = add_power_limit(nvml())
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert "power_limit" not in p.space() and "root" in p.unavailable_knobs()["power_limit"]
+    with pytest.raises(PlatformError, match="power_limit.*root"):
+        with p.applied({"power_limit": 400}):
+            pass
+    assert mod.state.calls == []
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert p.space()["power_limit"].levels == (100, 250, 400, 550, 700)
+    assert "power_limit" in p.hardware_knobs()
+    with p.applied({"power_limit": 250}) as cfg:
+        assert mod.state.limit_mw == 250_000 and cfg["power_limit"] == 250
+        assert mod.state.app == (1380, 877)  # clocks not named: untouched
+    assert mod.state.limit_mw == 700_000 and not (tmp_path / "r.json").exists()
+    with pytest.raises(RuntimeError):
+        with p.applied({"power_limit": 100}):
+            raise RuntimeError("the job failed")
+    assert mod.state.limit_mw == 700_000
