@@ -349,3 +349,26 @@ def test_jetson_tree_tensorflow_campaign_end_to_end(tmp_path):
     assert sorted(df["cores"].unique()) == [1, 4]
     assert df["power_w"].round(3).eq(4.8).all()  # the simulated VDD_IN rail (total), fixed at 4800 mW
     assert (df["power_window_s"] >= summary.power.window_s).all() and df["idle_power_w"].round(3).eq(4.8).all()
+
+
+def test_calibrate_and_explore_on_gpu_platforms_refuse_missing_hardware_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # no NVML on this machine
+    reset_nvml_state()
+    out = tmp_path / "gpu-model.json"
+    assert main(["calibrate", "--platform", "nvml", "--no-progress", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "NVML not available" in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no store, no model
+    assert main(["explore", "--platform", f"jetson:{tmp_path}", "--network", "tiny_cnn",
+                 "--objectives", "runtime_s", "--budget", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a Jetson board" in err and len(err.splitlines()) == 1
+
+
+def test_explore_labels_a_simulated_jetson_and_spaces_its_knobs(tmp_path):
+    from profiling.campaign import platform_source, platform_space
+
+    root = build_fake_jetson(tmp_path / "tx2", "tx2", 32)
+    assert platform_source(f"jetson:{root}") == "simulated:jetson"
+    space = platform_space(f"jetson:{root}")
+    assert {"cpu_freq", "gpu_freq", "emc_freq", "cores", "threads", "batch"} <= set(space.names)
