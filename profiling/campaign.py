@@ -23,7 +23,6 @@ from .executors.base import Executor, ExecutorJob, JobResult, executor_from_name
 from .executors.tf_executor import TfExecutor
 from .executors.tf_worker import INPLACE_METHODS
 from .measurement import VIEWS, MeasurementRow
-from .networks import check_network
 from .platforms.base import Platform, platform_from_name
 from .platforms.cpu import CpuPlatform
 from .reference import speed_reference
