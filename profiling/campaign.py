@@ -24,6 +24,7 @@ from .executors.tf_executor import TfExecutor
 from .executors.tf_worker import INPLACE_METHODS
 from .measurement import VIEWS, MeasurementRow
 from .platforms.base import Platform, platform_from_name
+from .platforms.base import _check_no_pending as check_no_pending
 from .platforms.cpu import CpuPlatform
 from .reference import speed_reference
 from .sensors.base import PowerSampler
@@ -223,6 +224,8 @@ def run_campaign(platform: Platform | None = None, executor: Executor | None = N
         method = resolve_inplace_method(store, campaign, inplace_method, methods)
     else:
         method = inplace_method or methods[0]
+    if any(k in c for c in cfgs for k in hardware):
+        check_no_pending(platform.restore_path())  # a crashed run's state first, or every job would fail
     store.ensure_campaign(campaign, platform.name, platform.source, space.to_json(indent=None),
                           {**platform.describe(), "executor": executor.describe()}, executor=executor.name)
     summary = CampaignSummary()

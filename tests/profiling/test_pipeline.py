@@ -372,3 +372,15 @@ def test_explore_labels_a_simulated_jetson_and_spaces_its_knobs(tmp_path):
     assert platform_source(f"jetson:{root}") == "simulated:jetson"
     space = platform_space(f"jetson:{root}")
     assert {"cpu_freq", "gpu_freq", "emc_freq", "cores", "threads", "batch"} <= set(space.names)
+
+
+def test_a_pending_restore_file_stops_a_campaign_before_anything_is_stored(tmp_path, torch):
+    root = build_fake_jetson(tmp_path / "tree", "tx1", 32)
+    restore = tmp_path / "r.json"
+    restore.write_text("{}")
+    platform = build_platform("jetson", sysfs_root=str(root), restore_file=str(restore))
+    runner = build_executor("torch", platform)
+    with CampaignStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(PlatformError, match="restore file from an earlier or concurrent run"):
+            run_campaign(platform, runner, [SPEC], [{"cores": 1}], store, level="network", reference=None)
+        assert store.jobs() == [] and store.campaigns() == []
