@@ -6,12 +6,14 @@ this tree and with a copy of the commit before the pipeline (default f1aaf7e, ex
 into a temporary folder: the repository is not changed), alternating old/new ``--rounds`` times, each into a
 fresh store. Reported: wall time of each command and the ratio new/old of the medians.
 
-Part 2 (``--part executors``): the same networks, network level, batch 1, all host threads, through
-``run_campaign`` with the TensorFlow executor (worker process) and the PyTorch executor (in process).
+Part 2 (``--part executors``): the same networks, network level, batch 1, through
+``run_campaign`` with the TensorFlow executor (worker process) and the PyTorch executor (in process), both
+with ``--threads`` intra-op threads (default 1: on a machine whose cores other processes use, PyTorch's
+OpenMP threads beyond the free cores wait on each other, and its times collapse; see docs/profiler.md).
 Reported: the median whole-network time each executor measured and the wall time of the job.
 
   python benchmarks/bench_pipeline.py --part old-new --network resnet50 --rounds 2
-  python benchmarks/bench_pipeline.py --part executors --networks tiny_cnn,mobilenetv2,resnet50
+  python benchmarks/bench_pipeline.py --part executors --networks tiny_cnn,mobilenetv2,resnet50 --threads 1
 
 Times are wall-clock on a shared machine: say how busy it was with the figures (the script prints the load
 of other processes measured before each run).
@@ -92,8 +94,8 @@ def executors(args: argparse.Namespace) -> dict:
                 load = other_load_now(1.0)
                 ex = build_executor(name, cpu)
                 t0 = time.monotonic()
-                s = run_campaign(cpu, ex, [net], [{"batch": 1}], store, level="network", campaign=name,
-                                 policy=policy, reference=None)
+                s = run_campaign(cpu, ex, [net], [{"batch": 1, "threads": args.threads}], store, level="network",
+                                 campaign=name, policy=policy, reference=None)
                 wall = time.monotonic() - t0
                 res = s.results[0]
                 if res.status != "ok":
@@ -113,6 +115,7 @@ def main() -> int:
     ap.add_argument("--network", default="resnet50")
     ap.add_argument("--networks", default="tiny_cnn,mobilenetv2,resnet50")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="executors part: intra-op threads of both (default 1)")
     ap.add_argument("--commit", default="f1aaf7e", help="the commit before the pipeline (old)")
     ap.add_argument("--base", help="an extracted copy of the old commit (default: git archive into a temp dir)")
     ap.add_argument("--full", action="store_true", help="the default timing policy instead of --quick")
