@@ -108,8 +108,11 @@ def run(args: argparse.Namespace) -> int:
     store_path = args.store or os.path.splitext(args.output)[0] + ".sqlite"
     if args.device is not None and args.platform != "nvml":
         raise DataError("--device applies to --platform nvml only")
-    profile(store_path, args.budget, show_progress=not args.no_progress and sys.stderr.isatty(),
-            platform_name=args.platform, device=args.device)
+    show = not args.no_progress and sys.stderr.isatty()
+    if args.platform == "cpu":
+        profile(store_path, args.budget, show_progress=show)
+    else:
+        profile(store_path, args.budget, show_progress=show, platform_name=args.platform, device=args.device)
     model = LayerwisePredictor(model=args.model, random_state=0).fit(store_frame(store_path))
     model.save(args.output)
     print(f"calibrated layer-wise {args.model} model on {model.n_train_rows_} units of {len(model.networks_)} "
