@@ -384,3 +384,30 @@ def test_a_pending_restore_file_stops_a_campaign_before_anything_is_stored(tmp_p
         with pytest.raises(PlatformError, match="restore file from an earlier or concurrent run"):
             run_campaign(platform, runner, [SPEC], [{"cores": 1}], store, level="network", reference=None)
         assert store.jobs() == [] and store.campaigns() == []
+
+
+def test_cli_jetson_tree_torch_campaign_exports_the_same_columns_as_the_cpu(tmp_path, torch, capsys):
+    import pandas as pd
+
+    root = build_fake_jetson(tmp_path / "tx2", "tx2", 28, power="iio_device")
+    before = snapshot(root)
+    space = build_executor("torch", JetsonPlatform(root)).space(JetsonPlatform(root))
+    lo, hi = space["cpu_freq"].levels[0], space["cpu_freq"].levels[-1]
+    common = ["profile", "--network", SPEC, "--level", "network", "--quick", "--no-progress", "--executor", "torch"]
+    jet, cpu = tmp_path / "jetson.sqlite", tmp_path / "cpu.sqlite"
+    assert main([*common, "--platform", "jetson", "--sysfs-root", str(root), "--store", str(jet),
+                 "--config", f"cpu_freq={lo},cores=1", "--config", f"cpu_freq={hi},cores=6"]) == 0
+    out = capsys.readouterr().out
+    assert "platform: jetson (simulated:jetson), executor: torch" in out and "power: ina3221" in out
+    assert snapshot(root) == before
+    assert main([*common, "--store", str(cpu), "--config", "batch=1"]) == 0
+    for store in (jet, cpu):
+        assert main(["export", "--store", str(store), "-o", str(store.with_suffix(".csv"))]) == 0
+    a, b = pd.read_csv(jet.with_suffix(".csv")), pd.read_csv(cpu.with_suffix(".csv"))
+    # what the jetson adds: its hardware knobs (those not named stored as read back) and the power window
+    extra = {"cpu_freq", "cores", "gpu_freq", "emc_freq", "power_window_s", "power_calls", "power_steps",
+             "idle_power_w"}
+    assert extra <= set(a.columns) and set(a.columns) - extra == set(b.columns)
+    assert a["gpu_freq"].notna().all() and a["emc_freq"].notna().all()
+    assert set(a["source"]) == {"simulated:jetson"} and set(b["source"]) == {"measured:cpu"}
+    assert sorted(a["cpu_freq"]) == [lo, hi] and a["power_w"].round(3).eq(3.9).all()
