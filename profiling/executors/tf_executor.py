@@ -64,12 +64,14 @@ class Job:
     inplace_method: str = "live"  # how the inplace view is timed: "live" (profiler) or "frozen" (step stats)
     power_window_s: float = 0.0   # shortest power window (the sensor's measured steps x 10); 0: the timing loop
     idle_power_w: float | None = None  # idle baseline measured by the campaign, stored on every row
+    power_step_s: float = 0.0     # the sensor's measured step (the window is a multiple of it)
 
     def to_dict(self) -> dict[str, Any]:
         return {"network": self.network, "config": dict(self.config), "views": list(self.views),
                 "input_size": self.input_size, "policy": dict(self.policy), "trace_runs": self.trace_runs,
                 "sensor": self.sensor, "inplace_method": self.inplace_method,
-                "power_window_s": self.power_window_s, "idle_power_w": self.idle_power_w}
+                "power_window_s": self.power_window_s, "idle_power_w": self.idle_power_w,
+                "power_step_s": self.power_step_s}
 
 
 #: TensorFlow knobs of this host's CPU that the worker applies (the CPU platform's space, without ``cores``,
@@ -129,7 +131,7 @@ class TfExecutor(Executor):
         worker_job = Job(job.network, job.software_config(), tuple(job.views), job.input_size,
                          dict(job.policy.__dict__), job.trace_runs, plan.ref if plan is not None else None,
                          job.inplace_method or "live", plan.window_s if plan is not None else 0.0,
-                         plan.idle_power_w if plan is not None else None)
+                         plan.idle_power_w if plan is not None else None, plan.step_s if plan is not None else 0.0)
         result = self.runner(worker_job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
         try:
             return JobResult.from_dict(result)

@@ -112,10 +112,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     reference = framework_reference(tf)
 
     window_s, idle_w = float(job.get("power_window_s") or 0.0), job.get("idle_power_w")
+    step_s = float(job.get("power_step_s") or 0.0) or None
 
     def measure(fn, extra: dict[str, Any]) -> dict[str, Any]:
         with LoadMonitor() as mon:
-            power = _with_power(sensor, lambda: time_callable(fn, policy), fn, window_s, idle_w)
+            power = _with_power(sensor, lambda: time_callable(fn, policy), fn, window_s, idle_w, step_s)
         timing, pw = power
         row = {**extra, **timing.as_dict(), **pw, "other_load": mon.other_load}
         return row
@@ -807,7 +808,7 @@ def _sensor_label(sensor) -> str:
     return sensor.name if sensor is not None else ""
 
 
-def _with_power(sensor, work, fn=None, min_window_s: float = 0.0, idle_power_w=None):
+def _with_power(sensor, work, fn=None, min_window_s: float = 0.0, idle_power_w=None, step_s=None):
     """Run ``work()`` (a timing loop) under the power sampler; energy is per call.
 
     With ``min_window_s`` (the campaign's window, 10 of the sensor's measured steps), power comes from
@@ -819,7 +820,7 @@ def _with_power(sensor, work, fn=None, min_window_s: float = 0.0, idle_power_w=N
         from ..sensors.window import power_window
 
         timing = work()
-        return timing, power_window(fn, sensor, min_window_s, idle_power_w=idle_power_w)
+        return timing, power_window(fn, sensor, min_window_s, step_s=step_s, idle_power_w=idle_power_w)
     from ..sensors.base import PowerSampler
 
     with PowerSampler(sensor) as sampler:

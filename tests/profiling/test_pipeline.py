@@ -349,6 +349,7 @@ def test_jetson_tree_tensorflow_campaign_end_to_end(tmp_path):
     assert sorted(df["cores"].unique()) == [1, 4]
     assert df["power_w"].round(3).eq(4.8).all()  # the simulated VDD_IN rail (total), fixed at 4800 mW
     assert (df["power_window_s"] >= summary.power.window_s).all() and df["idle_power_w"].round(3).eq(4.8).all()
+    assert (df["power_steps"] >= 10).all() and (df["power_calls"] >= 3).all()  # the same power columns as torch
 
 
 def test_calibrate_and_explore_on_gpu_platforms_refuse_missing_hardware_in_one_line(tmp_path, monkeypatch, capsys):
