@@ -410,7 +410,8 @@ def build_executor(name: str | None, platform: Platform, *, device: str | None =
 def platform_space(platform: str | Platform = "cpu", executor: str | Executor | None = None) -> ConfigSpace:
     """The configuration space of a live platform (by name or object) with its executor (default: the usual one)."""
     plat = _live_platform(platform)
-    ex = executor if isinstance(executor, Executor) else build_executor(executor, plat)
+    ex = executor if isinstance(executor, Executor) else (
+        _default_executor(plat) if executor is None else build_executor(executor, plat))
     return ex.space(plat)
 
 
@@ -424,7 +425,19 @@ def _live_platform(platform: str | Platform | None) -> Platform:
         return CpuPlatform()
     if isinstance(platform, Platform):
         return platform
-    return build_platform(platform)
+    return _named_platform(str(platform))
+
+
+@functools.lru_cache(maxsize=8)
+def _named_platform(name: str) -> Platform:
+    """One platform object per name in this process (an explore run measures through it many times)."""
+    return build_platform(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _default_executor(platform: Platform) -> Executor:
+    """The platform's usual executor, kept (the PyTorch executor caches the network specs it built)."""
+    return build_executor(None, platform)
 
 
 def measure_network(network: str, config: Mapping[str, Any], *, platform: str | Platform | None = "cpu",
@@ -440,7 +453,8 @@ def measure_network(network: str, config: Mapping[str, Any], *, platform: str | 
     the executor's reason when the measurement fails.
     """
     plat = _live_platform(platform)
-    ex = executor if isinstance(executor, Executor) else build_executor(executor, plat)
+    ex = executor if isinstance(executor, Executor) else (
+        _default_executor(plat) if executor is None else build_executor(executor, plat))
     space = ex.space(plat)
     cfg = campaign_config(plat, ex, config, space)
     ident = ex.check_network(network)
