@@ -33,6 +33,10 @@ class PlatformError(ProfilingError):
     """A platform cannot apply or restore a configuration."""
 
 
+class RestoreError(PlatformError):
+    """A platform could not put back the state it found: the machine is not as it was (stop everything)."""
+
+
 class SensorUnavailable(ProfilingError):
     """A sensor is absent or unreadable on this machine."""
 

@@ -14,7 +14,7 @@ from .spec import FEATURE_COLUMNS, NetworkSpec
 
 _SUMMED = ("flops", "params", "weight_bytes", "input_bytes", "output_bytes")
 _BASE_COLUMNS = [
-    "source", "campaign", "network", "input_size", "level", "view", "layer", "unit", "layer_type", "config",
+    "source", "executor", "campaign", "network", "input_size", "level", "view", "layer", "unit", "layer_type", "config",
     "runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low", "runtime_s_ci_high", "repeats",
     "converged", "overhead_s", "power_w", "energy_j", "power_sensor", "status", "reason", "other_load",
     "contended", "measured_at",
@@ -46,6 +46,7 @@ def measurements_frame(store) -> pd.DataFrame:
     """Flatten ``store`` (a :class:`~profiling.store.CampaignStore`) into the measurement table."""
     conn = store.conn
     sources = {r["name"]: r["source"] for r in conn.execute("SELECT name, source FROM campaigns")}
+    executors = {c["name"]: c["executor"] for c in store.campaigns()}
     specs: dict[tuple[str, int], NetworkSpec] = {}
     for r in conn.execute("SELECT network, input_size, spec FROM specs"):
         specs[(r["network"], r["input_size"])] = NetworkSpec.from_json(r["spec"])
@@ -60,7 +61,8 @@ def measurements_frame(store) -> pd.DataFrame:
             if k not in knob_names:
                 knob_names.append(k)
         row: dict[str, Any] = {
-            "source": sources.get(r["campaign"], ""), "campaign": r["campaign"], "network": r["network"],
+            "source": sources.get(r["campaign"], ""), "executor": executors.get(r["campaign"], ""),
+            "campaign": r["campaign"], "network": r["network"],
             "input_size": r["input_size"] or None, "level": r["level"], "view": r["view"], "layer": r["layer"],
             "unit": r["unit"], "layer_type": r["layer_type"],
             "config": ",".join(f"{k}={_fmt(v)}" for k, v in cfg.items()),
@@ -92,7 +94,8 @@ def measurements_frame(store) -> pd.DataFrame:
     for r in conn.execute("SELECT * FROM jobs WHERE status != 'ok' AND job_key NOT IN "
                           "(SELECT DISTINCT job_key FROM measurements)"):
         cfg = json.loads(r["config"])
-        rows.append({"source": sources.get(r["campaign"], ""), "campaign": r["campaign"], "network": r["network"],
+        rows.append({"source": sources.get(r["campaign"], ""), "executor": executors.get(r["campaign"], ""),
+                     "campaign": r["campaign"], "network": r["network"],
                      "input_size": r["input_size"] or None, "level": r["level"], "view": "whole",
                      "layer": "", "unit": "", "layer_type": "",
                      "config": ",".join(f"{k}={_fmt(v)}" for k, v in cfg.items()), "status": r["status"],

@@ -371,7 +371,7 @@ def _as_list(x: Any) -> list[Any]:
 
 _ATTRS = ("filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "depth_multiplier", "units",
           "use_bias", "activation", "pool_size", "axis", "epsilon", "rate", "target_shape", "scale", "offset",
-          "max_value")
+          "max_value", "dims")
 
 
 def _layer_attrs(layer: Any) -> dict[str, Any]:

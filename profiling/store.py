@@ -20,15 +20,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import StoreError
+from .measurement import MeasurementRow
 
 STORE_FORMAT = "perfmodel.campaign-store"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE campaigns (
     name TEXT PRIMARY KEY, platform TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL,
-    space TEXT NOT NULL, machine TEXT NOT NULL
+    space TEXT NOT NULL, machine TEXT NOT NULL, executor TEXT NOT NULL DEFAULT 'tensorflow'
 );
 CREATE TABLE specs (
     network TEXT NOT NULL, input_size INTEGER NOT NULL DEFAULT 0, spec TEXT NOT NULL,
@@ -53,7 +54,13 @@ CREATE INDEX measurements_job ON measurements(job_key);
 """
 
 # version -> SQL that upgrades a store from that version to the next one.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # 2: the executor that measured a campaign (every campaign before it ran the TensorFlow worker)
+    1: "ALTER TABLE campaigns ADD COLUMN executor TEXT NOT NULL DEFAULT 'tensorflow'",
+}
+# Older versions that a read-only open still reads as they are (what the newer version added has a default
+# that the readers supply): a report or fit never needs write access to an old store.
+READABLE_OLDER = {1}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -173,6 +180,7 @@ class CampaignStore:
                         self.conn.execute(stmt)
                 self.conn.execute("INSERT INTO meta VALUES ('format', ?), ('schema_version', ?), ('created_at', ?)",
                                   (STORE_FORMAT, str(SCHEMA_VERSION), utc_now()))
+            self.schema_version = SCHEMA_VERSION
             return
         if "meta" not in tables:
             raise StoreError(f"{self.path!r} is a SQLite file of another application (no perfmodel meta table); "
@@ -187,7 +195,10 @@ class CampaignStore:
         if version > SCHEMA_VERSION:
             raise StoreError(f"store {self.path!r} has schema version {version}, newer than this library "
                              f"reads ({SCHEMA_VERSION}); upgrade perfmodel")
+        self.schema_version = version
         if version < SCHEMA_VERSION:
+            if self.readonly and version in READABLE_OLDER and SCHEMA_VERSION == 2:
+                return
             if self.readonly:
                 raise StoreError(f"store {self.path!r} has schema version {version}; open it for writing once "
                                  "to migrate it")
@@ -206,6 +217,7 @@ class CampaignStore:
                         self.conn.execute(stmt)
                 version += 1
                 self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+        self.schema_version = version
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -220,17 +232,28 @@ class CampaignStore:
         self.conn.execute("COMMIT")
 
     # -- writing
-    def ensure_campaign(self, name: str, platform: str, source: str, space_json: str, machine: Mapping[str, Any]) -> None:
+    def ensure_campaign(self, name: str, platform: str, source: str, space_json: str, machine: Mapping[str, Any],
+                        executor: str = "tensorflow") -> None:
+        """Record a campaign, or check that an existing one ran on the same platform, source and executor."""
         with self._damaged():
-            row = self.conn.execute("SELECT platform FROM campaigns WHERE name=?", (name,)).fetchone()
+            row = self.conn.execute("SELECT platform, source, executor FROM campaigns WHERE name=?",
+                                    (name,)).fetchone()
         if row is not None:
             if row["platform"] != platform:
                 raise StoreError(f"campaign {name!r} in {self.path!r} was run on platform {row['platform']!r}, "
-                                 f"not {platform!r}; choose another --campaign name")
+                                 f"not {platform!r}; choose another campaign name")
+            if row["source"] != source:
+                raise StoreError(f"campaign {name!r} in {self.path!r} holds {row['source']!r} measurements, "
+                                 f"not {source!r}; choose another campaign name")
+            if row["executor"] != executor:
+                raise StoreError(f"campaign {name!r} in {self.path!r} was measured with the {row['executor']} "
+                                 f"executor, not {executor}; choose another campaign name")
             return
         with self._damaged(), self._tx():
-            self.conn.execute("INSERT INTO campaigns VALUES (?,?,?,?,?,?)",
-                              (name, platform, source, utc_now(), space_json, json.dumps(machine, sort_keys=True)))
+            self.conn.execute("INSERT INTO campaigns (name, platform, source, created_at, space, machine, executor) "
+                              "VALUES (?,?,?,?,?,?,?)",
+                              (name, platform, source, utc_now(), space_json, json.dumps(machine, sort_keys=True),
+                               executor))
 
     def has_job(self, job_key: str) -> str | None:
         """The stored status of a job (``ok``/``failed``), or None when it was never stored."""
@@ -241,10 +264,15 @@ class CampaignStore:
     def put_job(self, *, job_key: str, campaign: str, network: str, input_size: int | None, level: str,
                 views: Sequence[str], config: Mapping[str, Any], status: str, reason: str | None = None,
                 note: str | None = None, power_sensor: str | None = None, versions: Mapping[str, Any] | None = None,
-                wall_s: float | None = None, rows: Sequence[Mapping[str, Any]] = (), spec_json: str | None = None,
-                replace_failed: bool = True) -> int:
-        """Store a finished job and its rows in one transaction; returns the number of rows stored."""
+                wall_s: float | None = None, rows: Sequence[MeasurementRow | Mapping[str, Any]] = (),
+                spec_json: str | None = None, replace_failed: bool = True) -> int:
+        """Store a finished job and its rows in one transaction; returns the number of rows stored.
+
+        ``rows`` are :class:`~profiling.measurement.MeasurementRow` objects (mappings are converted, and so
+        validated, before anything is written).
+        """
         now = utc_now()
+        rows = [MeasurementRow.from_dict(r) for r in rows]
         with self._damaged(), self._tx():
             old = self.conn.execute("SELECT status FROM jobs WHERE job_key=?", (job_key,)).fetchone()
             if old is not None:
@@ -260,21 +288,25 @@ class CampaignStore:
                  json.dumps(dict(config)), status, reason, note, power_sensor,
                  json.dumps(dict(versions or {}), sort_keys=True), wall_s, now))
             for r in rows:
-                extra = {k: v for k, v in r.items() if k not in _ROW_COLUMNS}
+                extra = dict(r.extra)
                 self.conn.execute(
                     "INSERT INTO measurements (job_key, view, level, layer, unit, layer_type, runtime_s, "
                     "runtime_s_mean, runtime_s_std, runtime_s_ci_low, runtime_s_ci_high, repeats, converged, "
                     "overhead_s, power_w, energy_j, status, reason, other_load, contended, extra, measured_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (job_key, r["view"], r.get("level", "layer"), r.get("layer", "") or "", r.get("unit", "") or "",
-                     r.get("layer_type", "") or "", *(r.get(f) for f in _TIMING_FIELDS),
-                     r.get("status", "ok"), r.get("reason"), r.get("other_load"), int(bool(r.get("contended"))),
+                    (job_key, r.view, r.level, r.layer, r.unit, r.layer_type,
+                     *(None if getattr(r, f) is None else (int(getattr(r, f)) if f == "converged" else getattr(r, f))
+                       for f in _TIMING_FIELDS),
+                     r.status, r.reason, r.other_load, int(r.contended),
                      json.dumps(extra, sort_keys=True) if extra else None, now))
         return len(rows)
 
     # -- reading
     def campaigns(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute("SELECT * FROM campaigns ORDER BY created_at")]
+        out = [dict(r) for r in self.conn.execute("SELECT * FROM campaigns ORDER BY created_at")]
+        for c in out:  # a store of schema 1 read as it is: every campaign of it ran the TensorFlow worker
+            c.setdefault("executor", "tensorflow")
+        return out
 
     def jobs(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM jobs ORDER BY finished_at, job_key")]
@@ -309,7 +341,6 @@ class CampaignStore:
 
 # Stored in this order after layer_type; other_load has its own place later in the row.
 _TIMING_FIELDS = tuple(f for f in MEASUREMENT_FIELDS if f != "other_load")
-_ROW_COLUMNS = {"view", "level", "layer", "unit", "layer_type", "status", "reason", "contended", *MEASUREMENT_FIELDS}
 
 
 def _check_is_sqlite(path: str) -> None:

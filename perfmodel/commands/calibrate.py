@@ -1,6 +1,11 @@
 """Profile a standard training set of networks on this machine and fit the layer-wise predictor.
 
   perfmodel calibrate --platform cpu --budget quick -o model.json
+  perfmodel calibrate --platform nvml --device cuda:0 --budget quick -o gpu-model.json
+
+On nvml the PyTorch executor runs the same networks on the GPU under batch 1/8 (quick) or 1/8/32/64
+(full), captured as CUDA graphs (cuda_graph=on, cudnn_benchmark=on: how inference is deployed on a GPU,
+and the mode whose layers compose cleanly).
 
 'quick' measures small networks, 12 sampled synthetic ones and 4 with large fully-connected layers (whole
 network + in-place units, no isolated layers) under threads 1/2 and batch 1/4; 'full' adds keras.applications
@@ -31,6 +36,9 @@ SYNTHETIC_FULL = [f"synthetic_{i}" for i in range(48)]
 # the two other families (AlexNet / VGG heads, full-resolution convolutions): what the 48 lack, docs/models.md
 SYNTHETIC_FULL += [f"synthetic_fc_{i}" for i in range(12)] + [f"synthetic_hires_{i}" for i in range(8)]
 
+# GPU (nvml + torch): the same networks; the knobs are batch sizes, graphs on (see the module doc)
+GPU_BATCHES = {"quick": [1, 8], "full": [1, 8, 32, 64]}
+
 BUDGETS = {
     # aimed at < 15 minutes on 2 cores: small networks, two views, 4 configurations
     "quick": {"networks": ["tiny_cnn", "tiny_mobilenet", "tiny_resnet", "mobilenetv3small", "mobilenetv2",
@@ -43,7 +51,9 @@ BUDGETS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--platform", default="cpu", choices=("cpu",), help="platform to calibrate (default: cpu)")
+    parser.add_argument("--platform", default="cpu", choices=("cpu", "nvml"),
+                        help="platform to calibrate: cpu (TensorFlow) or nvml (an NVIDIA GPU, PyTorch). Default: cpu")
+    parser.add_argument("--device", metavar="DEV", help="nvml: the GPU, cuda or cuda:N (default cuda:0)")
     parser.add_argument("--budget", choices=tuple(BUDGETS), default="quick",
                         help="quick (small networks, 4 configurations) or full (default: quick)")
     parser.add_argument("--model", default="gbr", choices=("polynomial", "gp", "gbr"),
@@ -53,11 +63,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 
 
-def profile(store_path: str, budget: str, show_progress: bool) -> None:
+def plan_configs(platform, executor, budget: str) -> list[dict]:
+    """The calibration configurations of ``budget`` on ``platform`` (validated by the campaign)."""
+    plan = BUDGETS[budget]
+    if platform.name == "nvml":
+        return [{"batch": b, "cuda_graph": True, "cudnn_benchmark": True} for b in GPU_BATCHES[budget]]
+    base = executor.space(platform).default()
+    return [{**base, "threads": t, "batch": b} for t, b in itertools.product(plan["threads"], plan["batch"])]
+
+
+def profile(store_path: str, budget: str, show_progress: bool, platform_name: str = "cpu",
+            device: str | None = None) -> None:
     """Run the calibration campaign into ``store_path`` (jobs already stored are skipped)."""
     try:
-        from profiling.campaign import run_campaign
-        from profiling.platforms.cpu import CpuPlatform
+        from profiling.campaign import build_executor, build_platform, run_campaign
         from profiling.store import CampaignStore
     except ImportError:
         raise DataError("perfmodel calibrate is not available yet: it needs the profiler "
@@ -65,14 +84,15 @@ def profile(store_path: str, budget: str, show_progress: bool) -> None:
     from tqdm import tqdm
 
     plan = BUDGETS[budget]
-    platform = CpuPlatform()
-    base = platform.space().default()
-    configs = [{**base, "threads": t, "batch": b} for t, b in itertools.product(plan["threads"], plan["batch"])]
+    platform = build_platform(platform_name, device=device)
+    executor = build_executor(None, platform, device=device)
+    configs = plan_configs(platform, executor, budget)
+    campaign = f"calibrate-{budget}" if platform.name == "cpu" else f"calibrate-{platform.name}-{budget}"
     bar = tqdm(total=len(plan["networks"]) * len(configs), unit="job", desc=f"calibrate ({budget})",
                disable=not show_progress, file=sys.stderr)
     with CampaignStore(store_path) as store:
-        summary = run_campaign(store, networks=plan["networks"], configs=configs, level="layer",
-                               views=("whole", "inplace"), campaign=f"calibrate-{budget}", platform=platform,
+        summary = run_campaign(platform, executor, plan["networks"], configs, store, level="layer",
+                               views=("whole", "inplace"), campaign=campaign,
                                progress=lambda text: (bar.set_postfix_str(text[-40:]), bar.update(1)),
                                # a drift of the machine's speed then falls on every network alike
                                shuffle=0)
@@ -86,7 +106,13 @@ def run(args: argparse.Namespace) -> int:
     from .fit import print_spread
 
     store_path = args.store or os.path.splitext(args.output)[0] + ".sqlite"
-    profile(store_path, args.budget, show_progress=not args.no_progress and sys.stderr.isatty())
+    if args.device is not None and args.platform != "nvml":
+        raise DataError("--device applies to --platform nvml only")
+    show = not args.no_progress and sys.stderr.isatty()
+    if args.platform == "cpu":
+        profile(store_path, args.budget, show_progress=show)
+    else:
+        profile(store_path, args.budget, show_progress=show, platform_name=args.platform, device=args.device)
     model = LayerwisePredictor(model=args.model, random_state=0).fit(store_frame(store_path))
     model.save(args.output)
     print(f"calibrated layer-wise {args.model} model on {model.n_train_rows_} units of {len(model.networks_)} "

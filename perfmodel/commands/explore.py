@@ -33,7 +33,8 @@ STRATEGY_CHOICES = ("bo", "random", "tpe")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("what to explore (one of)")
     src.add_argument("--table", metavar="CSV", help="recorded measurements to replay (knob + objective columns)")
-    src.add_argument("--platform", metavar="NAME", help="measure live on this platform (e.g. cpu)")
+    src.add_argument("--platform", metavar="NAME",
+                     help="measure live on this platform: cpu, nvml[:GPU_INDEX] (PyTorch) or jetson[:SYSFS_ROOT]")
     p.add_argument("--network", metavar="NAME", help="network to measure (with --platform)")
     p.add_argument("--knobs", metavar="K1,K2,...",
                    help="knob columns of --table; with --platform, the knobs to vary (default: all)")
@@ -98,7 +99,8 @@ class LiveEvaluator:
         self.base = full.parse_partial(base)
         varied = list(knobs) if knobs else [k.name for k in full if k.name not in self.base]
         self.space = full.subspace(varied)
-        self.source = f"measured:{platform}"
+        source_fn = getattr(campaign, "platform_source", None)  # simulated:jetson on a simulated tree
+        self.source = source_fn(platform) if source_fn is not None else f"measured:{platform}"
 
     def evaluate(self, config):
         return dict(self._measure(self.network, {**self.base, **config}, platform=self.platform))

@@ -1,12 +1,20 @@
-"""Profile networks layer by layer (or whole) on the local CPU and store every measurement.
+"""Profile networks layer by layer (or whole) on a platform and store every measurement.
 
-Each configuration runs in its own TensorFlow worker process; results go into a SQLite store as each job
-finishes, so an interrupted campaign resumes where it stopped when run again with the same arguments.
+One pipeline for every platform: the platform (the local CPU, an NVIDIA GPU through NVML, a Jetson board
+or a simulated Jetson tree) applies the hardware knobs of each configuration and restores them afterwards;
+the executor (TensorFlow, one worker process per configuration, or PyTorch) applies the software knobs and
+times the views; power comes from the platform's sensor (RAPL, NVML, INA3221) over windows of at least 10
+sensor steps. Results go into a SQLite store as each job finishes, so an interrupted campaign resumes where
+it stopped when run again with the same arguments.
 
 Examples:
   perfmodel profile --network resnet50 --level layer --config threads=2,batch=1 --store runs/x.sqlite
   perfmodel profile --network mobilenetv2,tiny_cnn --level network --design lhs --samples 8 \\
       --knobs threads,batch,onednn --store runs/y.sqlite
+  perfmodel profile --platform nvml --device cuda:0 --network resnet50 --level layer \\
+      --config batch=8,cuda_graph=on --store runs/gpu.sqlite
+  perfmodel profile --platform jetson --sysfs-root / --network mobilenetv2 --design factorial \\
+      --knobs cpu_freq,gpu_freq --store runs/tx2.sqlite
 """
 
 from __future__ import annotations
@@ -14,7 +22,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "measure networks layer by layer on the local CPU into a campaign store"
+HELP = "measure networks layer by layer on a platform (cpu, nvml GPU, jetson) into a campaign store"
+PLATFORMS = ("cpu", "nvml", "jetson")
+EXECUTORS = ("tensorflow", "torch")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,16 +32,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keras.applications name (resnet50, mobilenetv2, ...), a built-in (tiny_cnn, ...) or a "
                         ".keras file; repeat or separate with commas")
     p.add_argument("--list-networks", action="store_true", help="list the network names and exit")
-    p.add_argument("--list-knobs", action="store_true", help="list the CPU platform's knobs and exit")
+    p.add_argument("--list-knobs", action="store_true",
+                   help="list the knobs of the chosen platform and executor (hardware, then software) and exit")
+    p.add_argument("--platform", choices=PLATFORMS, default="cpu", metavar="{cpu,nvml,jetson}",
+                   help="where to measure: cpu (this machine), nvml (an NVIDIA GPU), jetson (a Jetson board or a "
+                        "simulated tree given with --sysfs-root). Default: cpu")
+    p.add_argument("--executor", choices=EXECUTORS, metavar="{tensorflow,torch}",
+                   help="framework that runs the networks (default: torch on nvml, tensorflow on cpu and jetson)")
+    p.add_argument("--device", metavar="DEV",
+                   help="torch device: cpu, cuda or cuda:N (default: the nvml platform's GPU, cuda:0; else cpu)")
+    p.add_argument("--sysfs-root", metavar="DIR",
+                   help="jetson: root of sys/, proc/, etc/ (default /; a simulated tree labels every output "
+                        "simulated:jetson)")
+    p.add_argument("--no-power", action="store_true",
+                   help="do not measure power (else: the platform's sensor, windows of >= 10 sensor steps)")
     p.add_argument("--store", metavar="PATH", help="campaign store (SQLite file; created if missing)")
     p.add_argument("--campaign", default="default", help="campaign name inside the store (default: default)")
     p.add_argument("--level", choices=("layer", "network"), default="layer",
                    help="layer: whole network + in-place + isolated layer views; network: whole network only")
     p.add_argument("--views", metavar="V1,V2", help="override the views: whole,inplace,isolated")
-    p.add_argument("--inplace-method", choices=("live", "frozen"),
-                   help="how the in-place view is timed: live (the compiled function of the whole view, traced "
-                        "with the TF profiler) or frozen (the frozen, constant-folded graph; the method of campaigns "
-                        "stored before this option). Default: the campaign's stored method, else live")
+    p.add_argument("--inplace-method", choices=("live", "frozen", "events"),
+                   help="how the in-place view is timed. tensorflow: live (the compiled function of the whole view, "
+                        "traced with the TF profiler) or frozen (the frozen, constant-folded graph; the method of "
+                        "campaigns stored before this option); torch: events (CUDA events between layers of one "
+                        "pass). Default: the campaign's stored method, else live / events")
     p.add_argument("--config", action="append", metavar="K=V,...",
                    help="a configuration (missing knobs take defaults); repeat for several. With --design, "
                         "the base that the design varies")
@@ -65,21 +89,23 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from perfmodel.tables import parse_names
-    from profiling.campaign import VIEWS, run_campaign
+    from profiling.campaign import build_executor, build_platform, campaign_config, run_campaign
     from profiling.errors import ConfigError
-    from profiling.networks import check_network, known_networks
-    from profiling.platforms.cpu import CpuPlatform
+    from profiling.measurement import VIEWS
+    from profiling.networks import known_networks
     from profiling.space import format_config
     from profiling.store import CampaignStore
     from profiling.timing import TimingPolicy
 
-    platform = CpuPlatform()
-    space = platform.space()
     if args.list_networks:
         print("\n".join(known_networks()))
         return 0
+    platform = build_platform(args.platform, device=args.device if args.platform == "nvml" else None,
+                              sysfs_root=args.sysfs_root)
+    executor = build_executor(args.executor, platform, device=args.device)
+    space = executor.space(platform)
     if args.list_knobs:
-        print("\n".join(k.describe() for k in space))
+        _list_knobs(platform, executor, space)
         return 0
     if not args.network:
         raise ConfigError("--network is required (see --list-networks)")
@@ -87,21 +113,23 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite)")
     networks = [n for item in args.network for n in parse_names(item, "network")]
     for n in networks:
-        check_network(n)
+        executor.check_network(n)
     _check_numbers(args, ConfigError)
-    bases = [space.parse_partial(c) for c in (args.config or [""])]
+    bases = [_parse_config(platform, space, c) for c in (args.config or [""])]
     if args.design:
         if len(bases) > 1:
             raise ConfigError("give at most one --config with --design (it is the base the design varies)")
         knobs = parse_names(args.knobs, "knob") if args.knobs else [k.name for k in space if k.name not in bases[0]]
+        platform.validate_knobs(dict.fromkeys(knobs))
         for k in knobs:
             space[k]
         sub = space.subspace(knobs)
         if args.samples < 1:
             raise ConfigError("--samples must be at least 1")
-        configs = [space.validate({**bases[0], **c}) for c in sub.sample(args.samples, args.design, args.seed)]
+        configs = [{**bases[0], **c} for c in sub.sample(args.samples, args.design, args.seed)]
     else:
-        configs = [space.validate(b) for b in bases]
+        configs = bases
+    configs = [campaign_config(platform, executor, c, space) for c in configs]  # checked before the store opens
     policy = TimingPolicy.quick() if args.quick else TimingPolicy()
     if args.max_repeats:
         policy = replace(policy, max_repeats=args.max_repeats, min_repeats=min(policy.min_repeats, args.max_repeats))
@@ -111,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
     for v in views or ():
         if v not in VIEWS:  # checked before the store is created
             raise ConfigError(f"unknown view {v!r}; choose from {', '.join(VIEWS)}")
+    if args.inplace_method is not None and args.inplace_method not in executor.inplace_methods:
+        raise ConfigError(f"--inplace-method {args.inplace_method} is not a method of the {executor.name} executor; "
+                          f"choose {' or '.join(executor.inplace_methods)}")
 
     from tqdm import tqdm
 
@@ -122,21 +153,50 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     with CampaignStore(args.store, wait_s=args.wait) as store:
-        summary = run_campaign(store, networks=networks, configs=configs, level=args.level, views=views,
-                               campaign=args.campaign, platform=platform, input_size=args.input_size, policy=policy,
+        summary = run_campaign(platform, executor, networks, configs, store, level=args.level, views=views,
+                               campaign=args.campaign, input_size=args.input_size, policy=policy,
                                trace_runs=10 if args.quick else 20, timeout_s=args.timeout,
                                memory_limit_gb=args.memory_limit_gb, on_contention=args.on_contention,
                                contention_threshold=args.contention_threshold, retry_failed=args.retry_failed,
-                               inplace_method=args.inplace_method, progress=progress, shuffle=args.shuffle)
+                               inplace_method=args.inplace_method, progress=progress, shuffle=args.shuffle,
+                               power=not args.no_power)
     bar.close()
     _print_table(summary, format_config)
-    sensor, note = platform.power_sensor_status()
-    if sensor is None:
-        print(f"power and energy: not measured, sensor {note}")
+    print(f"platform: {platform.name} ({platform.source}), executor: {executor.name}")
+    if summary.power is None:
+        print(f"power and energy: not measured, sensor {summary.power_note}")
+    else:
+        p = summary.power
+        idle = "" if p.idle_power_w is None else f", idle {p.idle_power_w:.2f} W before the first job"
+        print(f"power: {p.sensor.name}, step {p.step_s * 1e3:.1f} ms, window {p.window_s:.3f} s{idle}")
     for line in summary.lines():
         print(line)
     print(f"store: {args.store}")
     return 0
+
+
+def _parse_config(platform, space, text: str) -> dict:
+    """``k=v,...`` of the campaign's space; a knob the platform lacks is named with its reason."""
+    from profiling.errors import ConfigError
+
+    names = [part.partition("=")[0].strip() for part in (text or "").split(",") if part.strip()]
+    platform.validate_knobs(dict.fromkeys(names))
+    try:
+        return space.parse_partial(text)
+    except ConfigError as exc:
+        raise ConfigError(f"--config {text!r}: {exc}") from None
+
+
+def _list_knobs(platform, executor, space) -> None:
+    hw = set(platform.hardware_knobs())
+    notes = {**executor.knob_notes(), **platform.knob_notes()}
+    print(f"platform {platform.name} ({platform.source}), executor {executor.name}")
+    for k in space:
+        tag = "hardware" if k.name in hw else f"software ({executor.name})"
+        note = notes.get(k.name, "")
+        print(f"{k.describe()}  [{tag}]" + (f"  {note}" if note else ""))
+    for name, why in platform.unavailable_knobs().items():
+        print(f"{name}: not available: {why}")
 
 
 def _check_numbers(args: argparse.Namespace, error: type[Exception]) -> None:
@@ -161,17 +221,17 @@ def _print_table(summary, format_config) -> None:
     print(head)
     print("-" * len(head))
     for r in summary.results:
-        cfg = format_config(r["config"])
-        if r["status"] != "ok":
-            print(f"{r['network']:<18} {'failed: ' + str(r.get('reason'))[:60]}  {cfg}")
+        cfg = format_config(r.config)
+        if r.status != "ok":
+            print(f"{r.network:<18} {'failed: ' + str(r.result.reason)[:60]}  {cfg}")
             continue
-        rows = r["rows"]
-        whole = [x for x in rows if x["view"] == "whole"]
-        inpl = [x["runtime_s"] for x in rows if x["view"] == "inplace" and x.get("runtime_s") is not None]
-        iso = [x["runtime_s"] for x in rows if x["view"] == "isolated" and x.get("runtime_s") is not None]
-        w = f"{whole[0]['runtime_s'] * 1e3:9.3f}" if whole else f"{'-':>9}"
+        rows = r.rows
+        whole = [x for x in rows if x.view == "whole"]
+        inpl = [x.runtime_s for x in rows if x.view == "inplace" and x.runtime_s is not None]
+        iso = [x.runtime_s for x in rows if x.view == "isolated" and x.runtime_s is not None]
+        w = f"{whole[0].runtime_s * 1e3:9.3f}" if whole and whole[0].runtime_s is not None else f"{'-':>9}"
         ip = f"{sum(inpl) * 1e3:11.3f}" if inpl else f"{'-':>11}"
         iz = f"{sum(iso) * 1e3:11.3f}" if iso else f"{'-':>11}"
-        load = whole[0].get("other_load") if whole else None
+        load = whole[0].other_load if whole else None
         flag = f"{load:5.2f}" if load is not None else f"{'-':>5}"
-        print(f"{r['network']:<18} {w} {ip} {iz} {len(inpl) or len(iso):>5} {flag}  {cfg}")
+        print(f"{r.network:<18} {w} {ip} {iz} {len(inpl) or len(iso):>5} {flag}  {cfg}")

@@ -14,11 +14,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
+
+from ..errors import ConfigError
+from ..space import ConfigSpace, Knob
+from .base import Executor, ExecutorJob, JobResult
+
+from .tf_worker import INPLACE_METHODS  # the worker module imports TensorFlow only inside its job
 
 KMP_AFFINITY = {"compact": "granularity=fine,compact,1,0", "scatter": "granularity=fine,scatter"}
 
@@ -54,13 +60,84 @@ class Job:
     input_size: int | None = None
     policy: Mapping[str, Any] = field(default_factory=dict)
     trace_runs: int = 20
-    sensor: str | None = "rapl"
+    sensor: str | None = "rapl"   # "rapl" or a reference of profiling.sensors.window.sensor_ref
     inplace_method: str = "live"  # how the inplace view is timed: "live" (profiler) or "frozen" (step stats)
+    power_window_s: float = 0.0   # shortest power window (the sensor's measured steps x 10); 0: the timing loop
+    idle_power_w: float | None = None  # idle baseline measured by the campaign, stored on every row
+    power_step_s: float = 0.0     # the sensor's measured step (the window is a multiple of it)
 
     def to_dict(self) -> dict[str, Any]:
         return {"network": self.network, "config": dict(self.config), "views": list(self.views),
                 "input_size": self.input_size, "policy": dict(self.policy), "trace_runs": self.trace_runs,
-                "sensor": self.sensor, "inplace_method": self.inplace_method}
+                "sensor": self.sensor, "inplace_method": self.inplace_method,
+                "power_window_s": self.power_window_s, "idle_power_w": self.idle_power_w,
+                "power_step_s": self.power_step_s}
+
+
+#: TensorFlow knobs of this host's CPU that the worker applies (the CPU platform's space, without ``cores``,
+#: which on the CPU platform the worker applies as CPU affinity).
+TF_HOST_KNOBS = ("threads", "inter_op_threads", "batch", "xla", "onednn", "omp_num_threads", "kmp_blocktime",
+                 "kmp_affinity")
+
+
+class TfExecutor(Executor):
+    """The TensorFlow executor: one worker process per configuration (:func:`run_job`).
+
+    On the CPU platform its knobs are the platform's space (threads, cores as CPU affinity, batch, XLA,
+    oneDNN, OpenMP options). On another platform (a Jetson tree) the platform's hardware knobs are
+    written by the platform and the worker applies only the TensorFlow knobs of :data:`TF_HOST_KNOBS`,
+    running on this machine's CPU.
+
+    Parameters
+    ----------
+    runner : callable, optional
+        ``runner(job, timeout_s=..., memory_limit_gb=...) -> dict``: what runs a :class:`Job` (default
+        :func:`run_job`, the worker process). Tests give a fake one.
+    """
+
+    name = "tensorflow"
+    inplace_methods = INPLACE_METHODS
+
+    def __init__(self, runner: Callable[..., dict[str, Any]] | None = None):
+        self.runner = runner or run_job
+
+    def software_knobs(self, platform: Any) -> tuple[Knob, ...]:
+        from ..platforms.cpu import CpuPlatform
+
+        if isinstance(platform, CpuPlatform):
+            return tuple(platform.space())
+        host = CpuPlatform().space()
+        return tuple(k for k in host if k.name in TF_HOST_KNOBS)
+
+    def space(self, platform: Any) -> ConfigSpace:
+        from ..platforms.cpu import CpuPlatform
+
+        if isinstance(platform, CpuPlatform):
+            return platform.space()  # the CPU platform's knobs are the TensorFlow worker's (stores unchanged)
+        return super().space(platform)
+
+    def knob_notes(self) -> dict[str, str]:
+        return {"threads": "tf.config intra-op threads", "inter_op_threads": "tf.config inter-op threads",
+                "cores": "CPU affinity of the worker process", "batch": "batch size of every call",
+                "xla": "tf.function(jit_compile=...)", "onednn": "TF_ENABLE_ONEDNN_OPTS at worker start",
+                "omp_num_threads": "OMP_NUM_THREADS (0: unset)", "kmp_blocktime": "KMP_BLOCKTIME (-1: unset)",
+                "kmp_affinity": "KMP_AFFINITY"}
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": self.name, "process": "one TensorFlow worker per configuration"}
+
+    def run(self, job: ExecutorJob, *, timeout_s: float = 900.0, memory_limit_gb: float | None = None) -> JobResult:
+        plan = job.power
+        worker_job = Job(job.network, job.software_config(), tuple(job.views), job.input_size,
+                         dict(job.policy.__dict__), job.trace_runs, plan.ref if plan is not None else None,
+                         job.inplace_method or "live", plan.window_s if plan is not None else 0.0,
+                         plan.idle_power_w if plan is not None else None, plan.step_s if plan is not None else 0.0)
+        result = self.runner(worker_job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
+        try:
+            return JobResult.from_dict(result)
+        except ConfigError as exc:
+            return JobResult("failed", reason=f"crash: the worker returned an invalid row: {exc}",
+                             wall_s=result.get("wall_s"))
 
 
 def run_job(job: Job, timeout_s: float = 900.0, memory_limit_gb: float | None = None) -> dict[str, Any]:

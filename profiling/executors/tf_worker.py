@@ -111,9 +111,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     # the framework's per-operation speed at this moment, under this job's thread settings (stored on every row)
     reference = framework_reference(tf)
 
+    window_s, idle_w = float(job.get("power_window_s") or 0.0), job.get("idle_power_w")
+    step_s = float(job.get("power_step_s") or 0.0) or None
+
     def measure(fn, extra: dict[str, Any]) -> dict[str, Any]:
         with LoadMonitor() as mon:
-            power = _with_power(sensor, lambda: time_callable(fn, policy))
+            power = _with_power(sensor, lambda: time_callable(fn, policy), fn, window_s, idle_w, step_s)
         timing, pw = power
         row = {**extra, **timing.as_dict(), **pw, "other_load": mon.other_load}
         return row
@@ -793,17 +796,31 @@ def _make_sensor(name: str | None):
         sensor = RaplSensor(os.environ.get("PERFMODEL_POWERCAP_ROOT", "/sys/class/powercap"))
         ok, _ = sensor.availability()
         return sensor if ok else None
-    return None
+    # the platform's sensor, as the campaign names it (profiling.sensors.window.sensor_ref)
+    from ..sensors.window import sensor_from_ref
+
+    sensor = sensor_from_ref(name)
+    ok, _ = sensor.availability()
+    return sensor if ok else None
 
 
 def _sensor_label(sensor) -> str:
     return sensor.name if sensor is not None else ""
 
 
-def _with_power(sensor, work):
-    """Run ``work()`` (a timing loop) under the power sampler; energy is per call."""
+def _with_power(sensor, work, fn=None, min_window_s: float = 0.0, idle_power_w=None, step_s=None):
+    """Run ``work()`` (a timing loop) under the power sampler; energy is per call.
+
+    With ``min_window_s`` (the campaign's window, 10 of the sensor's measured steps), power comes from
+    ``fn`` run back to back for that window after the timing loop (profiling.sensors.window.power_window).
+    """
     if sensor is None:
         return work(), {"power_w": None, "energy_j": None}
+    if min_window_s > 0 and fn is not None:
+        from ..sensors.window import power_window
+
+        timing = work()
+        return timing, power_window(fn, sensor, min_window_s, step_s=step_s, idle_power_w=idle_power_w)
     from ..sensors.base import PowerSampler
 
     with PowerSampler(sensor) as sampler:

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, PlatformError, SpecError
-from ..space import Boolean, ConfigSpace, Ordinal
+from ..measurement import MeasurementRow
+from ..space import Boolean, Categorical, ConfigSpace, Integer, Ordinal
 from ..timing import TimingPolicy, TimingResult, median_ci, summarize, time_callable
+from .base import Executor, ExecutorJob, JobResult
 
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
 _DTYPES = {"float32": "float32", "float16": "float16", "mixed_float16": "float16", "bfloat16": "bfloat16",
@@ -197,9 +199,30 @@ def _modules() -> Any:
         def forward(self, x):
             return x * self.scale + self.offset
 
+    class ScaleAdd(nn.Module):
+        """``x + scale * r`` (the CustomScaleLayer of Keras' inception_resnet_v2)."""
+
+        def __init__(self, scale: float):
+            super().__init__()
+            self.scale = scale
+
+        def forward(self, x, r):
+            return x + r * self.scale
+
+    class Permute(nn.Module):
+        """Keras Permute: reorder the non-batch axes of the spec's channels-last tensor (a real copy, as in TF)."""
+
+        def __init__(self, in_rank: int, dims: tuple[int, ...], out_rank: int):
+            super().__init__()
+            self.in_rank, self.dims, self.out_rank = in_rank, tuple(dims), out_rank
+
+        def forward(self, x):
+            y = _to_spec(x, self.in_rank).permute(0, *self.dims).contiguous()
+            return _from_spec(y, self.out_rank)
+
     return type("M", (), dict(torch=torch, nn=nn, F=F, Pad=Pad, Act=Act, ChannelsLast=ChannelsLast,
                               AvgPoolSame=AvgPoolSame, GlobalPool=GlobalPool, Merge=Merge, Relayout=Relayout,
-                              Affine=Affine))
+                              Affine=Affine, ScaleAdd=ScaleAdd, Permute=Permute))
 
 
 def _activation(name: Any, channels: int, layer: str) -> Any:
@@ -275,6 +298,9 @@ def build_layer(layer: Any) -> Any:
         bn = nn.BatchNorm2d(cin, eps=eps) if in_rank in (2, 3) else nn.BatchNorm1d(cin, eps=eps)
         return bn
     if t == "activation":
+        max_value = a.get("max_value")
+        if str(a.get("activation", "")).lower() == "relu" and max_value not in (None, 0):
+            return nn.Hardtanh(0.0, float(max_value))  # Keras ReLU(max_value=6): min(max(x, 0), 6)
         return _activation(a.get("activation"), cin, layer.name)
     if t == "add":
         return m.Merge("sub" if layer.keras_class == "Subtract" else "add")
@@ -287,8 +313,14 @@ def build_layer(layer: Any) -> Any:
         dh, dw = out[1] - ih, out[2] - iw
         pads = _padding_amounts(a.get("padding_amounts"), in_rank, dh, dw)
         return m.Pad(pads)  # negative amounts crop (Cropping layers)
+    if t == "reshape" and layer.keras_class == "Permute":
+        return m.Permute(in_rank, _permute_dims(layer, in_shape), len(layer.output_shape))
     if t == "reshape":
         return m.Relayout(in_rank, tuple(layer.output_shape))
+    if t == "other" and layer.keras_class == "CustomScaleLayer":
+        if len(layer.input_shapes) != 2:
+            raise SpecError(f"layer {layer.name!r}: CustomScaleLayer takes two inputs, got {len(layer.input_shapes)}")
+        return m.ScaleAdd(float(a.get("scale", 1.0)))
     if t in ("dropout", "input"):
         return nn.Identity()
     if t == "rescaling":
@@ -302,6 +334,29 @@ def build_layer(layer: Any) -> Any:
         return m.Affine(1.0, 0.0)  # preprocessing Normalization with unknown statistics: same cost class
     raise SpecError(f"layer {layer.name!r} of type {t!r} (Keras class {layer.keras_class or '?'}) "
                     "has no PyTorch equivalent")
+
+
+def _permute_dims(layer: Any, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Axes (1-based, batch excluded, as Keras ``dims``) of a Permute layer.
+
+    From the spec's ``dims`` when recorded, else the first reordering of the input axes that gives the
+    output shape (the cost, one transposing copy of the tensor, is the same for any of them).
+    """
+    import itertools
+
+    dims = layer.attrs.get("dims")
+    out = tuple(int(d) for d in layer.output_shape)
+    if dims is not None:
+        dims = tuple(int(d) for d in dims)
+        if sorted(dims) != list(range(1, len(in_shape) + 1)) or tuple(in_shape[d - 1] for d in dims) != out:
+            raise SpecError(f"layer {layer.name!r}: Permute dims {dims} do not map {in_shape} to {out}")
+        return dims
+    for perm in itertools.permutations(range(1, len(in_shape) + 1)):
+        if tuple(in_shape[d - 1] for d in perm) == out and (perm != tuple(sorted(perm)) or len(perm) == 1):
+            return perm
+    if tuple(in_shape) == out:
+        return tuple(range(1, len(in_shape) + 1))
+    raise SpecError(f"layer {layer.name!r}: no reordering of {in_shape} gives {out}")
 
 
 def _padding_amounts(p: Any, rank: int, dh: int, dw: int) -> tuple[int, int, int, int]:
@@ -436,16 +491,14 @@ class TorchExecutor:
 
     name = "torch"
 
-    def __init__(self, spec: Any, device: str = "auto", seed: int = 0):
+    def __init__(self, spec: Any, device: str = "auto", seed: int = 0, dtype: str | None = None):
         torch = _torch()
         self.spec = spec
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        if str(device).startswith("cuda") and not torch.cuda.is_available():
-            raise PlatformError(f"device {device!r} requested but torch sees no CUDA GPU "
-                                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda})")
+        check_device(device)
         self.device = torch.device(device)
-        dtype_name = _DTYPES.get(str(getattr(spec, "dtype", "float32")), "float32")
+        dtype_name = _DTYPES.get(str(dtype or getattr(spec, "dtype", "float32")), "float32")
         self.dtype = getattr(torch, dtype_name)
         self.seed = seed
         torch.manual_seed(seed)
@@ -485,12 +538,21 @@ class TorchExecutor:
             raise ConfigError(f"knob 'batch' takes a positive integer, got {batch!r}")
         bench = bool(config.get("cudnn_benchmark", False))
         old = torch.backends.cudnn.benchmark
+        old_tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        old_threads = torch.get_num_threads()
         torch.backends.cudnn.benchmark = bench
+        if "tf32" in config:  # TF32 tensor cores for float32 matrix products and convolutions (Ampere and later)
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(config["tf32"])
+        if config.get("threads"):
+            torch.set_num_threads(int(config["threads"]))
         try:
             with torch.inference_mode():
                 yield int(batch)
         finally:
             torch.backends.cudnn.benchmark = old
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old_tf32
+            if torch.get_num_threads() != old_threads:
+                torch.set_num_threads(old_threads)
 
     def check_shapes(self, batch: int = 1) -> None:
         """Run once and check every layer's output shape against the spec; raise SpecError on a mismatch."""
@@ -518,6 +580,57 @@ class TorchExecutor:
             res, window = self._time(lambda: self.module(x), policy)
         return NetworkTiming(res, window, batch)
 
+    def sync(self) -> None:
+        """Wait for the device's queued work (nothing to wait for on the CPU)."""
+        if self.is_cuda:
+            _torch().cuda.synchronize(self.device)
+
+    def graph(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """``fn`` captured once as a CUDA graph; returns its replay (warm-up calls on a side stream first)."""
+        return capture_graph(_torch(), fn)
+
+    def time_inplace(self, config: Mapping[str, Any] | None = None, runs: int = 20,
+                     warmup: int = 3) -> dict[str, TimingResult]:
+        """Per-layer time inside one forward pass (the ``inplace`` view, method ``events``).
+
+        On a GPU a CUDA event is recorded after every layer of one eager pass and the pass is synchronised
+        once at the end: each layer's time is the gap between its event and the previous one (its kernels'
+        time in the stream, as they ran in the network). On the CPU, where every call is synchronous, the
+        same gaps are read with ``time.perf_counter``. Median over ``runs`` passes after ``warmup``.
+        """
+        torch = _torch()
+        layers = self.spec.layers
+        mod = self.module
+        per: dict[str, list[float]] = {layer.name: [] for layer in layers if layer.type != "input"}
+        with self._settings(config or {}) as batch:
+            x = self.input_tensor(batch)
+            for run in range(warmup + max(int(runs), 1)):
+                values: dict[str, Any] = {}
+                if self.is_cuda:
+                    marks = [torch.cuda.Event(enable_timing=True) for _ in range(len(layers) + 1)]
+                    torch.cuda.synchronize(self.device)
+                    marks[0].record()
+                else:
+                    stamps = [time.perf_counter()]
+                for i, layer in enumerate(layers):
+                    srcs = mod._sources(i)
+                    args = tuple(values[s] for s in srcs) if srcs else (x,)
+                    values[layer.name] = mod.mods[mod.keys[layer.name]](*args)
+                    if self.is_cuda:
+                        marks[i + 1].record()
+                    else:
+                        stamps.append(time.perf_counter())
+                if self.is_cuda:
+                    marks[-1].synchronize()
+                if run < warmup:
+                    continue
+                for i, layer in enumerate(layers):
+                    if layer.type == "input":
+                        continue
+                    gap = marks[i].elapsed_time(marks[i + 1]) / 1000.0 if self.is_cuda else stamps[i + 1] - stamps[i]
+                    per[layer.name].append(gap)
+        return {name: summarize(v) for name, v in per.items()}
+
     def time_layers(self, config: Mapping[str, Any] | None = None, policy: TimingPolicy = TimingPolicy(),
                     layers: Sequence[str] | None = None) -> list[LayerTiming]:
         """Time each layer alone on the inputs it receives in the network (input layers skipped)."""
@@ -533,6 +646,36 @@ class TorchExecutor:
                 res, window = self._time(lambda mod=mod, args=args: mod(*args), policy)
                 out.append(LayerTiming(layer.name, layer.type, res, window))
         return out
+
+
+def capture_graph(torch: Any, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """Capture ``fn`` as a CUDA graph (two warm-up calls on a side stream, as PyTorch requires); its replay."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph.replay
+
+
+def check_device(device: str) -> None:
+    """Refuse (PlatformError) a device torch cannot use here: no CUDA, or a GPU index it does not see."""
+    torch = _torch()
+    text = str(device)
+    if text == "cpu":
+        return
+    if not (text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit())):
+        raise PlatformError(f"device {device!r} is neither cpu nor cuda[:N]")
+    if not torch.cuda.is_available():
+        raise PlatformError(f"device {device!r} requested but torch sees no CUDA GPU "
+                            f"(torch {torch.__version__}, built for CUDA {torch.version.cuda})")
+    index = int(text[5:]) if ":" in text else 0
+    if index >= torch.cuda.device_count():
+        raise PlatformError(f"no CUDA GPU with index {index} (torch sees {torch.cuda.device_count()})")
 
 
 def _time_cuda(torch: Any, fn: Callable[[], Any], policy: TimingPolicy) -> tuple[TimingResult, tuple[float, float]]:
@@ -559,3 +702,201 @@ def _time_cuda(torch: Any, fn: Callable[[], Any], policy: TimingPolicy) -> tuple
             if time.monotonic() - t0 > policy.max_time_s:
                 break
     return summarize(samples, converged), (t0, time.monotonic())
+
+
+# ------------------------------------------------------------------------------ campaign executor
+#: Knobs that only mean something on a CUDA device (``on`` is refused on the CPU).
+CUDA_KNOBS = ("cuda_graph", "cudnn_benchmark", "tf32")
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+class TorchRunner(Executor):
+    """The PyTorch executor of campaigns: jobs run in this process on the CPU or one CUDA GPU.
+
+    Knobs: ``batch``; ``threads`` (``torch.set_num_threads``, host threads); ``dtype`` (float32, float16,
+    bfloat16: weights and inputs); ``cudnn_benchmark``; ``tf32`` (TF32 tensor cores for float32 matrix
+    products and convolutions); ``cuda_graph`` (whole network and each isolated layer captured once as a
+    CUDA graph and replayed: no Python launch cost, as deployed inference runs). The three CUDA knobs are
+    refused ``on`` when the device is the CPU. Settings are restored after every job.
+
+    Views: ``whole`` (one call of the batch), ``isolated`` (each layer alone on the inputs it received in
+    the network) and ``inplace`` (method ``events``, :meth:`TorchExecutor.time_inplace`: per-layer gaps
+    between CUDA events inside one eager pass; under ``cuda_graph=on`` the in-place view stays eager, as a
+    graph has no per-layer events). Power (with the platform's sensor): each ``whole`` call and each
+    isolated layer run back to back for the campaign's window (:func:`profiling.sensors.window.power_window`);
+    ``inplace`` rows carry no power (a layer's power is that of its isolated run).
+
+    Parameters
+    ----------
+    device : str
+        ``cpu``, ``cuda`` or ``cuda:N``. Checked at construction (PlatformError when torch sees no such GPU).
+    seed : int
+        Seed of the random weights and inputs.
+    """
+
+    name = "torch"
+    inplace_methods = ("events",)
+
+    def __init__(self, device: str = "cpu", seed: int = 0, batches: Sequence[int] = DEFAULT_BATCHES):
+        check_device(device)
+        self.device = "cuda:0" if device == "cuda" else str(device)
+        self.seed = seed
+        self.batches = tuple(batches)
+        self._specs: dict[tuple[str, int | None], Any] = {}
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def software_knobs(self, platform: Any) -> tuple[Any, ...]:
+        import os
+
+        n = max(len(os.sched_getaffinity(0)), 1)
+        return (Ordinal("batch", values=self.batches, default=min(self.batches)),
+                Integer("threads", 1, n, default=n),
+                Categorical("dtype", DTYPES, default="float32"),
+                Boolean("cudnn_benchmark", default=False),
+                Boolean("tf32", default=False),
+                Boolean("cuda_graph", default=False))
+
+    def knob_notes(self) -> dict[str, str]:
+        return {"batch": "batch size of every call", "threads": "torch.set_num_threads (host threads)",
+                "dtype": "weights and inputs in this type", "cudnn_benchmark": "torch.backends.cudnn.benchmark",
+                "tf32": "torch.backends.cuda.matmul.allow_tf32 and cudnn.allow_tf32",
+                "cuda_graph": "whole network and isolated layers captured as CUDA graphs and replayed"}
+
+    def check_config(self, config: Mapping[str, Any]) -> None:
+        if not self.is_cuda:
+            for k in CUDA_KNOBS:
+                if config.get(k):
+                    raise ConfigError(f"knob {k}=on needs a CUDA device; this torch executor runs on {self.device}")
+
+    def check_network(self, name: str) -> str:
+        """A network name, a ``.keras`` file or a NetworkSpec ``.json`` file (no Keras needed for the last)."""
+        import os
+
+        from ..networks import check_network
+
+        if str(name).endswith(".json"):
+            if not os.path.isfile(name):
+                raise SpecError(f"network spec file {name!r} does not exist")
+            return os.path.abspath(name)
+        return check_network(name)
+
+    def describe(self) -> dict[str, Any]:
+        torch = _torch()
+        d: dict[str, Any] = {"executor": self.name, "torch": torch.__version__, "device": self.device}
+        if self.is_cuda:
+            d.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                     gpu=torch.cuda.get_device_name(torch.device(self.device)))
+        return d
+
+    def _spec(self, network: str, input_size: int | None) -> Any:
+        key = (network, input_size)
+        if key not in self._specs:
+            from ..spec import NetworkSpec
+
+            if network.endswith(".json"):
+                spec = NetworkSpec.from_json(network)
+            else:
+                from ..networks import load_network
+
+                spec = load_network(network, input_size)[1]
+            self._specs[key] = spec
+        return self._specs[key]
+
+    def run(self, job: ExecutorJob, *, timeout_s: float = 900.0, memory_limit_gb: float | None = None) -> JobResult:
+        """Measure ``job`` in this process (``timeout_s``/``memory_limit_gb`` bound worker processes only;
+        here each measurement is bounded by the timing policy's ``max_time_s``)."""
+        t0 = time.monotonic()
+        torch = _torch()
+        try:
+            spec = self._spec(job.network, job.input_size)
+            rows, note = self._measure(spec, job)
+        except KeyboardInterrupt:
+            raise
+        except (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError)) as exc:
+            return JobResult("failed", reason=f"oom: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                             wall_s=time.monotonic() - t0)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded, the campaign goes on
+            text = str(exc).splitlines()[0][:300] if str(exc) else ""
+            return JobResult("failed", reason=f"crash: {type(exc).__name__}: {text}", wall_s=time.monotonic() - t0)
+        finally:
+            if self.is_cuda:
+                torch.cuda.empty_cache()
+        return JobResult("ok", tuple(rows), note=note, spec=spec.to_dict(), versions=self._versions(),
+                         wall_s=time.monotonic() - t0)
+
+    def _versions(self) -> dict[str, Any]:
+        torch = _torch()
+        v = {"torch": torch.__version__, "python": _pyplatform.python_version(), "device": self.device}
+        if self.is_cuda:
+            v["cuda"] = torch.version.cuda
+        return v
+
+    def _measure(self, spec: Any, job: ExecutorJob) -> tuple[list[MeasurementRow], str | None]:
+        from ..sensors.load import LoadMonitor
+        from ..sensors.window import power_window
+
+        cfg = job.software_config()
+        self.check_config(cfg)
+        ex = TorchExecutor(spec, device=self.device, seed=self.seed, dtype=str(cfg.get("dtype", "float32")))
+        graph = bool(cfg.get("cuda_graph", False))
+        plan = job.power
+        mode = {"cuda_graph": graph, "device": self.device}
+        rows: list[MeasurementRow] = []
+
+        def power(fn: Callable[[], Any]) -> dict[str, Any]:
+            if plan is None:
+                return {}
+            pw = power_window(fn, plan.sensor, plan.window_s, step_s=plan.step_s, idle_power_w=plan.idle_power_w,
+                              sync=ex.sync)
+            return {k: v for k, v in pw.items() if v is not None}
+
+        def row(view: str, level: str, fn: Callable[[], Any], timing_of: Callable[[Callable[[], Any]], Any],
+                **names: Any) -> MeasurementRow:
+            with LoadMonitor() as mon:
+                res = timing_of(fn)
+            pw = power(fn)
+            return MeasurementRow(view=view, level=level, **names, **res.as_dict(), power_w=pw.pop("power_w", None),
+                                  energy_j=pw.pop("energy_j", None), other_load=mon.other_load,
+                                  extra={**pw, **mode})
+
+        note = None
+        with ex._settings(cfg) as batch:
+            def timed(fn: Callable[[], Any]) -> TimingResult:
+                return ex._time(fn, job.policy)[0]
+
+            if "whole" in job.views:
+                x = ex.input_tensor(batch)
+                fn = ex.graph(lambda: ex.module(x)) if graph else (lambda: ex.module(x))
+                rows.append(row("whole", "network", fn, timed))
+            if "isolated" in job.views:
+                record: dict[str, tuple[Any, ...]] = {}
+                ex.module.run(ex.input_tensor(batch), record)
+                for layer in spec.layers:
+                    if layer.type == "input":
+                        continue
+                    mod, args = ex.module.layer_module(layer.name), record[layer.name]
+                    names = {"layer": layer.name, "unit": layer.name, "layer_type": layer.type}
+                    try:
+                        fn = (lambda mod=mod, args=args: mod(*args))
+                        if graph:
+                            fn = ex.graph(fn)
+                        rows.append(row("isolated", "layer", fn, timed, **names))
+                    except Exception as exc:  # noqa: BLE001 - one odd layer must not lose the others
+                        rows.append(MeasurementRow(view="isolated", level="layer", **names, status="failed",
+                                                   reason=f"crash: {type(exc).__name__}: "
+                                                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"))
+                del record
+        if "inplace" in job.views:
+            by_type = {layer.name: layer.type for layer in spec.layers}
+            with LoadMonitor() as mon:
+                times = ex.time_inplace(cfg, runs=max(job.trace_runs, 3))
+            for name, res in times.items():
+                rows.append(MeasurementRow(view="inplace", level="layer", layer=name, unit=name,
+                                           layer_type=by_type[name], **res.as_dict(), other_load=mon.other_load,
+                                           extra={"inplace_method": "events", **mode}))
+            if graph:
+                note = "in-place view timed in an eager pass (a CUDA graph has no per-layer events)"
+        return rows, note

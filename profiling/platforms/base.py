@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, PlatformError
+from ..errors import ConfigError, PlatformError, RestoreError
 from ..sensors.base import PowerSensor
 from ..space import ConfigSpace
 
@@ -82,6 +82,16 @@ class Platform(abc.ABC):
     def sensors(self) -> list[PowerSensor]:
         """Power sensors of this platform (possibly none)."""
         return []
+
+    def power_sensor(self) -> tuple[PowerSensor | None, str]:
+        """The sensor campaigns measure power with: the first readable one, or ``(None, "absent: why")``."""
+        whys = []
+        for sensor in self.sensors():
+            ok, why = sensor.availability()
+            if ok:
+                return sensor, ""
+            whys.append(f"{sensor.name}: {why}")
+        return None, "absent: " + ("; ".join(whys) if whys else f"the {self.name} platform has no power sensor")
 
     @abc.abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -197,7 +207,7 @@ class Platform(abc.ABC):
             except BaseException as exc:
                 guard.uninstall()
                 after = f" after: {body_error}" if body_error is not None else ""
-                raise PlatformError(f"{self.name}: restoring the previous state failed ({exc}){after}; the state is "
+                raise RestoreError(f"{self.name}: restoring the previous state failed ({exc}){after}; the state is "
                                     f"kept in {path}: run 'perfmodel platform restore --restore-file {path}'") from exc
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

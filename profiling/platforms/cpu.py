@@ -59,6 +59,10 @@ class CpuPlatform(Platform):
         ok, why = sensor.availability()
         return (sensor.name, "") if ok else (None, f"absent: {why}")
 
+    def power_sensor(self) -> tuple[PowerSensor | None, str]:
+        name, note = self.power_sensor_status()
+        return (RaplSensor(self.powercap_root), "") if name is not None else (None, note)
+
     def describe(self) -> dict[str, Any]:
         import psutil
 

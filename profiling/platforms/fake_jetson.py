@@ -61,8 +61,10 @@ def build_fake_jetson(root: str | os.PathLike, board: str = "tx1", l4t: int = 28
     l4t : {28, 32}
         L4T major release: on TX1, 28 exposes the legacy ``debug/clock/override.*`` GPU/EMC overrides,
         32 the GPU devfreq ``min_freq``/``max_freq`` and ``debug/clk/override.emc``.
-    power : {"iio", "hwmon", "none"}
-        Style of the INA3221 files (L4T ``ina3221x`` iio driver, mainline hwmon driver) or no monitor.
+    power : {"iio", "iio_device", "hwmon", "none"}
+        Style of the INA3221 files: L4T ``ina3221x`` iio driver (``iio:deviceN``), its L4T 28 layout
+        (``iio_device`` under the device, ``sys/bus/i2c/drivers/ina3221x/<dev>`` a link to it), mainline
+        hwmon driver, or no monitor.
     cpuquiet : bool, optional
         Add the TX1 ``cpuquiet`` hot-plug governor (default: on TX1 only).
     debugfs : bool
@@ -157,6 +159,19 @@ def build_fake_jetson(root: str | os.PathLike, board: str = "tx1", l4t: int = 28
                 _w(root, f"{base}/in_power{ch}_input", str(mw))
                 _w(root, f"{base}/in_voltage{ch}_input", str(mv))
                 _w(root, f"{base}/in_current{ch}_input", str(round(mw * 1000 / mv)))
+        elif power == "iio_device":
+            bus = dev.split("-")[0]
+            ctrl = {"tx1": "platform/7000c400.i2c", "tx2": "3160000.i2c", "xavier": "3160000.i2c"}[board]
+            real = f"sys/devices/{ctrl}/i2c-{bus}/{dev}"
+            for ch, (label, mw, mv) in enumerate(rails):
+                _w(root, f"{real}/iio_device/rail_name_{ch}", label)
+                _w(root, f"{real}/iio_device/in_power{ch}_input", str(mw))
+                _w(root, f"{real}/iio_device/in_voltage{ch}_input", str(mv))
+                _w(root, f"{real}/iio_device/in_current{ch}_input", str(round(mw * 1000 / mv)))
+            link = root / f"sys/bus/i2c/drivers/ina3221x/{dev}"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(os.path.relpath(root / real, link.parent))
         elif power == "hwmon":
             base = f"sys/bus/i2c/drivers/ina3221/{dev}/hwmon/hwmon{n + 1}"
             for ch, (label, mw, mv) in enumerate(rails, start=1):
@@ -172,7 +187,9 @@ def set_rail_power(root: str | os.PathLike, label: str, mw: float) -> None:
     """Change the simulated reading of the rail labelled ``label`` to ``mw`` milliwatts."""
     root = Path(root)
     done = False
-    for name_file in root.glob("sys/bus/i2c/drivers/ina3221x/*/iio:device*/rail_name_*"):
+    iio = [*root.glob("sys/bus/i2c/drivers/ina3221x/*/iio:device*/rail_name_*"),
+           *root.glob("sys/devices/**/iio_device/rail_name_*")]
+    for name_file in iio:
         if name_file.read_text().strip() == label:
             ch = name_file.name.rsplit("_", 1)[-1]
             (name_file.parent / f"in_power{ch}_input").write_text(f"{mw:g}\n")

@@ -7,8 +7,13 @@ Knobs (frequencies in Hz, as integers)
     may set them (root, or ``nvidia-smi -acp UNRESTRICTED``); otherwise, as root, locked clocks
     (``nvmlDeviceSetGpuLockedClocks``/``nvmlDeviceSetMemoryLockedClocks``). When neither is permitted
     the knobs are reported as *not settable* (``platform info``) and asking for them is an error.
+``power_limit``
+    Board power limit in W (``nvmlDeviceSetPowerManagementLimit``), five levels from the GPU's minimum to
+    its maximum (``nvmlDeviceGetPowerManagementLimitConstraints``); settable only as root. Restored to the
+    limit found.
 ``cudnn_benchmark``, ``batch``
-    Software knobs of the PyTorch executor.
+    Software knobs of the PyTorch executor (its campaign knobs are
+    :class:`~profiling.executors.torch_executor.TorchRunner`'s).
 
 ``pynvml`` is imported lazily; without it (or without a driver) constructing the platform raises
 :class:`~profiling.errors.PlatformError` with the reason.
@@ -58,6 +63,7 @@ class NvmlPlatform(Platform):
         self._missing: dict[str, str] = {}
         self.clock_method = self._detect_clock_method()
         self._mem_levels, self._gpu_levels = self._clock_levels()
+        self._power_levels = self._detect_power_limit()
 
     # ------------------------------------------------------------------------------------ detection
     def _call(self, fn: str, *args: Any) -> Any:
@@ -111,6 +117,24 @@ class NvmlPlatform(Platform):
                 gpus[m] = ()
         return tuple(mems), gpus
 
+    def _detect_power_limit(self) -> tuple[int, ...]:
+        """Levels (W) of the power limit, or () with the reason in ``unavailable_knobs``."""
+        root = hasattr(os, "geteuid") and os.geteuid() == 0
+        try:
+            lo, hi = (int(v) for v in self._call("nvmlDeviceGetPowerManagementLimitConstraints"))
+            self._call("nvmlDeviceGetPowerManagementLimit")
+        except (PlatformError, TypeError, ValueError) as exc:
+            self._missing["power_limit"] = f"not settable: {exc}"
+            return ()
+        if not root or not hasattr(self._nv, "nvmlDeviceSetPowerManagementLimit"):
+            self._missing["power_limit"] = "not settable: the power limit is set as root only"
+            return ()
+        lo_w, hi_w = lo // 1000, hi // 1000
+        if hi_w <= lo_w:
+            self._missing["power_limit"] = f"not settable: the GPU allows only {hi_w} W"
+            return ()
+        return tuple(sorted({round(lo_w + (hi_w - lo_w) * i / 4) for i in range(5)}))
+
     # --------------------------------------------------------------------------- platform interface
     def space(self) -> ConfigSpace:
         knobs: list[Any] = []
@@ -121,6 +145,8 @@ class NvmlPlatform(Platform):
                 knobs.append(Ordinal("gpu_freq", values=tuple(g * _MHZ for g in gpu_levels),
                                      default=max(gpu_levels) * _MHZ))
             knobs.append(Ordinal("mem_freq", values=tuple(m * _MHZ for m in self._mem_levels), default=top * _MHZ))
+        if self._power_levels:
+            knobs.append(Ordinal("power_limit", values=self._power_levels, default=max(self._power_levels)))
         knobs += [Boolean("cudnn_benchmark", default=False),
                   Ordinal("batch", values=self.batches, default=min(self.batches))]
         return ConfigSpace(tuple(knobs), name=f"nvml-gpu{self.index}")
@@ -129,7 +155,8 @@ class NvmlPlatform(Platform):
         return [NvmlSensor(self.index)]
 
     def hardware_knobs(self) -> tuple[str, ...]:
-        return ("gpu_freq", "mem_freq") if self.clock_method is not None else ()
+        clocks = ("gpu_freq", "mem_freq") if self.clock_method is not None else ()
+        return clocks + (("power_limit",) if self._power_levels else ())
 
     def unavailable_knobs(self) -> dict[str, str]:
         return dict(self._missing)
@@ -142,7 +169,16 @@ class NvmlPlatform(Platform):
 
     def current_values(self) -> dict[str, Any]:
         fn = "nvmlDeviceGetApplicationsClock" if self.clock_method == "application" else "nvmlDeviceGetClockInfo"
-        return {"gpu_freq": self._clock(fn, "NVML_CLOCK_GRAPHICS"), "mem_freq": self._clock(fn, "NVML_CLOCK_MEM")}
+        out = {"gpu_freq": self._clock(fn, "NVML_CLOCK_GRAPHICS"), "mem_freq": self._clock(fn, "NVML_CLOCK_MEM")}
+        if self._power_levels:
+            out["power_limit"] = self._power_limit_w()
+        return out
+
+    def _power_limit_w(self) -> int | None:
+        try:
+            return int(self._call("nvmlDeviceGetPowerManagementLimit")) // 1000
+        except PlatformError:
+            return None
 
     def knob_notes(self) -> dict[str, str]:
         notes = {"cudnn_benchmark": "software (torch.backends.cudnn.benchmark)", "batch": "software (batch size)"}
@@ -150,6 +186,8 @@ class NvmlPlatform(Platform):
             notes.update(gpu_freq="NVML application clocks", mem_freq="NVML application clocks")
         elif self.clock_method == "locked":
             notes.update(gpu_freq="NVML locked GPU clocks", mem_freq="NVML locked memory clocks")
+        if self._power_levels:
+            notes["power_limit"] = "NVML power management limit (W)"
         return notes
 
     def describe(self) -> dict[str, Any]:
@@ -182,14 +220,27 @@ class NvmlPlatform(Platform):
 
     # ------------------------------------------------------------------------------------- applying
     def capture_state(self, knobs: Sequence[str]) -> dict[str, Any]:
-        if self.clock_method == "application":
+        state: dict[str, Any]
+        clocks = [k for k in knobs if k in ("gpu_freq", "mem_freq")]
+        if not clocks:
+            state = {"method": "none"}
+        elif self.clock_method == "application":
             cur = self.current_values()
             if cur["gpu_freq"] is None or cur["mem_freq"] is None:
                 raise PlatformError(f"cannot read the application clocks of GPU {self.index}")
-            return {"method": "application", "gpu_mhz": cur["gpu_freq"] // _MHZ, "mem_mhz": cur["mem_freq"] // _MHZ}
-        return {"method": "locked", "knobs": list(knobs)}
+            state = {"method": "application", "gpu_mhz": cur["gpu_freq"] // _MHZ, "mem_mhz": cur["mem_freq"] // _MHZ}
+        else:
+            state = {"method": "locked", "knobs": clocks}
+        if "power_limit" in knobs:
+            state["power_limit_mw"] = int(self._call("nvmlDeviceGetPowerManagementLimit"))
+        return state
 
     def apply_state(self, values: Mapping[str, Any]) -> None:
+        values = dict(values)
+        if "power_limit" in values:
+            self._set_power_limit(int(values.pop("power_limit")) * 1000)
+        if not values:
+            return
         if self.clock_method == "application":
             cur = self.current_values()
             gpu = int(values.get("gpu_freq", cur["gpu_freq"])) // _MHZ
@@ -217,8 +268,18 @@ class NvmlPlatform(Platform):
             raise PlatformError(f"GPU {self.index} rejected application clocks {mem}/{gpu} MHz (memory/graphics): "
                                 f"they read back {got[0] and got[0] // _MHZ}/{got[1] and got[1] // _MHZ} MHz")
 
+    def _set_power_limit(self, mw: int) -> None:
+        self._call("nvmlDeviceSetPowerManagementLimit", mw)
+        got = int(self._call("nvmlDeviceGetPowerManagementLimit"))
+        if got != mw:
+            raise PlatformError(f"GPU {self.index} rejected power limit {mw / 1000:g} W: it reads back {got / 1000:g} W")
+
     def restore_state(self, state: Mapping[str, Any]) -> None:
+        if "power_limit_mw" in state:
+            self._set_power_limit(int(state["power_limit_mw"]))
         method = state.get("method")
+        if method == "none":
+            return
         if method == "application":
             self._set_application(int(state["mem_mhz"]), int(state["gpu_mhz"]))
         elif method == "locked":

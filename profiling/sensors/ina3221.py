@@ -4,7 +4,8 @@ Two kernel interfaces exist and both are read here, under one ``sysfs_root`` (``
 folder in tests):
 
 * **iio** (``ina3221x`` driver, L4T 28 and 32): ``sys/bus/i2c/drivers/ina3221x/<bus>-<addr>/iio:device*/``
-  with ``rail_name_<n>`` and ``in_power<n>_input`` in milliwatts;
+  with ``rail_name_<n>`` and ``in_power<n>_input`` in milliwatts; L4T 28 (TX1, TX2) names the folder
+  ``iio_device`` (reached from the driver folder, or under ``sys/devices/.../<bus>-<addr>/``);
 * **hwmon** (mainline ``ina3221`` driver): ``sys/bus/i2c/drivers/ina3221/<bus>-<addr>/hwmon/hwmon*/`` with
   ``in<n>_label``, ``in<n>_input`` (mV) and ``curr<n>_input`` (mA); power is V x I (a ``power<n>_input``
   file, in microwatts per the hwmon ABI, is used where the driver has one).
@@ -24,6 +25,12 @@ from ..errors import SensorUnavailable
 from .base import PowerSensor
 
 IIO_GLOB = "sys/bus/i2c/drivers/ina3221x/*/iio:device*"
+#: L4T 28 (JetPack 3 on TX1 and TX2) names the iio folder ``iio_device``; the driver folder links to the
+#: device (TX1: sys/devices/platform/7000c400.i2c/i2c-1/1-0040/iio_device, TX2:
+#: sys/devices/3160000.i2c/i2c-0/0-0040/iio_device), which is also looked for directly.
+IIO_L4T28_GLOBS = ("sys/bus/i2c/drivers/ina3221x/*/iio_device",
+                   "sys/devices/platform/*.i2c/i2c-*/*-004*/iio_device",
+                   "sys/devices/*.i2c/i2c-*/*-004*/iio_device")
 HWMON_GLOB = "sys/bus/i2c/drivers/ina3221/*/hwmon/hwmon*"
 
 #: Board rail label -> role. Labels not listed keep their own (lower-cased) name.
@@ -85,7 +92,15 @@ def discover_rails(sysfs_root: str | os.PathLike = "/") -> list[Rail]:
     """All INA3221 rails under ``sysfs_root`` (iio style first, then hwmon), named by role."""
     root = os.fspath(sysfs_root)
     found: list[Rail] = []
-    for dev in sorted(glob.glob(os.path.join(root, IIO_GLOB))):
+    iio_dirs: list[str] = []
+    seen: set[str] = set()
+    for pattern in (IIO_GLOB, *IIO_L4T28_GLOBS):
+        for dev in sorted(glob.glob(os.path.join(root, pattern))):
+            real = os.path.realpath(dev)  # the driver folder and the device path are one monitor
+            if real not in seen:
+                seen.add(real)
+                iio_dirs.append(dev)
+    for dev in iio_dirs:
         device = os.path.basename(os.path.dirname(dev))
         for name_file in sorted(glob.glob(os.path.join(dev, "rail_name_*"))):
             ch = name_file.rsplit("_", 1)[-1]
@@ -154,7 +169,8 @@ class Ina3221Sensor(PowerSensor):
 
     def availability(self) -> tuple[bool, str]:
         if not self.rails:
-            return False, (f"no INA3221 rails under {os.path.join(self.sysfs_root, IIO_GLOB)} "
+            return False, (f"no INA3221 rails under {os.path.join(self.sysfs_root, IIO_GLOB)}, "
+                           f"{os.path.join(self.sysfs_root, IIO_L4T28_GLOBS[0])} "
                            f"or {os.path.join(self.sysfs_root, HWMON_GLOB)}")
         try:
             self.read_power_w()

@@ -3,76 +3,13 @@
 from __future__ import annotations
 
 import sys
-import types
-from types import SimpleNamespace
 
 import pytest
+from _nvml_fake import fake_pynvml  # shared with test_pipeline.py
 
 from profiling.errors import PlatformError
 from profiling.sensors.base import PowerSampler
 from profiling.sensors.nvml import NvmlSensor, reset_nvml_state
-
-
-class NVMLError(Exception):
-    pass
-
-
-def fake_pynvml(*, energy=True, app_clocks=True, restricted=False, init_error=None, count=1,
-                ignore_set=False) -> types.ModuleType:
-    """A module with the pynvml functions the code calls; clocks in MHz, power in mW, energy in mJ."""
-    m = types.ModuleType("pynvml")
-    st = SimpleNamespace(app=(1380, 877), energy_mj=1_000_000, calls=[], power_mw=71_500)
-    mems = {877: (1380, 1290, 1200, 600), 405: (600, 300)}
-    m.NVMLError = NVMLError
-    m.NVML_CLOCK_GRAPHICS, m.NVML_CLOCK_MEM = 0, 2
-    m.NVML_RESTRICTED_API_SET_APPLICATION_CLOCKS, m.NVML_FEATURE_DISABLED, m.NVML_FEATURE_ENABLED = 0, 0, 1
-    m.state = st
-
-    def init():
-        if init_error:
-            raise NVMLError(init_error)
-
-    def handle(i):
-        return f"h{i}"
-
-    def not_supported(*a):
-        raise NVMLError("Not Supported")
-
-    def app_clock(h, which):
-        if not app_clocks:
-            raise NVMLError("Not Supported")
-        return st.app[0] if which == 0 else st.app[1]
-
-    def energy_fn(h):
-        st.energy_mj += 2500  # 2.5 J between two reads
-        return st.energy_mj
-
-    def set_app(h, mem, gpu):
-        st.calls.append(("set", mem, gpu))
-        if not ignore_set:
-            st.app = (gpu, mem)
-
-    m.nvmlInit = init
-    m.nvmlShutdown = lambda: None
-    m.nvmlDeviceGetCount = lambda: count
-    m.nvmlDeviceGetHandleByIndex = handle
-    m.nvmlDeviceGetPowerUsage = lambda h: st.power_mw
-    m.nvmlDeviceGetTotalEnergyConsumption = energy_fn if energy else not_supported
-    m.nvmlDeviceGetApplicationsClock = app_clock
-    m.nvmlDeviceGetClockInfo = lambda h, which: 1410 if which == 0 else 877
-    m.nvmlDeviceGetAPIRestriction = lambda h, api: 1 if restricted else 0
-    m.nvmlDeviceGetSupportedMemoryClocks = lambda h: list(mems)
-    m.nvmlDeviceGetSupportedGraphicsClocks = lambda h, mem: list(mems[mem])
-    m.nvmlDeviceSetApplicationsClocks = set_app
-    m.nvmlDeviceGetName = lambda h: b"Simulated GPU"
-    m.nvmlSystemGetDriverVersion = lambda: "550.54"
-    m.nvmlSystemGetNVMLVersion = lambda: "12.550.54"
-    m.nvmlSystemGetCudaDriverVersion = lambda: 12040
-    m.nvmlDeviceGetMemoryInfo = lambda h: SimpleNamespace(total=80 * 2**30, used=2**30, free=79 * 2**30)
-    m.nvmlDeviceGetPowerManagementLimit = lambda h: 400_000
-    m.nvmlDeviceSetGpuLockedClocks = lambda h, lo, hi: st.calls.append(("lock", lo, hi))
-    m.nvmlDeviceResetGpuLockedClocks = lambda h: st.calls.append(("unlock",))
-    return m
 
 
 @pytest.fixture
@@ -207,3 +144,30 @@ def test_cli_info_without_nvml(monkeypatch, capsys):
 
     assert main(["platform", "info", "--platform", "nvml"]) == 2
     assert "NVML not available" in capsys.readouterr().err
+
+
+def test_power_limit_is_a_knob_only_as_root_and_is_restored(nvml, monkeypatch, tmp_path):
+    from _nvml_fake import add_power_limit
+
+    from profiling.platforms.nvml import NvmlPlatform
+
+    mod = add_power_limit(nvml())
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert "power_limit" not in p.space() and "root" in p.unavailable_knobs()["power_limit"]
+    with pytest.raises(PlatformError, match="power_limit.*root"):
+        with p.applied({"power_limit": 400}):
+            pass
+    assert mod.state.calls == []
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    p = NvmlPlatform(restore_file=tmp_path / "r.json")
+    assert p.space()["power_limit"].levels == (100, 250, 400, 550, 700)
+    assert "power_limit" in p.hardware_knobs()
+    with p.applied({"power_limit": 250}) as cfg:
+        assert mod.state.limit_mw == 250_000 and cfg["power_limit"] == 250
+        assert mod.state.app == (1380, 877)  # clocks not named: untouched
+    assert mod.state.limit_mw == 700_000 and not (tmp_path / "r.json").exists()
+    with pytest.raises(RuntimeError):
+        with p.applied({"power_limit": 100}):
+            raise RuntimeError("the job failed")
+    assert mod.state.limit_mw == 700_000

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager as contextlib_contextmanager
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from profiling.errors import PlatformError, SpecError
+from profiling.errors import ConfigError, PlatformError, SpecError
 from profiling.executors import torch_executor as te
 from profiling.spec import LayerSpec, NetworkSpec
 from profiling.timing import TimingPolicy
@@ -198,3 +199,112 @@ def test_numerically_equal_to_keras_for_strided_same_convolution(torch):
     with torch.inference_mode():
         got = ex.module(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ layers the H200 run lacked, knobs
+def test_custom_scale_layer_of_inceptionresnetv2(torch):
+    spec = NetworkSpec("irv2", (5, 5, 4), (
+        L("in", "input", [], (5, 5, 4)),
+        L("r", "conv2d", [(5, 5, 4)], (5, 5, 4), ["in"], "Conv2D", filters=4, kernel_size=[1, 1]),
+        L("s", "other", [(5, 5, 4), (5, 5, 4)], (5, 5, 4), ["in", "r"], "CustomScaleLayer", scale=0.17),
+    ))
+    ex = te.TorchExecutor(spec, device="cpu")
+    ex.check_shapes(2)
+    x = ex.input_tensor(2)
+    with torch.inference_mode():
+        r = ex.module.layer_module("r")(x)
+        got = ex.module(x)
+    assert torch.allclose(got, x + 0.17 * r)
+
+
+def test_relu_max_value_clamps(torch):
+    spec = NetworkSpec("r6", (3, 3, 2), (L("in", "input", [], (3, 3, 2)),
+                                         L("relu6", "activation", [(3, 3, 2)], (3, 3, 2), ["in"], "ReLU",
+                                           activation="relu", max_value=6.0)))
+    ex = te.TorchExecutor(spec, device="cpu")
+    x = torch.tensor([-3.0, 0.5, 5.0, 7.0, 100.0, -0.1] * 3).reshape(1, 2, 3, 3)
+    with torch.inference_mode():
+        got = ex.module(x)
+    assert got.min().item() == 0.0 and got.max().item() == 6.0
+    assert torch.equal(got, x.clamp(0.0, 6.0))
+
+
+@pytest.mark.parametrize("dims", [(2, 1, 3), None])
+def test_permute_reorders_axes_like_keras(torch, dims):
+    attrs = {"dims": list(dims)} if dims else {}
+    spec = NetworkSpec("perm", (2, 3, 4), (L("in", "input", [], (2, 3, 4)),
+                                           L("p", "reshape", [(2, 3, 4)], (3, 2, 4), ["in"], "Permute", **attrs)))
+    ex = te.TorchExecutor(spec, device="cpu")
+    ex.check_shapes(1)
+    x_nhwc = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)
+    with torch.inference_mode():
+        got = ex.module(torch.from_numpy(x_nhwc).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_array_equal(got, x_nhwc.transpose(0, 2, 1, 3))  # Keras Permute((2, 1, 3))
+
+
+def test_shipped_inceptionresnetv2_spec_builds(torch):
+    spec = NetworkSpec.from_json("datasets/h200-torch/specs/inceptionresnetv2.json")
+    te.build_module(spec)  # raised SpecError on the CustomScaleLayer before
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_dtype_knob_runs_the_network_in_that_type(torch, dtype):
+    ex = te.TorchExecutor(small_spec(), device="cpu", dtype=dtype)
+    with torch.inference_mode():
+        out = ex.module(ex.input_tensor(2))
+    assert out.dtype == getattr(torch, dtype) and tuple(out.shape) == (2, 10)
+
+
+def test_tf32_and_threads_are_set_then_restored(torch, monkeypatch):
+    ex = te.TorchExecutor(small_spec(), device="cpu")
+    seen = []
+    real = ex.module.forward
+    monkeypatch.setattr(ex.module, "forward", lambda x: (seen.append(
+        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.get_num_threads())), real(x))[1])
+    torch.backends.cuda.matmul.allow_tf32 = False
+    threads = torch.get_num_threads()
+    ex.time_network({"tf32": True, "threads": 1}, QUICK)
+    assert seen and all(s == (True, True, 1) for s in seen)
+    assert torch.backends.cuda.matmul.allow_tf32 is False and torch.get_num_threads() == threads
+
+
+def test_inplace_events_time_every_layer_of_one_pass(torch):
+    ex = te.TorchExecutor(small_spec(), device="cpu")
+    times = ex.time_inplace({"batch": 2}, runs=4, warmup=1)
+    assert list(times) == [la.name for la in small_spec().layers if la.type != "input"]
+    assert all(t.repeats == 4 and t.runtime_s >= 0 for t in times.values())
+
+
+def test_capture_graph_warms_up_on_a_side_stream_then_replays():
+    log = []
+
+    class Stream:
+        def wait_stream(self, other):
+            log.append("wait")
+
+    class Graph:
+        def replay(self):
+            log.append("replay")
+
+    @contextlib_contextmanager
+    def ctx(*a):
+        log.append("enter")
+        yield
+        log.append("exit")
+
+    fake = SimpleNamespace(cuda=SimpleNamespace(Stream=Stream, current_stream=Stream, stream=ctx, CUDAGraph=Graph,
+                                                graph=ctx))
+    replay = te.capture_graph(fake, lambda: log.append("work"))
+    assert log == ["wait", "enter", "work", "work", "exit", "wait", "enter", "work", "exit"]
+    replay()
+    assert log[-1] == "replay"
+
+
+def test_runner_refuses_cuda_knobs_on_the_cpu(torch):
+    runner = te.TorchRunner("cpu")
+    for knob in ("cuda_graph", "cudnn_benchmark", "tf32"):
+        with pytest.raises(ConfigError, match=f"{knob}=on needs a CUDA device"):
+            runner.check_config({knob: True})
+    runner.check_config({"cuda_graph": False, "batch": 8})
+    with pytest.raises(PlatformError, match="neither cpu nor cuda"):
+        te.TorchRunner("tpu")

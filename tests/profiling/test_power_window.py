@@ -1,0 +1,87 @@
+"""Power windows sized from the sensor's measured step, with an idle baseline (profiling.sensors.window)."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiling.errors import SensorUnavailable
+from profiling.sensors.base import PowerSensor
+from profiling.sensors.window import (MIN_STEPS, SAMPLE_INTERVAL_S, plan_power, power_window, measure_step,
+                                      sensor_from_ref, sensor_ref)
+
+
+class SteppedCounter(PowerSensor):
+    """An energy counter that advances by ``joules`` every ``step_s`` of a simulated clock."""
+
+    name = "stepped"
+    has_energy_counter = True
+
+    def __init__(self, step_s: float, joules: float = 1.0):
+        self.step_s, self.joules, self.now = step_s, joules, 0.0
+
+    def availability(self):
+        return True, ""
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, s):
+        self.now += s
+
+    def read_energy_j(self):
+        return {"gpu0": self.joules * int(self.now / self.step_s)}
+
+
+class Flat(PowerSensor):
+    """A sampled sensor reading a fixed power."""
+
+    name = "flat"
+
+    def __init__(self, watts: float):
+        self.watts = watts
+
+    def availability(self):
+        return True, ""
+
+    def read_power_w(self):
+        return {"total": self.watts}
+
+
+@pytest.mark.parametrize("step", [0.1, 0.02])
+def test_counter_step_is_measured(step):
+    s = SteppedCounter(step)
+    assert measure_step(s, clock=s.clock, sleep=s.sleep, poll_s=0.001) == pytest.approx(step, rel=0.05)
+
+
+def test_a_counter_that_never_moves_is_reported():
+    s = SteppedCounter(1e9)
+    with pytest.raises(SensorUnavailable, match="advanced 0 times"):
+        measure_step(s, clock=s.clock, sleep=s.sleep, timeout_s=0.5)
+
+
+def test_window_holds_ten_steps_or_ten_samples():
+    plan = plan_power(Flat(3.0), "flat", idle=True)
+    assert plan.step_s == SAMPLE_INTERVAL_S and plan.window_s >= MIN_STEPS * SAMPLE_INTERVAL_S
+    assert plan.idle_power_w == pytest.approx(3.0) and not plan.counter
+
+
+def test_power_window_runs_back_to_back_and_gives_energy_per_call():
+    calls = []
+    out = power_window(lambda: calls.append(1), Flat(5.0), 0.05, step_s=0.01, idle_power_w=2.0)
+    assert out["power_calls"] == len(calls) >= 3 and out["power_window_s"] >= 0.05
+    assert out["power_w"] == pytest.approx(5.0)
+    # energy per call: mean power x window / calls (the trace spans the window)
+    assert out["energy_j"] == pytest.approx(5.0 * out["power_window_s"] / len(calls), rel=0.2)
+    assert out["idle_power_w"] == 2.0 and out["power_steps"] >= 5
+
+
+def test_sensor_refs_rebuild_the_sensor(tmp_path):
+    from profiling.platforms.fake_jetson import build_fake_jetson
+    from profiling.sensors.ina3221 import Ina3221Sensor
+
+    root = build_fake_jetson(tmp_path / "t", "tx1", 28)
+    ref = sensor_ref(Ina3221Sensor(root))
+    again = sensor_from_ref(ref)
+    assert isinstance(again, Ina3221Sensor) and again.read_power_w()["total"] == pytest.approx(4.8)
+    with pytest.raises(SensorUnavailable, match="unknown sensor reference"):
+        sensor_from_ref("thermometer:1")
