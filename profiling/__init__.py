@@ -11,8 +11,8 @@ TensorFlow nor PyTorch.
 
 from importlib import import_module
 
-from .errors import (ConfigError, MeasurementError, PlatformError, ProfilingError, SensorUnavailable, SpecError,
-                     StoreError, TableError)
+from .errors import (ConfigError, MeasurementError, PlatformError, ProfilingError, RestoreError, SensorUnavailable,
+                     SpecError, StoreError, TableError)
 
 # name -> module that defines it, imported on first use.
 _LAZY = {
@@ -35,6 +35,13 @@ _LAZY = {
     "CampaignStore": "profiling.store",
     "run_campaign": "profiling.campaign",
     "CampaignSummary": "profiling.campaign",
+    "build_platform": "profiling.campaign",
+    "build_executor": "profiling.campaign",
+    "measure_network": "profiling.campaign",
+    "MeasurementRow": "profiling.measurement",
+    "Executor": "profiling.executors.base",
+    "TfExecutor": "profiling.executors.tf_executor",
+    "TorchRunner": "profiling.executors.torch_executor",
     "measurements_frame": "profiling.export",
     "load_network": "profiling.networks",
     "known_networks": "profiling.networks",
@@ -50,7 +57,7 @@ _LAZY = {
 }
 
 __all__ = ["ProfilingError", "ConfigError", "SpecError", "StoreError", "PlatformError", "SensorUnavailable",
-           "TableError", "MeasurementError", *_LAZY]
+           "TableError", "MeasurementError", "RestoreError", *_LAZY]
 
 
 def __getattr__(name: str):
