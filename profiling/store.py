@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import errno
-import fcntl
 import json
 import os
 import sqlite3
@@ -21,6 +19,8 @@ from typing import Any
 
 from .errors import StoreError
 from .measurement import MeasurementRow
+from .sqlite import FileLock, has_sqlite_header, use_wal
+from .sqlite import connect as sqlite_connect
 
 STORE_FORMAT = "perfmodel.campaign-store"
 SCHEMA_VERSION = 2
@@ -62,7 +62,6 @@ MIGRATIONS: dict[int, str] = {
 # that the readers supply): a report or fit never needs write access to an old store.
 READABLE_OLDER = {1}
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 MEASUREMENT_FIELDS = (
     "runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low", "runtime_s_ci_high", "repeats",
@@ -90,27 +89,24 @@ class CampaignStore:
     def __init__(self, path: str | os.PathLike, readonly: bool = False, wait_s: float = 0.0):
         self.path = os.fspath(path)
         self.readonly = readonly
-        self._lock_fh = None
+        self._lock = FileLock(self.path, error=StoreError, what="store",
+                              busy=f"store {self.path!r} is in use by another process (a waiting time lets this "
+                                   "one wait for it)", param="wait")
         exists = os.path.exists(self.path)
         if os.path.isdir(self.path):
             raise StoreError(f"store {self.path!r} is a directory")
         if exists:
-            _check_is_sqlite(self.path)
+            has_sqlite_header(self.path, StoreError, what="store")
         elif readonly:
             raise StoreError(f"store {self.path!r} does not exist")
-        self._made_lock = False
         if not readonly:
             parent = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(parent, exist_ok=True)
-            self._made_lock = not os.path.exists(self.path + ".lock")
-            self._lock(wait_s)
+            self._lock.acquire(wait_s)
         try:
-            if readonly:
-                self.conn = sqlite3.connect(f"file:{os.path.abspath(self.path)}?mode=ro", uri=True)
-            else:
-                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.conn = sqlite_connect(self.path, readonly=readonly)
         except sqlite3.Error as exc:
-            self._unlock()
+            self._lock.release()
             raise StoreError(f"cannot open store {self.path!r}: {exc}") from None
         self.conn.row_factory = sqlite3.Row
         try:
@@ -125,41 +121,15 @@ class CampaignStore:
     def _refused(self) -> None:
         # A refused file is left exactly as found: no lock file of ours beside it.
         self.close()
-        if self._made_lock:
-            with contextlib.suppress(OSError):
-                os.remove(self.path + ".lock")
+        self._lock.release(remove=True)
 
     # -- lifecycle
-    def _lock(self, wait_s: float) -> None:
-        self._lock_fh = open(self.path + ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    self._lock_fh.close()
-                    self._lock_fh = None
-                    raise StoreError(f"store {self.path!r} is in use by another process "
-                                     "(use --wait SECONDS to wait for it)") from None
-                time.sleep(0.2)
-
-    def _unlock(self) -> None:
-        if self._lock_fh is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
-
     def close(self) -> None:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
             self.conn = None  # type: ignore[assignment]
-        self._unlock()
+        self._lock.release()
 
     def __enter__(self) -> CampaignStore:
         return self
@@ -172,8 +142,7 @@ class CampaignStore:
         if not tables:
             if self.readonly:
                 raise StoreError(f"store {self.path!r} is empty (no perfmodel tables)")
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            use_wal(self.conn)
             with self._tx():
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
@@ -184,7 +153,7 @@ class CampaignStore:
             return
         if "meta" not in tables:
             raise StoreError(f"{self.path!r} is a SQLite file of another application (no perfmodel meta table); "
-                             "choose another --store path")
+                             "choose another store path", param="store")
         meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("format") != STORE_FORMAT:
             raise StoreError(f"{self.path!r} is not a campaign store (format {meta.get('format')!r})")
@@ -341,13 +310,3 @@ class CampaignStore:
 
 # Stored in this order after layer_type; other_load has its own place later in the row.
 _TIMING_FIELDS = tuple(f for f in MEASUREMENT_FIELDS if f != "other_load")
-
-
-def _check_is_sqlite(path: str) -> None:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise StoreError(f"cannot read store {path!r}: {exc.strerror}") from None
-    if head and head != _SQLITE_MAGIC:
-        raise StoreError(f"{path!r} is not a SQLite store (wrong file header); choose another --store path")
