@@ -164,6 +164,12 @@ def test_sensor_read_error_is_recorded_and_measurement_kept():
     assert "Input/output error" in power["sensor_error"]
 
 
+def _default_sigint() -> None:
+    """SIGINT as a terminal delivers it, even when the test run inherited it ignored (a shell's background job
+    ignores SIGINT, and its children with it: Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 WORKER_PARENT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
@@ -176,7 +182,7 @@ WORKER_PARENT = textwrap.dedent("""
 def test_worker_ends_when_its_campaign_process_dies(sig):
     env = fault_env("hang")
     parent = subprocess.Popen([sys.executable, "-c", WORKER_PARENT.format(root=ROOT)], env=env,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 20
         kids = []
@@ -203,7 +209,7 @@ def test_sigint_and_sigterm_leave_cpu_platform_and_store_usable(tmp_path, sig):
     proc = subprocess.Popen([sys.executable, "-m", "perfmodel", "profile", "--network", "tiny_dense",
                              "--level", "network", "--config", "cores=1", "--store", str(path),
                              "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+                            text=True, cwd=ROOT, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 30
     kids = []
     while not kids and time.monotonic() < deadline and proc.poll() is None:
