@@ -21,11 +21,9 @@ other exception), ``multiline`` (a user error of several lines), ``died`` (the w
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -191,7 +189,7 @@ def _get(doc, path):
 
 
 def mutation_strategy():
-    """A hypothesis strategy of functions ``(doc, data) -> None`` that mutate a model document in place."""
+    """A hypothesis strategy of mutation kinds (see :func:`mutate`)."""
     from hypothesis import strategies as st
 
     return st.sampled_from(["replace", "replace", "replace", "list", "dict", "cycle", "scale", "swap"])

@@ -18,7 +18,6 @@ import pytest
 from _fuzz import FAILURES, Runner, fuzz_expressions, fuzz_models, write_doc
 from _model_files import FILES, model_files
 
-from perfmodel.errors import ModelError
 from profiling.errors import ConfigError
 from profiling.space import Constraint
 
