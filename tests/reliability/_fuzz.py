@@ -304,21 +304,30 @@ KNOBS = {"threads": 4, "batch": 8, "freq": 1.5, "mode": "a", "xla": True}
 
 
 def expression_strategy():
+    """Random expressions; the atoms and operators that build large values (powers, repetition) are drawn
+    more often than the rest."""
     from hypothesis import strategies as st
 
     atoms = st.one_of(
-        st.sampled_from(sorted(KNOBS)), st.integers(-10, 10).map(str), st.sampled_from(
-            ["10**64", "64", "65", "2**4096", "9" * 400, "1e308", "1e-308", "0.5", "-1", "0", "'a'", "'ab'", "''",
-             "'%s'", "'%0999999999d'", "True", "nosuch"]),
+        st.sampled_from(sorted(KNOBS)),
+        st.sampled_from(["64", "65", "10**64", "(10**64)**64", "2**40", "10**8", "10**9", "10**10", "2**4096",
+                         "9" * 400, "'a'", "'ab'", "'%s'", "'%0999999999d'"]),
+        st.sampled_from(["1e308", "1e-308", "0.5", "-1", "0", "''", "True", "nosuch"]),
+        st.integers(-10, 10).map(str),
         st.floats(allow_nan=False, allow_infinity=False).map(repr))
-    ops = ["+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!=", "and", "or"]
+    ops = ["**", "**", "**", "*", "*", "*", "+", "-", "/", "//", "%", "%", "<", "<=", ">", ">=", "==", "!=", "and",
+           "or"]
 
-    def extend(inner):
-        return st.one_of(
-            st.tuples(inner, st.sampled_from(ops), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            inner.map(lambda e: f"(not {e})"), inner.map(lambda e: f"(-{e})"))
+    @st.composite
+    def expr(draw, depth=0):
+        pick = draw(st.sampled_from(range(10)))
+        if depth >= 4 or pick < 2:
+            return draw(atoms)
+        if pick < 9:
+            return f"({draw(expr(depth + 1))} {draw(st.sampled_from(ops))} {draw(expr(depth + 1))})"
+        return f"({draw(st.sampled_from(['not ', '-']))}{draw(expr(depth + 1))})"
 
-    return st.recursive(atoms, extend, max_leaves=12)
+    return expr()
 
 
 def fuzz_expressions(examples: int, *, timeout_s: float = 10.0, memory_gb: float = 1.0, seed: int | None = 0,
