@@ -46,7 +46,7 @@ def inject(monkeypatch, kind: str) -> None:
 JOB = Job("tiny_dense", {"threads": 1, "batch": 1}, ("whole",), None, {}, 0, None)
 
 
-def _gone(pid: int, within_s: float = 4.0) -> bool:
+def _gone(pid: int, within_s: float = 20.0) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
