@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             os.makedirs(d)
             fake.append(fake_kill_loop(d, args.fake_kills, networks=4, max_delay_s=0.15 + 0.1 * (r % 3), seed=100 + r))
             print(f"fake round {r + 1}/{args.fake_rounds}: {fake[-1]}", flush=True)
-        results["fake_kill_loop"] = _kills("fake runner (synthetic rows), real store", fake, time.monotonic() - t0)
+        if fake:
+            results["fake_kill_loop"] = _kills("fake runner (synthetic rows), real store", fake,
+                                               time.monotonic() - t0)
         if args.aimed_kills > 0:
             t0 = time.monotonic()
             d = os.path.join(tmp, "aimed")
