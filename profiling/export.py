@@ -6,6 +6,7 @@ Columns are documented in ``docs/measurement-table.md``; units are in the names.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -52,6 +53,7 @@ def measurements_frame(store) -> pd.DataFrame:
         specs[(r["network"], r["input_size"])] = NetworkSpec.from_json(r["spec"])
     duplicates = {key: spec.duplicates() for key, spec in specs.items()}
     rows: list[dict[str, Any]] = []
+    missing: list[tuple[str, str, str]] = []  # (network, unit, why) of rows whose features could not be derived
     knob_names: list[str] = []
     q = ("SELECT m.*, j.campaign, j.network, j.input_size, j.config, j.power_sensor, j.status AS job_status "
          "FROM measurements m JOIN jobs j USING (job_key) ORDER BY m.id")
@@ -84,8 +86,10 @@ def measurements_frame(store) -> pd.DataFrame:
                     # the unit's main layer repeats an earlier one's computation (NetworkSpec.duplicates): a
                     # runtime that computes the two once times them under one of their names
                     row["duplicate_of"] = duplicates[(r["network"], r["input_size"])].get(r["layer"], "")
-            except Exception:  # noqa: BLE001 - a spec that lacks the layer leaves its features empty
-                pass
+            except Exception as exc:  # noqa: BLE001 - a spec that lacks the layer leaves its features empty
+                # ... and says so: in the row (``features_error``) and in one warning for the whole table
+                row["features_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                missing.append((r["network"], r["unit"] or r["layer"] or "network", row["features_error"]))
         if r["extra"]:
             for k, v in json.loads(r["extra"]).items():
                 row.setdefault(k, v)
@@ -103,6 +107,11 @@ def measurements_frame(store) -> pd.DataFrame:
                      **cfg})
     columns = _BASE_COLUMNS + [k for k in knob_names if k not in _BASE_COLUMNS] + list(FEATURE_COLUMNS) + [
         "unit_size", "unit_types", "n_layers", "duplicate_of"]
+    if missing:
+        net, unit, why = missing[0]
+        warnings.warn(f"{len(missing)} measurement row(s) exported without layer features or duplicate_of (their "
+                      f"network spec lacks what they name; first: {net} {unit}: {why}); see column features_error",
+                      stacklevel=2)
     df = pd.DataFrame(rows)
     extra_cols = [c for c in df.columns if c not in columns]
     return df.reindex(columns=columns + extra_cols)

@@ -327,20 +327,57 @@ _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
         ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 
 
+# Bounds of every intermediate result: an expression builds no number, string or sequence larger than these
+# (``((10**64)**64)**64`` or ``'a' * 10**10`` would otherwise take all memory). Checked before the operation.
+MAX_INT_BITS = 4096      # about 1e1233, far beyond any knob arithmetic
+MAX_SEQ_LEN = 10_000     # characters of a string (or items of a sequence) built by + or *
+MAX_NODES = 1_000        # operators and operands in one constraint
+
+
+def _bits(v: Any) -> int:
+    return abs(int(v)).bit_length() if isinstance(v, (int, bool)) else 0
+
+
+def _check_size(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would exceed the bounds above (estimated before computing it)."""
+    seq = (str, bytes, list, tuple)
+    if isinstance(op, ast.Pow):
+        if _is_number(right) and abs(float(right)) > 64:
+            raise ConfigError("exponent larger than 64")
+        if isinstance(left, int) and isinstance(right, int) and right > 0 and _bits(left) * right > MAX_INT_BITS:
+            raise ConfigError(f"builds a number larger than 2**{MAX_INT_BITS}")
+    elif isinstance(op, ast.Mult):
+        if isinstance(left, seq) or isinstance(right, seq):
+            n = right if isinstance(left, seq) else left
+            s = left if isinstance(left, seq) else right
+            if isinstance(n, int) and len(s) * max(int(n), 0) > MAX_SEQ_LEN:
+                raise ConfigError(f"builds a string longer than {MAX_SEQ_LEN} characters")
+        elif isinstance(left, int) and isinstance(right, int) and _bits(left) + _bits(right) > MAX_INT_BITS:
+            raise ConfigError(f"builds a number larger than 2**{MAX_INT_BITS}")
+    elif isinstance(op, ast.Add):
+        if isinstance(left, seq) and isinstance(right, seq) and len(left) + len(right) > MAX_SEQ_LEN:
+            raise ConfigError(f"builds a string longer than {MAX_SEQ_LEN} characters")
+    elif isinstance(op, ast.Mod) and isinstance(left, (str, bytes)):
+        # '%0999999999d' % 1 formats a string of any width: only numbers take a remainder here
+        raise ConfigError("% takes numbers only")
+
+
 def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
-    # A tiny expression evaluator: constraints come from files and must never run code.
+    # A tiny expression evaluator: constraints come from files and must never run code. Every intermediate
+    # result is bounded (``_check_size``), so an expression cannot exhaust memory or time either.
     if isinstance(node, ast.Expression):
         return _safe_eval(node.body, env)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+        if isinstance(node.value, int) and _bits(node.value) > MAX_INT_BITS:
+            raise ConfigError(f"holds a number larger than 2**{MAX_INT_BITS}")
         return node.value
     if isinstance(node, ast.Name):
         if node.id not in env:
-            raise ConfigError(f"constraint names unknown knob {node.id!r}")
+            raise ConfigError(f"names unknown knob {node.id!r}")
         return env[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
         left, right = _safe_eval(node.left, env), _safe_eval(node.right, env)
-        if isinstance(node.op, ast.Pow) and _is_number(right) and abs(float(right)) > 64:
-            raise ConfigError("constraint exponent larger than 64")
+        _check_size(node.op, left, right)
         return _BIN[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
         v = _safe_eval(node.operand, env)
@@ -352,13 +389,13 @@ def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
         left = _safe_eval(node.left, env)
         for op, comp in zip(node.ops, node.comparators):
             if type(op) not in _CMP:
-                raise ConfigError("constraints support only <, <=, >, >=, ==, !=")
+                raise ConfigError("only <, <=, >, >=, ==, != compare")
             right = _safe_eval(comp, env)
             if not _CMP[type(op)](left, right):
                 return False
             left = right
         return True
-    raise ConfigError(f"unsupported expression in constraint: {ast.dump(node)[:60]}")
+    raise ConfigError(f"unsupported expression {ast.dump(node)[:60]}")
 
 
 @dataclass(frozen=True)
@@ -368,10 +405,14 @@ class Constraint:
     expression: str
 
     def __post_init__(self) -> None:
+        if not isinstance(self.expression, str):
+            raise ConfigError(f"a constraint is a string expression, got {type(self.expression).__name__}")
         try:
             tree = ast.parse(self.expression, mode="eval")
-        except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes, long literals
             raise ConfigError(f"constraint {self.expression[:60]!r} is not a valid expression") from None
+        if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+            raise ConfigError(f"constraint {self.expression[:60]!r} has more than {MAX_NODES} terms")
         object.__setattr__(self, "_tree", tree)
 
     @property
@@ -383,9 +424,14 @@ class Constraint:
             return bool(_safe_eval(self._tree, config))  # type: ignore[attr-defined]
         except (ZeroDivisionError, OverflowError):
             return False
-        except (TypeError, RecursionError) as exc:  # e.g. a categorical knob compared with a number
+        except ConfigError as exc:  # a bound of _check_size: name the constraint
+            raise ConfigError(f"constraint {self.expression[:60]!r}: {exc}") from None
+        except (TypeError, ValueError, RecursionError) as exc:  # e.g. a categorical knob compared with a number
             raise ConfigError(f"constraint {self.expression[:60]!r} cannot be evaluated: "
                               f"{str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__}") from None
+        except MemoryError:
+            raise ConfigError(f"constraint {self.expression[:60]!r} needs more memory than this machine "
+                              "has") from None
 
 
 # ------------------------------------------------------------------------------------------ space

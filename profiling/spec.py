@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,11 +376,16 @@ _ATTRS = ("filters", "kernel_size", "strides", "padding", "dilation_rate", "grou
 
 
 def _layer_attrs(layer: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    incomplete: list[str] = []  # what could not be read: kept in the spec (``attrs["incomplete"]``) and warned
     try:
         cfg = layer.get_config()
-    except Exception:  # noqa: BLE001 - a custom layer without get_config still gets described
+    except Exception as exc:  # noqa: BLE001 - a custom layer without get_config still gets described
         cfg = {}
-    attrs: dict[str, Any] = {}
+        incomplete.append(f"config ({type(exc).__name__})")
+    if not isinstance(cfg, Mapping):
+        incomplete.append(f"config (get_config returned {type(cfg).__name__})")
+        cfg = {}
     for key in _ATTRS:
         if key in cfg:
             v = cfg[key]
@@ -402,8 +408,13 @@ def _layer_attrs(layer: Any) -> dict[str, Any]:
         attrs["strides"] = attrs.get("pool_size")
     try:
         attrs["params"] = int(layer.count_params())
-    except Exception:  # noqa: BLE001 - unbuilt layers have no params yet
+    except Exception as exc:  # noqa: BLE001 - unbuilt layers have no params yet
         attrs["params"] = 0
+        incomplete.append(f"params ({type(exc).__name__}; counted as 0)")
+    if incomplete:
+        attrs["incomplete"] = incomplete
+        warnings.warn(f"layer {getattr(layer, 'name', '?')!r} ({cls}): could not read its {' and '.join(incomplete)}; "
+                      "its features may be wrong", stacklevel=3)
     return attrs
 
 

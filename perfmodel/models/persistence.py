@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from .validation import check_model, check_state
 
 FORMAT = "perfmodel-model"
 VERSION = 1
@@ -90,16 +91,23 @@ def state_of(model: Any) -> dict:
 
 def from_state(doc: dict) -> Any:
     """Inverse of :func:`state_of`."""
-    kind = doc.get("kind")
-    if kind not in KINDS:
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ModelError(f"unknown model kind {kind!r}")
     mod, cls = KINDS[kind].split(":")
+    # every state is validated before the model is built, and the built model must predict a probe input
+    # (perfmodel.models.validation): a file loads into a working model or is refused with one line
+    check_state(kind, doc.get("state"))
     try:
-        return getattr(import_module(mod), cls)._from_state(doc["state"])
+        model = getattr(import_module(mod), cls)._from_state(doc["state"])
     except ModelError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
-        raise ModelError(f"corrupt {kind!r} model state ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, ArithmeticError,
+            np.linalg.LinAlgError) as exc:
+        what = str(exc).splitlines()[0][:120] if str(exc) else ""
+        raise ModelError(f"corrupt {kind!r} model state ({type(exc).__name__}: {what})") from None
+    check_model(kind, model)
+    return model
 
 
 def save_model(model: Any, path: str | os.PathLike) -> None:
@@ -147,6 +155,11 @@ def load_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
         raise ModelError(f"model file {path!r} is a directory") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ModelError(f"model file {path!r} is not JSON (perfmodel model files are JSON)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ModelError(f"model file {path!r} holds an unreadable value: {str(exc).splitlines()[0][:100]}") \
+            from None
+    except MemoryError:
+        raise ModelError(f"model file {path!r} is too large to read") from None
     except RecursionError:
         raise ModelError(f"model file {path!r} is nested too deeply to be a perfmodel model") from None
     except OSError as exc:
@@ -162,8 +175,8 @@ def load_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
                          f"expected {' or '.join(map(repr, wanted))}")
     try:
         return from_state(doc)
-    except ModelError:
-        raise
+    except ModelError as exc:
+        raise ModelError(f"model file {path!r}: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
         # Hand-edited or damaged state: say so in one line instead of failing later in predict.
         what = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__

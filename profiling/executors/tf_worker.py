@@ -32,7 +32,6 @@ def main(argv: list[str]) -> int:
     affinity = _apply_affinity(cfg.get("cores"))
     _exit_with_parent()
     try:
-        _test_fault(os.environ.get("PERFMODEL_FAULT", ""))
         result = run_job(job)
         result["affinity"] = affinity
     except MemoryError:
@@ -64,27 +63,6 @@ def _exit_with_parent() -> None:
                 os._exit(3)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def _test_fault(fault: str) -> None:
-    """Test hook (``PERFMODEL_FAULT=hang|oom|crash|error``): simulate a faulty measurement, fast, without TF."""
-    if not fault:
-        return
-    if fault == "hang":
-        while True:
-            time.sleep(1)
-    if fault == "oom":
-        hog = []
-        while len(hog) < 64:  # grows (pages written) until the parent's memory limit kills it; capped at 4 GiB
-            hog.append(b"x" * (64 * 1024**2))
-            time.sleep(0.02)
-        while True:
-            time.sleep(1)
-    if fault == "crash":
-        os.abort()
-    if fault == "error":
-        raise RuntimeError("fault injected by PERFMODEL_FAULT=error")
-    raise ValueError(f"unknown PERFMODEL_FAULT {fault!r}")
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -203,9 +203,16 @@ def test_spec_layers_fuse_only_what_the_measured_units_fused():
     assert list(out["unit"]) == ["c+b", "r"]
 
 
-def test_model_files_without_base_or_activation_features_load_as_they_were_fitted(table, fitted, tmp_path):
+def test_model_files_without_base_or_activation_features_load_as_they_were_fitted(table, tmp_path, monkeypatch):
     import json
 
+    import perfmodel.models.layerwise as layerwise
+    from perfmodel.features import GROUP_FEATURES_V1
+
+    # a file of that time: unit models fitted on the features without act_* (load checks that they agree)
+    monkeypatch.setattr(layerwise, "GROUP_FEATURES", GROUP_FEATURES_V1)
+    train = table[~table["network"].isin(["net0", "net1"])]
+    fitted = LayerwisePredictor(model="polynomial", model_params=FAST_POLY).fit(train)
     fitted.save(tmp_path / "new.json")
     doc = json.loads((tmp_path / "new.json").read_text())
     assert doc["state"]["params"]["base"] == "roofline" and doc["state"]["base_coef"] is not None
@@ -217,6 +224,7 @@ def test_model_files_without_base_or_activation_features_load_as_they_were_fitte
     assert old.base is None and not hasattr(old, "base_coef_")
     assert all(not f.startswith("act_") for v in old.group_features_.values() for f in v)
     assert old.absorb_ == ("batch_norm", "activation")
+    assert len(old.predict(_features(table, "net0"), {"threads": 1, "batch": 1})) == 1
 
 
 def test_fusion_is_learned_from_the_unit_types_of_the_table():

@@ -5,7 +5,12 @@ in-place routine directly (TensorFlow reads thread settings once per process, so
 here). No assertion is on absolute speed.
 """
 
+import base64
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -267,33 +272,147 @@ def test_cheap_kernels_are_seen_after_the_function_is_warm(tf_mod):
     assert sorted(n for u in units for n in u.split("+")) == sorted(_compute_layers(spec))
 
 
+# ----------------------------------------------------------- both kinds of graph: fused and unfused
+# Whether TensorFlow fuses tiny_resnet's conv + residual add + relu into one kernel depends on oneDNN, which is
+# on by default only on some CPUs (newer Intel ones). TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, at start:
+# the live tests run a fresh process per setting and assert what holds on any x86 CPU (the units follow the
+# graph that ran, whichever it is); the mapping of each kind of graph is checked on graphs recorded from
+# both settings (tests/profiling/data/tiny_resnet_graphs.json), so both are covered on every machine.
+GRAPHS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tiny_resnet_graphs.json")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+PROBE = """
+import base64, json, os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import tensorflow as tf
+import profiling.executors.tf_worker as w
+from profiling.networks import load_network
+from profiling.timing import summarize
+
+model, spec = load_network("tiny_resnet")
+x = tf.constant(np.zeros((1, *spec.input_shape), "float32"))
+fn = tf.function(lambda t: model(t, training=False))
+nodes = w._first_call_graph(tf, fn, x)
+again = w._first_call_graph(tf, fn, x)
+seen = {}
+by_name = w._kernel_parts_by_name
+def spy(ops, *a, **k):
+    seen["ops"] = [list(op[:2]) for op in ops]
+    return by_name(ops, *a, **k)
+w._kernel_parts_by_name = spy
+fn2 = tf.function(lambda t: model(t, training=False))
+with_graph = w._live_inplace_rows(tf, model, spec, fn2, x, 3, summarize, use_graph=True)
+fn3 = tf.function(lambda t: model(t, training=False))
+by_names = w._live_inplace_rows(tf, model, spec, fn3, x, 3, summarize, use_graph=False)
+json.dump({"onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"), "spec": spec.to_dict(),
+           "nodes": [base64.b64encode(n.SerializeToString()).decode() for n in nodes or []],
+           "second_call_nodes": again is not None, "trace_ops": seen.get("ops", []),
+           "units_with_graph": [r["unit"] for r in with_graph], "units_by_name": [r["unit"] for r in by_names]},
+          open(sys.argv[1], "w"))
+"""
+
+
+def _probe(onednn: str, out: str) -> dict:
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": ROOT + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")}
+    proc = subprocess.run([sys.executable, "-c", PROBE, out], env=env, capture_output=True, text=True,
+                          timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(out, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture(scope="module", params=["0", "1"], ids=["onednn=0", "onednn=1"])
+def live(request, tmp_path_factory):
+    """What a fresh TensorFlow process records for tiny_resnet under TF_ENABLE_ONEDNN_OPTS=0 or 1."""
+    pytest.importorskip("tensorflow")
+    return _probe(request.param, str(tmp_path_factory.mktemp("probe") / "probe.json"))
+
+
+def _nodes(encoded):
+    from tensorflow.core.framework import node_def_pb2
+
+    out = []
+    for text in encoded:
+        n = node_def_pb2.NodeDef()
+        n.ParseFromString(base64.b64decode(text))
+        out.append(n)
+    return out
+
+
+def _block0(nodes) -> str:
+    """'fused' when one kernel computes block 0's conv, add and relu (named after the relu), else 'unfused'."""
+    relu = [n for n in nodes if re.search(r"/b0_out(_\d+)?/Relu$", n.name)]
+    assert len(relu) == 1, [n.name for n in nodes if "b0_out" in n.name]
+    if "Fused" in relu[0].op:
+        assert not any(re.search(r"/b0_add(_\d+)?/", n.name) and n.op in ("Add", "AddV2") for n in nodes)
+        return "fused"
+    assert relu[0].op == "Relu"
+    assert any(re.search(r"/b0_add(_\d+)?/", n.name) and n.op in ("Add", "AddV2") for n in nodes)
+    return "unfused"
+
+
+UNITS = {"fused": {"b0_conv2+b0_add+b0_out", "b1_conv2+b1_add+b1_out"},
+         "unfused": {"b0_conv2", "b0_add", "b0_out", "b1_conv2", "b1_add", "b1_out"}}
+
+
+def _covers_each_layer_once(units, spec):
+    layers = [n for u in units for n in u.split("+")]
+    assert sorted(layers) == sorted(_compute_layers(spec))
+
+
 @pytest.mark.tf
-def test_first_call_gives_the_executed_graph(tf_mod):
-    import numpy as np
-
-    from profiling.executors.tf_worker import _first_call_graph
-    from profiling.networks import load_network
-
-    model, spec = load_network("tiny_resnet")
-    x = tf_mod.constant(np.zeros((1, *spec.input_shape), "float32"))
-    fn = tf_mod.function(lambda t: model(t, training=False))
-    nodes = _first_call_graph(tf_mod, fn, x)
-    fused = [n for n in nodes if n.name.endswith("b0_out_1/Relu") or n.name.endswith("b0_out/Relu")]
-    assert fused and "Fused" in fused[0].op  # conv + add + relu in one kernel, named after the relu
-    assert any(n.op == "ReadVariableOp" for n in nodes)
-    assert _first_call_graph(tf_mod, fn, x) is None  # graphs are recorded only when a function is instantiated
+def test_first_call_gives_the_executed_graph(live):
+    nodes = _nodes(live["nodes"])
+    assert nodes and any(n.op == "ReadVariableOp" for n in nodes)
+    assert live["second_call_nodes"] is False  # graphs are recorded only when a function is instantiated
+    kind = _block0(nodes)  # either kind, as this CPU and setting make it
+    # the units follow the graph that ran: one unit for a fused kernel, one per layer otherwise
+    assert UNITS[kind] <= set(live["units_with_graph"])
+    _covers_each_layer_once(live["units_with_graph"], NetworkSpec.from_dict(live["spec"]))
 
 
 @pytest.mark.tf
-def test_without_the_graph_fused_kernels_are_joined_by_name(tf_mod):
-    from profiling.networks import load_network
+def test_without_the_graph_fused_kernels_are_joined_by_name(live):
+    ops = {(n, t) for n, t in live["trace_ops"]}
+    fused = any(re.search(r"/b0_out(_\d+)?/Relu$", n) and "Fused" in t for n, t in ops)
+    # the fused kernel named after the relu joins the conv upstream of it and the add between; unfused, each
+    # layer's kernel is its own unit
+    assert UNITS["fused" if fused else "unfused"] <= set(live["units_by_name"])
+    _covers_each_layer_once(live["units_by_name"], NetworkSpec.from_dict(live["spec"]))
 
-    model, spec = load_network("tiny_resnet")
-    rows = _live(tf_mod, model, spec, with_graph=False)
-    units = {r["unit"] for r in rows}
-    # the fused kernel named after the relu joins the conv upstream of it, and the add between
-    assert "b0_conv2+b0_add+b0_out" in units
-    assert sorted(n for u in units for n in u.split("+")) == sorted(_compute_layers(spec))
+
+@pytest.fixture(scope="module")
+def recorded():
+    pytest.importorskip("tensorflow")
+    with open(GRAPHS, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("kind", ["fused", "unfused"])
+def test_fusion_mapping_of_a_recorded_graph(recorded, kind):
+    """Both kinds of graph on any CPU: the graph-based and the name-based mapping of each recorded graph."""
+    from profiling.executors.tf_worker import _kernel_parts_by_name, _kernel_parts_from_graph
+
+    rec = next(r for r in recorded["graphs"] if r["kind"] == kind)
+    spec = NetworkSpec.from_dict(rec["spec"])
+    nodes = _nodes(rec["nodes"])
+    assert _block0(nodes) == kind
+    names = {layer.name for layer in spec.layers}
+    suffix = _scope_suffix([n.name for n in nodes], spec.name)
+    members, _, _ = _kernel_parts_from_graph(nodes, spec, names, suffix)
+    by_name, _, _ = _kernel_parts_by_name([(n, t, 0, 0) for n, t in rec["trace_ops"]], spec, names, suffix)
+    for mem in (members, by_name):
+        groups = {frozenset(p[0] for p in m) for m in mem.values()}
+        if kind == "fused":
+            assert frozenset({"b0_conv2", "b0_add", "b0_out"}) in groups
+            assert not any(g & {"b0_add", "b0_out"} and not g >= {"b0_conv2", "b0_add", "b0_out"} for g in groups)
+        else:
+            assert {frozenset({"b0_conv2"}), frozenset({"b0_add"}), frozenset({"b0_out"})} <= groups
+            assert not any(len(g & {"b0_conv2", "b0_add", "b0_out"}) > 1 for g in groups)
+    assert UNITS[kind] <= set(rec["units_with_graph"]) and UNITS[kind] <= set(rec["units_by_name"])
 
 
 def test_neighbourhood_is_two_hops():

@@ -6,6 +6,13 @@ The real :func:`profiling.campaign.run_campaign` and :class:`profiling.store.Cam
 the measuring worker is replaced by a runner that returns synthetic rows (labelled ``fake`` in every row
 and job note) after a short random sleep, so that hundreds of jobs fit in seconds. After each job is
 stored the process prints ``DONE <job_key> <rows>`` (flushed): those are the jobs "reported done".
+
+``--pause-at N --pause-point P`` aims a kill: when the N-th job this process stores reaches point P of its
+store write, the process prints ``PAUSED <P> <job_key>`` and sleeps until it is killed. Points (in the order
+of the write): ``begin`` (transaction open, the job row not yet written), ``job`` (the job row written), ``rows`` (half
+of its measurement rows written), ``commit`` (everything written, COMMIT not yet run), ``after`` (committed,
+not yet reported done). The first four are inside the transaction: after a kill there, the job must be
+absent; after ``after`` it must be present and complete.
 """
 
 from __future__ import annotations
@@ -20,6 +27,51 @@ sys.path.insert(0, ROOT)
 
 NETWORKS = ("tiny_cnn", "tiny_dense", "tiny_mobilenet", "tiny_resnet")
 CAMPAIGN = "fake-kill"
+PAUSE_POINTS = ("begin", "job", "rows", "commit", "after")
+IN_TRANSACTION = ("begin", "job", "rows", "commit")
+
+
+class PausingConnection:
+    """Wraps the store's SQLite connection; pauses the process at one point of one job's write (test only)."""
+
+    def __init__(self, conn, job_number: int, point: str):
+        self._conn, self._n, self._point = conn, job_number, point
+        self._jobs = 0          # jobs whose write started in this process
+        self._in_job = False    # the current transaction writes a job
+        self._key = ""
+        self._rows = 0
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def _pause(self, point: str) -> None:
+        if point == self._point and self._jobs == self._n:
+            print(f"PAUSED {point} {self._key}", flush=True)
+            import time
+
+            while True:
+                time.sleep(60)
+
+    def execute(self, sql, params=()):
+        head = " ".join(sql.split()[:3]).upper()
+        if head == "COMMIT" and self._in_job:
+            self._pause("commit")
+            out = self._conn.execute(sql, params)
+            self._in_job = False
+            self._pause("after")
+            return out
+        if head.startswith("INSERT INTO JOBS"):
+            self._jobs += 1
+            self._in_job, self._key, self._rows = True, params[0], 0
+            self._pause("begin")  # the transaction is open (BEGIN IMMEDIATE ran), the job row not yet written
+        out = self._conn.execute(sql, params)
+        if head.startswith("INSERT INTO JOBS"):
+            self._pause("job")
+        elif head.startswith("INSERT INTO MEASUREMENTS") and self._in_job:
+            self._rows += 1
+            if self._rows == 3:  # every fake job has 11 rows or more: this is inside its rows
+                self._pause("rows")
+        return out
 
 
 def fake_configs() -> list[dict]:
@@ -57,6 +109,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--networks", type=int, default=len(NETWORKS))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-sleep", type=float, default=0.02)
+    ap.add_argument("--pause-at", type=int, default=0, help="pause in the write of this job (1 = first)")
+    ap.add_argument("--pause-point", choices=PAUSE_POINTS, default="rows")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -88,6 +142,8 @@ def main(argv: list[str]) -> int:
         print(f"DONE {current['key']} {len(expected_rows(current['key']))}", flush=True)
 
     with CampaignStore(args.store, wait_s=10) as store:
+        if args.pause_at:
+            store.conn = PausingConnection(store.conn, args.pause_at, args.pause_point)
         print("READY", flush=True)
         campaign.run_campaign(store, networks=NETWORKS[:args.networks], configs=fake_configs(), level="layer",
                               views=("whole", "isolated"), campaign=CAMPAIGN, platform=FakeCpu(),

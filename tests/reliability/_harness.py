@@ -20,6 +20,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from _fake_campaign import expected_rows  # noqa: E402
+from _fake_campaign import IN_TRANSACTION, PAUSE_POINTS, expected_rows  # noqa: E402
 
 from profiling.store import CampaignStore  # noqa: E402
 
@@ -40,6 +41,10 @@ from profiling.store import CampaignStore  # noqa: E402
 class KillStats:
     kills: int = 0
     kills_mid_run: int = 0          # kills that landed after the campaign started storing jobs
+    kills_in_write: int = 0         # aimed kills that landed inside a job's store transaction (announced PAUSED)
+    kills_after_commit: int = 0     # aimed kills between a job's COMMIT and its report
+    partial_visible: int = 0        # jobs killed inside their transaction, yet found in the store afterwards
+    committed_missing: int = 0      # jobs killed after their COMMIT, yet absent or incomplete afterwards
     reported_done: int = 0          # jobs reported done before a kill (summed over kills)
     jobs_lost: int = 0              # reported-done jobs missing from the store after a kill
     rows_bad: int = 0               # stored ok jobs whose rows are incomplete or duplicated
@@ -52,7 +57,7 @@ class KillStats:
     @property
     def nothing_lost(self) -> bool:
         return (self.jobs_lost == 0 and self.rows_bad == 0 and not self.open_failures and self.orphans == 0
-                and bool(self.final_equal))
+                and self.partial_visible == 0 and self.committed_missing == 0 and bool(self.final_equal))
 
 
 def _env() -> dict[str, str]:
@@ -117,9 +122,12 @@ def _alive(p: psutil.Process) -> bool:
 
 
 # ------------------------------------------------------------------------------------------- fake
-def fake_cmd(store: str, seed: int, networks: int) -> list[str]:
-    return [sys.executable, os.path.join(HERE, "_fake_campaign.py"), store, "--seed", str(seed),
-            "--networks", str(networks)]
+def fake_cmd(store: str, seed: int, networks: int, pause: tuple[int, str] | None = None) -> list[str]:
+    cmd = [sys.executable, os.path.join(HERE, "_fake_campaign.py"), store, "--seed", str(seed),
+           "--networks", str(networks)]
+    if pause:
+        cmd += ["--pause-at", str(pause[0]), "--pause-point", pause[1]]
+    return cmd
 
 
 def run_fake_to_end(store: str, networks: int, seed: int = 0) -> None:
@@ -152,6 +160,67 @@ def fake_kill_loop(workdir: str, kills: int, *, networks: int = 4, max_delay_s: 
         stats.kills_mid_run += int(done_here > 0 and "FINISHED" not in out)
         stats.reported_done += done_here
         check_store(store, reported, stats, expect=lambda k: len(expected_rows(k)))
+    run_fake_to_end(store, networks)  # resume to completion
+    check_store(store, reported, stats, expect=lambda k: len(expected_rows(k)))
+    ref = os.path.join(workdir, "reference.sqlite")
+    run_fake_to_end(ref, networks)
+    got, want = measurement_set(store), measurement_set(ref)
+    stats.final_equal = got == want
+    stats.final_rows = len(got)
+    return stats
+
+
+def aimed_fake_kill_loop(workdir: str, kills: int, *, networks: int = 4, seed: int = 0,
+                         points: tuple[str, ...] = PAUSE_POINTS) -> KillStats:
+    """SIGKILL the fake campaign ``kills`` times at AIMED points of a job's store write, then resume and compare.
+
+    Kill ``i`` pauses the campaign at point ``points[i % len(points)]`` of the write of its 2nd to 5th job
+    (``_fake_campaign.py --pause-at``) and kills it there, whatever the machine's speed or load: the
+    campaign announces the point (``PAUSED``) and waits for the kill. Besides the checks of
+    :func:`fake_kill_loop`: a job killed inside its transaction must be absent from the store, a job killed
+    after its COMMIT present and complete.
+    """
+    rng = random.Random(seed)
+    store = os.path.join(workdir, "killed.sqlite")
+    stats = KillStats()
+    reported: dict[str, int] = {}
+    for i in range(kills):
+        point = points[i % len(points)]
+        proc = subprocess.Popen(fake_cmd(store, seed * 1000 + i, networks, (rng.randint(2, 5), point)), env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        watchdog = threading.Timer(600, proc.kill)  # never hang the test run, however slow the machine
+        watchdog.start()
+        paused, lines = None, []
+        for line in proc.stdout:  # event-driven: no sleeps, no timing
+            lines.append(line)
+            if line.startswith("PAUSED "):
+                paused = line.split()[1:3]
+                break
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        watchdog.cancel()
+        done_here = 0
+        for ln in "".join(lines).splitlines() + out.splitlines():
+            if ln.startswith("DONE "):
+                _, key, n = ln.split()
+                reported[key] = int(n)
+                done_here += 1
+        stats.kills += 1
+        stats.kills_mid_run += int(done_here > 0 and paused is not None)
+        stats.reported_done += done_here
+        check_store(store, reported, stats, expect=lambda k: len(expected_rows(k)))
+        if paused is None:
+            continue  # the campaign finished before the aimed job (not expected with the job numbers above)
+        where, key = paused
+        with CampaignStore(store, readonly=True) as st:
+            status = {r["job_key"]: r["status"] for r in st.jobs()}.get(key)
+            n_rows = st.conn.execute("SELECT COUNT(*) FROM measurements WHERE job_key=?", (key,)).fetchone()[0]
+        if where in IN_TRANSACTION:
+            stats.kills_in_write += 1
+            stats.partial_visible += int(status is not None or n_rows != 0)
+        else:
+            stats.kills_after_commit += 1
+            stats.committed_missing += int(status != "ok" or n_rows != len(expected_rows(key)))
     run_fake_to_end(store, networks)  # resume to completion
     check_store(store, reported, stats, expect=lambda k: len(expected_rows(k)))
     ref = os.path.join(workdir, "reference.sqlite")

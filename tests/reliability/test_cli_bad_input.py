@@ -50,6 +50,16 @@ BAD_JSON = {
                            "state": {"__class__": "os.system", "coef_": "rm -rf /", "powers_": [[1e308] * 3]}}),
     "binary": bytes(range(256)),
     "nan": '{"format": "perfmodel-model", "version": 1, "kind": "gp", "state": {"x": NaN}}',
+    # the issue-21 hang: a gradient-boosting tree whose root is its own left child (left=[0, ...])
+    "cyclic_tree": json.dumps({"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {
+        "model": "gbr", "knobs": ["threads", "batch"], "target": "runtime_s",
+        "encoding": [{"name": "threads", "kind": "number"}, {"name": "batch", "kind": "number"}],
+        "regressor": {"kind": "gbr", "state": {
+            "params": {"n_estimators": 1, "learning_rate": 0.1}, "n_features_in": 2, "init": 0.1,
+            "trees": [{"feature": [0, -2, -2], "threshold": [2.0, -2.0, -2.0], "left": [0, -1, -1],
+                       "right": [2, -1, -1], "value": [0.0, 0.1, 0.2]}]}}}}),
+    "restore_unknown_init": json.dumps({"format": "perfmodel.RestoreState", "version": 1, "platform": "cpu",
+                                        "state": {}, "init": {"bogus": 1}}),
 }
 
 
@@ -104,6 +114,9 @@ def user_dir(tmp_path_factory):
 
 # Gaps found in code this suite does not own (reported to the lead); xfail(strict=False) so a fix shows as XPASS.
 KNOWN_GAPS = {
+    # profiling/platforms/base.py (issue 18's): platform_from_name passes the file's 'init' to the platform's
+    # constructor unchecked; an unknown keyword escapes as TypeError
+    "platform-restore-json:restore_unknown_init": "a restore file whose 'init' names an unknown keyword: TypeError",
 }
 
 
@@ -197,7 +210,7 @@ def _cases():
         add(f"explore-flag{flag}={val}", "explore", lambda f, flag=flag, val=val: [
             "explore", "--table", f["good"], "--knobs", "threads,batch", "--objectives", "runtime_s", flag, val,
             "--quiet", "--budget" if flag != "--budget" else "--seed", "4" if flag != "--budget" else "0"])
-    for key in ("store:text", "csv:binary", "dir"):
+    for key in ("store:text", "csv:binary", "dir", "store:foreign", "csv:empty"):
         add(f"explore-study-{key}", "explore", lambda f, key=key: [
             "explore", "--table", f["good"], "--knobs", "threads,batch", "--objectives", "runtime_s",
             "--study", f[key], "--resume", "--quiet", "--budget", "4"])
@@ -213,7 +226,8 @@ def _cases():
         add(f"report-store-{key}", "report", lambda f, key=key: [
             "report", "--store", f[key], "--knobs", "threads,batch", "--objectives", "runtime_s", "-o", f["rep"]])
     # platform
-    for key in ("json:truncated", "json:deep", "json:binary", "json:list", "missing", "dir"):
+    for key in ("json:truncated", "json:deep", "json:binary", "json:list", "missing", "dir",
+                "json:restore_unknown_init"):
         add(f"platform-restore-{key}", "platform", lambda f, key=key: [
             "platform", "restore", "--restore-file", f[key]])
     add("platform-info-bad-root", "platform", lambda f: ["platform", "info", "--platform", "jetson",

@@ -1,8 +1,10 @@
-"""SIGKILL at random moments during a campaign: the store always opens and nothing reported done is lost.
+"""SIGKILL during a campaign: the store always opens and nothing reported done is lost.
 
 The default run kills a FAKE campaign (real ``run_campaign`` and store, synthetic rows from a fake runner)
-a few times; the slow tests kill the fake one 60 times and the real ``perfmodel profile`` CLI (TensorFlow
-workers on tiny built-in networks) 50 times. Run them with ``pytest -m slow tests/reliability``.
+6 times at aimed points of a job's store write (the campaign pauses there, announces it and waits for the
+kill, so the test does not depend on timing or load); the slow tests kill the fake one 60 times aimed and
+60 times at random moments, and the real ``perfmodel profile`` CLI (TensorFlow workers on tiny built-in
+networks) 50 times at random moments. Run them with ``pytest -m slow tests/reliability``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from _harness import fake_kill_loop, real_kill_loop
+from _harness import aimed_fake_kill_loop, fake_kill_loop, real_kill_loop
 
 
 def _assert_nothing_lost(stats) -> None:
@@ -22,17 +24,25 @@ def _assert_nothing_lost(stats) -> None:
 
 
 def test_fake_campaign_survives_sigkill(tmp_path):
-    stats = fake_kill_loop(str(tmp_path), kills=6, networks=2, max_delay_s=0.3, seed=1)
+    """Kills aimed at each point of a job's store write (the campaign pauses there and announces it), so every
+    run kills inside the transaction however busy the machine: no timing."""
+    stats = aimed_fake_kill_loop(str(tmp_path), kills=6, networks=2, seed=1)
     assert stats.kills == 6
-    assert stats.kills_mid_run >= 2, "kills should land while jobs are being stored"
+    assert stats.kills_mid_run == 6, "every kill lands after some jobs were stored, while the campaign runs"
+    assert stats.kills_in_write == 5, "5 kills inside a job's store transaction (begin, job row, rows, commit)"
+    assert stats.kills_after_commit == 1
+    assert stats.partial_visible == 0, "a job killed inside its transaction was partly or wholly stored"
+    assert stats.committed_missing == 0, "a job killed after its COMMIT was lost"
     assert stats.final_rows > 1000
     _assert_nothing_lost(stats)
 
 
 @pytest.mark.slow
 def test_fake_campaign_survives_many_sigkills(tmp_path):
-    stats = fake_kill_loop(str(tmp_path), kills=60, networks=4, max_delay_s=0.15, seed=2)
-    assert stats.kills_mid_run >= 20
+    stats = aimed_fake_kill_loop(str(tmp_path), kills=60, networks=4, seed=2)
+    assert stats.kills_in_write == 48 and stats.kills_after_commit == 12
+    _assert_nothing_lost(stats)
+    stats = fake_kill_loop(str(tmp_path / "random"), kills=60, networks=4, max_delay_s=0.15, seed=2)
     _assert_nothing_lost(stats)
 
 

@@ -1,7 +1,9 @@
 """Measurement faults: hang -> timeout, memory -> oom, crash -> recorded; the campaign goes on.
 
-Faults are injected in the real worker process with the test hook ``PERFMODEL_FAULT=hang|oom|crash|error``
-(read by :mod:`profiling.executors.tf_worker` before TensorFlow is imported, so these tests are fast).
+Faults are injected from the tests, never by production code: the real worker
+(:mod:`profiling.executors.tf_worker`) runs with ``tests/reliability/fault_injection`` first on its
+``PYTHONPATH``, where a test-only ``tensorflow`` package hangs, grows its memory, aborts or raises (as named
+by ``PERFMODEL_TEST_FAULT``) when the worker imports TensorFlow for its job; so these tests are fast.
 """
 
 from __future__ import annotations
@@ -25,10 +27,26 @@ from profiling.sensors.base import PowerSensor
 from profiling.store import CampaignStore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_injection")
+
+
+def fault_env(kind: str, base=None) -> dict[str, str]:
+    """An environment whose TensorFlow worker fails with ``kind`` (hang, oom, crash, error)."""
+    env = dict(os.environ if base is None else base)
+    env["PERFMODEL_TEST_FAULT"] = kind
+    env["PYTHONPATH"] = os.pathsep.join([FAULTS, ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
+
+
+def inject(monkeypatch, kind: str) -> None:
+    """Workers started by this process from now on fail with ``kind``."""
+    for k, v in fault_env(kind).items():
+        if os.environ.get(k) != v:
+            monkeypatch.setenv(k, v)
 JOB = Job("tiny_dense", {"threads": 1, "batch": 1}, ("whole",), None, {}, 0, None)
 
 
-def _gone(pid: int, within_s: float = 4.0) -> bool:
+def _gone(pid: int, within_s: float = 20.0) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
@@ -41,22 +59,22 @@ def _gone(pid: int, within_s: float = 4.0) -> bool:
 
 
 def test_hanging_worker_is_killed_at_its_timeout(monkeypatch):
-    monkeypatch.setenv("PERFMODEL_FAULT", "hang")
+    inject(monkeypatch, "hang")
     t0 = time.monotonic()
     res = run_job(JOB, timeout_s=1.5)
     assert res["status"] == "failed" and res["reason"].startswith("timeout")
-    assert 1.5 <= time.monotonic() - t0 < 10
+    assert 1.5 <= time.monotonic() - t0 < 60  # killed at its timeout, not waited for (60: a busy machine)
 
 
 def test_worker_over_memory_limit_is_recorded_as_oom(monkeypatch):
-    monkeypatch.setenv("PERFMODEL_FAULT", "oom")
+    inject(monkeypatch, "oom")
     res = run_job(JOB, timeout_s=30, memory_limit_gb=0.25)
     assert res["status"] == "failed" and res["reason"].startswith("oom"), res
 
 
 @pytest.mark.parametrize("fault, words", [("crash", "crash: worker exited"), ("error", "crash: RuntimeError")])
 def test_crashing_worker_is_recorded(monkeypatch, fault, words):
-    monkeypatch.setenv("PERFMODEL_FAULT", fault)
+    inject(monkeypatch, fault)
     res = run_job(JOB, timeout_s=30)
     assert res["status"] == "failed" and res["reason"].startswith(words), res
 
@@ -73,11 +91,11 @@ def test_campaign_goes_on_after_faults_and_records_them(tmp_path, monkeypatch):
         fault = faults[job.config["batch"]]
         if fault is None:
             return _fake_ok(job)
-        monkeypatch.setenv("PERFMODEL_FAULT", fault)
-        try:
-            return run_job(job, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb)
-        finally:
-            monkeypatch.delenv("PERFMODEL_FAULT")
+        with monkeypatch.context() as m:
+            inject(m, fault)
+            # the campaign's short timeout is for the hanging job; the others get time to reach their fault
+            # however busy the machine (the worker imports numpy first)
+            return run_job(job, timeout_s=timeout_s if fault == "hang" else 120, memory_limit_gb=memory_limit_gb)
 
     import profiling.campaign as campaign
 
@@ -103,7 +121,7 @@ def test_campaign_goes_on_after_faults_and_records_them(tmp_path, monkeypatch):
 
 
 def test_profile_cli_prints_failure_summary_by_reason(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PERFMODEL_FAULT", "crash")
+    inject(monkeypatch, "crash")
     import profiling.campaign as campaign
 
     monkeypatch.setattr(campaign, "other_load_now", lambda *a, **k: 0.0)
@@ -147,6 +165,12 @@ def test_sensor_read_error_is_recorded_and_measurement_kept():
     assert "Input/output error" in power["sensor_error"]
 
 
+def _default_sigint() -> None:
+    """SIGINT as a terminal delivers it, even when the test run inherited it ignored (a shell's background job
+    ignores SIGINT, and its children with it: Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 WORKER_PARENT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
@@ -157,9 +181,9 @@ WORKER_PARENT = textwrap.dedent("""
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_worker_ends_when_its_campaign_process_dies(sig):
-    env = {**os.environ, "PERFMODEL_FAULT": "hang"}
+    env = fault_env("hang")
     parent = subprocess.Popen([sys.executable, "-c", WORKER_PARENT.format(root=ROOT)], env=env,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 20
         kids = []
@@ -182,11 +206,11 @@ def test_sigint_and_sigterm_leave_cpu_platform_and_store_usable(tmp_path, sig):
     and the campaign resumes."""
     before = os.sched_getaffinity(0)
     path = tmp_path / "s.sqlite"
-    env = {**os.environ, "PERFMODEL_FAULT": "hang", "PYTHONPATH": ROOT}
+    env = fault_env("hang", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     proc = subprocess.Popen([sys.executable, "-m", "perfmodel", "profile", "--network", "tiny_dense",
                              "--level", "network", "--config", "cores=1", "--store", str(path),
                              "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+                            text=True, cwd=ROOT, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 30
     kids = []
     while not kids and time.monotonic() < deadline and proc.poll() is None:
@@ -204,3 +228,22 @@ def test_sigint_and_sigterm_leave_cpu_platform_and_store_usable(tmp_path, sig):
         pass  # lock released
     assert os.sched_getaffinity(0) == before
     assert CpuPlatform().space().validate({"cores": 1})
+
+
+def test_no_fault_hook_in_production_code():
+    """No environment variable makes a user's worker hang or allocate memory: the package reads none."""
+    for folder in ("profiling", "perfmodel"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, folder)):
+            for name in files:
+                if name.endswith(".py"):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
+                        text = fh.read()
+                    assert "PERFMODEL_FAULT" not in text and "PERFMODEL_TEST_FAULT" not in text, name
+
+
+@pytest.mark.tf
+def test_fault_injection_reaches_only_the_worker():
+    """Another process started with the fault environment (the campaign's) imports the real TensorFlow."""
+    proc = subprocess.run([sys.executable, "-c", "import tensorflow as tf; print(tf.constant(2).numpy() * 21)"],
+                          env=fault_env("hang"), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.split()[-1] == "42", proc.stderr[-500:]
