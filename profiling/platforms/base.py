@@ -23,6 +23,7 @@ import abc
 import contextlib
 import datetime as _dt
 import importlib
+import inspect
 import json
 import os
 import signal
@@ -289,6 +290,10 @@ def platform_from_name(name: str, **init: Any) -> Platform:
         cls = getattr(importlib.import_module(mod_name), cls_name)
     except (ImportError, AttributeError):
         raise PlatformError(f"platform {name!r} is not available in this installation ({target} missing)") from None
+    try:
+        inspect.signature(cls).bind(**init)
+    except TypeError as exc:  # e.g. a restore file's 'init' naming an argument the platform does not take
+        raise PlatformError(f"platform {name!r} cannot be built with {sorted(init)}: {exc}") from None
     return cls(**init)
 
 

@@ -113,10 +113,9 @@ def user_dir(tmp_path_factory):
 
 
 # Gaps found in code this suite does not own (reported to the lead); xfail(strict=False) so a fix shows as XPASS.
-KNOWN_GAPS = {
-    # profiling/platforms/base.py (issue 18's): platform_from_name passes the file's 'init' to the platform's
-    # constructor unchecked; an unknown keyword escapes as TypeError
-    "platform-restore-json:restore_unknown_init": "a restore file whose 'init' names an unknown keyword: TypeError",
+KNOWN_GAPS: dict[str, str] = {
+    # case id -> the defect, for a bad input known to escape as a traceback: the case runs as xfail (not strict)
+    # until fixed. None now: the restore file whose 'init' named an unknown keyword (a TypeError) was the last.
 }
 
 
