@@ -25,7 +25,8 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
                  study: pd.DataFrame | None = None, *, group_by: Sequence[str] | str | None = "auto",
                  degree: str | int = "cv", units: str = "natural", max_degree: int = 3,
                  maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
-                 seed: int = 0) -> dict[str, Path]:
+                 seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
+                 model_label: str = "model") -> dict[str, Path]:
     """Fit the interaction equations, run the analyses and write the report files.
 
     Parameters
@@ -33,7 +34,9 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     table : pandas.DataFrame
         Measurements: knob columns, objective columns, optionally grouping columns (``network``, ``size``,
         ``workload``, ``platform``...). NaN objectives are allowed: those rows are left out of that
-        objective's analyses and the report says so.
+        objective's analyses and the report says so. Per-layer rows (``level == "layer"``; an exported
+        table or a campaign store holds them) feed the profile section only; the decision section (Pareto
+        front, equations) uses the successful whole-network rows.
     knobs, objectives : sequence of str
     out_dir : path-like
         Folder to write into (created); existing report files there are replaced.
@@ -51,6 +54,12 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     title, source : str, optional
         Shown at the top; ``source`` should say where the data came from (a replayed or simulated source
         must be labelled as such).
+    profile_table : pandas.DataFrame, optional
+        Table for the profile (and prediction) section when it differs from ``table`` (the demo profiles
+        four networks layer by layer but fits its equations on a design of one); default ``table``.
+    model : LayerwisePredictor, optional
+        Adds the prediction section: the model's predictions of every network of the profile table it was
+        not trained on, against their measurements. ``model_label`` names it (its file).
 
     Returns
     -------
@@ -64,7 +73,8 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     if study is not None:
         check_columns(study, knobs=knobs, allow_nan_objectives=True, source="study")
     data = build(table, knobs, objectives, study=study, group_by=group_by, degree=degree, units=units,
-                 max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed)
+                 max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed,
+                 profile_table=profile_table, model=model, model_label=model_label)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
