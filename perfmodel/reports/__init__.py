@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import ReportError
 from ..tables import check_columns
+from .. import analysis
 from . import equations, html, markdown
 from .content import ReportData, build
 
@@ -69,7 +70,10 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     knobs, objectives = list(knobs), list(objectives)
     if not knobs or not objectives:
         raise ReportError("a report needs at least one knob and one objective")
-    check_columns(table, knobs=knobs, objectives=objectives, allow_nan_objectives=True, source=source)
+    whole = analysis.whole_rows(table)
+    if whole.empty:
+        raise ReportError(f"{source} holds no successful whole-network measurement")
+    check_columns(whole, knobs=knobs, objectives=objectives, allow_nan_objectives=True, source=source)
     if study is not None:
         check_columns(study, knobs=knobs, allow_nan_objectives=True, source="study")
     data = build(table, knobs, objectives, study=study, group_by=group_by, degree=degree, units=units,

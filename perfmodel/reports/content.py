@@ -45,9 +45,13 @@ class Section:
     title: str
     blocks: list[Block] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    highlights: list[str] = field(default_factory=list)  # one-line findings shown at the top of the report
 
     def text(self, text: str) -> None:
         self.blocks.append(Block("text", text))
+
+    def heading(self, text: str) -> None:
+        self.blocks.append(Block("heading", text))
 
     def table(self, caption: str, df: pd.DataFrame, max_rows: int | None = None) -> None:
         self.blocks.append(Block("table", caption, table=df, max_rows=max_rows))
@@ -103,6 +107,10 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)  # profile, prediction: drawn before the decision part
     decision_objectives: list[str] = field(default_factory=list)  # the two objectives of the Pareto front
+    highlights: list[str] = field(default_factory=list)  # the decision part's one-line findings
+
+    def all_highlights(self) -> list[str]:
+        return [h for s in self.sections for h in s.highlights] + list(self.highlights)
 
     def all_figures(self) -> list[Figure]:
         return [f for s in self.sections for f in s.figures] + list(self.figures)
@@ -135,7 +143,7 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
     table = analysis.whole_rows(table).reset_index(drop=True)  # layer rows would count a network many times
     if table.empty:
         raise DataError(f"{source} holds no successful whole-network row")
-    table, pair, maximize = decision_objectives(table, knobs, objectives, maximize)
+    table, pair, pair_max = decision_objectives(table, knobs, objectives, maximize)
     groups = auto_groups(table, knobs) if group_by == "auto" else (
         [group_by] if isinstance(group_by, str) else list(group_by or []))
     data = ReportData(title=title or f"Performance report: {', '.join(objectives)}", table=table, knobs=knobs,
@@ -165,19 +173,20 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
         data.decision_objectives = list(pair)
         data.pareto_group = groups[0] if groups else None
         data.on_front = _try(data, "Pareto front", analysis.pareto_by_group, table, list(pair),
-                             by=data.pareto_group, maximize=maximize)
+                             by=data.pareto_group, maximize=pair_max)
     # Transfer of optima and correlations across every grouping column.
     if not groups:
         data.problems.append("transfer of optima and correlations across groups: not computed (no column such as "
                              f"{', '.join(GROUP_COLUMNS[:4])} with two or more values)")
     for g in groups:
+        gt = _compared_groups(data, table, g)
         for i, obj in enumerate(objectives):
             mx = bool(maximize[i]) if maximize is not None else False
-            t = _try(data, f"transfer of optima of {obj} across {g}", analysis.transfer_of_optima, table, knobs,
+            t = _try(data, f"transfer of optima of {obj} across {g}", analysis.transfer_of_optima, gt, knobs,
                      obj, g, maximize=mx)
             if t is not None:
                 data.transfer[(g, obj)] = t
-            c = _try(data, f"correlations of {obj} across {g}", analysis.rank_correlations, table, knobs, obj, g)
+            c = _try(data, f"correlations of {obj} across {g}", analysis.rank_correlations, gt, knobs, obj, g)
             if c is not None:
                 data.correlations[(g, obj)] = c
     if study is not None:
@@ -187,8 +196,35 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
                          obj, seed=seed)
                 if s is not None:
                     data.samplers[obj] = s
+    if data.on_front is not None:
+        n_on = int(data.on_front.sum())
+        data.highlights.append(f"Decision: {n_on} of {len(table)} measured configuration(s) are Pareto-optimal in "
+                               f"{pair[0]} against {pair[1]}" + (f" within their {data.pareto_group}"
+                                                                 if data.pareto_group else "") + ".")
+    for o, m in data.equations.items():
+        eff = m.effects_
+        if len(eff):
+            top = eff.iloc[0]
+            data.highlights.append(f"Equation for {o} (R² {m.r2_:.2f}): {top['effect']} explains {top['share']:.0%} "
+                                   "of the explained variance.")
     _figures(data, study)
     return data
+
+
+MAX_COMPARED_GROUPS = 10
+
+
+def _compared_groups(data: ReportData, table: pd.DataFrame, g: str) -> pd.DataFrame:
+    """The rows of at most MAX_COMPARED_GROUPS values of ``g`` (named ones before ``synthetic_*``, the most
+    configurations first): transfer and correlations grow with the square of the groups."""
+    counts = table.groupby(g)[data.knobs[0]].size()
+    if len(counts) <= MAX_COMPARED_GROUPS:
+        return table
+    keep = sorted(counts.index, key=lambda v: (str(v).startswith("synthetic"), -counts[v], str(v)))
+    keep = keep[:MAX_COMPARED_GROUPS]
+    data.notes.append(f"transfer of optima and correlations across {g}: {MAX_COMPARED_GROUPS} of its {len(counts)} "
+                      f"values compared ({', '.join(map(str, keep))})")
+    return table[table[g].isin(keep)]
 
 
 def decision_objectives(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str],
@@ -222,7 +258,8 @@ def _figures(data: ReportData, study: pd.DataFrame | None) -> None:
     t, add = data.table, data.figures.append
     if data.on_front is not None:
         a, b = data.decision_objectives
-        labels = analysis.config_labels(t, data.knobs) if len(data.knobs) <= 3 else None
+        labels = (t[data.knobs].astype(str).radd([f"{k}=" for k in data.knobs]).agg(", ".join, axis=1)
+                  if len(data.knobs) <= 3 else None)
         png = _try(data, "Pareto figure", figures.pareto, t, [a, b], data.on_front, data.pareto_group, labels)
         if png:
             n_groups = t[data.pareto_group].nunique() if data.pareto_group else 1

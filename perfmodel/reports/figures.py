@@ -70,24 +70,30 @@ def pareto(df: pd.DataFrame, objectives: Sequence[str], on_front: pd.Series, by:
         groups = sorted(groups, key=lambda kv: str(kv[0]).startswith("synthetic"))[:MAX_PARETO_PANELS]
         cols = 4
         rows = -(-len(groups) // cols)
-        fig, grid = _subplots(rows, cols, figsize=(WIDTH_IN, 2.6 * rows), squeeze=False)
+        fig, grid = _subplots(rows, cols, figsize=(WIDTH_IN, 2.9 * rows), squeeze=False)
         axes = list(grid.ravel())
         for ax in axes[len(groups):]:
             ax.set_visible(False)
+    panels = len(set(map(id, axes))) > 1
     for i, ((name, g), ax) in enumerate(zip(groups, axes)):
-        color = f"C{i % 10}" if len(set(map(id, axes))) == 1 else "C0"
+        color = "C0" if panels else f"C{i % 10}"
         ax.scatter(g[x], g[y], s=14, alpha=0.45, color=color, label=f"{name}" if by else "measured")
         f = g[on_front.loc[g.index].to_numpy()].sort_values(x)
         ax.plot(f[x], f[y], "o-", ms=7, color=color, mec="black", mew=0.6,
                 label=f"{name}: Pareto-optimal ({len(f)})" if by else f"Pareto-optimal ({len(f)})")
-        if labels is not None and len(f) <= 8:
+        if labels is not None and not panels and len(f) <= 8:
             for _, r in f.iterrows():
-                ax.annotate(str(labels.loc[r.name]), (r[x], r[y]), fontsize=7 if len(axes) > 1 else 8,
-                            xytext=(3, 3), textcoords="offset points", alpha=0.8)
-        if len(set(map(id, axes))) > 1:
+                ax.annotate(str(labels.loc[r.name]), (r[x], r[y]), fontsize=8, xytext=(4, 4),
+                            textcoords="offset points", alpha=0.85)
+        for col, setter in ((x, ax.set_xscale), (y, ax.set_yscale)):
+            v = g[col].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if len(v) and v.min() > 0 and v.max() / v.min() > 20:
+                setter("log")
+        if panels:
             ax.set_title(str(name), fontsize=10)
             ax.tick_params(labelsize=8)
-            ax.grid(alpha=0.3)
+            ax.grid(alpha=0.3, which="both")
     if len(set(map(id, axes))) == 1:
         ax = axes[0]
         ax.set_xlabel(x)
@@ -221,6 +227,8 @@ def type_shares(shares: pd.DataFrame, max_types: int = 8) -> bytes:
     s = shares.assign(kind=shares["layer_type"].where(shares["layer_type"].isin(top), "other types"))
     M = s.pivot_table(index=["network", "config"], columns="kind", values="share", aggfunc="sum").fillna(0.0)
     M = M[[c for c in top + ["other types"] if c in M.columns]]
+    rank = {n: i for i, n in enumerate(_network_order(M.index.get_level_values(0)))}
+    M = M.iloc[sorted(range(len(M)), key=lambda i: rank[str(M.index[i][0])])]
     names = [f"{n}  ({c})" for n, c in M.index]
     fig, ax = _subplots(figsize=(WIDTH_IN, 1.4 + 0.28 * len(M)))
     left = np.zeros(len(M))
@@ -237,29 +245,40 @@ def type_shares(shares: pd.DataFrame, max_types: int = 8) -> bytes:
     return _png(fig)
 
 
+def _network_order(names) -> list[str]:
+    """Named networks first, then ``synthetic_*`` ones, each alphabetically."""
+    return sorted(set(map(str, names)), key=lambda n: (n.startswith("synthetic"), n))
+
+
 @styled
 def view_gap(sums: pd.DataFrame, ratio_cols: Sequence[str]) -> bytes:
-    """Sum of layers / whole network per network (rows) and configuration (markers), one colour per view."""
-    nets = sorted(sums["network"].unique())
-    configs = sorted(sums["config"].unique())
-    markers = "osD^v<>ph*"
-    fig, ax = _subplots(figsize=(WIDTH_IN, 1.6 + 0.28 * len(nets)))
-    pos = {n: i for i, n in enumerate(nets)}
-    for vi, col in enumerate(ratio_cols):
-        for ci, cfg in enumerate(configs):
-            d = sums[(sums["config"] == cfg) & sums[col].notna()]
-            if d.empty:
-                continue
-            ax.scatter(d[col], d["network"].map(pos) + (vi - (len(ratio_cols) - 1) / 2) * 0.25, s=28,
-                       marker=markers[ci % len(markers)], color=f"C{vi}", alpha=0.8,
-                       label=f"{col.removesuffix('_ratio')}, {cfg}")
-    ax.axvline(1.0, color="black", lw=1)
-    ax.set_xscale("log")
+    """Heat map of sum of layers / whole network: networks (rows) x view and configuration (columns)."""
+    nets = _network_order(sums["network"])
+    cols = []
+    for col in ratio_cols:
+        for cfg in sorted(sums.loc[sums[col].notna(), "config"].unique()):
+            cols.append((col, cfg))
+    M = np.full((len(nets), len(cols)), np.nan)
+    for j, (col, cfg) in enumerate(cols):
+        d = sums[(sums["config"] == cfg) & sums[col].notna()].groupby("network")[col].median()
+        for i, n in enumerate(nets):
+            if n in d.index:
+                M[i, j] = d[n]
+    fig, ax = _subplots(figsize=(min(WIDTH_IN, 3.0 + 1.05 * len(cols)), 1.8 + 0.26 * len(nets)))
+    L = np.log2(M)
+    vmax = max(float(np.nanmax(np.abs(L))) if np.isfinite(L).any() else 1.0, 0.5)
+    im = ax.imshow(L, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+    for i in range(len(nets)):
+        for j in range(len(cols)):
+            if np.isfinite(M[i, j]):
+                ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center", fontsize=7.5,
+                        color="white" if abs(L[i, j]) > 0.6 * vmax else "black")
     ax.set_yticks(range(len(nets)), nets)
-    ax.invert_yaxis()
-    ax.set_xlabel("sum of layers / whole network (log scale)")
-    ax.legend(ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
+    ax.set_xticks(range(len(cols)), [f"{c.removesuffix('_ratio')}\n{cfg.replace(',', chr(10))}" for c, cfg in cols],
+                  fontsize=8)
+    ax.xaxis.tick_top()
+    cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    cb.set_label("log2(sum of layers / whole)")
     fig.tight_layout()
     return _png(fig)
 

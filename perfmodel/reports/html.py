@@ -21,6 +21,7 @@ td:first-child,th:first-child{text-align:left}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 .problems{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em 1em}
 .caption{font-weight:600;margin-bottom:.2em}
+.glance{background:#eef5fb;border-left:4px solid #1f77b4;padding:.2em 1em;margin:1em 0}.glance h2{border:0;margin:.4em 0}
 nav ul{margin:.3em 0}
 details{margin:.4em 0}summary{cursor:pointer;font-weight:600}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto}
@@ -47,7 +48,12 @@ def _figure(f: Figure) -> str:
 def _block(b: Block) -> str:
     if b.kind == "text":
         return f"<p>{e(b.text)}</p>"
+    if b.kind == "heading":
+        return f"<h3>{e(b.text)}</h3>"
     if b.kind == "table":
+        if len(b.table) > MAX_ROWS // 2:  # long tables fold away: the figures show them at a glance
+            return (f"<details class='table'><summary>{e(b.text)} ({len(b.table)} rows)</summary>"
+                    + _table(b.table, b.max_rows) + "</details>")
         return f"<p class='caption'>{e(b.text)}</p>" + _table(b.table, b.max_rows)
     if b.kind == "figure":
         return _figure(b.figure)
@@ -74,7 +80,12 @@ def render(data: ReportData) -> str:
              f"objectives: {e(', '.join(data.objectives))}"
              + (f"; groups: {e(', '.join(data.group_by))}" if data.group_by else "") + ".</p>"]
     toc = [(s.id, s.title) for s in data.sections] + [("decision", "Decision: which configuration to pick")]
-    parts.append("<nav><ul>" + "".join(f"<li><a href='#{e(i)}'>{e(t)}</a></li>" for i, t in toc) + "</ul></nav>")
+    highlights = data.all_highlights()
+    if highlights:
+        parts.append("<div class='glance' id='at-a-glance'><h2>At a glance</h2><ul>"
+                     + "".join(f"<li>{e(h)}</li>" for h in highlights) + "</ul></div>")
+    parts.append("<nav>Sections:<ul>" + "".join(f"<li><a href='#{e(i)}'>{e(t)}</a></li>" for i, t in toc)
+                 + "</ul></nav>")
     notes = data.all_problems() + list(data.notes) + [f"{o}: {n}" for o, m in data.equations.items()
                                                       for n in m.notes_]
     if notes:
@@ -94,7 +105,9 @@ def _decision(data: ReportData) -> list[str]:
         parts.append("<h3>Pareto-optimal configurations</h3>")
         if "pareto" in figs:
             parts.append(_figure(figs.pop("pareto")))
-        parts.append(_table(front_table(data), 200))
+        front = front_table(data)
+        parts.append(_block(Block("table", "The Pareto-optimal configurations" + (
+            f" of every {data.pareto_group}" if data.pareto_group else ""), table=front, max_rows=400)))
     parts.append("<h3>Equations</h3>")
     for o, m in data.equations.items():
         parts += [f"<h4>{e(o)}</h4>", f"<pre class='equation'>{e(m.text())}</pre>",

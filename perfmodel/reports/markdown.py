@@ -28,6 +28,8 @@ def md_table(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
 def _block(b: Block, figure_dir: Path, rel: str, level: int) -> list[str]:
     if b.kind == "text":
         return [b.text, ""]
+    if b.kind == "heading":
+        return [f"{'#' * level} {b.text}", ""]
     if b.kind == "table":
         return [f"**{b.text}**", "", md_table(b.table, b.max_rows or MAX_ROWS), ""]
     if b.kind == "figure":
@@ -59,6 +61,9 @@ def render(data: ReportData, figure_dir: Path, rel: str = "figures") -> str:
            f"objectives: {', '.join(data.objectives)}"
            + (f"; groups: {', '.join(data.group_by)}" if data.group_by else "") + ".", ""]
     out += ["Sections: " + ", ".join([s.title for s in data.sections] + ["Decision: which configuration to pick"]), ""]
+    highlights = data.all_highlights()
+    if highlights:
+        out += ["## At a glance", ""] + [f"- {h}" for h in highlights] + [""]
     problems = data.all_problems()
     if problems or data.notes:
         out += ["## What could not be computed, and notes", ""]
@@ -74,7 +79,7 @@ def render(data: ReportData, figure_dir: Path, rel: str = "figures") -> str:
         out += ["### Pareto-optimal configurations", ""]
         if "pareto" in figs:
             out += _block(Block("figure", figure=figs.pop("pareto")), figure_dir, rel, 4)
-        out += [md_table(front_table(data), 200), ""]
+        out += [md_table(front_table(data), 400), ""]
     out += ["### Equations", ""]
     for o, m in data.equations.items():
         out += [f"#### {o}", "", "```", m.text(), "```", "", f"$$ {m.latex()} $$", "", fit_line(m) + ".", "",

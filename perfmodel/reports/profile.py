@@ -94,6 +94,9 @@ def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str) -> Sec
              + (f" in the view(s) {', '.join(views)}" if views else "") + ". Repeated measurements are averaged "
              "(median). Views: whole = the network's runtime; inplace = each layer's time inside the running network; "
              "isolated = each layer run alone.")
+    sec.highlights.append(f"Profile: {len(nets)} network(s), {len(whole)} network/configuration pair(s) measured "
+                          f"whole, {n_layer} per-layer measurement(s)" + (f" ({', '.join(views)})" if views else "")
+                          + ".")
     if bd is None or bd.empty:
         sec.problem("layer-by-layer breakdown (top layers, share by layer type, in-place vs isolated vs whole, the "
                     "gap between the sum of layers and the network): not computed (the table has no per-layer rows; "
@@ -110,6 +113,7 @@ def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str) -> Sec
 
 
 def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence[str], common: set[str]) -> None:
+    sec.heading("Layer by layer")
     bd = bd.copy()
     bd["config"] = short_configs(bd["config"], common)
     ref = reference_configs(bd)
@@ -120,6 +124,11 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
     ref_rows = bd[np.array([ref.get(n) == c for n, c in zip(bd["network"], bd["config"])], dtype=bool)]
     shares = analysis.type_shares(ref_rows[ref_rows["view"] == main_view])
     if len(shares):
+        top = shares.loc[shares.groupby(["network", "config"], sort=False)["share"].idxmax()]
+        kind = top["layer_type"].mode().iloc[0]
+        sec.highlights.append(f"Where the time goes: {kind} layers take the largest share of the layers' {main_view} "
+                              f"time in {int((top['layer_type'] == kind).sum())} of {len(top)} network(s) (median "
+                              f"share {top.loc[top['layer_type'] == kind, 'share'].median():.0%}).")
         png = sec.attempt("share-by-layer-type figure", figures.type_shares, shares, MAX_TYPES)
         if png:
             sec.figure(Figure("profile-types", f"Share of each layer type in the sum of the layers' {main_view} "
@@ -127,6 +136,10 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
                               "most layer rows). Numbers: the table's per-layer rows, median over repeats.", png))
     if sums is not None and len(sums):
         ratio_cols = [c for c in sums.columns if c.endswith("_ratio")]
+        gaps = [f"{c.removesuffix('_ratio')} {sums[c].median():.2f}" for c in ratio_cols if sums[c].notna().any()]
+        if gaps:
+            sec.highlights.append("Sum of the layers / whole network, median over networks and configurations: "
+                                  + ", ".join(gaps) + ".")
         if ratio_cols and sums["whole_s"].notna().any():
             png = sec.attempt("sum-of-layers figure", figures.view_gap, sums, ratio_cols)
             if png:
@@ -184,6 +197,7 @@ def _pick_networks(bd: pd.DataFrame, ref: dict[str, str], view: str) -> list[str
 
 
 def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> None:
+    sec.heading("Across networks")
     whole = whole.copy()
     whole["config"] = short_configs(whole["config"], common)
     if whole["flops"].notna().any():
@@ -197,7 +211,15 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
                                   "" if has_e else " No energy: the table has no power measurement."), png))
     else:
         sec.problem("runtime against FLOPs: not drawn (the whole-network rows have no flops column)")
+    e = whole.dropna(subset=["energy_per_inference_j"])
+    if len(e):
+        lo, hi = e.loc[e["energy_per_inference_j"].idxmin()], e.loc[e["energy_per_inference_j"].idxmax()]
+        sec.highlights.append(f"Energy per inference: from {lo['energy_per_inference_j'] * 1e3:.3g} mJ ({lo['network']}, "
+                              f"{lo['config']}) to {hi['energy_per_inference_j'] * 1e3:.3g} mJ ({hi['network']}, "
+                              f"{hi['config']}); power {e['power_w'].min():.0f}-{e['power_w'].max():.0f} W.")
     if not whole["energy_j"].notna().any():
+        sec.highlights.append("No power or energy: these measurements had no power sensor (reported missing, not "
+                              "filled in).")
         sec.problem("energy per inference: not computed (no power sensor in these measurements: power_w and "
                     "energy_j are empty)")
     t = pd.DataFrame({"network": whole["network"], "config": whole["config"], "runtime_ms": whole["runtime_s"] * 1e3,
@@ -210,6 +232,7 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
 
 
 def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str]) -> None:
+    sec.heading("How the runtime moves with each knob")
     w = analysis.whole_rows(table)
     varied = [k for k in knobs if k in w.columns and w[k].nunique() > 1]
     if not varied:
@@ -234,6 +257,18 @@ def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str]) -> None:
                                                                   else "") + " move with each knob: each grey line "
                           "is one network with the other knobs fixed, divided by its value at the knob's lowest level; "
                           "black = median. Numbers: the table's whole-network rows, median over repeats.", png))
+    for k in varied:
+        parts = []
+        for o, e in effects.items():
+            sm = analysis.knob_effect_summary(e[e["knob"] == k])
+            if len(sm) > 1:
+                last = sm.iloc[-1]
+                parts.append(f"{o} x{last['median_ratio']:.3g}")
+        if parts:
+            sm = analysis.knob_effect_summary(effects["runtime_s"][effects["runtime_s"]["knob"] == k]) \
+                if "runtime_s" in effects else sm
+            sec.highlights.append(f"Knob {k} from {sm.iloc[0]['level']} to {sm.iloc[-1]['level']}: "
+                                  + ", ".join(parts) + f" (median over {int(sm.iloc[-1]['groups'])} network setting(s)).")
     for o, e in effects.items():
         sec.table(f"{o} at each knob level divided by its value at the lowest level (the other knobs held equal; "
                   "groups = networks x settings of the other knobs).", analysis.knob_effect_summary(e))
