@@ -214,9 +214,28 @@ def convergence(study: pd.DataFrame, objectives: Sequence[str], order: str = "it
 
 
 # ------------------------------------------------------------------------------------------- profile figures
-def _type_color(t: str, order: list[str]):
-    cmap = plt.get_cmap("tab10" if len(order) <= 10 else "tab20")
-    return cmap(order.index(t) % cmap.N) if t in order else "0.7"
+# one colour per layer type in every figure (the canonical types of docs/measurement-table.md)
+_TYPES = ("conv2d", "batch_norm", "depthwise_conv2d", "activation", "separable_conv2d", "avg_pool", "add",
+          "zero_padding", "dense", "max_pool", "global_pool", "concat", "multiply", "reshape", "rescaling",
+          "normalization", "dropout", "input", "other")
+
+
+def _type_color(t: str, order: list[str] | None = None):
+    if t == "other types":
+        return "0.72"
+    cmap = plt.get_cmap("tab20")
+    i = _TYPES.index(t) if t in _TYPES else len(_TYPES) + sum(map(ord, str(t)))
+    return cmap((2 * i) % 20 + (i // 10) % 2)
+
+
+def _plain_log(ax, axis: str = "y") -> None:
+    """Tick labels of a log axis as plain numbers (0.5, 1, 2) instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter
+
+    f = FuncFormatter(lambda v, _: f"{v:g}")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(f)
+    target.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
 
 
 @styled
@@ -264,6 +283,8 @@ def view_gap(sums: pd.DataFrame, ratio_cols: Sequence[str]) -> bytes:
         for i, n in enumerate(nets):
             if n in d.index:
                 M[i, j] = d[n]
+    keep = np.isfinite(M).any(axis=1)  # networks measured only whole have no ratio
+    M, nets = M[keep], [n for n, k in zip(nets, keep) if k]
     fig, ax = _subplots(figsize=(min(WIDTH_IN, 3.0 + 1.05 * len(cols)), 1.8 + 0.26 * len(nets)))
     L = np.log2(M)
     vmax = max(float(np.nanmax(np.abs(L))) if np.isfinite(L).any() else 1.0, 0.5)
@@ -364,6 +385,7 @@ def knob_effects(effects: Mapping[str, pd.DataFrame]) -> bytes:
                     label="median")
             ax.set_xticks(range(len(levels)), [f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
             ax.set_yscale("log")
+            _plain_log(ax)
             ax.axhline(1.0, color="C3", lw=0.8, ls="--")
             ax.set_xlabel(k)
             ax.set_ylabel(f"{obj} / at {levels[0]}" if c == 0 else "")

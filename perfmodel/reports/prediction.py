@@ -81,7 +81,13 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
         sec.problem("predictions: not computed (every network of the table was one the model trained on: "
                     f"{', '.join(sorted(set(whole['network'].astype(str))))})")
         return sec
-    cfg_knobs = [k for k in known if k in whole.columns]
+    # every measured configuration: the model's knobs and the report's (a knob the model does not know still
+    # tells measured configurations apart; its predictions are then the same for each of its values)
+    cfg_knobs = list(dict.fromkeys([k for k in known if k in whole.columns] + [k for k in knobs if k in whole.columns]))
+    unknown = [k for k in knobs if k in whole.columns and k not in known and whole[k].nunique() > 1]
+    if unknown:
+        sec.text(f"The model does not know the knob(s) {', '.join(unknown)}: it predicts the same for each of their "
+                 "values, so its error there shows what they change.")
     rows, unit_rows, notes = [], [], []
     for net in unseen:
         lw = layers[layers["network"].astype(str) == net]
@@ -100,7 +106,8 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
         meas = wn.groupby(cfg_knobs, dropna=False, sort=True).agg(
             runtime_s=("runtime_s", "median"), power_w=("power_w", "median"),
             energy_j=("energy_j", "median")).reset_index()
-        configs = [{k: _value(r[k]) for k in cfg_knobs} for _, r in meas.iterrows()]
+        measured_cfgs = [{k: _value(r[k]) for k in cfg_knobs} for _, r in meas.iterrows()]
+        configs = [{k: v for k, v in c.items() if k in known} for c in measured_cfgs]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             pred = sec.attempt(f"{net}: prediction", model.predict, _features(fl, list(knobs) + known,
@@ -108,13 +115,13 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
         notes += sorted({f"{net}: {w.message}" for w in caught})
         if pred is None:
             continue
-        for (_, m), (_, p), cfg in zip(meas.iterrows(), pred.iterrows(), configs):
+        for (_, m), (_, p), cfg in zip(meas.iterrows(), pred.iterrows(), measured_cfgs):
             outside = [k for k, (lo, hi) in ranges.items() if k in cfg and isinstance(cfg[k], (int, float))
                        and not lo <= float(cfg[k]) <= hi]
             err = p["runtime_s"] / m["runtime_s"] - 1
             std = p.get("runtime_s_std", np.nan)
-            row = {"network": net, "config": ",".join(f"{k}={cfg[k]}" for k in cfg_knobs if k in need or k in
-                                                      knobs) or "default",
+            row = {"network": net, "config": ",".join(f"{k}={cfg[k]}" for k in cfg_knobs if k in need or k in knobs)
+                   or "default",
                    "measured_ms": m["runtime_s"] * 1e3, "predicted_ms": p["runtime_s"] * 1e3,
                    "std_ms": std * 1e3, "error": err,
                    "z": abs(p["runtime_s"] - m["runtime_s"]) / std if std and np.isfinite(std) else np.nan,
@@ -135,7 +142,8 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     pl = sec.attempt(f"{net}: per-layer prediction", model.predict_layers,
-                                     _features(mv, list(knobs) + known, keep_units=True), [cfg])
+                                     _features(mv, list(knobs) + known, keep_units=True),
+                                     [{k: v for k, v in cfg.items() if k in known}])
                 if pl is not None and "unit" in pl.columns and "unit" in mv.columns:
                     got = mv.groupby("unit", sort=False).agg(measured_s=("runtime_s", "sum"),
                                                             layer_type=("layer_type", "first"))

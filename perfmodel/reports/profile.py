@@ -132,7 +132,7 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
         png = sec.attempt("share-by-layer-type figure", figures.type_shares, shares, MAX_TYPES)
         if png:
             sec.figure(Figure("profile-types", f"Share of each layer type in the sum of the layers' {main_view} "
-                              "runtimes, per network, in the configuration named after its name (the one with the "
+                              "runtimes, per network, in the configuration shown in brackets (the one with the "
                               "most layer rows). Numbers: the table's per-layer rows, median over repeats.", png))
     if sums is not None and len(sums):
         ratio_cols = [c for c in sums.columns if c.endswith("_ratio")]
