@@ -106,7 +106,7 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
         meas = wn.groupby(cfg_knobs, dropna=False, sort=True).agg(
             runtime_s=("runtime_s", "median"), power_w=("power_w", "median"),
             energy_j=("energy_j", "median")).reset_index()
-        measured_cfgs = [{k: _value(r[k]) for k in cfg_knobs} for _, r in meas.iterrows()]
+        measured_cfgs = [{k: _value(r[k]) for k in cfg_knobs} for r in meas.to_dict("records")]
         configs = [{k: v for k, v in c.items() if k in known} for c in measured_cfgs]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -138,14 +138,14 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
                         sel &= (mv[k].astype(str) == str(cfg[k])).to_numpy()
                 mv = mv[sel]
             if len(mv):
-                mv = mv.drop_duplicates([c for c in ("layer", "unit") if c in mv.columns])
+                keys = [c for c in ("layer", "unit") if c in mv.columns]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     pl = sec.attempt(f"{net}: per-layer prediction", model.predict_layers,
-                                     _features(mv, list(knobs) + known, keep_units=True),
+                                     _features(mv.drop_duplicates(keys), list(knobs) + known, keep_units=True),
                                      [{k: v for k, v in cfg.items() if k in known}])
                 if pl is not None and "unit" in pl.columns and "unit" in mv.columns:
-                    got = mv.groupby("unit", sort=False).agg(measured_s=("runtime_s", "sum"),
+                    got = mv.groupby("unit", sort=False).agg(measured_s=("runtime_s", "median"),
                                                             layer_type=("layer_type", "first"))
                     pu = pl.groupby("unit", sort=False)["runtime_s"].sum().rename("predicted_s")
                     j = got.join(pu, how="inner").reset_index()

@@ -151,9 +151,10 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
             sec.problem("gap between the sum of layers and the network: not computed (no whole-network rows)")
         show = sums.copy()
         for c in [c for c in show.columns if c.endswith("_s")]:
-            show[c.replace("_s", "_ms")] = show.pop(c) * 1e3
-        cols = ["network", "config", "whole_ms"] + [c for c in show.columns if c.endswith(("_sum_ms", "_ratio",
-                                                                                          "_units"))]
+            show[c.removesuffix("_s") + "_ms"] = show.pop(c) * 1e3
+        views_here = [c.removesuffix("_ratio") for c in ratio_cols]
+        cols = ["network", "config", "whole_ms"] + [f"{v}_{what}" for v in views_here
+                                                    for what in ("sum_ms", "units", "ratio")]
         sec.table("Whole network against the sum of its layers, per network and configuration (ms; ratio = sum / "
                   "whole: above 1 when timing layers one by one costs more than the network).",
                   show[cols].sort_values(["network", "config"], kind="stable"), max_rows=400)
