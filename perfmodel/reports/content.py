@@ -198,7 +198,7 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
                     data.samplers[obj] = s
     if data.on_front is not None:
         n_on = int(data.on_front.sum())
-        data.highlights.append(f"Decision: {n_on} of {len(table)} measured configuration(s) are Pareto-optimal in "
+        data.highlights.append(f"Decision: {n_on} of {len(table)} measured row(s) are Pareto-optimal in "
                                f"{pair[0]} against {pair[1]}" + (f" within their {data.pareto_group}"
                                                                  if data.pareto_group else "") + ".")
     for o, m in data.equations.items():
@@ -234,7 +234,8 @@ def decision_objectives(table: pd.DataFrame, knobs: Sequence[str], objectives: S
     Two objectives or more: the first two, the energy of one call (``energy_j``) made per sample
     (``energy_per_sample_j``) when ``batch`` is a knob with two or more values (a bigger batch costs more per
     call and less per inference). One objective and such a batch knob: latency (the objective) against time
-    per sample (``runtime_per_sample_s``, the inverse of the throughput).
+    per sample (``runtime_per_sample_s``, the inverse of the throughput), when the objective is a time
+    (``*_s``, ``*time*``, ``*latency*``).
     """
     mx = [False] * len(objectives) if maximize is None else [bool(m) for m in maximize]
     batch = None
@@ -248,7 +249,8 @@ def decision_objectives(table: pd.DataFrame, knobs: Sequence[str], objectives: S
             table = table.assign(energy_per_sample_j=table["energy_j"] / batch)
             b2 = "energy_per_sample_j"
         return table, (a, b2), mx[:2]
-    if batch is not None and not mx[0]:
+    is_time = objectives[0].endswith("_s") or any(w in objectives[0].lower() for w in ("time", "latency"))
+    if batch is not None and not mx[0] and is_time:
         table = table.assign(runtime_per_sample_s=table[objectives[0]] / batch)
         return table, (objectives[0], "runtime_per_sample_s"), [False, False]
     return table, None, None

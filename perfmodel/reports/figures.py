@@ -248,16 +248,19 @@ def type_shares(shares: pd.DataFrame, max_types: int = 8) -> bytes:
     M = M[[c for c in top + ["other types"] if c in M.columns]]
     rank = {n: i for i, n in enumerate(_network_order(M.index.get_level_values(0)))}
     M = M.iloc[sorted(range(len(M)), key=lambda i: rank[str(M.index[i][0])])]
-    names = [f"{n}  ({c})" for n, c in M.index]
-    fig, ax = _subplots(figsize=(WIDTH_IN, 1.4 + 0.28 * len(M)))
+    configs = pd.Series([c for _, c in M.index])
+    usual = configs.mode().iloc[0] if len(configs) else ""
+    names = [n if c == usual else f"{n}  ({c})" for n, c in M.index]
+    fig, ax = _subplots(figsize=(WIDTH_IN, 1.6 + 0.28 * len(M)))
     left = np.zeros(len(M))
     for kind in M.columns:
         ax.barh(range(len(M)), M[kind].to_numpy(), left=left, color=_type_color(kind, top), label=kind, height=0.8)
         left += M[kind].to_numpy()
     ax.set_yticks(range(len(M)), names)
-    ax.invert_yaxis()
+    ax.set_ylim(len(M) - 0.5, -0.5)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of the sum of the layers' runtimes")
+    ax.set_xlabel(f"share of the sum of the layers' runtimes (configuration {usual}"
+                  + ("; others in brackets)" if any(c != usual for c in configs) else ")"))
     ax.legend(ncol=min(len(M.columns), 5), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -295,8 +298,8 @@ def view_gap(sums: pd.DataFrame, ratio_cols: Sequence[str]) -> bytes:
                 ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center", fontsize=7.5,
                         color="white" if abs(L[i, j]) > 0.6 * vmax else "black")
     ax.set_yticks(range(len(nets)), nets)
-    ax.set_xticks(range(len(cols)), [f"{c.removesuffix('_ratio')}\n{cfg.replace(',', chr(10))}" for c, cfg in cols],
-                  fontsize=8)
+    ax.set_xticks(range(len(cols)), [f"{c.removesuffix('_ratio')}: {cfg}" for c, cfg in cols], fontsize=8,
+                  rotation=35, ha="left", rotation_mode="anchor")
     ax.xaxis.tick_top()
     cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
     cb.set_label("log2(sum of layers / whole)")

@@ -21,6 +21,18 @@ MAX_DETAILED = 4   # networks drawn in the top-layers figure
 MAX_TYPES = 8      # layer types drawn by name in the share figure; the rest are "other types"
 
 
+def joules(v: float) -> str:
+    """An energy with a unit that keeps the number short (mJ under 1 J)."""
+    return f"{v:.3g} J" if abs(v) >= 1 else f"{v * 1e3:.3g} mJ"
+
+
+def level(v) -> str:
+    """A knob level as written in a configuration (64, not 64.0)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def common_items(labels: pd.Series) -> set[str]:
     """The ``k=v`` items every configuration label shares (``cudnn_benchmark=on`` on every row says nothing)."""
     sets = [set(i) for i in labels.astype(str).drop_duplicates().str.split(",")]
@@ -215,8 +227,8 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
     e = whole.dropna(subset=["energy_per_inference_j"])
     if len(e):
         lo, hi = e.loc[e["energy_per_inference_j"].idxmin()], e.loc[e["energy_per_inference_j"].idxmax()]
-        sec.highlights.append(f"Energy per inference: from {lo['energy_per_inference_j'] * 1e3:.3g} mJ ({lo['network']}, "
-                              f"{lo['config']}) to {hi['energy_per_inference_j'] * 1e3:.3g} mJ ({hi['network']}, "
+        sec.highlights.append(f"Energy per inference: from {joules(lo['energy_per_inference_j'])} ({lo['network']}, "
+                              f"{lo['config']}) to {joules(hi['energy_per_inference_j'])} ({hi['network']}, "
                               f"{hi['config']}); power {e['power_w'].min():.0f}-{e['power_w'].max():.0f} W.")
     if not whole["energy_j"].notna().any():
         sec.highlights.append("No power or energy: these measurements had no power sensor (reported missing, not "
@@ -268,7 +280,7 @@ def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str]) -> None:
         if parts:
             sm = analysis.knob_effect_summary(effects["runtime_s"][effects["runtime_s"]["knob"] == k]) \
                 if "runtime_s" in effects else sm
-            sec.highlights.append(f"Knob {k} from {sm.iloc[0]['level']} to {sm.iloc[-1]['level']}: "
+            sec.highlights.append(f"Knob {k} from {level(sm.iloc[0]['level'])} to {level(sm.iloc[-1]['level'])}: "
                                   + ", ".join(parts) + f" (median over {int(sm.iloc[-1]['groups'])} network setting(s)).")
     for o, e in effects.items():
         sec.table(f"{o} at each knob level divided by its value at the lowest level (the other knobs held equal; "
