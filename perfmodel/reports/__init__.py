@@ -27,7 +27,7 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
                  degree: str | int = "cv", units: str = "natural", max_degree: int = 3,
                  maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
                  seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
-                 model_label: str = "model") -> dict[str, Path]:
+                 model_label: str = "model", model_table: pd.DataFrame | None = None) -> dict[str, Path]:
     """Fit the interaction equations, run the analyses and write the report files.
 
     Parameters
@@ -60,7 +60,9 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
         four networks layer by layer but fits its equations on a design of one); default ``table``.
     model : LayerwisePredictor, optional
         Adds the prediction section: the model's predictions of every network of the profile table it was
-        not trained on, against their measurements. ``model_label`` names it (its file).
+        not trained on, against their measurements. ``model_label`` names it (its file); ``model_table``
+        holds the measurements to compare with when they are not all of the profile table (the rows of the
+        settings the model knows).
 
     Returns
     -------
@@ -78,7 +80,7 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
         check_columns(study, knobs=knobs, allow_nan_objectives=True, source="study")
     data = build(table, knobs, objectives, study=study, group_by=group_by, degree=degree, units=units,
                  max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed,
-                 profile_table=profile_table, model=model, model_label=model_label)
+                 profile_table=profile_table, model=model, model_label=model_label, model_table=model_table)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

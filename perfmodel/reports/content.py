@@ -136,7 +136,7 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
           group_by: Sequence[str] | str | None = "auto", degree="cv", units: str = "natural", max_degree: int = 3,
           maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
           seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
-          model_label: str = "model") -> ReportData:
+          model_label: str = "model", model_table: pd.DataFrame | None = None) -> ReportData:
     """Fit equations and run the analyses for a report; see :func:`perfmodel.reports.write_report`."""
     knobs, objectives = list(knobs), list(objectives)
     full = table if profile_table is None else profile_table
@@ -164,7 +164,8 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
 
     data.sections.append(build_profile(full, knobs, source))
     if model is not None:
-        data.sections.append(build_prediction(full, model, model_label, knobs))
+        data.sections.append(build_prediction(full if model_table is None else model_table, model, model_label,
+                                              knobs))
     # Pareto front per group (the first grouping column), on the decision objectives.
     if pair is None:
         data.problems.append("Pareto front: not computed (it needs at least two objectives, or a batch knob with two "

@@ -425,6 +425,8 @@ def unseen_predictions(res: pd.DataFrame) -> bytes:
     ax.set_ylim(lo, hi)
     ax.set_xlabel("measured runtime (ms)")
     ax.set_ylabel("predicted runtime (ms)")
+    _plain_log(ax, "x")
+    _plain_log(ax, "y")
     ax.grid(alpha=0.3, which="both")
     if len(nets) <= 12:
         ax.legend(fontsize=8, loc="upper left")
@@ -439,7 +441,8 @@ def errors_by_type(units: pd.DataFrame) -> bytes:
     data = [units.loc[units["layer_type"] == t, "error"].to_numpy() * 100 for t in order]
     fig, ax = _subplots(figsize=(WIDTH_IN, 4.4))
     ax.boxplot(data, showfliers=False)
-    ax.set_xticks(range(1, len(order) + 1), [f"{t}\n(n={len(d)})" for t, d in zip(order, data)], fontsize=8)
+    ax.set_xticks(range(1, len(order) + 1), [f"{t} (n={len(d)})" for t, d in zip(order, data)], fontsize=8,
+                  rotation=30, ha="right", rotation_mode="anchor")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylabel("error of the unit's runtime (%)")
     ax.grid(axis="y", alpha=0.3)

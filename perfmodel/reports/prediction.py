@@ -62,7 +62,7 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
              "Each network of this table that is not one of them is predicted from its layers' shapes (its "
              "per-layer rows) in every configuration measured for it as a whole network.")
     rng = pd.DataFrame([{"knob": k, "trained from": lo, "trained to": hi,
-                         "varied in training": "yes" if k in need else "no (held constant)"}
+                         "must be set to predict": "yes" if k in need else "no (the model's default)"}
                         for k, (lo, hi) in ranges.items()])
     if len(rng):
         sec.table("Ranges of the knobs the model was trained on (a prediction outside them extrapolates).", rng)
@@ -172,11 +172,12 @@ def _coverage(sec: Section, res: pd.DataFrame, label: str) -> None:
                           f"|error| {a.median():.0%} over {len(res)} configuration(s)"
                           + (f"; {float((z <= 1).mean()):.0%} within 1 predicted std, {float((z <= 2).mean()):.0%} "
                              "within 2" if len(z) else "") + ".")
+    pct = lambda v: round(100 * float(v), 1)  # noqa: E731 - percentages in the tables
     summary = pd.DataFrame([{
         "networks": res["network"].nunique(), "configurations": len(res),
-        "median |error|": float(a.median()), "mean |error| (MAPE)": float(a.mean()), "max |error|": float(a.max()),
-        "within 1 std": float((z <= 1).mean()) if len(z) else np.nan,
-        "within 2 std": float((z <= 2).mean()) if len(z) else np.nan}])
+        "median |error| %": pct(a.median()), "MAPE %": pct(a.mean()), "max |error| %": pct(a.max()),
+        "within 1 std %": pct((z <= 1).mean()) if len(z) else np.nan,
+        "within 2 std %": pct((z <= 2).mean()) if len(z) else np.nan}])
     sec.text("Errors are relative (predicted / measured - 1) on the whole-network runtime. The std's coverage is the "
              "share of predictions whose error is within one and two predicted standard deviations (about 68 % and "
              "95 % if the std is calibrated).")
@@ -188,7 +189,11 @@ def _coverage(sec: Section, res: pd.DataFrame, label: str) -> None:
                           "perfect agreement, dotted: ±25 %. Numbers: the model's predictions from the table's "
                           "per-layer rows (layer shapes) and the table's whole-network rows (measured).", png))
     show = res.copy()
-    sec.table("Every prediction (error: predicted / measured - 1; z: |error| in predicted std's).", show, max_rows=400)
+    for c in [c for c in show.columns if c.endswith("error")]:
+        show[c.replace("error", "error_%")] = (show.pop(c) * 100).round(1)
+    show = show[[c for c in show.columns if c != "outside training"] + ["outside training"]]
+    sec.table("Every prediction (error: predicted / measured - 1, in %; z: |predicted - measured| in predicted std's; "
+              "outside training: knobs out of the trained range).", show, max_rows=400)
 
 
 def _by_type(sec: Section, units: pd.DataFrame, view: str) -> None:
@@ -202,11 +207,14 @@ def _by_type(sec: Section, units: pd.DataFrame, view: str) -> None:
     g["measured_ms"] *= 1e3
     g["predicted_ms"] *= 1e3
     g["share of measured time"] = g["measured_ms"] / g["measured_ms"].sum()
+    g["median_abs_error"] = (100 * g["median_abs_error"]).round(1)
+    g["median_error"] = (100 * g["median_error"]).round(1)
+    g = g.rename(columns={"median_abs_error": "median |error| %", "median_error": "median error %"})
     g = g.sort_values("measured_ms", ascending=False)
     png = sec.attempt("errors-by-layer-type figure", figures.errors_by_type, units)
     if png:
         sec.figure(Figure("prediction-types", f"Relative error of each layer's predicted runtime ({view} view) in the "
                           "networks the model did not train on, by layer type (box: quartiles; n = units). Numbers: "
                           "the model's per-layer predictions against the table's per-layer rows.", png))
-    sec.table(f"Errors by layer type ({view} view; error = predicted / measured - 1 per unit; sums over every "
-              "predicted network and configuration).", g)
+    sec.table(f"Errors by layer type ({view} view; error = predicted / measured - 1 per unit, in %; times summed "
+              "over every predicted network and configuration).", g)

@@ -48,7 +48,7 @@ def test_both_demo_reports_render_in_chromium(demo):
     for sid, names in SECTION_FIGURES.items():
         assert cpu[sid] >= names, sid
     h200 = rendered_sections(tmp_path, tmp_path / "report-h200" / "report.html")
-    assert list(h200) == ["profile", "decision"] and h200["profile"] == SECTION_FIGURES["profile"]
+    assert list(h200) == ["profile", "prediction", "decision"] and h200["profile"] == SECTION_FIGURES["profile"]
     for html, name in ((tmp_path / "report" / "report.html", "demo-cpu"),
                        (tmp_path / "report-h200" / "report.html", "demo-h200")):
         shots = screenshots(tmp_path, html, name)
