@@ -197,3 +197,47 @@ def test_model_whose_knobs_the_table_lacks_leaves_the_rest_written(tmp_path):
     md = paths["markdown"].read_text()
     assert "predictions: not computed (the model was trained across the knob(s) cores, which the table lacks" in md
     assert "## Profile" in md and "### Equations" in md and (paths["figures"] / "profile-types.png").exists()
+
+
+# ------------------------------------------------------------------------------------------- real model file
+H200_GRAPH = __import__("pathlib").Path(__file__).resolve().parents[2] / "datasets" / "h200-torch" / "graph.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def threads_model(tmp_path_factory):
+    """A real layer-wise model file fitted across a knob ('threads') that the H200 tables do not have: three
+    synthetic networks' CUDA-graph layer replays, as if measured at threads=1 and (half the time) threads=2."""
+    import warnings
+
+    from perfmodel.models.layerwise import LayerwisePredictor
+
+    g = pd.read_csv(H200_GRAPH, low_memory=False)
+    g = g[g.network.isin(["synthetic_0", "synthetic_1", "synthetic_2"]) & g.batch.isin([1, 64])]
+    parts = []
+    for threads, f in ((1, 1.0), (2, 0.5)):
+        parts.append(g.assign(threads=threads, runtime_s=g.runtime_s * f, config=g.config + f",threads={threads}"))
+    path = tmp_path_factory.mktemp("model") / "threads-model.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LayerwisePredictor(view="isolated", std_folds=0).fit(pd.concat(parts, ignore_index=True)).save(path)
+    return path
+
+
+@pytest.mark.slow  # fits a real model (about 10 s) and reports the H200 graph table; FakePredictor covers it fast
+def test_cli_model_whose_knobs_the_table_lacks_writes_the_rest(tmp_path, capsys, threads_model):
+    rc = main(["report", "--table", str(H200_GRAPH), "--model", str(threads_model), "-o", str(tmp_path / "r")])
+    assert rc == 0, capsys.readouterr().err
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "predictions: not computed (the model was trained across the knob(s) threads, which the table lacks" in md
+    assert "## Profile" in md and "### Equations" in md and (tmp_path / "r" / "figures" / "profile-gap.png").exists()
+
+
+def test_cli_unreadable_model_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "model.json"
+    bad.write_text("{not json")
+    csv = tmp_path / "t.csv"
+    profile_table().to_csv(csv, index=False)
+    rc = main(["report", "--table", str(csv), "--model", str(bad), "-o", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("perfmodel: error:") and err.count("\n") == 1 and "model.json" in err
+    assert not (tmp_path / "r").exists()
