@@ -352,10 +352,11 @@ def knob_effects(df: pd.DataFrame, knobs: Sequence[str], objective: str, by: str
         med = d.groupby(others + [k], dropna=False, observed=True)[objective].median().reset_index()
         if med[k].nunique() < 2:
             continue
+        med["_order"] = pd.Series(_level_order(med[k]).to_numpy(), index=med.index).rank(method="dense")
         for key, g in med.groupby(others, dropna=False, sort=True) if others else [((), med)]:
             if g[k].nunique() < 2:
                 continue
-            g = g.sort_values(k, key=_level_order)
+            g = g.sort_values("_order")
             base_level, base = g[k].iloc[0], float(g[objective].iloc[0])
             if not base:
                 continue

@@ -118,6 +118,7 @@ def _report(df, model, out: str) -> None:
 
     from perfmodel.reports import write_report
 
+    t0 = time.monotonic()
     design = df[(df["campaign"] == "design") & (df["status"] == "ok")].copy()
     design["onednn"] = design["onednn"].astype(int)
     seen = ", ".join(n for n in LAYER_NETWORKS if n != HELD_OUT)
@@ -129,7 +130,7 @@ def _report(df, model, out: str) -> None:
                                    "threads, batch, oneDNN",
                              profile_table=df, model=model,
                              model_label=f"layerwise-model.json (fitted in step 4 on {seen})")
-    print(f"report written: {paths['html']} (also report.md, equations.json)")
+    print(f"report written: {paths['html']} (also report.md, equations.json; {time.monotonic() - t0:.0f} s)")
 
 
 def _report_h200(out: str) -> None:
@@ -155,7 +156,7 @@ def _report_h200(out: str) -> None:
         model = LayerwisePredictor(view="isolated", std_folds=H200_STD_FOLDS).fit(train)
         model.save(os.path.join(out, "layerwise-model-h200.json"))
         t_fit = time.monotonic() - t0
-        paths = write_report(table, knobs=["batch", "cuda_graph"], objectives=["runtime_s", "energy_j", "power_w"],
+        paths = write_report(table, knobs=["batch", "cuda_graph"], objectives=["runtime_s", "energy_j"],
                              out_dir=os.path.join(out, "report-h200"),
                              source="replayed measurements from an NVIDIA H200 (datasets/h200-torch: measured "
                                     "2026-12-04 with this project's PyTorch executor and NVML sensor; replayed "
