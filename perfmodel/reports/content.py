@@ -162,10 +162,12 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
     from .prediction import build_prediction
     from .profile import build_profile
 
-    data.sections.append(build_profile(full, knobs, source))
+    data.sections.append(_section("profile", "Profile: where the time and the energy go", build_profile, full,
+                                  knobs, source))
     if model is not None:
-        data.sections.append(build_prediction(full if model_table is None else model_table, model, model_label,
-                                              knobs))
+        data.sections.append(_section("prediction", "Prediction: how far to trust the layer-wise model",
+                                      build_prediction, full if model_table is None else model_table, model,
+                                      model_label, knobs))
     # Pareto front per group (the first grouping column), on the decision objectives.
     if pair is None:
         data.problems.append("Pareto front: not computed (it needs at least two objectives, or a batch knob with two "
@@ -210,6 +212,17 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
                                    "of the explained variance.")
     _figures(data, study)
     return data
+
+
+def _section(sid: str, title: str, fn, *args) -> Section:
+    """``fn(*args)``; a section that fails on data it did not foresee says so and the report is still written
+    (the error's type and message are shown, not hidden)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - one section's failure must not cost the user the whole report
+        sec = Section(sid, title)
+        sec.problem(f"this section could not be computed ({type(exc).__name__}: {exc})")
+        return sec
 
 
 MAX_COMPARED_GROUPS = 10

@@ -241,3 +241,16 @@ def test_cli_unreadable_model_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("perfmodel: error:") and err.count("\n") == 1 and "model.json" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_section_that_fails_unforeseen_says_so_and_the_rest_is_written(tmp_path, monkeypatch):
+    import perfmodel.reports.profile as profile_mod
+
+    def broken(*a, **k):
+        raise TypeError("unforeseen data")
+
+    monkeypatch.setattr(profile_mod, "_whole_frame", broken)
+    paths = write_report(profile_table(), KNOBS, ["runtime_s"], tmp_path)
+    md = paths["markdown"].read_text()
+    assert "this section could not be computed (TypeError: unforeseen data)" in md
+    assert "### Equations" in md and (paths["figures"] / "pareto.png").exists()
