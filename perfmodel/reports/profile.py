@@ -113,18 +113,21 @@ def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str) -> Sec
         sec.problem("layer-by-layer breakdown (top layers, share by layer type, in-place vs isolated vs whole, the "
                     "gap between the sum of layers and the network): not computed (the table has no per-layer rows; "
                     "profile with 'perfmodel profile --level layer')")
-    else:
-        _layers(sec, bd, table, knobs, common)
+    per_network = None if bd is None or bd.empty else _layers(sec, bd, table, knobs, common)
     if whole.empty:
         sec.problem("comparison across networks and knob effects: not computed (the table has no successful "
                     "whole-network rows with a runtime)")
-        return sec
-    _across_networks(sec, whole, common)
-    _knobs(sec, table, knobs)
+    else:
+        _across_networks(sec, whole, common)
+        _knobs(sec, table, knobs)
+    if per_network is not None:
+        sec.heading("Every network, layer by layer")
+        sec.blocks.append(per_network)
     return sec
 
 
-def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence[str], common: set[str]) -> None:
+def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence[str], common: set[str]) -> Block:
+    """The layer-by-layer part; returns every network's tables, which go at the end of the section."""
     sec.heading("Layer by layer")
     bd = bd.copy()
     bd["config"] = short_configs(bd["config"], common)
@@ -197,7 +200,8 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
                             table=st.assign(runtime_ms=st["runtime_s"] * 1e3)[["view", "layer_type", "units",
                                                                                "runtime_ms", "share"]]))
         per_net.append(Block("details", f"{net} ({ref[net]}): top layers and share by layer type", children=blocks))
-    sec.details(f"Top layers and share by layer type of each of the {len(per_net)} network(s)", per_net)
+    return Block("details", f"Top layers and share by layer type of each of the {len(per_net)} network(s)",
+                 children=per_net)
 
 
 def _pick_networks(bd: pd.DataFrame, ref: dict[str, str], view: str) -> list[str]:
