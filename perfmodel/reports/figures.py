@@ -355,6 +355,8 @@ def runtime_vs_flops(whole: pd.DataFrame) -> bytes:
                             xytext=(3, 2), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_log(ax, "x")
+        _plain_log(ax, "y")
         ax.set_xlabel("GFLOP per sample (log)")
         ax.set_ylabel(label + " (log)")
         ax.grid(alpha=0.3, which="both")
