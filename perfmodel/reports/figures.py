@@ -232,10 +232,16 @@ def _plain_log(ax, axis: str = "y") -> None:
     """Tick labels of a log axis as plain numbers (0.5, 1, 2) instead of powers of ten."""
     from matplotlib.ticker import FuncFormatter
 
-    f = FuncFormatter(lambda v, _: f"{v:g}")
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(f)
-    target.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
+    limits = ax.get_ylim if axis == "y" else ax.get_xlim
+
+    def minor(v, _):  # 2 and 5 of each decade, when the axis spans under two decades (else too crowded)
+        lo, hi = sorted(limits())
+        few = lo > 0 and hi / lo < 100
+        return f"{v:g}" if few and f"{v:g}".lstrip("0.-")[:1] in ("2", "5") else ""
+
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(minor))
 
 
 @styled
