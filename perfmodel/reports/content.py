@@ -163,7 +163,7 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
     from .profile import build_profile
 
     data.sections.append(_section("profile", "Profile: where the time and the energy go", build_profile, full,
-                                  knobs, source))
+                                  knobs, source, objectives))
     if model is not None:
         data.sections.append(_section("prediction", "Prediction: how far to trust the layer-wise model",
                                       build_prediction, full if model_table is None else model_table, model,

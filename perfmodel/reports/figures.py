@@ -373,34 +373,38 @@ def runtime_vs_flops(whole: pd.DataFrame) -> bytes:
 
 @styled
 def knob_effects(effects: Mapping[str, pd.DataFrame]) -> bytes:
-    """Per objective (rows) and knob (columns): ratio to the lowest level, grey per group, black median."""
-    objs = list(effects)
-    knobs = list(dict.fromkeys(k for e in effects.values() for k in e["knob"]))
-    fig, axes = _subplots(len(objs), len(knobs), figsize=(min(WIDTH_IN, 1.5 + 3.6 * len(knobs)), 3.3 * len(objs)),
-                          squeeze=False)
-    for r, obj in enumerate(objs):
+    """One panel per (objective, knob), three to a row: ratio to the knob's lowest level, one grey line per
+    group (network and setting of the other knobs), black the median."""
+    from matplotlib.collections import LineCollection
+
+    panels = [(obj, k) for obj, e in effects.items() for k in dict.fromkeys(e["knob"])]
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = _subplots(rows, cols, figsize=(min(WIDTH_IN, 0.6 + 3.4 * cols), 3.2 * rows), squeeze=False)
+    for ax, (obj, k) in zip(axes.ravel(), panels):
         e = effects[obj]
-        for c, k in enumerate(knobs):
-            ax = axes[r][c]
-            d = e[e["knob"] == k]
-            if d.empty:
-                ax.set_visible(False)
-                continue
-            levels = list(dict.fromkeys(d.sort_values("level", key=_level_key)["level"]))
-            pos = {lev: i for i, lev in enumerate(levels)}
-            for _, g in d.groupby("group"):
-                g = g.sort_values("level", key=_level_key)
-                ax.plot(g["level"].map(pos), g["ratio"], color="0.55", alpha=0.35, lw=0.8)
-            med = d.groupby("level")["ratio"].median()
-            ax.plot([pos[v] for v in levels], [med[v] for v in levels], "o-", color="black", lw=2, ms=5,
-                    label="median")
-            ax.set_xticks(range(len(levels)), [f"{v:g}" if isinstance(v, float) else str(v) for v in levels])
-            ax.set_yscale("log")
-            _plain_log(ax)
-            ax.axhline(1.0, color="C3", lw=0.8, ls="--")
-            ax.set_xlabel(k)
-            ax.set_ylabel(f"{obj} / at {levels[0]}" if c == 0 else "")
-            ax.grid(alpha=0.3, which="both")
+        d = e[e["knob"] == k]
+        levels = list(dict.fromkeys(d.sort_values("level", key=_level_key)["level"]))
+        pos = {lev: i for i, lev in enumerate(levels)}
+        d = d.assign(_x=d["level"].map(pos)).sort_values("_x")
+        lines = [g[["_x", "ratio"]].to_numpy() for _, g in d.groupby("group") if len(g) > 1]
+        ax.add_collection(LineCollection(lines, colors="0.55", alpha=0.35, linewidths=0.8))
+        med = d.groupby("_x")["ratio"].median()
+        ax.plot(med.index, med.to_numpy(), "o-", color="black", lw=2, ms=5, label="median")
+        ax.set_xticks(range(len(levels)), [f"{v:.3g}" if isinstance(v, (float, int, np.number)) else str(v)
+                                           for v in levels], rotation=(45 if len(levels) > 6 else 30) if len(levels) > 4 else 0, fontsize=8 if len(levels) > 6 else 9)
+        ax.set_xlim(-0.3, len(levels) - 0.7)
+        lo, hi = float(np.nanmin(d["ratio"])), float(np.nanmax(d["ratio"]))
+        ax.set_yscale("log")
+        ax.set_ylim(min(lo, 1.0) / 1.15, max(hi, 1.0) * 1.15)
+        _plain_log(ax)
+        ax.axhline(1.0, color="C3", lw=0.8, ls="--")
+        ax.set_xlabel(k)
+        ax.set_ylabel(f"{obj} / value at {levels[0]:.3g}" if isinstance(levels[0], (float, int, np.number))
+                      else f"{obj} / value at {levels[0]}", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return _png(fig)
 

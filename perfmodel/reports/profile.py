@@ -89,8 +89,9 @@ def _whole_frame(table: pd.DataFrame, knobs: Sequence[str]) -> pd.DataFrame:
     return g
 
 
-def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str) -> Section:
-    """The profile section of ``table`` (every row: whole-network and per-layer)."""
+def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str, objectives: Sequence[str] = ()) -> Section:
+    """The profile section of ``table`` (every row: whole-network and per-layer). ``objectives``: what the knob
+    effects show when the table has no ``runtime_s`` (a table of another tool's columns)."""
     sec = Section("profile", "Profile: where the time and the energy go")
     knobs = [k for k in knobs if k in table.columns]
     common = common_items(analysis.config_labels(pd.concat([analysis.whole_rows(table), analysis.layer_rows(table)]),
@@ -106,20 +107,21 @@ def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str) -> Sec
              + (f" in the view(s) {', '.join(views)}" if views else "") + ". Repeated measurements are averaged "
              "(median). Views: whole = the network's runtime; inplace = each layer's time inside the running network; "
              "isolated = each layer run alone.")
-    sec.highlights.append(f"Profile: {len(nets)} network(s), {len(whole)} network/configuration pair(s) measured "
-                          f"whole, {n_layer} per-layer measurement(s)" + (f" ({', '.join(views)})" if views else "")
-                          + ".")
+    if nets:
+        sec.highlights.append(f"Profile: {len(nets)} network(s), {len(whole)} network/configuration pair(s) measured "
+                              f"whole, {n_layer} per-layer measurement(s)"
+                              + (f" ({', '.join(views)})" if views else "") + ".")
     if bd is None or bd.empty:
         sec.problem("layer-by-layer breakdown (top layers, share by layer type, in-place vs isolated vs whole, the "
                     "gap between the sum of layers and the network): not computed (the table has no per-layer rows; "
                     "profile with 'perfmodel profile --level layer')")
     per_network = None if bd is None or bd.empty else _layers(sec, bd, table, knobs, common)
     if whole.empty:
-        sec.problem("comparison across networks and knob effects: not computed (the table has no successful "
-                    "whole-network rows with a runtime)")
+        sec.problem("comparison across networks (runtime against FLOPs, energy per inference): not computed (the "
+                    "table has no successful whole-network rows with a runtime_s)")
     else:
         _across_networks(sec, whole, common)
-        _knobs(sec, table, knobs)
+    _knobs(sec, table, knobs, objectives)
     if per_network is not None:
         sec.heading("Every network, layer by layer")
         sec.blocks.append(per_network)
@@ -248,30 +250,34 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
               "batch).", t, max_rows=400)
 
 
-def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str]) -> None:
+def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str], report_objectives: Sequence[str] = ()) -> None:
     sec.heading("How the runtime moves with each knob")
     w = analysis.whole_rows(table)
     varied = [k for k in knobs if k in w.columns and w[k].nunique() > 1]
     if not varied:
         sec.problem("runtime against each knob: not computed (no knob takes two values in the whole-network rows)")
         return
-    objectives = [o for o in ("runtime_s", "energy_j") if o in w.columns and w[o].notna().any()]
+    objectives = [o for o in ("runtime_s", "energy_j") if o in w.columns and w[o].notna().any()] or [
+        o for o in list(report_objectives)[:2] if o in w.columns and pd.to_numeric(w[o], errors="coerce").notna().any()]
+    if not objectives:
+        sec.problem("objectives against each knob: not computed (no runtime_s or objective column with values)")
+        return
     by = "network" if "network" in w.columns else None
     effects = {}
     for o in objectives:
         e = sec.attempt(f"effect of each knob on {o}", analysis.knob_effects, w, varied, o, by)
         if e is not None and len(e):
             effects[o] = e
-    missing = [k for k in varied if "runtime_s" not in effects or k not in set(effects["runtime_s"]["knob"])]
+    first = objectives[0]
+    missing = [k for k in varied if first not in effects or k not in set(effects[first]["knob"])]
     if missing:
-        sec.problem(f"runtime against {', '.join(missing)}: not computed (no two measured configurations of a network "
+        sec.problem(f"{first} against {', '.join(missing)}: not computed (no two measured configurations of a network "
                     "differ in that knob alone; the equations of the decision section model them jointly)")
     if not effects:
         return
     png = sec.attempt("knob-effect figure", figures.knob_effects, effects)
     if png:
-        sec.figure(Figure("profile-knobs", "How the runtime" + (" and the energy per call" if "energy_j" in effects
-                                                                  else "") + " move with each knob: each grey line "
+        sec.figure(Figure("profile-knobs", f"How {' and '.join(effects)} move with each knob: each grey line "
                           "is one network with the other knobs fixed, divided by its value at the knob's lowest level; "
                           "black = median. Numbers: the table's whole-network rows, median over repeats.", png))
     for k in varied:
@@ -282,10 +288,10 @@ def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str]) -> None:
                 last = sm.iloc[-1]
                 parts.append(f"{o} x{last['median_ratio']:.3g}")
         if parts:
-            sm = analysis.knob_effect_summary(effects["runtime_s"][effects["runtime_s"]["knob"] == k]) \
-                if "runtime_s" in effects else sm
+            sm = analysis.knob_effect_summary(effects[first][effects[first]["knob"] == k]) if first in effects else sm
             sec.highlights.append(f"Knob {k} from {level(sm.iloc[0]['level'])} to {level(sm.iloc[-1]['level'])}: "
-                                  + ", ".join(parts) + f" (median over {int(sm.iloc[-1]['groups'])} network setting(s)).")
+                                  + ", ".join(parts) + f" (median over {int(sm.iloc[-1]['groups'])} group(s) of equal other knobs"
+                                  + (" and network" if "network" in table.columns else "") + ").")
     for o, e in effects.items():
         sec.table(f"{o} at each knob level divided by its value at the lowest level (the other knobs held equal; "
                   "groups = networks x settings of the other knobs).", analysis.knob_effect_summary(e))

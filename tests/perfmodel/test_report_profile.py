@@ -79,7 +79,7 @@ def test_profile_section_has_its_figures_and_tables(profiled):
     assert "energy/inference_mJ" in md
     assert "| neta | threads=1,batch=1 | 4.95 | 2 | 404 | 202 | 15 | 74.25 | 1 |" in md
     assert "| neta | threads=1,batch=4 | 9.9 | 2 | 808.1 | 404 | 15 | 37.1" in md
-    assert "Knob threads from 1 to 2: runtime_s x0.5, energy_j x0.667" in md
+    assert "Knob threads from 1 to 2: runtime_s x0.5, energy_j x0.667 (median over 4 group(s)" in md
 
 
 def test_decision_front_weighs_runtime_against_energy_per_sample(profiled):
