@@ -391,8 +391,10 @@ def knob_effects(effects: Mapping[str, pd.DataFrame]) -> bytes:
         ax.add_collection(LineCollection(lines, colors="0.55", alpha=0.35, linewidths=0.8))
         med = d.groupby("_x")["ratio"].median()
         ax.plot(med.index, med.to_numpy(), "o-", color="black", lw=2, ms=5, label="median")
+        many = len(levels) > 6
         ax.set_xticks(range(len(levels)), [f"{v:.3g}" if isinstance(v, (float, int, np.number)) else str(v)
-                                           for v in levels], rotation=(45 if len(levels) > 6 else 30) if len(levels) > 4 else 0, fontsize=8 if len(levels) > 6 else 9)
+                                           for v in levels], rotation=(45 if many else 30) if len(levels) > 4 else 0,
+                      fontsize=8 if many else 9)
         ax.set_xlim(-0.3, len(levels) - 0.7)
         lo, hi = float(np.nanmin(d["ratio"])), float(np.nanmax(d["ratio"]))
         ax.set_yscale("log")
