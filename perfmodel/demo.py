@@ -145,6 +145,7 @@ def _report_h200(out: str) -> None:
     from perfmodel.models.layerwise import LayerwisePredictor
 
     t0 = time.monotonic()
+    os.makedirs(out, exist_ok=True)
     tables = {name: read_table(H200_DIR / name, allow_nan_objectives=True) for name in H200_TABLES}
     table = pd.concat(list(tables.values()), ignore_index=True)
     # the layer-wise model learns the CUDA-graph replays of the synthetic networks' layers (graph.csv.gz) and
