@@ -15,7 +15,7 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 section>h2{font-size:1.4em;border-bottom:2px solid #888}
-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0;display:block;max-width:100%;overflow-x:auto}
 td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap}

@@ -168,7 +168,7 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
 def _coverage(sec: Section, res: pd.DataFrame, label: str) -> None:
     a = res["error"].abs()
     z = res["z"].dropna()
-    sec.highlights.append(f"Prediction ({label}) of {res['network'].nunique()} network(s) it did not train on: median "
+    sec.highlights.append(f"Prediction by {label}: {res['network'].nunique()} network(s) it did not train on, median "
                           f"|error| {a.median():.0%} over {len(res)} configuration(s)"
                           + (f"; {float((z <= 1).mean()):.0%} within 1 predicted std, {float((z <= 2).mean()):.0%} "
                              "within 2" if len(z) else "") + ".")
