@@ -44,11 +44,19 @@ def _block(b: Block, figure_dir: Path, rel: str, level: int) -> list[str]:
     raise ValueError(f"unknown block kind {b.kind!r}")
 
 
-def _section(s: Section, figure_dir: Path, rel: str) -> list[str]:
+def _section(s: Section, figure_dir: Path, rel: str, appendix: list[str]) -> list[str]:
+    """The section's lines; its folded groups (long per-network tables, folded in HTML) go to ``appendix``, so
+    a reader of the terminal sees the sections one after the other."""
     out = [f"## {s.title}", ""]
     if s.problems:
         out += ["Not computed here:", ""] + [f"- {p}" for p in s.problems] + [""]
     for b in s.blocks:
+        if b.kind == "details":
+            out += [f"({b.text}: in the appendix at the end.)", ""]
+            appendix += [f"## Appendix: {b.text}", ""]
+            for c in b.children:
+                appendix += _block(c, figure_dir, rel, 3)
+            continue
         out += _block(b, figure_dir, rel, 3)
     return out
 
@@ -71,8 +79,9 @@ def render(data: ReportData, figure_dir: Path, rel: str = "figures") -> str:
         for o, m in data.equations.items():
             out += [f"- {o}: {n}" for n in m.notes_]
         out.append("")
+    appendix: list[str] = []
     for s in data.sections:
-        out += _section(s, figure_dir, rel)
+        out += _section(s, figure_dir, rel, appendix)
     figs = {f.name: f for f in data.figures}
     out += ["## Decision: which configuration to pick", "", decision_intro(data), ""]
     if data.on_front is not None:
@@ -101,4 +110,4 @@ def render(data: ReportData, figure_dir: Path, rel: str = "figures") -> str:
         out += ["### Figures", ""]
         for f in figs.values():
             out += _block(Block("figure", figure=f), figure_dir, rel, 4)
-    return "\n".join(out)
+    return "\n".join(out + appendix)
