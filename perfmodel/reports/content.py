@@ -295,7 +295,8 @@ def _figures(data: ReportData, study: pd.DataFrame | None) -> None:
         png = _try(data, "interaction heat map", figures.interaction_heatmap, effects, data.knobs)
         if png:
             add(Figure("interactions", "Share of explained variance of each knob (diagonal) and of each pair of "
-                                       "interacting knobs (off-diagonal), from the equations fitted to the whole-network rows.", png))
+                                       "interacting knobs (off-diagonal), from the equations fitted to the "
+                                       "whole-network rows.", png))
         pairs = {}
         for o, m in data.equations.items():
             ok = t[o].notna()

@@ -113,8 +113,8 @@ def pareto(df: pd.DataFrame, objectives: Sequence[str], on_front: pd.Series, by:
 def objective_vs_knobs(df: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str]) -> bytes:
     """One panel per (objective, knob): every measurement, and the mean per knob level."""
     knobs = list(knobs)[:MAX_KNOB_PANELS]
-    fig, axes = _subplots(len(objectives), len(knobs), figsize=(min(3.2 * len(knobs) + 0.8, WIDTH_IN), 2.8 * len(objectives)),
-                             squeeze=False)
+    fig, axes = _subplots(len(objectives), len(knobs),
+                          figsize=(min(3.2 * len(knobs) + 0.8, WIDTH_IN), 2.8 * len(objectives)), squeeze=False)
     for r, obj in enumerate(objectives):
         for c, knob in enumerate(knobs):
             ax = axes[r][c]

@@ -21,7 +21,8 @@ td:first-child,th:first-child{text-align:left}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 .problems{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em 1em}
 .caption{font-weight:600;margin-bottom:.2em}
-.glance{background:#eef5fb;border-left:4px solid #1f77b4;padding:.2em 1em;margin:1em 0}.glance h2{border:0;margin:.4em 0}
+.glance{background:#eef5fb;border-left:4px solid #1f77b4;padding:.2em 1em;margin:1em 0}
+.glance h2{border:0;margin:.4em 0}
 nav ul{margin:.3em 0}
 details{margin:.4em 0}summary{cursor:pointer;font-weight:600}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto}

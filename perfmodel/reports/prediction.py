@@ -68,8 +68,9 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
         sec.table("Ranges of the knobs the model was trained on (a prediction outside them extrapolates).", rng)
     missing = [k for k in need if k not in table.columns]
     if missing:
+        held = ", ".join(k for k in known if k in table.columns) or "none of the model's knobs"
         sec.problem(f"predictions: not computed (the model was trained across the knob(s) {', '.join(missing)}, "
-                    f"which the table lacks; its columns hold {', '.join(k for k in known if k in table.columns) or 'none of the model' + chr(39) + 's knobs'})")
+                    f"which the table lacks; its columns hold {held})")
         return sec
     whole = analysis.whole_rows(table)
     layers = analysis.layer_rows(table)

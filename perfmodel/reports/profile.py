@@ -196,7 +196,8 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
                 t["power_w"] = v["power_w"]
             if (t["unit"] == t["layer"]).all():
                 t = t.drop(columns="unit")
-            blocks.append(Block("table", f"{view}: top {len(v)} of {int((rows['view'] == view).sum())} layers", table=t))
+            n_view = int((rows["view"] == view).sum())
+            blocks.append(Block("table", f"{view}: top {len(v)} of {n_view} layers", table=t))
         st = analysis.type_shares(rows)
         blocks.append(Block("table", "share by layer type",
                             table=st.assign(runtime_ms=st["runtime_s"] * 1e3)[["view", "layer_type", "units",
@@ -209,7 +210,8 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
 def _pick_networks(bd: pd.DataFrame, ref: dict[str, str], view: str) -> list[str]:
     """Up to MAX_DETAILED networks for the top-layers figure: named applications before synthetic ones, the
     slowest first."""
-    tot = (bd[(bd["view"] == view).to_numpy() & np.array([ref.get(n) == c for n, c in zip(bd["network"], bd["config"])])]
+    in_ref = np.array([ref.get(n) == c for n, c in zip(bd["network"], bd["config"])], dtype=bool)
+    tot = (bd[(bd["view"] == view).to_numpy() & in_ref]
            .groupby("network")["runtime_s"].sum())
     order = sorted(tot.index, key=lambda n: (str(n).startswith("synthetic"), -tot[n]))
     return order[:MAX_DETAILED]
@@ -290,7 +292,8 @@ def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str], report_objec
         if parts:
             sm = analysis.knob_effect_summary(effects[first][effects[first]["knob"] == k]) if first in effects else sm
             sec.highlights.append(f"Knob {k} from {level(sm.iloc[0]['level'])} to {level(sm.iloc[-1]['level'])}: "
-                                  + ", ".join(parts) + f" (median over {int(sm.iloc[-1]['groups'])} group(s) of equal other knobs"
+                                  + ", ".join(parts) + f" (median over {int(sm.iloc[-1]['groups'])} group(s) of "
+                                  "equal other knobs"
                                   + (" and network" if "network" in table.columns else "") + ").")
     for o, e in effects.items():
         sec.table(f"{o} at each knob level divided by its value at the lowest level (the other knobs held equal; "
