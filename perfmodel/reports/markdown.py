@@ -57,6 +57,10 @@ def _section(s: Section, figure_dir: Path, rel: str, appendix: list[str]) -> lis
             for c in b.children:
                 appendix += _block(c, figure_dir, rel, 3)
             continue
+        if b.kind == "table" and len(b.table) > MAX_ROWS:  # folded in HTML; here at the end
+            out += [f"({b.text.rstrip('.')}: {len(b.table)} rows, in the appendix at the end.)", ""]
+            appendix += ["## Appendix: " + b.text.split(" (")[0].rstrip("."), ""] + _block(b, figure_dir, rel, 3)
+            continue
         out += _block(b, figure_dir, rel, 3)
     return out
 

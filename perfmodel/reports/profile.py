@@ -175,6 +175,15 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
         sec.table("Whole network against the sum of its layers, per network and configuration (ms; ratio = sum / "
                   "whole: above 1 when timing layers one by one costs more than the network).",
                   show[cols].sort_values(["network", "config"], kind="stable"), max_rows=400)
+    every = analysis.type_shares(bd)
+    if len(every):
+        top_types = list(every.groupby("layer_type")["runtime_s"].sum().sort_values(ascending=False).index[:MAX_TYPES])
+        wide = (every.assign(kind=every["layer_type"].where(every["layer_type"].isin(top_types), "other types"))
+                .pivot_table(index=["network", "config", "view"], columns="kind", values="share", aggfunc="sum")
+                .fillna(0.0))
+        wide = wide[[c for c in top_types + ["other types"] if c in wide.columns]].reset_index()
+        sec.table("Share of each layer type in the sum of the layers' runtimes, every network, configuration and view "
+                  "(the figure above shows one configuration per network).", wide, max_rows=1000)
     detailed = _pick_networks(bd, ref, main_view)
     if detailed:
         png = sec.attempt("top-layers figure", figures.top_layers,
