@@ -80,6 +80,14 @@ def test_profile_section_has_its_figures_and_tables(profiled):
     assert "| neta | threads=1,batch=1 | 4.95 | 2 | 404 | 202 | 15 | 74.25 | 1 |" in md
     assert "| neta | threads=1,batch=4 | 9.9 | 2 | 808.1 | 404 | 15 | 37.1" in md
     assert "Knob threads from 1 to 2: runtime_s x0.5, energy_j x0.667 (median over 4 group(s)" in md
+    # share by layer type, every network, configuration and view: neta is conv 3, bn 1, relu 0.5 ms in every one
+    lines = md.split("**Share of each layer type")[1].split("\n\n")[1].splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (c.strip() for c in ln.strip("|").split("|")))) for ln in lines[2:]]
+    assert len(rows) == 16  # 2 networks x 4 configurations x 2 views
+    for r in rows:
+        if r["network"] == "neta":
+            assert (r["conv2d"], r["batch_norm"], r["activation"], r["dense"]) == ("0.6667", "0.2222", "0.1111", "0")
 
 
 def test_decision_front_weighs_runtime_against_energy_per_sample(profiled):
