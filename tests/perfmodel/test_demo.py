@@ -45,8 +45,9 @@ def test_both_demo_reports_render_in_chromium(demo):
     tmp_path, _ = demo
     cpu = rendered_sections(tmp_path, tmp_path / "report" / "report.html")
     assert list(cpu) == ["profile", "prediction", "decision"]
-    for sid, names in SECTION_FIGURES.items():
-        assert cpu[sid] >= names, sid
+    assert cpu["profile"] == SECTION_FIGURES["profile"] and cpu["prediction"] == SECTION_FIGURES["prediction"]
+    # three design rows (--samples 3) are too few for an equation: the Pareto front and the knobs figure remain
+    assert cpu["decision"] >= {"pareto", "knobs"}
     h200 = rendered_sections(tmp_path, tmp_path / "report-h200" / "report.html")
     assert list(h200) == ["profile", "prediction", "decision"] and h200["profile"] == SECTION_FIGURES["profile"]
     for html, name in ((tmp_path / "report" / "report.html", "demo-cpu"),
