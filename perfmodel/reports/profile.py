@@ -182,6 +182,7 @@ def _layers(sec: Section, bd: pd.DataFrame, table: pd.DataFrame, knobs: Sequence
                 .pivot_table(index=["network", "config", "view"], columns="kind", values="share", aggfunc="sum")
                 .fillna(0.0))
         wide = wide[[c for c in top_types + ["other types"] if c in wide.columns]].reset_index()
+        wide.columns.name = None  # else HTML shows the pivot's "kind" as an empty first column
         sec.table("Share of each layer type in the sum of the layers' runtimes, every network, configuration and view "
                   "(the figure above shows one configuration per network).", wide, max_rows=1000)
     detailed = _pick_networks(bd, ref, main_view)
