@@ -76,6 +76,7 @@ def pareto(df: pd.DataFrame, objectives: Sequence[str], on_front: pd.Series, by:
             ax.set_visible(False)
     panels = len(set(map(id, axes))) > 1
     for i, ((name, g), ax) in enumerate(zip(groups, axes)):
+        g = g[np.isfinite(g[x].to_numpy(dtype=float)) & np.isfinite(g[y].to_numpy(dtype=float))]
         color = "C0" if panels else f"C{i % 10}"
         ax.scatter(g[x], g[y], s=14, alpha=0.45, color=color, label=f"{name}" if by else "measured")
         f = g[on_front.loc[g.index].to_numpy()].sort_values(x)
@@ -85,11 +86,12 @@ def pareto(df: pd.DataFrame, objectives: Sequence[str], on_front: pd.Series, by:
             for _, r in f.iterrows():
                 ax.annotate(str(labels.loc[r.name]), (r[x], r[y]), fontsize=8, xytext=(4, 4),
                             textcoords="offset points", alpha=0.85)
-        for col, setter in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        for col, setter, axis in ((x, ax.set_xscale, "x"), (y, ax.set_yscale, "y")):
             v = g[col].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             if len(v) and v.min() > 0 and v.max() / v.min() > 20:
                 setter("log")
+                _plain_log(ax, axis)
         if panels:
             ax.set_title(str(name), fontsize=10)
             ax.tick_params(labelsize=8)
