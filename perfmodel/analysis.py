@@ -25,6 +25,8 @@ from .errors import DataError
 from .pareto import non_dominated, to_minimisation
 
 __all__ = ["pareto_by_group", "config_means", "transfer_of_optima", "rank_correlations", "correlation_matrix",
+           "whole_rows", "layer_rows", "config_labels", "layer_breakdown", "view_sums", "type_shares", "knob_effects",
+           "knob_effect_summary",
            "sampler_prediction_error", "bo_vs_random"]
 
 
@@ -210,3 +212,179 @@ def bo_vs_random(study: pd.DataFrame, table: pd.DataFrame, knobs: Sequence[str],
         out.append(sampler_prediction_error({"random": tab.iloc[idx]}, knobs, objective, test=tab.iloc[rest],
                                             model=model, seed=seed).assign(draw=r))
     return pd.concat(out, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ profiles
+# What a layer-by-layer profile holds (docs/measurement-table.md): whole-network rows (level=network,
+# view=whole) and per-layer rows (level=layer; view inplace = the layer's time inside the network,
+# isolated = the layer run alone). These functions average repeats and sum layers per run.
+
+LAYER_VIEWS = ("inplace", "isolated")
+
+
+def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["status"].astype(str) == "ok"] if "status" in df.columns else df
+
+
+def whole_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Successful whole-network rows (``level == "network"`` or ``view == "whole"``; every row without those
+    columns)."""
+    if "level" in df.columns:
+        df = df[df["level"].astype(str) == "network"]
+    elif "view" in df.columns:
+        df = df[df["view"].astype(str) == "whole"]
+    return _ok(df)
+
+
+def layer_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Successful per-layer rows with a runtime (empty when the table has none)."""
+    if "level" in df.columns:
+        rows = df[df["level"].astype(str) == "layer"]
+    elif "view" in df.columns:
+        rows = df[df["view"].astype(str).isin(LAYER_VIEWS)]
+    else:
+        return df.iloc[:0]
+    rows = _ok(rows)
+    return rows[rows["runtime_s"].notna()] if "runtime_s" in rows.columns else rows.iloc[:0]
+
+
+def config_labels(df: pd.DataFrame, knobs: Sequence[str] = ()) -> pd.Series:
+    """A configuration's label per row: the ``config`` column (``k=v,...``), else ``k=v`` of ``knobs``."""
+    if "config" in df.columns and df["config"].notna().all():
+        return df["config"].astype(str)
+    ks = [k for k in knobs if k in df.columns]
+    if not ks:
+        return pd.Series("all", index=df.index)
+    return df[ks].astype(str).radd([f"{k}=" for k in ks]).agg(",".join, axis=1)
+
+
+def layer_breakdown(df: pd.DataFrame, knobs: Sequence[str] = ()) -> pd.DataFrame:
+    """Median runtime (and power, energy where measured) of every layer per network, configuration and view.
+
+    Repeats of a run (the same network, configuration and view measured again) are averaged per layer
+    (median), so the sums of :func:`view_sums` count each layer once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``network, config, view, layer, unit, layer_type, runtime_s, power_w, energy_j, flops, repeats``
+        (``repeats``: how many measurements the median is over); a layer's ``share`` of its run's sum.
+    """
+    rows = layer_rows(df)
+    cols = ["network", "config", "view", "layer", "unit", "layer_type", "runtime_s", "power_w", "energy_j", "flops",
+            "repeats", "share"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    _check(rows, ["network", "view", "runtime_s"])
+    d = pd.DataFrame({"network": rows["network"].astype(str), "config": config_labels(rows, knobs),
+                      "view": rows["view"].astype(str),
+                      "layer": rows["layer"].astype(str) if "layer" in rows else rows.index.astype(str),
+                      "layer_type": rows["layer_type"].fillna("other").astype(str) if "layer_type" in rows else "other",
+                      "runtime_s": rows["runtime_s"].astype(float)})
+    d["unit"] = rows["unit"].fillna(d["layer"]).astype(str) if "unit" in rows else d["layer"]
+    for c in ("power_w", "energy_j", "flops"):
+        d[c] = pd.to_numeric(rows[c], errors="coerce") if c in rows else np.nan
+    d["order"] = np.arange(len(d))
+    keys = ["network", "config", "view", "layer", "unit", "layer_type"]
+    out = (d.groupby(keys, sort=False, dropna=False)
+             .agg(runtime_s=("runtime_s", "median"), power_w=("power_w", "median"), energy_j=("energy_j", "median"),
+                  flops=("flops", "first"), repeats=("runtime_s", "size"), order=("order", "min"))
+             .reset_index().sort_values("order").drop(columns="order"))
+    total = out.groupby(["network", "config", "view"], sort=False)["runtime_s"].transform("sum")
+    out["share"] = out["runtime_s"] / total
+    return out[cols].reset_index(drop=True)
+
+
+def view_sums(df: pd.DataFrame, knobs: Sequence[str] = ()) -> pd.DataFrame:
+    """Whole-network runtime against the sum of its layers in each view, per network and configuration.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``network, config, whole_s`` (median of the whole-network rows; NaN when not measured) and, per layer
+        view present, ``<view>_sum_s``, ``<view>_units`` and ``<view>_ratio`` (sum / whole: the gap between
+        the sum of layers and the network; above 1 when running layers one by one costs more than the network).
+    """
+    bd = layer_breakdown(df, knobs)
+    w = whole_rows(df)
+    w = w[w["runtime_s"].notna()] if "runtime_s" in w.columns else w.iloc[:0]
+    whole = (pd.DataFrame({"network": w["network"].astype(str), "config": config_labels(w, knobs),
+                           "whole_s": w["runtime_s"].astype(float)})
+             .groupby(["network", "config"], sort=False)["whole_s"].median().reset_index()) if len(w) else \
+        pd.DataFrame(columns=["network", "config", "whole_s"])
+    out = whole
+    for view in [v for v in LAYER_VIEWS if v in set(bd["view"])] + sorted(set(bd["view"]) - set(LAYER_VIEWS)):
+        s = (bd[bd["view"] == view].groupby(["network", "config"], sort=False)
+             .agg(**{f"{view}_sum_s": ("runtime_s", "sum"), f"{view}_units": ("runtime_s", "size")}).reset_index())
+        out = out.merge(s, on=["network", "config"], how="outer")
+        out[f"{view}_ratio"] = out[f"{view}_sum_s"] / out["whole_s"]
+    return out.reset_index(drop=True)
+
+
+def type_shares(breakdown: pd.DataFrame) -> pd.DataFrame:
+    """Share of each layer type in the sum of a run's layers: ``network, config, view, layer_type, runtime_s,
+    share, units``."""
+    g = (breakdown.groupby(["network", "config", "view", "layer_type"], sort=False)
+         .agg(runtime_s=("runtime_s", "sum"), units=("runtime_s", "size")).reset_index())
+    g["share"] = g["runtime_s"] / g.groupby(["network", "config", "view"], sort=False)["runtime_s"].transform("sum")
+    return g.sort_values(["network", "config", "view", "share"], ascending=[True, True, True, False],
+                         kind="stable").reset_index(drop=True)
+
+
+def knob_effects(df: pd.DataFrame, knobs: Sequence[str], objective: str, by: str | None = "network") -> pd.DataFrame:
+    """How ``objective`` moves with each knob, the other knobs held equal.
+
+    For each knob and each group of rows equal in ``by`` and in every other knob, the objective's median at
+    each level of the knob is divided by its median at the group's lowest level (the baseline).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``knob, level, baseline, group, ratio`` (one row per level and group with the baseline measured;
+        ``group`` names the network and the other knobs' values). Empty for a knob no two measured
+        configurations differ in alone.
+    """
+    _check(df, list(knobs) + [objective] + ([by] if by else []))
+    d = df.dropna(subset=[objective])
+    rows = []
+    for k in knobs:
+        others = ([by] if by else []) + [o for o in knobs if o != k]
+        med = d.groupby(others + [k], dropna=False, observed=True)[objective].median().reset_index()
+        if med[k].nunique() < 2:
+            continue
+        med["_order"] = pd.Series(_level_order(med[k]).to_numpy(), index=med.index).rank(method="dense")
+        for key, g in med.groupby(others, dropna=False, sort=True) if others else [((), med)]:
+            if g[k].nunique() < 2:
+                continue
+            g = g.sort_values("_order")
+            base_level, base = g[k].iloc[0], float(g[objective].iloc[0])
+            if not base:
+                continue
+            key = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(str(v) if c == by else f"{c}={v}" for c, v in zip(others, key))
+            for lev, val in zip(g[k], g[objective]):
+                rows.append({"knob": k, "level": lev, "baseline": base_level, "group": label,
+                             "ratio": float(val) / base})
+    return pd.DataFrame(rows, columns=["knob", "level", "baseline", "group", "ratio"])
+
+
+def _level_order(s: pd.Series) -> pd.Series:
+    """Sort key of knob levels: numbers by value, ``off`` before ``on``, ``false`` before ``true``, else text."""
+    num = pd.to_numeric(s, errors="coerce")
+    if num.notna().all():
+        return num
+    low = s.astype(str).str.lower()
+    return low.map({"off": "0", "false": "0", "no": "0", "on": "1", "true": "1", "yes": "1"}).fillna(low)
+
+
+def knob_effect_summary(effects: pd.DataFrame) -> pd.DataFrame:
+    """Per knob and level: how many groups, median, smallest and largest ratio to the baseline level."""
+    if effects.empty:
+        return pd.DataFrame(columns=["knob", "level", "baseline", "groups", "median_ratio", "min_ratio", "max_ratio"])
+    order = effects.assign(_o=np.arange(len(effects)))
+    out = (order.groupby(["knob", "level"], sort=False)
+                .agg(baseline=("baseline", "first"), groups=("ratio", "size"), median_ratio=("ratio", "median"),
+                     min_ratio=("ratio", "min"), max_ratio=("ratio", "max"), _o=("_o", "min"))
+                .reset_index())
+    parts = [g.sort_values("level", key=_level_order) for _, g in out.groupby("knob", sort=False)]
+    return pd.concat(parts, ignore_index=True).drop(columns="_o")

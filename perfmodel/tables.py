@@ -8,8 +8,10 @@ one-line :class:`~profiling.errors.TableError`.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,6 +42,7 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     Parameters
     ----------
     path : path-like
+        CSV, or gzip-compressed CSV (recognised by its content, whatever the name).
     knobs : sequence of str
         Columns that must exist and hold no missing values (numeric when ``numeric_knobs``).
     objectives : sequence of str
@@ -61,6 +64,14 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
         raise TableError(f"cannot read table {path!r}: {exc.strerror}") from None
     if size > MAX_TABLE_BYTES:
         raise TableError(f"table {path!r} is larger than the {MAX_TABLE_BYTES / 1024**2:g} MiB limit")
+    if raw[:2] == b"\x1f\x8b":  # gzip (the shipped tables are .csv.gz)
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                raw = gz.read(MAX_TABLE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise TableError(f"table {path!r} is not a readable gzip file ({exc})") from None
+        if len(raw) > MAX_TABLE_BYTES:
+            raise TableError(f"table {path!r} is larger than the {MAX_TABLE_BYTES / 1024**2:g} MiB limit unpacked")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -76,7 +87,7 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     if dupes:
         raise TableError(f"table {path!r} has the column {dupes[0]!r} twice")
     try:
-        df = pd.read_csv(io.StringIO(text))
+        df = pd.read_csv(io.StringIO(text), low_memory=False)  # one dtype per column, no DtypeWarning
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TableError(f"table {path!r} is not valid CSV: {msg}") from None

@@ -1,15 +1,31 @@
-"""Write an analysis report of measurements: equations, Pareto front, transfer of optima, correlations.
+"""Write an analysis report of measurements: profile, prediction, Pareto front and interaction equations.
 
-Reads a measurement table (--table data.csv) or a campaign store (--store runs/x.sqlite) and writes, in
-the output folder:
+Reads a measurement table (--table data.csv, .csv.gz; repeatable) or a campaign store (--store runs/x.sqlite)
+and writes, in the output folder:
 
-  report.html     self-contained page (figures embedded): Pareto front, objective vs each knob,
-                  interaction heat map, predicted vs measured, study convergence (with --study)
+  report.html     self-contained page (figures embedded) in three sections:
+                  profile     per network and configuration: top layers, share by layer type, in-place vs
+                              isolated vs whole (the gap between the sum of layers and the network), networks
+                              compared (runtime vs FLOPs, energy per inference where measured), how runtime
+                              and energy move with each knob
+                  prediction  with --model: the layer-wise model's predictions of every network of the table
+                              it did not train on, against the measurements; errors by layer type; coverage
+                              of the predicted std; the knob ranges it was trained on
+                  decision    Pareto front (runtime vs energy per sample, or vs power; with runtime only and a
+                              batch knob, latency vs time per sample), the configurations on it, interaction
+                              equations, transfer of optima and correlations across groups, study convergence
   report.md       the same in Markdown, figures in figures/*.png
   equations.json  per objective: degree, terms (coefficient, std error, p-value, CI), sympy expression
                   in the knob names (natural units by default) and fit metrics
 
+A section that the data cannot feed (no per-layer rows, a model whose knobs the table lacks) says what it
+could not compute; the rest is written. Knobs default to the keys of the table's config column that vary;
+objectives to runtime_s, energy_j, power_w where measured.
+
 Examples:
+  perfmodel report --table out/measurements.csv --model out/layerwise-model.json -o out/report
+  perfmodel report --table datasets/h200-torch/eager.csv.gz --table datasets/h200-torch/graph.csv.gz \\
+      --knobs batch,cuda_graph --objectives runtime_s,energy_j -o out/report-h200
   perfmodel report --table datasets/flexibo-tx2/tx2_sampled_output_xception_200x200.csv \\
       --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq \\
       --objectives inference_time,power_consumption -o out/report
@@ -23,6 +39,8 @@ import argparse
 import importlib
 import importlib.util
 
+import pandas as pd
+
 from ..errors import DataError, ReportError
 from ..tables import parse_names, read_table
 
@@ -31,10 +49,15 @@ HELP = "write an HTML/Markdown report with interaction equations and analyses"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--table", metavar="CSV", help="measurement table (one row per measurement)")
+    src.add_argument("--table", metavar="CSV", action="append",
+                     help="measurement table (one row per measurement; .csv or .csv.gz); repeat to join tables")
     src.add_argument("--store", metavar="SQLITE", help="campaign store written by 'perfmodel profile'")
-    p.add_argument("--knobs", required=True, help="comma-separated knob columns")
-    p.add_argument("--objectives", required=True, help="comma-separated objective columns (minimised)")
+    p.add_argument("--knobs", help="comma-separated knob columns (default: the keys of the config column that vary "
+                                   "across the whole-network rows)")
+    p.add_argument("--objectives", help="comma-separated objective columns, minimised (default: runtime_s, energy_j, "
+                                        "power_w, those with values)")
+    p.add_argument("--model", metavar="JSON", help="layer-wise model written by 'perfmodel fit' (adds the "
+                                                   "prediction section)")
     p.add_argument("-o", "--out", default="out/report", help="output folder (default: out/report)")
     p.add_argument("--study", metavar="CSV", help="study written by 'perfmodel explore -o' (adds convergence and "
                                                   "study-vs-random comparison)")
@@ -72,13 +95,9 @@ def _from_store(path: str):
         df = store.to_frame()
     finally:
         store.close()
-    if "level" in df.columns and (df["level"] == "network").any():
-        df = df[df["level"] == "network"]  # whole-network rows; layer rows would double count
-    if "status" in df.columns:
-        df = df[df["status"].astype(str) == "ok"]
-    if df.empty:
-        raise DataError(f"store {path!r} holds no successful whole-network measurement")
-    return df.reset_index(drop=True)
+    if df is None or df.empty:
+        raise DataError(f"store {path!r} holds no measurement")
+    return df.reset_index(drop=True)  # layer rows feed the profile section; the report keeps whole rows apart
 
 
 def _label(where: str, df) -> str:
@@ -90,22 +109,54 @@ def _label(where: str, df) -> str:
     return where
 
 
+def default_knobs(table: pd.DataFrame) -> list[str]:
+    """The knob columns of ``table`` (keys of its config column) that take two or more values in its
+    whole-network rows."""
+    from ..analysis import whole_rows
+    from ..features import knob_columns
+
+    whole = whole_rows(table)
+    return [k for k in knob_columns(whole) if k in whole.columns and whole[k].nunique() > 1]
+
+
+def default_objectives(table: pd.DataFrame) -> list[str]:
+    from ..analysis import whole_rows
+
+    whole = whole_rows(table)
+    return [o for o in ("runtime_s", "energy_j", "power_w") if o in whole.columns
+            and pd.to_numeric(whole[o], errors="coerce").notna().any()]
+
+
+def _read_tables(paths: list[str]) -> pd.DataFrame:
+    tables = [read_table(p, allow_nan_objectives=True) for p in paths]
+    return tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..reports import write_report
 
-    knobs = parse_names(args.knobs, "knob")
-    objectives = parse_names(args.objectives, "objective")
+    model = None
+    if args.model:
+        from ..models.layerwise import LayerwisePredictor
+
+        model = LayerwisePredictor.load(args.model)  # an unreadable model is bad input: one line, exit 2
+    if args.table:
+        table = _read_tables(args.table)
+        source = _label(", ".join(args.table), table)
+    else:
+        table = _from_store(args.store)
+        source = _label(f"store:{args.store}", table)
+    knobs = parse_names(args.knobs, "knob") if args.knobs else default_knobs(table)
+    if not knobs:
+        raise ReportError("no knob varies across the data's whole-network rows; name the knobs with --knobs")
+    objectives = parse_names(args.objectives, "objective") if args.objectives else default_objectives(table)
+    if not objectives:
+        raise ReportError("the data have none of runtime_s, energy_j, power_w; name the objectives with --objectives")
     maximize_names = parse_names(args.maximize, "objective") if args.maximize else []
     unknown = [m for m in maximize_names if m not in objectives]
     if unknown:
         raise ReportError(f"--maximize names {unknown[0]!r}, which is not one of --objectives")
     degree = _degree(args.degree)
-    if args.table:
-        table = read_table(args.table, knobs=knobs, objectives=objectives, allow_nan_objectives=True)
-        source = _label(args.table, table)
-    else:
-        table = _from_store(args.store)
-        source = _label(f"store:{args.store}", table)
     study = read_table(args.study, knobs=knobs, allow_nan_objectives=True) if args.study else None
     if args.group_by == "auto":
         group_by = "auto"
@@ -119,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     paths = write_report(table, knobs, objectives, args.out, study=study, group_by=group_by, degree=degree,
                          units=args.units, max_degree=args.max_degree,
                          maximize=[o in maximize_names for o in objectives], title=args.title, source=source,
-                         seed=args.seed)
+                         seed=args.seed, model=model, model_label=args.model or "model")
     print(f"report written: {paths['html']}")
     print(f"                {paths['markdown']}")
     print(f"                {paths['equations']}")

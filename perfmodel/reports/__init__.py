@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import ReportError
 from ..tables import check_columns
+from .. import analysis
 from . import equations, html, markdown
 from .content import ReportData, build
 
@@ -25,7 +26,8 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
                  study: pd.DataFrame | None = None, *, group_by: Sequence[str] | str | None = "auto",
                  degree: str | int = "cv", units: str = "natural", max_degree: int = 3,
                  maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
-                 seed: int = 0) -> dict[str, Path]:
+                 seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
+                 model_label: str = "model", model_table: pd.DataFrame | None = None) -> dict[str, Path]:
     """Fit the interaction equations, run the analyses and write the report files.
 
     Parameters
@@ -33,7 +35,9 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     table : pandas.DataFrame
         Measurements: knob columns, objective columns, optionally grouping columns (``network``, ``size``,
         ``workload``, ``platform``...). NaN objectives are allowed: those rows are left out of that
-        objective's analyses and the report says so.
+        objective's analyses and the report says so. Per-layer rows (``level == "layer"``; an exported
+        table or a campaign store holds them) feed the profile section only; the decision section (Pareto
+        front, equations) uses the successful whole-network rows.
     knobs, objectives : sequence of str
     out_dir : path-like
         Folder to write into (created); existing report files there are replaced.
@@ -51,6 +55,14 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     title, source : str, optional
         Shown at the top; ``source`` should say where the data came from (a replayed or simulated source
         must be labelled as such).
+    profile_table : pandas.DataFrame, optional
+        Table for the profile (and prediction) section when it differs from ``table`` (the demo profiles
+        four networks layer by layer but fits its equations on a design of one); default ``table``.
+    model : LayerwisePredictor, optional
+        Adds the prediction section: the model's predictions of every network of the profile table it was
+        not trained on, against their measurements. ``model_label`` names it (its file); ``model_table``
+        holds the measurements to compare with when they are not all of the profile table (the rows of the
+        settings the model knows).
 
     Returns
     -------
@@ -60,11 +72,15 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     knobs, objectives = list(knobs), list(objectives)
     if not knobs or not objectives:
         raise ReportError("a report needs at least one knob and one objective")
-    check_columns(table, knobs=knobs, objectives=objectives, allow_nan_objectives=True, source=source)
+    whole = analysis.whole_rows(table)
+    if whole.empty:
+        raise ReportError(f"{source} holds no successful whole-network measurement")
+    check_columns(whole, knobs=knobs, objectives=objectives, allow_nan_objectives=True, source=source)
     if study is not None:
         check_columns(study, knobs=knobs, allow_nan_objectives=True, source="study")
     data = build(table, knobs, objectives, study=study, group_by=group_by, degree=degree, units=units,
-                 max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed)
+                 max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed,
+                 profile_table=profile_table, model=model, model_label=model_label, model_table=model_table)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import analysis
-from ..errors import PerfmodelError
+from ..errors import DataError, PerfmodelError
 from ..interactions import InteractionModel, fit_equation
 from . import figures
 
@@ -21,6 +21,69 @@ class Figure:
     name: str
     caption: str
     png: bytes
+    section: str = "decision"
+
+
+@dataclass
+class Block:
+    """One piece of a section: ``text``, ``table`` (``text`` is its caption), ``figure`` or ``details`` (a
+    collapsed group of blocks in HTML, a sub-heading in Markdown; ``text`` is its title)."""
+
+    kind: str
+    text: str = ""
+    table: pd.DataFrame | None = None
+    figure: Figure | None = None
+    children: list["Block"] = field(default_factory=list)
+    max_rows: int | None = None
+
+
+@dataclass
+class Section:
+    """A titled part of the report (profile, prediction) that the renderers draw block by block."""
+
+    id: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    highlights: list[str] = field(default_factory=list)  # one-line findings shown at the top of the report
+
+    def text(self, text: str) -> None:
+        self.blocks.append(Block("text", text))
+
+    def heading(self, text: str) -> None:
+        self.blocks.append(Block("heading", text))
+
+    def table(self, caption: str, df: pd.DataFrame, max_rows: int | None = None) -> None:
+        self.blocks.append(Block("table", caption, table=df, max_rows=max_rows))
+
+    def figure(self, fig: "Figure") -> None:
+        fig.section = self.id
+        self.blocks.append(Block("figure", fig.caption, figure=fig))
+
+    def details(self, title: str, blocks: list[Block]) -> None:
+        self.blocks.append(Block("details", title, children=blocks))
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def attempt(self, what: str, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, or None with a line in ``problems`` when it fails on the data."""
+        try:
+            return fn(*args, **kwargs)
+        except (PerfmodelError, ValueError, KeyError, np.linalg.LinAlgError) as exc:
+            self.problems.append(f"{what}: not computed ({exc})")
+            return None
+
+    @property
+    def figures(self) -> list[Figure]:
+        out = []
+        stack = list(self.blocks)
+        while stack:
+            b = stack.pop(0)
+            if b.figure is not None:
+                out.append(b.figure)
+            stack[:0] = b.children
+        return out
 
 
 @dataclass
@@ -42,6 +105,18 @@ class ReportData:
     figures: list[Figure] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)  # profile, prediction: drawn before the decision part
+    decision_objectives: list[str] = field(default_factory=list)  # the two objectives of the Pareto front
+    highlights: list[str] = field(default_factory=list)  # the decision part's one-line findings
+
+    def all_highlights(self) -> list[str]:
+        return [h for s in self.sections for h in s.highlights] + list(self.highlights)
+
+    def all_figures(self) -> list[Figure]:
+        return [f for s in self.sections for f in s.figures] + list(self.figures)
+
+    def all_problems(self) -> list[str]:
+        return list(self.problems) + [f"{s.title}: {p}" for s in self.sections for p in s.problems]
 
 
 def _try(data: ReportData, what: str, fn, *args, **kwargs):
@@ -60,10 +135,15 @@ def auto_groups(table: pd.DataFrame, knobs: Sequence[str]) -> list[str]:
 def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], *, study: pd.DataFrame | None = None,
           group_by: Sequence[str] | str | None = "auto", degree="cv", units: str = "natural", max_degree: int = 3,
           maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
-          seed: int = 0) -> ReportData:
+          seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
+          model_label: str = "model", model_table: pd.DataFrame | None = None) -> ReportData:
     """Fit equations and run the analyses for a report; see :func:`perfmodel.reports.write_report`."""
     knobs, objectives = list(knobs), list(objectives)
-    table = table.reset_index(drop=True)
+    full = table if profile_table is None else profile_table
+    table = analysis.whole_rows(table).reset_index(drop=True)  # layer rows would count a network many times
+    if table.empty:
+        raise DataError(f"{source} holds no successful whole-network row")
+    table, pair, pair_max = decision_objectives(table, knobs, objectives, maximize)
     groups = auto_groups(table, knobs) if group_by == "auto" else (
         [group_by] if isinstance(group_by, str) else list(group_by or []))
     data = ReportData(title=title or f"Performance report: {', '.join(objectives)}", table=table, knobs=knobs,
@@ -78,25 +158,38 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
                  max_degree=max_degree, random_state=seed)
         if m is not None:
             data.equations[obj] = m
-    # Pareto front per group (the first grouping column), on the first two objectives.
-    if len(objectives) < 2:
-        data.problems.append("Pareto front: not computed (it needs at least two objectives)")
+    # Profile and prediction sections, from every row (layer rows included).
+    from .prediction import build_prediction
+    from .profile import build_profile
+
+    data.sections.append(_section("profile", "Profile: where the time and the energy go", build_profile, full,
+                                  knobs, source, objectives))
+    if model is not None:
+        data.sections.append(_section("prediction", "Prediction: how far to trust the layer-wise model",
+                                      build_prediction, full if model_table is None else model_table, model,
+                                      model_label, knobs))
+    # Pareto front per group (the first grouping column), on the decision objectives.
+    if pair is None:
+        data.problems.append("Pareto front: not computed (it needs at least two objectives, or a batch knob with two "
+                             "or more values to weigh latency against time per sample)")
     else:
+        data.decision_objectives = list(pair)
         data.pareto_group = groups[0] if groups else None
-        data.on_front = _try(data, "Pareto front", analysis.pareto_by_group, table, objectives[:2],
-                             by=data.pareto_group, maximize=None if maximize is None else list(maximize)[:2])
+        data.on_front = _try(data, "Pareto front", analysis.pareto_by_group, table, list(pair),
+                             by=data.pareto_group, maximize=pair_max)
     # Transfer of optima and correlations across every grouping column.
     if not groups:
         data.problems.append("transfer of optima and correlations across groups: not computed (no column such as "
                              f"{', '.join(GROUP_COLUMNS[:4])} with two or more values)")
     for g in groups:
+        gt = _compared_groups(data, table, g)
         for i, obj in enumerate(objectives):
             mx = bool(maximize[i]) if maximize is not None else False
-            t = _try(data, f"transfer of optima of {obj} across {g}", analysis.transfer_of_optima, table, knobs,
+            t = _try(data, f"transfer of optima of {obj} across {g}", analysis.transfer_of_optima, gt, knobs,
                      obj, g, maximize=mx)
             if t is not None:
                 data.transfer[(g, obj)] = t
-            c = _try(data, f"correlations of {obj} across {g}", analysis.rank_correlations, table, knobs, obj, g)
+            c = _try(data, f"correlations of {obj} across {g}", analysis.rank_correlations, gt, knobs, obj, g)
             if c is not None:
                 data.correlations[(g, obj)] = c
     if study is not None:
@@ -106,28 +199,104 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
                          obj, seed=seed)
                 if s is not None:
                     data.samplers[obj] = s
+    if data.on_front is not None:
+        n_on = int(data.on_front.sum())
+        data.highlights.append(f"Decision: {n_on} of {len(table)} measured row(s) are Pareto-optimal in "
+                               f"{pair[0]} against {pair[1]}" + (f" within their {data.pareto_group}"
+                                                                 if data.pareto_group else "") + ".")
+    for o, m in data.equations.items():
+        eff = m.effects_
+        if len(eff):
+            top = eff.iloc[0]
+            data.highlights.append(f"Equation for {o} (R² {m.r2_:.2f}): {top['effect']} explains {top['share']:.0%} "
+                                   "of the explained variance.")
     _figures(data, study)
     return data
+
+
+def _section(sid: str, title: str, fn, *args) -> Section:
+    """``fn(*args)``; a section that fails on data it did not foresee says so and the report is still written
+    (the error's type and message are shown, not hidden)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - one section's failure must not cost the user the whole report
+        sec = Section(sid, title)
+        sec.problem(f"this section could not be computed ({type(exc).__name__}: {exc})")
+        return sec
+
+
+MAX_COMPARED_GROUPS = 10
+
+
+def _compared_groups(data: ReportData, table: pd.DataFrame, g: str) -> pd.DataFrame:
+    """The rows of at most MAX_COMPARED_GROUPS values of ``g`` (named ones before ``synthetic_*``, the most
+    configurations first): transfer and correlations grow with the square of the groups."""
+    counts = table.groupby(g)[data.knobs[0]].size()
+    if len(counts) <= MAX_COMPARED_GROUPS:
+        return table
+    keep = sorted(counts.index, key=lambda v: (str(v).startswith("synthetic"), -counts[v], str(v)))
+    keep = keep[:MAX_COMPARED_GROUPS]
+    data.notes.append(f"transfer of optima and correlations across {g}: {MAX_COMPARED_GROUPS} of its {len(counts)} "
+                      f"values compared ({', '.join(map(str, keep))})")
+    return table[table[g].isin(keep)]
+
+
+def decision_objectives(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str],
+                        maximize: Sequence[bool] | None = None):
+    """The two objectives of the Pareto front: ``(table with derived columns, pair or None, maximize of pair)``.
+
+    Two objectives or more: the first two, the energy of one call (``energy_j``) made per sample
+    (``energy_per_sample_j``) when ``batch`` is a knob with two or more values (a bigger batch costs more per
+    call and less per inference). One objective and such a batch knob: latency (the objective) against time
+    per sample (``runtime_per_sample_s``, the inverse of the throughput), when the objective is a time
+    (``*_s``, ``*time*``, ``*latency*``).
+    """
+    mx = [False] * len(objectives) if maximize is None else [bool(m) for m in maximize]
+    batch = None
+    if "batch" in knobs and "batch" in table.columns:
+        b = pd.to_numeric(table["batch"], errors="coerce")
+        if b.notna().all() and (b > 0).all() and b.nunique() > 1:
+            batch = b
+    if len(objectives) >= 2:
+        a, b2 = objectives[0], objectives[1]
+        if b2 == "energy_j" and batch is not None:
+            table = table.assign(energy_per_sample_j=table["energy_j"] / batch)
+            b2 = "energy_per_sample_j"
+        return table, (a, b2), mx[:2]
+    is_time = objectives[0].endswith("_s") or any(w in objectives[0].lower() for w in ("time", "latency"))
+    if batch is not None and not mx[0] and is_time:
+        table = table.assign(runtime_per_sample_s=table[objectives[0]] / batch)
+        return table, (objectives[0], "runtime_per_sample_s"), [False, False]
+    return table, None, None
 
 
 def _figures(data: ReportData, study: pd.DataFrame | None) -> None:
     t, add = data.table, data.figures.append
     if data.on_front is not None:
-        png = _try(data, "Pareto figure", figures.pareto, t, data.objectives[:2], data.on_front, data.pareto_group)
+        a, b = data.decision_objectives
+        labels = (t[data.knobs].astype(str).radd([f"{k}=" for k in data.knobs]).agg(", ".join, axis=1)
+                  if len(data.knobs) <= 3 else None)
+        png = _try(data, "Pareto figure", figures.pareto, t, [a, b], data.on_front, data.pareto_group, labels)
         if png:
-            add(Figure("pareto", f"Measured configurations and the Pareto-optimal ones"
-                                 f"{' per ' + data.pareto_group if data.pareto_group else ''}.", png))
+            n_groups = t[data.pareto_group].nunique() if data.pareto_group else 1
+            shown = (f" (panels for {figures.MAX_PARETO_PANELS} of the {n_groups} {data.pareto_group} values; the "
+                     "table below lists every front)") if n_groups > figures.MAX_PARETO_PANELS else ""
+            add(Figure("pareto", f"{a} against {b} of every measured configuration, the Pareto-optimal ones drawn "
+                                 f"large and joined{' per ' + data.pareto_group if data.pareto_group else ''}"
+                                 f"{shown}. Numbers: the table's whole-network rows.", png))
     png = _try(data, "objective-vs-knob figure", figures.objective_vs_knobs, t, data.knobs, data.objectives)
     if png:
         more = len(data.knobs) - figures.MAX_KNOB_PANELS
-        add(Figure("knobs", "Each objective against each knob" + (f" (first {figures.MAX_KNOB_PANELS} knobs; "
-                                                                   f"{more} more not drawn)." if more > 0 else "."), png))
+        add(Figure("knobs", "Each objective against each knob: every measured configuration (blue) and the mean per "
+                            "level (red)" + (f" (first {figures.MAX_KNOB_PANELS} knobs; {more} more not drawn)"
+                                             if more > 0 else "") + ". Numbers: the table's whole-network rows.", png))
     if data.equations:
         effects = {o: m.effects_ for o, m in data.equations.items()}
         png = _try(data, "interaction heat map", figures.interaction_heatmap, effects, data.knobs)
         if png:
             add(Figure("interactions", "Share of explained variance of each knob (diagonal) and of each pair of "
-                                       "interacting knobs (off-diagonal), from the equations.", png))
+                                       "interacting knobs (off-diagonal), from the equations fitted to the "
+                                       "whole-network rows.", png))
         pairs = {}
         for o, m in data.equations.items():
             ok = t[o].notna()
@@ -135,7 +304,8 @@ def _figures(data: ReportData, study: pd.DataFrame | None) -> None:
                         f"degree {m.degree_}, R²={m.r2_:.3f}, CV RMSE={m.cv_error_:.3g}")
         png = _try(data, "predicted-vs-measured figure", figures.predicted_vs_measured, pairs)
         if png:
-            add(Figure("predicted", "Equation predictions against measurements (in-sample).", png))
+            add(Figure("predicted", "The equations' predictions against the measurements they were fitted on "
+                                    "(in-sample; the dashed line is perfect agreement).", png))
     if study is not None:
         order = "iteration" if "iteration" in study.columns else None
         objs = [o for o in data.objectives if o in study.columns]

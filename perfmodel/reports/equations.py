@@ -19,4 +19,4 @@ def to_dict(data: ReportData) -> dict[str, Any]:
             why = next((p for p in data.problems if p.startswith(f"equation for {o}:")), "not fitted")
             objectives[o] = {"error": why}
     return {"format": FORMAT, "version": VERSION, "source": data.source, "knobs": data.knobs,
-            "objectives": objectives, "problems": list(data.problems)}
+            "objectives": objectives, "problems": data.all_problems()}

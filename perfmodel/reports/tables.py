@@ -24,9 +24,29 @@ def terms_table(m) -> pd.DataFrame:
 
 
 def front_table(data: ReportData) -> pd.DataFrame:
-    cols = ([data.pareto_group] if data.pareto_group else []) + data.knobs + data.objectives[:2]
-    f = data.table.loc[data.on_front, cols]
-    return f.sort_values(cols[: (1 if data.pareto_group else 0)] + [data.objectives[0]])
+    objs = data.decision_objectives or data.objectives[:2]
+    extra = [o for o in data.objectives if o not in objs and o in data.table.columns]
+    cols = ([data.pareto_group] if data.pareto_group else []) + data.knobs + list(objs) + extra
+    f = data.table.loc[data.on_front, list(dict.fromkeys(cols))]
+    f = f.sort_values(cols[: (1 if data.pareto_group else 0)] + [objs[0]])
+    return f.drop_duplicates()
+
+
+DERIVED = {"runtime_per_sample_s": "runtime of one call / batch (the inverse of the throughput)",
+           "energy_per_sample_j": "energy of one call / batch (energy per inference)"}
+
+
+def decision_intro(data: ReportData) -> str:
+    if not data.decision_objectives:
+        return ("No Pareto front: it needs two objectives, or one runtime and a batch knob with two or more values "
+                "(latency against time per sample). The equations below model each objective from the knobs.")
+    a, b = data.decision_objectives
+    what = "; ".join(f"{c} = {DERIVED[c]}" for c in (a, b) if c in DERIVED)
+    return (f"Pareto front of {a} against {b}" + (f" ({what})" if what else "")
+            + (f", per {data.pareto_group}" if data.pareto_group else "")
+            + ": a configuration is on it when no other measured configuration is at least as good in both and "
+              "better in one. The equations model each objective from the knobs (polynomial, degree chosen by "
+              "cross-validation), fitted on the whole-network rows.")
 
 
 def sampler_summary(s: pd.DataFrame) -> pd.DataFrame:

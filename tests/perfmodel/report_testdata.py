@@ -22,3 +22,39 @@ def synthetic_table(seed: int = 0, noise: float = 0.02) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     df["energy_j"] = df.runtime_s * df.power_w
     return df
+
+
+# layer runtimes (s) at threads=1, batch=1: known shares per type; threads=2 halves every time, batch=4 doubles it
+LAYERS = {"neta": [("conv1", "conv2d", 0.003), ("bn1", "batch_norm", 0.001), ("relu1", "activation", 0.0005)],
+          "netb": [("conv1", "conv2d", 0.002), ("dw1", "depthwise_conv2d", 0.002), ("fc", "dense", 0.001)]}
+WHOLE_OVER_SUM = 1.1      # whole network = 1.1 x the sum of its in-place layers
+ISOLATED_OVER_INPLACE = 1.5
+FLOPS = {"neta": 2e9, "netb": 1e9}
+
+
+def profile_table(power: bool = True) -> pd.DataFrame:
+    """A measurement table as 'perfmodel export' writes it: whole-network rows and inplace/isolated layer rows of
+    two networks over threads x batch, every in-place layer measured twice (0.9x and 1.1x its time)."""
+    rows = []
+    for net, layers in LAYERS.items():
+        for threads, batch in itertools.product((1, 2), (1, 4)):
+            f = (0.5 if threads == 2 else 1.0) * (2.0 if batch == 4 else 1.0)
+            config = f"threads={threads},batch={batch}"
+            base = {"source": "simulated:test", "network": net, "threads": threads, "batch": batch, "config": config,
+                    "status": "ok"}
+            total = sum(t for _, _, t in layers) * f
+            power_w = 10.0 + 5 * threads if power else np.nan
+            rows.append({**base, "level": "network", "view": "whole", "layer": "", "layer_type": "",
+                         "runtime_s": total * WHOLE_OVER_SUM, "flops": FLOPS[net], "power_w": power_w,
+                         "energy_j": power_w * total * WHOLE_OVER_SUM})
+            for name, kind, t in layers:
+                for rep in (0.9, 1.1):
+                    rows.append({**base, "level": "layer", "view": "inplace", "layer": name, "unit": name,
+                                 "layer_type": kind, "runtime_s": t * f * rep, "flops": 1e8, "power_w": np.nan,
+                                 "energy_j": np.nan})
+                rows.append({**base, "level": "layer", "view": "isolated", "layer": name, "unit": name,
+                             "layer_type": kind, "runtime_s": t * f * ISOLATED_OVER_INPLACE, "flops": 1e8,
+                             "power_w": np.nan, "energy_j": np.nan})
+    rows.append({"source": "simulated:test", "network": "neta", "config": "threads=1,batch=1", "status": "failed",
+                 "level": "network", "view": "whole", "runtime_s": np.nan, "threads": 1, "batch": 1})
+    return pd.DataFrame(rows)

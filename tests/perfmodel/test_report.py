@@ -64,7 +64,10 @@ def test_html_is_self_contained(report):
     paths, _ = report
     html = paths["html"].read_text()
     srcs = re.findall(r"src='([^']*)'", html) + re.findall(r'src="([^"]*)"', html)
-    assert len(srcs) == 5 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    names = re.findall(r"<figure id='fig-([a-z-]+)'>", html)
+    # the decision part's five and the profile's knob effects (no layer rows, no flops: the rest is not drawn)
+    assert sorted(names) == ["convergence", "interactions", "knobs", "pareto", "predicted", "profile-knobs"]
+    assert len(srcs) == 6 and all(s.startswith("data:image/png;base64,") for s in srcs)
     for s in srcs:
         assert base64.b64decode(s.split(",", 1)[1])[:4] == b"\x89PNG"
     assert "http://" not in html and "https://" not in html and "<script" not in html
