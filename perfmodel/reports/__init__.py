@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from profiling.atomic import atomic_write, write_json
 
 from ..errors import ReportError
 from ..tables import check_columns
@@ -86,10 +87,9 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
         out.mkdir(parents=True, exist_ok=True)
         paths = {"html": out / "report.html", "markdown": out / "report.md", "equations": out / "equations.json",
                  "figures": out / "figures"}
-        paths["markdown"].write_text(markdown.render(data, paths["figures"]), encoding="utf-8")
-        paths["html"].write_text(html.render(data), encoding="utf-8")
-        paths["equations"].write_text(json.dumps(equations.to_dict(data), indent=2, allow_nan=False) + "\n",
-                                      encoding="utf-8")
+        atomic_write(paths["markdown"], markdown.render(data, paths["figures"]), error=ReportError, what="report")
+        atomic_write(paths["html"], html.render(data), error=ReportError, what="report")
+        write_json(paths["equations"], equations.to_dict(data), error=ReportError, what="equations file")
     except OSError as exc:
         raise ReportError(f"cannot write the report to {str(out)!r}: {exc.strerror or exc}") from None
     return paths
