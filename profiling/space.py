@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import ConfigError
 from .jsonio import load_json
 
@@ -646,8 +647,7 @@ class ConfigSpace:
     def to_json(self, path: str | None = None, indent: int | None = 2) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            atomic_write(path, text, error=ConfigError, what="configuration space file")
         return text
 
     @classmethod

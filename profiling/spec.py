@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .atomic import atomic_write
 from .errors import SpecError
 from .jsonio import load_json
 
@@ -318,8 +319,7 @@ class NetworkSpec:
     def to_json(self, path: str | os.PathLike | None = None, indent: int | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            atomic_write(path, text, error=SpecError, what="network spec file")
         return text
 
     @classmethod

@@ -12,11 +12,12 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from importlib import import_module
 from typing import Any
 
 import numpy as np
+
+from profiling.atomic import atomic_write
 
 from ..errors import ModelError
 from .validation import check_model, check_state
@@ -116,19 +117,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
            "libraries": library_versions(),
            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     text = json.dumps(doc, allow_nan=False, separators=(",", ":"))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".json", dir=folder)
-    except OSError as exc:
-        raise ModelError(f"cannot write model file {path!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise ModelError(f"cannot write model file {path!r}: {exc.strerror}") from None
+    atomic_write(path, text, error=ModelError, what="model file")
 
 
 def load_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None) -> Any:

@@ -16,6 +16,7 @@ import time
 import traceback
 from typing import Any
 
+from ..atomic import atomic_write
 
 def _apply_affinity(cores: int | None) -> list[int]:
     allowed = sorted(os.sched_getaffinity(0))
@@ -39,10 +40,7 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, the campaign goes on
         result = {"status": "failed", "reason": f"crash: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
                   "traceback": traceback.format_exc()[-4000:]}
-    tmp = result_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
-    os.replace(tmp, result_path)
+    atomic_write(result_path, json.dumps(result))
     return 0
 
 

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write
 from ..errors import ConfigError, PlatformError, RestoreError
 from ..sensors.base import PowerSensor
 from ..space import ConfigSpace
@@ -248,9 +249,7 @@ def write_restore_file(path: str | os.PathLike, platform: Platform, state: Mappi
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(doc, indent=2), error=PlatformError, what="restore file")
     except OSError as exc:
         raise PlatformError(f"cannot write restore file {path}: {exc.strerror or exc}") from None
     return path
