@@ -18,6 +18,7 @@ from typing import Any
 
 from ..atomic import atomic_write
 
+
 def _apply_affinity(cores: int | None) -> list[int]:
     allowed = sorted(os.sched_getaffinity(0))
     if cores:
