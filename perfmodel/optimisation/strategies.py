@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -44,6 +44,11 @@ class SearchState:
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng([int(self.seed) & 0xFFFFFFFF, self.number, salt])
+
+    def with_pending(self, config: dict, outputs: dict | None) -> SearchState:
+        """The state after ``config`` is handed out (and, for a batch, believed to return ``outputs``)."""
+        complete = self.complete + ([(config, outputs)] if outputs is not None else [])
+        return replace(self, number=self.number + 1, complete=complete, taken=self.taken | {config_key(config)})
 
 
 def _is_chain(pairs: np.ndarray) -> bool:
@@ -165,6 +170,26 @@ class Strategy:
     def suggest(self, state: SearchState) -> tuple[dict, str] | None:
         raise NotImplementedError
 
+    def believed_outputs(self, state: SearchState, config: dict) -> dict | None:
+        """Outputs a batch proposal assumes for ``config`` while it is being measured (None: nothing)."""
+        return None
+
+    def suggest_batch(self, state: SearchState, q: int) -> list[tuple[dict, str]]:
+        """``q`` distinct configurations to evaluate at once (fewer when the space runs out).
+
+        Sequential greedy: each pick is added to the state as pending, with the outputs
+        :meth:`believed_outputs` gives it (BO: its predicted mean, the *Kriging believer* of Ginsbourger et
+        al. 2010), before the next one is chosen.
+        """
+        out = []
+        for _ in range(int(q)):
+            got = self.suggest(state)
+            if got is None or got[0] is None:
+                break
+            out.append(got)
+            state = state.with_pending(got[0], self.believed_outputs(state, got[0]))
+        return out
+
     def _random(self, state: SearchState) -> dict | None:
         if self._cands.finite:
             perm = np.random.default_rng([int(state.seed) & 0xFFFFFFFF, 99]).permutation(len(self._cands.configs))
@@ -213,7 +238,7 @@ class BOStrategy(Strategy):
     def __init__(self, space, n_init: int = 10, acquisition: str = "auto", design: str = "lhs",
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
-                 log_inputs: bool = True, noisy: bool = True):
+                 log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned"):
         super().__init__(space)
         if acquisition not in ("auto", "ei", "ehvi", "hvpoi"):
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose auto, ei, ehvi or hvpoi")
@@ -227,6 +252,9 @@ class BOStrategy(Strategy):
         self.linked = bool(linked)
         self.log_inputs = bool(log_inputs)
         self.noisy = bool(noisy)
+        self.prior_weight = prior_weight
+        self._prior_cache: dict[str, dict[str, float]] = {}
+        self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
         self._warned = False
 
@@ -237,6 +265,7 @@ class BOStrategy(Strategy):
         return self._init
 
     def suggest(self, state):
+        self._last = {}
         if state.number < self.n_init:
             for cfg in self.initial_design(state.seed):
                 if config_key(cfg) not in state.taken:
@@ -258,13 +287,34 @@ class BOStrategy(Strategy):
         return configs[i], "model"
 
     def _prior(self, name: str, configs: list[dict]):
+        # Values of the prior mean of output ``name`` (None without one), each configuration predicted once.
         fn = self.prior_mean.get(name)
         if fn is None:
             return None
-        values = np.asarray(fn(configs), dtype=float).ravel()
-        if values.shape[0] != len(configs) or not np.all(np.isfinite(values)):
-            raise OptimisationError(f"prior mean of {name!r} must return one finite value per configuration")
-        return values
+        cache = self._prior_cache.setdefault(name, {})
+        keys = [config_key(c) for c in configs]
+        todo = [i for i, k in enumerate(keys) if k not in cache]
+        if todo:
+            values = np.asarray(fn([configs[i] for i in todo]), dtype=float).ravel()
+            if values.shape[0] != len(todo) or not np.all(np.isfinite(values)):
+                raise OptimisationError(f"prior mean of {name!r} must return one finite value per configuration")
+            cache.update(zip((keys[i] for i in todo), values.tolist()))
+        return np.array([cache[k] for k in keys], dtype=float)
+
+    def believed_outputs(self, state, config):
+        # Kriging believer: the predicted mean (output units) of every modelled output at ``config``.
+        key = config_key(config)
+        out = {}
+        for m, (gp, keys, mu) in self._last.items():
+            i = keys.get(key)
+            if i is None:
+                return None
+            out[m] = float(np.exp(mu[i]) if gp.log_ else mu[i])
+        return out or None
+
+    def prior_weights(self) -> dict[str, float]:
+        """Learned weight of each output's prior at the last model fit (1: trusted as is, 0: ignored)."""
+        return {m: gp.prior_weight_ for m, (gp, _, _) in self._last.items() if gp.has_prior_}
 
     def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
         """Acquisition of each candidate (higher is better)."""
@@ -281,10 +331,12 @@ class BOStrategy(Strategy):
                 raise OptimisationError(f"output {m!r} has fewer than 2 finite observations")
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
-                             seed=int(state.rng(11 + j).integers(2**31)))
+                             seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
+        keys = {config_key(c): i for i, c in enumerate(configs)}
+        self._last = {m: (gp, keys, mu) for m, (gp, _, mu, _) in models.items()}  # the mean is noise-free
 
         # Probability of feasibility (HyperPower), on the model's scale.
         pof = np.ones(len(configs))
@@ -410,7 +462,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
-                "log_inputs", "noisy")
+                "log_inputs", "noisy", "prior_weight")
     elif name == "tpe":
         keys = ("n_init",)
     else:
