@@ -31,7 +31,7 @@ from ..tables import parse_names, read_table
 
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
-STRATEGY_CHOICES = ("bo", "random", "tpe")
+STRATEGY_CHOICES = ("bo", "random", "tpe", "nsga2")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,9 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
     p.add_argument("--init", type=int, default=10, help="initial Latin-hypercube design size for bo (default 10)")
-    p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo", help="search strategy (default bo)")
-    p.add_argument("--acquisition", choices=("auto", "ei", "ehvi", "hvpoi"), default="auto",
-                   help="bo acquisition: auto = EI for one objective, EHVI for several")
+    p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo",
+                   help="search strategy (default bo); tpe and nsga2 are optuna's samplers")
+    p.add_argument("--acquisition", choices=("auto", "ei", "ehvi", "hvpoi", "parego"), default="auto",
+                   help="bo acquisition: auto = EI for one objective, EHVI for several; parego = EI on a "
+                        "random Chebyshev scalarisation per step")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g = p.add_argument_group("model guidance (bo)")
     g.add_argument("--prior", action="append", default=[], metavar="FILE",

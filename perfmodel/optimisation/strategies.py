@@ -19,12 +19,13 @@ from profiling.designs import sample as design_sample
 from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
-from ..pareto import pareto_front
+from ..pareto import non_dominated, pareto_front
 from .acquisition import (expected_hypervolume_improvement, expected_improvement,
                           hypervolume_probability_of_improvement, probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import GPSurrogate
 
+ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
 # Above this many configurations a finite space is searched through a random subset of candidates.
 MAX_CANDIDATES = 20_000
 
@@ -218,8 +219,11 @@ class BOStrategy(Strategy):
     ----------
     n_init : int
         Size of the initial design (Latin hypercube by default, as in seed 000).
-    acquisition : {"auto", "ei", "ehvi", "hvpoi"}
-        ``auto`` is EI for one objective and EHVI for several. Every acquisition is multiplied by the
+    acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego"}
+        ``auto`` is EI for one objective and EHVI for several. ``parego`` (Knowles 2006): at every step the
+        objectives (log scale where positive, normalised to the observed range) are scalarised with a random
+        weight vector ``w`` (uniform on the simplex) as ``max_j w_j f_j + 0.05 sum_j w_j f_j``, and one GP of
+        that scalar is searched with EI. Every acquisition is multiplied by the
         probability that the constrained outputs meet their limits (HyperPower); before any feasible
         configuration is known, that probability alone is maximised.
     prior_mean : mapping of output name to callable, optional
@@ -240,8 +244,8 @@ class BOStrategy(Strategy):
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned"):
         super().__init__(space)
-        if acquisition not in ("auto", "ei", "ehvi", "hvpoi"):
-            raise OptimisationError(f"unknown acquisition {acquisition!r}; choose auto, ei, ehvi or hvpoi")
+        if acquisition not in ACQUISITIONS:
+            raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
         self.n_init = max(1, int(n_init))
         self.acquisition = acquisition
         self.design = design
@@ -258,16 +262,48 @@ class BOStrategy(Strategy):
         self._init: list[dict] | None = None
         self._warned = False
 
-    def initial_design(self, seed: int) -> list[dict]:
+    def initial_design(self, state: SearchState) -> list[dict]:
+        """The initial design: ``n_init`` space-filling points, or, when every objective has a prior mean
+        and the space is a finite candidate set, half of them space-filling and half spread along the
+        front the priors predict (a warm start that costs at most half the design when the priors are
+        wrong)."""
         if self._init is None:
             n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
-            self._init = design_sample(self.space, n, self.design, seed)
+            guided = self._cands.finite and n >= 2 and all(m in self.prior_mean for m in state.objectives)
+            n_fill = n - n // 2 if guided else n
+            self._init = design_sample(self.space, n_fill, self.design, state.seed)
+            if guided:
+                self._init += self._prior_front(state, n - n_fill, {config_key(c) for c in self._init})
         return self._init
+
+    def _prior_front(self, state: SearchState, k: int, exclude: set[str]) -> list[dict]:
+        # ``k`` configurations spread along the non-dominated set of the priors' predictions.
+        idx = [i for i, key in enumerate(self._cands.keys) if key not in exclude and key not in state.taken]
+        configs = [self._cands.configs[i] for i in idx]
+        if not configs or k < 1:
+            return []
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        P = np.column_stack([sign[j] * self._prior(m, configs) for j, m in enumerate(state.objectives)])
+        order = np.lexsort(P.T[::-1])                         # by the first objective, ties by the next
+        if P.shape[1] == 1:
+            return [configs[i] for i in order[:k]]
+        picked: list[int] = []
+        remaining = np.ones(len(configs), dtype=bool)
+        while len(picked) < k and remaining.any():            # successive non-dominated layers
+            rows = np.flatnonzero(remaining)
+            layer = rows[non_dominated(P[rows])]
+            layer = layer[np.argsort(P[layer, 0], kind="stable")]
+            want = k - len(picked)
+            take = layer if len(layer) <= want else layer[np.unique(np.round(np.linspace(0, len(layer) - 1,
+                                                                                          want)).astype(int))]
+            picked.extend(int(i) for i in take)
+            remaining[layer] = False
+        return [configs[i] for i in picked[:k]]
 
     def suggest(self, state):
         self._last = {}
         if state.number < self.n_init:
-            for cfg in self.initial_design(state.seed):
+            for cfg in self.initial_design(state):
                 if config_key(cfg) not in state.taken:
                     return cfg, "design"
         if len(state.complete) < 2:
@@ -322,7 +358,11 @@ class BOStrategy(Strategy):
         enc = {"linked": self.linked, "log_inputs": self.log_inputs}
         Xd = self._cands.encode(self.space.to_matrix(done_cfgs), **enc)
         X = self._cands.encode(X, **enc)
-        metrics = list(dict.fromkeys([*state.objectives, *(c.metric for c in state.constraints)]))
+        parego = self.acquisition == "parego"
+        if parego and len(state.objectives) < 2:
+            raise OptimisationError("acquisition 'parego' needs two or more objectives")
+        metrics = list(dict.fromkeys([*([] if parego else state.objectives),
+                                      *(c.metric for c in state.constraints)]))
         models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
         for j, m in enumerate(metrics):
             y = np.array([o.get(m, np.nan) for _, o in state.complete], dtype=float)
@@ -353,6 +393,8 @@ class BOStrategy(Strategy):
                            for _, o in state.complete], dtype=bool)
         if not np.any(feasible & obj_ok):
             return pof
+        if parego:
+            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) * pof
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         mu = np.column_stack([sign[k] * models[m][2] for k, m in enumerate(state.objectives)])
         sd = np.column_stack([models[m][3] for m in state.objectives])
@@ -373,6 +415,25 @@ class BOStrategy(Strategy):
         return expected_hypervolume_improvement(mu, sd, front, ref) * pof
 
 
+    def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        Y = np.array([[o.get(m, np.nan) for m in state.objectives] for _, o in state.complete], dtype=float)
+        Y = Y[obj_ok]
+        for k in range(Y.shape[1]):
+            if self.log and np.all(Y[:, k] > 0):
+                Y[:, k] = np.log(Y[:, k])
+        Y = Y * sign
+        lo, hi = Y.min(axis=0), Y.max(axis=0)
+        Y = (Y - lo) / np.maximum(hi - lo, 1e-12)
+        w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
+        f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
+        gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
+                         seed=int(state.rng(17).integers(2**31)))
+        gp.fit(Xd[obj_ok], f)
+        mu, sd = gp.predict(X, noisy=self.noisy)
+        return expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
+
+
 class TPEStrategy(Strategy):
     """optuna's TPE sampler (multi-objective and constrained TPE for several objectives/constraints).
 
@@ -381,6 +442,13 @@ class TPEStrategy(Strategy):
     """
 
     name = "tpe"
+
+    def _sampler(self, state: SearchState):
+        return self._optuna.samplers.TPESampler(n_startup_trials=self.n_init,
+                                                seed=int(state.rng(5).integers(2**31)))
+
+    def _system_attrs(self, index: int) -> dict:
+        return {}
 
     def __init__(self, space, n_init: int = 10):
         super().__init__(space)
@@ -425,18 +493,20 @@ class TPEStrategy(Strategy):
     def suggest(self, state):
         optuna = self._optuna
         directions = ["maximize" if mx else "minimize" for mx in state.maximize]
-        sampler = optuna.samplers.TPESampler(n_startup_trials=self.n_init,
-                                             seed=int(state.rng(5).integers(2**31)))
+        sampler = self._sampler(state)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             study = optuna.create_study(directions=directions, sampler=sampler)
+            n = 0
             for cfg, outputs in state.complete:
                 values = [float(outputs[m]) for m in state.objectives]
                 if not all(np.isfinite(values)):
                     continue
                 cons = {str(c): float(c.slack(outputs[c.metric])) for c in state.constraints} or None
                 study.add_trial(optuna.trial.create_trial(params=self._to_params(cfg), distributions=self._dists,
-                                                          values=values, constraints=cons))
+                                                          values=values, constraints=cons,
+                                                          system_attrs=self._system_attrs(n) or None))
+                n += 1
             trial = study.ask(self._dists)
         cfg = self._from_params(trial.params)
         ok = config_key(cfg) not in state.taken and self.space.is_feasible(cfg)
@@ -448,12 +518,33 @@ class TPEStrategy(Strategy):
         return cfg, ("random" if len(state.complete) < self.n_init else "model")
 
 
+class NSGA2Strategy(TPEStrategy):
+    """optuna's NSGA-II sampler (a genetic algorithm; population ``n_init``, generations in trial order).
+
+    The history is replayed into a fresh optuna study at every ask with each trial's generation (the
+    ``n``-th successful evaluation belongs to generation ``n // n_init``), so the sampler selects parents
+    exactly as in one long-running optuna study; suggestions are snapped like TPE's.
+    """
+
+    name = "nsga2"
+
+    def _sampler(self, state):
+        pop = max(2, self.n_init)
+        kwargs = {"population_size": pop, "seed": int(state.rng(5).integers(2**31))}
+        if state.constraints:
+            kwargs["constraints_func"] = lambda t: list(t.constraints.values())
+        return self._optuna.samplers.NSGAIISampler(**kwargs)
+
+    def _system_attrs(self, index):
+        return {"NSGAIISampler:generation": index // max(2, self.n_init)}
+
+
 def _unit_vector(space: ConfigSpace, cfg: dict) -> np.ndarray:
     # Knob by knob, without checking constraints or candidates (the point may be infeasible).
     return np.array([k.to_unit(cfg[k.name]) for k in space.knobs], dtype=float)
 
 
-STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy}
+STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy, "nsga2": NSGA2Strategy}
 
 
 def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
@@ -463,7 +554,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight")
-    elif name == "tpe":
+    elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:
         keys = ()

@@ -65,7 +65,7 @@ class Study:
         Objectives to maximise.
     constraints : sequence of str or OutputConstraint
         Limits on outputs, e.g. ``"power_consumption<=3000"``.
-    strategy : {"bo", "random", "tpe"}
+    strategy : {"bo", "random", "tpe", "nsga2"}
     n_init : int
         Initial design size (``bo``) or TPE's random start-up trials.
     seed : int
@@ -74,7 +74,7 @@ class Study:
     resume : bool
         Continue the study in ``storage``: its settings must match; trials asked but never told are asked
         again first, told trials are never repeated.
-    acquisition : {"auto", "ei", "ehvi", "hvpoi"}
+    acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego"}
         BO acquisition (``auto``: EI for one objective, EHVI for several).
     prior_mean : mapping of output name to callable, optional
         BO only: ``f(configs) -> predicted values``; the GP models the deviation from this prediction.
