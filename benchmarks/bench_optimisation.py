@@ -104,6 +104,88 @@ def shuffled_prior(table, seed: int) -> dict:
     return out
 
 
+UNICORN = os.path.join(ROOT, "datasets", "unicorn", "data", "sampled")
+BOARD_OBJECTIVES = ["inference_time", "total_energy_consumption"]
+
+
+def unicorn_table(board: str) -> pd.DataFrame:
+    """A Unicorn ``*_Image_baseline.csv`` table (Xception) with its one-hot ``option@value`` columns decoded."""
+    raw = pd.read_csv(os.path.join(UNICORN, board, "Image", f"{board}_Image_baseline.csv"))
+    out = {}
+    for col in raw.columns:
+        if "@" not in col:
+            continue
+        opt, value = col.split("@", 1)
+        opt = opt.replace(".", "_")          # knob names are identifiers (scheduler.policy -> scheduler_policy)
+        cur = out.setdefault(opt, pd.Series(np.nan, index=raw.index))
+        cur[raw[col].astype(float) > 0.5] = float(value)
+    df = pd.DataFrame(out)
+    for m in BOARD_OBJECTIVES:
+        df[m] = raw[m].astype(float)
+    return df.dropna().reset_index(drop=True)
+
+
+def boards(seeds: list[int], budget: int, init: int, raw_path: str | None) -> str:
+    """Transfer across boards: TX2 table -> prior for a study on the Xavier table (same knobs, Xception)."""
+    from scipy.stats import spearmanr
+
+    from perfmodel.models.config_model import ConfigModel
+    from perfmodel.optimisation.priors import ModelPrior
+
+    src, dst = unicorn_table("TX2"), unicorn_table("Xavier")
+    knobs = [c for c in src.columns if c in dst.columns and c not in BOARD_OBJECTIVES]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        platform = ReplayPlatform(dst, knobs, BOARD_OBJECTIVES, label="unicorn-Xavier_Image_baseline")
+    table, space = platform.frame(), platform.space()
+    lines = [f"TX2 -> Xavier (Unicorn, Xception, replayed baseline tables: {len(src)} TX2 rows, {len(table)} "
+             f"distinct Xavier configurations, {len(knobs)} knobs)", "",
+             "| objective | Spearman rho (TX2 model's prediction vs Xavier measurement) | Spearman rho of the "
+             "top-10% configurations | Xavier percentile of the TX2-predicted best |", "|---|---|---|---|"]
+    priors = {}
+    for m in BOARD_OBJECTIVES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ConfigModel(model="gp", knobs=knobs, target=m, model_params={"n_restarts": 2}).fit(src)
+        prior = ModelPrior(model, space, label=f"TX2:{m}")
+        priors[m] = prior.mean_function(m)
+        pred = np.asarray(priors[m](table[knobs].to_dict("records")), float)
+        y = table[m].to_numpy(float)
+        top = y <= np.quantile(y, 0.1)
+        pct = float((y < y[int(np.argmin(pred))]).mean() * 100)
+        lines.append(f"| {m} | {spearmanr(pred, y)[0]:.3f} | {spearmanr(pred[top], y[top])[0]:.3f} | {pct:.1f} % |")
+    rows = []
+    for seed in seeds:
+        for name, prior in (("bo", None), ("bo-transfer", priors)):
+            for objs in (["inference_time"], BOARD_OBJECTIVES):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    study = optimize(platform, objs, budget=budget, n_init=init, seed=seed,
+                                     prior_mean=None if prior is None else {o: prior[o] for o in objs})
+                res = study.results()
+                if len(objs) == 1:
+                    best = np.minimum.accumulate(res[objs[0]].to_numpy(float)) / table[objs[0]].min()
+                    score = {f"@{b}": best[min(b, len(best)) - 1] for b in (10, budget)}
+                    kind = "best found / true best (time)"
+                else:
+                    F = pareto_front(table[objs].to_numpy(float))
+                    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
+                    traj = hv_trajectory(res[objs].to_numpy(float), ref, hypervolume(F, ref))
+                    score = {f"@{b}": traj[min(b, len(traj)) - 1] for b in (10, budget)}
+                    kind = "HV ratio (time, energy)"
+                rows.append({"strategy": name, "seed": seed, "score": kind, **score})
+    df = pd.DataFrame(rows)
+    if raw_path:
+        df.to_csv(raw_path, index=False)
+    lines += ["", f"Studies on the Xavier table, seeds {seeds[0]}..{seeds[-1]}, initial design {init} "
+              "(median; worst in brackets):", "", f"| score | strategy | @10 | @{budget} |", "|---|---|---|---|"]
+    for (kind, name), g in df.groupby(["score", "strategy"], sort=False):
+        worst = (lambda c: g[c].max()) if kind.startswith("best") else (lambda c: g[c].min())
+        lines.append(f"| {kind} | {name} | {g['@10'].median():.3f} ({worst('@10'):.3f}) | "
+                     f"{g[f'@{budget}'].median():.3f} ({worst(f'@{budget}'):.3f}) |")
+    return "\n".join(lines)
+
+
 def parse_seeds(text: str) -> list[int]:
     """'20' -> 0..19; '5-9' -> 5..9; '1,4' -> 1, 4."""
     if "-" in text:
@@ -150,6 +232,9 @@ def main(argv=None) -> int:
     ap.add_argument("--files", default=DEFAULT_FILES, help="glob of grid files (default: all flexibo-tx2 grids)")
     ap.add_argument("--seeds", default="20", help="N (seeds 0..N-1), A-B or a comma list (default 20)")
     ap.add_argument("--grids", help="comma list of grid sizes to run, e.g. 400x400,600x600 (default: all of --files)")
+    ap.add_argument("--boards", action="store_true",
+                    help="instead: transfer TX2 -> Xavier on the Unicorn tables (rank correlations, BO on Xavier "
+                         "with and without the TX2 prior, budget = the largest of --budgets)")
     ap.add_argument("--transfer-evals", type=int, default=40,
                     help="evaluations of the earlier (source) study a transfer prior is fitted on (default 40)")
     ap.add_argument("--budgets", default="10,20,40,80")
@@ -176,6 +261,13 @@ def main(argv=None) -> int:
         if not files:
             ap.error(f"no file of {args.files} matches --grids {args.grids}")
     seeds = parse_seeds(str(args.seeds))
+    if args.boards:
+        text = boards(seeds, max(int(b) for b in args.budgets.split(",")), args.init, args.raw)
+        print(text)
+        if args.markdown:
+            with open(args.markdown, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        return 0
     budgets = [int(b) for b in args.budgets.split(",")]
     strategies = args.strategies.split(",")
     bmax = max(budgets)

@@ -269,3 +269,31 @@ def test_two_resumes_of_one_study_cannot_run_at_once(capsys, table):
     finally:
         holder.communicate("")
     assert main([*base, "--resume", "--budget", "9"]) == 0     # free again once the other one ends
+
+
+# ------------------------------------------------------------------------------------ baselines
+def test_nsga2_and_parego_run_distinct_feasible_searches():
+    for strategy, acq in (("nsga2", "auto"), ("bo", "parego")):
+        study = optimize(lambda c: outputs(c), ["time", "power"], space=space(), budget=14, n_init=5,
+                         strategy=strategy, acquisition=acq, seed=3)
+        res = study.results()
+        assert len(res) == 14 and not res.duplicated(["a", "b"]).any()
+        assert res["on_front"].any()
+    with pytest.raises(OptimisationError, match="two or more objectives"):
+        optimize(lambda c: outputs(c), ["time"], space=space(), budget=6, n_init=2, acquisition="parego")
+
+
+def test_parego_finds_more_of_the_front_than_random():
+    from perfmodel.pareto import pareto_front
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    F = pareto_front(Y)
+    ref = F.max(axis=0) + 1.0
+    hv = {}
+    for strategy, acq in (("random", "auto"), ("bo", "parego")):
+        vals = []
+        for seed in range(3):
+            r = optimize(lambda c: outputs(c), ["time", "power"], space=space(), budget=14, n_init=5,
+                         strategy=strategy, acquisition=acq, seed=seed).results()
+            vals.append(hypervolume(r[["time", "power"]].to_numpy(float), ref) / hypervolume(F, ref))
+        hv[strategy] = np.mean(vals)
+    assert hv["bo"] > hv["random"]
