@@ -297,3 +297,29 @@ def test_parego_finds_more_of_the_front_than_random():
             vals.append(hypervolume(r[["time", "power"]].to_numpy(float), ref) / hypervolume(F, ref))
         hv[strategy] = np.mean(vals)
     assert hv["bo"] > hv["random"]
+
+
+def test_layerwise_model_as_prior_for_a_network():
+    import warnings
+
+    from perfmodel.models.layerwise import LayerwisePredictor
+    from perfmodel.models.synthetic import random_network, synthetic_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LayerwisePredictor(std_folds=0).fit(synthetic_table(n_networks=6, threads=(1, 2, 4),
+                                                                    batches=(1, 2, 4), seed=0))
+    net = random_network(np.random.default_rng(9), "unseen")
+    sp = ConfigSpace((Ordinal("threads", (1, 2, 4)), Ordinal("batch", (1, 2, 4))))
+    prior = ModelPrior(model, sp, net, label="lw.json")
+    assert "runtime_s" in prior.targets
+    t = {(c["threads"], c["batch"]): v for c, v in zip(sp.grid(), prior.mean_function("runtime_s")(list(sp.grid())))}
+    assert t[(1, 4)] > t[(1, 1)] and t[(1, 1)] > t[(4, 1)]          # more work is slower, more threads faster
+    study = optimize(lambda c: {"runtime_s": 1e-3 * c["batch"] / c["threads"] ** 0.5}, ["runtime_s"], space=sp,
+                     budget=5, n_init=3, prior_mean={"runtime_s": prior.mean_function("runtime_s")})
+    assert study.front()["runtime_s"].min() == pytest.approx(1e-3 / 2)   # threads=4, batch=1
+    with pytest.raises(OptimisationError, match="needs a network"):
+        ModelPrior(model, sp, None, label="lw.json")
+    bad = ConfigSpace((Ordinal("threads", (1, 2)), Ordinal("gpu_freq", (1, 2))))
+    with pytest.raises(OptimisationError, match="does not know knob.*gpu_freq"):
+        ModelPrior(model, bad, net, label="lw.json")
