@@ -204,7 +204,7 @@ def _load_models(paths, space, network):
 
 def _priors(paths, space, outputs, network) -> dict:
     """--prior files -> {output: f(configs)}; each output at most once, each file used for something."""
-    from ..optimisation.priors import prior_from_results
+    from ..optimisation.priors import check_prior, prior_from_results
 
     out, origin = {}, {}
     for path in paths:
@@ -229,6 +229,7 @@ def _priors(paths, space, outputs, network) -> dict:
             if target in out:
                 raise OptimisationError(f"two --prior files predict {target!r} ({origin[target]!r} and {path!r})")
             out[target], origin[target] = model.mean_function(target), path
+            check_prior(out[target], space, path)
     return out
 
 

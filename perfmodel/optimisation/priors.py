@@ -104,6 +104,17 @@ class ModelPrior:
                                confidence=confidence, rel_std=rel_std, label=self.label)
 
 
+def check_prior(fn, space: ConfigSpace, label: str, n_sample: int = 256) -> None:
+    """Predict the space's configurations (a seeded sample of ``n_sample`` of them) once, up front, so that a
+    prior that cannot predict this space fails before a study file is written, not at the first BO step."""
+    from profiling.designs import sample as design_sample
+
+    configs = design_sample(space, int(min(n_sample, space.size if space.is_finite else n_sample)), "random", 0)
+    values = np.asarray(fn(configs), dtype=float).ravel()
+    if values.shape[0] != len(configs) or not np.all(np.isfinite(values)):
+        raise OptimisationError(f"prior {label!r} gives a non-finite prediction for some configurations of the space")
+
+
 def load_prior(path: str, space: ConfigSpace, network: str | None = None) -> ModelPrior:
     """A model file (``perfmodel fit`` output) as a :class:`ModelPrior` over ``space``."""
     from ..models.persistence import load_model

@@ -323,3 +323,18 @@ def test_layerwise_model_as_prior_for_a_network():
     bad = ConfigSpace((Ordinal("threads", (1, 2)), Ordinal("gpu_freq", (1, 2))))
     with pytest.raises(OptimisationError, match="does not know knob.*gpu_freq"):
         ModelPrior(model, bad, net, label="lw.json")
+
+
+def test_cli_prior_unable_to_predict_the_space_fails_before_any_study_file(capsys, table, tmp_path):
+    path, d = table
+    # a model that saw only b in {1, 2} as categories cannot predict b = 3..6
+    cat = grid_frame()
+    cat["b"] = cat["b"].map(lambda v: f"l{v}")
+    small = cat[cat["b"].isin(["l1", "l2"])]
+    ConfigModel(model="linear", knobs=["a", "b"], target="time").fit(small).save(tmp_path / "cat.json")
+    cat.to_csv(tmp_path / "cat.csv", index=False)
+    study = tmp_path / "c.sqlite"
+    rc = main(["explore", "--quiet", "--table", str(tmp_path / "cat.csv"), "--knobs", "a,b", "--objectives",
+               "time", "--prior", str(tmp_path / "cat.json"), "--study", str(study)])
+    assert rc == 2 and "unseen" in err(capsys)
+    assert not study.exists()
