@@ -214,8 +214,12 @@ def parse_bo_options(text: str, ap) -> dict:
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")
-        if not sep or key not in ("linked", "log_inputs", "noisy") or value not in ("0", "1"):
-            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy=0|1")
+        if key == "prior_weight" and value in ("learned", "fixed"):
+            out[key] = value
+            continue
+        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design") or value not in ("0", "1"):
+            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design=0|1 or "
+                     "prior_weight=learned|fixed")
         out[key] = value == "1"
     return out
 
@@ -290,7 +294,7 @@ def main(argv=None) -> int:
     need_src = "bo-transfer" in strategies
     jobs = [(f, s, seed) for seed in seeds for s in order for f in files]
     if need_src:
-        extra = {transfer_source(all_files, f) for f in files} - set(files)
+        extra = {transfer_source(all_files, f) for f in files} - (set(files) if "bo" in strategies else set())
         jobs = [(f, "bo-source", seed) for seed in seeds for f in sorted(extra)] + jobs
     tables = {}
     for f in all_files:

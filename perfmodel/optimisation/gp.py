@@ -77,13 +77,15 @@ class GPSurrogate:
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
-                 outcome_transform: str | None = None, prior_weight: str = "learned"):
+                 outcome_transform: str | None = None, prior_weight: str = "learned",
+                 prior_selection: str = "evidence"):
         self.log = log
         self.restarts = restarts
         self.max_iters = max_iters
         self.seed = seed
         self.outcome_transform = outcome_transform
         self.prior_weight = prior_weight
+        self.prior_selection = prior_selection
 
     # Transform of the output scale: shared with the acquisition so that limits are mapped the same way.
     def transform(self, y) -> np.ndarray:
@@ -104,8 +106,6 @@ class GPSurrogate:
         return np.column_stack([X, zp])
 
     def fit(self, X, y, prior=None) -> GPSurrogate:
-        import GPy
-
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
@@ -127,8 +127,23 @@ class GPSurrogate:
         self.mean_ = float(t.mean())
         self.std_ = float(max(t.std(), _MIN_STD)) if t.size > 1 else 1.0
         z = ((t - self.mean_) / self.std_)[:, None]
+        self.model_ = self._optimise(X, z, prior if learned else None)
+        self.prior_used_ = self.has_prior_
+        if learned and self.prior_selection == "evidence":
+            # The prior's two parameters (offset, weight) must pay for themselves: BIC-penalised evidence
+            # of the GP with the prior's mean function against the plain GP on the same data.
+            plain = self._optimise(X, z, None)
+            penalty = np.log(max(len(y), 2))          # 0.5 * 2 parameters * ln(n)
+            if -float(plain.objective_function()) >= -float(self.model_.objective_function()) - penalty:
+                self.model_, self.prior_used_ = plain, False
+        return self
+
+    def _optimise(self, X, z, prior):
+        import GPy
+
         d = X.shape[1]
         kern = GPy.kern.Matern52(d, ARD=True, lengthscale=np.full(d, 0.5), active_dims=list(range(d)))
+        learned = prior is not None
         if learned:
             Xa = self._augment(X, prior)
             mean_fn = _prior_mapping(d)
@@ -167,12 +182,13 @@ class GPSurrogate:
         if best is not None:
             model.param_array[:] = best
             model.parameters_changed()
-        self.model_ = model
-        return self
+        return model
 
     @property
     def prior_weight_(self) -> float:
         """Fitted weight ``b`` of the prior (1: taken as it is, 0: ignored); NaN without a learned prior."""
+        if self.has_prior_ and not self.prior_used_:
+            return 0.0
         mf = getattr(self.model_, "mean_function", None)
         return float(mf.weight.values[0]) if mf is not None else (1.0 if self.has_prior_ else np.nan)
 
@@ -189,7 +205,7 @@ class GPSurrogate:
         """
         X = np.asarray(X, dtype=float)
         learned = self.has_prior_ and self.prior_weight == "learned"
-        Xa = self._augment(X, prior) if learned else X
+        Xa = self._augment(X, prior) if learned and self.prior_used_ else X
         if self.has_prior_ and not learned and prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
         with warnings.catch_warnings(), np.errstate(all="ignore"):

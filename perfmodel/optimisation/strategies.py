@@ -242,7 +242,8 @@ class BOStrategy(Strategy):
     def __init__(self, space, n_init: int = 10, acquisition: str = "auto", design: str = "lhs",
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
-                 log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned"):
+                 log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
+                 prior_design: bool = True, prior_selection: str = "evidence"):
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
@@ -257,6 +258,8 @@ class BOStrategy(Strategy):
         self.log_inputs = bool(log_inputs)
         self.noisy = bool(noisy)
         self.prior_weight = prior_weight
+        self.prior_design = bool(prior_design)
+        self.prior_selection = prior_selection
         self._prior_cache: dict[str, dict[str, float]] = {}
         self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
@@ -269,7 +272,8 @@ class BOStrategy(Strategy):
         wrong)."""
         if self._init is None:
             n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
-            guided = self._cands.finite and n >= 2 and all(m in self.prior_mean for m in state.objectives)
+            guided = (self.prior_design and self._cands.finite and n >= 2
+                      and all(m in self.prior_mean for m in state.objectives))
             n_fill = n - n // 2 if guided else n
             self._init = design_sample(self.space, n_fill, self.design, state.seed)
             if guided:
@@ -371,7 +375,8 @@ class BOStrategy(Strategy):
                 raise OptimisationError(f"output {m!r} has fewer than 2 finite observations")
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
-                             seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight)
+                             seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
+                             prior_selection=self.prior_selection)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
@@ -553,7 +558,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
-                "log_inputs", "noisy", "prior_weight")
+                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

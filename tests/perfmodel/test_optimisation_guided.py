@@ -52,10 +52,15 @@ def test_learned_prior_weight_trusts_a_good_prior_and_ignores_an_unrelated_one()
     assert abs(g.prior_weight_ - 1.0) < 0.1
     assert err_good < 0.2 * err_plain
     wrong = rng.permutation(f)                   # same values, no relation to the configuration
-    w = GPSurrogate(seed=0).fit(X[tr], f[tr], wrong[tr])
+    w = GPSurrogate(seed=0, prior_selection="none").fit(X[tr], f[tr], wrong[tr])
     err_wrong = np.sqrt(np.mean((w.predict(X[te], wrong[te])[0] - np.log(f[te])) ** 2))
     assert abs(w.prior_weight_) < 0.3
     assert err_wrong < 1.5 * err_plain
+    # with evidence selection (the default) the unrelated prior does not pay for its two parameters
+    sel = GPSurrogate(seed=0).fit(X[tr], f[tr], wrong[tr])
+    assert not sel.prior_used_ and sel.prior_weight_ == 0.0
+    np.testing.assert_allclose(sel.predict(X[te], wrong[te])[0], plain.predict(X[te])[0], rtol=1e-6, atol=1e-6)
+    assert g.prior_used_
     # a fixed-weight prior takes the wrong prior at face value and is much worse
     fx = GPSurrogate(seed=0, prior_weight="fixed").fit(X[tr], f[tr], wrong[tr])
     err_fixed = np.sqrt(np.mean((fx.predict(X[te], wrong[te])[0] - np.log(f[te])) ** 2))
