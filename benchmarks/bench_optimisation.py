@@ -395,7 +395,8 @@ def report(args, files, budgets, df, sdf) -> int:
         plot(df, budgets, args.figure)
     files = sorted(df["file"].unique()) if len(df) else [os.path.basename(f) for f in files]
     seeds = sorted(df["seed"].unique()) if len(df) else parse_seeds(str(args.seeds))
-    seed_text = f"{seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else ",".join(map(str, seeds))
+    contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
+    seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
 
     lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {args.init}"
              + (f", BO options {args.bo_options}" if args.bo_options else "") + ", files: "

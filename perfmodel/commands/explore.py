@@ -241,8 +241,9 @@ def _constraint_models(paths, space, constraints, network, confidence) -> list:
     for c in constraints:
         by = [m for m in models if c.metric in m.targets]
         if not by:
+            known = ", ".join(sorted({t for m in models for t in m.targets}))
             raise OptimisationError(f"constraint {str(c)!r} names {c.metric!r}, which no --constraint-model "
-                                    f"predicts (they predict {', '.join(sorted({t for m in models for t in m.targets}))})")
+                                    f"predicts (they predict {known})")
         out.append(by[0].constraint(c, confidence=confidence))
     return out
 

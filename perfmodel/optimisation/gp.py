@@ -12,7 +12,9 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   the kernel's hyper-parameters (``prior_weight="learned"``, the default; a Gaussian process with explicit
   basis functions, Rasmussen & Williams 2006 sec. 2.7). The GP then models only the prior's error: with a
   good prior ``b`` is near 1 and few observations suffice; with a prior unrelated to the data ``b`` goes to
-  0 and the surrogate is the plain GP. ``prior_weight="fixed"`` subtracts the prior as it is (``b = 1``).
+  0 and the surrogate is the plain GP; with ``prior_selection="evidence"`` (default) the prior is also dropped
+  for the step when it does not beat the plain GP's BIC-penalised marginal likelihood.
+  ``prior_weight="fixed"`` subtracts the prior as it is (``b = 1``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ class GPSurrogate:
         the prior are positive (else the values are modelled as they are).
     prior_weight : {"learned", "fixed"}
         How a prior given to :meth:`fit` enters the mean function (see the module docstring).
+    prior_selection : {"evidence", "none"}
+        ``evidence``: the plain GP is fitted too, and the prior is kept only when the log marginal likelihood
+        with it exceeds the plain GP's by more than ``ln(n)`` (BIC for its two parameters); otherwise
+        ``prior_used_`` is False and predictions are the plain GP's.
     restarts : int
         Random restarts of the hyper-parameter optimisation (in addition to a warm start).
     max_iters : int

@@ -235,6 +235,14 @@ class BOStrategy(Strategy):
         Acquisitions use the predictive distribution of the value an evaluation would *return* (latent
         function plus the fitted noise) rather than of the latent function: a configuration is evaluated
         once, and what enters the front is its measured value.
+    prior_weight : {"learned", "fixed"}
+        How a prior mean enters the GP (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    prior_selection : {"evidence", "none"}
+        ``evidence``: at every fit the prior is used only when it beats the plain GP's BIC-penalised
+        marginal likelihood.
+    prior_design : bool
+        With a prior for every objective, half the initial design is spread along the priors' predicted
+        front (finite spaces).
     """
 
     name = "bo"

@@ -82,7 +82,8 @@ class Study:
         Where the outputs come from (``replay:<file>``, ``measured:cpu``); written into every result.
     bo_options : mapping, optional
         BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default),
-        ``prior_weight`` (``"learned"``, default, or ``"fixed"``), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+        ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
+        default, or ``"none"``), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
         infeasible with high probability is rejected before any measurement, by every strategy; see
