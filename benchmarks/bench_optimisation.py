@@ -1,4 +1,11 @@
-"""Benchmark of the optimisers on replayed full grids (flexibo-tx2): bo vs random vs tpe.
+"""Benchmark of the optimisers on replayed full grids (flexibo-tx2): BO with and without model priors vs
+random search, optuna's TPE and NSGA-II, and a GP with ParEGO scalarisation, in one run.
+
+Strategies (``--strategies``): ``bo`` (GP + EHVI), ``random``, ``tpe``, ``nsga2`` (optuna, population =
+``--init``), ``parego`` (the same GP, EI on a random augmented-Chebyshev scalarisation per step),
+``bo-transfer`` (prior mean = GP models fitted on the ``bo`` run of the same seed on another input size,
+its first ``--transfer-evals`` evaluations: the earlier study warm-starts this one), ``bo-wrong`` (prior mean
+= the grid's own values shuffled over the configurations: right range, no relation to the knobs).
 
 For every file, strategy and seed one study is run to the largest budget; because no strategy looks at
 the budget, the first k evaluations of that run are exactly a run with budget k, so every budget is read
@@ -14,6 +21,12 @@ Full run used for docs/optimisation.md (as issue #4 asks; about 27 minutes on th
     .venv/bin/python benchmarks/bench_optimisation.py --seeds 20 --budgets 10,20,40,80 --tpe-cap 200 \\
         --raw benchmarks/results/optimisation_raw.csv --markdown benchmarks/results/optimisation.md
 ``--bo-options linked=0,log_inputs=0,noisy=0`` runs BO as it was before issue #4's changes.
+
+Issue 22's run (all strategies, budgets to 40; ``--seeds 0-19`` for the full run, several ``--raw`` files can
+be summarised together with ``--from-raw a.csv,b.csv``):
+    .venv/bin/python benchmarks/bench_optimisation.py --seeds 0-19 --budgets 10,20,40 --tpe-cap 40 \\
+        --strategies bo,bo-transfer,bo-wrong,parego,tpe,nsga2,random --single-budget 0 \\
+        --raw benchmarks/results/guided_raw.csv --markdown benchmarks/results/guided.md
 """
 
 from __future__ import annotations
@@ -32,6 +45,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from perfmodel.optimisation import optimize  # noqa: E402
+from perfmodel.optimisation.priors import prior_from_results  # noqa: E402
+from profiling.space import config_key  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
 from profiling.platforms.replay import ReplayPlatform  # noqa: E402
 
@@ -53,20 +68,132 @@ def first_reach(traj: np.ndarray, level: float) -> float:
     return float(hit[0] + 1) if len(hit) else np.inf
 
 
-def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None):
+def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None,
+              prior_mean=None, return_results=False):
     Y_all = table[OBJECTIVES].to_numpy(float)
     F = pareto_front(Y_all)
     ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
     hv_true = hypervolume(F, ref)
+    bo = strategy == "bo"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.process_time()
         study = optimize(platform, OBJECTIVES, budget=budget, n_init=init, strategy=strategy, seed=seed,
-                         acquisition=acquisition if strategy == "bo" else "auto",
-                         bo_options=bo_options if strategy == "bo" else None)
+                         acquisition=acquisition if bo else "auto", bo_options=bo_options if bo else None,
+                         prior_mean=prior_mean if bo else None)
         cpu = time.process_time() - t0
-    Y = study.results()[OBJECTIVES].to_numpy(float)
-    return hv_trajectory(Y, ref, hv_true), cpu
+    res = study.results()
+    traj = hv_trajectory(res[OBJECTIVES].to_numpy(float), ref, hv_true)
+    return (traj, cpu, res) if return_results else (traj, cpu)
+
+
+def transfer_source(files: list[str], f: str) -> str:
+    """The grid whose study warm-starts ``f``: the next smaller input size (the smallest: the next larger)."""
+    i = files.index(f)
+    return files[i - 1] if i > 0 else files[1]
+
+
+def shuffled_prior(table, seed: int) -> dict:
+    """A deliberately wrong prior: each objective's values permuted at random over the configurations."""
+    rng = np.random.default_rng([seed, 2022])
+    keys = [config_key({k: row[k] for k in KNOBS}) for _, row in table[KNOBS].iterrows()]
+    out = {}
+    for m in OBJECTIVES:
+        lookup = dict(zip(keys, rng.permutation(table[m].to_numpy(float))))
+        out[m] = (lambda lk: lambda configs: [lk[config_key(c)] for c in configs])(lookup)
+    return out
+
+
+UNICORN = os.path.join(ROOT, "datasets", "unicorn", "data", "sampled")
+BOARD_OBJECTIVES = ["inference_time", "total_energy_consumption"]
+
+
+def unicorn_table(board: str) -> pd.DataFrame:
+    """A Unicorn ``*_Image_baseline.csv`` table (Xception) with its one-hot ``option@value`` columns decoded."""
+    raw = pd.read_csv(os.path.join(UNICORN, board, "Image", f"{board}_Image_baseline.csv"))
+    out = {}
+    for col in raw.columns:
+        if "@" not in col:
+            continue
+        opt, value = col.split("@", 1)
+        opt = opt.replace(".", "_")          # knob names are identifiers (scheduler.policy -> scheduler_policy)
+        cur = out.setdefault(opt, pd.Series(np.nan, index=raw.index))
+        cur[raw[col].astype(float) > 0.5] = float(value)
+    df = pd.DataFrame(out)
+    for m in BOARD_OBJECTIVES:
+        df[m] = raw[m].astype(float)
+    return df.dropna().reset_index(drop=True)
+
+
+def boards(seeds: list[int], budget: int, init: int, raw_path: str | None) -> str:
+    """Transfer across boards: TX2 table -> prior for a study on the Xavier table (same knobs, Xception)."""
+    from scipy.stats import spearmanr
+
+    from perfmodel.models.config_model import ConfigModel
+    from perfmodel.optimisation.priors import ModelPrior
+
+    src, dst = unicorn_table("TX2"), unicorn_table("Xavier")
+    knobs = [c for c in src.columns if c in dst.columns and c not in BOARD_OBJECTIVES]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        platform = ReplayPlatform(dst, knobs, BOARD_OBJECTIVES, label="unicorn-Xavier_Image_baseline")
+    table, space = platform.frame(), platform.space()
+    lines = [f"TX2 -> Xavier (Unicorn, Xception, replayed baseline tables: {len(src)} TX2 rows, {len(table)} "
+             f"distinct Xavier configurations, {len(knobs)} knobs)", "",
+             "| objective | Spearman rho (TX2 model's prediction vs Xavier measurement) | Spearman rho of the "
+             "top-10% configurations | Xavier percentile of the TX2-predicted best |", "|---|---|---|---|"]
+    priors = {}
+    for m in BOARD_OBJECTIVES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ConfigModel(model="gp", knobs=knobs, target=m, model_params={"n_restarts": 2}).fit(src)
+        prior = ModelPrior(model, space, label=f"TX2:{m}")
+        priors[m] = prior.mean_function(m)
+        pred = np.asarray(priors[m](table[knobs].to_dict("records")), float)
+        y = table[m].to_numpy(float)
+        top = y <= np.quantile(y, 0.1)
+        pct = float((y < y[int(np.argmin(pred))]).mean() * 100)
+        lines.append(f"| {m} | {spearmanr(pred, y)[0]:.3f} | {spearmanr(pred[top], y[top])[0]:.3f} | {pct:.1f} % |")
+    rows = []
+    for seed in seeds:
+        for name, prior in (("bo", None), ("bo-transfer", priors)):
+            for objs in (["inference_time"], BOARD_OBJECTIVES):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    study = optimize(platform, objs, budget=budget, n_init=init, seed=seed,
+                                     prior_mean=None if prior is None else {o: prior[o] for o in objs})
+                res = study.results()
+                if len(objs) == 1:
+                    best = np.minimum.accumulate(res[objs[0]].to_numpy(float)) / table[objs[0]].min()
+                    score = {f"@{b}": best[min(b, len(best)) - 1] for b in (10, budget)}
+                    kind = "best found / true best (time)"
+                else:
+                    F = pareto_front(table[objs].to_numpy(float))
+                    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
+                    traj = hv_trajectory(res[objs].to_numpy(float), ref, hypervolume(F, ref))
+                    score = {f"@{b}": traj[min(b, len(traj)) - 1] for b in (10, budget)}
+                    kind = "HV ratio (time, energy)"
+                rows.append({"strategy": name, "seed": seed, "score": kind, **score})
+    df = pd.DataFrame(rows)
+    if raw_path:
+        df.to_csv(raw_path, index=False)
+    lines += ["", f"Studies on the Xavier table, seeds {seeds[0]}..{seeds[-1]}, initial design {init} "
+              "(median; worst in brackets):", "", f"| score | strategy | @10 | @{budget} |", "|---|---|---|---|"]
+    for (kind, name), g in df.groupby(["score", "strategy"], sort=False):
+        worst = (lambda c: g[c].max()) if kind.startswith("best") else (lambda c: g[c].min())
+        lines.append(f"| {kind} | {name} | {g['@10'].median():.3f} ({worst('@10'):.3f}) | "
+                     f"{g[f'@{budget}'].median():.3f} ({worst(f'@{budget}'):.3f}) |")
+    return "\n".join(lines)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'20' -> 0..19; '5-9' -> 5..9; '1,4' -> 1, 4."""
+    if "-" in text:
+        a, b = text.split("-")
+        return list(range(int(a), int(b) + 1))
+    if "," in text:
+        return [int(t) for t in text.split(",")]
+    return list(range(int(text)))
 
 
 def run_single(platform, table, strategy, seed, budget, init, limit, bo_options=None):
@@ -87,8 +214,12 @@ def parse_bo_options(text: str, ap) -> dict:
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")
-        if not sep or key not in ("linked", "log_inputs", "noisy") or value not in ("0", "1"):
-            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy=0|1")
+        if key == "prior_weight" and value in ("learned", "fixed"):
+            out[key] = value
+            continue
+        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design") or value not in ("0", "1"):
+            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design=0|1 or "
+                     "prior_weight=learned|fixed")
         out[key] = value == "1"
     return out
 
@@ -103,7 +234,13 @@ def fmt_reach(values, runs) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", default=DEFAULT_FILES, help="glob of grid files (default: all flexibo-tx2 grids)")
-    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--seeds", default="20", help="N (seeds 0..N-1), A-B or a comma list (default 20)")
+    ap.add_argument("--grids", help="comma list of grid sizes to run, e.g. 400x400,600x600 (default: all of --files)")
+    ap.add_argument("--boards", action="store_true",
+                    help="instead: transfer TX2 -> Xavier on the Unicorn tables (rank correlations, BO on Xavier "
+                         "with and without the TX2 prior, budget = the largest of --budgets)")
+    ap.add_argument("--transfer-evals", type=int, default=40,
+                    help="evaluations of the earlier (source) study a transfer prior is fitted on (default 40)")
     ap.add_argument("--budgets", default="10,20,40,80")
     ap.add_argument("--strategies", default="bo,random,tpe")
     ap.add_argument("--init", type=int, default=10)
@@ -119,9 +256,22 @@ def main(argv=None) -> int:
     ap.add_argument("--from-raw", metavar="CSV", help="do not run: summarise a --raw file written before")
     args = ap.parse_args(argv)
 
-    files = sorted(glob.glob(args.files))
-    if not files:
+    all_files = sorted(glob.glob(args.files), key=_size_key)
+    if not all_files:
         ap.error(f"no file matches {args.files}")
+    files = all_files
+    if args.grids:
+        files = [f for f in all_files if any(g in os.path.basename(f) for g in args.grids.split(","))]
+        if not files:
+            ap.error(f"no file of {args.files} matches --grids {args.grids}")
+    seeds = parse_seeds(str(args.seeds))
+    if args.boards:
+        text = boards(seeds, max(int(b) for b in args.budgets.split(",")), args.init, args.raw)
+        print(text)
+        if args.markdown:
+            with open(args.markdown, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        return 0
     budgets = [int(b) for b in args.budgets.split(",")]
     strategies = args.strategies.split(",")
     bmax = max(budgets)
@@ -130,29 +280,66 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     if args.from_raw:
-        df = pd.read_csv(args.from_raw)
-        single = args.from_raw.replace(".csv", "_single.csv")
-        sdf = pd.read_csv(single) if os.path.exists(single) else pd.DataFrame()
+        df = pd.concat([pd.read_csv(f) for f in args.from_raw.split(",")], ignore_index=True)
+        singles = [f.replace(".csv", "_single.csv") for f in args.from_raw.split(",")]
+        singles = [pd.read_csv(f) for f in singles if os.path.exists(f)]
+        sdf = pd.concat(singles, ignore_index=True) if singles else pd.DataFrame()
         return report(args, files, budgets, df, sdf)
 
-    jobs = [(f, s, seed) for f in files for s in strategies for seed in range(args.seeds)]
+    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-wrong"}
+    if set(strategies) - known:
+        ap.error(f"unknown strategy {sorted(set(strategies) - known)[0]!r}; choose from {', '.join(sorted(known))}")
+    # plain BO first: a transfer run is warm-started by the bo run of the same seed on its source grid
+    order = sorted(strategies, key=lambda s: s != "bo")
+    need_src = "bo-transfer" in strategies
+    jobs = [(f, s, seed) for seed in seeds for s in order for f in files]
+    if need_src:
+        extra = {transfer_source(all_files, f) for f in files} - (set(files) if "bo" in strategies else set())
+        jobs = [(f, "bo-source", seed) for seed in seeds for f in sorted(extra)] + jobs
     tables = {}
-    for f in files:
+    for f in all_files:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             p = ReplayPlatform(f, KNOBS, OBJECTIVES)
         tables[f] = (p, p.frame())
+    studies = {}
     for f, strategy, seed in tqdm(jobs, desc="multi-objective runs"):
         p, table = tables[f]
-        budget = {"random": len(table), "tpe": max(bmax, args.tpe_cap)}.get(strategy, bmax)
-        traj, cpu = run_multi(p, table, strategy, seed, budget, args.init, args.acquisition, bo_options)
+        budget = {"random": len(table), "tpe": max(bmax, args.tpe_cap), "nsga2": max(bmax, args.tpe_cap),
+                  "bo-source": args.transfer_evals}.get(strategy, bmax)
+        if strategy == "bo" and need_src:
+            budget = max(budget, args.transfer_evals)
+        base, prior, acq = strategy, None, args.acquisition
+        if strategy in ("bo-source", "bo-transfer", "bo-wrong", "parego"):
+            base = "bo"
+        if strategy == "parego":
+            acq = "parego"
+        if strategy == "bo-transfer":
+            src = studies[(transfer_source(all_files, f), seed)]
+            src = src[src["evaluation"] <= args.transfer_evals]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = prior_from_results(src, p.space(), OBJECTIVES, label=os.path.basename(f))
+            prior = {m: fitted[m].mean_function(m) for m in OBJECTIVES}
+        elif strategy == "bo-wrong":
+            prior = shuffled_prior(table, seed)
+        traj, cpu, res = run_multi(p, table, base, seed, budget, args.init, acq, bo_options, prior,
+                                   return_results=True)
+        if strategy in ("bo", "bo-source"):
+            studies[(f, seed)] = res
+        if strategy == "bo-source":
+            continue
         row = {"file": os.path.basename(f), "strategy": strategy, "seed": seed, "cpu_s": cpu, "evaluations": len(traj),
                "reach95": first_reach(traj, 0.95), "reach99": first_reach(traj, 0.99)}
+        if strategy == "bo-transfer":
+            row["source"] = os.path.basename(transfer_source(all_files, f))
         for b in budgets:
             row[f"hv{b}"] = traj[min(b, len(traj)) - 1]
         rows.append(row)
+        if args.raw:  # written as it goes: a long run can be summarised early with --from-raw
+            pd.DataFrame(rows).to_csv(args.raw, index=False)
     if args.single_budget:
-        sjobs = [(f, s, seed) for f in files for s in strategies for seed in range(args.seeds)]
+        sjobs = [(f, s, seed) for f in files for s in strategies if s in ("bo", "random", "tpe") for seed in seeds]
         for f, strategy, seed in tqdm(sjobs, desc="single-objective runs"):
             p, table = tables[f]
             limit = float(np.median(table["power_consumption"]))
@@ -170,6 +357,12 @@ def main(argv=None) -> int:
         if len(sdf):
             sdf.to_csv(args.raw.replace(".csv", "_single.csv"), index=False)
     return report(args, files, budgets, df, sdf)
+
+
+def _size_key(path: str):
+    base = os.path.basename(path)
+    digits = "".join(ch if ch.isdigit() else " " for ch in base).split()
+    return (int(digits[-2]) if len(digits) >= 2 else 0, base)
 
 
 def plot(df: pd.DataFrame, budgets: list[int], path: str) -> None:
@@ -201,9 +394,11 @@ def report(args, files, budgets, df, sdf) -> int:
     if args.figure:
         plot(df, budgets, args.figure)
     files = sorted(df["file"].unique()) if len(df) else [os.path.basename(f) for f in files]
-    seeds = int(df["seed"].max()) + 1 if len(df) else args.seeds
+    seeds = sorted(df["seed"].unique()) if len(df) else parse_seeds(str(args.seeds))
+    contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
+    seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
 
-    lines = [f"Seeds 0..{seeds - 1}, initial design {args.init}"
+    lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {args.init}"
              + (f", BO options {args.bo_options}" if args.bo_options else "") + ", files: "
              + ", ".join(os.path.basename(f) for f in files), ""]
     lines += ["### Multi-objective: median hypervolume ratio (found / true front)", ""]
@@ -213,12 +408,15 @@ def report(args, files, budgets, df, sdf) -> int:
         lines.append(f"| {f.replace('tx2_sampled_output_xception_', '').replace('.csv', '')} | {s} | "
                      + " | ".join(f"{np.median(g[f'hv{b}']):.3f}" for b in budgets)
                      + f" | {fmt_reach(g['reach95'], g['evaluations'])} | {fmt_reach(g['reach99'], g['evaluations'])} | {g['cpu_s'].median():.1f} |")
-    lines += ["", "All files pooled (median over files x seeds; min in brackets):", ""]
-    head = "| strategy | " + " | ".join(f"HV@{b}" for b in budgets) + " | evals to 95% | evals to 99% |"
+    lines += ["", "All files pooled (median over files x seeds; min in brackets; runs >= 0.99 / >= 0.98):", ""]
+    head = ("| strategy | runs | " + " | ".join(f"HV@{b}" for b in budgets) + " | "
+            + " | ".join(f">=0.99 / >=0.98 @{b}" for b in budgets[-2:]) + " | evals to 95% | evals to 99% |")
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for s, g in df.groupby("strategy", sort=False):
-        lines.append(f"| {s} | " + " | ".join(f"{np.median(g[f'hv{b}']):.3f} ({g[f'hv{b}'].min():.3f})"
-                                              for b in budgets)
+        lines.append(f"| {s} | {len(g)} | " + " | ".join(f"{np.median(g[f'hv{b}']):.3f} ({g[f'hv{b}'].min():.3f})"
+                                                          for b in budgets) + " | "
+                     + " | ".join(f"{int((g[f'hv{b}'] >= 0.99).sum())} / {int((g[f'hv{b}'] >= 0.98).sum())}"
+                                  for b in budgets[-2:])
                      + f" | {fmt_reach(g['reach95'], g['evaluations'])} | {fmt_reach(g['reach99'], g['evaluations'])} |")
     if len(sdf):
         sb = [b for b in budgets if f"best{b}" in sdf.columns]

@@ -11,6 +11,10 @@ examples:
       --objectives inference_time,power_consumption --budget 40 --init 10 --strategy bo -o run.csv
   perfmodel explore --table data.csv --knobs a,b --objectives inference_time \\
       --constraint "power_consumption<=3000" --study run.sqlite          # resumable: add --resume
+  perfmodel explore ... --prior time_model.json --prior power_model.json  # fitted models as the GP's prior mean
+  perfmodel explore ... --prior earlier_run.csv                          # transfer from an earlier study's -o file
+  perfmodel explore ... --constraint "power_consumption<=3000" --constraint-model power_model.json
+                                                                   # skip predicted-infeasible configurations
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from ..tables import parse_names, read_table
 
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
-STRATEGY_CHOICES = ("bo", "random", "tpe")
+STRATEGY_CHOICES = ("bo", "random", "tpe", "nsga2")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,10 +51,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
     p.add_argument("--init", type=int, default=10, help="initial Latin-hypercube design size for bo (default 10)")
-    p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo", help="search strategy (default bo)")
-    p.add_argument("--acquisition", choices=("auto", "ei", "ehvi", "hvpoi"), default="auto",
-                   help="bo acquisition: auto = EI for one objective, EHVI for several")
+    p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo",
+                   help="search strategy (default bo); tpe and nsga2 are optuna's samplers")
+    p.add_argument("--acquisition", choices=("auto", "ei", "ehvi", "hvpoi", "parego"), default="auto",
+                   help="bo acquisition: auto = EI for one objective, EHVI for several; parego = EI on a "
+                        "random Chebyshev scalarisation per step")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g = p.add_argument_group("model guidance (bo)")
+    g.add_argument("--prior", action="append", default=[], metavar="FILE",
+                   help="a fitted model (perfmodel fit, JSON) whose prediction of an objective or constrained "
+                        "output becomes the GP's prior mean, its weight learned from the measurements; or an "
+                        "earlier study's -o CSV (transfer: a GP fitted on its evaluations). Repeatable, one "
+                        "per output; a layer-wise model needs --network")
+    g.add_argument("--constraint-model", action="append", default=[], metavar="FILE",
+                   help="model(s) predicting the outputs of --constraint: configurations predicted infeasible "
+                        "with probability >= --confidence are skipped before any measurement (HyperPower)")
+    g.add_argument("--confidence", type=float, default=0.95,
+                   help="probability of infeasibility above which --constraint-model skips (default 0.95)")
+    g.add_argument("--batch-size", type=int, default=1, metavar="Q",
+                   help="configurations proposed at once, for platforms that measure several together "
+                        "(default 1)")
     p.add_argument("--duplicates", choices=("mean", "error"), default="mean",
                    help="rows of --table with the same configuration: average them (default) or refuse")
     p.add_argument("-o", "--output", metavar="CSV", help="write the evaluated configurations here")
@@ -128,6 +148,16 @@ def run(args) -> int:
     constraints = parse_constraints(args.constraint)
     if args.study and not args.resume and os.path.exists(args.study):
         raise OptimisationError(f"study file {args.study!r} already exists; add --resume to continue it")
+    if args.batch_size < 1:
+        raise OptimisationError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.batch_size > args.budget:
+        raise OptimisationError(f"--batch-size {args.batch_size} is larger than --budget {args.budget}")
+    if not 0.5 <= args.confidence < 1:
+        raise OptimisationError(f"--confidence must be in [0.5, 1), got {args.confidence}")
+    if args.prior and args.strategy != "bo":
+        raise OptimisationError(f"--prior guides the bo strategy, not {args.strategy}")
+    if args.constraint_model and not constraints:
+        raise OptimisationError("--constraint-model needs a --constraint to check")
 
     if args.table:
         evaluator = _replay(args, objectives, [c.metric for c in constraints])
@@ -143,11 +173,19 @@ def run(args) -> int:
         evaluator = LiveEvaluator(args.platform, args.network,
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config)
 
+    space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
+    outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))
+    prior_mean = _priors(args.prior, space, outputs, args.network)
+    constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network,
+                                           args.confidence)
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         study = optimize(evaluator, objectives, budget=args.budget, n_init=args.init, strategy=args.strategy,
                          maximize=maximize, constraints=constraints, seed=args.seed, storage=args.study,
-                         resume=args.resume, acquisition=args.acquisition, progress=not args.quiet)
+                         resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
+                         prior_mean=prior_mean or None, constraint_models=constraint_models,
+                         batch_size=args.batch_size)
     for w in caught:
         if issubclass(w.category, UserWarning) and "budget" in str(w.message):
             print(f"perfmodel: warning: {w.message}", file=sys.stderr)
@@ -160,6 +198,58 @@ def run(args) -> int:
     return 0
 
 
+def _load_models(paths, space, network):
+    from ..optimisation.priors import load_prior
+
+    return [load_prior(p, space, network) for p in paths]
+
+
+def _priors(paths, space, outputs, network) -> dict:
+    """--prior files -> {output: f(configs)}; each output at most once, each file used for something."""
+    from ..optimisation.priors import check_prior, prior_from_results
+
+    out, origin = {}, {}
+    for path in paths:
+        if path.lower().endswith(".csv"):
+            found = {}
+            import pandas as pd
+
+            try:
+                head = pd.read_csv(path, nrows=0).columns
+            except (OSError, ValueError) as exc:
+                raise OptimisationError(f"cannot read --prior {path!r}: {exc}") from None
+            targets = [o for o in outputs if o in head]
+            if targets:
+                found = prior_from_results(path, space, targets)
+        else:
+            (model,) = _load_models([path], space, network)
+            found = {t: model for t in model.targets if t in outputs}
+        if not found:
+            raise OptimisationError(f"--prior {path!r} predicts none of the objectives or constrained outputs "
+                                    f"({', '.join(outputs)})")
+        for target, model in found.items():
+            if target in out:
+                raise OptimisationError(f"two --prior files predict {target!r} ({origin[target]!r} and {path!r})")
+            out[target], origin[target] = model.mean_function(target), path
+            check_prior(out[target], space, path)
+    return out
+
+
+def _constraint_models(paths, space, constraints, network, confidence) -> list:
+    if not paths:
+        return []
+    models = _load_models(paths, space, network)
+    out = []
+    for c in constraints:
+        by = [m for m in models if c.metric in m.targets]
+        if not by:
+            known = ", ".join(sorted({t for m in models for t in m.targets}))
+            raise OptimisationError(f"constraint {str(c)!r} names {c.metric!r}, which no --constraint-model "
+                                    f"predicts (they predict {known})")
+        out.append(by[0].constraint(c, confidence=confidence))
+    return out
+
+
 def _summary(study, results, replay) -> None:
     objectives = list(study.objectives)
     n_ok = int((results["state"] == "complete").sum())
@@ -167,6 +257,17 @@ def _summary(study, results, replay) -> None:
     front = results[results["on_front"]]
     print(f"{len(results)} evaluations ({n_ok} complete, {n_failed} failed) with {study.strategy_name}; "
           f"source {study.source}")
+    weights = study.prior_weights()
+    if weights:
+        print("learned prior weight (1: the model taken as it is, 0: ignored): "
+              + ", ".join(f"{m} {w:.2f}" for m, w in weights.items()))
+    if study.skipped or study.settings["a_priori"]:
+        line = f"skipped before measuring (predicted infeasible): {len(study.skipped)} configurations"
+        if replay is not None and study.skipped:
+            truth = [replay.evaluate(c) for c in study.skipped]
+            bad = sum(not study.feasible(o) for o in truth)
+            line += f", of which {bad} are infeasible in the table (replay)"
+        print(line)
     if not len(front):
         print("no evaluated configuration met the constraints: the front is empty")
         return

@@ -8,10 +8,16 @@ Schema (``format`` = ``perfmodel.study``, ``version`` = 1):
 ``trials(number INTEGER PRIMARY KEY, config TEXT, config_key TEXT, phase TEXT, state TEXT,
          outputs TEXT, error TEXT, asked_at REAL, told_at REAL)``
     ``state`` is ``asked`` (handed out, no result yet), ``complete`` or ``failed``.
+
+One process at a time: a writer holds an exclusive ``flock`` on ``<file>.lock`` while the study is open, as
+the campaign store (:class:`profiling.store.CampaignStore`) does for its file; a second ``explore --resume``
+on the same file is refused at once with one line, the file untouched.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import sqlite3
@@ -39,21 +45,53 @@ CREATE TABLE IF NOT EXISTS trials (
 """
 
 
+def _lock(path: str):
+    """Exclusive lock on ``path + ".lock"`` (the campaign store's scheme), or OptimisationError at once."""
+    try:
+        fh = open(path + ".lock", "a+")  # noqa: SIM115 - held while the study is open
+    except OSError as exc:
+        raise OptimisationError(f"cannot lock study file {path!r}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        fh.close()
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            raise OptimisationError(f"study file {path!r} is in use by another process "
+                                    "(another explore on the same --study is running)") from None
+        raise OptimisationError(f"cannot lock study file {path!r}: {exc.strerror}") from None
+    return fh
+
+
+def _unlock(fh) -> None:
+    if fh is not None:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        finally:
+            fh.close()
+
+
 class StudyStorage:
     """A study file. Use :meth:`create` for a new one and :meth:`open` to resume."""
 
-    def __init__(self, path: str, conn: sqlite3.Connection):
+    def __init__(self, path: str, conn: sqlite3.Connection, lock=None):
         self.path = path
         self._conn = conn
+        self._lock = lock
 
     @classmethod
     def create(cls, path: str, settings: dict[str, Any]) -> StudyStorage:
         if os.path.exists(path):
             raise OptimisationError(f"study file {path!r} already exists; pass --resume to continue it "
                                     "or choose another path")
+        lock = _lock(path)
+        if os.path.exists(path):  # created by another process between the check and the lock
+            _unlock(lock)
+            raise OptimisationError(f"study file {path!r} already exists; pass --resume to continue it "
+                                    "or choose another path")
         try:
             conn = sqlite3.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
+            _unlock(lock)
             raise OptimisationError(f"cannot create study file {path!r}: {exc}") from None
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -65,7 +103,7 @@ class StudyStorage:
             for key, value in (("format", STUDY_FORMAT), ("version", STUDY_VERSION),
                                ("settings", settings), ("created", time.time())):
                 conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
-        return cls(path, conn)
+        return cls(path, conn, lock)
 
     @classmethod
     def open(cls, path: str) -> StudyStorage:
@@ -89,9 +127,14 @@ class StudyStorage:
         if version != STUDY_VERSION:
             raise OptimisationError(f"study file {path!r} has version {rows.get('version')}, "
                                     f"this library reads version {STUDY_VERSION}")
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return cls(path, conn)
+        lock = _lock(path)
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            _unlock(lock)
+            raise OptimisationError(f"cannot open study file {path!r}: {exc}") from None
+        return cls(path, conn, lock)
 
     def settings(self) -> dict[str, Any]:
         (value,) = self._conn.execute("SELECT value FROM meta WHERE key='settings'").fetchone()
@@ -124,3 +167,5 @@ class StudyStorage:
 
     def close(self) -> None:
         self._conn.close()
+        _unlock(self._lock)
+        self._lock = None

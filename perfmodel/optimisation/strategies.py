@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -19,12 +19,13 @@ from profiling.designs import sample as design_sample
 from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
-from ..pareto import pareto_front
+from ..pareto import non_dominated, pareto_front
 from .acquisition import (expected_hypervolume_improvement, expected_improvement,
                           hypervolume_probability_of_improvement, probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import GPSurrogate
 
+ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
 # Above this many configurations a finite space is searched through a random subset of candidates.
 MAX_CANDIDATES = 20_000
 
@@ -44,6 +45,11 @@ class SearchState:
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng([int(self.seed) & 0xFFFFFFFF, self.number, salt])
+
+    def with_pending(self, config: dict, outputs: dict | None) -> SearchState:
+        """The state after ``config`` is handed out (and, for a batch, believed to return ``outputs``)."""
+        complete = self.complete + ([(config, outputs)] if outputs is not None else [])
+        return replace(self, number=self.number + 1, complete=complete, taken=self.taken | {config_key(config)})
 
 
 def _is_chain(pairs: np.ndarray) -> bool:
@@ -165,6 +171,26 @@ class Strategy:
     def suggest(self, state: SearchState) -> tuple[dict, str] | None:
         raise NotImplementedError
 
+    def believed_outputs(self, state: SearchState, config: dict) -> dict | None:
+        """Outputs a batch proposal assumes for ``config`` while it is being measured (None: nothing)."""
+        return None
+
+    def suggest_batch(self, state: SearchState, q: int) -> list[tuple[dict, str]]:
+        """``q`` distinct configurations to evaluate at once (fewer when the space runs out).
+
+        Sequential greedy: each pick is added to the state as pending, with the outputs
+        :meth:`believed_outputs` gives it (BO: its predicted mean, the *Kriging believer* of Ginsbourger et
+        al. 2010), before the next one is chosen.
+        """
+        out = []
+        for _ in range(int(q)):
+            got = self.suggest(state)
+            if got is None or got[0] is None:
+                break
+            out.append(got)
+            state = state.with_pending(got[0], self.believed_outputs(state, got[0]))
+        return out
+
     def _random(self, state: SearchState) -> dict | None:
         if self._cands.finite:
             perm = np.random.default_rng([int(state.seed) & 0xFFFFFFFF, 99]).permutation(len(self._cands.configs))
@@ -193,8 +219,11 @@ class BOStrategy(Strategy):
     ----------
     n_init : int
         Size of the initial design (Latin hypercube by default, as in seed 000).
-    acquisition : {"auto", "ei", "ehvi", "hvpoi"}
-        ``auto`` is EI for one objective and EHVI for several. Every acquisition is multiplied by the
+    acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego"}
+        ``auto`` is EI for one objective and EHVI for several. ``parego`` (Knowles 2006): at every step the
+        objectives (log scale where positive, normalised to the observed range) are scalarised with a random
+        weight vector ``w`` (uniform on the simplex) as ``max_j w_j f_j + 0.05 sum_j w_j f_j``, and one GP of
+        that scalar is searched with EI. Every acquisition is multiplied by the
         probability that the constrained outputs meet their limits (HyperPower); before any feasible
         configuration is known, that probability alone is maximised.
     prior_mean : mapping of output name to callable, optional
@@ -206,6 +235,14 @@ class BOStrategy(Strategy):
         Acquisitions use the predictive distribution of the value an evaluation would *return* (latent
         function plus the fitted noise) rather than of the latent function: a configuration is evaluated
         once, and what enters the front is its measured value.
+    prior_weight : {"learned", "fixed"}
+        How a prior mean enters the GP (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    prior_selection : {"evidence", "none"}
+        ``evidence``: at every fit the prior is used only when it beats the plain GP's BIC-penalised
+        marginal likelihood.
+    prior_design : bool
+        With a prior for every objective, half the initial design is spread along the priors' predicted
+        front (finite spaces).
     """
 
     name = "bo"
@@ -213,10 +250,11 @@ class BOStrategy(Strategy):
     def __init__(self, space, n_init: int = 10, acquisition: str = "auto", design: str = "lhs",
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
-                 log_inputs: bool = True, noisy: bool = True):
+                 log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
+                 prior_design: bool = True, prior_selection: str = "evidence"):
         super().__init__(space)
-        if acquisition not in ("auto", "ei", "ehvi", "hvpoi"):
-            raise OptimisationError(f"unknown acquisition {acquisition!r}; choose auto, ei, ehvi or hvpoi")
+        if acquisition not in ACQUISITIONS:
+            raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
         self.n_init = max(1, int(n_init))
         self.acquisition = acquisition
         self.design = design
@@ -227,18 +265,57 @@ class BOStrategy(Strategy):
         self.linked = bool(linked)
         self.log_inputs = bool(log_inputs)
         self.noisy = bool(noisy)
+        self.prior_weight = prior_weight
+        self.prior_design = bool(prior_design)
+        self.prior_selection = prior_selection
+        self._prior_cache: dict[str, dict[str, float]] = {}
+        self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
         self._warned = False
 
-    def initial_design(self, seed: int) -> list[dict]:
+    def initial_design(self, state: SearchState) -> list[dict]:
+        """The initial design: ``n_init`` space-filling points, or, when every objective has a prior mean
+        and the space is a finite candidate set, half of them space-filling and half spread along the
+        front the priors predict (a warm start that costs at most half the design when the priors are
+        wrong)."""
         if self._init is None:
             n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
-            self._init = design_sample(self.space, n, self.design, seed)
+            guided = (self.prior_design and self._cands.finite and n >= 2
+                      and all(m in self.prior_mean for m in state.objectives))
+            n_fill = n - n // 2 if guided else n
+            self._init = design_sample(self.space, n_fill, self.design, state.seed)
+            if guided:
+                self._init += self._prior_front(state, n - n_fill, {config_key(c) for c in self._init})
         return self._init
 
+    def _prior_front(self, state: SearchState, k: int, exclude: set[str]) -> list[dict]:
+        # ``k`` configurations spread along the non-dominated set of the priors' predictions.
+        idx = [i for i, key in enumerate(self._cands.keys) if key not in exclude and key not in state.taken]
+        configs = [self._cands.configs[i] for i in idx]
+        if not configs or k < 1:
+            return []
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        P = np.column_stack([sign[j] * self._prior(m, configs) for j, m in enumerate(state.objectives)])
+        order = np.lexsort(P.T[::-1])                         # by the first objective, ties by the next
+        if P.shape[1] == 1:
+            return [configs[i] for i in order[:k]]
+        picked: list[int] = []
+        remaining = np.ones(len(configs), dtype=bool)
+        while len(picked) < k and remaining.any():            # successive non-dominated layers
+            rows = np.flatnonzero(remaining)
+            layer = rows[non_dominated(P[rows])]
+            layer = layer[np.argsort(P[layer, 0], kind="stable")]
+            want = k - len(picked)
+            take = layer if len(layer) <= want else layer[np.unique(np.round(np.linspace(0, len(layer) - 1,
+                                                                                          want)).astype(int))]
+            picked.extend(int(i) for i in take)
+            remaining[layer] = False
+        return [configs[i] for i in picked[:k]]
+
     def suggest(self, state):
+        self._last = {}
         if state.number < self.n_init:
-            for cfg in self.initial_design(state.seed):
+            for cfg in self.initial_design(state):
                 if config_key(cfg) not in state.taken:
                     return cfg, "design"
         if len(state.complete) < 2:
@@ -258,13 +335,34 @@ class BOStrategy(Strategy):
         return configs[i], "model"
 
     def _prior(self, name: str, configs: list[dict]):
+        # Values of the prior mean of output ``name`` (None without one), each configuration predicted once.
         fn = self.prior_mean.get(name)
         if fn is None:
             return None
-        values = np.asarray(fn(configs), dtype=float).ravel()
-        if values.shape[0] != len(configs) or not np.all(np.isfinite(values)):
-            raise OptimisationError(f"prior mean of {name!r} must return one finite value per configuration")
-        return values
+        cache = self._prior_cache.setdefault(name, {})
+        keys = [config_key(c) for c in configs]
+        todo = [i for i, k in enumerate(keys) if k not in cache]
+        if todo:
+            values = np.asarray(fn([configs[i] for i in todo]), dtype=float).ravel()
+            if values.shape[0] != len(todo) or not np.all(np.isfinite(values)):
+                raise OptimisationError(f"prior mean of {name!r} must return one finite value per configuration")
+            cache.update(zip((keys[i] for i in todo), values.tolist()))
+        return np.array([cache[k] for k in keys], dtype=float)
+
+    def believed_outputs(self, state, config):
+        # Kriging believer: the predicted mean (output units) of every modelled output at ``config``.
+        key = config_key(config)
+        out = {}
+        for m, (gp, keys, mu) in self._last.items():
+            i = keys.get(key)
+            if i is None:
+                return None
+            out[m] = float(np.exp(mu[i]) if gp.log_ else mu[i])
+        return out or None
+
+    def prior_weights(self) -> dict[str, float]:
+        """Learned weight of each output's prior at the last model fit (1: trusted as is, 0: ignored)."""
+        return {m: gp.prior_weight_ for m, (gp, _, _) in self._last.items() if gp.has_prior_}
 
     def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
         """Acquisition of each candidate (higher is better)."""
@@ -272,7 +370,11 @@ class BOStrategy(Strategy):
         enc = {"linked": self.linked, "log_inputs": self.log_inputs}
         Xd = self._cands.encode(self.space.to_matrix(done_cfgs), **enc)
         X = self._cands.encode(X, **enc)
-        metrics = list(dict.fromkeys([*state.objectives, *(c.metric for c in state.constraints)]))
+        parego = self.acquisition == "parego"
+        if parego and len(state.objectives) < 2:
+            raise OptimisationError("acquisition 'parego' needs two or more objectives")
+        metrics = list(dict.fromkeys([*([] if parego else state.objectives),
+                                      *(c.metric for c in state.constraints)]))
         models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
         for j, m in enumerate(metrics):
             y = np.array([o.get(m, np.nan) for _, o in state.complete], dtype=float)
@@ -281,10 +383,13 @@ class BOStrategy(Strategy):
                 raise OptimisationError(f"output {m!r} has fewer than 2 finite observations")
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
-                             seed=int(state.rng(11 + j).integers(2**31)))
+                             seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
+                             prior_selection=self.prior_selection)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
+        keys = {config_key(c): i for i, c in enumerate(configs)}
+        self._last = {m: (gp, keys, mu) for m, (gp, _, mu, _) in models.items()}  # the mean is noise-free
 
         # Probability of feasibility (HyperPower), on the model's scale.
         pof = np.ones(len(configs))
@@ -301,6 +406,8 @@ class BOStrategy(Strategy):
                            for _, o in state.complete], dtype=bool)
         if not np.any(feasible & obj_ok):
             return pof
+        if parego:
+            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) * pof
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         mu = np.column_stack([sign[k] * models[m][2] for k, m in enumerate(state.objectives)])
         sd = np.column_stack([models[m][3] for m in state.objectives])
@@ -321,6 +428,25 @@ class BOStrategy(Strategy):
         return expected_hypervolume_improvement(mu, sd, front, ref) * pof
 
 
+    def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        Y = np.array([[o.get(m, np.nan) for m in state.objectives] for _, o in state.complete], dtype=float)
+        Y = Y[obj_ok]
+        for k in range(Y.shape[1]):
+            if self.log and np.all(Y[:, k] > 0):
+                Y[:, k] = np.log(Y[:, k])
+        Y = Y * sign
+        lo, hi = Y.min(axis=0), Y.max(axis=0)
+        Y = (Y - lo) / np.maximum(hi - lo, 1e-12)
+        w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
+        f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
+        gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
+                         seed=int(state.rng(17).integers(2**31)))
+        gp.fit(Xd[obj_ok], f)
+        mu, sd = gp.predict(X, noisy=self.noisy)
+        return expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
+
+
 class TPEStrategy(Strategy):
     """optuna's TPE sampler (multi-objective and constrained TPE for several objectives/constraints).
 
@@ -329,6 +455,13 @@ class TPEStrategy(Strategy):
     """
 
     name = "tpe"
+
+    def _sampler(self, state: SearchState):
+        return self._optuna.samplers.TPESampler(n_startup_trials=self.n_init,
+                                                seed=int(state.rng(5).integers(2**31)))
+
+    def _system_attrs(self, index: int) -> dict:
+        return {}
 
     def __init__(self, space, n_init: int = 10):
         super().__init__(space)
@@ -373,18 +506,20 @@ class TPEStrategy(Strategy):
     def suggest(self, state):
         optuna = self._optuna
         directions = ["maximize" if mx else "minimize" for mx in state.maximize]
-        sampler = optuna.samplers.TPESampler(n_startup_trials=self.n_init,
-                                             seed=int(state.rng(5).integers(2**31)))
+        sampler = self._sampler(state)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             study = optuna.create_study(directions=directions, sampler=sampler)
+            n = 0
             for cfg, outputs in state.complete:
                 values = [float(outputs[m]) for m in state.objectives]
                 if not all(np.isfinite(values)):
                     continue
                 cons = {str(c): float(c.slack(outputs[c.metric])) for c in state.constraints} or None
                 study.add_trial(optuna.trial.create_trial(params=self._to_params(cfg), distributions=self._dists,
-                                                          values=values, constraints=cons))
+                                                          values=values, constraints=cons,
+                                                          system_attrs=self._system_attrs(n) or None))
+                n += 1
             trial = study.ask(self._dists)
         cfg = self._from_params(trial.params)
         ok = config_key(cfg) not in state.taken and self.space.is_feasible(cfg)
@@ -396,12 +531,33 @@ class TPEStrategy(Strategy):
         return cfg, ("random" if len(state.complete) < self.n_init else "model")
 
 
+class NSGA2Strategy(TPEStrategy):
+    """optuna's NSGA-II sampler (a genetic algorithm; population ``n_init``, generations in trial order).
+
+    The history is replayed into a fresh optuna study at every ask with each trial's generation (the
+    ``n``-th successful evaluation belongs to generation ``n // n_init``), so the sampler selects parents
+    exactly as in one long-running optuna study; suggestions are snapped like TPE's.
+    """
+
+    name = "nsga2"
+
+    def _sampler(self, state):
+        pop = max(2, self.n_init)
+        kwargs = {"population_size": pop, "seed": int(state.rng(5).integers(2**31))}
+        if state.constraints:
+            kwargs["constraints_func"] = lambda t: list(t.constraints.values())
+        return self._optuna.samplers.NSGAIISampler(**kwargs)
+
+    def _system_attrs(self, index):
+        return {"NSGAIISampler:generation": index // max(2, self.n_init)}
+
+
 def _unit_vector(space: ConfigSpace, cfg: dict) -> np.ndarray:
     # Knob by knob, without checking constraints or candidates (the point may be infeasible).
     return np.array([k.to_unit(cfg[k.name]) for k in space.knobs], dtype=float)
 
 
-STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy}
+STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy, "nsga2": NSGA2Strategy}
 
 
 def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
@@ -410,8 +566,8 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
-                "log_inputs", "noisy")
-    elif name == "tpe":
+                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection")
+    elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:
         keys = ()

@@ -28,12 +28,16 @@ from profiling.space import ConfigSpace, config_key
 
 from ..errors import USER_ERRORS, OptimisationError
 from ..pareto import non_dominated
-from .constraints import OutputConstraint, parse_constraints
+from .constraints import ModelConstraint, OutputConstraint, parse_constraints
 from .storage import StudyStorage
-from .strategies import SearchState, make_strategy
+from .strategies import MAX_CANDIDATES, SearchState, make_strategy
 
 # Settings that must match when a study file is resumed.
-_RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n_init", "seed", "acquisition")
+_RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n_init", "seed", "acquisition",
+                "a_priori")
+# Values of settings that study files written before they existed hold implicitly.
+_RESUME_DEFAULTS = {"a_priori": []}
+_BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection")
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Study:
         Objectives to maximise.
     constraints : sequence of str or OutputConstraint
         Limits on outputs, e.g. ``"power_consumption<=3000"``.
-    strategy : {"bo", "random", "tpe"}
+    strategy : {"bo", "random", "tpe", "nsga2"}
     n_init : int
         Initial design size (``bo``) or TPE's random start-up trials.
     seed : int
@@ -70,22 +74,33 @@ class Study:
     resume : bool
         Continue the study in ``storage``: its settings must match; trials asked but never told are asked
         again first, told trials are never repeated.
-    acquisition : {"auto", "ei", "ehvi", "hvpoi"}
+    acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego"}
         BO acquisition (``auto``: EI for one objective, EHVI for several).
     prior_mean : mapping of output name to callable, optional
         BO only: ``f(configs) -> predicted values``; the GP models the deviation from this prediction.
     source : str, optional
         Where the outputs come from (``replay:<file>``, ``measured:cpu``); written into every result.
     bo_options : mapping, optional
-        BO only: ``linked``, ``log_inputs``, ``noisy`` (all True by default), see
-        :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+        BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default),
+        ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
+        default, or ``"none"``), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+    constraint_models : sequence of ModelConstraint
+        A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
+        infeasible with high probability is rejected before any measurement, by every strategy; see
+        :attr:`skipped`.
+
+    Attributes
+    ----------
+    skipped : list of dict
+        The configurations rejected a priori (never asked).
     """
 
     def __init__(self, space: ConfigSpace, objectives: Sequence[str], *, maximize: Sequence[str] = (),
                  constraints: Sequence[str | OutputConstraint] = (), strategy: str = "bo", n_init: int = 10,
                  seed: int = 0, storage: str | None = None, resume: bool = False, acquisition: str = "auto",
                  prior_mean: Mapping[str, Callable] | None = None, source: str | None = None,
-                 gp_restarts: int = 1, gp_max_iters: int = 200, bo_options: Mapping[str, Any] | None = None):
+                 gp_restarts: int = 1, gp_max_iters: int = 200, bo_options: Mapping[str, Any] | None = None,
+                 constraint_models: Sequence[ModelConstraint] = ()):
         if not isinstance(space, ConfigSpace):
             raise OptimisationError("a study needs a ConfigSpace")
         objectives = tuple(objectives)
@@ -100,9 +115,10 @@ class Study:
             raise OptimisationError("resume needs a study file")
         if not isinstance(n_init, (int, np.integer)) or n_init < 1:
             raise OptimisationError(f"initial design size must be a positive integer, got {n_init!r}")
-        unknown = sorted(set(bo_options or {}) - {"linked", "log_inputs", "noisy"})
+        unknown = sorted(set(bo_options or {}) - set(_BO_OPTIONS))
         if unknown:
-            raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose linked, log_inputs or noisy")
+            raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose one of {', '.join(_BO_OPTIONS)}")
+        constraint_models = tuple(constraint_models or ())
         self.space = space
         self.objectives = objectives
         self.maximize = tuple(m in maximize for m in objectives)
@@ -117,7 +133,13 @@ class Study:
             "maximize": [m for m, mx in zip(objectives, self.maximize) if mx],
             "constraints": [str(c) for c in self.constraints], "strategy": strategy, "n_init": self.n_init,
             "seed": self.seed, "acquisition": acquisition, "source": source,
+            "a_priori": [f"{m.constraint} ({m.label}, confidence {m.confidence:g})" for m in constraint_models],
+            "priors": sorted(prior_mean or {}),
         }
+        self.skipped: list[dict] = []
+        self._rejected: set[str] = set()
+        if constraint_models:
+            self._reject_a_priori(constraint_models)
         self._strategy = make_strategy(strategy, space, n_init=self.n_init, acquisition=acquisition,
                                        prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters,
                                        **dict(bo_options or {}))
@@ -137,10 +159,24 @@ class Study:
             else:
                 self._storage = StudyStorage.create(storage, self.settings)
 
+    def _reject_a_priori(self, models: Sequence[ModelConstraint]) -> None:
+        if not self.space.is_finite or self.space.size > MAX_CANDIDATES:
+            raise OptimisationError(f"a-priori constraints need a finite space of at most {MAX_CANDIDATES} "
+                                    "configurations (every one is checked before the search)")
+        configs = list(self.space.grid())
+        reject = np.zeros(len(configs), dtype=bool)
+        for m in models:
+            reject |= m.rejects(configs)
+        if reject.all():
+            raise OptimisationError("the constraint model(s) predict every configuration infeasible: nothing to "
+                                    "search")
+        self.skipped = [c for c, r in zip(configs, reject) if r]
+        self._rejected = {config_key(c) for c in self.skipped}
+
     # -- persistence
     def _check_resume(self, stored: dict, path: str) -> None:
         for key in _RESUME_KEYS:
-            if stored.get(key) != self.settings[key]:
+            if stored.get(key, _RESUME_DEFAULTS.get(key)) != self.settings[key]:
                 raise OptimisationError(f"cannot resume {path!r}: its {key} differs from this run's "
                                         f"({_short(stored.get(key))} vs {_short(self.settings[key])})")
 
@@ -180,22 +216,40 @@ class Study:
             space=self.space, objectives=self.objectives, maximize=self.maximize, constraints=self.constraints,
             seed=self.seed, number=len(self._trials),
             complete=[(t.config, t.outputs) for t in self._trials if t.state == "complete"],
-            taken={config_key(t.config) for t in self._trials})
+            taken={config_key(t.config) for t in self._trials} | self._rejected)
 
     def ask(self) -> Trial | None:
         """The next configuration to evaluate, or ``None`` when every configuration has been tried."""
-        if self._reissue:
-            return self._trials[self._reissue.pop(0)]
-        got = self._strategy.suggest(self._state())
-        if got is None or got[0] is None:
-            return None
-        config, phase = got
-        config = {k: (v.item() if hasattr(v, "item") else v) for k, v in config.items()}
-        trial = Trial(len(self._trials), config, phase)
-        if self._storage is not None:
-            self._storage.record_ask(trial.number, config, config_key(config), phase)
-        self._trials.append(trial)
-        return trial
+        got = self.ask_batch(1)
+        return got[0] if got else None
+
+    def ask_batch(self, q: int) -> list[Trial]:
+        """Up to ``q`` configurations to evaluate at once (trials asked but never told come first).
+
+        BO picks them one after the other, each pending one believed to return its predicted mean
+        (Kriging believer); the other strategies simply avoid repeating the pending ones.
+        """
+        if not isinstance(q, (int, np.integer)) or q < 1:
+            raise OptimisationError(f"batch size must be a positive integer, got {q!r}")
+        out = []
+        while self._reissue and len(out) < q:
+            out.append(self._trials[self._reissue.pop(0)])
+        if len(out) == q:
+            return out
+        picks = self._strategy.suggest_batch(self._state(), q - len(out))
+        for config, phase in picks:
+            config = {k: (v.item() if hasattr(v, "item") else v) for k, v in config.items()}
+            trial = Trial(len(self._trials), config, phase)
+            if self._storage is not None:
+                self._storage.record_ask(trial.number, config, config_key(config), phase)
+            self._trials.append(trial)
+            out.append(trial)
+        return out
+
+    def prior_weights(self) -> dict[str, float]:
+        """Learned weight of each prior mean at the last BO step (empty without priors or before a model)."""
+        fn = getattr(self._strategy, "prior_weights", None)
+        return fn() if fn is not None else {}
 
     def tell(self, trial: Trial | int, outputs: Mapping[str, float] | None = None, *,
              error: str | None = None) -> Trial:
@@ -289,7 +343,7 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
              constraints: Sequence[str | OutputConstraint] = (), seed: int = 0, storage: str | None = None,
              resume: bool = False, acquisition: str = "auto",
              prior_mean: Mapping[str, Callable] | None = None, progress: bool = False,
-             callback: Callable[[Trial], None] | None = None, **study_options) -> Study:
+             callback: Callable[[Trial], None] | None = None, batch_size: int = 1, **study_options) -> Study:
     """Search ``space`` for the configurations that optimise ``objectives`` within ``budget`` evaluations.
 
     Parameters
@@ -299,6 +353,9 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
     budget : int
         Total number of evaluations of the study (including those of a resumed study file). Larger than
         a finite space: a warning, and every configuration is evaluated once.
+    batch_size : int
+        Configurations asked at once (a platform that measures several at a time); each batch is
+        evaluated in order, then told. At most the budget.
     progress : bool
         Show a progress bar.
     callback : callable, optional
@@ -313,6 +370,10 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
     """
     if not isinstance(budget, (int, np.integer)) or budget < 1:
         raise OptimisationError(f"budget must be a positive integer, got {budget!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise OptimisationError(f"batch size must be a positive integer, got {batch_size!r}")
+    if batch_size > budget:
+        raise OptimisationError(f"batch size {batch_size} is larger than the budget ({budget} evaluations)")
     fn, space, source = _evaluator_parts(evaluator, space)
     if space.is_finite and space.size < budget:
         n_feasible = space.size if space.candidates is not None else sum(1 for _ in space.grid())
@@ -330,19 +391,20 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
         bar = tqdm(total=budget, initial=min(study.n_told, budget), desc=f"explore ({strategy})", unit="eval")
     try:
         while study.n_told < budget:
-            trial = study.ask()
-            if trial is None:
+            batch = study.ask_batch(min(int(batch_size), budget - study.n_told))
+            if not batch:
                 break
-            try:
-                outputs = fn(dict(trial.config))
-            except USER_ERRORS as exc:
-                done = study.tell(trial, error=str(exc))
-            else:
-                done = study.tell(trial, outputs)
-            if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(done)
+            for trial in batch:
+                try:
+                    outputs = fn(dict(trial.config))
+                except USER_ERRORS as exc:
+                    done = study.tell(trial, error=str(exc))
+                else:
+                    done = study.tell(trial, outputs)
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(done)
     finally:
         if bar is not None:
             bar.close()

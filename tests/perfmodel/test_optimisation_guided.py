@@ -1,0 +1,345 @@
+"""Model-guided optimisation: learned prior means, a-priori constraints, batches, EHVI boxes, study lock."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.cli import main
+from perfmodel.errors import OptimisationError
+from perfmodel.models.config_model import ConfigModel
+from perfmodel.optimisation import Study, optimize
+from perfmodel.optimisation.acquisition import dominance_boxes, hypervolume_improvement
+from perfmodel.optimisation.constraints import ModelConstraint, OutputConstraint
+from perfmodel.optimisation.gp import GPSurrogate
+from perfmodel.optimisation.priors import ModelPrior, prior_from_results
+from perfmodel.pareto import hypervolume
+from profiling.space import ConfigSpace, Integer, Ordinal, config_key
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def space():
+    return ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+
+def outputs(cfg):
+    a, b = cfg["a"], cfg["b"]
+    return {"time": 1.0 + (a - 6) ** 2 + 0.5 * (b - 5) ** 2, "power": 1.0 + a + b}
+
+
+def grid_frame():
+    rows = [{**c, **outputs(c)} for c in space().grid()]
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ surrogate prior mean
+def test_learned_prior_weight_trusts_a_good_prior_and_ignores_an_unrelated_one():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(120, 3))
+    f = np.exp(2 * X[:, 0] + np.sin(5 * X[:, 1]) + 0.3 * X[:, 2])
+    tr, te = slice(0, 10), slice(10, None)
+    plain = GPSurrogate(seed=0).fit(X[tr], f[tr])
+    err_plain = np.sqrt(np.mean((plain.predict(X[te])[0] - np.log(f[te])) ** 2))
+    good = 1.3 * f                               # right shape, wrong scale: the offset absorbs the scale
+    g = GPSurrogate(seed=0).fit(X[tr], f[tr], good[tr])
+    err_good = np.sqrt(np.mean((g.predict(X[te], good[te])[0] - np.log(f[te])) ** 2))
+    assert abs(g.prior_weight_ - 1.0) < 0.1
+    assert err_good < 0.2 * err_plain
+    wrong = rng.permutation(f)                   # same values, no relation to the configuration
+    w = GPSurrogate(seed=0, prior_selection="none").fit(X[tr], f[tr], wrong[tr])
+    err_wrong = np.sqrt(np.mean((w.predict(X[te], wrong[te])[0] - np.log(f[te])) ** 2))
+    assert abs(w.prior_weight_) < 0.3
+    assert err_wrong < 1.5 * err_plain
+    # with evidence selection (the default) the unrelated prior does not pay for its two parameters
+    sel = GPSurrogate(seed=0).fit(X[tr], f[tr], wrong[tr])
+    assert not sel.prior_used_ and sel.prior_weight_ == 0.0
+    np.testing.assert_allclose(sel.predict(X[te], wrong[te])[0], plain.predict(X[te])[0], rtol=1e-6, atol=1e-6)
+    assert g.prior_used_
+    # a fixed-weight prior takes the wrong prior at face value and is much worse
+    fx = GPSurrogate(seed=0, prior_weight="fixed").fit(X[tr], f[tr], wrong[tr])
+    err_fixed = np.sqrt(np.mean((fx.predict(X[te], wrong[te])[0] - np.log(f[te])) ** 2))
+    assert err_fixed > 2 * err_wrong
+
+
+def test_surrogate_needs_the_prior_it_was_fitted_with():
+    X = np.linspace(0, 1, 6)[:, None]
+    g = GPSurrogate().fit(X, np.exp(X.ravel()), np.exp(X.ravel()))
+    with pytest.raises(OptimisationError, match="prior"):
+        g.predict(X)
+    with pytest.raises(OptimisationError, match="outcome transform"):
+        GPSurrogate(outcome_transform="warp").fit(X, np.exp(X.ravel()))
+
+
+def test_config_model_prior_finds_the_optimum_at_the_first_model_step():
+    model = ConfigModel(model="gp", knobs=["a", "b"], target="time").fit(grid_frame())
+    prior = ModelPrior(model, space(), label="time.json")
+    # a design of one point only (the prior's best would be in a larger design): the first model step
+    study = optimize(lambda c: outputs(c), ["time"], space=space(), budget=4, n_init=1, seed=4,
+                     prior_mean={"time": prior.mean_function("time")})
+    phases = [t.phase for t in study.trials]
+    assert phases[0] == "design" and "model" in phases
+    first_model = phases.index("model")
+    assert study.trials[first_model].config == {"a": 6, "b": 5}
+
+
+def test_prior_guided_design_follows_the_predicted_front():
+    truth = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
+    study = Study(space(), ["time", "power"], n_init=8, seed=0, prior_mean=truth)
+    design = [study.ask().config for _ in range(8)]
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    from perfmodel.pareto import non_dominated
+    front = {config_key(c) for c, nd in zip(space().grid(), non_dominated(Y)) if nd}
+    assert sum(config_key(c) in front for c in design) >= 4          # half the design on the predicted front
+    plain = Study(space(), ["time", "power"], n_init=8, seed=0)
+    assert sum(config_key(plain.ask().config) in front for _ in range(8)) < 4
+
+
+def test_prior_knobs_must_match_the_space():
+    model = ConfigModel(model="linear", knobs=["a", "b"], target="time").fit(grid_frame())
+    other = ConfigSpace((Integer("a", 0, 7), Ordinal("c", (1, 2))))
+    with pytest.raises(OptimisationError, match="does not match the space.*'?b'?.*c"):
+        ModelPrior(model, other, label="m.json")
+
+
+def test_transfer_prior_from_earlier_results():
+    earlier = grid_frame().sample(30, random_state=0)
+    earlier["time"] *= 1.5                       # another input size: slower, same shape
+    priors = prior_from_results(earlier, space(), ["time"])
+    configs = list(space().grid())
+    pred = priors["time"].mean_function("time")(configs)
+    true = np.array([outputs(c)["time"] for c in configs])
+    assert np.corrcoef(pred, true)[0, 1] > 0.95
+
+
+# ------------------------------------------------------------------------------ a-priori constraints
+def test_a_priori_constraint_skips_predicted_infeasible_configurations():
+    def predict(configs):
+        p = np.array([outputs(c)["power"] for c in configs], float)
+        return p, 0.01 * p
+    mc = ModelConstraint(OutputConstraint.parse("power<=6"), predict, confidence=0.95)
+    calls = []
+
+    def evaluate(c):
+        calls.append(c)
+        return outputs(c)
+    study = optimize(evaluate, ["time"], space=space(), constraints=["power<=6"], budget=15, n_init=4,
+                     constraint_models=[mc])
+    n_feasible = sum(outputs(c)["power"] <= 6 for c in space().grid())
+    assert len(study.skipped) == 48 - n_feasible
+    assert all(outputs(c)["power"] > 6 for c in study.skipped)
+    assert all(outputs(c)["power"] <= 6 for c in calls)          # nothing predicted infeasible was measured
+    best = min(outputs(c)["time"] for c in space().grid() if outputs(c)["power"] <= 6)
+    assert study.front()["time"].min() == best
+
+
+def test_a_priori_constraint_probability_uses_the_model_std():
+    c = OutputConstraint.parse("power<=10")
+    sure = ModelConstraint(c, lambda cs: (np.full(len(cs), 12.0), np.full(len(cs), 0.1)))
+    unsure = ModelConstraint(c, lambda cs: (np.full(len(cs), 12.0), np.full(len(cs), 5.0)))
+    assert sure.rejects([{}]).all() and not unsure.rejects([{}]).any()
+
+
+# ---------------------------------------------------------------------------------------- batches
+@pytest.mark.parametrize("strategy", ["bo", "random"])
+def test_batches_are_distinct_and_fill_the_budget(strategy):
+    study = optimize(lambda c: outputs(c), ["time", "power"], space=space(), budget=17, n_init=5,
+                     strategy=strategy, batch_size=4, seed=1)
+    res = study.results()
+    assert len(res) == 17 and not res.duplicated(["a", "b"]).any()
+    assert (res["phase"] == "model").sum() >= 8 if strategy == "bo" else True
+
+
+def test_batch_proposals_differ_from_sequential_ones_only_by_belief():
+    s = Study(space(), ["time"], n_init=4, seed=2)
+    for t in s.ask_batch(4):
+        s.tell(t, outputs(t.config))
+    batch = s.ask_batch(3)
+    assert len({config_key(t.config) for t in batch}) == 3 and all(t.phase == "model" for t in batch)
+    with pytest.raises(OptimisationError, match="larger than the budget"):
+        optimize(lambda c: outputs(c), ["time"], space=space(), budget=3, batch_size=4)
+
+
+# ------------------------------------------------------------------------------------ EHVI boxes
+@pytest.mark.parametrize("d,k", [(3, 40), (4, 12)])
+def test_dominance_boxes_tile_the_non_dominated_region(d, k):
+    rng = np.random.default_rng(d)
+    Y = rng.uniform(0.1, 1, size=(k, d))
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    ref = np.full(d, 1.1)
+    lo, up = dominance_boxes(Y, ref)
+    vol = np.prod(np.clip(up - np.maximum(lo, 0.0), 0, None), axis=1).sum()
+    assert vol == pytest.approx(np.prod(ref) - hypervolume(Y, ref), rel=1e-9)
+    P = rng.uniform(0, 1, size=(6, d))
+    expect = [hypervolume(np.vstack([Y, p]), ref) - hypervolume(Y, ref) for p in P]
+    np.testing.assert_allclose(hypervolume_improvement(P, Y, ref), expect, atol=1e-12)
+
+
+def test_three_objectives_with_a_large_front_are_not_refused():
+    # (k + 1)^3 grid cells of the old decomposition would exceed 200k for this front of 70 points
+    t = np.linspace(0.05, 1.5, 70)
+    front = np.column_stack([np.cos(t) * 0.7, np.sin(t) * 0.7, 0.3 + 0.4 * (t / 1.5)])
+    lo, _ = dominance_boxes(front, np.full(3, 1.2))
+    assert len(lo) < 200_000 and 71 ** 3 > 200_000
+
+
+# --------------------------------------------------------------------------------------- CLI
+@pytest.fixture
+def table(tmp_path):
+    df = grid_frame()
+    path = tmp_path / "grid.csv"
+    df.to_csv(path, index=False)
+    ConfigModel(model="gp", knobs=["a", "b"], target="time").fit(df).save(tmp_path / "time.json")
+    ConfigModel(model="polynomial", knobs=["a", "b"], target="power").fit(df).save(tmp_path / "power.json")
+    ConfigModel(model="linear", knobs=["a"], target="time").fit(df).save(tmp_path / "a_only.json")
+    return str(path), tmp_path
+
+
+def err(capsys):
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines and lines[-1].startswith("perfmodel: error: ")
+    return lines[-1]
+
+
+def test_cli_prior_and_constraint_model_report(capsys, table):
+    path, d = table
+    rc = main(["explore", "--table", path, "--knobs", "a,b", "--objectives", "time", "--budget", "8",
+               "--init", "4", "--prior", str(d / "time.json"), "--constraint", "power<=6",
+               "--constraint-model", str(d / "power.json"), "-o", str(d / "run.csv")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    n_infeasible = int((grid_frame()["power"] > 6).sum())
+    assert "learned prior weight" in out and "time" in out
+    assert "skipped before measuring" in out and "infeasible in the table" in out
+    run = pd.read_csv(d / "run.csv")
+    # no std from a polynomial: 10 % relative error assumed, so power 7 (P(<=6) = 0.06) may be measured,
+    # power 8 and above (P < 0.05) never
+    assert (run["power"] <= 7).all() and n_infeasible > 0
+    skipped = int(out.split("skipped before measuring (predicted infeasible): ")[1].split()[0])
+    assert skipped == int((grid_frame()["power"] >= 8).sum())
+
+
+def test_cli_bad_guidance_input_one_line_exit_2_study_untouched(capsys, table):
+    path, d = table
+    study = d / "s.sqlite"
+    base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time",
+            "--study", str(study)]
+    assert main([*base, "--prior", str(d / "a_only.json")]) == 2
+    assert "does not match the space" in err(capsys)
+    assert main([*base, "--prior", str(d / "power.json")]) == 2
+    assert "predicts none of the objectives" in err(capsys)
+    assert main([*base, "--constraint", "power<=6", "--constraint-model", str(d / "time.json")]) == 2
+    assert "no --constraint-model predicts" in err(capsys)
+    assert main([*base, "--budget", "3", "--batch-size", "4"]) == 2
+    assert "larger than --budget" in err(capsys)
+    assert main([*base, "--prior", str(d / "time.json"), "--prior", str(d / "time.json")]) == 2
+    assert "two --prior files" in err(capsys)
+    assert not study.exists()
+    # resume with bad guidance: the existing study file is left byte for byte
+    assert main([*base, "--budget", "5"]) == 0
+    before = study.read_bytes()
+    assert main([*base, "--resume", "--budget", "8", "--prior", str(d / "a_only.json")]) == 2
+    err(capsys)
+    assert study.read_bytes() == before
+
+
+def test_two_resumes_of_one_study_cannot_run_at_once(capsys, table):
+    path, d = table
+    study = d / "s.sqlite"
+    base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time,power",
+            "--strategy", "random", "--study", str(study)]
+    assert main([*base, "--budget", "5"]) == 0
+    # another process holds the study open (as a running explore does)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from perfmodel.optimisation.storage import StudyStorage
+        st = StudyStorage.open({str(study)!r})
+        print("held", flush=True)
+        sys.stdin.read()
+        st.close()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": os.path.abspath(ROOT)})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        n_before = sqlite3.connect(study).execute("SELECT count(*) FROM trials").fetchone()[0]
+        assert main([*base, "--resume", "--budget", "9"]) == 2
+        assert "in use by another process" in err(capsys)
+        n_after = sqlite3.connect(study).execute("SELECT count(*) FROM trials").fetchone()[0]
+        assert n_before == n_after == 5
+    finally:
+        holder.communicate("")
+    assert main([*base, "--resume", "--budget", "9"]) == 0     # free again once the other one ends
+
+
+# ------------------------------------------------------------------------------------ baselines
+def test_nsga2_and_parego_run_distinct_feasible_searches():
+    for strategy, acq in (("nsga2", "auto"), ("bo", "parego")):
+        study = optimize(lambda c: outputs(c), ["time", "power"], space=space(), budget=14, n_init=5,
+                         strategy=strategy, acquisition=acq, seed=3)
+        res = study.results()
+        assert len(res) == 14 and not res.duplicated(["a", "b"]).any()
+        assert res["on_front"].any()
+    with pytest.raises(OptimisationError, match="two or more objectives"):
+        optimize(lambda c: outputs(c), ["time"], space=space(), budget=6, n_init=2, acquisition="parego")
+
+
+def test_parego_finds_more_of_the_front_than_random():
+    from perfmodel.pareto import pareto_front
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    F = pareto_front(Y)
+    ref = F.max(axis=0) + 1.0
+    hv = {}
+    for strategy, acq in (("random", "auto"), ("bo", "parego")):
+        vals = []
+        for seed in range(3):
+            r = optimize(lambda c: outputs(c), ["time", "power"], space=space(), budget=14, n_init=5,
+                         strategy=strategy, acquisition=acq, seed=seed).results()
+            vals.append(hypervolume(r[["time", "power"]].to_numpy(float), ref) / hypervolume(F, ref))
+        hv[strategy] = np.mean(vals)
+    assert hv["bo"] > hv["random"]
+
+
+def test_layerwise_model_as_prior_for_a_network():
+    import warnings
+
+    from perfmodel.models.layerwise import LayerwisePredictor
+    from perfmodel.models.synthetic import random_network, synthetic_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LayerwisePredictor(std_folds=0).fit(synthetic_table(n_networks=6, threads=(1, 2, 4),
+                                                                    batches=(1, 2, 4), seed=0))
+    net = random_network(np.random.default_rng(9), "unseen")
+    sp = ConfigSpace((Ordinal("threads", (1, 2, 4)), Ordinal("batch", (1, 2, 4))))
+    prior = ModelPrior(model, sp, net, label="lw.json")
+    assert "runtime_s" in prior.targets
+    t = {(c["threads"], c["batch"]): v for c, v in zip(sp.grid(), prior.mean_function("runtime_s")(list(sp.grid())))}
+    assert t[(1, 4)] > t[(1, 1)] and t[(1, 1)] > t[(4, 1)]          # more work is slower, more threads faster
+    study = optimize(lambda c: {"runtime_s": 1e-3 * c["batch"] / c["threads"] ** 0.5}, ["runtime_s"], space=sp,
+                     budget=5, n_init=3, prior_mean={"runtime_s": prior.mean_function("runtime_s")})
+    assert study.front()["runtime_s"].min() == pytest.approx(1e-3 / 2)   # threads=4, batch=1
+    with pytest.raises(OptimisationError, match="needs a network"):
+        ModelPrior(model, sp, None, label="lw.json")
+    bad = ConfigSpace((Ordinal("threads", (1, 2)), Ordinal("gpu_freq", (1, 2))))
+    with pytest.raises(OptimisationError, match="does not know knob.*gpu_freq"):
+        ModelPrior(model, bad, net, label="lw.json")
+
+
+def test_cli_prior_unable_to_predict_the_space_fails_before_any_study_file(capsys, table, tmp_path):
+    path, d = table
+    # a model that saw only b in {1, 2} as categories cannot predict b = 3..6
+    cat = grid_frame()
+    cat["b"] = cat["b"].map(lambda v: f"l{v}")
+    small = cat[cat["b"].isin(["l1", "l2"])]
+    ConfigModel(model="linear", knobs=["a", "b"], target="time").fit(small).save(tmp_path / "cat.json")
+    cat.to_csv(tmp_path / "cat.csv", index=False)
+    study = tmp_path / "c.sqlite"
+    rc = main(["explore", "--quiet", "--table", str(tmp_path / "cat.csv"), "--knobs", "a,b", "--objectives",
+               "time", "--prior", str(tmp_path / "cat.json"), "--study", str(study)])
+    assert rc == 2 and "unseen" in err(capsys)
+    assert not study.exists()
