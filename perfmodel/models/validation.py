@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from ..monomials import DEGREE_RULES
 
 __all__ = ["check_json", "check_state", "check_model", "MAX_FEATURES", "MAX_GP_POINTS", "MAX_NODES",
            "MAX_DEGREE"]
@@ -294,7 +295,8 @@ def _sparse_polynomial(state: dict) -> None:
         "degrees": degrees, "log_target": _bool, "linear_only": lambda v, n: _columns(v, n, d),
         "cv": lambda v, n: _int(v, n, 2), "n_alphas": lambda v, n: _int(v, n, 1),
         "max_iter": lambda v, n: _int(v, n, 1), "random_state": _seed,
-        "clip_margin": lambda v, n: _real(v, n, lo=0.0, none=True)})
+        "clip_margin": lambda v, n: _real(v, n, lo=0.0, none=True),
+        "degree_rule": lambda v, n: _str(v, n, choices=tuple(DEGREE_RULES))})
     _feature_names(state, d)
     _vector(_field(state, "x_mean", ""), "x_mean", d)
     _vector(_field(state, "x_scale", ""), "x_scale", d, nonzero=True)

@@ -10,19 +10,20 @@ Schema (``format`` = ``perfmodel.study``, ``version`` = 1):
     ``state`` is ``asked`` (handed out, no result yet), ``complete`` or ``failed``.
 
 One process at a time: a writer holds an exclusive ``flock`` on ``<file>.lock`` while the study is open, as
-the campaign store (:class:`profiling.store.CampaignStore`) does for its file; a second ``explore --resume``
-on the same file is refused at once with one line, the file untouched.
+the campaign store (:class:`profiling.store.CampaignStore`) does for its file; a second process resuming the
+same file is refused at once with one line, the file untouched.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import sqlite3
 import time
 from typing import Any
+
+from profiling.sqlite import FileLock, has_sqlite_header, use_wal
+from profiling.sqlite import connect as sqlite_connect
 
 from ..errors import OptimisationError
 
@@ -45,29 +46,17 @@ CREATE TABLE IF NOT EXISTS trials (
 """
 
 
-def _lock(path: str):
-    """Exclusive lock on ``path + ".lock"`` (the campaign store's scheme), or OptimisationError at once."""
-    try:
-        fh = open(path + ".lock", "a+")  # noqa: SIM115 - held while the study is open
-    except OSError as exc:
-        raise OptimisationError(f"cannot lock study file {path!r}: {exc.strerror}") from None
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        fh.close()
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            raise OptimisationError(f"study file {path!r} is in use by another process "
-                                    "(another explore on the same --study is running)") from None
-        raise OptimisationError(f"cannot lock study file {path!r}: {exc.strerror}") from None
-    return fh
+def _lock(path: str) -> FileLock:
+    """The writer's lock on ``path`` (:class:`profiling.sqlite.FileLock`, as the campaign store's), or
+    OptimisationError at once."""
+    return FileLock(path, error=OptimisationError, what="study file",
+                    busy=f"study file {path!r} is in use by another process (another explore on it is running)"
+                    ).acquire()
 
 
-def _unlock(fh) -> None:
-    if fh is not None:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-        finally:
-            fh.close()
+def _unlock(lock: FileLock | None) -> None:
+    if lock is not None:
+        lock.release()
 
 
 class StudyStorage:
@@ -81,20 +70,19 @@ class StudyStorage:
     @classmethod
     def create(cls, path: str, settings: dict[str, Any]) -> StudyStorage:
         if os.path.exists(path):
-            raise OptimisationError(f"study file {path!r} already exists; pass --resume to continue it "
-                                    "or choose another path")
+            raise OptimisationError(f"study file {path!r} already exists; resume it or choose another path",
+                                    param="resume")
         lock = _lock(path)
         if os.path.exists(path):  # created by another process between the check and the lock
             _unlock(lock)
-            raise OptimisationError(f"study file {path!r} already exists; pass --resume to continue it "
-                                    "or choose another path")
+            raise OptimisationError(f"study file {path!r} already exists; resume it or choose another path",
+                                    param="resume")
         try:
-            conn = sqlite3.connect(path, isolation_level=None)
+            conn = sqlite_connect(path)
+            use_wal(conn)
         except sqlite3.Error as exc:
             _unlock(lock)
             raise OptimisationError(f"cannot create study file {path!r}: {exc}") from None
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
         with conn:
             conn.execute("BEGIN")
             for stmt in _SCHEMA.strip().split(";"):
@@ -110,11 +98,14 @@ class StudyStorage:
         if not os.path.isfile(path):
             raise OptimisationError(f"no study file {path!r} to resume")
         # Check the file read-only first: a file that is not ours must be left exactly as it was.
-        with open(path, "rb") as fh:
-            if fh.read(16) != b"SQLite format 3\x00":
-                raise OptimisationError(f"{path!r} is not a perfmodel study file")
         try:
-            probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            ours = has_sqlite_header(path, OptimisationError, what="study file")
+        except OptimisationError:
+            ours = False
+        if not ours:  # empty, or another kind of file
+            raise OptimisationError(f"{path!r} is not a perfmodel study file")
+        try:
+            probe = sqlite_connect(path, readonly=True)
             try:
                 rows = dict(probe.execute("SELECT key, value FROM meta").fetchall())
             finally:
@@ -129,8 +120,8 @@ class StudyStorage:
                                     f"this library reads version {STUDY_VERSION}")
         lock = _lock(path)
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = sqlite_connect(path, create=False)
+            use_wal(conn)
         except sqlite3.Error as exc:
             _unlock(lock)
             raise OptimisationError(f"cannot open study file {path!r}: {exc}") from None
