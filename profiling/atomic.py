@@ -66,3 +66,8 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_csv(path: str | os.PathLike, frame: Any, *, error: type[Exception] = OSError, what: str = "CSV file") -> Path:
+    """:func:`atomic_write` of a pandas DataFrame as CSV (no index column)."""
+    return atomic_write(path, lambda fh: frame.to_csv(fh, index=False), error=error, what=what, newline="")

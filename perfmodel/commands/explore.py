@@ -26,6 +26,8 @@ import warnings
 
 import numpy as np
 
+from profiling.atomic import write_csv
+
 from ..errors import OptimisationError
 from ..tables import parse_names, read_table
 
@@ -192,7 +194,7 @@ def run(args) -> int:
 
     results = study.results()
     if args.output:
-        results.to_csv(args.output, index=False)
+        write_csv(args.output, results, error=OptimisationError, what="results file")
     if not args.quiet:
         _summary(study, results, evaluator if args.table else None)
     return 0

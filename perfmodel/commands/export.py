@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from profiling.atomic import atomic_write
+    from profiling.atomic import write_csv
     from profiling.errors import ConfigError
     from profiling.store import CampaignStore
 
@@ -45,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
     if os.path.isdir(args.output):
         raise ConfigError(f"output {args.output!r} is a directory; give a CSV file path")
     # missing folder, no permission, disk full: one line, nothing half-written is left
-    atomic_write(args.output, lambda fh: df.to_csv(fh, index=False), error=ConfigError, what="output",
-                 newline="")
+    write_csv(args.output, df, error=ConfigError, what="output")
     print(f"{len(df)} rows -> {args.output}")
     return 0

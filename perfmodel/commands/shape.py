@@ -17,6 +17,8 @@ import argparse
 import math
 import sys
 
+from profiling.atomic import write_csv
+
 from ..errors import ConfigError
 
 HELP = "Shape_DNN: tune depth and width of a wide ResNet under size/latency/energy/accuracy limits"
@@ -135,5 +137,5 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         res.to_json(args.output)
     if args.csv:
-        t.assign(cost_source=res.cost_source).to_csv(args.csv, index=False)
+        write_csv(args.csv, t.assign(cost_source=res.cost_source), error=ConfigError, what="CSV file")
     return 0

@@ -16,6 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from profiling.atomic import write_csv
+
+from ..errors import ConfigError
+
 HELP = "PowerML: hyper-parameter search with training/inference energy in the objective"
 
 
@@ -62,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         res.to_json(args.output)
     if args.csv:
-        h.to_csv(args.csv, index=False)
+        write_csv(args.csv, h, error=ConfigError, what="CSV file")
     return 0

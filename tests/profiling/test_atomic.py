@@ -62,3 +62,13 @@ def test_json_is_strict(tmp_path):
         write_json(tmp_path / "nan.json", {"a": float("nan")})
     assert not (tmp_path / "nan.json").exists()
     assert _leftovers(tmp_path) == []
+
+
+def test_csv_of_a_frame(tmp_path):
+    import pandas as pd
+
+    from profiling.atomic import write_csv
+
+    write_csv(tmp_path / "t.csv", pd.DataFrame({"a": [1, 2], "b": ["x", "y,z"]}))
+    assert (tmp_path / "t.csv").read_text() == 'a,b\n1,x\n2,"y,z"\n'
+    assert _leftovers(tmp_path) == []
