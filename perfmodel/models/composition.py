@@ -113,6 +113,10 @@ class NetworkPowerModel:
                     continue
                 rel[held] = self._regressor().fit(X[~held], y[~held]).predict(X[held]) / y[held] - 1
         ok = np.isfinite(rel)
+        self.spread_on_ = "networks left out" if ok.any() else "the training rows (too few networks to leave out)"
+        if not ok.any():  # the in-sample spread, which understates the error on a new network (said in spread_on_)
+            rel = self.regressor_.predict(X) / y - 1
+            ok = np.isfinite(rel)
         self.rel_std_ = float(np.sqrt(np.mean(rel[ok] ** 2))) if ok.any() else float("nan")
         self.n_rows_ = int(len(y))
         self.n_features_ = int(X.shape[1])
@@ -133,7 +137,7 @@ class NetworkPowerModel:
         return {"model": self.model, "random_state": self.random_state, "folds": self.folds,
                 "regressor": state_of(self.regressor_),
                 "rel_std": self.rel_std_ if np.isfinite(self.rel_std_) else None, "n_rows": self.n_rows_,
-                "n_features": self.n_features_}
+                "n_features": self.n_features_, "spread_on": self.spread_on_}
 
     @classmethod
     def from_dict(cls, d) -> "NetworkPowerModel":
@@ -144,4 +148,5 @@ class NetworkPowerModel:
         m.rel_std_ = float("nan") if d["rel_std"] is None else float(d["rel_std"])
         m.n_rows_ = int(d["n_rows"])
         m.n_features_ = int(d["n_features"])
+        m.spread_on_ = str(d.get("spread_on", "networks left out"))
         return m

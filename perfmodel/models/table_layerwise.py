@@ -372,7 +372,7 @@ class TableLayerwisePredictor:
                          f"sum max(t - {1e6 * c.replay_s:.1f} us, {1e6 * c.gap_s:.2f} us) + {1e6 * c.offset_s:.1f} us;"
                          f" relative std on networks left out {100 * st['rel_std']:.1f} %")
             if st["power"] is not None:
-                lines.append(f"  power model on {st['power'].n_rows_} rows; relative std on networks left out "
+                lines.append(f"  power model on {st['power'].n_rows_} rows; relative std on {st['power'].spread_on_} "
                              f"{100 * st['power'].rel_std_:.1f} %")
         return lines + [f"note: {n}" for n in self.fit_notes_]
 
