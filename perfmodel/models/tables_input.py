@@ -56,12 +56,17 @@ def _read_one(path: str) -> pd.DataFrame:
     return df
 
 
-def check_layer_table(df: pd.DataFrame, name: str = "the table") -> None:
+def check_columns(df: pd.DataFrame, name: str = "the table") -> None:
     """Raise :class:`DataError` naming the first column a layer-wise model needs that ``df`` lacks."""
     missing = [c for c in NEEDED_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{name} has no column {missing[0]!r}, which a layer-wise model needs "
                         f"({', '.join(NEEDED_COLUMNS)}; docs/measurement-table.md)")
+
+
+def check_layer_table(df: pd.DataFrame, name: str = "the table") -> None:
+    """:func:`check_columns`, and per-layer rows with shape columns (the tables together must have them)."""
+    check_columns(df, name)
     if not any(c in df.columns for c in FEATURE_COLUMNS):
         raise DataError(f"{name} has no layer shape columns ({', '.join(FEATURE_COLUMNS)}): its layers cannot "
                         "be told apart")
@@ -73,7 +78,8 @@ def check_layer_table(df: pd.DataFrame, name: str = "the table") -> None:
 def read_tables(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> pd.DataFrame:
     """Read and concatenate exported measurement tables (CSV, optionally gzipped) of one platform.
 
-    Each table must have the columns a layer-wise model needs (``NEEDED_COLUMNS``) and per-layer rows.
+    Each table must have the columns a layer-wise model needs (``NEEDED_COLUMNS``), and the tables together
+    per-layer rows with shape columns (a table of whole-network rows only may join one with layer rows).
     Tables whose ``source`` columns name different platforms are refused: their runtimes do not mix.
     A ``table`` column records which file each row came from.
     """
@@ -85,7 +91,7 @@ def read_tables(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> pd.Da
     frames = []
     for p in paths:
         df = _read_one(p)
-        check_layer_table(df, f"table {p!r}")
+        check_columns(df, f"table {p!r}")  # a table of whole-network rows only may join one with layer rows
         frames.append(df.assign(table=os.path.basename(p)))
     platforms = [sorted(set(f["source"].dropna().astype(str))) if "source" in f.columns else [] for f in frames]
     named = {tuple(s) for s in platforms if s}
@@ -93,7 +99,9 @@ def read_tables(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> pd.Da
         a, b = sorted(named)[:2]
         raise DataError(f"the tables come from different sources ({', '.join(a)} vs {', '.join(b)}): "
                         "fit one model per platform")
-    return pd.concat(frames, ignore_index=True, sort=False)
+    out = pd.concat(frames, ignore_index=True, sort=False)
+    check_layer_table(out, f"table {paths[0]!r}" if len(paths) == 1 else "the tables together")
+    return out
 
 
 def modes_of(table: pd.DataFrame) -> list[str | None]:
