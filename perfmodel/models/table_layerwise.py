@@ -129,6 +129,12 @@ class TableLayerwisePredictor:
         check_layer_table(table)
         knobs = [k for k in knob_columns(table) if k in table.columns]
         self.knob_values_ = {k: sorted(set(table[k].dropna().astype(str))) for k in knobs if k != "batch"}
+        # numeric knobs (threads, clocks...) are features: a value between or beyond the measured ones is
+        # predicted with a range warning; the others (on/off, names) must be values the tables hold
+        self.knob_ranges_ = {k: [float(pd.to_numeric(table[k]).min()), float(pd.to_numeric(table[k]).max())]
+                             for k in self.knob_values_ if k != MODE_COLUMN
+                             and pd.to_numeric(table[k].dropna(), errors="coerce").notna().all()
+                             and not set(map(str.lower, self.knob_values_[k])) <= {"true", "false"}}
         layers_of = network_layers(table, specs)
         self.modes_, self.fit_notes_ = {}, []
         for mode in modes_of(table):
@@ -148,14 +154,17 @@ class TableLayerwisePredictor:
         if "power_w" not in whole.columns:
             whole["power_w"] = np.nan
         whole["power_w"] = pd.to_numeric(whole["power_w"], errors="coerce")
-        nets = whole.groupby([whole["network"].astype(str), "batch"]).agg(
-            runtime_s=("runtime_s", "median"), power_w=("power_w", "median")).reset_index()
+        knobs = [k for k in self.knob_values_ if k in whole.columns and k != MODE_COLUMN]
+        key = whole["config"].astype(str) if "config" in whole.columns else whole["batch"].astype(str)
+        nets = whole.groupby([whole["network"].astype(str), key.rename("_cfg")]).agg(
+            batch=("batch", "first"), runtime_s=("runtime_s", "median"), power_w=("power_w", "median"),
+            **{k: (k, "first") for k in knobs}).reset_index()
         missing = sorted(set(nets["network"]) - set(layers_of))
         if missing:
             self._note(f"mode {mode or 'all'}: no layer features for {', '.join(missing)} (give their spec "
                        "files): their whole-network rows are not used")
         nets = nets[nets["network"].isin(layers_of)].reset_index(drop=True)
-        unit_t, unit_s = self._unseen_unit_times(units, rows, nets, layers_of)
+        unit_t, unit_s = self._unseen_unit_times(units, rows, nets, layers_of, knobs)
         comp = RuntimeComposition()
         comp.fit(unit_t, nets["runtime_s"].to_numpy())
         rel = self._cv_composition(unit_t, nets)
@@ -190,12 +199,12 @@ class TableLayerwisePredictor:
             out[str(g)] = {c: [float(sub[c].min()), float(sub[c].max())] for c in RANGE_FEATURES}
         return out
 
-    def _predict_units(self, units, feats: pd.DataFrame, batches) -> list[tuple[np.ndarray, np.ndarray]]:
-        p = units.predict_layers(feats, [{"batch": float(b)} for b in batches])
+    def _predict_units(self, units, feats: pd.DataFrame, cfgs: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
+        p = units.predict_layers(feats, [{**c, "batch": float(c.get("batch", 1))} for c in cfgs])
         return [(p.loc[p["config_index"].eq(i), "runtime_s"].to_numpy(dtype=float),
-                 p.loc[p["config_index"].eq(i), "runtime_s_std"].to_numpy(dtype=float)) for i in range(len(batches))]
+                 p.loc[p["config_index"].eq(i), "runtime_s_std"].to_numpy(dtype=float)) for i in range(len(cfgs))]
 
-    def _unseen_unit_times(self, units, rows, nets, layers_of):
+    def _unseen_unit_times(self, units, rows, nets, layers_of, knobs):
         """Each network row's unit times as predicted by unit models fitted without its network."""
         names = nets["network"].to_numpy()
         trained = set(rows.layer_networks)
@@ -219,7 +228,8 @@ class TableLayerwisePredictor:
             idx = np.flatnonzero(names == name)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # out-of-range warnings belong to prediction, not to fitting
-                got = self._predict_units(model_of[name], layers_of[name], nets["batch"].to_numpy()[idx])
+                cfgs = nets.iloc[idx][["batch", *knobs]].to_dict("records")
+                got = self._predict_units(model_of[name], layers_of[name], cfgs)
             for i, (tt, ss) in zip(idx, got):
                 t[i], s[i] = tt, ss
         return t, s
@@ -270,20 +280,24 @@ class TableLayerwisePredictor:
         for k, v in cfg.items():
             if k not in known:
                 raise DataError(f"knob {k!r} was not in the training tables (the model knows {', '.join(known)})")
-            if k == "batch":
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 1:
-                    raise DataError(f"batch must be a number >= 1, got {v!r}")
+            if k == "batch" or k in self.knob_ranges_:
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= (1 if k == "batch" else 0):
+                    raise DataError(f"{k} must be a number >= {1 if k == 'batch' else 0}, got {v!r}")
                 continue
             values = self.knob_values_[k]
             text = {True: "on", False: "off"}.get(v, str(v)) if k == MODE_COLUMN else str(v)
             if k != MODE_COLUMN and text not in values and str(v).lower() not in [x.lower() for x in values]:
                 raise DataError(f"knob {k}={v} was never measured (the tables hold {k}={' or '.join(values)})")
 
-    def _range_notes(self, state: dict, batch: float, feats: pd.DataFrame) -> list[str]:
+    def _range_notes(self, state: dict, cfg: dict, feats: pd.DataFrame) -> list[str]:
         notes = []
+        batch = float(cfg.get("batch", 1))
         lo, hi = state["batch_range"]
         if not lo <= batch <= hi:
             notes.append(f"batch={batch:g} outside the calibrated batches {lo:g}..{hi:g}")
+        for k, (lo, hi) in self.knob_ranges_.items():
+            if k in cfg and not lo <= float(cfg[k]) <= hi:
+                notes.append(f"{k}={cfg[k]} outside the calibrated {k} {lo:g}..{hi:g}")
         f = layer_features(feats.assign(batch=1.0))
         groups = feats["layer_type"].map(group_of) if "layer_type" in feats else pd.Series(dtype=object)
         outside = []
@@ -326,12 +340,12 @@ class TableLayerwisePredictor:
             mode = self._mode_of(cfg)
             state = self.modes_[mode]
             batch = float(cfg.get("batch", 1))
-            notes = self._range_notes(state, batch, feats)
+            notes = self._range_notes(state, cfg, feats)
             for n in notes:
                 warnings.warn(f"{name}, {_format_config(cfg)}: {n}; the prediction extrapolates", stacklevel=2)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                (t, s), = self._predict_units(state["units"], feats, [batch])
+                (t, s), = self._predict_units(state["units"], feats, [cfg])
             for w in caught:
                 if "outside the training range" not in str(w.message):  # said above, with the range
                     warnings.warn(str(w.message), stacklevel=2)
@@ -368,7 +382,7 @@ class TableLayerwisePredictor:
         for mode, st in self.modes_.items():
             c = st["composition"]
             lines.append(st["described"])
-            lines.append(f"  composition on {st['n_network_rows']} (network, batch) rows: runtime = {c.scale:.3f} * "
+            lines.append(f"  composition on {st['n_network_rows']} (network, configuration) rows: runtime = {c.scale:.3f} * "
                          f"sum max(t - {1e6 * c.replay_s:.1f} us, {1e6 * c.gap_s:.2f} us) + {1e6 * c.offset_s:.1f} us;"
                          f" relative std on networks left out {100 * st['rel_std']:.1f} %")
             if st["power"] is not None:
@@ -388,7 +402,8 @@ class TableLayerwisePredictor:
                            "power": None if st["power"] is None else st["power"].to_dict()}
         return {"params": {"model": self.model, "view": self.view, "std_folds": int(self.std_folds),
                            "random_state": self.random_state},
-                "knob_values": self.knob_values_, "modes": modes, "fit_notes": self.fit_notes_}
+                "knob_values": self.knob_values_, "knob_ranges": self.knob_ranges_, "modes": modes,
+                "fit_notes": self.fit_notes_}
 
     @classmethod
     def _from_state(cls, state: dict) -> "TableLayerwisePredictor":
@@ -398,6 +413,7 @@ class TableLayerwisePredictor:
         require_state(state, ("params", "knob_values", "modes"), "layerwise_tables")
         m = cls(**state["params"])
         m.knob_values_ = {k: list(v) for k, v in state["knob_values"].items()}
+        m.knob_ranges_ = {k: [float(a), float(b)] for k, (a, b) in state.get("knob_ranges", {}).items()}
         m.fit_notes_ = list(state.get("fit_notes", []))
         m.modes_ = {}
         for mode, st in state["modes"].items():

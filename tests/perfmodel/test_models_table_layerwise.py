@@ -125,3 +125,19 @@ def test_a_json_file_that_is_not_a_spec_is_refused(tmp_path):
     p.write_text("{not json")
     with pytest.raises(DataError, match="is not JSON"):
         load_spec(str(p))
+
+
+def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
+    from perfmodel.models.synthetic import synthetic_table
+
+    table = synthetic_table(n_networks=8, seed=3)
+    train = table[table["network"] != "net0"]
+    m = TableLayerwisePredictor(model="gbr", std_folds=2).fit(train)
+    assert list(m.modes_) == [""]  # no cuda_graph column: one mode
+    feats = table[(table["network"] == "net0") & table["level"].eq("layer")]
+    feats = feats[feats["config"] == feats["config"].iloc[0]].drop(columns=["runtime_s", "power_w", "energy_j"])
+    lo, hi = m.knob_ranges_["threads"]
+    with pytest.warns(UserWarning, match=rf"threads={int(hi) + 2} outside the calibrated threads {lo:g}\.\.{hi:g}"):
+        out = m.predict(feats, [{"threads": int(hi) + 2, "batch": 1}])
+    assert out["power_w"].notna().all() and out["energy_j"].iloc[0] == pytest.approx(
+        out["power_w"].iloc[0] * out["runtime_s"].iloc[0])
