@@ -8,8 +8,9 @@ Runtime (:class:`RuntimeComposition`)::
 its kernels (the fixed cost of one launch or graph replay, which a network captured as one graph pays once),
 ``gap_s`` what a unit costs inside the network at least, ``scale`` and ``offset_s`` what the network adds or
 saves beyond its units. The four numbers are fitted by least squares on relative errors over the
-whole-network rows (scipy.optimize.least_squares, bounded: replay and gap non-negative). With units timed in
-the network (eager ``inplace``) ``replay_s`` comes out near 0 and the term is almost a plain scale.
+whole-network rows (scipy.optimize.least_squares, bounded: replay and gap non-negative). Units timed inside
+the network (the ``inplace`` view) paid no launch of their own: ``replay_s`` and ``gap_s`` stay 0 and the
+term is a scale and an offset.
 
 Power (:class:`NetworkPowerModel`): board power of a whole network from what sets it: the batch, the work
 rate the predicted runtime implies (GFLOP/s and MB/s moved) and, where the table has per-layer power, the
@@ -49,8 +50,13 @@ class RuntimeComposition:
     def predict(self, units: list[np.ndarray]) -> np.ndarray:
         return self._apply(self.params, units)
 
-    def fit(self, units: list[np.ndarray], runtime_s: np.ndarray) -> "RuntimeComposition":
-        """Fit on each network row's predicted unit times and its measured runtime (relative errors)."""
+    def fit(self, units: list[np.ndarray], runtime_s: np.ndarray, alone: bool = True) -> "RuntimeComposition":
+        """Fit on each network row's predicted unit times and its measured runtime (relative errors).
+
+        ``alone``: the units were timed alone (each paying a launch or replay of its own), so ``replay_s`` and
+        ``gap_s`` are learnt; False (units timed inside the network, the ``inplace`` view): they stay 0 and
+        only ``scale`` and ``offset_s`` are learnt (a unit in place costs what it was measured to cost).
+        """
         from scipy.optimize import least_squares
 
         y = np.asarray(runtime_s, dtype=float)
@@ -60,10 +66,18 @@ class RuntimeComposition:
         every = every[np.isfinite(every) & (every > 0)]
         # a unit's fixed cost is below the cost of the cheapest units (5th percentile: robust to a few odd ones)
         floor = float(np.quantile(every, 0.05)) if len(every) else 1e-6
-        lo, hi = [0.0, 0.0, 0.0, -float(np.min(y))], [10.0, floor, floor, float(np.min(y))]
+        lo, hi = np.array([0.0, 0.0, 0.0, -float(np.min(y))]), np.array([10.0, floor, floor, float(np.min(y))])
         start = np.clip([1.0, 0.5 * floor, 0.1 * floor, 0.0], lo, hi)
-        res = least_squares(lambda th: self._apply(th, units) / y - 1, start, bounds=(lo, hi))
-        self.scale, self.replay_s, self.gap_s, self.offset_s = map(float, res.x)
+        free = np.array([True, alone, alone, True])
+        full = np.where(free, start, 0.0)
+
+        def residuals(th):
+            full[free] = th
+            return self._apply(full, units) / y - 1
+
+        res = least_squares(residuals, start[free], bounds=(lo[free], hi[free]))
+        full[free] = res.x
+        self.scale, self.replay_s, self.gap_s, self.offset_s = map(float, full)
         return self
 
     def to_dict(self) -> dict:

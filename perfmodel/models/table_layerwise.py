@@ -64,6 +64,12 @@ def network_layers(table: pd.DataFrame, specs: Mapping | None = None) -> dict[st
     return out
 
 
+def _canonical(value) -> str:
+    """A knob value as text, with the spellings of a switch made one (on/true/1, off/false/0)."""
+    text = str(value).strip().lower()
+    return {"true": "on", "1": "on", "1.0": "on", "false": "off", "0": "off", "0.0": "off"}.get(text, text)
+
+
 def _totals(feats: pd.DataFrame) -> tuple[float, float, float]:
     """Per-sample GFLOP, per-sample activation MB (in + out) and weight MB of a network's layers."""
     num = lambda c: float(pd.to_numeric(feats[c], errors="coerce").fillna(0).sum()) if c in feats else 0.0  # noqa: E731
@@ -165,9 +171,10 @@ class TableLayerwisePredictor:
                        "files): their whole-network rows are not used")
         nets = nets[nets["network"].isin(layers_of)].reset_index(drop=True)
         unit_t, unit_s = self._unseen_unit_times(units, rows, nets, layers_of, knobs)
+        alone = rows.view != "inplace"  # units timed alone paid a launch / replay of their own
         comp = RuntimeComposition()
-        comp.fit(unit_t, nets["runtime_s"].to_numpy())
-        rel = self._cv_composition(unit_t, nets)
+        comp.fit(unit_t, nets["runtime_s"].to_numpy(), alone=alone)
+        rel = self._cv_composition(unit_t, nets, alone)
         pred = comp.predict(unit_t)
         state = {"view": rows.view, "units": units, "composition": comp,
                  "rel_std": float(np.sqrt(np.mean(rel**2))), "n_network_rows": int(len(nets)),
@@ -234,7 +241,7 @@ class TableLayerwisePredictor:
                 t[i], s[i] = tt, ss
         return t, s
 
-    def _cv_composition(self, unit_t, nets) -> np.ndarray:
+    def _cv_composition(self, unit_t, nets, alone: bool) -> np.ndarray:
         """Relative errors of the composition on networks left out of its fit (same groups as the units)."""
         names = nets["network"].to_numpy()
         order = np.random.default_rng(self.random_state + 1).permutation(sorted(set(names)))
@@ -245,7 +252,7 @@ class TableLayerwisePredictor:
             held = np.isin(names, fold)
             if (~held).sum() < 4:
                 continue
-            comp = RuntimeComposition().fit([unit_t[i] for i in np.flatnonzero(~held)], y[~held])
+            comp = RuntimeComposition().fit([unit_t[i] for i in np.flatnonzero(~held)], y[~held], alone=alone)
             rel[held] = comp.predict([unit_t[i] for i in np.flatnonzero(held)]) / y[held] - 1
         if not np.isfinite(rel).any():
             raise DataError(f"{len(set(names))} networks with whole-network rows are too few to measure the "
@@ -280,13 +287,16 @@ class TableLayerwisePredictor:
         for k, v in cfg.items():
             if k not in known:
                 raise DataError(f"knob {k!r} was not in the training tables (the model knows {', '.join(known)})")
-            if k == "batch" or k in self.knob_ranges_:
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= (1 if k == "batch" else 0):
-                    raise DataError(f"{k} must be a number >= {1 if k == 'batch' else 0}, got {v!r}")
+            if k == "batch":
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 1:
+                    raise DataError(f"batch must be a number >= 1, got {v!r}")
+                continue
+            if k in self.knob_ranges_:
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
+                    raise DataError(f"knob {k} is a number in the tables, got {v!r}")
                 continue
             values = self.knob_values_[k]
-            text = {True: "on", False: "off"}.get(v, str(v)) if k == MODE_COLUMN else str(v)
-            if k != MODE_COLUMN and text not in values and str(v).lower() not in [x.lower() for x in values]:
+            if k != MODE_COLUMN and _canonical(v) not in {_canonical(x) for x in values}:
                 raise DataError(f"knob {k}={v} was never measured (the tables hold {k}={' or '.join(values)})")
 
     def _range_notes(self, state: dict, cfg: dict, feats: pd.DataFrame) -> list[str]:

@@ -141,3 +141,12 @@ def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
         out = m.predict(feats, [{"threads": int(hi) + 2, "batch": 1}])
     assert out["power_w"].notna().all() and out["energy_j"].iloc[0] == pytest.approx(
         out["power_w"].iloc[0] * out["runtime_s"].iloc[0])
+
+
+def test_units_timed_in_place_compose_by_scale_and_offset_only():
+    rng = np.random.default_rng(1)
+    units = [rng.uniform(10e-6, 200e-6, size=rng.integers(10, 200)) for _ in range(20)]
+    y = np.array([1.1 * u.sum() + 20e-6 for u in units])
+    comp = RuntimeComposition().fit(units, y, alone=False)
+    assert comp.replay_s == 0.0 and comp.gap_s == 0.0
+    assert comp.scale == pytest.approx(1.1, rel=1e-3) and comp.offset_s == pytest.approx(20e-6, rel=0.05)
