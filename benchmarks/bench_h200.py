@@ -15,7 +15,7 @@ whole-network rows (median over sittings). Reported per mode (``cuda_graph`` on 
 - layer RMSPE per layer group of the held-out network's own layer rows of the model's view (graph replays in
   graph mode).
 
-  PYTHONPATH=. python benchmarks/bench_h200.py                      # the H200 tables (about 15 min on 2 cores)
+  PYTHONPATH=. python benchmarks/bench_h200.py --std-folds 2        # the H200 tables (about 30 min on 2 busy cores)
   PYTHONPATH=. python benchmarks/bench_h200.py --networks resnet50,vgg16 --std-folds 2   # a quicker subset
   PYTHONPATH=. python benchmarks/bench_h200.py --tables datasets/cpu-keras-applications/measurements.csv.gz \\
       --specs none                                                    # the CPU export, same command

@@ -7,14 +7,12 @@ For every mode of the tables (``cuda_graph`` on / off on the H200 tables, one mo
    per layer group, batch a feature of each) on the mode's layer rows, without its own network term;
 2. composition (:class:`~perfmodel.models.composition.RuntimeComposition`): network runtime from the predicted
    unit times, learnt on the whole-network rows of every network whose layers are known (from the table's
-   layer rows of any view, or from NetworkSpec files): for each network the unit times come from unit models
-   fitted WITHOUT it (``std_folds`` groups of networks), so the composition learns what it meets on a new
-   network;
+   layer rows of any view, or from NetworkSpec files), on the unit times of the unit models it is used with;
 3. power (:class:`~perfmodel.models.composition.NetworkPowerModel`) on the whole-network rows with power;
    energy per inference = power * runtime.
 
-The std's: ``runtime_s_std`` = the composition's relative error on networks left out (cross-validated over
-the same groups) times the runtime, combined with the GP's unit std's; ``power_w_std`` likewise for power.
+The std's: ``runtime_s_std`` = the relative error on networks left out (unit models fitted without them, in
+``std_folds`` groups, composed by a composition fitted without them) times the runtime, combined with the GP's unit std's; ``power_w_std`` likewise for power.
 
 Every prediction outside what the tables calibrated (a batch outside the trained range, a layer larger or
 smaller than any of its group in training) is predicted with a warning that names the range; a knob the
@@ -170,11 +168,16 @@ class TableLayerwisePredictor:
             self._note(f"mode {mode or 'all'}: no layer features for {', '.join(missing)} (give their spec "
                        "files): their whole-network rows are not used")
         nets = nets[nets["network"].isin(layers_of)].reset_index(drop=True)
-        unit_t, unit_s = self._unseen_unit_times(units, rows, nets, layers_of, knobs)
+        # The composition learns from the unit times of the model it will be used with (fitted on every network;
+        # unit models fitted on fewer networks err more, and a composition fitted on their times over-corrects);
+        # the std from those of unit models that never saw the network, composed by a composition that never saw
+        # it either.
+        full_t = self._unit_times({n: units for n in set(nets["network"])}, nets, layers_of, knobs)
+        unit_t = self._unseen_unit_times(units, rows, nets, layers_of, knobs)
         alone = rows.view != "inplace"  # units timed alone paid a launch / replay of their own
         comp = RuntimeComposition()
-        comp.fit(unit_t, nets["runtime_s"].to_numpy(), alone=alone)
-        rel = self._cv_composition(unit_t, nets, alone)
+        comp.fit(full_t, nets["runtime_s"].to_numpy(), alone=alone)
+        rel = self._cv_composition(full_t, unit_t, nets, alone)
         pred = comp.predict(unit_t)
         state = {"view": rows.view, "units": units, "composition": comp,
                  "rel_std": float(np.sqrt(np.mean(rel**2))), "n_network_rows": int(len(nets)),
@@ -211,6 +214,20 @@ class TableLayerwisePredictor:
         return [(p.loc[p["config_index"].eq(i), "runtime_s"].to_numpy(dtype=float),
                  p.loc[p["config_index"].eq(i), "runtime_s_std"].to_numpy(dtype=float)) for i in range(len(cfgs))]
 
+    def _unit_times(self, model_of, nets, layers_of, knobs) -> list[np.ndarray]:
+        """Each network row's unit times predicted by ``model_of[its network]``."""
+        names = nets["network"].to_numpy()
+        t = [None] * len(nets)
+        for name in pd.unique(names):
+            idx = np.flatnonzero(names == name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # out-of-range warnings belong to prediction, not to fitting
+                cfgs = nets.iloc[idx][["batch", *knobs]].to_dict("records")
+                got = self._predict_units(model_of[name], layers_of[name], cfgs)
+            for i, (tt, _) in zip(idx, got):
+                t[i] = tt
+        return t
+
     def _unseen_unit_times(self, units, rows, nets, layers_of, knobs):
         """Each network row's unit times as predicted by unit models fitted without its network."""
         names = nets["network"].to_numpy()
@@ -226,23 +243,15 @@ class TableLayerwisePredictor:
                     sub = self._units(view=rows.view).fit(rest)
             except DataError as exc:
                 self._note(f"mode {rows.mode or 'all'}: the unit models could not be refitted without "
-                           f"{', '.join(fold)} ({exc}); the composition learns from their in-sample predictions "
-                           "and the std understates the error on a new network")
+                           f"{', '.join(fold)} ({exc}); the std uses their in-sample predictions and "
+                           "understates the error on a new network")
                 sub = units
             model_of.update({n: sub for n in fold})
-        t, s = [None] * len(nets), [None] * len(nets)
-        for name in pd.unique(names):
-            idx = np.flatnonzero(names == name)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # out-of-range warnings belong to prediction, not to fitting
-                cfgs = nets.iloc[idx][["batch", *knobs]].to_dict("records")
-                got = self._predict_units(model_of[name], layers_of[name], cfgs)
-            for i, (tt, ss) in zip(idx, got):
-                t[i], s[i] = tt, ss
-        return t, s
+        return self._unit_times(model_of, nets, layers_of, knobs)
 
-    def _cv_composition(self, unit_t, nets, alone: bool) -> np.ndarray:
-        """Relative errors of the composition on networks left out of its fit (same groups as the units)."""
+    def _cv_composition(self, full_t, unit_t, nets, alone: bool) -> np.ndarray:
+        """Relative errors on networks left out: a composition fitted on the other networks' ``full_t``
+        applied to the left-out network's ``unit_t`` (from unit models that did not see it either)."""
         names = nets["network"].to_numpy()
         order = np.random.default_rng(self.random_state + 1).permutation(sorted(set(names)))
         k = min(int(self.std_folds), len(order))
@@ -252,7 +261,7 @@ class TableLayerwisePredictor:
             held = np.isin(names, fold)
             if (~held).sum() < 4:
                 continue
-            comp = RuntimeComposition().fit([unit_t[i] for i in np.flatnonzero(~held)], y[~held], alone=alone)
+            comp = RuntimeComposition().fit([full_t[i] for i in np.flatnonzero(~held)], y[~held], alone=alone)
             rel[held] = comp.predict([unit_t[i] for i in np.flatnonzero(held)]) / y[held] - 1
         if not np.isfinite(rel).any():
             raise DataError(f"{len(set(names))} networks with whole-network rows are too few to measure the "
