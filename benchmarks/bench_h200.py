@@ -187,9 +187,11 @@ def main(argv=None) -> int:
                           ("FLOPs-linear", "flops_linear"), ("FLOPs + layers (log-lin)", "flops_layers_loglinear"),
                           ("Paleo roofline (table peaks)", "roofline")):
             e = r[col] / r["runtime_s"] - 1
-            print(f"{name:28s} {100 * e.abs().mean():8.1f} {100 * e.median():8.1f} {100 * (e.abs() <= 0.1).mean():10.0f}")
+            print(f"{name:28s} {100 * e.abs().mean():8.1f} {100 * e.median():8.1f} "
+                  f"{100 * (e.abs() <= 0.1).mean():10.0f}")
         z = (r["pred_runtime_s"] - r["runtime_s"]).abs() / r["pred_runtime_s_std"]
-        print(f"runtime std coverage: {100 * (z <= 1).mean():.0f} % within 1 std, {100 * (z <= 2).mean():.0f} % within 2")
+        print(f"runtime std coverage: {100 * (z <= 1).mean():.0f} % within 1 std, "
+              f"{100 * (z <= 2).mean():.0f} % within 2")
         if "pred_power_w" in r and r["power_w"].notna().any():
             ok = r["power_w"].notna() & r["pred_power_w"].notna()
             ep = (r.loc[ok, "pred_power_w"] / r.loc[ok, "power_w"] - 1)

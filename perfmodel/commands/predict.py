@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="JSON", help="model file written by 'perfmodel fit'")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", metavar="CSV", help="configurations to predict (must hold the model's knobs)")
-    src.add_argument("--network", metavar="NAME_OR_PATH", help="keras.applications name, .keras file or NetworkSpec JSON file")
+    src.add_argument("--network", metavar="NAME_OR_PATH",
+                     help="keras.applications name, .keras file or NetworkSpec JSON file")
     parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
                         help="configuration for --network (repeatable; default: the model's first training config)")
     parser.add_argument("--at-current-speed", action="store_true",

@@ -23,7 +23,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from .config_model import make_regressor

@@ -12,7 +12,8 @@ For every mode of the tables (``cuda_graph`` on / off on the H200 tables, one mo
    energy per inference = power * runtime.
 
 The std's: ``runtime_s_std`` = the relative error on networks left out (unit models fitted without them, in
-``std_folds`` groups, composed by a composition fitted without them) times the runtime, combined with the GP's unit std's; ``power_w_std`` likewise for power.
+``std_folds`` groups, composed by a composition fitted without them) times the runtime, combined with the
+GP's unit std's; ``power_w_std`` likewise for power.
 
 Every prediction outside what the tables calibrated (a batch outside the trained range, a layer larger or
 smaller than any of its group in training) is predicted with a warning that names the range; a knob the
@@ -401,7 +402,8 @@ class TableLayerwisePredictor:
         for mode, st in self.modes_.items():
             c = st["composition"]
             lines.append(st["described"])
-            lines.append(f"  composition on {st['n_network_rows']} (network, configuration) rows: runtime = {c.scale:.3f} * "
+            lines.append(f"  composition on {st['n_network_rows']} (network, configuration) rows: "
+                         f"runtime = {c.scale:.3f} * "
                          f"sum max(t - {1e6 * c.replay_s:.1f} us, {1e6 * c.gap_s:.2f} us) + {1e6 * c.offset_s:.1f} us;"
                          f" relative std on networks left out {100 * st['rel_std']:.1f} %")
             if st["power"] is not None:
