@@ -9,6 +9,11 @@ Layer-wise (a campaign store of the profiler; predicts unseen networks):
 
   perfmodel fit --store runs/x.sqlite -o model.json [--model polynomial|gp|gbr]
 
+Layer-wise from exported measurement tables (several tables of one platform combine; gzipped CSV is fine):
+
+  perfmodel fit --layerwise --table datasets/h200-torch/graph.csv.gz --table datasets/h200-torch/eager.csv.gz \
+                -o h200.json [--model polynomial|gp|gbr] [--view isolated|inplace]
+
 Models: polynomial (sparse polynomial, degree 2-4 by cross-validation), gp (Gaussian process, gives a std),
 gbr (gradient boosting), linear (configuration level only). The output file is written only on success.
 """
@@ -27,16 +32,25 @@ HELP = "fit a configuration-level or layer-wise model and save it as JSON"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--table", metavar="CSV", help="table of configurations and measured objectives")
+    src.add_argument("--table", metavar="CSV", action="append",
+                     help="table of configurations and measured objectives; with --layerwise an exported "
+                          "measurement table (repeatable: tables of one platform combine)")
     src.add_argument("--store", metavar="PATH", help="campaign store of the profiler (layer-wise model)")
+    parser.add_argument("--layerwise", action="store_true",
+                        help="--table: fit the layer-wise model (per-layer rows -> network runtime, power, energy; "
+                             "one set of models per cuda_graph mode when the tables have both)")
+    parser.add_argument("--specs", metavar="DIR",
+                        help="--layerwise --table: folder of NetworkSpec JSON files for networks whose layer "
+                             "shapes the tables lack")
     parser.add_argument("--knobs", metavar="A,B,...", help="knob columns of --table")
     parser.add_argument("--target", metavar="COLUMN", help="objective column of --table to model")
     parser.add_argument("--model", default="polynomial", choices=("polynomial", "gp", "gbr", "linear"),
                         help="regressor (default: polynomial)")
     parser.add_argument("--log-target", choices=("auto", "yes", "no"), default="auto",
                         help="model log(target): auto = when every value is positive (default)")
-    parser.add_argument("--view", default="inplace", choices=("inplace", "isolated"),
-                        help="layer view used with --store (default: inplace)")
+    parser.add_argument("--view", default=None, choices=("inplace", "isolated"),
+                        help="layer view to learn from (default with --store: inplace; with --layerwise --table: "
+                             "isolated for cuda_graph=on, inplace otherwise)")
     parser.add_argument("--reference", metavar="COLUMN", choices=REFERENCE_COLUMNS,
                         help="--store: divide runtimes by this speed reference of their job (ref_compute_s, "
                              "ref_memory_s or ref_framework_s, recorded by campaigns since 2026-12-02), for a "
@@ -53,7 +67,14 @@ def run(args: argparse.Namespace) -> int:
     log_target = {"auto": "auto", "yes": True, "no": False}[args.log_target]
     if args.reference and args.store is None:
         raise DataError("--reference is for --store (the layer-wise model)")
+    if args.layerwise:
+        if args.table is None:
+            raise DataError("--layerwise goes with --table (a campaign store is layer-wise already)")
+        return _fit_tables(args)
     if args.table is not None:
+        if len(args.table) > 1:
+            raise DataError("a configuration-level model takes one --table (several combine with --layerwise)")
+        args.table = args.table[0]
         if not args.knobs or not args.target:
             raise DataError("--table needs --knobs and --target")
         from ..models.config_model import ConfigModel
@@ -73,13 +94,52 @@ def run(args: argparse.Namespace) -> int:
     from ..models.layerwise import LayerwisePredictor, store_frame
 
     table = store_frame(args.store)
-    model = LayerwisePredictor(model=args.model, view=args.view, log_target=log_target is not False,
+    model = LayerwisePredictor(model=args.model, view=args.view or "inplace", log_target=log_target is not False,
                                random_state=args.seed, reference=args.reference, std_folds=args.std_folds).fit(table)
     model.save(args.output)
     print(f"fitted layer-wise {args.model} model on {model.n_train_rows_} layer rows of "
           f"{len(model.networks_)} networks -> {args.output}")
     print_spread(model)
     return 0
+
+
+def _fit_tables(args: argparse.Namespace) -> int:
+    if args.model == "linear":
+        raise ModelError("--model linear is for configuration-level tables; use polynomial, gp or gbr")
+    if args.knobs or args.target or args.reference:
+        raise DataError("--knobs, --target and --reference do not go with --layerwise (knobs come from the "
+                        "tables' config column)")
+    from ..models.table_layerwise import TableLayerwisePredictor
+    from ..models.tables_input import read_tables
+
+    specs = None
+    if args.specs:
+        specs = _read_specs(args.specs)
+    table = read_tables(args.table)
+    model = TableLayerwisePredictor(model=args.model, view=args.view, std_folds=max(2, args.std_folds),
+                                    random_state=args.seed).fit(table, specs)
+    model.save(args.output)
+    print(f"fitted layer-wise {args.model} model on {len(args.table)} table(s) -> {args.output}")
+    for line in model.summary():
+        print(line)
+    return 0
+
+
+def _read_specs(folder: str) -> dict:
+    import glob
+    import os
+
+    from ..models.network_input import load_spec
+
+    if not os.path.isdir(folder):
+        raise DataError(f"--specs {folder!r} is not a folder")
+    specs = {}
+    for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        spec = load_spec(path)
+        specs[spec.name] = spec
+    if not specs:
+        raise DataError(f"--specs {folder!r} holds no NetworkSpec JSON files")
+    return specs
 
 
 def print_spread(model) -> None:

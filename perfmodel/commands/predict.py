@@ -8,6 +8,12 @@ Layer-wise: runtime_s, power_w, energy_j (and their std where the model gives on
 never have been measured, for one or more configurations:
 
   perfmodel predict --model model.json --network MobileNetV2 --config threads=2,batch=1 --config threads=1,batch=1
+  perfmodel predict --model h200.json --network datasets/h200-torch/specs/resnet50.json \
+                    --config batch=8,cuda_graph=on --config batch=8,cuda_graph=off
+
+--network takes a keras.applications name, a .keras file or a NetworkSpec JSON file. A configuration or a
+layer outside what the model was calibrated on is predicted with a warning naming the range (and a note in
+the "notes" column); a knob the model was not trained on is an error.
 
 Without -o the result is printed as CSV.
 """
@@ -30,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="JSON", help="model file written by 'perfmodel fit'")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", metavar="CSV", help="configurations to predict (must hold the model's knobs)")
-    src.add_argument("--network", metavar="NAME_OR_PATH", help="keras.applications name or model file")
+    src.add_argument("--network", metavar="NAME_OR_PATH",
+                     help="keras.applications name, .keras file or NetworkSpec JSON file")
     parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
                         help="configuration for --network (repeatable; default: the model's first training config)")
     parser.add_argument("--at-current-speed", action="store_true",
@@ -103,13 +110,21 @@ def run(args: argparse.Namespace) -> int:
         if args.output:
             print(f"predicted {model.target!r} for {len(out)} rows -> {args.output}")
         return 0
-    model = load_model(args.model, kind="layerwise")
-    from ..models.layerwise import load_network_spec
+    model = load_model(args.model, kind=("layerwise", "layerwise_tables"))
+    from ..models.network_input import load_spec
 
-    spec = load_network_spec(args.network)
+    spec = load_spec(args.network)
     configs = [parse_config(c) for c in args.config] or None
     if configs is None:
         raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
+    if not hasattr(model, "reference"):  # a model fitted on tables (fit --layerwise --table)
+        if args.at_current_speed:
+            raise ModelError("--at-current-speed needs a model fitted with --store --reference")
+        out = model.predict(spec, configs)
+        write_frame(out, args.output)
+        if args.output:
+            print(f"predicted {len(out)} configuration(s) of {args.network} -> {args.output}")
+        return 0
     reference_s = None
     if args.at_current_speed:
         if model.reference is None:

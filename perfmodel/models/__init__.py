@@ -3,7 +3,8 @@
 - :class:`SparsePolynomialRegressor` (NeuralPower's per-layer model), :class:`GPRegressor` (GPy, with std)
 - baselines: :class:`FlopsLinearRegressor`, :class:`GradientBoostingBaseline`, :class:`RooflineRegressor`
   (Paleo-style, peaks measured by :func:`measure_peaks`)
-- :class:`ConfigModel` (whole-network objective from knobs) and :class:`LayerwisePredictor` (network from layers)
+- :class:`ConfigModel` (whole-network objective from knobs) and :class:`LayerwisePredictor` (network from layers);
+  :class:`TableLayerwisePredictor` (the same learnt from exported tables, per execution mode, with power)
 - :func:`save_model` / :func:`load_model`, error measures in :mod:`perfmodel.models.metrics`
 """
 
@@ -15,7 +16,8 @@ from .metrics import mape, rmspe, summary, within
 from .persistence import load_model, save_model
 from .polynomial import SparsePolynomialRegressor
 from .roofline import RooflineRegressor, measure_peaks
+from .table_layerwise import TableLayerwisePredictor
 
 __all__ = ["SparsePolynomialRegressor", "GPRegressor", "FlopsLinearRegressor", "GradientBoostingBaseline",
-           "RooflineRegressor", "measure_peaks", "ConfigModel", "LayerwisePredictor", "save_model", "load_model",
+           "RooflineRegressor", "measure_peaks", "ConfigModel", "LayerwisePredictor", "TableLayerwisePredictor", "save_model", "load_model",
            "mape", "rmspe", "within", "summary"]

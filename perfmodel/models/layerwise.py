@@ -561,17 +561,27 @@ class LayerwisePredictor:
         order = np.random.default_rng(self.random_state).permutation(sorted(names.unique()))
         params = {**self.get_params(), "std_folds": 0, "network_term": False, "reference": None}
         out = np.full(len(nets), np.nan)
+        said: list[str] = []
         for fold in np.array_split(order, k):
             held = names.isin(fold).to_numpy()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            failed = None
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 try:
                     sub = LayerwisePredictor(**params).fit(table[~table["network"].astype(str).isin(fold)])
-                except DataError:  # the other networks alone are too few to fit on
-                    return None, 0
-                mine = units[units["_net_row"].isin(np.flatnonzero(held))]
-                t, _, _ = sub._predict_rows(mine)
+                    mine = units[units["_net_row"].isin(np.flatnonzero(held))]
+                    t, _, _ = sub._predict_rows(mine)
+                except DataError as exc:  # the other networks alone are too few to fit on
+                    failed = exc
+            if failed is not None:
+                warnings.warn(f"the std could not be measured on networks left out (without "
+                              f"{', '.join(map(str, fold))}: {failed}); it is the spread on the training networks, "
+                              "which understates the error on a new network", stacklevel=3)
+                return None, 0
+            said += [str(w.message) for w in caught if str(w.message) not in said]
             out[held] = _per_network_row(mine, len(nets), t)[held]
+        for text in said:  # the refits' own warnings (a group too small without some networks...), once each
+            warnings.warn(f"while measuring the std on networks left out: {text}", stacklevel=3)
         return out, k
 
     # -- prediction
@@ -698,8 +708,12 @@ class LayerwisePredictor:
             knobs = rows.iloc[:1]
             design = self._network_design(np.array([total]), np.array([float(len(rows))]), knobs)
             runtime = float((design @ self.net_coef_)[0])
+            term = "learnt" if self.n_network_rows_ else "none (plain sum)"
             if not np.isfinite(runtime) or runtime <= 0:
-                runtime = total  # the correction left its range: fall back to the plain sum
+                warnings.warn(f"{name}, {_format_config(cfg.dropna().to_dict())}: the network term gave "
+                              f"{runtime:.3g} s, outside its range; predicted as the plain sum of the units",
+                              stacklevel=2)
+                runtime, term = total, "plain sum (the network term left its range)"
             power = float(np.sum(t * p) / total) if self.has_power_ and np.isfinite(p).all() else np.nan
             # a machine running slower now: every time (not the power) scales with its speed reference
             runtime, total, var_sum = runtime * speed, total * speed, var_sum * speed ** 2
@@ -709,7 +723,8 @@ class LayerwisePredictor:
             row = {"network": name, "config": _format_config(cfg.dropna().to_dict()), **cfg.dropna().to_dict(),
                    "runtime_s": runtime, "runtime_s_std": std, "power_w": power, "energy_j": energy,
                    "energy_j_std": energy * std / runtime if np.isfinite(energy) and np.isfinite(std) else np.nan,
-                   "layers_runtime_s": total, "n_units": int(len(rows)), "source": f"model:layerwise-{self.model}"}
+                   "layers_runtime_s": total, "n_units": int(len(rows)), "network_term": term,
+                   "source": f"model:layerwise-{self.model}"}
             out.append(row)
         return pd.DataFrame(out)
 
@@ -801,7 +816,9 @@ class LayerwisePredictor:
 
     @classmethod
     def load(cls, path) -> "LayerwisePredictor":
-        """Read a predictor written by :meth:`save` (any library versions)."""
+        """Read a predictor written by :meth:`save` (any library versions), or a model fitted on tables
+        (``perfmodel fit --layerwise --table``: a :class:`~perfmodel.models.table_layerwise.TableLayerwisePredictor`,
+        whose ``predict(spec, configs)`` gives runtime, power and energy with their std's)."""
         from .persistence import load_model
 
-        return load_model(path, kind="layerwise")
+        return load_model(path, kind=("layerwise", "layerwise_tables"))

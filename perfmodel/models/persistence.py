@@ -34,6 +34,7 @@ KINDS = {
     "roofline": "perfmodel.models.roofline:RooflineRegressor",
     "config_model": "perfmodel.models.config_model:ConfigModel",
     "layerwise": "perfmodel.models.layerwise:LayerwisePredictor",
+    "layerwise_tables": "perfmodel.models.table_layerwise:TableLayerwisePredictor",
 }
 
 __all__ = ["FORMAT", "VERSION", "KINDS", "save_model", "load_model", "to_jsonable", "state_of", "from_state",

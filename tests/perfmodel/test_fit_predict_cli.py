@@ -213,3 +213,77 @@ def test_calibrate_really_profiles_small_networks(tmp_path, monkeypatch):
     assert main(["calibrate", "--no-progress", "--model", "gbr", "-o", str(out)]) == 0
     model = json.loads(out.read_text())
     assert model["kind"] == "layerwise" and len(model["state"]["networks"]) == 3
+
+
+H200 = Path(__file__).resolve().parents[2] / "datasets" / "h200-torch"
+H200_NETS = ["synthetic_0", "synthetic_1", "synthetic_2", "synthetic_3", "synthetic_4", "synthetic_5", "mobilenet"]
+
+
+@pytest.fixture(scope="module")
+def h200_tables(tmp_path_factory):
+    """Two small tables of one platform: graph-mode rows and the eager table's graph whole-network rows."""
+    d = tmp_path_factory.mktemp("h200")
+    g = pd.read_csv(H200 / "graph.csv.gz", low_memory=False)
+    e = pd.read_csv(H200 / "eager.csv.gz", low_memory=False)
+    g[g["network"].isin(H200_NETS)].to_csv(d / "graph.csv.gz", index=False)
+    e[e["network"].isin(H200_NETS) & e["level"].eq("network") & e["cuda_graph"].eq("on")].to_csv(
+        d / "whole.csv", index=False)
+    return d
+
+
+def test_layerwise_fit_on_tables_then_predict_a_spec_file(h200_tables, capsys):
+    d = h200_tables
+    model = d / "lw.json"
+    rc = main(["fit", "--layerwise", "--table", str(d / "graph.csv.gz"), "--table", str(d / "whole.csv"),
+               "--std-folds", "2", "-o", str(model)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "cuda_graph=on" in out and "layer rows (view isolated) of 7 networks" in out
+    assert json.loads(model.read_text())["kind"] == "layerwise_tables"
+    rc = main(["predict", "--model", str(model), "--network", str(H200 / "specs" / "synthetic_9.json"),
+               "--config", "batch=8,cuda_graph=on", "--config", "batch=64,cuda_graph=on", "-o", str(d / "p.csv")])
+    assert rc == 0
+    pred = pd.read_csv(d / "p.csv")
+    for col in ("runtime_s", "runtime_s_std", "power_w", "power_w_std", "energy_j", "energy_j_std"):
+        assert pred[col].notna().all() and (pred[col] > 0).all(), col
+    assert pred["runtime_s"].iloc[1] > pred["runtime_s"].iloc[0]  # batch 64 takes longer than batch 8
+    # outside the calibrated batches: predicted, with a warning naming the range
+    with pytest.warns(UserWarning, match=r"batch=256 outside the calibrated batches 1\.\.64"):
+        assert main(["predict", "--model", str(model), "--network", str(H200 / "specs" / "synthetic_9.json"),
+                     "--config", "batch=256,cuda_graph=on"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("config, message", [
+    ("batch=8,cuda_graph=on,threads=2", "knob 'threads' was not in the training tables"),
+    ("batch=8,cuda_graph=off", "cuda_graph=off was not measured"),
+    ("batch=8", "does not set cuda_graph"),
+])
+def test_layerwise_table_model_refuses_unknown_knobs(h200_tables, config, message, capsys):
+    d = h200_tables
+    model = d / "lw.json"
+    if not model.exists():
+        main(["fit", "--layerwise", "--table", str(d / "graph.csv.gz"), "--std-folds", "2", "-o", str(model)])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--network", str(H200 / "specs" / "synthetic_9.json"),
+                 "--config", config]) == 2
+    assert message in _err(capsys)
+
+
+def test_layerwise_table_bad_input_exits_2_and_writes_nothing(h200_tables, tmp_path, capsys):
+    d = h200_tables
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(d / "whole.csv").drop(columns=["layer_type"]).to_csv(bad, index=False)
+    out = tmp_path / "m.json"
+    assert main(["fit", "--layerwise", "--table", str(bad), "-o", str(out)]) == 2
+    assert "has no column 'layer_type'" in _err(capsys) and not out.exists()
+    notspec = tmp_path / "net.json"
+    notspec.write_text(json.dumps({"format": "perfmodel-model"}))
+    model = d / "lw.json"
+    if not model.exists():
+        main(["fit", "--layerwise", "--table", str(d / "graph.csv.gz"), "--std-folds", "2", "-o", str(model)])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--network", str(notspec), "--config", "batch=1,cuda_graph=on"]) == 2
+    assert "is not a NetworkSpec file" in _err(capsys)
+    assert main(["fit", "--layerwise", "--store", "x.sqlite", "-o", str(out)]) == 2
+    assert "--layerwise goes with --table" in _err(capsys) and not out.exists()

@@ -1,5 +1,6 @@
 """LayerwisePredictor on simulated measurement tables in the exported format (docs/measurement-table.md)."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -448,3 +449,28 @@ def test_parameters_follow_the_estimator_contract():
     assert m.set_params(std_folds=0, model="polynomial") is m and (m.std_folds, m.model) == (0, "polynomial")
     with pytest.raises(ModelError, match="no parameter 'folds'"):
         m.set_params(folds=3)
+
+
+def test_std_fold_fallback_leaves_a_warning(table):
+    """A fold whose other networks are too few to fit on: the std falls back, and says so (issue 21)."""
+    net2_units = table.index[(table["network"] == "net2") & table["level"].eq("layer")]
+    lopsided = table[table["network"].isin(["net2", "net3"]) & ~table.index.isin(net2_units[4:])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = LayerwisePredictor(model="gbr", std_folds=2).fit(lopsided)
+    assert m.net_std_folds_ == 0
+    assert any("could not be measured on networks left out" in str(w.message) for w in caught)
+
+
+def test_plain_sum_fallback_of_the_network_term_is_reported(table, fitted):
+    """A network term that leaves its range falls back to the plain sum with a warning and a column (issue 21)."""
+    feats = _features(table, "net0")
+    ok = fitted.predict(feats, {"threads": 2, "batch": 1}).iloc[0]
+    assert ok["network_term"] == "learnt"
+    m = copy.deepcopy(fitted)  # the fixture stays intact
+    m.net_coef_ = np.zeros_like(m.net_coef_)
+    m.net_coef_[2] = -1.0  # runtime = -1 s whatever the units: out of range
+    with pytest.warns(UserWarning, match="outside its range; predicted as the plain sum"):
+        out = m.predict(feats, {"threads": 2, "batch": 1}).iloc[0]
+    assert out["network_term"].startswith("plain sum")
+    assert out["runtime_s"] == pytest.approx(out["layers_runtime_s"])

@@ -1,0 +1,165 @@
+"""From predicted layer times to a network's runtime and power: the network-level terms learnt from the data.
+
+Runtime (:class:`RuntimeComposition`)::
+
+    runtime = scale * sum_i max(t_i - replay_s, gap_s) + offset_s
+
+``t_i`` is a unit's predicted time as measured alone; ``replay_s`` what a unit measured alone costs beyond
+its kernels (the fixed cost of one launch or graph replay, which a network captured as one graph pays once),
+``gap_s`` what a unit costs inside the network at least, ``scale`` and ``offset_s`` what the network adds or
+saves beyond its units. The four numbers are fitted by least squares on relative errors over the
+whole-network rows (scipy.optimize.least_squares, bounded: replay and gap non-negative). Units timed inside
+the network (the ``inplace`` view) paid no launch of their own: ``replay_s`` and ``gap_s`` stay 0 and the
+term is a scale and an offset.
+
+Power (:class:`NetworkPowerModel`): board power of a whole network from what sets it: the batch, the work
+rate the predicted runtime implies (GFLOP/s and MB/s moved) and, where the table has per-layer power, the
+runtime-weighted mean of the layer powers (NeuralPower's composition), by a sparse polynomial or a GP on the
+whole-network rows that carry power. Energy per inference = power * runtime.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..errors import DataError
+from .config_model import make_regressor
+
+__all__ = ["RuntimeComposition", "NetworkPowerModel", "network_rates"]
+
+
+class RuntimeComposition:
+    """``runtime = scale * sum_i max(t_i - replay_s, gap_s) + offset_s`` (see the module docstring)."""
+
+    def __init__(self, scale=1.0, replay_s=0.0, gap_s=0.0, offset_s=0.0):
+        self.scale, self.replay_s, self.gap_s, self.offset_s = float(scale), float(replay_s), float(gap_s), \
+            float(offset_s)
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.array([self.scale, self.replay_s, self.gap_s, self.offset_s])
+
+    @staticmethod
+    def _apply(theta, units: list[np.ndarray]) -> np.ndarray:
+        s, rep, gap, off = theta
+        return np.array([s * np.sum(np.maximum(t - rep, gap)) + off for t in units])
+
+    def predict(self, units: list[np.ndarray]) -> np.ndarray:
+        return self._apply(self.params, units)
+
+    def fit(self, units: list[np.ndarray], runtime_s: np.ndarray, alone: bool = True) -> "RuntimeComposition":
+        """Fit on each network row's predicted unit times and its measured runtime (relative errors).
+
+        ``alone``: the units were timed alone (each paying a launch or replay of its own), so ``replay_s`` and
+        ``gap_s`` are learnt; False (units timed inside the network, the ``inplace`` view): they stay 0 and
+        only ``scale`` and ``offset_s`` are learnt (a unit in place costs what it was measured to cost).
+        """
+        from scipy.optimize import least_squares
+
+        y = np.asarray(runtime_s, dtype=float)
+        if len(y) < 4:
+            raise DataError(f"{len(y)} whole-network rows are too few to learn the composition (needs 4)")
+        every = np.concatenate([np.asarray(t, dtype=float) for t in units])
+        every = every[np.isfinite(every) & (every > 0)]
+        # a unit's fixed cost is below the cost of the cheapest units (5th percentile: robust to a few odd ones)
+        floor = float(np.quantile(every, 0.05)) if len(every) else 1e-6
+        lo, hi = np.array([0.0, 0.0, 0.0, -float(np.min(y))]), np.array([10.0, floor, floor, float(np.min(y))])
+        start = np.clip([1.0, 0.5 * floor, 0.1 * floor, 0.0], lo, hi)
+        free = np.array([True, alone, alone, True])
+        full = np.where(free, start, 0.0)
+
+        def residuals(th):
+            full[free] = th
+            return self._apply(full, units) / y - 1
+
+        res = least_squares(residuals, start[free], bounds=(lo[free], hi[free]))
+        full[free] = res.x
+        self.scale, self.replay_s, self.gap_s, self.offset_s = map(float, full)
+        return self
+
+    def to_dict(self) -> dict:
+        return {"scale": self.scale, "replay_s": self.replay_s, "gap_s": self.gap_s, "offset_s": self.offset_s}
+
+    @classmethod
+    def from_dict(cls, d) -> "RuntimeComposition":
+        return cls(d["scale"], d["replay_s"], d["gap_s"], d["offset_s"])
+
+
+def network_rates(gflop: np.ndarray, mbytes: np.ndarray, batch: np.ndarray, runtime_s: np.ndarray,
+                  layer_power_w: np.ndarray | None = None) -> np.ndarray:
+    """The features of the network power model: log batch, log GFLOP/s, log MB/s (and layer power)."""
+    runtime_s = np.maximum(np.asarray(runtime_s, dtype=float), 1e-9)
+    cols = [np.log(np.maximum(batch, 1.0)), np.log1p(gflop / runtime_s), np.log1p(mbytes / runtime_s)]
+    if layer_power_w is not None:
+        cols.append(np.log(np.maximum(layer_power_w, 1.0)))
+    return np.column_stack(cols)
+
+
+class NetworkPowerModel:
+    """Board power of a network from :func:`network_rates` (sparse polynomial, GP or boosting)."""
+
+    def __init__(self, model="polynomial", random_state=0, folds=5):
+        self.model, self.random_state, self.folds = model, random_state, folds
+
+    def _regressor(self):
+        params = {"degrees": (1, 2)} if self.model == "polynomial" else \
+            ({"n_restarts": 2} if self.model == "gp" else {})
+        return make_regressor(self.model, True, params, self.random_state)
+
+    def fit(self, X: np.ndarray, power_w: np.ndarray, groups: np.ndarray) -> "NetworkPowerModel":
+        """Fit, and measure the relative spread on networks left out (``groups`` names each row's network)."""
+        y = np.asarray(power_w, dtype=float)
+        if len(y) < 6:
+            raise DataError(f"{len(y)} whole-network rows with power are too few for a power model (needs 6)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter of the regressors; the spread below says how good
+            self.regressor_ = self._regressor().fit(X, y)
+            names = np.asarray(groups).astype(str)
+            order = np.random.default_rng(self.random_state).permutation(sorted(set(names)))
+            k = min(int(self.folds), len(order))
+            rel = np.full(len(y), np.nan)
+            for fold in np.array_split(order, k) if k >= 2 else []:
+                held = np.isin(names, fold)
+                if held.all() or (~held).sum() < 6:
+                    continue
+                rel[held] = self._regressor().fit(X[~held], y[~held]).predict(X[held]) / y[held] - 1
+        ok = np.isfinite(rel)
+        self.spread_on_ = "networks left out" if ok.any() else "the training rows (too few networks to leave out)"
+        if not ok.any():  # the in-sample spread, which understates the error on a new network (said in spread_on_)
+            rel = self.regressor_.predict(X) / y - 1
+            ok = np.isfinite(rel)
+        self.rel_std_ = float(np.sqrt(np.mean(rel[ok] ** 2))) if ok.any() else float("nan")
+        self.n_rows_ = int(len(y))
+        self.n_features_ = int(X.shape[1])
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Power and its std (the GP's own std combined with the measured spread)."""
+        if self.model == "gp":
+            mean, std = self.regressor_.predict(X, return_std=True)
+        else:
+            mean, std = self.regressor_.predict(X), np.zeros(len(X))
+        spread = self.rel_std_ * mean if np.isfinite(self.rel_std_) else np.zeros(len(X))
+        return mean, np.sqrt(np.nan_to_num(std) ** 2 + spread ** 2)
+
+    def to_dict(self) -> dict:
+        from .persistence import state_of
+
+        return {"model": self.model, "random_state": self.random_state, "folds": self.folds,
+                "regressor": state_of(self.regressor_),
+                "rel_std": self.rel_std_ if np.isfinite(self.rel_std_) else None, "n_rows": self.n_rows_,
+                "n_features": self.n_features_, "spread_on": self.spread_on_}
+
+    @classmethod
+    def from_dict(cls, d) -> "NetworkPowerModel":
+        from .persistence import from_state
+
+        m = cls(d["model"], d["random_state"], d["folds"])
+        m.regressor_ = from_state(d["regressor"])
+        m.rel_std_ = float("nan") if d["rel_std"] is None else float(d["rel_std"])
+        m.n_rows_ = int(d["n_rows"])
+        m.n_features_ = int(d["n_features"])
+        m.spread_on_ = str(d.get("spread_on", "networks left out"))
+        return m

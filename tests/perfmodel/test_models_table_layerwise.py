@@ -1,0 +1,152 @@
+"""The layer-wise model fitted on exported tables (perfmodel.models.table_layerwise) on slices of the H200 data."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.errors import DataError
+from perfmodel.models.composition import RuntimeComposition
+from perfmodel.models.layerwise import LayerwisePredictor
+from perfmodel.models.network_input import load_spec
+from perfmodel.models.table_layerwise import TableLayerwisePredictor
+from perfmodel.models.tables_input import modes_of, read_tables
+
+H200 = Path(__file__).resolve().parents[2] / "datasets" / "h200-torch"
+TRAIN = ["synthetic_0", "synthetic_1", "synthetic_2", "synthetic_3", "synthetic_4", "synthetic_5", "synthetic_6",
+         "mobilenet"]
+
+
+@pytest.fixture(scope="module")
+def graph_table():
+    t = pd.read_csv(H200 / "graph.csv.gz", low_memory=False)
+    return t[t["network"].isin(TRAIN)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def model(graph_table):
+    return TableLayerwisePredictor(std_folds=2).fit(graph_table)
+
+
+def _measured(net, batch):
+    t = pd.read_csv(H200 / "graph.csv.gz", low_memory=False)
+    w = t[(t["network"] == net) & (t["level"] == "network") & (t["batch"] == batch)]
+    return float(w["runtime_s"].median()), float(w["power_w"].median())
+
+
+def test_predicts_an_unseen_network_from_its_spec_file(model):
+    spec = load_spec(str(H200 / "specs" / "mobilenetv2.json"))
+    out = model.predict(spec, [{"batch": 64, "cuda_graph": "on"}])
+    rt, pw = _measured("mobilenetv2", 64)
+    row = out.iloc[0]
+    assert 0.5 < row["runtime_s"] / rt < 2.0  # a network never seen, from 8 small ones
+    assert row["runtime_s_std"] > 0 and row["power_w_std"] > 0
+    assert 0.7 < row["power_w"] / pw < 1.3
+    assert row["energy_j"] == pytest.approx(row["power_w"] * row["runtime_s"])
+
+
+def test_batch_raises_the_predicted_runtime(model):
+    spec = load_spec(str(H200 / "specs" / "resnet50.json"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # resnet50's layers lie partly outside the small training set
+        out = model.predict(spec, [{"batch": b, "cuda_graph": "on"} for b in (1, 8, 64)])
+    assert out["runtime_s"].is_monotonic_increasing
+
+
+def test_save_load_round_trip_through_layerwise_load(model, tmp_path):
+    path = tmp_path / "m.json"
+    model.save(path)
+    assert json.loads(path.read_text())["kind"] == "layerwise_tables"
+    loaded = LayerwisePredictor.load(path)  # the two-line API of the README
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    a = model.predict(spec, [{"batch": 8, "cuda_graph": "on"}])
+    b = loaded.predict(spec, [{"batch": 8, "cuda_graph": "on"}])
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("cfg, words", [
+    ({"batch": 8, "cuda_graph": "on", "threads": 2}, "knob 'threads' was not in the training tables"),
+    ({"batch": 8, "cuda_graph": "off"}, "cuda_graph=off was not measured"),
+    ({"batch": 8, "cuda_graph": "on", "cudnn_benchmark": "off"}, "cudnn_benchmark=off was never measured"),
+    ({"batch": 0, "cuda_graph": "on"}, "batch must be a number >= 1"),
+])
+def test_configurations_outside_the_tables_are_refused(model, cfg, words):
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    with pytest.raises(DataError, match=words):
+        model.predict(spec, [cfg])
+
+
+def test_batch_outside_the_calibrated_range_warns_naming_it(model):
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    with pytest.warns(UserWarning, match=r"batch=128 outside the calibrated batches 1\.\.64"):
+        out = model.predict(spec, [{"batch": 128, "cuda_graph": "on"}])
+    assert "batch=128 outside" in out["notes"].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inside the range: no warning at all
+        out = model.predict(spec, [{"batch": 8, "cuda_graph": "on"}])
+    assert out["notes"].iloc[0] == ""
+
+
+def test_layers_outside_the_calibrated_range_warn(model):
+    spec = load_spec(str(H200 / "specs" / "vgg16.json"))  # 25088x4096 dense: far beyond the synthetic ones
+    with pytest.warns(UserWarning, match="layers outside the calibrated range: .*dense layer"):
+        model.predict(spec, [{"batch": 1, "cuda_graph": "on"}])
+
+
+def test_composition_recovers_known_costs():
+    rng = np.random.default_rng(0)
+    units = [rng.uniform(10e-6, 200e-6, size=rng.integers(10, 200)) for _ in range(30)]
+    truth = RuntimeComposition(scale=0.9, replay_s=8e-6, gap_s=2e-6, offset_s=5e-6)
+    fitted = RuntimeComposition().fit(units, truth.predict(units))
+    assert fitted.replay_s == pytest.approx(8e-6, rel=0.05)
+    assert fitted.scale == pytest.approx(0.9, rel=0.02)
+    assert np.allclose(fitted.predict(units), truth.predict(units), rtol=1e-3)
+
+
+def test_modes_and_tables(tmp_path):
+    g = tmp_path / "g.csv"
+    pd.DataFrame({"network": ["a"], "level": ["layer"], "view": ["isolated"], "layer_type": ["conv2d"],
+                  "runtime_s": [1e-5], "in_h": [8], "cuda_graph": ["on"]}).to_csv(g, index=False)
+    assert modes_of(read_tables([g])) == ["on"]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"network": ["a"], "level": ["layer"], "view": ["x"], "runtime_s": [1.0]}).to_csv(bad, index=False)
+    with pytest.raises(DataError, match="has no column 'layer_type'"):
+        read_tables([bad])
+
+
+def test_a_json_file_that_is_not_a_spec_is_refused(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps({"layers": []}))
+    with pytest.raises(DataError, match="is not a NetworkSpec file"):
+        load_spec(str(p))
+    p.write_text("{not json")
+    with pytest.raises(DataError, match="is not JSON"):
+        load_spec(str(p))
+
+
+def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
+    from perfmodel.models.synthetic import synthetic_table
+
+    table = synthetic_table(n_networks=8, seed=3)
+    train = table[table["network"] != "net0"]
+    m = TableLayerwisePredictor(model="gbr", std_folds=2).fit(train)
+    assert list(m.modes_) == [""]  # no cuda_graph column: one mode
+    feats = table[(table["network"] == "net0") & table["level"].eq("layer")]
+    feats = feats[feats["config"] == feats["config"].iloc[0]].drop(columns=["runtime_s", "power_w", "energy_j"])
+    lo, hi = m.knob_ranges_["threads"]
+    with pytest.warns(UserWarning, match=rf"threads={int(hi) + 2} outside the calibrated threads {lo:g}\.\.{hi:g}"):
+        out = m.predict(feats, [{"threads": int(hi) + 2, "batch": 1}])
+    assert out["power_w"].notna().all() and out["energy_j"].iloc[0] == pytest.approx(
+        out["power_w"].iloc[0] * out["runtime_s"].iloc[0])
+
+
+def test_units_timed_in_place_compose_by_scale_and_offset_only():
+    rng = np.random.default_rng(1)
+    units = [rng.uniform(10e-6, 200e-6, size=rng.integers(10, 200)) for _ in range(20)]
+    y = np.array([1.1 * u.sum() + 20e-6 for u in units])
+    comp = RuntimeComposition().fit(units, y, alone=False)
+    assert comp.replay_s == 0.0 and comp.gap_s == 0.0
+    assert comp.scale == pytest.approx(1.1, rel=1e-3) and comp.offset_s == pytest.approx(20e-6, rel=0.05)
