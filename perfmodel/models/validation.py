@@ -500,6 +500,52 @@ def _layerwise(state: dict) -> None:
     _int(net.get("n_rows", 0), "network_term.n_rows", 0)
 
 
+def _layerwise_tables(state: dict) -> None:
+    """:class:`~perfmodel.models.table_layerwise.TableLayerwisePredictor`: per mode, unit models (a nested
+    ``layerwise`` state, checked when it is built), the runtime composition and the network power model."""
+    params = _dict(_field(state, "params", ""), "params")
+    for k in params:
+        if k not in ("model", "view", "std_folds", "random_state"):
+            raise _Invalid(f"params has an unknown parameter {str(k)[:40]!r}")
+    _str(params.get("model", "polynomial"), "params.model", ("polynomial", "gp", "gbr"))
+    _str(params.get("view"), "params.view", none=True)
+    _int(params.get("std_folds", 0), "params.std_folds", 0)
+    _seed(params.get("random_state", 0), "params.random_state")
+    for k, values in _dict(_field(state, "knob_values", ""), "knob_values").items():
+        for i, v in enumerate(_list(values, f"knob_values.{k}", max_len=MAX_FEATURES)):
+            if not isinstance(v, (str, int, float, bool)) or (isinstance(v, float) and not math.isfinite(v)):
+                raise _Invalid(f"knob_values.{k}[{i}] must be a finite number, string or boolean, got {_short(v)}")
+    for k, rng in _dict(state.get("knob_ranges", {}), "knob_ranges").items():
+        a, b = _vector(rng, f"knob_ranges.{k}", 2)
+        if a > b:
+            raise _Invalid(f"knob_ranges.{k} is empty ({a:g} > {b:g})")
+    _strings(state.get("fit_notes", []), "fit_notes")
+    modes = _dict(_field(state, "modes", ""), "modes")
+    if not modes:
+        raise _Invalid("modes is empty")
+    for mode, st in modes.items():
+        where = f"modes.{mode}"
+        _dict(st, where)
+        _nested(_field(st, "units", where), f"{where}.units", ("layerwise",))
+        comp = _dict(_field(st, "composition", where), f"{where}.composition")
+        _real(_field(comp, "scale", f"{where}.composition"), f"{where}.composition.scale")
+        for k in ("replay_s", "gap_s", "offset_s"):
+            _real(comp.get(k), f"{where}.composition.{k}", none=True)
+        if "rel_std" in st:
+            _real(st["rel_std"], f"{where}.rel_std", lo=0.0, none=True)
+        power = _dict(st.get("power"), f"{where}.power", none=True)
+        if power is not None:
+            p = f"{where}.power"
+            _str(_field(power, "model", p), f"{p}.model", ("polynomial", "gp", "gbr"))
+            _int(_field(power, "folds", p), f"{p}.folds", 0)
+            reg = _nested(_field(power, "regressor", p), f"{p}.regressor", tuple(set(REGRESSOR_KIND.values())))
+            n = _int(_field(power, "n_features", p), f"{p}.n_features", 1, MAX_FEATURES)
+            if reg["state"].get("n_features_in") != n:
+                raise _Invalid(f"{p}.regressor takes {_short(reg['state'].get('n_features_in'))} inputs, not {n}")
+            _real(power.get("rel_std"), f"{p}.rel_std", lo=0.0, none=True)
+            _int(_field(power, "n_rows", p), f"{p}.n_rows", 0)
+
+
 _KNOWN: list[set[str]] = []
 
 
@@ -515,7 +561,8 @@ def _known_features() -> set[str]:
 
 
 _CHECKS = {"flops_linear": _flops_linear, "gbr": _gbr, "sparse_polynomial": _sparse_polynomial, "gp": _gp,
-           "roofline": _roofline, "config_model": _config_model, "layerwise": _layerwise}
+           "roofline": _roofline, "config_model": _config_model, "layerwise": _layerwise,
+           "layerwise_tables": _layerwise_tables}
 
 
 def check_state(kind: str, state: Any) -> None:
@@ -537,6 +584,8 @@ def check_model(kind: str, model: Any) -> None:
             _probe_config_model(model)
         elif kind == "layerwise":
             _probe_layerwise(model)
+        elif kind == "layerwise_tables":
+            pass  # its parts (unit models, power regressor) were built through from_state and probed there
         else:
             _probe_regressor(model)
     except ModelError as exc:

@@ -67,6 +67,26 @@ def test_save_load_round_trip_through_layerwise_load(model, tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.parametrize("corrupt, words", [
+    (lambda st: st.update(modes={}), "modes is empty"),
+    (lambda st: next(iter(st["modes"].values()))["composition"].update(scale="x"), "composition.scale"),
+    (lambda st: next(iter(st["modes"].values())).update(units={"kind": "gbr", "state": {}}), "units is a 'gbr'"),
+    (lambda st: st["params"].update(depth=3), "unknown parameter 'depth'"),
+    (lambda st: st.update(knob_ranges={"batch": [64, 1]}), "knob_ranges.batch is empty"),
+])
+def test_a_corrupt_file_is_refused_in_one_line(model, tmp_path, corrupt, words):
+    from perfmodel.errors import ModelError
+
+    path = tmp_path / "m.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    corrupt(doc["state"])
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=words) as info:
+        LayerwisePredictor.load(path)
+    assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("cfg, words", [
     ({"batch": 8, "cuda_graph": "on", "threads": 2}, "knob 'threads' was not in the training tables"),
     ({"batch": 8, "cuda_graph": "off"}, "cuda_graph=off was not measured"),
