@@ -21,9 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from profiling.errors import TableError
-
 from ..errors import DataError
+from ..tables import read_table
 
 __all__ = ["MODE_COLUMN", "NEEDED_COLUMNS", "FEATURE_COLUMNS", "read_tables", "modes_of", "ModeRows",
            "mode_rows", "default_view"]
@@ -34,26 +33,6 @@ NEEDED_COLUMNS = ("network", "level", "view", "layer_type", "runtime_s")
 # per-layer shape columns: without any of them every layer of a type looks alike
 FEATURE_COLUMNS = ("in_h", "in_w", "in_c", "out_c", "flops")
 _DEFAULT_VIEWS = {"on": "isolated", "off": "inplace", None: "inplace"}
-
-
-def _read_one(path: str) -> pd.DataFrame:
-    if not os.path.exists(path):
-        raise TableError(f"table {path!r} does not exist")
-    if os.path.isdir(path):
-        raise TableError(f"table {path!r} is a directory, not a CSV file")
-    try:
-        df = pd.read_csv(path, compression="infer", low_memory=False)
-    except UnicodeDecodeError as exc:
-        raise TableError(f"table {path!r} is not UTF-8 text (byte {exc.start})") from None
-    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
-        raise TableError(f"cannot read table {path!r}: {exc}") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        what = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TableError(f"table {path!r} is not valid CSV: {what}") from None
-    df = df.loc[:, [c for c in df.columns if not str(c).startswith("Unnamed")]]
-    if len(df) == 0:
-        raise TableError(f"table {path!r} has no rows")
-    return df
 
 
 def check_columns(df: pd.DataFrame, name: str = "the table") -> None:
@@ -90,7 +69,7 @@ def read_tables(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> pd.Da
         raise DataError("no table to fit on")
     frames = []
     for p in paths:
-        df = _read_one(p)
+        df = read_table(p)  # the project's one table reader: CSV or gzip, size-limited, one-line errors
         check_columns(df, f"table {p!r}")  # a table of whole-network rows only may join one with layer rows
         frames.append(df.assign(table=os.path.basename(p)))
     platforms = [sorted(set(f["source"].dropna().astype(str))) if "source" in f.columns else [] for f in frames]
