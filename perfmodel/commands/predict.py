@@ -21,11 +21,11 @@ Without -o the result is printed as CSV.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 
 import pandas as pd
+
+from profiling.atomic import write_csv
 
 from ..errors import DataError, ModelError
 
@@ -75,18 +75,7 @@ def write_frame(df: pd.DataFrame, path: str | None) -> None:
     if path is None:
         df.to_csv(sys.stdout, index=False)
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".pred-", suffix=".csv", dir=folder)
-    except OSError as exc:
-        raise DataError(f"cannot write {path!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            df.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise DataError(f"cannot write {path!r}: {exc.strerror}") from None
+    write_csv(path, df, error=DataError, what="predictions file")
 
 
 def run(args: argparse.Namespace) -> int:
