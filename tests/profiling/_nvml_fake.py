@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import types
 from types import SimpleNamespace
+
+import pytest
+
+from profiling.sensors.nvml import reset_nvml_state
 
 
 class NVMLError(Exception):
@@ -80,3 +85,15 @@ def add_power_limit(m, lo_mw: int = 100_000, hi_mw: int = 700_000, now_mw: int =
 
     m.nvmlDeviceSetPowerManagementLimit = set_limit
     return m
+
+
+@pytest.fixture
+def nvml(monkeypatch):
+    def install(**kw):
+        mod = fake_pynvml(**kw)
+        monkeypatch.setitem(sys.modules, "pynvml", mod)
+        reset_nvml_state()
+        return mod
+
+    yield install
+    reset_nvml_state()

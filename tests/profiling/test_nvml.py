@@ -5,23 +5,11 @@ from __future__ import annotations
 import sys
 
 import pytest
-from _nvml_fake import fake_pynvml  # shared with test_pipeline.py
+from _nvml_fake import fake_pynvml, nvml  # noqa: F401  (nvml: the fixture, shared with test_pipeline.py)
 
 from profiling.errors import PlatformError
 from profiling.sensors.base import PowerSampler
 from profiling.sensors.nvml import NvmlSensor, reset_nvml_state
-
-
-@pytest.fixture
-def nvml(monkeypatch):
-    def install(**kw):
-        mod = fake_pynvml(**kw)
-        monkeypatch.setitem(sys.modules, "pynvml", mod)
-        reset_nvml_state()
-        return mod
-
-    yield install
-    reset_nvml_state()
 
 
 def test_absent_package_is_not_available(monkeypatch):

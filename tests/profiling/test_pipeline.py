@@ -15,7 +15,7 @@ import sys
 
 import pandas as pd
 import pytest
-from _nvml_fake import fake_pynvml
+from _nvml_fake import fake_pynvml, nvml  # noqa: F401  (nvml: the fixture)
 
 from perfmodel.cli import main
 from profiling.campaign import build_executor, build_platform, campaign_config, job_key, run_campaign
@@ -37,18 +37,6 @@ SPEC = "datasets/h200-torch/specs/tiny_cnn.json"  # a NetworkSpec file: the torc
 @pytest.fixture
 def torch():
     return pytest.importorskip("torch")
-
-
-@pytest.fixture
-def nvml(monkeypatch):
-    def install(**kw):
-        mod = fake_pynvml(**kw)
-        monkeypatch.setitem(sys.modules, "pynvml", mod)
-        reset_nvml_state()
-        return mod
-
-    yield install
-    reset_nvml_state()
 
 
 class Interrupt:
