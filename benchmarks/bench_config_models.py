@@ -1,8 +1,8 @@
-"""Configuration-level prediction on the Jetson TX2 DVFS grid (datasets/flexibo-tx2), seed 000's task.
+"""Configuration-level prediction on the Jetson TX2 DVFS grid (datasets/flexibo-tx2), the TX1 design-space study's task.
 
 For each of the four full-factorial grids (Xception at 200..800 px, 768 configurations each) and each
 objective, train on a random 5 / 10 / 20 % of the grid and predict the rest, 10 seeds; report MAPE and the
-share of predictions within +-10 %, per model (sparse polynomial, GP, gradient boosting = seed 000's choice,
+share of predictions within +-10 %, per model (sparse polynomial, GP, gradient boosting = the TX1 design-space study's choice,
 plain linear).
 
     .venv/bin/python benchmarks/bench_config_models.py                  # full run

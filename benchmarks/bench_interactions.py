@@ -131,7 +131,7 @@ def main() -> None:
         fh.write(figures.pareto(fx, ["inference_time", "power_consumption"], on, "size"))
 
     # ------------------------------------------------------------ study (TPE replay) vs random
-    print("## flexibo-tx2 200x200: TPE-chosen samples vs random samples (seed 000, sec. 5.3)\n")
+    print("## flexibo-tx2 200x200: TPE-chosen samples vs random samples (the Jetson TX1 design-space study, sec. 5.3)\n")
     print("Replay: optuna TPE minimising inference_time over the recorded grid (40 evaluations, table lookups); "
           f"gradient boosting trained on its 40 samples or on 40 random rows ({repeats} draws), scored on the "
           "configurations not sampled.\n")

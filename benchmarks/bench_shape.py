@@ -1,10 +1,10 @@
-"""Shape_DNN (seed 002) on scikit-learn's digits: predicted vs trained accuracy and trainings avoided.
+"""Shape_DNN on scikit-learn's digits: predicted vs trained accuracy and trainings avoided.
 
 1. Exhaustive ground truth: every shape of the design space is trained (``--epochs``) and its latency
    timed on this CPU (batch ``--batch``).
 2. Accuracy model: for each sampling x modelling strategy (and ridge 0 / ``--ridge``), the model is fitted on
    the shapes the strategy trains and its error measured on all the others.
-3. Algorithm 1 scenarios like seed 002's Table 3 (max size -> most accurate; min accuracy -> fastest /
+3. Algorithm 1 scenarios like Shape_DNN's Table 3 (max size -> most accurate; min accuracy -> fastest /
    smallest): the shape chosen, its predicted and trained accuracy, trainings done vs exhaustive, and
    whether it is the shape exhaustive search would have chosen. Trainings reuse step 1's results (same
    seed, so identical), and latencies are step 1's measurements replayed (labelled so).

@@ -1,6 +1,6 @@
-"""PowerML (seed 003) trials: cost and score per (alpha, beta), like the seed's Figure 2.
+"""PowerML trials: cost and score per (alpha, beta), like the seed's Figure 2.
 
-Runs seed 003's six (alpha, beta) settings, each a study of ``--iters`` iterations (TPE via
+Runs PowerML's six (alpha, beta) settings, each a study of ``--iters`` iterations (TPE via
 perfmodel.optimisation, ``--n-init`` random start-up iterations), on digits 0/1 (100 train + 100 test,
 the analogue of the seed's mnist_small). Hardware cost: a power sensor when one is readable, else the
 cachegrind memory-access proxy (this machine has no power sensor). Writes a CSV of every iteration, a JSON

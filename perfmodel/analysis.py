@@ -1,8 +1,8 @@
 """Analyses of measured configurations across networks, input sizes, workloads and platforms.
 
-What the course brief (seed 001) asks of a design-space exploration: Pareto-optimal configurations per
+What the DSE course brief asks of a design-space exploration: Pareto-optimal configurations per
 network, whether the optimum of one network is optimal for another (its rank and regret there), rank
-correlations of configurations across groups, and (seed 000, sec. 5.3) whether the samples a Bayesian
+correlations of configurations across groups, and (the Jetson TX1 design-space study, sec. 5.3) whether the samples a Bayesian
 optimiser chose predict better than random samples of the same size.
 
 Every function takes a long table (one row per measurement) and a grouping column (``network``,
@@ -146,7 +146,7 @@ def correlation_matrix(pairs: pd.DataFrame, method: str = "spearman") -> pd.Data
 def sampler_prediction_error(samples: Mapping[str, pd.DataFrame], knobs: Sequence[str], objective: str,
                              test: pd.DataFrame | None = None, model=None, test_size: float = 0.2,
                              seed: int = 0) -> pd.DataFrame:
-    """Prediction error of a model trained on each sample set (seed 000, sec. 5.3).
+    """Prediction error of a model trained on each sample set (the Jetson TX1 design-space study, sec. 5.3).
 
     Parameters
     ----------

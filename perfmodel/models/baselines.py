@@ -85,7 +85,7 @@ class FlopsLinearRegressor(RegressorMixin, BaseEstimator):
 
 
 class GradientBoostingBaseline(RegressorMixin, BaseEstimator):
-    """Gradient-boosted regression trees (seed 000's choice), stored as plain tree arrays.
+    """Gradient-boosted regression trees (the TX1 design-space study's choice), stored as plain tree arrays.
 
     Fitting uses :class:`sklearn.ensemble.GradientBoostingRegressor` (squared error); afterwards only the
     trees' arrays (feature, threshold, children, leaf values), the initial constant and the learning rate are

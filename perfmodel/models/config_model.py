@@ -1,6 +1,6 @@
 """Configuration-level models: predict a whole-network objective from the knobs of a configuration.
 
-The TX1 study (seed 000) fits a table of configurations and measured objectives with polynomial
+The Jetson TX1 design-space study fits a table of configurations and measured objectives with polynomial
 regression and gradient boosting; :class:`ConfigModel` does that for any table and any of the models.
 """
 

@@ -10,7 +10,7 @@
   region of the points below it in one objective fewer (:func:`dominance_boxes`): O(k^(d-1)) boxes for a
   front of k points (k + 1 for two objectives, O(k^2) for three) instead of the (k + 1)^d cells of a grid.
 * :func:`hypervolume_probability_of_improvement` — HVPoI (Couckuyt et al. 2014, as in GPflowOpt used by
-  seed 000): probability of being non-dominated times the hypervolume the predicted mean would add.
+  the Jetson TX1 design-space study): probability of being non-dominated times the hypervolume the predicted mean would add.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ class BOStrategy(Strategy):
     Parameters
     ----------
     n_init : int
-        Size of the initial design (Latin hypercube by default, as in seed 000).
+        Size of the initial design (Latin hypercube by default, as in the Jetson TX1 design-space study).
     acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego"}
         ``auto`` is EI for one objective and EHVI for several. ``parego`` (Knowles 2006): at every step the
         objectives (log scale where positive, normalised to the observed range) are scalarised with a random

@@ -19,7 +19,7 @@ Knobs (frequencies in Hz, as integers)
     Memory controller: debugfs override (``debug/clock/override.emc`` on L4T 28 TX1,
     ``debug/clk/override.emc`` on L4T 32 TX1, ``debug/bpmp/debug/clk/emc`` on TX2/Xavier).
 ``allow_growth``, ``memory_fraction``, ``batch``
-    Software knobs of seed 000 (TensorFlow GPU options and batch size), applied by the executor.
+    Software knobs of the Jetson TX1 design-space study (TensorFlow GPU options and batch size), applied by the executor.
 
 Only files found at detection are ever written; a write the kernel refuses (error, or a read-back that
 differs) raises :class:`~profiling.errors.PlatformError` naming the file, and

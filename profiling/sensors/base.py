@@ -194,7 +194,7 @@ def wait_until_stable(sensor: PowerSensor, *, interval_s: float = 0.05, window: 
 
     Readings are stable when the last ``window`` samples of ``rail`` (default: ``total``, else the sum of
     the rails) have a relative standard deviation (std / mean) at most ``rel_tol``. This is the
-    "record power until it stabilises or a time-out is reached" rule of Shape_DNN (seed 002).
+    "record power until it stabilises or a time-out is reached" rule of Shape_DNN.
 
     Returns
     -------

@@ -92,7 +92,7 @@ def test_sampler_prediction_error_prefers_informative_samples():
     err = A.sampler_prediction_error({"spread": spread, "clustered": clustered}, ["x"], "y", test=full)
     e = err.set_index("sampler")["rmse"]
     assert e["spread"] < e["clustered"]
-    own = A.sampler_prediction_error({"spread": spread}, ["x"], "y")  # 80/20 split as in seed 000
+    own = A.sampler_prediction_error({"spread": spread}, ["x"], "y")  # 80/20 split as in the Jetson TX1 design-space study
     assert own["n_test"].iloc[0] == 8 and own["n_train"].iloc[0] == 32
     with pytest.raises(DataError, match="too few"):
         A.sampler_prediction_error({"tiny": full.head(3)}, ["x"], "y")

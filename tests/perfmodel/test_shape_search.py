@@ -13,7 +13,7 @@ SPACE = ShapeSpace.parse("10:41:6", "1/2:3:1/2")  # 6 depths x 5 widths = 30 sha
 
 
 class FakeTrainer:
-    """Accuracy rising with depth and width, like seed 002's Fig. 6; counts real trainings."""
+    """Accuracy rising with depth and width, like Shape_DNN's Fig. 6; counts real trainings."""
 
     def __init__(self, penalty=None):
         self.calls = []

@@ -51,7 +51,7 @@ def test_modelling_strategies_train_decreasing_fractions():
     for n in (12, 40, 135):
         t, s, o = (n_to_train(n, m) for m in ("thorough", "standard", "optimistic"))
         assert n >= t >= s >= o >= 1
-    # Large spaces: at most 1/3, 1/4, 1/5 trained (speed-ups up to 3x, 4x, 5x in seed 002).
+    # Large spaces: at most 1/3, 1/4, 1/5 trained (speed-ups up to 3x, 4x, 5x in Shape_DNN).
     assert [n_to_train(180, m) for m in MODELLING] == [60, 45, 36]
     assert n_to_train(3, "optimistic") == 3
     with pytest.raises(ConfigError, match="modelling"):

@@ -1,4 +1,4 @@
-"""The cachegrind memory-access proxy (seed 003, Eq. 2.1)."""
+"""The cachegrind memory-access proxy (PowerML, Eq. 2.1)."""
 
 import shutil
 
