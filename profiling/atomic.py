@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -31,8 +31,9 @@ def atomic_write(path: str | os.PathLike, content: Content, *, error: type[Excep
     path = Path(path)
     if path.is_dir():
         raise error(f"cannot write {what} {os.fspath(path)!r}: it is a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent.resolve())
+    tmp = os.path.join(path.parent.resolve(), f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:  # created with the usual permissions (0666 less the umask), as open() would
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
         raise error(f"cannot write {what} {os.fspath(path)!r}: {exc.strerror or exc}") from None
     try:
@@ -45,7 +46,6 @@ def atomic_write(path: str | os.PathLike, content: Content, *, error: type[Excep
                 fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException as exc:
         if os.path.exists(tmp):
@@ -60,12 +60,6 @@ def write_json(path: str | os.PathLike, doc: Any, *, error: type[Exception] = OS
                indent: int | None = 2) -> Path:
     """:func:`atomic_write` of ``doc`` as strict JSON (NaN and infinities refused) with a final newline."""
     return atomic_write(path, json.dumps(doc, indent=indent, allow_nan=False) + "\n", error=error, what=what)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_csv(path: str | os.PathLike, frame: Any, *, error: type[Exception] = OSError, what: str = "CSV file") -> Path:
