@@ -153,21 +153,12 @@ def build_fake_jetson(root: str | os.PathLike, board: str = "tx1", l4t: int = 28
     # INA3221 power monitors (fixed simulated readings)
     for n, (dev, rails) in enumerate(ina.items()):
         if power == "iio":
-            base = f"sys/bus/i2c/drivers/ina3221x/{dev}/iio:device{n}"
-            for ch, (label, mw, mv) in enumerate(rails):
-                _w(root, f"{base}/rail_name_{ch}", label)
-                _w(root, f"{base}/in_power{ch}_input", str(mw))
-                _w(root, f"{base}/in_voltage{ch}_input", str(mv))
-                _w(root, f"{base}/in_current{ch}_input", str(round(mw * 1000 / mv)))
+            _write_rails(root, f"sys/bus/i2c/drivers/ina3221x/{dev}/iio:device{n}", rails)
         elif power == "iio_device":
             bus = dev.split("-")[0]
             ctrl = {"tx1": "platform/7000c400.i2c", "tx2": "3160000.i2c", "xavier": "3160000.i2c"}[board]
             real = f"sys/devices/{ctrl}/i2c-{bus}/{dev}"
-            for ch, (label, mw, mv) in enumerate(rails):
-                _w(root, f"{real}/iio_device/rail_name_{ch}", label)
-                _w(root, f"{real}/iio_device/in_power{ch}_input", str(mw))
-                _w(root, f"{real}/iio_device/in_voltage{ch}_input", str(mv))
-                _w(root, f"{real}/iio_device/in_current{ch}_input", str(round(mw * 1000 / mv)))
+            _write_rails(root, f"{real}/iio_device", rails)
             link = root / f"sys/bus/i2c/drivers/ina3221x/{dev}"
             link.parent.mkdir(parents=True, exist_ok=True)
             if not link.exists():
@@ -181,6 +172,15 @@ def build_fake_jetson(root: str | os.PathLike, board: str = "tx1", l4t: int = 28
         elif power != "none":
             raise ValueError(f"unknown power style {power!r}; use iio, hwmon or none")
     return root
+
+
+def _write_rails(root, folder: str, rails) -> None:
+    """One INA3221's channels in ``folder``: rail name, power (mW), voltage (mV) and the current they imply."""
+    for ch, (label, mw, mv) in enumerate(rails):
+        _w(root, f"{folder}/rail_name_{ch}", label)
+        _w(root, f"{folder}/in_power{ch}_input", str(mw))
+        _w(root, f"{folder}/in_voltage{ch}_input", str(mv))
+        _w(root, f"{folder}/in_current{ch}_input", str(round(mw * 1000 / mv)))
 
 
 def set_rail_power(root: str | os.PathLike, label: str, mw: float) -> None:

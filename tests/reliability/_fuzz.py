@@ -291,13 +291,18 @@ def fuzz_models(examples: int, folder: str, *, timeout_s: float = 20.0, seed: in
         if progress and tally.cases % 500 == 0:
             progress(tally)
 
+    return _drive(one, tally, runner, t0)
+
+
+
+def _drive(one, tally: Tally, runner: Runner, t0: float) -> Tally:
+    """Run the hypothesis test ``one`` to the end, close the worker, and time the tally."""
     try:
         one()
     finally:
         runner.close()
     tally.seconds = time.monotonic() - t0
     return tally
-
 
 # ---------------------------------------------------------------------------------- expressions
 KNOBS = {"threads": 4, "batch": 8, "freq": 1.5, "mode": "a", "xla": True}
@@ -347,12 +352,7 @@ def fuzz_expressions(examples: int, *, timeout_s: float = 10.0, memory_gb: float
         if progress and tally.cases % 1000 == 0:
             progress(tally)
 
-    try:
-        one()
-    finally:
-        runner.close()
-    tally.seconds = time.monotonic() - t0
-    return tally
+    return _drive(one, tally, runner, t0)
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "worker":
