@@ -294,7 +294,6 @@ def fuzz_models(examples: int, folder: str, *, timeout_s: float = 20.0, seed: in
     return _drive(one, tally, runner, t0)
 
 
-
 def _drive(one, tally: Tally, runner: Runner, t0: float) -> Tally:
     """Run the hypothesis test ``one`` to the end, close the worker, and time the tally."""
     try:
@@ -303,6 +302,7 @@ def _drive(one, tally: Tally, runner: Runner, t0: float) -> Tally:
         runner.close()
     tally.seconds = time.monotonic() - t0
     return tally
+
 
 # ---------------------------------------------------------------------------------- expressions
 KNOBS = {"threads": 4, "batch": 8, "freq": 1.5, "mode": "a", "xla": True}
