@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from profiling.fusion import FUSED_INTO_MAIN, FUSION_MAINS
+
 from .errors import DataError
 
 __all__ = ["GROUPS", "GROUP_FEATURES", "SPECIAL_FEATURES", "GENERIC_FEATURES", "TABLE_COLUMNS", "group_of",
@@ -65,9 +67,8 @@ TABLE_COLUMNS = {
     "input_size", "converged", "unit_size", "unit_types", "traced_step_s", "graph_runtime_s", "unattributed_s",
     "inplace_method", "ref_compute_s", "ref_memory_s", "ref_framework_s", "duplicate_of",
 }
-# layers that a runtime folds into the preceding compute layer (TF remapper / TensorRT: conv+bn+relu)
-FUSED_INTO_MAIN = ("batch_norm", "activation")
-FUSION_MAINS = ("conv2d", "depthwise_conv2d", "separable_conv2d", "dense")
+# FUSED_INTO_MAIN, FUSION_MAINS: the fusion rule (conv+bn+relu as one unit), from profiling.fusion, shared with the
+# in-place tracers that name the measured units
 _SUM_COLUMNS = ("flops", "params", "weight_bytes", "input_bytes", "output_bytes")
 _SHAPE_COLUMNS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h", "stride_w")
 

@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..space import ConfigSpace, Knob
 from .base import Executor, ExecutorJob, JobResult
 
-from .tf_worker import INPLACE_METHODS  # the worker module imports TensorFlow only inside its job
+from .tf_inplace import INPLACE_METHODS  # imports no TensorFlow
 
 KMP_AFFINITY = {"compact": "granularity=fine,compact,1,0", "scatter": "granularity=fine,scatter"}
 

@@ -17,7 +17,7 @@ import pytest
 from profiling.campaign import job_key, resolve_inplace_method, run_campaign
 from profiling.errors import ConfigError
 from profiling.executors.tf_executor import Job, run_job
-from profiling.executors.tf_worker import _layer_of, _neighbourhood, _scope_suffix
+from profiling.executors.tf_fusion import layer_of, neighbourhood, scope_suffix
 from profiling.space import config_key
 from profiling.spec import LayerSpec, NetworkSpec
 from profiling.store import CampaignStore
@@ -43,12 +43,12 @@ WARM = {"warmup": 2, "min_repeats": 100, "max_repeats": 100, "max_time_s": 30.0,
     ("m_1/unknown_1/Relu", {"conv"}, "_1", None),
 ])
 def test_layer_of_reads_the_layer_scope(node, names, suffix, layer):
-    assert _layer_of(node, names, suffix) == layer
+    assert layer_of(node, names, suffix) == layer
 
 
 def test_scope_suffix_is_read_off_the_model_scope():
-    assert _scope_suffix(["t", "tiny_resnet_1/stem_1/Conv2D"], "tiny_resnet") == "_1"
-    assert _scope_suffix(["other/x"], "tiny_resnet") == ""
+    assert scope_suffix(["t", "tiny_resnet_1/stem_1/Conv2D"], "tiny_resnet") == "_1"
+    assert scope_suffix(["other/x"], "tiny_resnet") == ""
 
 
 # ------------------------------------------------------------------------------ job key and option
@@ -215,14 +215,14 @@ def tf_mod():
 def _live(tf, model, spec, with_graph=True, warm=0):
     import numpy as np
 
-    from profiling.executors.tf_worker import _live_inplace_rows
+    from profiling.executors.tf_inplace import live_inplace_rows
     from profiling.timing import summarize
 
     x = tf.constant(np.random.default_rng(0).standard_normal((1, *spec.input_shape)).astype("float32"))
     fn = tf.function(lambda t: model(t, training=False))
     for _ in range(warm):
         fn(x).numpy()
-    return _live_inplace_rows(tf, model, spec, fn, x, 3, summarize, use_graph=with_graph)
+    return live_inplace_rows(tf, model, spec, fn, x, 3, summarize, use_graph=with_graph)
 
 
 def _sep_model(keras):
@@ -286,25 +286,25 @@ import base64, json, os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import tensorflow as tf
-import profiling.executors.tf_worker as w
+import profiling.executors.tf_inplace as w
 from profiling.networks import load_network
 from profiling.timing import summarize
 
 model, spec = load_network("tiny_resnet")
 x = tf.constant(np.zeros((1, *spec.input_shape), "float32"))
 fn = tf.function(lambda t: model(t, training=False))
-nodes = w._first_call_graph(tf, fn, x)
-again = w._first_call_graph(tf, fn, x)
+nodes = w.first_call_graph(tf, fn, x)
+again = w.first_call_graph(tf, fn, x)
 seen = {}
-by_name = w._kernel_parts_by_name
+by_name = w.kernel_parts_by_name
 def spy(ops, *a, **k):
     seen["ops"] = [list(op[:2]) for op in ops]
     return by_name(ops, *a, **k)
-w._kernel_parts_by_name = spy
+w.kernel_parts_by_name = spy
 fn2 = tf.function(lambda t: model(t, training=False))
-with_graph = w._live_inplace_rows(tf, model, spec, fn2, x, 3, summarize, use_graph=True)
+with_graph = w.live_inplace_rows(tf, model, spec, fn2, x, 3, summarize, use_graph=True)
 fn3 = tf.function(lambda t: model(t, training=False))
-by_names = w._live_inplace_rows(tf, model, spec, fn3, x, 3, summarize, use_graph=False)
+by_names = w.live_inplace_rows(tf, model, spec, fn3, x, 3, summarize, use_graph=False)
 json.dump({"onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"), "spec": spec.to_dict(),
            "nodes": [base64.b64encode(n.SerializeToString()).decode() for n in nodes or []],
            "second_call_nodes": again is not None, "trace_ops": seen.get("ops", []),
@@ -394,16 +394,16 @@ def recorded():
 @pytest.mark.parametrize("kind", ["fused", "unfused"])
 def test_fusion_mapping_of_a_recorded_graph(recorded, kind):
     """Both kinds of graph on any CPU: the graph-based and the name-based mapping of each recorded graph."""
-    from profiling.executors.tf_worker import _kernel_parts_by_name, _kernel_parts_from_graph
+    from profiling.executors.tf_fusion import kernel_parts_by_name, kernel_parts_from_graph
 
     rec = next(r for r in recorded["graphs"] if r["kind"] == kind)
     spec = NetworkSpec.from_dict(rec["spec"])
     nodes = _nodes(rec["nodes"])
     assert _block0(nodes) == kind
     names = {layer.name for layer in spec.layers}
-    suffix = _scope_suffix([n.name for n in nodes], spec.name)
-    members, _, _ = _kernel_parts_from_graph(nodes, spec, names, suffix)
-    by_name, _, _ = _kernel_parts_by_name([(n, t, 0, 0) for n, t in rec["trace_ops"]], spec, names, suffix)
+    suffix = scope_suffix([n.name for n in nodes], spec.name)
+    members, _, _ = kernel_parts_from_graph(nodes, spec, names, suffix)
+    by_name, _, _ = kernel_parts_by_name([(n, t, 0, 0) for n, t in rec["trace_ops"]], spec, names, suffix)
     for mem in (members, by_name):
         groups = {frozenset(p[0] for p in m) for m in mem.values()}
         if kind == "fused":
@@ -421,5 +421,5 @@ def test_neighbourhood_is_two_hops():
     b = LayerSpec("b", "batch_norm", "BatchNormalization", ((4, 4, 3),), (4, 4, 3), inputs=("a",))
     c = LayerSpec("c", "activation", "ReLU", ((4, 4, 3),), (4, 4, 3), inputs=("b",))
     d = LayerSpec("d", "activation", "ReLU", ((4, 4, 3),), (4, 4, 3), inputs=("c",))
-    near = _neighbourhood(NetworkSpec("n", (4, 4, 3), (inp, a, b, c, d)), hops=2)
+    near = neighbourhood(NetworkSpec("n", (4, 4, 3), (inp, a, b, c, d)), hops=2)
     assert near["a"] == {"input", "a", "b", "c"} and "d" not in near["a"]

@@ -159,7 +159,7 @@ def test_sensor_read_error_is_recorded_and_measurement_kept():
     class Timing:
         repeats, runtime_s = 3, 0.01
 
-    timing, power = _with_power(_FlakySensor(), lambda: Timing())
+    timing, power = _with_power(_FlakySensor(), lambda: Timing(), lambda: None, 0.05)
     assert timing.runtime_s == 0.01
     assert power["power_w"] is None and power["energy_j"] is None
     assert "Input/output error" in power["sensor_error"]
