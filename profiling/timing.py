@@ -1,4 +1,9 @@
-"""Repeated timing with warm-up and a stopping rule on the confidence interval of the median."""
+"""Repeated timing with warm-up and a stopping rule on the confidence interval of the median.
+
+One loop (:func:`timing_loop`) for every executor; what is device-specific, how one repeat is timed and how
+queued work is waited for, is its ``stopwatch`` argument (:class:`HostStopwatch` here, CUDA events in the PyTorch
+executor).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -76,23 +82,64 @@ def summarize(samples: list[float] | np.ndarray, converged: bool = True) -> Timi
                         lo, hi, int(len(x)), converged)
 
 
-def time_callable(fn: Callable[[], object], policy: TimingPolicy = TimingPolicy()) -> TimingResult:
-    """Time ``fn()`` (which must return only when its work is done) under ``policy``."""
-    for _ in range(policy.warmup):
-        fn()
-    samples: list[float] = []
-    start = time.perf_counter()
-    converged = False
-    while len(samples) < policy.max_repeats:
+class HostStopwatch:
+    """Times a synchronous call on the host: ``time.perf_counter`` around it; nothing to wait for."""
+
+    def settle(self) -> None:
+        """Nothing is queued on the host: a call has done its work when it returns."""
+
+    def time(self, fn: Callable[[], object]) -> float:
         t0 = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
+
+
+class Stopwatch(Protocol):
+    """The device-specific part of :func:`timing_loop`: how one repeat is timed.
+
+    ``settle()`` waits until the work queued so far (the warm-up calls) is done; ``time(fn)`` calls ``fn`` once
+    and returns its duration in seconds, its work included (a GPU stopwatch brackets the call with events and
+    waits for the end event: see :class:`profiling.executors.torch_executor.CudaStopwatch`).
+    """
+
+    def settle(self) -> None: ...
+
+    def time(self, fn: Callable[[], object]) -> float: ...
+
+
+HOST = HostStopwatch()
+
+
+def timing_loop(fn: Callable[[], object], policy: TimingPolicy = TimingPolicy(), stopwatch: Stopwatch = HOST, *,
+                clock: Callable[[], float] = time.monotonic) -> tuple[TimingResult, tuple[float, float]]:
+    """Time ``fn()`` under ``policy``, each repeat by ``stopwatch``; the statistics and the repeats' window.
+
+    ``policy.warmup`` untimed calls, ``stopwatch.settle()``, then timed repeats until the 95 % confidence interval
+    of the median (:func:`median_ci`) is within ``policy.rel_ci`` of the median (after ``policy.min_repeats``), or
+    ``policy.max_repeats`` repeats, or ``policy.max_time_s`` of ``clock`` since the first repeat. The window is
+    the ``clock`` interval (``time.monotonic``, as power traces) of the timed repeats, warm-up excluded.
+    """
+    for _ in range(policy.warmup):
+        fn()
+    stopwatch.settle()  # nothing queued before may leak into the first repeat
+    samples: list[float] = []
+    converged = False
+    start = clock()
+    while len(samples) < policy.max_repeats:
+        samples.append(stopwatch.time(fn))
         if len(samples) >= policy.min_repeats:
             med = float(np.median(samples))
             lo, hi = median_ci(np.asarray(samples))
             if med > 0 and (hi - lo) / 2 <= policy.rel_ci * med:
                 converged = True
                 break
-            if time.perf_counter() - start > policy.max_time_s:
+            if clock() - start > policy.max_time_s:
                 break
-    return summarize(samples, converged)
+    return summarize(samples, converged), (start, clock())
+
+
+def time_callable(fn: Callable[[], object], policy: TimingPolicy = TimingPolicy(),
+                  stopwatch: Stopwatch = HOST) -> TimingResult:
+    """Time ``fn()`` under ``policy`` (:func:`timing_loop`; on the host, ``fn`` must return only when its work is
+    done)."""
+    return timing_loop(fn, policy, stopwatch)[0]

@@ -29,7 +29,7 @@ from typing import Any
 from ..errors import ConfigError, PlatformError, SpecError
 from ..measurement import MeasurementRow
 from ..space import Boolean, Categorical, ConfigSpace, Integer, Ordinal
-from ..timing import TimingPolicy, TimingResult, median_ci, summarize, time_callable
+from ..timing import HOST, TimingPolicy, TimingResult, summarize, timing_loop
 from .base import Executor, ExecutorJob, JobResult
 
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
@@ -566,11 +566,7 @@ class TorchExecutor:
                     raise SpecError(f"layer {layer.name!r}: PyTorch output {tuple(out.shape)} != spec {want} (NCHW)")
 
     def _time(self, fn: Callable[[], Any], policy: TimingPolicy) -> tuple[TimingResult, tuple[float, float]]:
-        if not self.is_cuda:
-            t0 = time.monotonic()
-            res = time_callable(fn, policy)
-            return res, (t0, time.monotonic())
-        return _time_cuda(_torch(), fn, policy)
+        return timing_loop(fn, policy, CudaStopwatch(_torch()) if self.is_cuda else HOST)
 
     def time_network(self, config: Mapping[str, Any] | None = None,
                      policy: TimingPolicy = TimingPolicy()) -> NetworkTiming:
@@ -678,30 +674,33 @@ def check_device(device: str) -> None:
         raise PlatformError(f"no CUDA GPU with index {index} (torch sees {torch.cuda.device_count()})")
 
 
-def _time_cuda(torch: Any, fn: Callable[[], Any], policy: TimingPolicy) -> tuple[TimingResult, tuple[float, float]]:
-    """CUDA-event timing: each repeat is bracketed by events, its end event synchronised."""
-    for _ in range(policy.warmup):
-        fn()
-    torch.cuda.synchronize()  # nothing queued before may leak into the first repeat
-    samples: list[float] = []
-    converged = False
-    t0 = time.monotonic()
-    while len(samples) < policy.max_repeats:
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+class CudaStopwatch:
+    """Times one repeat on a CUDA device (:class:`profiling.timing.Stopwatch`): the call is bracketed by CUDA
+    events and the end event is synchronised before the elapsed time is read; ``settle`` synchronises the device.
+
+    ``torch`` is the imported module (tests pass a stand-in).
+    """
+
+    def __init__(self, torch: Any):
+        self.torch = torch
+
+    def settle(self) -> None:
+        self.torch.cuda.synchronize()
+
+    def time(self, fn: Callable[[], Any]) -> float:
+        start = self.torch.cuda.Event(enable_timing=True)
+        end = self.torch.cuda.Event(enable_timing=True)
         start.record()
         fn()
         end.record()
         end.synchronize()
-        samples.append(start.elapsed_time(end) / 1000.0)
-        if len(samples) >= policy.min_repeats:
-            med = sorted(samples)[len(samples) // 2]
-            lo, hi = median_ci(samples)
-            if med > 0 and (hi - lo) / 2 <= policy.rel_ci * med:
-                converged = True
-                break
-            if time.monotonic() - t0 > policy.max_time_s:
-                break
-    return summarize(samples, converged), (t0, time.monotonic())
+        return start.elapsed_time(end) / 1000.0
+
+
+def _time_cuda(torch: Any, fn: Callable[[], Any], policy: TimingPolicy) -> tuple[TimingResult, tuple[float, float]]:
+    """CUDA-event timing (:func:`profiling.timing.timing_loop` with a :class:`CudaStopwatch`); kept for the
+    scripts that made datasets/h200-torch."""
+    return timing_loop(fn, policy, CudaStopwatch(torch))
 
 
 # ------------------------------------------------------------------------------ campaign executor
