@@ -150,13 +150,12 @@ class SensorEnergy:
         self.source = f"measured:{sensor.name}"
 
     def costs(self, net: Net, fit: Callable[[], None]) -> tuple[float, float]:
-        from profiling.sensors.base import PowerSampler
+        from profiling.sensors.window import power_window
 
-        with PowerSampler(self.sensor) as s1:
-            fit()
-        with PowerSampler(self.sensor) as s2:
-            net.model.predict(net.data[2], batch_size=net.infer_batch, verbose=0)
-        e1, e2 = s1.trace.total_energy_j(), s2.trace.total_energy_j()
+        # one call each: the energy of one training run and of one inference pass over the test set
+        e1 = power_window(fit, self.sensor, 0.0, min_calls=1)["energy_j"]
+        e2 = power_window(lambda: net.model.predict(net.data[2], batch_size=net.infer_batch, verbose=0),
+                          self.sensor, 0.0, min_calls=1)["energy_j"]
         if e1 is None or e2 is None:
             raise OptimisationError(f"{self.sensor.name} returned no energy reading")
         return float(e1), float(e2)

@@ -12,7 +12,6 @@ A cost predictor is any object with a ``source`` string and ``predict_costs(net)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -65,15 +64,10 @@ class MeasuredCosts:
         fn = tf.function(lambda: net.model(x, training=False))
         res = time_callable(lambda: fn().numpy(), self.policy or TimingPolicy.quick())
         energy = None
-        if self._sensor_ok:
-            from profiling.sensors.base import PowerSampler
+        if self._sensor_ok:  # energy per call over a window of >= 0.5 s and >= 5 calls (the sensor's resolution)
+            from profiling.sensors.window import UNPLANNED_WINDOW_S, power_window
 
-            reps = max(5, int(math.ceil(0.5 / max(res.runtime_s, 1e-6))))  # >= 0.5 s of work for the sensor
-            with PowerSampler(self.sensor) as sampler:
-                for _ in range(reps):
-                    fn().numpy()
-            e = sampler.trace.total_energy_j() if sampler.trace else None
-            energy = None if e is None else e / reps
+            energy = power_window(lambda: fn().numpy(), self.sensor, UNPLANNED_WINDOW_S, min_calls=5)["energy_j"]
         return {"runtime_s": res.runtime_s, "energy_j": energy}
 
 

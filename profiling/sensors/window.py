@@ -27,6 +27,8 @@ from .base import PowerSampler, PowerSensor
 #: Interval at which sampled sensors (no energy counter) are read while a window runs.
 SAMPLE_INTERVAL_S = 0.01
 MIN_STEPS = 10
+#: Window of a measurement made without a plan (no measured step: a tool timing one network, not a campaign).
+UNPLANNED_WINDOW_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -121,19 +123,24 @@ def plan_power(sensor: PowerSensor, ref: str | None = None, *, min_steps: int = 
     """
     step = measure_step(sensor)
     window = max(min_steps * step, min_window_s)
-    idle_w = None
-    if idle:
-        with PowerSampler(sensor, interval_s=SAMPLE_INTERVAL_S) as sampler:
-            time.sleep(window)
-        trace = sampler.trace
-        idle_w = trace.mean_power_w() if trace is not None else None
+    idle_w = idle_power_w(sensor, window) if idle else None
     return PowerPlan(sensor, ref or sensor_ref(sensor), step, window, idle_w, bool(sensor.has_energy_counter))
+
+
+def idle_power_w(sensor: PowerSensor, window_s: float) -> float | None:
+    """Mean power (W) over ``window_s`` with this process idle (``None`` when the sensor gave no reading)."""
+    with PowerSampler(sensor, interval_s=SAMPLE_INTERVAL_S) as sampler:
+        time.sleep(window_s)
+    trace = sampler.trace
+    return trace.mean_power_w() if trace is not None else None
 
 
 def power_window(fn: Callable[[], Any], sensor: PowerSensor, window_s: float, *, step_s: float | None = None,
                  idle_power_w: float | None = None, sync: Callable[[], Any] | None = None,
                  min_calls: int = 3) -> dict[str, Any]:
-    """Run ``fn`` back to back for at least ``window_s`` under the sensor; the row's power values.
+    """Run ``fn`` back to back for at least ``window_s`` (and ``min_calls`` calls) under the sensor; the row's
+    power values. The one measurement of energy per call (window energy / calls) in the project: the executors,
+    the Shape_DNN search's measured costs and the PowerML tuner's sensor energy all come here.
 
     ``sync`` (e.g. ``torch.cuda.synchronize``) runs before the window opens and before it closes, so
     queued work is inside it. Returns ``power_w``, ``energy_j`` (per call), ``power_window_s``,

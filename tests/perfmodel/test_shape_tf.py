@@ -30,6 +30,36 @@ def test_measured_costs_time_the_model_and_report_no_energy():
     assert costs.source == "measured:cpu" and "energy absent" in costs.energy_note
 
 
+def test_measured_costs_energy_comes_from_the_one_power_window(monkeypatch):
+    """With a readable sensor, energy per call is profiling.sensors.window.power_window's (window energy / calls)."""
+    import profiling.sensors.window as window
+    from profiling.sensors.base import PowerSensor
+
+    class Flat(PowerSensor):
+        name = "flat"
+
+        def availability(self):
+            return True, ""
+
+        def read_power_w(self):
+            return {"total": 3.0}
+
+    seen = []
+    real = window.power_window
+
+    def spy(fn, sensor, window_s, **kw):
+        seen.append((window_s, kw.get("min_calls")))
+        seen.append(real(fn, sensor, window_s, **kw))
+        return seen[-1]
+
+    monkeypatch.setattr(window, "power_window", spy)
+    costs = MeasuredCosts(batch_size=1, sensor=Flat())
+    out = costs.predict_costs(build(Shape(10, F(1, 4))))
+    assert seen[0] == (window.UNPLANNED_WINDOW_S, 5) and costs.source == "measured:cpu+flat"
+    pw = seen[1]
+    assert out["energy_j"] == pw["energy_j"] == pytest.approx(3.0 * pw["power_window_s"] / pw["power_calls"], rel=0.2)
+
+
 @pytest.mark.slow
 def test_trainer_learns_digits_and_caches():
     tr = DigitsTrainer(epochs=1, batch_size=64)

@@ -182,3 +182,45 @@ def test_proxy_costs_grow_with_the_network():
     assert all(v > 0 for pair in out.values() for v in pair)
     assert out[6][0] > out[1][0] and out[6][1] > out[1][1]
     assert proxy.source == "proxy:cachegrind"
+
+
+class _WorkCounter:
+    """A fake energy counter that the work drives: training adds 5 J, one inference pass 2 J."""
+
+    name, has_energy_counter, proxy = "work", True, False
+
+    def __init__(self, fail=False):
+        self.total, self.fail, self.reads = 0.0, fail, 0
+
+    def availability(self):
+        return True, ""
+
+    def read_energy_j(self):
+        self.reads += 1
+        if self.fail and self.reads == 2:  # the read that closes the training window fails
+            raise OSError(5, "Input/output error")
+        return {"total": self.total}
+
+    def energy_wrap_j(self):
+        return {}
+
+
+def test_sensor_energy_is_the_energy_of_one_training_and_one_inference_pass():
+    from types import SimpleNamespace
+
+    from perfmodel.errors import OptimisationError
+    from perfmodel.tune import SensorEnergy
+
+    for sensor in (_WorkCounter(), _WorkCounter(fail=True)):
+        def predict(x, batch_size, verbose, sensor=sensor):
+            sensor.total += 2.0
+
+        def fit(sensor=sensor):
+            sensor.total += 5.0
+
+        net = SimpleNamespace(model=SimpleNamespace(predict=predict), data=(None, None, np.zeros(3)), infer_batch=1)
+        if not sensor.fail:
+            assert SensorEnergy(sensor).costs(net, fit) == (pytest.approx(5.0), pytest.approx(2.0))
+        else:  # a read that fails is no reading: never filled in
+            with pytest.raises(OptimisationError, match="no energy reading"):
+                SensorEnergy(sensor).costs(net, fit)

@@ -85,3 +85,37 @@ def test_sensor_refs_rebuild_the_sensor(tmp_path):
     assert isinstance(again, Ina3221Sensor) and again.read_power_w()["total"] == pytest.approx(4.8)
     with pytest.raises(SensorUnavailable, match="unknown sensor reference"):
         sensor_from_ref("thermometer:1")
+
+
+class WorkCounter(PowerSensor):
+    """An energy counter driven by the work itself: each call of :meth:`work` adds ``joules``."""
+
+    name = "work"
+    has_energy_counter = True
+
+    def __init__(self, joules: float):
+        self.joules, self.total = joules, 0.0
+
+    def availability(self):
+        return True, ""
+
+    def work(self):
+        self.total += self.joules
+
+    def read_energy_j(self):
+        return {"total": self.total}
+
+
+def test_energy_per_call_is_the_windows_energy_over_its_calls():
+    sensor = WorkCounter(0.25)
+    out = power_window(sensor.work, sensor, 0.02, min_calls=4)
+    assert out["power_calls"] >= 4 and out["energy_j"] == pytest.approx(0.25)
+    one = power_window(sensor.work, sensor, 0.0, min_calls=1)  # a single call: its whole energy
+    assert one["power_calls"] == 1 and one["energy_j"] == pytest.approx(0.25)
+
+
+def test_idle_power_is_the_mean_over_one_window():
+    from profiling.sensors.window import idle_power_w
+
+    assert idle_power_w(Flat(4.0), 0.05) == pytest.approx(4.0)
+    assert idle_power_w(WorkCounter(1.0), 0.02) == 0.0  # nothing ran: the counter did not move
