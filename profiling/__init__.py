@@ -32,6 +32,8 @@ _LAZY = {
     "TimingPolicy": "profiling.timing",
     "TimingResult": "profiling.timing",
     "time_callable": "profiling.timing",
+    "timing_loop": "profiling.timing",
+    "measure_peaks": "profiling.reference",
     "CampaignStore": "profiling.store",
     "run_campaign": "profiling.campaign",
     "CampaignSummary": "profiling.campaign",

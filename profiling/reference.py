@@ -25,9 +25,16 @@ on 2026-12-02 the median of 15 matrix products was once 50 % above its neighbour
 
 They are stored as columns of every measurement row of the job (exported like any other column); a model
 can divide runtimes by them (``perfmodel.models.LayerwisePredictor(reference=...)``).
+
+:func:`measure_peaks` times the same two kinds of workload, larger and with the machine's BLAS threads, as
+achievable FLOP/s and memory bandwidth (the peaks of a Paleo / roofline model,
+:class:`perfmodel.models.RooflineRegressor`): all the project's machine-speed micro-benchmarks live here.
 """
 
 from __future__ import annotations
+
+import datetime as _dt
+import os
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -35,24 +42,63 @@ from threadpoolctl import threadpool_limits
 from .errors import ConfigError
 from .timing import best_time
 
-__all__ = ["speed_reference", "framework_reference", "reference_now", "REFERENCE_COLUMNS"]
+__all__ = ["speed_reference", "framework_reference", "reference_now", "measure_peaks", "REFERENCE_COLUMNS"]
 
 REFERENCE_COLUMNS = ("ref_compute_s", "ref_memory_s", "ref_framework_s")
 FRAMEWORK_LAYERS, FRAMEWORK_UNITS = 24, 32
 
 
+def _matmul_s(n: int, threads: int | None, repeats: int, out: bool = False) -> float:
+    """Fastest time of an ``n x n`` float32 matrix product under ``threads`` BLAS threads (None: the library's)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty_like(a) if out else None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return best_time(lambda: np.matmul(a, b, out=c), repeats)
+
+
+def _copy_s(mib: int, repeats: int) -> tuple[float, int]:
+    """Fastest time of copying ``mib`` MiB of float32, and the bytes copied."""
+    src = np.ones(mib * 2 ** 20 // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    return best_time(lambda: np.copyto(dst, src), repeats), src.nbytes
+
+
 def speed_reference(repeats: int = 21) -> dict[str, float]:
     """Time the two reference workloads now (about 0.07 s); see the module docstring."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((512, 512)).astype(np.float32)
-    b = rng.standard_normal((512, 512)).astype(np.float32)
-    src = np.ones(8 * 2 ** 20, dtype=np.float32)
-    dst = np.empty_like(src)
     # one BLAS thread: more would make the compute reference depend on the other core's load
-    with threadpool_limits(limits=1, user_api="blas"):
-        compute = best_time(lambda: a @ b, repeats)
-    memory = best_time(lambda: np.copyto(dst, src), max(3, repeats // 2 - 1))
+    compute = _matmul_s(512, 1, repeats)
+    memory, _ = _copy_s(32, max(3, repeats // 2 - 1))
     return {"ref_compute_s": compute, "ref_memory_s": memory}
+
+
+def measure_peaks(threads: int | None = None, matmul_n: int = 1024, copy_mib: int = 64, repeats: int = 7) -> dict:
+    """Measure the achievable FLOP/s and memory bandwidth of this machine with numpy.
+
+    Parameters
+    ----------
+    threads : int, optional
+        BLAS threads during the matmul (default: the library's current setting).
+    matmul_n : int, default 1024
+        Size of the square float32 matrices (``2 n^3`` FLOPs per product).
+    copy_mib : int, default 64
+        Size of the copied array (well beyond the caches); a copy reads and writes it (2x the bytes).
+    repeats : int, default 7
+        Best of this many timed runs is kept (the peak is the least-disturbed run).
+
+    Returns
+    -------
+    dict
+        ``peak_flops`` (FLOP/s), ``bandwidth_bytes_s`` (B/s), and how they were measured; pass the first two to
+        :class:`perfmodel.models.RooflineRegressor`.
+    """
+    t_mm = _matmul_s(matmul_n, threads, repeats, out=True)
+    t_cp, nbytes = _copy_s(copy_mib, repeats)
+    return {"peak_flops": 2.0 * matmul_n**3 / t_mm, "bandwidth_bytes_s": 2.0 * nbytes / t_cp,
+            "method": f"numpy float32 matmul n={matmul_n}, copy {copy_mib} MiB, best of {repeats}",
+            "threads": threads if threads is not None else os.cpu_count(),
+            "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
 
 def framework_reference(tf=None, repeats: int = 21) -> dict[str, float]:

@@ -2,7 +2,8 @@
 
 - :class:`SparsePolynomialRegressor` (NeuralPower's per-layer model), :class:`GPRegressor` (GPy, with std)
 - baselines: :class:`FlopsLinearRegressor`, :class:`GradientBoostingBaseline`, :class:`RooflineRegressor`
-  (Paleo-style, peaks measured by :func:`measure_peaks`)
+  (Paleo-style, peaks measured by :func:`profiling.reference.measure_peaks`; ``measure_peaks`` here is a
+  deprecated alias of it, kept for one release)
 - :class:`ConfigModel` (whole-network objective from knobs) and :class:`LayerwisePredictor` (network from layers);
   :class:`TableLayerwisePredictor` (the same learnt from exported tables, per execution mode, with power)
 - :func:`save_model` / :func:`load_model`, error measures in :mod:`perfmodel.models.metrics`

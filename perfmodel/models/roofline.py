@@ -1,21 +1,18 @@
 """Paleo-style analytical model: time = FLOPs / peak FLOP/s + bytes moved / memory bandwidth.
 
-The platform's peak FLOP/s and bandwidth are MEASURED here by a micro-benchmark (a float32 numpy matmul and
-a large array copy), never assumed from a data sheet. Paleo (Qi et al., ICLR 2017) adds the compute time
-and the read/write times of a layer (``mode="sum"``); the classic roofline takes the larger
-(``mode="max"``).
+The platform's peak FLOP/s and bandwidth are parameters, MEASURED by :func:`profiling.reference.measure_peaks`
+(a float32 numpy matmul and a large array copy), never assumed from a data sheet; models do not time the machine.
+Paleo (Qi et al., ICLR 2017) adds the compute time and the read/write times of a layer (``mode="sum"``); the
+classic roofline takes the larger (``mode="max"``).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
-
-from profiling.timing import best_time
 
 from ..errors import ModelError
 from ._common import check_min_samples, require_state
@@ -23,40 +20,14 @@ from ._common import check_min_samples, require_state
 __all__ = ["measure_peaks", "RooflineRegressor"]
 
 
-def measure_peaks(threads: int | None = None, matmul_n: int = 1024, copy_mib: int = 64, repeats: int = 7) -> dict:
-    """Measure the achievable FLOP/s and memory bandwidth of this machine with numpy.
+def measure_peaks(*args, **kwargs) -> dict:
+    """Deprecated alias of :func:`profiling.reference.measure_peaks` (models do not time the machine); it will be
+    removed in the next release."""
+    warnings.warn("perfmodel.models.measure_peaks is deprecated: use profiling.reference.measure_peaks "
+                  "(also profiling.measure_peaks)", DeprecationWarning, stacklevel=2)
+    from profiling.reference import measure_peaks as measure
 
-    Parameters
-    ----------
-    threads : int, optional
-        BLAS threads during the matmul (default: the library's current setting).
-    matmul_n : int, default 1024
-        Size of the square float32 matrices (``2 n^3`` FLOPs per product).
-    copy_mib : int, default 64
-        Size of the copied array (well beyond the caches); a copy reads and writes it (2x the bytes).
-    repeats : int, default 7
-        Best of this many timed runs is kept (the peak is the least-disturbed run).
-
-    Returns
-    -------
-    dict
-        ``peak_flops`` (FLOP/s), ``bandwidth_bytes_s`` (B/s), and how they were measured.
-    """
-    from threadpoolctl import threadpool_limits
-
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((matmul_n, matmul_n), dtype=np.float32)
-    b = rng.standard_normal((matmul_n, matmul_n), dtype=np.float32)
-    c = np.empty_like(a)
-    with threadpool_limits(limits=threads, user_api="blas"):
-        t_mm = best_time(lambda: np.matmul(a, b, out=c), repeats)
-    src = np.ones(copy_mib * 1024 * 1024 // 4, dtype=np.float32)
-    dst = np.empty_like(src)
-    t_cp = best_time(lambda: np.copyto(dst, src), repeats)
-    return {"peak_flops": 2.0 * matmul_n**3 / t_mm, "bandwidth_bytes_s": 2.0 * src.nbytes / t_cp,
-            "method": f"numpy float32 matmul n={matmul_n}, copy {copy_mib} MiB, best of {repeats}",
-            "threads": threads if threads is not None else os.cpu_count(),
-            "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    return measure(*args, **kwargs)
 
 
 class RooflineRegressor(RegressorMixin, BaseEstimator):
@@ -64,8 +35,9 @@ class RooflineRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    peak_flops, bandwidth_bytes_s : float, optional
-        Platform peaks; when not given, :func:`measure_peaks` measures them during ``fit``.
+    peak_flops, bandwidth_bytes_s : float
+        Platform peaks (FLOP/s, B/s), e.g. from :func:`profiling.reference.measure_peaks`. Leaving them out is
+        deprecated: ``fit`` then still measures them (with a DeprecationWarning) for one more release.
     flops_column : int, default 0
         Input column holding FLOPs.
     bytes_columns : sequence of int, default (1,)
@@ -75,7 +47,7 @@ class RooflineRegressor(RegressorMixin, BaseEstimator):
     calibrate : bool, default False
         Fit ``a * t_analytic + c`` to the training targets (no longer purely analytical).
     threads : int, optional
-        BLAS threads for the micro-benchmark.
+        BLAS threads for the deprecated micro-benchmark in ``fit``.
     """
 
     def __init__(self, peak_flops=None, bandwidth_bytes_s=None, flops_column=0, bytes_columns=(1,), mode="sum",
@@ -105,7 +77,12 @@ class RooflineRegressor(RegressorMixin, BaseEstimator):
             if not 0 <= int(c) < n:
                 raise ModelError(f"column {int(c)} (FLOPs or bytes) is outside the n_features = {n} columns of X")
         if self.peak_flops is None or self.bandwidth_bytes_s is None:
-            self.peaks_ = measure_peaks(self.threads)
+            warnings.warn("RooflineRegressor measuring the machine's peaks in fit is deprecated: pass peak_flops and "
+                          "bandwidth_bytes_s (from profiling.reference.measure_peaks)", DeprecationWarning,
+                          stacklevel=2)
+            from profiling.reference import measure_peaks as measure
+
+            self.peaks_ = measure(self.threads)
         else:
             self.peaks_ = {"peak_flops": float(self.peak_flops), "bandwidth_bytes_s": float(self.bandwidth_bytes_s),
                            "method": "given"}

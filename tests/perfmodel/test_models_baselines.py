@@ -1,5 +1,7 @@
 """Baselines: FLOPs-linear, gradient boosting (tree arrays), Paleo-style roofline with measured peaks."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
@@ -31,10 +33,21 @@ def test_gradient_boosting_tree_arrays_predict_like_sklearn(tmp_path):
 
 
 def test_micro_benchmark_measures_plausible_peaks():
-    peaks = measure_peaks(threads=1, matmul_n=256, copy_mib=16, repeats=2)
+    from profiling.reference import measure_peaks as measure
+
+    peaks = measure(threads=1, matmul_n=256, copy_mib=16, repeats=2)
     assert 1e8 < peaks["peak_flops"] < 1e14  # any CPU of this century, one thread
     assert 1e8 < peaks["bandwidth_bytes_s"] < 1e13
     assert "matmul" in peaks["method"]
+
+
+def test_old_name_of_the_micro_benchmark_is_a_deprecated_alias(monkeypatch):
+    import profiling.reference
+
+    monkeypatch.setattr(profiling.reference, "measure_peaks", lambda *a, **k: {"args": a, "kwargs": k})
+    with pytest.warns(DeprecationWarning, match="profiling.reference.measure_peaks"):
+        out = measure_peaks(2, repeats=3)
+    assert out == {"args": (2,), "kwargs": {"repeats": 3}}
 
 
 def test_roofline_adds_compute_and_memory_time_like_paleo():
@@ -47,19 +60,31 @@ def test_roofline_adds_compute_and_memory_time_like_paleo():
         RooflineRegressor(mode="min").fit(X)
 
 
-def test_roofline_without_given_peaks_measures_them(monkeypatch, tmp_path):
+def test_roofline_without_given_peaks_still_measures_them_deprecated(monkeypatch, tmp_path):
     calls = []
 
     def fake(threads=None, **kw):
         calls.append(threads)
         return {"peak_flops": 4e9, "bandwidth_bytes_s": 1e9, "method": "fake"}
 
-    monkeypatch.setattr("perfmodel.models.roofline.measure_peaks", fake)
-    m = RooflineRegressor(threads=2).fit(np.array([[4e9, 0.0]]))
+    monkeypatch.setattr("profiling.reference.measure_peaks", fake)
+    with pytest.warns(DeprecationWarning, match="pass peak_flops and bandwidth_bytes_s"):
+        m = RooflineRegressor(threads=2).fit(np.array([[4e9, 0.0]]))
     assert calls == [2]
     assert m.predict(np.array([[4e9, 1e9]]))[0] == pytest.approx(2.0)
     save_model(m, tmp_path / "r.json")
     assert load_model(tmp_path / "r.json").predict(np.array([[4e9, 1e9]]))[0] == pytest.approx(2.0)
+
+
+def test_roofline_with_given_peaks_times_nothing(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("the model timed the machine")
+
+    monkeypatch.setattr("profiling.reference.measure_peaks", boom)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        m = RooflineRegressor(peak_flops=4e9, bandwidth_bytes_s=1e9).fit(np.array([[4e9, 0.0]]))
+    assert m.peaks_["method"] == "given"
 
 
 def test_relative_flops_fit_serves_small_and_large_networks_alike():
