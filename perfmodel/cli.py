@@ -55,6 +55,12 @@ def _option_of(parser: argparse.ArgumentParser, command: str, exc: Exception) ->
     return ""
 
 
+def _restore_hint(exc: Exception) -> str:
+    """How to apply the restore file a platform error names (the library's message names no command)."""
+    path = getattr(exc, "restore_file", None)
+    return f"; run 'perfmodel platform restore --restore-file {path}'" if path else ""
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if args.debug:
             raise
-        print(f"perfmodel: error: {exc}{_option_of(parser, args.command, exc)}", file=sys.stderr)
+        print(f"perfmodel: error: {exc}{_option_of(parser, args.command, exc)}{_restore_hint(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("perfmodel: interrupted", file=sys.stderr)

@@ -30,7 +30,15 @@ class StoreError(ProfilingError):
 
 
 class PlatformError(ProfilingError):
-    """A platform cannot apply or restore a configuration."""
+    """A platform cannot apply or restore a configuration.
+
+    ``restore_file`` is the restore file that holds the state to put back, when there is one to apply; a front
+    end says how (the CLI: ``perfmodel platform restore --restore-file FILE``), so the message names no command.
+    """
+
+    def __init__(self, *args: object, param: str | None = None, restore_file: str | None = None) -> None:
+        super().__init__(*args, param=param)
+        self.restore_file = restore_file
 
 
 class RestoreError(PlatformError):

@@ -210,7 +210,7 @@ class Platform(abc.ABC):
                 guard.uninstall()
                 after = f" after: {body_error}" if body_error is not None else ""
                 raise RestoreError(f"{self.name}: restoring the previous state failed ({exc}){after}; the state is "
-                                    f"kept in {path}: run 'perfmodel platform restore --restore-file {path}'") from exc
+                                   f"kept in the restore file {path}", restore_file=str(path)) from exc
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             guard.uninstall()
@@ -332,7 +332,7 @@ def _check_no_pending(path: Path) -> None:
     except (OSError, ValueError):
         who = ""
     raise PlatformError(f"a restore file from an earlier or concurrent run exists at {path}{who}; restore it first "
-                        f"with 'perfmodel platform restore --restore-file {path}' (or remove it if that run is live)")
+                        "(or remove it if that run is live)", restore_file=str(path))
 
 
 # ------------------------------------------------------------------------------------------ signals

@@ -87,6 +87,41 @@ def test_pending_restore_file_blocks_a_new_run(tree, tmp_path):
     assert snapshot(tree) == before and path.exists()
 
 
+def test_pending_restore_file_error_names_the_file_and_the_cli_says_how(tree, tmp_path, monkeypatch, capsys):
+    """The library's message names no command or flag (it carries the file); the CLI adds how to restore it."""
+    folder = tmp_path / "restore-dir"
+    monkeypatch.setenv("PERFMODEL_RESTORE_DIR", str(folder))
+    p = JetsonPlatform(tree)
+    write_restore_file(p.restore_path(), p, {"files": []})
+    with pytest.raises(PlatformError) as err:
+        with p.applied(CONFIG):
+            pass
+    assert err.value.restore_file == str(p.restore_path()) and "--" not in str(err.value)
+    assert "perfmodel" not in str(err.value)
+    rc = main(["profile", "--platform", "jetson", "--sysfs-root", str(tree), "--network", "tiny_dense",
+               "--level", "network", "--config", "cores=1", "--store", str(tmp_path / "s.sqlite"), "--no-power",
+               "--no-progress"])
+    msg = capsys.readouterr().err
+    assert rc == 2 and msg.count("\n") == 1
+    assert f"run 'perfmodel platform restore --restore-file {p.restore_path()}'" in msg
+
+
+def test_failed_restore_error_names_the_file_and_no_flag(tree, tmp_path, monkeypatch):
+    from profiling.errors import RestoreError
+
+    p = JetsonPlatform(tree, restore_file=tmp_path / "r.json")
+
+    def broken(state):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(p, "restore_state", broken)
+    with pytest.raises(RestoreError) as err:
+        with p.applied(CONFIG):
+            pass
+    assert err.value.restore_file == str(tmp_path / "r.json") and "--" not in str(err.value)
+    assert (tmp_path / "r.json").exists()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_restores_then_ends_the_process(tree, tmp_path, sig):
     before = snapshot(tree)
