@@ -43,7 +43,7 @@ _LAZY = {
     "MeasurementRow": "profiling.measurement",
     "Executor": "profiling.executors.base",
     "TfExecutor": "profiling.executors.tf_executor",
-    "TorchRunner": "profiling.executors.torch_executor",
+    "TorchRunner": "profiling.executors.torch_runner",
     "measurements_frame": "profiling.export",
     "load_network": "profiling.networks",
     "known_networks": "profiling.networks",

@@ -142,7 +142,7 @@ def executor_from_name(name: str, **options: Any) -> Executor:
 
         return TfExecutor(**{k: v for k, v in options.items() if k != "device"})
     if name == "torch":
-        from .torch_executor import TorchRunner
+        from .torch_runner import TorchRunner
 
         return TorchRunner(**options)
     raise ConfigError(f"unknown executor {name!r}; choose {' or '.join(EXECUTORS)}")

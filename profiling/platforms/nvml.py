@@ -13,7 +13,7 @@ Knobs (frequencies in Hz, as integers)
     limit found.
 ``cudnn_benchmark``, ``batch``
     Software knobs of the PyTorch executor (its campaign knobs are
-    :class:`~profiling.executors.torch_executor.TorchRunner`'s).
+    :class:`~profiling.executors.torch_runner.TorchRunner`'s).
 
 ``pynvml`` is imported lazily; without it (or without a driver) constructing the platform raises
 :class:`~profiling.errors.PlatformError` with the reason.

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from profiling.errors import ConfigError, PlatformError, SpecError
+from profiling.executors import torch_build
 from profiling.executors import torch_executor as te
 from profiling.spec import LayerSpec, NetworkSpec
 from profiling.timing import TimingPolicy
@@ -167,12 +168,12 @@ def test_without_torch_the_executor_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     ok, why = te.torch_available()
     assert not ok and "pip install" in why
-    te._modules.cache_clear()
+    torch_build._modules.cache_clear()
     try:
         with pytest.raises(PlatformError, match="needs torch"):
             te.TorchExecutor(small_spec())
     finally:
-        te._modules.cache_clear()
+        torch_build._modules.cache_clear()
 
 
 @pytest.mark.slow
