@@ -58,10 +58,7 @@ def job_key(campaign: str, network: str, input_size: int | None, level: str, vie
 
 def stored_inplace_methods(store: CampaignStore, campaign: str) -> set[str]:
     """In-place methods of the campaign's stored in-place rows (rows without the mark are ``frozen``)."""
-    rows = store.conn.execute(
-        "SELECT DISTINCT COALESCE(json_extract(m.extra, '$.inplace_method'), 'frozen') FROM measurements m "
-        "JOIN jobs j USING (job_key) WHERE j.campaign=? AND m.view='inplace'", (campaign,)).fetchall()
-    return {r[0] for r in rows}
+    return store.inplace_methods(campaign)
 
 
 def resolve_inplace_method(store: CampaignStore, campaign: str, requested: str | None,

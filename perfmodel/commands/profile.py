@@ -46,7 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "simulated:jetson)")
     p.add_argument("--no-power", action="store_true",
                    help="do not measure power (else: the platform's sensor, windows of >= 10 sensor steps)")
-    p.add_argument("--store", metavar="PATH", help="campaign store (SQLite file; created if missing)")
+    p.add_argument("--store", metavar="PATH_OR_URL",
+                   help="campaign store: a SQLite file (created if missing) or postgresql://user@host:port/db (the "
+                        "database must exist; its tables are created on first use; many writers at once)")
     p.add_argument("--campaign", default="default", help="campaign name inside the store (default: default)")
     p.add_argument("--level", choices=("layer", "network"), default="layer",
                    help="layer: whole network + in-place + isolated layer views; network: whole network only")
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from profiling.measurement import VIEWS
     from profiling.networks import known_networks
     from profiling.space import format_config
-    from profiling.store import CampaignStore
+    from profiling.store import open_store
     from profiling.timing import TimingPolicy
 
     if args.list_networks:
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.network:
         raise ConfigError("--network is required (see --list-networks)")
     if not args.store:
-        raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite)")
+        raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite, or a postgresql:// URL)")
     networks = [n for item in args.network for n in parse_names(item, "network")]
     for n in networks:
         executor.check_network(n)
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(text[-60:])
         bar.update(1)
 
-    with CampaignStore(args.store, wait_s=args.wait) as store:
+    with open_store(args.store, wait_s=args.wait) as store:
         summary = run_campaign(platform, executor, networks, configs, store, level=args.level, views=views,
                                campaign=args.campaign, input_size=args.input_size, policy=policy,
                                trace_runs=10 if args.quick else 20, timeout_s=args.timeout,
