@@ -6,8 +6,8 @@ at a time, and the worker measures the job through the one pipeline (:func:`prof
 and stores it itself. See ``docs/fleet.md``.
 """
 
-from .engine import (BOARD_ENV, FleetError, FleetJob, board_status, connect, run_fleet_campaign, run_on_board,
-                     workers_offering)
+from .engine import (BOARD_ENV, FleetError, FleetJob, FleetMeasurer, board_status, connect, run_fleet_campaign,
+                     run_on_board, workers_offering)
 
-__all__ = ["BOARD_ENV", "FleetError", "FleetJob", "board_status", "connect", "run_fleet_campaign", "run_on_board",
-           "workers_offering"]
+__all__ = ["BOARD_ENV", "FleetError", "FleetJob", "FleetMeasurer", "board_status", "connect", "run_fleet_campaign",
+           "run_on_board", "workers_offering"]

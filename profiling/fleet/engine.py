@@ -405,5 +405,85 @@ def run_fleet_campaign(scheduler: str | Any, platform: str, executor: Any, netwo
             client.close()
 
 
-__all__ = ["BOARD_ENV", "FleetError", "FleetJob", "board_status", "connect", "run_fleet_campaign",
+# ------------------------------------------------------------------------------ one measurement per board
+def measure_on_board(network: str, config: Mapping[str, Any], platform: str, executor: Any,
+                     input_size: int | None, timeout_s: float, power: bool) -> dict[str, Any]:
+    """On a board: :func:`profiling.campaign.measure_network` on its platform (nothing stored), with the
+    board's name and host."""
+    from ..campaign import measure_network
+
+    plat = _board_platform(platform)
+    ex = executor if not (executor is None or isinstance(executor, str)) else _board_executor(platform,
+                                                                                              executor or "")
+    out = measure_network(network, config, platform=plat, executor=ex, input_size=input_size, timeout_s=timeout_s,
+                          power=power)
+    return {**out, "board": _board_identity()}
+
+
+class FleetMeasurer:
+    """Measure configurations of one network on the boards of a fleet, several at once.
+
+    An evaluator for the optimiser (``space``, ``source``, ``evaluate(config)`` and
+    ``evaluate_batch(configs)``): a batch of q configurations is measured on q boards at a time, one
+    configuration per board (whole network, :func:`profiling.campaign.measure_network` on the board;
+    nothing is stored). The space is the one a board of the fleet reports (its knob levels), restricted to
+    ``knobs`` (default: every knob ``base`` does not fix).
+    """
+
+    def __init__(self, scheduler: str | Any, platform: str, network: str, knobs: Sequence[str] | None = None,
+                 base: str = "", *, resource: str | None = None, executor: Any = None,
+                 input_size: int | None = None, timeout_s: float = 600.0, power: bool = True,
+                 connect_timeout_s: float = 10.0):
+        from ..space import ConfigSpace
+
+        self.platform, self.network = platform.partition(":")[0], network
+        self.resource = resource or self.platform
+        self.executor, self.input_size, self.timeout_s, self.power = executor, input_size, timeout_s, power
+        self._own = isinstance(scheduler, str)
+        self.client = connect(scheduler, connect_timeout_s) if self._own else scheduler
+        try:
+            workers, check = check_fleet(self.client, self.platform, executor, [], self.resource, [network])
+            full = ConfigSpace.from_json(check.space)
+            self.base = full.parse_partial(base)
+            varied = list(knobs) if knobs else [k.name for k in full if k.name not in self.base]
+            self.space = full.subspace(varied)
+        except BaseException:
+            self.close()
+            raise
+        self.source, self.boards = check.source, len(workers)
+
+    def evaluate_batch(self, configs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | ProfilingError]:
+        """The outputs of each configuration, in order; a measurement that failed is its error (a
+        :class:`~profiling.errors.ProfilingError`), not raised, so the others are kept."""
+        futures = [self.client.submit(measure_on_board, self.network, {**self.base, **dict(c)}, self.platform,
+                                      self.executor, self.input_size, self.timeout_s, self.power,
+                                      resources={self.resource: 1}, pure=False) for c in configs]
+        out: list[dict[str, Any] | ProfilingError] = []
+        for fut in futures:
+            try:
+                result = dict(fut.result())
+            except ProfilingError as exc:
+                out.append(exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - lost on every board it was sent to: one line
+                text = str(exc).strip().splitlines()
+                out.append(FleetError(f"{type(exc).__name__}: {text[0] if text else ''}"))
+                continue
+            result.pop("board", None)
+            out.append(result)
+        return out
+
+    def evaluate(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        result = self.evaluate_batch([config])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        if self._own and getattr(self, "client", None) is not None:
+            self.client.close()
+            self.client = None
+
+
+__all__ = ["BOARD_ENV", "FleetError", "FleetJob", "FleetMeasurer", "board_status", "connect", "run_fleet_campaign",
            "run_on_board", "workers_offering"]

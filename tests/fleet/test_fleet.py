@@ -238,3 +238,38 @@ def test_a_worker_killed_mid_job_its_job_is_measured_elsewhere_and_stored_once(t
         assert len(job) == 1
     finally:
         fleet.stop()
+
+
+def test_explore_measures_a_batch_on_several_boards_at_once(fleet, tmp_path):
+    from perfmodel.optimisation import optimize
+    from profiling.fleet import FleetMeasurer
+
+    before = set(glob.glob(os.path.join(fleet.markers, "start-*.json")))
+    levels = _cpu_levels(fleet.trees[0])
+    measurer = FleetMeasurer(fleet.file, "jetson", "tiny_cnn", ["cpu_freq", "batch"], "",
+                             executor=TfExecutor(_fleet_fake.runner), power=False)
+    try:
+        assert measurer.boards == 3 and measurer.source == "simulated:jetson"
+        assert list(measurer.space["cpu_freq"].values) == levels  # the space a board reported
+        study = optimize(measurer, ["runtime_s"], budget=6, n_init=3, strategy="random", batch_size=3, seed=1)
+    finally:
+        measurer.close()
+    results = study.results()
+    assert len(results) == 6 and results["runtime_s"].notna().all()
+    started = [json.load(open(p)) for p in set(glob.glob(os.path.join(fleet.markers, "start-*.json"))) - before]
+    assert len(started) == 6
+    assert len({s["pid"] for s in started}) >= 2  # the batch went to several boards
+    # the fake runtime is 1 ms x batch: the outputs are those of the configurations asked
+    assert all(abs(r["runtime_s"] - 1e-3 * r["batch"]) < 1e-12 for _, r in results.iterrows())
+
+
+def test_explore_cli_with_an_unreachable_scheduler_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["explore", "--scheduler", f"tcp://127.0.0.1:{port}", "--platform", "jetson", "--network",
+                 "tiny_cnn", "--objectives", "runtime_s", "--batch-size", "2", "--budget", "4", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot reach the Dask scheduler" in err
