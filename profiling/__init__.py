@@ -33,6 +33,7 @@ _LAZY = {
     "TimingResult": "profiling.timing",
     "time_callable": "profiling.timing",
     "CampaignStore": "profiling.store",
+    "open_store": "profiling.store",
     "run_campaign": "profiling.campaign",
     "CampaignSummary": "profiling.campaign",
     "build_platform": "profiling.campaign",

@@ -196,3 +196,16 @@ def test_cli_bad_database_is_exit_2_one_line(pg_url, capsys):
     assert main(["export", "--store", pg_url, "-o", "-"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "another application" in err and "--store" in err
+
+
+def test_fit_and_report_read_a_database(pg_url):
+    import importlib
+
+    from perfmodel.models.layerwise import store_frame
+
+    with open_store(pg_url) as st:
+        _fill(st)
+    table = store_frame(pg_url)
+    assert len(table) == 4 and set(table["network"]) == {"tiny_dense"}
+    report = importlib.import_module("perfmodel.commands.report")
+    assert len(report._from_store(pg_url)) == 4
