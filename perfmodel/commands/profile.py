@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"power: {p.sensor.name}, step {p.step_s * 1e3:.1f} ms, window {p.window_s:.3f} s{idle}")
     for line in summary.lines():
         print(line)
-    print(f"store: {args.store}")
+    print(f"store: {mask_url(args.store)}")
     return 0
 
 
@@ -255,7 +255,7 @@ def _run_fleet(args: argparse.Namespace) -> int:
     print(f"platform: {args.platform} ({check.source}), executor: {check.executor}, boards: {len(workers)}")
     for line in summary.lines():
         print(line)
-    print(f"store: {args.store}")
+    print(f"store: {mask_url(args.store)}")
     return 0
 
 
@@ -297,6 +297,12 @@ def _check_numbers(args: argparse.Namespace, error: type[Exception]) -> None:
         raise error(f"--contention-threshold must be a number >= 0, got {args.contention_threshold:g}")
     if not (math.isfinite(args.wait) and args.wait >= 0):
         raise error(f"--wait must be a number of seconds >= 0, got {args.wait:g}")
+
+
+def mask_url(url: str) -> str:
+    from profiling.stores.sql import mask_url as mask
+
+    return mask(url)
 
 
 def _print_table(summary, format_config) -> None:

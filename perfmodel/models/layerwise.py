@@ -48,13 +48,18 @@ _DUPLICATE_EVIDENCE_S = 5e-6
 def store_frame(path: str | os.PathLike) -> pd.DataFrame:
     """The measurement table of a campaign store (``profiling.store.CampaignStore(path).to_frame()``)."""
     try:
-        from profiling.store import is_store_url, open_store
+        from profiling.store import CampaignStore
     except ImportError:
         raise ModelError("fitting from --store is not available yet (profiling.store.CampaignStore is missing); "
                          "export the table and use LayerwisePredictor.fit(table) meanwhile") from None
-    if not is_store_url(path) and not os.path.exists(os.fspath(path)):
+    if "://" in os.fspath(path):  # a database (postgresql://...): profiling.store.open_store
+        from profiling.store import open_store
+
+        store = open_store(path, readonly=True)
+    elif not os.path.exists(os.fspath(path)):
         raise DataError(f"store {os.fspath(path)!r} does not exist")
-    store = open_store(path, readonly=True)  # a read: no lock, never creates or changes the file or database
+    else:
+        store = CampaignStore(path, readonly=True)  # a read: no lock, never creates or changes the file
     try:
         table = store.to_frame()
     finally:

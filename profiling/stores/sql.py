@@ -40,6 +40,19 @@ def is_database_url(text: str) -> bool:
     return head in SCHEMES
 
 
+def mask_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for messages and printed summaries)."""
+    if not is_database_url(url):
+        return str(url)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "postgresql://(unparsable URL)"
+
+
 def _engine_url(url: str) -> str:
     # psycopg 3 is the driver (SQLAlchemy's default for postgresql:// is psycopg2, which is not installed)
     scheme, rest = url.split("://", 1)
@@ -75,7 +88,8 @@ class SqlStore:
         try:
             parsed = make_url(_engine_url(url))
         except ArgumentError as exc:
-            raise StoreError(f"store URL {url!r} is not a database URL: {exc}", param="store") from None
+            raise StoreError(f"store URL {mask_url(url)} is not a valid database URL "
+                             "(postgresql://user@host:port/database)", param="store") from None
         self.path = parsed.render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")
         self.url = url
         options = "-c default_transaction_read_only=on" if readonly else ""

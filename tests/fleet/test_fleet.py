@@ -84,16 +84,12 @@ def test_campaign_runs_on_the_boards_and_each_job_is_stored_once(fleet, pg_url):
     jobs = _rows(pg_url, "SELECT versions FROM jobs")
     assert all(json.loads(v)["board_name"].startswith("board-") for (v,) in jobs)
     # each board's tree is as it was: the platform restored every knob it applied
-    assert [_fleet_fake_snapshot(t) for t in fleet.trees] == fleet.before
+    assert [snapshot(t) for t in fleet.trees] == fleet.before
     # run again: every job is already stored, nothing is measured
     again = run_fleet_campaign(fleet.file, "jetson", TfExecutor(_fleet_fake.runner), NETWORKS, configs, pg_url,
                                level="network", campaign="a", reference=False, power=False)
     assert again.skipped == 6 and again.measured == 0
     assert _rows(pg_url, "SELECT count(*) FROM measurements") == [(6,)]
-
-
-def _fleet_fake_snapshot(tree):
-    return snapshot(tree)
 
 
 def test_two_clients_two_campaigns_one_database_no_lost_or_duplicated_rows(fleet, pg_url):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -209,3 +205,31 @@ def test_fit_and_report_read_a_database(pg_url):
     assert len(table) == 4 and set(table["network"]) == {"tiny_dense"}
     report = importlib.import_module("perfmodel.commands.report")
     assert len(report._from_store(pg_url)) == 4
+
+
+def test_clients_opening_an_empty_database_at_once_create_it_once(pg_url):
+    errors, barrier = [], threading.Barrier(4)
+
+    def opener():
+        try:
+            barrier.wait()
+            with open_store(pg_url) as st:
+                st.ensure_campaign("c", "cpu", "measured:cpu", "{}", {})
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert _psql_rows(pg_url, "SELECT key, count(*) FROM meta GROUP BY key ORDER BY key") == [
+        ("created_at", 1), ("format", 1), ("schema_version", 1)]
+    assert _psql_rows(pg_url, "SELECT count(*) FROM campaigns") == [(1,)]
+
+
+def test_password_is_not_printed(tmp_path):
+    with pytest.raises(StoreError) as exc:
+        open_store("postgresql://lab:s3cret@127.0.0.1:1/db")
+    assert "s3cret" not in str(exc.value) and "***" in str(exc.value)
