@@ -269,3 +269,26 @@ def test_explore_cli_with_an_unreachable_scheduler_is_one_line(capsys):
                  "tiny_cnn", "--objectives", "runtime_s", "--batch-size", "2", "--budget", "4", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot reach the Dask scheduler" in err
+
+
+def test_boards_on_this_host_can_share_a_sqlite_file(fleet, tmp_path):
+    store = tmp_path / "fleet.sqlite"
+    configs = _configs(fleet.trees[0], 3)
+    summary = run_fleet_campaign(fleet.file, "jetson", TfExecutor(_fleet_fake.runner), NETWORKS, configs,
+                                 str(store), level="network", campaign="lite", reference=False, power=False)
+    assert summary.measured == 6
+    with open_store(str(store), readonly=True) as st:
+        df = st.to_frame()
+        assert len(st.jobs()) == 6
+    assert len(df) == 6 and df["board_name"].notna().all()
+
+
+def test_fleet_status_of_an_unreachable_scheduler_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["fleet", "status", "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot reach the Dask scheduler" in err and "--scheduler" in err
