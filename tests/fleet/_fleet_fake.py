@@ -21,12 +21,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _board_setspeed() -> str | None:
+    """The CPU frequency (kHz) the board's simulated tree runs at now (TX1, L4T 28: cpu0's setspeed)."""
+    board = os.environ.get("PERFMODEL_BOARD_PLATFORM", "")
+    if not board.startswith("jetson:"):
+        return None
+    path = os.path.join(board.partition(":")[2], "sys/devices/system/cpu/cpu0/cpufreq/scaling_setspeed")
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
 def runner(job, timeout_s=0.0, memory_limit_gb=None):
     markers = os.environ.get("PERFMODEL_TEST_MARKERS")
     if markers:
         path = os.path.join(markers, f"start-{os.getpid()}-{next(_N)}.json")
         with open(path + ".tmp", "w") as fh:
-            json.dump({"pid": os.getpid(), "network": job.network, "config": dict(job.config)}, fh)
+            json.dump({"pid": os.getpid(), "network": job.network, "config": dict(job.config),
+                       "setspeed": _board_setspeed()}, fh)
         os.replace(path + ".tmp", path)
     time.sleep(float(os.environ.get("PERFMODEL_TEST_JOB_S", "0.1")))
     batch = int(job.config.get("batch", 1))

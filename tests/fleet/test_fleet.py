@@ -72,6 +72,7 @@ def _rows(url, sql):
 
 def test_campaign_runs_on_the_boards_and_each_job_is_stored_once(fleet, pg_url):
     configs = _configs(fleet.trees[0])
+    before = set(glob.glob(os.path.join(fleet.markers, "start-*.json")))
     summary = run_fleet_campaign(fleet.file, "jetson", TfExecutor(_fleet_fake.runner), NETWORKS, configs, pg_url,
                                  level="network", campaign="a", reference=False, power=False)
     assert summary.measured == 6 and summary.failed == 0 and summary.rows == 6
@@ -83,7 +84,12 @@ def test_campaign_runs_on_the_boards_and_each_job_is_stored_once(fleet, pg_url):
     assert sorted(set(df["cpu_freq"])) == sorted({c["cpu_freq"] for c in configs})
     jobs = _rows(pg_url, "SELECT versions FROM jobs")
     assert all(json.loads(v)["board_name"].startswith("board-") for (v,) in jobs)
-    # each board's tree is as it was: the platform restored every knob it applied
+    # while a job ran, its board ran at the job's cpu_freq (the board's platform applied it) ...
+    started = [json.load(open(p)) for p in set(glob.glob(os.path.join(fleet.markers, "start-*.json"))) - before]
+    cpu_of_batch = {c["batch"]: c["cpu_freq"] for c in configs}
+    assert len(started) == 6
+    assert all(m["setspeed"] == str(cpu_of_batch[m["config"]["batch"]] // 1000) for m in started)
+    # ... and each board's tree is as it was afterwards: the platform restored every knob it applied
     assert [snapshot(t) for t in fleet.trees] == fleet.before
     # run again: every job is already stored, nothing is measured
     again = run_fleet_campaign(fleet.file, "jetson", TfExecutor(_fleet_fake.runner), NETWORKS, configs, pg_url,
