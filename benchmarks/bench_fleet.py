@@ -141,7 +141,8 @@ def part_overhead(args, pg: Postgres) -> dict:
     n_jobs = len(cfgs) * len(NETWORKS)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, url in (("local_sqlite", os.path.join(tmp, "s.sqlite")), ("local_postgres", pg.database("bench_ov"))):
+        for name, url in (("local_sqlite", os.path.join(tmp, "s.sqlite")),
+                          ("local_postgres", pg.database("bench_ov"))):
             with open_store(url) as st:
                 t0 = time.perf_counter()
                 run_campaign(CpuPlatform(), _executor(), NETWORKS, cfgs, st, level="network", campaign="o",
@@ -167,7 +168,8 @@ def part_overhead(args, pg: Postgres) -> dict:
         print(f"fleet (1 worker) into postgres: {1e3 * wall / s.measured:.2f} ms per job", flush=True)
         rows = [{"view": "isolated", "level": "layer", "layer": f"l{i}", "unit": f"l{i}", "runtime_s": 1e-3}
                 for i in range(args.rows)]
-        for name, url in (("put_job_sqlite", os.path.join(tmp, "p.sqlite")), ("put_job_postgres", pg.database("bench_put"))):
+        for name, url in (("put_job_sqlite", os.path.join(tmp, "p.sqlite")),
+                          ("put_job_postgres", pg.database("bench_put"))):
             with open_store(url) as st:
                 st.ensure_campaign("p", "cpu", "measured:cpu", "{}", {})
                 times = []

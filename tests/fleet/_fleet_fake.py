@@ -71,7 +71,8 @@ class LocalFleet:
         log = open(os.path.join(self.tmp, "scheduler.log"), "wb")  # noqa: SIM115 - lives as long as the process
         self.procs.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", self.file, "--port", "0",
-             "--no-dashboard", "--host", "127.0.0.1", "--idle-timeout", "600"], env=self._base_env(), stdout=log, stderr=log,
+             "--no-dashboard", "--host", "127.0.0.1", "--idle-timeout", "600"], env=self._base_env(), stdout=log,
+            stderr=log,
             start_new_session=True))
         deadline = time.monotonic() + timeout_s
         while not os.path.exists(self.file):
