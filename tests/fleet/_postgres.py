@@ -73,8 +73,7 @@ def create_database(admin_url: str, name: str) -> str:
     """A new, empty database on the server of ``admin_url``; returns its URL."""
     import psycopg
 
-    conninfo = admin_url.replace("postgresql://", "postgresql://", 1)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = admin_url.rpartition("/")
