@@ -14,7 +14,8 @@ import sys
 from .errors import USER_ERRORS
 
 # Order shown in --help.
-COMMANDS = ("profile", "export", "calibrate", "fit", "predict", "explore", "report", "platform", "shape", "tune")
+COMMANDS = ("profile", "export", "calibrate", "fit", "predict", "explore", "report", "platform", "fleet", "shape",
+            "tune")
 
 
 class _Parser(argparse.ArgumentParser):

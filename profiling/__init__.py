@@ -35,6 +35,7 @@ _LAZY = {
     "timing_loop": "profiling.timing",
     "measure_peaks": "profiling.reference",
     "CampaignStore": "profiling.store",
+    "open_store": "profiling.store",
     "run_campaign": "profiling.campaign",
     "CampaignSummary": "profiling.campaign",
     "build_platform": "profiling.campaign",

@@ -58,10 +58,7 @@ def job_key(campaign: str, network: str, input_size: int | None, level: str, vie
 
 def stored_inplace_methods(store: CampaignStore, campaign: str) -> set[str]:
     """In-place methods of the campaign's stored in-place rows (rows without the mark are ``frozen``)."""
-    rows = store.conn.execute(
-        "SELECT DISTINCT COALESCE(json_extract(m.extra, '$.inplace_method'), 'frozen') FROM measurements m "
-        "JOIN jobs j USING (job_key) WHERE j.campaign=? AND m.view='inplace'", (campaign,)).fetchall()
-    return {r[0] for r in rows}
+    return store.inplace_methods(campaign)
 
 
 def resolve_inplace_method(store: CampaignStore, campaign: str, requested: str | None,
@@ -242,32 +239,15 @@ def run_campaign(platform: Platform | None = None, executor: Executor | None = N
             if progress:
                 progress(f"{net} [{format_config(cfg)}]: already stored")
             continue
-        ref: dict[str, float] = {}
-        load = other_load_now(0.3)
-        if load > contention_threshold and on_contention == "wait":
-            load = wait_for_quiet(contention_threshold, contention_wait_s)
-        stored_cfg = dict(cfg)
-        if load > contention_threshold and on_contention == "refuse":
-            result = JobResult("failed", reason=f"contended: other processes used {load:.2f} cores "
-                                                f"(> {contention_threshold:g})")
-        else:
-            ref = reference() if reference is not None else {}
-            result, stored_cfg = _run_job(platform, executor, net, cfg, hardware, views, level, input_size, policy,
-                                          trace_runs, method, plan, timeout_s, memory_limit_gb)
-        rows = []
-        for r in result.rows if result.status == "ok" else ():
-            contended = r.other_load is not None and r.other_load > contention_threshold
-            rows.append(r.replace(contended=contended, **ref))
-            summary.contended += int(contended)
-        note = "; ".join(x for x in (result.note, sensor_note or None) if x) or None
-        n = store.put_job(
-            job_key=key, campaign=campaign, network=_net_name(net), input_size=input_size, level=level,
-            views=views, config=stored_cfg, status=result.status, reason=result.reason, note=note,
-            power_sensor=sensor_name or sensor_note, versions=result.versions,
-            wall_s=result.wall_s, rows=rows,
-            spec_json=json.dumps(dict(result.spec)) if result.spec else None)
+        result, stored_cfg, rows, n = measure_and_store(
+            platform, executor, store, key=key, network=net, config=cfg, hardware=hardware, views=views,
+            level=level, input_size=input_size, policy=policy, trace_runs=trace_runs, method=method, plan=plan,
+            sensor_name=sensor_name, sensor_note=sensor_note, timeout_s=timeout_s, memory_limit_gb=memory_limit_gb,
+            on_contention=on_contention, contention_threshold=contention_threshold,
+            contention_wait_s=contention_wait_s, reference=reference, campaign=campaign)
+        summary.contended += sum(int(r.contended) for r in rows)
         summary.rows += n
-        summary.results.append(JobOutcome(_net_name(net), stored_cfg, dataclasses.replace(result, rows=tuple(rows))))
+        summary.results.append(JobOutcome(_net_name(net), stored_cfg, result))
         if result.status == "ok":
             summary.measured += 1
         else:
@@ -276,6 +256,50 @@ def run_campaign(platform: Platform | None = None, executor: Executor | None = N
         if progress:
             progress(f"{_net_name(net)} [{format_config(stored_cfg)}]: {result.status}")
     return summary
+
+
+def measure_and_store(platform: Platform, executor: Executor, store: Any, *, key: str, network: str,
+                      config: Mapping[str, Any], hardware: tuple[str, ...], views: tuple[str, ...], level: str,
+                      input_size: int | None, policy: TimingPolicy, trace_runs: int, method: str,
+                      plan: PowerPlan | None, sensor_name: str | None, sensor_note: str, timeout_s: float,
+                      memory_limit_gb: float | None, on_contention: str, contention_threshold: float,
+                      contention_wait_s: float, reference: Callable[[], dict[str, float]] | None, campaign: str,
+                      board: Mapping[str, str] | None = None,
+                      ) -> tuple[JobResult, dict[str, Any], list[MeasurementRow], int]:
+    """Measure one job of a campaign and store it (one transaction): the step every campaign repeats, run by
+    :func:`run_campaign` here and by each board's worker in a fleet (:mod:`profiling.fleet`).
+
+    ``config`` is validated already (:func:`campaign_config`). ``board`` (``name``, ``host``) marks every row
+    and the job's environment with the machine that measured it. Returns the result (its rows as stored),
+    the configuration as stored (hardware knobs not named: the values read back), the rows and the number of
+    rows written (0 when the job was stored already, e.g. by another board).
+    """
+    ref: dict[str, float] = {}
+    load = other_load_now(0.3)
+    if load > contention_threshold and on_contention == "wait":
+        load = wait_for_quiet(contention_threshold, contention_wait_s)
+    stored_cfg = dict(config)
+    if load > contention_threshold and on_contention == "refuse":
+        result = JobResult("failed", reason=f"contended: other processes used {load:.2f} cores "
+                                            f"(> {contention_threshold:g})")
+    else:
+        ref = reference() if reference is not None else {}
+        result, stored_cfg = _run_job(platform, executor, network, config, hardware, views, level, input_size,
+                                      policy, trace_runs, method, plan, timeout_s, memory_limit_gb)
+    marks = {f"board_{k}": v for k, v in (board or {}).items()}
+    rows = []
+    for r in result.rows if result.status == "ok" else ():
+        contended = r.other_load is not None and r.other_load > contention_threshold
+        rows.append(r.replace(contended=contended, **ref, **marks))
+    note = "; ".join(x for x in (result.note, sensor_note or None) if x) or None
+    versions = dict(result.versions or {})
+    versions.update(marks)
+    n = store.put_job(
+        job_key=key, campaign=campaign, network=_net_name(network), input_size=input_size, level=level,
+        views=views, config=stored_cfg, status=result.status, reason=result.reason, note=note,
+        power_sensor=sensor_name or sensor_note, versions=versions, wall_s=result.wall_s, rows=rows,
+        spec_json=json.dumps(dict(result.spec)) if result.spec else None)
+    return dataclasses.replace(result, rows=tuple(rows)), stored_cfg, rows, n
 
 
 def campaign_config(platform: Platform, executor: Executor, config: Mapping[str, Any],

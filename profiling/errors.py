@@ -55,3 +55,7 @@ class TableError(ProfilingError, ValueError):
 
 class MeasurementError(ProfilingError):
     """A measurement failed (worker crash, timeout, out of memory)."""
+
+
+class FleetError(ProfilingError):
+    """A fleet cannot run a campaign: the scheduler is unreachable, or no board offers the platform."""

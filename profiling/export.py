@@ -44,20 +44,19 @@ def network_features(spec: NetworkSpec) -> dict[str, Any]:
 
 
 def measurements_frame(store) -> pd.DataFrame:
-    """Flatten ``store`` (a :class:`~profiling.store.CampaignStore`) into the measurement table."""
-    conn = store.conn
-    sources = {r["name"]: r["source"] for r in conn.execute("SELECT name, source FROM campaigns")}
-    executors = {c["name"]: c["executor"] for c in store.campaigns()}
+    """Flatten ``store`` (a :class:`~profiling.store.CampaignStore` or a
+    :class:`~profiling.stores.sql.SqlStore`) into the measurement table."""
+    campaigns = store.campaigns()
+    sources = {c["name"]: c["source"] for c in campaigns}
+    executors = {c["name"]: c["executor"] for c in campaigns}
     specs: dict[tuple[str, int], NetworkSpec] = {}
-    for r in conn.execute("SELECT network, input_size, spec FROM specs"):
+    for r in store.spec_rows():
         specs[(r["network"], r["input_size"])] = NetworkSpec.from_json(r["spec"])
     duplicates = {key: spec.duplicates() for key, spec in specs.items()}
     rows: list[dict[str, Any]] = []
     missing: list[tuple[str, str, str]] = []  # (network, unit, why) of rows whose features could not be derived
     knob_names: list[str] = []
-    q = ("SELECT m.*, j.campaign, j.network, j.input_size, j.config, j.power_sensor, j.status AS job_status "
-         "FROM measurements m JOIN jobs j USING (job_key) ORDER BY m.id")
-    for r in conn.execute(q):
+    for r in store.measurement_records():
         cfg = json.loads(r["config"])
         for k in cfg:
             if k not in knob_names:
@@ -95,8 +94,7 @@ def measurements_frame(store) -> pd.DataFrame:
                 row.setdefault(k, v)
         rows.append(row)
     # Jobs that failed as a whole have no measurement rows: they appear as one failed row each.
-    for r in conn.execute("SELECT * FROM jobs WHERE status != 'ok' AND job_key NOT IN "
-                          "(SELECT DISTINCT job_key FROM measurements)"):
+    for r in store.failed_jobs_without_rows():
         cfg = json.loads(r["config"])
         rows.append({"source": sources.get(r["campaign"], ""), "executor": executors.get(r["campaign"], ""),
                      "campaign": r["campaign"], "network": r["network"],

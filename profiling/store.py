@@ -25,33 +25,12 @@ from .sqlite import connect as sqlite_connect
 STORE_FORMAT = "perfmodel.campaign-store"
 SCHEMA_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE campaigns (
-    name TEXT PRIMARY KEY, platform TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL,
-    space TEXT NOT NULL, machine TEXT NOT NULL, executor TEXT NOT NULL DEFAULT 'tensorflow'
-);
-CREATE TABLE specs (
-    network TEXT NOT NULL, input_size INTEGER NOT NULL DEFAULT 0, spec TEXT NOT NULL,
-    PRIMARY KEY (network, input_size)
-);
-CREATE TABLE jobs (
-    job_key TEXT PRIMARY KEY, campaign TEXT NOT NULL REFERENCES campaigns(name), network TEXT NOT NULL,
-    input_size INTEGER NOT NULL DEFAULT 0, level TEXT NOT NULL, views TEXT NOT NULL, config TEXT NOT NULL,
-    status TEXT NOT NULL, reason TEXT, note TEXT, power_sensor TEXT, versions TEXT, wall_s REAL,
-    finished_at TEXT NOT NULL
-);
-CREATE TABLE measurements (
-    id INTEGER PRIMARY KEY, job_key TEXT NOT NULL REFERENCES jobs(job_key), view TEXT NOT NULL,
-    level TEXT NOT NULL, layer TEXT NOT NULL DEFAULT '', unit TEXT NOT NULL DEFAULT '',
-    layer_type TEXT NOT NULL DEFAULT '', runtime_s REAL, runtime_s_mean REAL, runtime_s_std REAL,
-    runtime_s_ci_low REAL, runtime_s_ci_high REAL, repeats INTEGER, converged INTEGER, overhead_s REAL,
-    power_w REAL, energy_j REAL, status TEXT NOT NULL, reason TEXT, other_load REAL, contended INTEGER,
-    extra TEXT, measured_at TEXT NOT NULL,
-    UNIQUE (job_key, view, unit)
-);
-CREATE INDEX measurements_job ON measurements(job_key);
-"""
+def _schema_statements() -> list[str]:
+    """The CREATE statements of a new store: the one schema of :mod:`profiling.stores.schema` (shared with
+    the PostgreSQL store), in SQLite's dialect."""
+    from .stores.schema import sqlite_ddl
+
+    return sqlite_ddl()
 
 # version -> SQL that upgrades a store from that version to the next one.
 MIGRATIONS: dict[int, str] = {
@@ -144,9 +123,8 @@ class CampaignStore:
                 raise StoreError(f"store {self.path!r} is empty (no perfmodel tables)")
             use_wal(self.conn)
             with self._tx():
-                for stmt in _SCHEMA.strip().split(";"):
-                    if stmt.strip():
-                        self.conn.execute(stmt)
+                for stmt in _schema_statements():
+                    self.conn.execute(stmt)
                 self.conn.execute("INSERT INTO meta VALUES ('format', ?), ('schema_version', ?), ('created_at', ?)",
                                   (STORE_FORMAT, str(SCHEMA_VERSION), utc_now()))
             self.schema_version = SCHEMA_VERSION
@@ -290,6 +268,27 @@ class CampaignStore:
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM measurements").fetchone()[0])
 
+    def spec_rows(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT network, input_size, spec FROM specs").fetchall()
+
+    def measurement_records(self) -> list[sqlite3.Row]:
+        """Every measurement with its job's campaign, network, input size, configuration and sensor, by id."""
+        return self.conn.execute(
+            "SELECT m.*, j.campaign, j.network, j.input_size, j.config, j.power_sensor, j.status AS job_status "
+            "FROM measurements m JOIN jobs j USING (job_key) ORDER BY m.id").fetchall()
+
+    def failed_jobs_without_rows(self) -> list[sqlite3.Row]:
+        """Jobs that failed as a whole (no measurement rows)."""
+        return self.conn.execute("SELECT * FROM jobs WHERE status != 'ok' AND job_key NOT IN "
+                                 "(SELECT DISTINCT job_key FROM measurements)").fetchall()
+
+    def inplace_methods(self, campaign: str) -> set[str]:
+        """In-place methods of the campaign's stored in-place rows (rows without the mark are ``frozen``)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT COALESCE(json_extract(m.extra, '$.inplace_method'), 'frozen') FROM measurements m "
+            "JOIN jobs j USING (job_key) WHERE j.campaign=? AND m.view='inplace'", (campaign,)).fetchall()
+        return {r[0] for r in rows}
+
     def to_frame(self):
         """All measurements as a DataFrame in the format of ``docs/measurement-table.md``."""
         from .export import measurements_frame
@@ -310,3 +309,33 @@ class CampaignStore:
 
 # Stored in this order after layer_type; other_load has its own place later in the row.
 _TIMING_FIELDS = tuple(f for f in MEASUREMENT_FIELDS if f != "other_load")
+
+
+def open_store(url: str | os.PathLike, readonly: bool = False, wait_s: float = 0.0):
+    """The campaign store that ``url`` names: a SQLite file (a path, or ``sqlite:///path``) as a
+    :class:`CampaignStore`, or a PostgreSQL database (``postgresql://user@host:port/db``) as a
+    :class:`profiling.stores.sql.SqlStore`. Both have the same schema, methods and resume rules.
+
+    ``wait_s`` applies to a SQLite file (how long to wait for another writer's lock); a database takes many
+    writers at once. Errors (unreachable server, a file or database of another kind or schema version) are
+    one-line :class:`StoreError`.
+    """
+    text = os.fspath(url)
+    if isinstance(text, str):
+        from .stores.sql import SqlStore, is_database_url
+
+        if is_database_url(text):
+            return SqlStore(text, readonly=readonly)
+        if text.startswith("sqlite:///"):
+            text = text[len("sqlite:///"):]  # sqlite:///rel/path, sqlite:////abs/path
+        elif "://" in text:
+            raise StoreError(f"store {text!r}: unknown kind of URL; give a SQLite file path or "
+                             "postgresql://user@host:port/database", param="store")
+    return CampaignStore(text, readonly=readonly, wait_s=wait_s)
+
+
+def is_store_url(url: str | os.PathLike) -> bool:
+    """True when ``url`` names a database server rather than a file."""
+    from .stores.sql import is_database_url
+
+    return is_database_url(os.fspath(url))

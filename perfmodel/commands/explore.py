@@ -42,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--platform", metavar="NAME",
                      help="measure live on this platform: cpu, nvml[:GPU_INDEX] (PyTorch) or jetson[:SYSFS_ROOT]")
     p.add_argument("--network", metavar="NAME", help="network to measure (with --platform)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --platform: measure on the boards of this Dask scheduler (tcp://host:8786; "
+                        "docs/fleet.md); --batch-size Q measures Q proposals at once on Q boards")
+    p.add_argument("--resource", metavar="NAME",
+                   help="with --scheduler: the worker resource of the platform's boards (default: its name)")
     p.add_argument("--knobs", metavar="K1,K2,...",
                    help="knob columns of --table; with --platform, the knobs to vary (default: all)")
     p.add_argument("--config", metavar="K=V,...", default="",
@@ -136,6 +141,8 @@ def run(args) -> int:
         raise OptimisationError("give exactly one of --table (replay) or --platform (live)")
     if args.platform and not args.network:
         raise OptimisationError("--platform needs --network")
+    if args.scheduler and not args.platform:
+        raise OptimisationError("--scheduler measures live: give --platform (the boards' platform) and --network")
     if args.resume and not args.study:
         raise OptimisationError("--resume needs --study FILE")
     if args.budget < 1:
@@ -171,6 +178,12 @@ def run(args) -> int:
             if not ok.any():
                 raise OptimisationError(f"no configuration of {args.table!r} meets "
                                         f"{' and '.join(map(str, constraints))}")
+    elif args.scheduler:  # the fleet: each proposal measured on a board, a batch on several at once
+        from profiling.fleet import FleetMeasurer
+
+        evaluator = FleetMeasurer(args.scheduler, args.platform, args.network,
+                                  parse_names(args.knobs, "knob") if args.knobs else None, args.config,
+                                  resource=args.resource)
     else:
         evaluator = LiveEvaluator(args.platform, args.network,
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config)
@@ -188,6 +201,8 @@ def run(args) -> int:
                          resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
                          prior_mean=prior_mean or None, constraint_models=constraint_models,
                          batch_size=args.batch_size)
+    if callable(getattr(evaluator, "close", None)):
+        evaluator.close()
     for w in caught:
         if issubclass(w.category, UserWarning) and "budget" in str(w.message):
             print(f"perfmodel: warning: {w.message}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 Columns: see docs/measurement-table.md (runtime_s, power_w, energy_j, the knobs, layer features, ...).
 
-Example:
+Examples:
   perfmodel export --store runs/x.sqlite -o x.csv
+  perfmodel export --store postgresql://lab@db.example:5432/perfmodel -o fleet.csv
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ HELP = "export a campaign store to CSV (one row per measurement)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", required=True, metavar="PATH", help="campaign store to read (never modified)")
+    p.add_argument("--store", required=True, metavar="PATH_OR_URL",
+                   help="campaign store to read (never modified): a SQLite file or postgresql://user@host:port/db")
     p.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write ('-' for stdout)")
     p.add_argument("--level", choices=("network", "layer"), help="only rows of this level")
     p.add_argument("--view", choices=("whole", "inplace", "isolated"), help="only rows of this view")
@@ -27,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     from profiling.atomic import write_csv
     from profiling.errors import ConfigError
-    from profiling.store import CampaignStore
+    from profiling.store import is_store_url, open_store
 
-    with CampaignStore(args.store, readonly=True) as store:
+    with open_store(args.store, readonly=True) as store:
         df = store.to_frame()
     if args.level:
         df = df[df["level"] == args.level]
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         df.to_csv(sys.stdout, index=False)
         return 0
-    if os.path.abspath(args.output) == os.path.abspath(args.store):
+    if not is_store_url(args.store) and os.path.abspath(args.output) == os.path.abspath(args.store):
         raise ConfigError("the output file is the store itself; choose another -o path")
     if os.path.isdir(args.output):
         raise ConfigError(f"output {args.output!r} is a directory; give a CSV file path")

@@ -15,6 +15,12 @@ Examples:
       --config batch=8,cuda_graph=on --store runs/gpu.sqlite
   perfmodel profile --platform jetson --sysfs-root / --network mobilenetv2 --design factorial \\
       --knobs cpu_freq,gpu_freq --store runs/tx2.sqlite
+  perfmodel profile --scheduler tcp://lab-host:8786 --platform jetson --network mobilenetv2 --design lhs \\
+      --samples 40 --knobs cpu_freq,gpu_freq,emc_freq --store postgresql://lab@lab-host/perfmodel
+
+With --scheduler, every job goes to a Dask worker of a board of the platform (started with
+--resources "jetson=1"; one job per board at a time), which measures it and stores it in the shared store
+itself; see docs/fleet.md.
 """
 
 from __future__ import annotations
@@ -46,7 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "simulated:jetson)")
     p.add_argument("--no-power", action="store_true",
                    help="do not measure power (else: the platform's sensor, windows of >= 10 sensor steps)")
-    p.add_argument("--store", metavar="PATH", help="campaign store (SQLite file; created if missing)")
+    p.add_argument("--store", metavar="PATH_OR_URL",
+                   help="campaign store: a SQLite file (created if missing) or postgresql://user@host:port/db (the "
+                        "database must exist; its tables are created on first use; many writers at once)")
     p.add_argument("--campaign", default="default", help="campaign name inside the store (default: default)")
     p.add_argument("--level", choices=("layer", "network"), default="layer",
                    help="layer: whole network + in-place + isolated layer views; network: whole network only")
@@ -83,23 +91,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="measure the (network, configuration) jobs in an order shuffled with this seed, not network "
                         "by network: on a machine whose speed drifts, every network then sees the drift alike")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fleet = p.add_argument_group("fleet (docs/fleet.md)")
+    fleet.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the jobs on the boards of this Dask scheduler (tcp://host:8786, or a scheduler file); "
+                            "each board's worker measures and stores its jobs. The store must be reachable from "
+                            "every board (postgresql://...)")
+    fleet.add_argument("--resource", metavar="NAME",
+                       help="worker resource that marks the boards of the platform (default: the platform's name; "
+                            "a worker started with --resources \"jetson-tx2=1\" is found with --resource jetson-tx2)")
+    fleet.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="how long to wait for the scheduler (default 10)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from perfmodel.tables import parse_names
     from profiling.campaign import build_executor, build_platform, campaign_config, run_campaign
     from profiling.errors import ConfigError
-    from profiling.measurement import VIEWS
     from profiling.networks import known_networks
     from profiling.space import format_config
-    from profiling.store import CampaignStore
-    from profiling.timing import TimingPolicy
+    from profiling.store import open_store
 
     if args.list_networks:
         print("\n".join(known_networks()))
         return 0
+    if args.scheduler:
+        return _run_fleet(args)
     platform = build_platform(args.platform, device=args.device if args.platform == "nvml" else None,
                               sysfs_root=args.sysfs_root)
     executor = build_executor(args.executor, platform, device=args.device)
@@ -110,35 +126,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.network:
         raise ConfigError("--network is required (see --list-networks)")
     if not args.store:
-        raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite)")
+        raise ConfigError("--store is required (a SQLite file, e.g. runs/x.sqlite, or a postgresql:// URL)")
     networks = [n for item in args.network for n in parse_names(item, "network")]
     for n in networks:
         executor.check_network(n)
     _check_numbers(args, ConfigError)
-    bases = [_parse_config(platform, space, c) for c in (args.config or [""])]
-    if args.design:
-        if len(bases) > 1:
-            raise ConfigError("give at most one --config with --design (it is the base the design varies)")
-        knobs = parse_names(args.knobs, "knob") if args.knobs else [k.name for k in space if k.name not in bases[0]]
-        platform.validate_knobs(dict.fromkeys(knobs))
-        for k in knobs:
-            space[k]
-        sub = space.subspace(knobs)
-        if args.samples < 1:
-            raise ConfigError("--samples must be at least 1")
-        configs = [{**bases[0], **c} for c in sub.sample(args.samples, args.design, args.seed)]
-    else:
-        configs = bases
+    configs = _configs(args, platform, space)
     configs = [campaign_config(platform, executor, c, space) for c in configs]  # checked before the store opens
-    policy = TimingPolicy.quick() if args.quick else TimingPolicy()
-    if args.max_repeats:
-        policy = replace(policy, max_repeats=args.max_repeats, min_repeats=min(policy.min_repeats, args.max_repeats))
-    if args.rel_ci:
-        policy = replace(policy, rel_ci=args.rel_ci)
-    views = parse_names(args.views, "view") if args.views else None
-    for v in views or ():
-        if v not in VIEWS:  # checked before the store is created
-            raise ConfigError(f"unknown view {v!r}; choose from {', '.join(VIEWS)}")
+    policy, views = _policy_views(args)
     if args.inplace_method is not None and args.inplace_method not in executor.inplace_methods:
         raise ConfigError(f"--inplace-method {args.inplace_method} is not a method of the {executor.name} executor; "
                           f"choose {' or '.join(executor.inplace_methods)}")
@@ -152,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(text[-60:])
         bar.update(1)
 
-    with CampaignStore(args.store, wait_s=args.wait) as store:
+    with open_store(args.store, wait_s=args.wait) as store:
         summary = run_campaign(platform, executor, networks, configs, store, level=args.level, views=views,
                                campaign=args.campaign, input_size=args.input_size, policy=policy,
                                trace_runs=10 if args.quick else 20, timeout_s=args.timeout,
@@ -171,7 +166,96 @@ def run(args: argparse.Namespace) -> int:
         print(f"power: {p.sensor.name}, step {p.step_s * 1e3:.1f} ms, window {p.window_s:.3f} s{idle}")
     for line in summary.lines():
         print(line)
-    print(f"store: {args.store}")
+    print(f"store: {mask_url(args.store)}")
+    return 0
+
+
+def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
+    """The campaign's configurations: the --config ones, or a design over --knobs from the first.
+    ``platform`` None: a fleet's (the space came from a board, which validates the knobs)."""
+    from perfmodel.tables import parse_names
+    from profiling.errors import ConfigError
+
+    bases = [_parse_config(platform, space, c) for c in (args.config or [""])]
+    if not args.design:
+        return bases
+    if len(bases) > 1:
+        raise ConfigError("give at most one --config with --design (it is the base the design varies)")
+    knobs = parse_names(args.knobs, "knob") if args.knobs else [k.name for k in space if k.name not in bases[0]]
+    if platform is not None:
+        platform.validate_knobs(dict.fromkeys(knobs))
+    for k in knobs:
+        space[k]
+    sub = space.subspace(knobs)
+    if args.samples < 1:
+        raise ConfigError("--samples must be at least 1")
+    return [{**bases[0], **c} for c in sub.sample(args.samples, args.design, args.seed)]
+
+
+def _policy_views(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from perfmodel.tables import parse_names
+    from profiling.errors import ConfigError
+    from profiling.measurement import VIEWS
+    from profiling.timing import TimingPolicy
+
+    policy = TimingPolicy.quick() if args.quick else TimingPolicy()
+    if args.max_repeats:
+        policy = replace(policy, max_repeats=args.max_repeats, min_repeats=min(policy.min_repeats, args.max_repeats))
+    if args.rel_ci:
+        policy = replace(policy, rel_ci=args.rel_ci)
+    views = parse_names(args.views, "view") if args.views else None
+    for v in views or ():
+        if v not in VIEWS:  # checked before the store is created
+            raise ConfigError(f"unknown view {v!r}; choose from {', '.join(VIEWS)}")
+    return policy, views
+
+
+def _run_fleet(args: argparse.Namespace) -> int:
+    """The campaign on the boards of a Dask scheduler (profiling.fleet)."""
+    from perfmodel.tables import parse_names
+    from profiling.errors import ConfigError
+    from profiling.fleet.engine import check_fleet, connect, run_fleet_campaign
+    from profiling.space import ConfigSpace, format_config
+
+    for flag, value in (("--sysfs-root", args.sysfs_root), ("--device", args.device)):
+        if value is not None:
+            raise ConfigError(f"{flag} is set on each board, not here: with --scheduler a board's worker names its "
+                              "platform in PERFMODEL_BOARD_PLATFORM (docs/fleet.md)")
+    if not args.list_knobs and not args.network:
+        raise ConfigError("--network is required (see --list-networks)")
+    if not args.list_knobs and not args.store:
+        raise ConfigError("--store is required (with --scheduler: a postgresql:// URL every board reaches)")
+    _check_numbers(args, ConfigError)
+    networks = [n for item in args.network or [] for n in parse_names(item, "network")]
+    policy, views = _policy_views(args)
+    client = connect(args.scheduler, args.connect_timeout)
+    try:
+        workers, check = check_fleet(client, args.platform, args.executor, [], args.resource, networks)
+        space = ConfigSpace.from_json(check.space)
+        if args.list_knobs:
+            print(f"platform {args.platform} ({check.source}), executor {check.executor}, {len(workers)} board(s)")
+            for k in space:
+                tag = "hardware" if k.name in check.hardware else f"software ({check.executor})"
+                print(f"{k.describe()}  [{tag}]")
+            return 0
+        configs = _configs(args, None, space)
+        summary = run_fleet_campaign(
+            client, args.platform, args.executor, networks, configs, args.store, resource=args.resource,
+            level=args.level, views=views, campaign=args.campaign, input_size=args.input_size, policy=policy,
+            trace_runs=10 if args.quick else 20, timeout_s=args.timeout, memory_limit_gb=args.memory_limit_gb,
+            on_contention=args.on_contention, contention_threshold=args.contention_threshold,
+            retry_failed=args.retry_failed, inplace_method=args.inplace_method,
+            progress=None if args.no_progress else (lambda text: print(text, file=sys.stderr, flush=True)),
+            power=not args.no_power, store_wait_s=max(args.wait, 120.0))
+    finally:
+        client.close()
+    _print_table(summary, format_config)
+    print(f"platform: {args.platform} ({check.source}), executor: {check.executor}, boards: {len(workers)}")
+    for line in summary.lines():
+        print(line)
+    print(f"store: {mask_url(args.store)}")
     return 0
 
 
@@ -180,7 +264,8 @@ def _parse_config(platform, space, text: str) -> dict:
     from profiling.errors import ConfigError
 
     names = [part.partition("=")[0].strip() for part in (text or "").split(",") if part.strip()]
-    platform.validate_knobs(dict.fromkeys(names))
+    if platform is not None:
+        platform.validate_knobs(dict.fromkeys(names))
     try:
         return space.parse_partial(text)
     except ConfigError as exc:
@@ -212,6 +297,12 @@ def _check_numbers(args: argparse.Namespace, error: type[Exception]) -> None:
         raise error(f"--contention-threshold must be a number >= 0, got {args.contention_threshold:g}")
     if not (math.isfinite(args.wait) and args.wait >= 0):
         raise error(f"--wait must be a number of seconds >= 0, got {args.wait:g}")
+
+
+def mask_url(url: str) -> str:
+    from profiling.stores.sql import mask_url as mask
+
+    return mask(url)
 
 
 def _print_table(summary, format_config) -> None:

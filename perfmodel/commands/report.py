@@ -51,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", metavar="CSV", action="append",
                      help="measurement table (one row per measurement; .csv or .csv.gz); repeat to join tables")
-    src.add_argument("--store", metavar="SQLITE", help="campaign store written by 'perfmodel profile'")
+    src.add_argument("--store", metavar="PATH_OR_URL",
+                     help="campaign store written by 'perfmodel profile' (SQLite file or postgresql:// URL)")
     p.add_argument("--knobs", help="comma-separated knob columns (default: the keys of the config column that vary "
                                    "across the whole-network rows)")
     p.add_argument("--objectives", help="comma-separated objective columns, minimised (default: runtime_s, energy_j, "
@@ -90,7 +91,7 @@ def _from_store(path: str):
         raise ReportError("--store needs the campaign store (profiling.store), which this installation lacks; "
                           "export the measurements with 'perfmodel export' and use --table")
     store_mod = importlib.import_module("profiling.store")
-    store = store_mod.CampaignStore(path, readonly=True)  # a report never creates or locks the user's store
+    store = store_mod.open_store(path, readonly=True)  # a report never creates or locks the user's store
     try:
         df = store.to_frame()
     finally:

@@ -52,9 +52,14 @@ def store_frame(path: str | os.PathLike) -> pd.DataFrame:
     except ImportError:
         raise ModelError("fitting from --store is not available yet (profiling.store.CampaignStore is missing); "
                          "export the table and use LayerwisePredictor.fit(table) meanwhile") from None
-    if not os.path.exists(os.fspath(path)):
+    if "://" in os.fspath(path):  # a database (postgresql://...): profiling.store.open_store
+        from profiling.store import open_store
+
+        store = open_store(path, readonly=True)
+    elif not os.path.exists(os.fspath(path)):
         raise DataError(f"store {os.fspath(path)!r} does not exist")
-    store = CampaignStore(path, readonly=True)  # a read: no lock, never creates or changes the file
+    else:
+        store = CampaignStore(path, readonly=True)  # a read: no lock, never creates or changes the file
     try:
         table = store.to_frame()
     finally:

@@ -355,7 +355,8 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
         a finite space: a warning, and every configuration is evaluated once.
     batch_size : int
         Configurations asked at once (a platform that measures several at a time); each batch is
-        evaluated in order, then told. At most the budget.
+        evaluated in order, then told; an evaluator with ``evaluate_batch(configs)`` (a list of outputs or
+        errors, in order) measures each batch at once. At most the budget.
     progress : bool
         Show a progress bar.
     callback : callable, optional
@@ -375,6 +376,7 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
     if batch_size > budget:
         raise OptimisationError(f"batch size {batch_size} is larger than the budget ({budget} evaluations)")
     fn, space, source = _evaluator_parts(evaluator, space)
+    batch_fn = getattr(evaluator, "evaluate_batch", None)
     if space.is_finite and space.size < budget:
         n_feasible = space.size if space.candidates is not None else sum(1 for _ in space.grid())
         if n_feasible < budget:
@@ -394,9 +396,13 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
             batch = study.ask_batch(min(int(batch_size), budget - study.n_told))
             if not batch:
                 break
-            for trial in batch:
+            # an evaluator with evaluate_batch (a fleet: one configuration per board) measures the batch at once
+            measured = batch_fn([dict(t.config) for t in batch]) if batch_fn is not None and len(batch) > 1 else None
+            for i, trial in enumerate(batch):
                 try:
-                    outputs = fn(dict(trial.config))
+                    outputs = fn(dict(trial.config)) if measured is None else measured[i]
+                    if isinstance(outputs, USER_ERRORS):
+                        raise outputs
                 except USER_ERRORS as exc:
                     done = study.tell(trial, error=str(exc))
                 else:
