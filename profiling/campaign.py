@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +26,8 @@ from .platforms.base import Platform, platform_from_name
 from .platforms.base import _check_no_pending as check_no_pending
 from .platforms.cpu import CpuPlatform
 from .reference import speed_reference
-from .sensors.base import PowerSampler
 from .sensors.load import other_load_now, wait_for_quiet
-from .sensors.window import SAMPLE_INTERVAL_S, PowerPlan, plan_power
+from .sensors.window import PowerPlan, idle_power_w, plan_power
 from .space import ConfigSpace, config_key, format_config
 from .store import CampaignStore
 from .timing import TimingPolicy
@@ -360,11 +358,9 @@ def _run_job(platform: Platform, executor: Executor, net: str, cfg: Mapping[str,
 def idle_power(plan: PowerPlan) -> float | None:
     """Idle power (W) over one window of ``plan``, nothing running in this process."""
     try:
-        with PowerSampler(plan.sensor, interval_s=SAMPLE_INTERVAL_S) as sampler:
-            time.sleep(plan.window_s)
+        return idle_power_w(plan.sensor, plan.window_s)
     except SensorUnavailable:
         return None
-    return sampler.trace.mean_power_w() if sampler.trace is not None else None
 
 
 def _net_name(ident: str) -> str:
