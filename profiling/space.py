@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .atomic import atomic_write
+from .encoding import parse_bool, parse_config, parse_scalar
 from .errors import ConfigError
 from .jsonio import load_json
 
@@ -288,20 +289,12 @@ class Boolean(Knob):
         return bool(self.default)
 
     def validate(self, value: Any) -> bool:
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-        if _is_number(value) and float(value) in (0.0, 1.0):
-            return bool(float(value))
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ConfigError(f"knob {self.name!r} takes on/off (true/false, 1/0), got {value!r}")
+        return parse_bool(value, self.name)  # the one rule: true/false, on/off, yes/no, 1/0
 
     def parse(self, text: str) -> bool:
         return self.validate(text)
 
 
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0"}
 KNOB_TYPES: dict[str, type[Knob]] = {k.kind: k for k in (Integer, Ordinal, Continuous, Categorical, Boolean)}
 
 
@@ -571,22 +564,12 @@ class ConfigSpace:
         return self.validate(self.parse_partial(text))
 
     def parse_partial(self, text: str) -> dict[str, Value]:
-        """Parse ``"k=v,..."`` checking names and values but not filling defaults or checking constraints."""
-        out: dict[str, Value] = {}
-        text = (text or "").strip()
-        if not text:
-            return out
-        for part in text.split(","):
-            if "=" not in part:
-                raise ConfigError(f"config item {part.strip()!r} is not of the form knob=value")
-            key, _, raw = part.partition("=")
-            key, raw = key.strip(), raw.strip()
-            if key in out:
-                raise ConfigError(f"knob {key!r} is given twice")
-            if not raw:
-                raise ConfigError(f"knob {key!r} has no value")
-            out[key] = self[key].parse(raw)
-        return out
+        """Parse ``"k=v,..."`` checking names and values but not filling defaults or checking constraints.
+
+        The one configuration parser, :func:`profiling.encoding.parse_config`, with this space's knobs as the
+        declared types.
+        """
+        return parse_config(text, self)
 
     # -- vectors
     def to_vector(self, config: Mapping[str, Any]) -> np.ndarray:
@@ -714,16 +697,7 @@ def _is_number(value: Any) -> bool:
     return False
 
 
-def _parse_scalar(text: str) -> Any:
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
+_parse_scalar = parse_scalar  # the parser's number reading (profiling.encoding)
 
 
 def format_config(config: Mapping[str, Any]) -> str:
