@@ -303,6 +303,12 @@ class KnobEncoder:
         return self
 
     @property
+    def encoder(self) -> Encoding:
+        """The immutable :class:`profiling.encoding.Encoding` (also the declared knob types for
+        :func:`profiling.encoding.parse_config`)."""
+        return self.encoding_obj_
+
+    @property
     def encoding(self) -> list[dict]:
         """The encoded knobs as dicts (``{"name", "kind"[, "levels"]}``)."""
         return self.encoding_obj_.to_list()

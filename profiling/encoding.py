@@ -101,7 +101,7 @@ def split_config(text: str, *, error: type[Exception] = ConfigError) -> list[tup
         if not part.strip():
             continue
         if "=" not in part:
-            raise error(f"config item {part.strip()[:60]!r} is not of the form knob=value")
+            raise error(f"config item {part.strip()[:60]!r} is not key=value")
         key, _, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not key:

@@ -56,6 +56,14 @@ def parse_config(text: str, knobs=None) -> dict:
     return _parse(text, knobs, error=DataError, allow_empty=False)
 
 
+def declared_knobs(model):
+    """The knob types a model declares for parsing its configurations (its knob encoding), or None."""
+    from ..features import KnobEncoder
+
+    enc = getattr(model, "knobs_", None)
+    return enc.encoder if isinstance(enc, KnobEncoder) else None
+
+
 def write_frame(df: pd.DataFrame, path: str | None) -> None:
     if path is None:
         df.to_csv(sys.stdout, index=False)
@@ -88,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models.network_input import load_spec
 
     spec = load_spec(args.network)
-    configs = [parse_config(c) for c in args.config] or None
+    configs = [parse_config(c, declared_knobs(model)) for c in args.config] or None
     if configs is None:
         raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
     if not hasattr(model, "reference"):  # a model fitted on tables (fit --layerwise --table)

@@ -150,7 +150,7 @@ class ConfigModel(RegressorMixin, BaseEstimator):
         if y is None:
             if not isinstance(X, pd.DataFrame):
                 raise DataError(f"{source}: fit(table) takes a DataFrame with the knob and target columns; "
-                                "give an array of knobs with its objective as fit(X, y)")
+                                "ConfigModel requires y to be passed, but the target y is None (fit(X, y))")
             self.n_features_in_ = len(list(self.knobs))
             return X, None, list(self.knobs), self.target
         if isinstance(X, pd.DataFrame):

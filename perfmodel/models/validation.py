@@ -639,7 +639,7 @@ def _probe_config_model(model: Any) -> None:
 
 def _probe_layerwise(model: Any) -> None:
     from ..features import GENERIC_FEATURES, SPECIAL_FEATURES
-    from .synthetic import random_network
+    from profiling.simulated import random_network
 
     n_knobs = len(model.knobs_.names)
     for g, m in model.models_.items():
