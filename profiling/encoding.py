@@ -97,11 +97,13 @@ def split_config(text: str, *, error: type[Exception] = ConfigError) -> list[tup
     """``"a=1, b=on"`` -> ``[("a", "1"), ("b", "on")]``: names and raw values, in order, each name once."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for part in (text or "").split(","):
+    if not (text or "").strip():
+        return out
+    for part in text.split(","):
         if not part.strip():
-            continue
+            raise error(f"configuration {text.strip()[:60]!r} has an empty item (two commas, or one at an end)")
         if "=" not in part:
-            raise error(f"config item {part.strip()[:60]!r} is not key=value")
+            raise error(f"config item {part.strip()[:60]!r} is not key=value: give knob=value pairs, e.g. threads=2")
         key, _, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not key:

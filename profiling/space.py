@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .atomic import atomic_write
-from .encoding import parse_bool, parse_config, parse_scalar
+from .encoding import Encoding, parse_bool, parse_config, parse_scalar
 from .errors import ConfigError
 from .jsonio import load_json
 
@@ -62,7 +62,8 @@ class Knob:
         return self.validate(_parse_scalar(text))
 
     def to_unit(self, value: Value) -> float:
-        """Map a valid value to [0, 1]."""
+        """Map a valid value to [0, 1]: its position among the levels (designs and samplers draw in the unit
+        cube). Model features come from :class:`profiling.encoding.Encoding` instead."""
         levels = self.levels
         assert levels is not None
         if len(levels) == 1:
@@ -572,6 +573,15 @@ class ConfigSpace:
         return parse_config(text, self)
 
     # -- vectors
+    def encoding(self, *, reference: bool = False) -> Encoding:
+        """The model features this space declares: :meth:`profiling.encoding.Encoding.from_space` (numbers,
+        log-scaled continuous knobs as logs, booleans 0/1, categorical knobs one-hot, one-level knobs constant).
+
+        :meth:`to_vector` is another thing: a configuration's position in the unit cube (a categorical knob at
+        its choice's index), what designs and samplers draw in.
+        """
+        return Encoding.from_space(self, reference=reference)
+
     def to_vector(self, config: Mapping[str, Any]) -> np.ndarray:
         """Map a configuration to a point in the unit cube (one coordinate per knob)."""
         cfg = self.validate(config, fill_defaults=True) if self.candidates is None else {

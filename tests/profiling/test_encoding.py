@@ -54,7 +54,8 @@ def test_space_parses_each_value_by_its_knob_type(text, expected):
 @pytest.mark.parametrize("text, where", [
     ("threads=two", "threads"), ("threads=9", "threads"), ("batch=3", "batch"), ("freq=3", "freq"),
     ("mode=turbo", "mode"), ("xla=maybe", "xla"), ("nosuch=1", "nosuch"), ("threads", "threads"),
-    ("threads=1,threads=2", "threads"), ("threads=", "threads"), ("=2", "=2"),
+    ("threads=1,threads=2", "threads"), ("threads=", "threads"), ("=2", "=2"), (",,", "empty item"),
+    ("threads=2,", "empty item"), ("threads=2,,xla=on", "empty item"),
 ])
 def test_space_refuses_bad_items_in_one_line(text, where):
     with pytest.raises(ConfigError) as err:
@@ -178,6 +179,7 @@ def test_space_encoding_matches_the_learnt_one_on_the_grid():
     space = ConfigSpace((Integer("threads", 1, 3), Continuous("freq", 0.5, 2.0, n_levels=3, log=True),
                          Categorical("mode", ("eco", "fast")), Boolean("xla"), Categorical("one", ("only",))))
     declared = Encoding.from_space(space)
+    assert space.encoding() == declared
     learnt = Encoding.learn(grid, list(space.names), log=["freq"])
     assert declared == learnt
     np.testing.assert_allclose(declared.transform(grid), learnt.transform(grid))
