@@ -235,24 +235,31 @@ class EncodedKnob:
 
     def encode(self, values: Sequence[Any], *, error: type[Exception] = ConfigError,
                source: str | None = None) -> np.ndarray:
-        """Features of ``values`` (one row each): shape ``(n, len(columns))``."""
+        """Features of ``values`` (one row each): shape ``(n, len(columns))``.
+
+        Each distinct value is read once (tables of many rows repeat few knob values).
+        """
         vals = list(values)
         where = f"{source}: " if source else ""
-        for v in vals:
+        keys = [_key(v) for v in vals]
+        distinct = [k[1] for k in dict.fromkeys(keys)]
+        for v in distinct:
             if _missing(v):
                 raise error(f"{where}knob {self.name!r} has a missing value")
         if self.kind == "category":
             idx = {lev: j for j, lev in enumerate(self.levels)}
+            col = {_key(v): idx[self.level_of(v, error=error, source=source)] for v in distinct}
             out = np.zeros((len(vals), len(self.levels)))
-            for i, v in enumerate(vals):
-                out[i, idx[self.level_of(v, error=error, source=source)]] = 1.0
+            out[np.arange(len(vals)), [col[k] for k in keys]] = 1.0
             return out
         if self.kind == "bool":
             try:
-                return np.array([[float(parse_bool(v, self.name))] for v in vals]).reshape(len(vals), 1)
+                truth = {_key(v): float(parse_bool(v, self.name)) for v in distinct}
             except ConfigError as exc:
                 raise error(f"{where}{exc}") from None
-        x = np.array([_number(v) for v in vals], dtype=float)
+            return np.array([truth[k] for k in keys], dtype=float).reshape(len(vals), 1)
+        number = {_key(v): _number(v) for v in distinct}
+        x = np.array([number[k] for k in keys], dtype=float)
         bad = np.flatnonzero(np.isnan(x))
         if len(bad):
             raise error(f"{where}knob {self.name!r} is not numeric (e.g. {_short(vals[bad[0]])})")
@@ -512,6 +519,12 @@ def _missing(v: Any) -> bool:
 
 def _hashable(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
+
+
+def _key(v: Any) -> tuple[type, Any]:
+    """A dictionary key of a value that keeps True, 1 and 1.0 apart (they hash alike)."""
+    v = _hashable(v)
+    return type(v), v
 
 
 def _short(value: Any) -> str:
