@@ -239,8 +239,13 @@ class EncodedKnob:
 
         Each distinct value is read once (tables of many rows repeat few knob values).
         """
-        vals = list(values)
         where = f"{source}: " if source else ""
+        if self.kind == "number" and getattr(getattr(values, "dtype", None), "kind", "") in "iuf":
+            x = np.asarray(values, dtype=float)  # a numeric column: no value to read one by one
+            if np.isnan(x).any():
+                raise error(f"{where}knob {self.name!r} has a missing value")
+            return self._scaled(x, list(values), error, where)
+        vals = values.tolist() if hasattr(values, "tolist") else list(values)
         keys = [_key(v) for v in vals]
         distinct = [k[1] for k in dict.fromkeys(keys)]
         for v in distinct:
@@ -263,6 +268,9 @@ class EncodedKnob:
         bad = np.flatnonzero(np.isnan(x))
         if len(bad):
             raise error(f"{where}knob {self.name!r} is not numeric (e.g. {_short(vals[bad[0]])})")
+        return self._scaled(x, vals, error, where)
+
+    def _scaled(self, x: np.ndarray, vals: list, error: type[Exception], where: str) -> np.ndarray:
         if self.log:
             if np.any(x <= 0):
                 raise error(f"{where}knob {self.name!r} is log-scaled and takes positive numbers, "
@@ -365,7 +373,7 @@ class Encoding:
                     raise error(f"{where}{exc}") from None
             enc = EncodedKnob(k, kind, levels if kind == "category" else (), k in log)
             if kind == "number":
-                enc.encode(col.tolist(), error=error, source=source)  # numbers, positive when log-scaled
+                enc.encode(col, error=error, source=source)  # numbers, positive when log-scaled
             distinct = truths if kind == "bool" else set(col.astype(str) if kind == "category"
                                                          else pd.to_numeric(col).astype(float))
             if len(distinct) <= 1:
@@ -377,16 +385,19 @@ class Encoding:
         return cls(tuple(made), tuple(constants), reference)
 
     @classmethod
-    def from_space(cls, space: Any, *, reference: bool = False) -> Encoding:
+    def from_space(cls, space: Any, *, reference: bool = False, log: Iterable[str] = ()) -> Encoding:
         """The encoding a :class:`~profiling.space.ConfigSpace` declares: integer, ordinal and continuous knobs
-        as numbers (a log-scaled continuous knob as its logarithm), booleans 0/1, categorical knobs one-hot;
-        a knob with one level is a constant."""
+        as numbers (a log-scaled continuous knob, and the numeric knobs named in ``log``, as logarithms),
+        booleans 0/1, categorical knobs one-hot; a knob with one level is a constant."""
+        log = set(log)
         made: list[EncodedKnob] = []
         constants: list[EncodedKnob] = []
         for knob in space.knobs:
             kind = _declared_kind(knob)
             levels = tuple(knob.levels) if kind == "category" else ()
-            enc = EncodedKnob(knob.name, kind, levels, bool(getattr(knob, "log", False)))
+            if knob.name in log and kind != "number":
+                raise ConfigError(f"knob {knob.name!r} is {knob.kind}: only a numeric knob can be log-scaled")
+            enc = EncodedKnob(knob.name, kind, levels, bool(getattr(knob, "log", False)) or knob.name in log)
             if knob.levels is not None and len(knob.levels) == 1:
                 value = knob.levels[0]
                 constants.append(EncodedKnob(knob.name, kind, (str(value).lower() if kind == "bool" else
@@ -421,13 +432,14 @@ class Encoding:
 
         Every encoded knob must be a column; a constant knob's column is optional and, when given, checked.
         """
-        rows = _columns(df)
-        n = len(next(iter(rows.values()))) if rows else 0
+        rows = _columns(df, [k.name for k in self.knobs + self.constants])
+        n = len(df) if not isinstance(df, Mapping) else 1
         where = f"{source}: " if source else ""
         for c in self.constants:
             if c.name not in rows:
                 continue
-            for v in dict.fromkeys(map(_hashable, rows[c.name])):
+            values = rows[c.name]
+            for v in dict.fromkeys(map(_hashable, values.unique() if hasattr(values, "unique") else values)):
                 if _missing(v) or c.same_as_constant(v):
                     continue
                 if c.kind == "number":
@@ -494,10 +506,11 @@ def _column_kind(col: pd.Series, name: str, error: type[Exception], where: str) 
     return "category"
 
 
-def _columns(df: Any) -> dict[str, list]:
+def _columns(df: Any, names: Sequence[str]) -> dict[str, Any]:
+    """The values of the columns ``names`` that ``df`` (a DataFrame, or one configuration) holds."""
     if isinstance(df, Mapping):
-        return {k: [v] for k, v in df.items()}
-    return {c: df[c].tolist() for c in df.columns}
+        return {k: [df[k]] for k in names if k in df}
+    return {c: df[c] for c in names if c in df.columns}
 
 
 def _number(v: Any) -> float:

@@ -573,14 +573,14 @@ class ConfigSpace:
         return parse_config(text, self)
 
     # -- vectors
-    def encoding(self, *, reference: bool = False) -> Encoding:
+    def encoding(self, *, reference: bool = False, log: Sequence[str] = ()) -> Encoding:
         """The model features this space declares: :meth:`profiling.encoding.Encoding.from_space` (numbers,
         log-scaled continuous knobs as logs, booleans 0/1, categorical knobs one-hot, one-level knobs constant).
 
         :meth:`to_vector` is another thing: a configuration's position in the unit cube (a categorical knob at
         its choice's index), what designs and samplers draw in.
         """
-        return Encoding.from_space(self, reference=reference)
+        return Encoding.from_space(self, reference=reference, log=log)
 
     def to_vector(self, config: Mapping[str, Any]) -> np.ndarray:
         """Map a configuration to a point in the unit cube (one coordinate per knob)."""

@@ -180,6 +180,9 @@ def test_space_encoding_matches_the_learnt_one_on_the_grid():
                          Categorical("mode", ("eco", "fast")), Boolean("xla"), Categorical("one", ("only",))))
     declared = Encoding.from_space(space)
     assert space.encoding() == declared
+    assert space.encoding(log=["threads"]) == Encoding.learn(grid, list(space.names), log=["freq", "threads"])
+    with pytest.raises(ConfigError, match="'mode' is categorical: only a numeric knob can be log-scaled"):
+        space.encoding(log=["mode"])
     learnt = Encoding.learn(grid, list(space.names), log=["freq"])
     assert declared == learnt
     np.testing.assert_allclose(declared.transform(grid), learnt.transform(grid))
