@@ -78,6 +78,22 @@ def test_a_boolean_knob_means_the_same_to_every_command(xla_model):
         space.parse_partial("xla=maybe")
 
 
+def test_explore_and_profile_read_the_cpu_platforms_switches_alike():
+    from perfmodel.commands.explore import LiveEvaluator
+    from perfmodel.commands.profile import _parse_config
+    from profiling.campaign import build_executor, build_platform
+
+    platform = build_platform("cpu")
+    space = build_executor(None, platform).space(platform)  # as profile does by default
+    for t in ON:
+        assert LiveEvaluator("cpu", "tiny_dense", base=f"{t},threads=2").base == {"xla": True, "threads": 2}
+        assert _parse_config(platform, space, t) == {"xla": True}
+    for t in OFF:
+        assert LiveEvaluator("cpu", "tiny_dense", base=t).base == {"xla": False}
+    with pytest.raises(ConfigError, match="'xla'.*'maybe'"):
+        LiveEvaluator("cpu", "tiny_dense", base="xla=maybe")
+
+
 def test_knob_encoder_and_config_model_read_switch_words_alike():
     df = pd.DataFrame({"xla": ["true", "false"] * 6, "f": np.repeat([1.0, 2.0, 3.0], 4)})
     df["y"] = np.where(df["xla"] == "true", 2.0, 1.0) * df["f"]
