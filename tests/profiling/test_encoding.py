@@ -192,6 +192,15 @@ def test_space_encoding_matches_the_learnt_one_on_the_grid():
     assert Encoding.learn(words, ["xla"]).knobs[0].kind == "category"
 
 
+def test_public_names_from_the_package():
+    import profiling
+    from profiling import Encoding as E
+    from profiling import parse_config as p
+
+    assert E is Encoding and p is parse_config
+    assert {"Encoding", "EncodedKnob", "parse_config", "parse_bool", "synthetic_table"} <= set(profiling.__all__)
+
+
 def test_encoding_is_immutable():
     enc = Encoding.learn(TABLE, KNOBS)
     with pytest.raises(AttributeError):
