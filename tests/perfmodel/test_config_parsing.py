@@ -12,7 +12,7 @@ from sklearn.base import clone
 from perfmodel.commands.predict import declared_knobs
 from perfmodel.commands.predict import parse_config as predict_config
 from perfmodel.commands.shape import _config as shape_config
-from perfmodel.errors import DataError
+from perfmodel.errors import DataError, ModelError
 from perfmodel.features import KnobEncoder
 from perfmodel.interactions import fit_equation
 from perfmodel.models import ConfigModel, LayerwisePredictor
@@ -140,6 +140,16 @@ def test_config_model_files_keep_constant_knobs(tmp_path):
     np.testing.assert_allclose(back.predict(df), m.predict(df), rtol=1e-12)
     with pytest.raises(DataError, match="'mode' has the value 'fast', unseen"):
         back.predict(df.assign(mode="fast"))
+    # a file whose constants are not the model's knobs, or not text, is refused on load in one line
+    doc = json.loads((tmp_path / "m.json").read_text())
+    for bad, match in [({"name": "other", "kind": "category", "value": "eco"}, "constants\\[0\\] names 'other'"),
+                       ({"name": "mode", "kind": "category", "value": 3}, "constants\\[0\\].value must be a string"),
+                       ({"name": "mode", "kind": "colour", "value": "eco"}, "constants\\[0\\].kind")]:
+        doc["state"]["constants"] = [bad]
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        with pytest.raises(ModelError, match=match) as err:
+            ConfigModel.load(tmp_path / "bad.json")
+        assert "\n" not in str(err.value)
 
 
 def test_model_files_written_before_the_one_encoding_load_and_predict_as_before():
