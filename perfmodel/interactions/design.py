@@ -1,7 +1,8 @@
 """Knob encoding and polynomial terms for :mod:`perfmodel.interactions`.
 
-Turns a table's knob columns into a numeric design (one-hot for categorical knobs, 0/1 for booleans),
-drops constant and collinear knobs with a note, and enumerates the monomials of a given degree with
+Turns a table's knob columns into a numeric design with the one knob encoding of every model
+(:class:`profiling.encoding.Encoding`, reference coding: one-hot for categorical knobs against their first
+level, 0/1 for booleans), drops constant and collinear knobs with a note, and enumerates the monomials of a given degree with
 :mod:`perfmodel.monomials` (the polynomial core shared with the sparse polynomial model), leaving out powers that a knob's few levels cannot
 identify (``b**2 == b`` for a 0/1 knob).
 """
