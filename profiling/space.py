@@ -582,8 +582,17 @@ class ConfigSpace:
         """
         return Encoding.from_space(self, reference=reference, log=log)
 
-    def to_vector(self, config: Mapping[str, Any]) -> np.ndarray:
-        """Map a configuration to a point in the unit cube (one coordinate per knob)."""
+    def to_vector(self, config: Mapping[str, Any], *, feasible: bool = True) -> np.ndarray:
+        """Map a configuration to a point in the unit cube (one coordinate per knob).
+
+        ``feasible=False`` checks each knob's value but not the constraints or the candidates (a point an
+        optimiser proposes may be infeasible); every knob must then be given.
+        """
+        if not feasible:
+            missing = [k.name for k in self.knobs if k.name not in config]
+            if missing:
+                raise ConfigError(f"configuration lacks knob {missing[0]!r}")
+            return np.array([k.to_unit(config[k.name]) for k in self.knobs], dtype=float)
         cfg = self.validate(config, fill_defaults=True) if self.candidates is None else {
             k.name: k.validate(config[k.name]) for k in self.knobs}
         return np.array([k.to_unit(cfg[k.name]) for k in self.knobs], dtype=float)

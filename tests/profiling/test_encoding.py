@@ -192,6 +192,18 @@ def test_space_encoding_matches_the_learnt_one_on_the_grid():
     assert Encoding.learn(words, ["xla"]).knobs[0].kind == "category"
 
 
+def test_unit_vector_of_an_infeasible_point():
+    space = ConfigSpace((Integer("threads", 1, 4), Boolean("xla")), constraints=("threads <= 2 or not xla",))
+    cfg = {"threads": 4, "xla": "on"}
+    with pytest.raises(ConfigError, match="violates"):
+        space.to_vector(cfg)
+    assert space.to_vector(cfg, feasible=False).tolist() == [1.0, 1.0]
+    with pytest.raises(ConfigError, match="lacks knob 'xla'"):
+        space.to_vector({"threads": 4}, feasible=False)
+    with pytest.raises(ConfigError, match="'xla'"):
+        space.to_vector({"threads": 4, "xla": "maybe"}, feasible=False)
+
+
 def test_public_names_from_the_package():
     import profiling
     from profiling import Encoding as E
