@@ -244,39 +244,36 @@ class EncodedKnob:
             x = np.asarray(values, dtype=float)  # a numeric column: no value to read one by one
             if np.isnan(x).any():
                 raise error(f"{where}knob {self.name!r} has a missing value")
-            return self._scaled(x, list(values), error, where)
-        vals = values.tolist() if hasattr(values, "tolist") else list(values)
-        keys = [_key(v) for v in vals]
-        distinct = [k[1] for k in dict.fromkeys(keys)]
+            return self._scaled(x, error, where)
+        codes, distinct = _factorize(values)
         for v in distinct:
             if _missing(v):
                 raise error(f"{where}knob {self.name!r} has a missing value")
         if self.kind == "category":
             idx = {lev: j for j, lev in enumerate(self.levels)}
-            col = {_key(v): idx[self.level_of(v, error=error, source=source)] for v in distinct}
-            out = np.zeros((len(vals), len(self.levels)))
-            out[np.arange(len(vals)), [col[k] for k in keys]] = 1.0
+            col = np.array([idx[self.level_of(v, error=error, source=source)] for v in distinct], dtype=int)
+            out = np.zeros((len(codes), len(self.levels)))
+            out[np.arange(len(codes)), col[codes]] = 1.0
             return out
         if self.kind == "bool":
             try:
-                truth = {_key(v): float(parse_bool(v, self.name)) for v in distinct}
+                truth = np.array([float(parse_bool(v, self.name)) for v in distinct])
             except ConfigError as exc:
                 raise error(f"{where}{exc}") from None
-            return np.array([truth[k] for k in keys], dtype=float).reshape(len(vals), 1)
-        number = {_key(v): _number(v) for v in distinct}
-        x = np.array([number[k] for k in keys], dtype=float)
-        bad = np.flatnonzero(np.isnan(x))
+            return truth[codes].reshape(len(codes), 1)
+        number = np.array([_number(v) for v in distinct], dtype=float)
+        bad = np.flatnonzero(np.isnan(number))
         if len(bad):
-            raise error(f"{where}knob {self.name!r} is not numeric (e.g. {_short(vals[bad[0]])})")
-        return self._scaled(x, vals, error, where)
+            raise error(f"{where}knob {self.name!r} is not numeric (e.g. {_short(distinct[bad[0]])})")
+        return self._scaled(number[codes], error, where)
 
-    def _scaled(self, x: np.ndarray, vals: list, error: type[Exception], where: str) -> np.ndarray:
+    def _scaled(self, x: np.ndarray, error: type[Exception], where: str) -> np.ndarray:
         if self.log:
             if np.any(x <= 0):
                 raise error(f"{where}knob {self.name!r} is log-scaled and takes positive numbers, "
-                            f"got {_short(vals[int(np.flatnonzero(x <= 0)[0])])}")
+                            f"got {_short(float(x[np.flatnonzero(x <= 0)[0]]))}")
             x = np.log(x)
-        return x.reshape(len(vals), 1)
+        return x.reshape(len(x), 1)
 
     def same_as_constant(self, value: Any) -> bool:
         """Whether ``value`` is this constant knob's one value (levels[0]) by the knob's kind."""
@@ -527,11 +524,36 @@ def _number(v: Any) -> float:
 
 
 def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
+    """None, NaN, pandas' NA / NaT."""
+    if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+        return True
+    return type(v).__name__ in ("NAType", "NaTType")
 
 
 def _hashable(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
+
+
+def _factorize(values: Any) -> tuple[np.ndarray, list]:
+    """Row codes and the distinct values they index (in order of appearance)."""
+    import pandas as pd
+
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and dtype != object:  # one type per column: pandas' hashing cannot mix True and 1
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return np.asarray(codes), [_hashable(u) for u in uniques]
+    vals = values.tolist() if hasattr(values, "tolist") else list(values)
+    index: dict[tuple[type, Any], int] = {}
+    distinct: list = []
+    codes = np.empty(len(vals), dtype=int)
+    for i, v in enumerate(vals):
+        k = _key(v)
+        j = index.get(k)
+        if j is None:
+            j = index[k] = len(distinct)
+            distinct.append(k[1])
+        codes[i] = j
+    return codes, distinct
 
 
 def _key(v: Any) -> tuple[type, Any]:

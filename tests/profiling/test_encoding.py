@@ -138,6 +138,11 @@ def test_unseen_levels_and_missing_values_are_refused_in_one_line():
         with pytest.raises(ConfigError, match=match) as err:
             enc.transform(TABLE.assign(**change))
         assert "\n" not in str(err.value)
+    for missing in (None, np.nan, pd.NA):  # in a text column too
+        with pytest.raises(ConfigError, match="'mode' has a missing value"):
+            enc.transform(TABLE.assign(mode=pd.array(["eco", missing, "std", "eco", "fast", "std"], dtype="string")))
+        with pytest.raises(ConfigError, match="'xla' has a missing value"):
+            enc.transform(TABLE.assign(xla=["true", "false", "true", missing, "true", "false"]))
     with pytest.raises(ConfigError, match="'mode' is missing"):
         enc.transform(TABLE.drop(columns=["mode"]))
     with pytest.raises(ConfigError, match="row 3"):
