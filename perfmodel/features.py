@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from profiling.encoding import Encoding
 from profiling.fusion import FUSED_INTO_MAIN, FUSION_MAINS
 
 from .errors import DataError
@@ -285,72 +286,52 @@ def separable_halves(rows: pd.DataFrame, bytes_per_value: int = 4) -> pd.DataFra
 
 
 class KnobEncoder:
-    """Knob columns -> numeric features: numbers as is, booleans 0/1, other values one-hot.
+    """Knob columns -> numeric features for the layer-wise models: the one knob encoding
+    (:class:`profiling.encoding.Encoding`: numbers as is, booleans 0/1 read by the one boolean rule, other
+    values one-hot; knobs constant in the training rows are left out, as they carry no information and would
+    only add polynomial terms, and a different value of one at prediction is refused or warned about).
 
-    Knobs constant in the training rows are dropped (they carry no information and would only add
-    polynomial terms).
+    Kept as the layer-wise models' persisted form (``{"knobs", "encoding"[, "constants"]}``).
     """
 
     def __init__(self, knobs: Sequence[str] = ()):
         self.knobs = list(knobs)
-        self.encoding: list[dict] = []
+        self.encoding_obj_ = Encoding()
 
     def fit(self, df: pd.DataFrame) -> "KnobEncoder":
-        self.encoding = []
-        for k in self.knobs:
-            col = df[k]
-            if col.nunique(dropna=True) <= 1:
-                continue
-            if pd.api.types.is_bool_dtype(col) or set(col.astype(str).str.lower()) <= {"true", "false"}:
-                self.encoding.append({"name": k, "kind": "bool"})
-            elif pd.api.types.is_numeric_dtype(col):
-                self.encoding.append({"name": k, "kind": "number"})
-            else:
-                if pd.to_numeric(col, errors="coerce").notna().any():
-                    bad = col[pd.to_numeric(col, errors="coerce").isna()].iloc[0]
-                    raise DataError(f"knob {k!r} is not numeric (e.g. {bad!r})")
-                self.encoding.append({"name": k, "kind": "category", "levels": sorted(map(str, col.unique()))})
+        self.encoding_obj_ = Encoding.learn(df, self.knobs, error=DataError)
         return self
 
     @property
+    def encoder(self) -> Encoding:
+        """The immutable :class:`profiling.encoding.Encoding` (also the declared knob types for
+        :func:`profiling.encoding.parse_config`)."""
+        return self.encoding_obj_
+
+    @property
+    def encoding(self) -> list[dict]:
+        """The encoded knobs as dicts (``{"name", "kind"[, "levels"]}``)."""
+        return self.encoding_obj_.to_list()
+
+    @property
     def names(self) -> list[str]:
-        out = []
-        for e in self.encoding:
-            out += [f"{e['name']}={lev}" for lev in e["levels"]] if e["kind"] == "category" else [e["name"]]
-        return out
+        return self.encoding_obj_.names
 
     @property
     def used(self) -> list[str]:
-        return [e["name"] for e in self.encoding]
+        return self.encoding_obj_.used
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
-        cols = {}
-        for e in self.encoding:
-            if e["name"] not in df.columns:
-                raise DataError(f"knob {e['name']!r} is missing (the model was fitted across its values)")
-            col = df[e["name"]]
-            if e["kind"] == "category":
-                values = col.astype(str)
-                unknown = sorted(set(values) - set(e["levels"]))
-                if unknown:
-                    raise DataError(f"knob {e['name']!r} has the value {unknown[0]!r}, unseen in training "
-                                    f"(known: {', '.join(e['levels'])})")
-                for lev in e["levels"]:
-                    cols[f"{e['name']}={lev}"] = (values == lev).to_numpy(dtype=float)
-            elif e["kind"] == "bool":
-                cols[e["name"]] = col.astype(str).str.lower().isin(("true", "1", "1.0")).to_numpy(dtype=float)
-            else:
-                v = pd.to_numeric(col, errors="coerce")
-                if v.isna().any():
-                    raise DataError(f"knob {e['name']!r} is not numeric (e.g. {col[v.isna()].iloc[0]!r})")
-                cols[e["name"]] = v.to_numpy(dtype=float)
-        return pd.DataFrame(cols, index=df.index)
+        return self.encoding_obj_.frame(df, error=DataError)
 
     def to_dict(self) -> dict:
-        return {"knobs": self.knobs, "encoding": self.encoding}
+        d = {"knobs": self.knobs, "encoding": self.encoding}
+        if self.encoding_obj_.constants:
+            d["constants"] = self.encoding_obj_.constants_list()
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "KnobEncoder":
         enc = cls(d["knobs"])
-        enc.encoding = [dict(e) for e in d["encoding"]]
+        enc.encoding_obj_ = Encoding.from_list(d["encoding"], d.get("constants", ()))
         return enc

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .atomic import atomic_write
+from .encoding import Encoding, parse_bool, parse_config, parse_scalar
 from .errors import ConfigError
 from .jsonio import load_json
 
@@ -61,7 +62,8 @@ class Knob:
         return self.validate(_parse_scalar(text))
 
     def to_unit(self, value: Value) -> float:
-        """Map a valid value to [0, 1]."""
+        """Map a valid value to [0, 1]: its position among the levels (designs and samplers draw in the unit
+        cube). Model features come from :class:`profiling.encoding.Encoding` instead."""
         levels = self.levels
         assert levels is not None
         if len(levels) == 1:
@@ -288,20 +290,12 @@ class Boolean(Knob):
         return bool(self.default)
 
     def validate(self, value: Any) -> bool:
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-        if _is_number(value) and float(value) in (0.0, 1.0):
-            return bool(float(value))
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ConfigError(f"knob {self.name!r} takes on/off (true/false, 1/0), got {value!r}")
+        return parse_bool(value, self.name)  # the one rule: true/false, on/off, yes/no, 1/0
 
     def parse(self, text: str) -> bool:
         return self.validate(text)
 
 
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0"}
 KNOB_TYPES: dict[str, type[Knob]] = {k.kind: k for k in (Integer, Ordinal, Continuous, Categorical, Boolean)}
 
 
@@ -571,26 +565,34 @@ class ConfigSpace:
         return self.validate(self.parse_partial(text))
 
     def parse_partial(self, text: str) -> dict[str, Value]:
-        """Parse ``"k=v,..."`` checking names and values but not filling defaults or checking constraints."""
-        out: dict[str, Value] = {}
-        text = (text or "").strip()
-        if not text:
-            return out
-        for part in text.split(","):
-            if "=" not in part:
-                raise ConfigError(f"config item {part.strip()!r} is not of the form knob=value")
-            key, _, raw = part.partition("=")
-            key, raw = key.strip(), raw.strip()
-            if key in out:
-                raise ConfigError(f"knob {key!r} is given twice")
-            if not raw:
-                raise ConfigError(f"knob {key!r} has no value")
-            out[key] = self[key].parse(raw)
-        return out
+        """Parse ``"k=v,..."`` checking names and values but not filling defaults or checking constraints.
+
+        The one configuration parser, :func:`profiling.encoding.parse_config`, with this space's knobs as the
+        declared types.
+        """
+        return parse_config(text, self)
 
     # -- vectors
-    def to_vector(self, config: Mapping[str, Any]) -> np.ndarray:
-        """Map a configuration to a point in the unit cube (one coordinate per knob)."""
+    def encoding(self, *, reference: bool = False, log: Sequence[str] = ()) -> Encoding:
+        """The model features this space declares: :meth:`profiling.encoding.Encoding.from_space` (numbers,
+        log-scaled continuous knobs as logs, booleans 0/1, categorical knobs one-hot, one-level knobs constant).
+
+        :meth:`to_vector` is another thing: a configuration's position in the unit cube (a categorical knob at
+        its choice's index), what designs and samplers draw in.
+        """
+        return Encoding.from_space(self, reference=reference, log=log)
+
+    def to_vector(self, config: Mapping[str, Any], *, feasible: bool = True) -> np.ndarray:
+        """Map a configuration to a point in the unit cube (one coordinate per knob).
+
+        ``feasible=False`` checks each knob's value but not the constraints or the candidates (a point an
+        optimiser proposes may be infeasible); every knob must then be given.
+        """
+        if not feasible:
+            missing = [k.name for k in self.knobs if k.name not in config]
+            if missing:
+                raise ConfigError(f"configuration lacks knob {missing[0]!r}")
+            return np.array([k.to_unit(config[k.name]) for k in self.knobs], dtype=float)
         cfg = self.validate(config, fill_defaults=True) if self.candidates is None else {
             k.name: k.validate(config[k.name]) for k in self.knobs}
         return np.array([k.to_unit(cfg[k.name]) for k in self.knobs], dtype=float)
@@ -714,16 +716,7 @@ def _is_number(value: Any) -> bool:
     return False
 
 
-def _parse_scalar(text: str) -> Any:
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
+_parse_scalar = parse_scalar  # the parser's number reading (profiling.encoding)
 
 
 def format_config(config: Mapping[str, Any]) -> str:

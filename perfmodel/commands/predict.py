@@ -26,6 +26,7 @@ import sys
 import pandas as pd
 
 from profiling.atomic import write_csv
+from profiling.encoding import parse_config as _parse
 
 from ..errors import DataError, ModelError
 
@@ -46,29 +47,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="CSV", help="write the predictions here (default: stdout)")
 
 
-def parse_config(text: str) -> dict:
-    """``"threads=2,xla=true"`` -> ``{"threads": 2, "xla": True}`` (numbers and booleans recognised)."""
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        if "=" not in item:
-            raise DataError(f"--config item {item!r} is not key=value")
-        k, v = (s.strip() for s in item.split("=", 1))
-        if not k:
-            raise DataError(f"--config item {item!r} has no knob name")
-        low = v.lower()
-        if low in ("true", "false"):
-            out[k] = low == "true"
-            continue
-        try:
-            out[k] = int(v)
-        except ValueError:
-            try:
-                out[k] = float(v)
-            except ValueError:
-                out[k] = v
-    if not out:
-        raise DataError(f"--config {text!r} is empty")
-    return out
+def parse_config(text: str, knobs=None) -> dict:
+    """``"threads=2,xla=true"`` -> ``{"threads": 2, "xla": True}``: the one configuration parser
+    (:func:`profiling.encoding.parse_config`). Without ``knobs`` (the declared types) numbers and true/false are
+    recognised and other words kept as text: the model reads them by its own encoding, so ``xla=on`` is true for
+    a boolean knob and ``cuda_graph=on`` the level "on" of a categorical one.
+    """
+    return _parse(text, knobs, error=DataError, allow_empty=False)
+
+
+def declared_knobs(model):
+    """The knob types a model declares for parsing its configurations (its knob encoding), or None."""
+    from ..features import KnobEncoder
+
+    enc = getattr(model, "knobs_", None)
+    return enc.encoder if isinstance(enc, KnobEncoder) else None
 
 
 def write_frame(df: pd.DataFrame, path: str | None) -> None:
@@ -89,21 +82,21 @@ def run(args: argparse.Namespace) -> int:
         if args.at_current_speed:
             raise DataError("--at-current-speed goes with --network (a layer-wise model fitted with --reference)")
         model = load_model(args.model, kind="config_model")
-        df = read_table(args.table, knobs=model.knobs)
+        df = read_table(args.table, knobs=model.knobs_)
         mean, std = model.predict(df, return_std=True, source=args.table)
         out = df.copy()
-        out[f"{model.target}_pred"] = mean
+        out[f"{model.target_}_pred"] = mean
         if model.has_std:
-            out[f"{model.target}_std"] = std
+            out[f"{model.target_}_std"] = std
         write_frame(out, args.output)
         if args.output:
-            print(f"predicted {model.target!r} for {len(out)} rows -> {args.output}")
+            print(f"predicted {model.target_!r} for {len(out)} rows -> {args.output}")
         return 0
     model = load_model(args.model, kind=("layerwise", "layerwise_tables"))
     from ..models.network_input import load_spec
 
     spec = load_spec(args.network)
-    configs = [parse_config(c) for c in args.config] or None
+    configs = [parse_config(c, declared_knobs(model)) for c in args.config] or None
     if configs is None:
         raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
     if not hasattr(model, "reference"):  # a model fitted on tables (fit --layerwise --table)

@@ -70,16 +70,11 @@ def _space(args):
 
 
 def _config(text: str) -> dict:
-    out = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        if "=" not in part:
-            raise ConfigError(f"--config takes knob=value pairs, got {part!r}")
-        k, v = part.split("=", 1)
-        try:
-            out[k.strip()] = float(v) if "." in v else int(v)
-        except ValueError:
-            out[k.strip()] = v.strip()
-    return out
+    """``--config`` of a layer-wise model's predictions: the one configuration parser, untyped (the model
+    reads each value by its own encoding)."""
+    from profiling.encoding import parse_config
+
+    return parse_config(text or "", error=ConfigError)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Knob encoding and polynomial terms for :mod:`perfmodel.interactions`.
 
-Turns a table's knob columns into a numeric design (one-hot for categorical knobs, 0/1 for booleans),
-drops constant and collinear knobs with a note, and enumerates the monomials of a given degree with
+Turns a table's knob columns into a numeric design with the one knob encoding of every model
+(:class:`profiling.encoding.Encoding`, reference coding: one-hot for categorical knobs against their first
+level, 0/1 for booleans), drops constant and collinear knobs with a note, and enumerates the monomials of a given degree with
 :mod:`perfmodel.monomials` (the polynomial core shared with the sparse polynomial model), leaving out powers that a knob's few levels cannot
 identify (``b**2 == b`` for a 0/1 knob).
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from profiling.encoding import Encoding
 
 from ..errors import DataError
 from ..monomials import Monomials, monomial_powers, term_name  # noqa: F401  (term_name: part of this API)
@@ -28,7 +31,8 @@ def _identifier(text: str) -> str:
 
 @dataclass
 class KnobEncoding:
-    """How the knob columns of a table become numeric variables.
+    """How the knob columns of a table become numeric variables (the one knob encoding,
+    :class:`profiling.encoding.Encoding`, with reference coding, plus the variables an equation can use).
 
     Attributes
     ----------
@@ -39,11 +43,13 @@ class KnobEncoding:
     categories : dict
         ``knob -> levels`` for one-hot encoded knobs (the first level is the reference and has no column).
     booleans : list of str
-        Knobs stored as booleans (encoded 0/1).
+        Knobs encoded 0/1 (booleans, or the words true/false: read by the one boolean rule).
     dropped : dict
         ``variable -> reason`` for constant or collinear variables left out of the fit.
     notes : list of str
         Human-readable notes on what was encoded or dropped.
+    encoder : profiling.encoding.Encoding
+        The shared encoding the variables come from.
     """
 
     knobs: list[str]
@@ -52,29 +58,20 @@ class KnobEncoding:
     booleans: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    encoder: Encoding = field(default_factory=lambda: Encoding(reference=True))
+
+    def _names(self) -> list[str]:
+        out = []
+        for k in self.encoder.knobs:
+            out += [_onehot_name(k.name, lev) for lev in k.levels[1:]] if k.kind == "category" else [k.name]
+        return out
 
     def transform(self, df: pd.DataFrame, *, keep_dropped: bool = False) -> pd.DataFrame:
         """Numeric variables of ``df`` (float columns named as in :attr:`variables`)."""
-        cols: dict[str, np.ndarray] = {}
         for knob in self.knobs:
             if knob not in df.columns:
                 raise DataError(f"the data have no column for the knob {knob!r}")
-            s = df[knob]
-            if knob in self.categories:
-                levels = self.categories[knob]
-                unknown = sorted({str(v) for v in s.unique()} - {str(v) for v in levels})
-                if unknown:
-                    raise DataError(f"knob {knob!r} has the level {unknown[0]!r}, not seen when fitting")
-                for level in levels[1:]:
-                    cols[_onehot_name(knob, level)] = (s.astype(str) == str(level)).to_numpy(dtype=float)
-            else:
-                if s.isna().any():
-                    raise DataError(f"knob column {knob!r} has a missing value")
-                try:
-                    cols[knob] = s.to_numpy(dtype=float)
-                except (TypeError, ValueError):
-                    raise DataError(f"knob column {knob!r} is not numeric (e.g. {s.iloc[0]!r})") from None
-        out = pd.DataFrame(cols, index=df.index)
+        out = pd.DataFrame(self.encoder.transform(df, error=DataError), index=df.index, columns=self._names())
         return out if keep_dropped else out[self.variables]
 
 
@@ -85,30 +82,26 @@ def _onehot_name(knob: str, level) -> str:
 def encode_knobs(df: pd.DataFrame, knobs: Sequence[str]) -> KnobEncoding:
     """Decide how to encode ``knobs`` of ``df`` and which variables carry information.
 
-    Non-numeric knobs are one-hot encoded against their first level (sorted), boolean knobs become 0/1,
-    constant variables are dropped, and a variable that is a linear combination of earlier ones
-    (exactly collinear) is dropped too. Every decision is written to ``notes``.
+    The one knob encoding (:meth:`profiling.encoding.Encoding.learn`) decides each knob's kind: numbers (also
+    written as text), booleans 0/1, other knobs one-hot against their first level (sorted). Constant knobs
+    are dropped, and a variable that is a linear combination of earlier ones (exactly collinear) is dropped
+    too. Every decision is written to ``notes``.
     """
-    enc = KnobEncoding(knobs=list(knobs))
-    for knob in knobs:
-        if knob not in df.columns:
-            raise DataError(f"the data have no column for the knob {knob!r}")
-        s = df[knob]
-        if s.isna().any():
-            raise DataError(f"knob column {knob!r} has a missing value in row {int(np.flatnonzero(s.isna())[0]) + 1}")
-        if pd.api.types.is_bool_dtype(s):
-            enc.booleans.append(knob)
-        elif not pd.api.types.is_numeric_dtype(s):
-            numeric = pd.to_numeric(s, errors="coerce")
-            if numeric.notna().all():  # numbers stored as text
-                continue
-            levels = sorted(s.astype(str).unique())
-            if len(levels) > 50:
-                raise DataError(f"knob {knob!r} is not numeric and has {len(levels)} levels; "
+    encoder = Encoding.learn(df, knobs, error=DataError, reference=True)
+    enc = KnobEncoding(knobs=list(knobs), encoder=encoder)
+    for k in encoder.knobs:
+        if k.kind == "bool":
+            enc.booleans.append(k.name)
+        elif k.kind == "category":
+            if len(k.levels) > 50:
+                raise DataError(f"knob {k.name!r} is not numeric and has {len(k.levels)} levels; "
                                 "too many to one-hot encode (give it as numbers)")
-            enc.categories[knob] = levels
-            enc.notes.append(f"knob {knob!r} is not numeric: one-hot encoded against level {levels[0]!r} "
-                             f"({len(levels) - 1} column(s))")
+            enc.categories[k.name] = list(k.levels)
+            enc.notes.append(f"knob {k.name!r} is not numeric: one-hot encoded against level {k.levels[0]!r} "
+                             f"({len(k.levels) - 1} column(s))")
+    for c in encoder.constants:
+        enc.dropped[c.name] = "constant"
+        enc.notes.append(f"variable {c.name!r} is constant ({c.levels[0]}) in the data: left out")
     full = enc.transform(df, keep_dropped=True)
     kept: list[str] = []
     for col in full.columns:

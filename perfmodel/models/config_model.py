@@ -11,6 +11,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import validate_data
+
+from profiling.encoding import Encoding
+
 from ..errors import DataError, ModelError
 from ..tables import check_columns
 from ._common import require_state
@@ -44,21 +50,41 @@ def make_regressor(model: str, log_target: bool, params: Mapping | None = None, 
     raise ModelError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
 
 
-class ConfigModel:
+class ConfigModel(RegressorMixin, BaseEstimator):
     """One regressor from a table's knob columns to one objective column.
+
+    Follows scikit-learn's estimator contract: ``fit`` leaves the parameters as given and sets what it learns
+    in attributes ending in ``_``. Two ways to call it: ``fit(table)`` takes the knob columns and the target
+    column from one table; ``fit(X, y)`` takes the knobs (a DataFrame, or a numeric array whose columns are
+    named ``x0, x1, ...``) and the objective separately.
 
     Parameters
     ----------
     model : {"polynomial", "gp", "gbr", "linear"}, default "polynomial"
     knobs : sequence of str
-        Knob columns; numeric columns are used as numbers, booleans as 0/1, others one-hot encoded.
+        Knob columns, encoded by the one knob encoding (:class:`profiling.encoding.Encoding`): numbers as
+        numbers, booleans as 0/1 (true/false, on/off, yes/no, 1/0), others one-hot; a knob constant in the
+        training rows is left out. Empty with ``fit(X, y)``: every column of ``X``.
     target : str
-        Objective column.
+        Objective column (``fit(table)``); with ``fit(X, y)`` the name of ``y``, else "y".
     log_target : {"auto", True, False}, default "auto"
         "auto" models ``log(target)`` when every target value is positive (relative errors; runtimes).
     model_params : dict, optional
         Extra parameters of the regressor (e.g. ``{"n_restarts": 2}`` for the GP).
     random_state : int, default 0
+
+    Attributes
+    ----------
+    knobs_ : list of str
+        The knob columns used.
+    target_ : str
+    log_target_ : bool
+    encoder_ : profiling.encoding.Encoding
+    encoding_ : list of dict
+        ``encoder_``'s encoded knobs, as persisted.
+    feature_names_ : list of str
+    regressor_ : estimator
+    n_train_, n_features_in_ : int
     """
 
     def __init__(self, model: str = "polynomial", knobs: Sequence[str] = (), target: str = "",
@@ -70,113 +96,119 @@ class ConfigModel:
         self.model_params = model_params
         self.random_state = random_state
 
-    # -- encoding of knob values
-    def _learn_encoding(self, df: pd.DataFrame) -> list[dict]:
-        enc = []
-        for k in self.knobs:
-            col = df[k]
-            if pd.api.types.is_bool_dtype(col):
-                enc.append({"name": k, "kind": "bool"})
-            elif pd.api.types.is_numeric_dtype(col):
-                enc.append({"name": k, "kind": "number"})
-            else:
-                as_num = pd.to_numeric(col, errors="coerce")
-                if as_num.notna().any():  # mostly numbers with a stray word: a typo, not a category
-                    raise DataError(f"knob {k!r} is not numeric (e.g. {col[as_num.isna()].iloc[0]!r})")
-                enc.append({"name": k, "kind": "category", "levels": sorted(map(str, col.unique()))})
-        return enc
+    def _encode(self, df: pd.DataFrame, source: str) -> np.ndarray:
+        return self.encoder_.transform(df, error=DataError, source=source)
 
-    def _encode(self, df: pd.DataFrame, source: str) -> tuple[np.ndarray, list[str]]:
-        cols, names = [], []
-        for e in self.encoding_:
-            col = df[e["name"]]
-            if e["kind"] == "category":
-                values = col.astype(str)
-                unknown = sorted(set(values) - set(e["levels"]))
-                if unknown:
-                    raise DataError(f"{source}: knob {e['name']!r} has the value {unknown[0]!r}, unseen when the "
-                                    f"model was fitted (known: {', '.join(e['levels'])})")
-                for lev in e["levels"]:
-                    cols.append((values == lev).to_numpy(dtype=float))
-                    names.append(f"{e['name']}={lev}")
-                continue
-            if e["kind"] == "bool" and not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-                mapped = col.astype(str).str.lower().map({"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0})
-                if mapped.isna().any():
-                    example = col[mapped.isna()].iloc[0]
-                    raise DataError(f"{source}: knob {e['name']!r} is not boolean (e.g. {example!r})")
-                col = mapped
-            values = pd.to_numeric(col, errors="coerce")
-            if values.isna().any():
-                raise DataError(f"{source}: knob {e['name']!r} is not numeric (e.g. {col[values.isna()].iloc[0]!r})")
-            cols.append(values.to_numpy(dtype=float))
-            names.append(e["name"])
-        return np.column_stack(cols), names
+    def fit(self, X, y=None, source: str = "table") -> "ConfigModel":
+        """Fit on the rows of table ``X`` (or knobs ``X`` and objective ``y``).
 
-    def fit(self, df: pd.DataFrame, source: str = "table") -> "ConfigModel":
-        """Fit on the rows of ``df`` (checks columns, NaN, constant target and row count first)."""
+        Checks columns, NaN, constant target and row count first.
+        """
         if self.model not in MODELS:
             raise ModelError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        self.knobs = list(self.knobs)
-        if not self.knobs:
+        df, y_arr, knobs, target = self._training_data(X, y, source)
+        if not knobs:
             raise DataError("a configuration model needs at least one knob column")
-        if not self.target:
+        if not target:
             raise DataError("a configuration model needs a target column")
-        if self.target in self.knobs:
-            raise DataError(f"{self.target!r} is both a knob and the target")
-        check_columns(df, knobs=self.knobs, objectives=[self.target], source=source)
-        y = df[self.target].to_numpy(dtype=float)
-        need = MIN_ROWS[self.model]
-        if len(y) < need:
-            raise DataError(f"{source}: {len(y)} rows are too few for the {self.model!r} model (needs at least {need})")
-        if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
-            raise DataError(f"{source}: target {self.target!r} is constant ({y[0]:g}); there is nothing to model")
-        if self.log_target == "auto":
-            self.log_target_ = bool(np.all(y > 0))
+        if target in knobs:
+            raise DataError(f"{target!r} is both a knob and the target")
+        if y_arr is None:
+            check_columns(df, knobs=knobs, objectives=[target], source=source)
+            y_arr = df[target].to_numpy(dtype=float)
         else:
-            self.log_target_ = bool(self.log_target)
-            if self.log_target_ and np.any(y <= 0):
-                raise DataError(f"{source}: target {self.target!r} has values <= 0; a log target is impossible")
-        self.encoding_ = self._learn_encoding(df)
-        X, self.feature_names_ = self._encode(df, source)
+            check_columns(df, knobs=knobs, source=source)
+        need = MIN_ROWS[self.model]
+        if len(y_arr) < need:
+            raise DataError(f"{source}: n_samples = {len(y_arr)} rows are too few for the {self.model!r} model "
+                            f"(it needs at least {need})")
+        if np.ptp(y_arr) <= 1e-12 * max(1.0, float(np.abs(y_arr).max())):
+            raise DataError(f"{source}: target {target!r} is constant ({y_arr[0]:g}); there is nothing to model")
+        if self.log_target == "auto":
+            log_target = bool(np.all(y_arr > 0))
+        else:
+            log_target = bool(self.log_target)
+            if log_target and np.any(y_arr <= 0):
+                raise DataError(f"{source}: target {target!r} has values <= 0; a log target is impossible")
+        encoder = Encoding.learn(df, knobs, error=DataError, source=source)
+        if not encoder.knobs:
+            raise DataError(f"{source}: every knob is constant in the rows ({', '.join(knobs)}): nothing to model")
+        self.knobs_, self.target_, self.log_target_, self.encoder_ = knobs, target, log_target, encoder
+        self.encoding_ = encoder.to_list()
+        self.feature_names_ = encoder.names
+        Xe = self._encode(df, source)
         self.regressor_ = make_regressor(self.model, self.log_target_, self.model_params, self.random_state)
         if self.model == "linear" and self.log_target_:
-            self.regressor_.fit(X, np.log(y))
+            self.regressor_.fit(Xe, np.log(y_arr))
         else:
-            self.regressor_.fit(X, y)
-        self.n_train_ = len(y)
+            self.regressor_.fit(Xe, y_arr)
+        self.n_train_ = len(y_arr)
         return self
 
-    def predict(self, df: pd.DataFrame, return_std: bool = False, source: str = "table"):
-        """Predicted target for each row (and its std where the model gives one, else NaN)."""
+    def _training_data(self, X, y, source: str):
+        """(table, y or None, knobs, target) of the two ways to call :meth:`fit`."""
+        if y is None:
+            if not isinstance(X, pd.DataFrame):
+                raise DataError(f"{source}: fit(table) takes a DataFrame with the knob and target columns; "
+                                "ConfigModel requires y to be passed, but the target y is None (fit(X, y))")
+            self.n_features_in_ = len(list(self.knobs))
+            return X, None, list(self.knobs), self.target
+        if isinstance(X, pd.DataFrame):
+            df = _named(X)
+            self.n_features_in_ = df.shape[1]
+        else:  # numbers, checked as scikit-learn checks them (sparse, complex, NaN/inf, shapes)
+            X, y = validate_data(self, X, y, y_numeric=True, dtype="numeric")
+            df = _as_frame(X)
+        try:
+            y_arr = np.asarray(y, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise DataError(f"{source}: the objective is not numeric") from None
+        if len(y_arr) != len(df):
+            raise DataError(f"{source}: {len(df)} knob rows but {len(y_arr)} objective values")
+        if not np.all(np.isfinite(y_arr)):
+            raise DataError(f"{source}: the objective has a missing or infinite value")
+        knobs = list(self.knobs) or list(df.columns)
+        target = self.target or str(getattr(y, "name", None) or "y")
+        return df, y_arr, knobs, target
+
+    # kept for model files and callers of the earlier API: the parameter, as fitted
+    @property
+    def has_std(self) -> bool:
+        return self.model == "gp"
+
+    def predict(self, X, return_std: bool = False, source: str = "table"):
+        """Predicted target for each row of ``X`` (and its std where the model gives one, else NaN)."""
         if not hasattr(self, "regressor_"):
-            raise ModelError("the configuration model is not fitted")
-        check_columns(df, knobs=list(self.knobs), source=source)
-        X, _ = self._encode(df, source)
-        if self.model == "gp":
-            mean, std = self.regressor_.predict(X, return_std=True)
+            raise _NotFitted("the configuration model is not fitted")
+        if isinstance(X, pd.DataFrame):
+            df = _named(X)
+            check_columns(df, knobs=[k.name for k in self.encoder_.knobs], source=source)
         else:
-            mean = self.regressor_.predict(X)
+            df = _as_frame(validate_data(self, X, reset=False, dtype="numeric"))
+        Xe = self._encode(df, source)
+        if self.model == "gp":
+            mean, std = self.regressor_.predict(Xe, return_std=True)
+        else:
+            mean = self.regressor_.predict(Xe)
             if self.model == "linear" and self.log_target_:
                 mean = np.exp(mean)
             std = np.full(len(mean), np.nan)
         return (mean, std) if return_std else mean
-
-    @property
-    def has_std(self) -> bool:
-        return self.model == "gp"
 
     # -- persistence
     def _get_state(self) -> dict:
         from .persistence import state_of
 
         if not hasattr(self, "regressor_"):
-            raise ModelError("the configuration model is not fitted")
-        return {"model": self.model, "knobs": list(self.knobs), "target": self.target,
-                "log_target": self.log_target, "log_target_fitted": self.log_target_,
-                "model_params": dict(self.model_params or {}), "random_state": self.random_state,
-                "encoding": self.encoding_, "feature_names": self.feature_names_, "n_train": self.n_train_,
-                "regressor": state_of(self.regressor_)}
+            raise _NotFitted("the configuration model is not fitted")
+        state = {"model": self.model, "knobs": list(self.knobs_), "target": self.target_,
+                 "log_target": self.log_target, "log_target_fitted": self.log_target_,
+                 "model_params": dict(self.model_params or {}), "random_state": self.random_state,
+                 "encoding": self.encoder_.to_list(), "feature_names": self.feature_names_, "n_train": self.n_train_,
+                 "regressor": state_of(self.regressor_)}
+        if self.encoder_.constants:
+            state["constants"] = self.encoder_.constants_list()
+        return state
 
     @classmethod
     def _from_state(cls, state: dict) -> "ConfigModel":
@@ -186,11 +218,16 @@ class ConfigModel:
         m = cls(model=state["model"], knobs=list(state["knobs"]), target=state["target"],
                 log_target=state.get("log_target", "auto"), model_params=state.get("model_params") or None,
                 random_state=state.get("random_state", 0))
+        m.knobs_, m.target_ = list(state["knobs"]), state["target"]
         m.log_target_ = bool(state.get("log_target_fitted", False))
-        m.encoding_ = list(state["encoding"])
-        m.feature_names_ = list(state.get("feature_names", []))
+        # files written before the one encoding hold every knob in "encoding" (constant ones too) and no
+        # "constants": they load and predict as before
+        m.encoder_ = Encoding.from_list(state["encoding"], state.get("constants", ()))
+        m.encoding_ = m.encoder_.to_list()
+        m.feature_names_ = list(state.get("feature_names", [])) or m.encoder_.names
         m.n_train_ = int(state.get("n_train", 0))
         m.regressor_ = from_state(state["regressor"])
+        m.n_features_in_ = len(m.knobs_)
         return m
 
     def save(self, path) -> None:
@@ -204,3 +241,18 @@ class ConfigModel:
         from .persistence import load_model
 
         return load_model(path, kind="config_model")
+
+
+class _NotFitted(ModelError, NotFittedError):
+    """Used before ``fit``: a :class:`~perfmodel.errors.ModelError` that is also scikit-learn's
+    ``NotFittedError``."""
+
+
+def _named(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with its column names as text (a frame built from an array has integer names)."""
+    return X if all(isinstance(c, str) for c in X.columns) else X.set_axis([str(c) for c in X.columns], axis=1)
+
+
+def _as_frame(X: np.ndarray) -> pd.DataFrame:
+    """A checked 2-D array of knob values as a table with columns ``x0, x1, ...``."""
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])

@@ -394,6 +394,18 @@ def _encoding(items: Any, name: str, knobs: list[str] | None = None) -> int:
     return width
 
 
+def _constants(items: Any, name: str, knobs: list[str]) -> None:
+    """Checks the knobs an encoding left out as constant (name, kind, the one value as text)."""
+    for i, e in enumerate(_list(items, name, max_len=MAX_FEATURES)):
+        where = f"{name}[{i}]"
+        _dict(e, where)
+        nm = _str(_field(e, "name", where), f"{where}.name")
+        if nm not in knobs:
+            raise _Invalid(f"{where} names {nm[:40]!r}, which is not one of the knobs")
+        _str(_field(e, "kind", where), f"{where}.kind", ("number", "bool", "category"))
+        _str(_field(e, "value", where), f"{where}.value")
+
+
 def _config_model(state: dict) -> None:
     from .config_model import MODELS
 
@@ -412,6 +424,7 @@ def _config_model(state: dict) -> None:
     width = _encoding(_field(state, "encoding", ""), "encoding", knobs)
     if width == 0:
         raise _Invalid("encoding is empty")
+    _constants(state.get("constants", []), "constants", knobs)
     if state.get("feature_names"):
         _strings(state["feature_names"], "feature_names", width)
     _int(state.get("n_train", 0), "n_train", 0)
@@ -452,6 +465,7 @@ def _layerwise(state: dict) -> None:
     knobs = _dict(_field(state, "knobs", ""), "knobs")
     names = _strings(_field(knobs, "knobs", "knobs"), "knobs.knobs", unique=True)
     _encoding(_field(knobs, "encoding", "knobs"), "knobs.encoding", names)
+    _constants(knobs.get("constants", []), "knobs.constants", names)
     enc = {e["name"]: e["kind"] for e in knobs["encoding"]}
     for k, v in _dict(state.get("knob_defaults", {}), "knob_defaults").items():
         if not isinstance(v, (str, int, float, bool)):
@@ -615,7 +629,8 @@ def _probe_config_model(model: Any) -> None:
         raise _Invalid(f"the regressor takes {model.regressor_.n_features_in_} inputs, the encoding gives {width}")
     row = {e["name"]: (e["levels"][0] if e["kind"] == "category" else (False if e["kind"] == "bool" else 0.0))
            for e in model.encoding_}
-    for k in model.knobs:
+    row.update({c.name: c.levels[0] for c in model.encoder_.constants})  # knobs constant in training
+    for k in model.knobs_:
         row.setdefault(k, 0.0)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -624,7 +639,7 @@ def _probe_config_model(model: Any) -> None:
 
 def _probe_layerwise(model: Any) -> None:
     from ..features import GENERIC_FEATURES, SPECIAL_FEATURES
-    from .synthetic import random_network
+    from profiling.simulated import random_network
 
     n_knobs = len(model.knobs_.names)
     for g, m in model.models_.items():

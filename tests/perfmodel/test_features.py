@@ -7,7 +7,7 @@ import pytest
 from perfmodel.errors import DataError
 from perfmodel.features import (GROUP_FEATURES, SPECIAL_FEATURES, KnobEncoder, collapse_units, fuse_layers, group_of,
                                 knob_columns, layer_features, separable_halves, split_separable)
-from perfmodel.models.synthetic import synthetic_table
+from profiling.simulated import synthetic_table
 
 
 def _conv(**kw):

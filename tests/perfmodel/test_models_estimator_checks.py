@@ -6,8 +6,8 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from perfmodel.interactions import InteractionModel
-from perfmodel.models import (FlopsLinearRegressor, GPRegressor, GradientBoostingBaseline, RooflineRegressor,
-                              SparsePolynomialRegressor)
+from perfmodel.models import (ConfigModel, FlopsLinearRegressor, GPRegressor, GradientBoostingBaseline,
+                              RooflineRegressor, SparsePolynomialRegressor)
 
 ESTIMATORS = [
     SparsePolynomialRegressor(degrees=(1, 2), cv=3, n_alphas=8, max_iter=2000),
@@ -16,6 +16,8 @@ ESTIMATORS = [
     GradientBoostingBaseline(n_estimators=20),
     RooflineRegressor(peak_flops=1e9, bandwidth_bytes_s=1e9, calibrate=True),
     InteractionModel(degree=1, cv=3, p_max=None),
+    ConfigModel(model="polynomial", model_params={"degrees": (1, 2), "cv": 3, "n_alphas": 8, "max_iter": 2000}),
+    ConfigModel(model="gp", model_params={"n_restarts": 1, "max_iters": 15}),
 ]
 
 # Checks that do not apply, with the reason (parametrize_with_checks marks them xfail).
@@ -26,6 +28,7 @@ EXPECTED_FAILED = {
     "SparsePolynomialRegressor": {},
     "InteractionModel": {},
     "RooflineRegressor": {},
+    "ConfigModel": {},
 }
 
 

@@ -32,7 +32,7 @@ def fit_models() -> dict:
     """One fitted model per entry of :data:`FILES`."""
     from perfmodel.models import (ConfigModel, FlopsLinearRegressor, GPRegressor, GradientBoostingBaseline,
                                   LayerwisePredictor, RooflineRegressor, SparsePolynomialRegressor)
-    from perfmodel.models.synthetic import synthetic_table
+    from profiling.simulated import synthetic_table
 
     X, y = _xy()
     table = pd.DataFrame({"threads": np.tile([1, 2, 4, 8], 5), "batch": np.repeat([1, 2, 4, 8, 16], 4),
@@ -78,7 +78,7 @@ def probe_inputs(kind: str, n_features: int | None = None):
     """The input ``predict_file`` predicts (what a user would pass)."""
     if kind == "layerwise":
         if "net" not in _PROBES:
-            from perfmodel.models.synthetic import random_network
+            from profiling.simulated import random_network
 
             _PROBES["net"] = random_network(np.random.default_rng(7), "user_net", n_blocks=5, hw=32)
         return _PROBES["net"]
