@@ -88,8 +88,8 @@ class Hyper:
         yield self.start[0], np.full(n_ls, self.start[1]), max(self.start[2], 2 * self.noise_floor), False
         (vlo, vhi), (llo, lhi), (nlo, nhi) = self.restart_box
         for _ in range(max(1, int(n_restarts)) - 1):
-            v = float(np.exp(rng.uniform(np.log(vlo), np.log(vhi))))
             ls = np.exp(rng.uniform(np.log(llo), np.log(lhi), n_ls))
+            v = float(np.exp(rng.uniform(np.log(vlo), np.log(vhi))))
             nv = float(np.exp(rng.uniform(np.log(nlo), np.log(nhi))))
             yield v, ls, max(nv, 2 * self.noise_floor), True
 

@@ -15,47 +15,22 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   0 and the surrogate is the plain GP; with ``prior_selection="evidence"`` (default) the prior is also dropped
   for the step when it does not beat the plain GP's BIC-penalised marginal likelihood.
   ``prior_weight="fixed"`` subtracts the prior as it is (``b = 1``).
+* ``input_warp``: a learned Kumaraswamy warping of each unit-cube input (BoTorch's ``Warp``).
+
+Kernel (ARD Matern 5/2), bounds, restarts, mean function, warping and posterior are the project's one GP core
+(:mod:`perfmodel.models.gp_core`, shared with :class:`~perfmodel.models.gp.GPRegressor`); this class only
+chooses its arguments and adds the evidence-based prior selection.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from ..errors import OptimisationError
+from ..errors import ModelError, OptimisationError
+from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp
 
-_MIN_STD = 1e-9
 OUTCOME_TRANSFORMS = ("log", "none")
 PRIOR_WEIGHTS = ("learned", "fixed")
-
-
-def _prior_mapping(d: int):
-    """GPy mapping ``f(x) = a + b * x[:, d]`` (the last input column is the transformed prior)."""
-    from GPy.core.mapping import Mapping
-    from GPy.core.parameterization import Param
-
-    class PriorLinear(Mapping):
-        def __init__(self):
-            super().__init__(input_dim=d + 1, output_dim=1, name="prior_mean")
-            self.offset = Param("offset", np.zeros(1))
-            self.weight = Param("weight", np.ones(1))
-            self.link_parameters(self.offset, self.weight)
-
-        def f(self, X):
-            return (self.offset.values[0] + self.weight.values[0] * X[:, d])[:, None]
-
-        def update_gradients(self, dL_dF, X):
-            self.offset.gradient = np.array([dL_dF.sum()])
-            self.weight.gradient = np.array([(dL_dF[:, 0] * X[:, d]).sum()])
-
-        def gradients_X(self, dL_dF, X):
-            g = np.zeros_like(X)
-            g[:, d] = dL_dF[:, 0] * self.weight.values[0]
-            return g
-
-    return PriorLinear()
 
 
 class GPSurrogate:
@@ -80,11 +55,14 @@ class GPSurrogate:
         L-BFGS iterations per optimisation; kept small because fits happen at every step.
     seed : int
         Seed of the restarts.
+    input_warp : bool
+        Learn a Kumaraswamy CDF per input (inputs in the unit cube; BoTorch's ``Warp``), for outputs that
+        change faster at one end of a knob's range than at the other.
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
                  outcome_transform: str | None = None, prior_weight: str = "learned",
-                 prior_selection: str = "evidence"):
+                 prior_selection: str = "evidence", input_warp: bool = False):
         self.log = log
         self.restarts = restarts
         self.max_iters = max_iters
@@ -92,24 +70,31 @@ class GPSurrogate:
         self.outcome_transform = outcome_transform
         self.prior_weight = prior_weight
         self.prior_selection = prior_selection
+        self.input_warp = input_warp
 
     # Transform of the output scale: shared with the acquisition so that limits are mapped the same way.
     def transform(self, y) -> np.ndarray:
-        y = np.asarray(y, dtype=float)
-        return np.log(y) if self.log_ else y
+        return self.outcome_.scale(y)
+
+    @property
+    def log_(self) -> bool:
+        return self.outcome_.log_
+
+    @property
+    def mean_(self) -> float:
+        return self.outcome_.mean_
+
+    @property
+    def std_(self) -> float:
+        return self.outcome_.scale_
 
     def _augment(self, X: np.ndarray, prior) -> np.ndarray:
-        if not self.has_prior_:
-            if prior is not None:
-                raise OptimisationError("the surrogate was fitted without a prior mean; predict without one")
-            return X
         if prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
         p = np.asarray(prior, dtype=float).ravel()
         if p.shape[0] != X.shape[0]:
             raise OptimisationError("the prior must give one value per row")
-        zp = (self.transform(p) - self.mean_) / self.std_
-        return np.column_stack([X, zp])
+        return np.column_stack([X, self.outcome_.forward(self.outcome_.scale(p))])
 
     def fit(self, X, y, prior=None) -> GPSurrogate:
         X = np.asarray(X, dtype=float)
@@ -124,84 +109,50 @@ class GPSurrogate:
         prior = None if prior is None else np.asarray(prior, dtype=float).ravel()
         if prior is not None and (prior.shape[0] != y.shape[0] or not np.all(np.isfinite(prior))):
             raise OptimisationError("the prior must give one finite value per observation")
-        self.log_ = bool(transform == "log" and np.all(y > 0) and (prior is None or np.all(prior > 0)))
         self.has_prior_ = prior is not None
         learned = self.has_prior_ and self.prior_weight == "learned"
-        t = self.transform(y)
+        outcome = OutcomeTransform(log=transform == "log")
+        outcome = outcome.fitted(y, also_positive=() if prior is None else (prior,))
         if self.has_prior_ and not learned:
-            t = t - self.transform(prior)
-        self.mean_ = float(t.mean())
-        self.std_ = float(max(t.std(), _MIN_STD)) if t.size > 1 else 1.0
-        z = ((t - self.mean_) / self.std_)[:, None]
-        self.model_ = self._optimise(X, z, prior if learned else None)
+            # the prior subtracted as it is: the GP models the transformed residual
+            outcome = outcome.fitted(y, outcome.scale(prior), also_positive=(prior,))
+        self.outcome_ = outcome
+        t = outcome.scale(y)
+        z = outcome.forward(t - outcome.scale(prior) if self.has_prior_ and not learned else t)
+        self.gp_ = self._optimise(self._augment(X, prior) if learned else X, z, learned)
         self.prior_used_ = self.has_prior_
         if learned and self.prior_selection == "evidence":
             # The prior's two parameters (offset, weight) must pay for themselves: BIC-penalised evidence
             # of the GP with the prior's mean function against the plain GP on the same data.
-            plain = self._optimise(X, z, None)
+            plain = self._optimise(X, z, False)
             penalty = np.log(max(len(y), 2))          # 0.5 * 2 parameters * ln(n)
-            if -float(plain.objective_function()) >= -float(self.model_.objective_function()) - penalty:
-                self.model_, self.prior_used_ = plain, False
+            if -plain.objective >= -self.gp_.objective - penalty or not np.isfinite(self.gp_.objective):
+                self.gp_, self.prior_used_ = plain, False
         return self
 
-    def _optimise(self, X, z, prior):
-        import GPy
-
-        d = X.shape[1]
-        kern = GPy.kern.Matern52(d, ARD=True, lengthscale=np.full(d, 0.5), active_dims=list(range(d)))
-        learned = prior is not None
-        if learned:
-            Xa = self._augment(X, prior)
-            mean_fn = _prior_mapping(d)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the kernel sees the first d inputs, the mean the last
-                model = GPy.models.GPRegression(Xa, z, kern, mean_function=mean_fn)
-            mean_fn.weight.constrain_bounded(-5.0, 5.0, warning=False)
-            mean_fn.offset.constrain_bounded(-10.0, 10.0, warning=False)
-        else:
-            model = GPy.models.GPRegression(X, z, kern)
-        model.kern.lengthscale.constrain_bounded(0.02, 20.0, warning=False)
-        model.kern.variance.constrain_bounded(1e-3, 20.0, warning=False)
-        model.Gaussian_noise.variance.constrain_bounded(1e-6, 0.5, warning=False)
-        model.Gaussian_noise.variance = 1e-3
-        rng = np.random.default_rng(self.seed)
-        best, best_obj = None, np.inf
-        # Tiny matrices: BLAS threads only contend with each other (3x slower on 2 cores).
-        with warnings.catch_warnings(), np.errstate(all="ignore"), threadpool_limits(1):
-            warnings.simplefilter("ignore")
-            for attempt in range(1 + max(0, int(self.restarts))):
-                if attempt:
-                    model.kern.lengthscale = np.exp(rng.uniform(np.log(0.05), np.log(2.0), d))
-                    model.kern.variance = float(np.exp(rng.uniform(np.log(0.1), np.log(3.0))))
-                    model.Gaussian_noise.variance = float(np.exp(rng.uniform(np.log(1e-5), np.log(1e-1))))
-                    if learned:
-                        # The other end of the prior's range of trust: the plain GP (weight 0).
-                        model.mean_function.weight = 0.0
-                        model.mean_function.offset = 0.0
-                try:
-                    model.optimize(max_iters=int(self.max_iters))
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-                obj = float(model.objective_function())
-                if np.isfinite(obj) and obj < best_obj:
-                    best, best_obj = model.param_array.copy(), obj
-        if best is not None:
-            model.param_array[:] = best
-            model.parameters_changed()
-        return model
+    def _optimise(self, X, z, with_prior: bool):
+        try:
+            return fit_gp(X, z, kernel="matern52", ard=True, hyper=SURROGATE_HYPER,
+                          mean=PriorMean() if with_prior else None,
+                          warp=InputWarp() if self.input_warp else None,
+                          n_restarts=1 + max(0, int(self.restarts)), max_iters=self.max_iters, seed=self.seed,
+                          on_failure="keep")
+        except ModelError as e:
+            raise OptimisationError(str(e)) from None
 
     @property
     def prior_weight_(self) -> float:
         """Fitted weight ``b`` of the prior (1: taken as it is, 0: ignored); NaN without a learned prior."""
         if self.has_prior_ and not self.prior_used_:
             return 0.0
-        mf = getattr(self.model_, "mean_function", None)
-        return float(mf.weight.values[0]) if mf is not None else (1.0 if self.has_prior_ else np.nan)
+        if self.gp_.mean_weight is not None:
+            return float(self.gp_.mean_weight)
+        return 1.0 if self.has_prior_ else np.nan
 
     @property
     def noise_variance(self) -> float:
         """Fitted noise variance on the standardised scale."""
-        return float(np.asarray(self.model_.Gaussian_noise.variance).ravel()[0])
+        return float(self.gp_.noise_variance)
 
     def predict(self, X, prior=None, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the output on the transformed (log or linear) scale.
@@ -210,16 +161,14 @@ class GPSurrogate:
         ``noisy``: of a new evaluation (latent function plus the fitted noise) instead of the function.
         """
         X = np.asarray(X, dtype=float)
+        if not self.has_prior_ and prior is not None:
+            raise OptimisationError("the surrogate was fitted without a prior mean; predict without one")
         learned = self.has_prior_ and self.prior_weight == "learned"
-        Xa = self._augment(X, prior) if learned and self.prior_used_ else X
-        if self.has_prior_ and not learned and prior is None:
+        if self.has_prior_ and prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            mu, var = self.model_.predict_noiseless(Xa)
-        mu = mu.ravel() * self.std_ + self.mean_
+        Xa = self._augment(X, prior) if learned and self.prior_used_ else X
+        mu, var = self.gp_.predict(Xa, noisy=noisy)
+        mu, sd = self.outcome_.backward(mu, np.sqrt(np.clip(var, 1e-12, None)))
         if self.has_prior_ and not learned:
             mu = mu + self.transform(np.asarray(prior, dtype=float).ravel())
-        var = var.ravel() + (self.noise_variance if noisy else 0.0)
-        sd = np.sqrt(np.clip(var, 1e-12, None)) * self.std_
         return mu, sd
