@@ -217,8 +217,8 @@ def parse_bo_options(text: str, ap) -> dict:
         if key == "prior_weight" and value in ("learned", "fixed"):
             out[key] = value
             continue
-        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design") or value not in ("0", "1"):
-            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design=0|1 or "
+        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp") or value not in ("0", "1"):
+            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp=0|1 or "
                      "prior_weight=learned|fixed")
         out[key] = value == "1"
     return out

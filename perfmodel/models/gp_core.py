@@ -24,6 +24,7 @@ as the fitted model, with any GPy version or none.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass, field
 
@@ -297,8 +298,13 @@ def _gpy_model(GPy, X, z, kern, mean_fn, warp: InputWarp | None, d: int):
         # GPy's InputWarpedGP with a mean function and the warp fixed to the unit cube
         def __init__(self):
             self.X_untransformed = X.copy()
-            self.warping_function = KumarWarping(X, list(range(d)), warp.epsilon, np.zeros(X.shape[1]),
-                                                 np.ones(X.shape[1]))
+            previous = logging.root.manager.disable
+            logging.disable(logging.WARNING)      # paramz logs "reconstraining parameters" for each a, b
+            try:
+                self.warping_function = KumarWarping(X, list(range(d)), warp.epsilon, np.zeros(X.shape[1]),
+                                                     np.ones(X.shape[1]))
+            finally:
+                logging.disable(previous)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 super().__init__(self.warping_function.f(X), z, kern, GPy.likelihoods.Gaussian(),

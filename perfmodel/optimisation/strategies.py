@@ -243,6 +243,8 @@ class BOStrategy(Strategy):
     prior_design : bool
         With a prior for every objective, half the initial design is spread along the priors' predicted
         front (finite spaces).
+    input_warp : bool
+        The GPs learn a Kumaraswamy warping of each input (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
     """
 
     name = "bo"
@@ -251,7 +253,7 @@ class BOStrategy(Strategy):
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
-                 prior_design: bool = True, prior_selection: str = "evidence"):
+                 prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False):
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
@@ -268,6 +270,7 @@ class BOStrategy(Strategy):
         self.prior_weight = prior_weight
         self.prior_design = bool(prior_design)
         self.prior_selection = prior_selection
+        self.input_warp = bool(input_warp)
         self._prior_cache: dict[str, dict[str, float]] = {}
         self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
@@ -384,7 +387,7 @@ class BOStrategy(Strategy):
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
-                             prior_selection=self.prior_selection)
+                             prior_selection=self.prior_selection, input_warp=self.input_warp)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
@@ -441,7 +444,7 @@ class BOStrategy(Strategy):
         w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
-                         seed=int(state.rng(17).integers(2**31)))
+                         seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp)
         gp.fit(Xd[obj_ok], f)
         mu, sd = gp.predict(X, noisy=self.noisy)
         return expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
@@ -566,7 +569,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
-                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection")
+                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:
