@@ -231,6 +231,16 @@ class FittedGP:
         var = np.maximum(self.variance - (v * v).sum(0), 0.0) + (self.noise_variance if noisy else 0.0)
         return mu, var
 
+    def loo_log_density(self, rows=None) -> float:
+        """Sum of the leave-one-out log predictive densities of the training ``rows`` (all by default),
+        in closed form from the inverse covariance (Rasmussen & Williams 2006, eq. 5.10-5.12)."""
+        Kinv = cho_solve((self.L, True), np.eye(len(self.L)))
+        d = np.diag(Kinv)
+        rows = np.arange(len(d)) if rows is None else np.asarray(rows)
+        var = 1.0 / d[rows]
+        resid = self.alpha[rows] * var                     # y_i - mu_i
+        return float(np.sum(-0.5 * np.log(2 * np.pi * var) - 0.5 * resid * resid / var))
+
     # -- JSON state (the keys GPRegressor's model files have always used, plus the optional parts)
     def state(self) -> dict:
         out = {"variance": self.variance, "lengthscale": self.lengthscale, "noise_variance": self.noise_variance,

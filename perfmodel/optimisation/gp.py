@@ -16,6 +16,13 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   for the step when it does not beat the plain GP's BIC-penalised marginal likelihood.
   ``prior_weight="fixed"`` subtracts the prior as it is (``b = 1``).
 * ``input_warp``: a learned Kumaraswamy warping of each unit-cube input (BoTorch's ``Warp``).
+* transfer as extra data with a task feature (``source=(X_src, y_src)`` given to :meth:`fit`): an earlier
+  study's evaluations (another input size, network or board) join the data with a task input (0.9 for the
+  source, 1 for this study), each task transformed and standardised on its own. The task input has its
+  own ARD length-scale, so the correlation between the tasks (Matern 5/2 at distance ``0.1/l_task``, between
+  0 and 1) is learned by marginal likelihood with the rest: a related study shapes the surrogate where this
+  one has no data yet, an unrelated one gets a short task length-scale and is ignored (Swersky et al. 2013's
+  multi-task BO in its simplest, one-parameter form).
 
 Kernel (ARD Matern 5/2), bounds, restarts, mean function, warping and posterior are the project's one GP core
 (:mod:`perfmodel.models.gp_core`, shared with :class:`~perfmodel.models.gp.GPRegressor`); this class only
@@ -30,6 +37,9 @@ from ..errors import ModelError, OptimisationError
 from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp
 
 OUTCOME_TRANSFORMS = ("log", "none")
+# Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
+# (0.5) starts the optimisation at a task correlation of 0.9 and the bounds (0.02..20) span 0..1.
+_TASK, _SOURCE_TASK = 1.0, 0.9
 PRIOR_WEIGHTS = ("learned", "fixed")
 
 
@@ -96,11 +106,18 @@ class GPSurrogate:
             raise OptimisationError("the prior must give one value per row")
         return np.column_stack([X, self.outcome_.forward(self.outcome_.scale(p))])
 
-    def fit(self, X, y, prior=None) -> GPSurrogate:
+    def fit(self, X, y, prior=None, source=None) -> GPSurrogate:
+        """Fit on this study's ``X, y`` (and the ``prior``'s values at ``X``, or an earlier study's data
+        ``source = (X_src, y_src)`` as a second task; see the module docstring)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
             raise OptimisationError("the surrogate needs at least one observation")
+        self.has_source_ = source is not None
+        if source is not None:
+            if prior is not None:
+                raise OptimisationError("give the surrogate a prior mean or source data, not both")
+            return self._fit_tasks(X, y, source)
         transform = self.outcome_transform or ("log" if self.log else "none")
         if transform not in OUTCOME_TRANSFORMS:
             raise OptimisationError(f"unknown outcome transform {transform!r}; choose log or none")
@@ -129,6 +146,49 @@ class GPSurrogate:
             if -plain.objective >= -self.gp_.objective - penalty or not np.isfinite(self.gp_.objective):
                 self.gp_, self.prior_used_ = plain, False
         return self
+
+    def _fit_tasks(self, X, y, source) -> GPSurrogate:
+        Xs = np.asarray(source[0], dtype=float)
+        ys = np.asarray(source[1], dtype=float).ravel()
+        if Xs.ndim != 2 or Xs.shape[1] != X.shape[1] or Xs.shape[0] != ys.shape[0]:
+            raise OptimisationError("the source data must have one row of the space's inputs per value")
+        keep = np.isfinite(ys)
+        Xs, ys = Xs[keep], ys[keep]
+        transform = self.outcome_transform or ("log" if self.log else "none")
+        outcome = OutcomeTransform(log=transform == "log")
+        self.outcome_ = outcome.fitted(y, also_positive=(ys,))
+        self.has_prior_ = self.prior_used_ = False
+        z = self.outcome_.forward(self.outcome_.scale(y))
+        if len(ys) >= 2:
+            src = OutcomeTransform(log=self.outcome_.log_).fitted(ys)     # same scale (log or not) as y
+            zs = src.forward(src.scale(ys))
+        else:
+            Xs, zs = Xs[:0], np.empty(0)
+        Xt = np.vstack([np.column_stack([X, np.full(len(X), _TASK)]),
+                        np.column_stack([Xs, np.full(len(Xs), _SOURCE_TASK)])])
+        self.gp_ = self._optimise(Xt, np.concatenate([z, zs]), False)
+        self.source_used_ = len(zs) > 0
+        if self.source_used_:
+            # The source must pay for itself on this study's data: leave-one-out predictive density of this
+            # study's observations with and without it (the evidence of the two models is not comparable,
+            # as they explain different data). Hyper-parameters are shared, so an unrelated source would
+            # otherwise spoil the noise and length-scales even at zero task correlation.
+            plain = self._optimise(np.column_stack([X, np.full(len(X), _TASK)]), z, False)
+            rows = np.arange(len(z))
+            if plain.loo_log_density() >= self.gp_.loo_log_density(rows):
+                self.gp_, self.source_used_ = plain, False
+        return self
+
+    @property
+    def task_correlation_(self) -> float:
+        """Learned correlation between this study and the source data at the same configuration (NaN
+        without source data)."""
+        if not getattr(self, "has_source_", False):
+            return float("nan")
+        if not self.source_used_:
+            return 0.0
+        r = np.sqrt(5.0) * (_TASK - _SOURCE_TASK) / self.gp_.lengthscale[-1]
+        return float((1.0 + r + r * r / 3.0) * np.exp(-r))
 
     def _optimise(self, X, z, with_prior: bool):
         try:
@@ -161,6 +221,8 @@ class GPSurrogate:
         ``noisy``: of a new evaluation (latent function plus the fitted noise) instead of the function.
         """
         X = np.asarray(X, dtype=float)
+        if getattr(self, "has_source_", False):
+            X = np.column_stack([X, np.full(len(X), _TASK)])  # predictions are for this study's task
         if not self.has_prior_ and prior is not None:
             raise OptimisationError("the surrogate was fitted without a prior mean; predict without one")
         learned = self.has_prior_ and self.prior_weight == "learned"

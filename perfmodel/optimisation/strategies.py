@@ -245,6 +245,11 @@ class BOStrategy(Strategy):
         front (finite spaces).
     input_warp : bool
         The GPs learn a Kumaraswamy warping of each input (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    source_data : sequence of (config, outputs), optional
+        Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
+        space, e.g. on another input size or board) join each output's GP as a second task whose
+        correlation with this study is learned (:class:`~perfmodel.optimisation.gp.GPSurrogate`). An
+        output that also has a prior mean uses the prior instead.
     """
 
     name = "bo"
@@ -253,7 +258,8 @@ class BOStrategy(Strategy):
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
-                 prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False):
+                 prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False,
+                 source_data: Sequence[tuple[dict, dict]] | None = None):
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
@@ -271,6 +277,8 @@ class BOStrategy(Strategy):
         self.prior_design = bool(prior_design)
         self.prior_selection = prior_selection
         self.input_warp = bool(input_warp)
+        self.source_data = list(source_data or [])
+        self._source_X = None
         self._prior_cache: dict[str, dict[str, float]] = {}
         self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
@@ -337,6 +345,19 @@ class BOStrategy(Strategy):
         i = int(ties[state.rng(3).integers(len(ties))]) if len(ties) > 1 else int(ties[0])
         return configs[i], "model"
 
+    def _source(self, name: str, enc: dict):
+        # (inputs, values) of output ``name`` in the source study, or None when it has none.
+        if not self.source_data:
+            return None
+        if self._source_X is None:
+            try:
+                M = self.space.to_matrix([c for c, _ in self.source_data])
+            except Exception as e:  # a configuration outside this space
+                raise OptimisationError(f"source data does not fit the space: {e}") from None
+            self._source_X = self._cands.encode(M, **enc)
+        y = np.array([float(o.get(name, np.nan)) for _, o in self.source_data], dtype=float)
+        return (self._source_X, y) if np.isfinite(y).sum() >= 2 else None
+
     def _prior(self, name: str, configs: list[dict]):
         # Values of the prior mean of output ``name`` (None without one), each configuration predicted once.
         fn = self.prior_mean.get(name)
@@ -388,7 +409,8 @@ class BOStrategy(Strategy):
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
                              prior_selection=self.prior_selection, input_warp=self.input_warp)
-            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
+            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
+                   source=self._source(m, enc) if prior_d is None else None)
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
         keys = {config_key(c): i for i, c in enumerate(configs)}
@@ -569,7 +591,8 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
-                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp")
+                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
+                "source_data")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

@@ -37,7 +37,8 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
                 "a_priori")
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
-_BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp")
+_BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
+               "source_data")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ class Study:
     bo_options : mapping, optional
         BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
-        default, or ``"none"``), ``input_warp`` (False by default), see
+        default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
+        ``(config, outputs)`` pairs, transfer with a task feature), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
