@@ -17,7 +17,7 @@ from perfmodel.optimisation import Study, optimize
 from perfmodel.optimisation.acquisition import dominance_boxes, hypervolume_improvement
 from perfmodel.optimisation.constraints import ModelConstraint, OutputConstraint
 from perfmodel.optimisation.gp import GPSurrogate
-from perfmodel.optimisation.priors import ModelPrior, prior_from_results
+from perfmodel.optimisation.priors import ModelPrior, prior_from_results, source_from_results
 from perfmodel.pareto import hypervolume
 from profiling.space import ConfigSpace, Integer, Ordinal, config_key
 
@@ -115,6 +115,48 @@ def test_transfer_prior_from_earlier_results():
     pred = priors["time"].mean_function("time")(configs)
     true = np.array([outputs(c)["time"] for c in configs])
     assert np.corrcoef(pred, true)[0, 1] > 0.95
+
+
+def test_source_data_with_a_task_feature_helps_when_related_and_is_dropped_when_not():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(200, 3))
+    f = np.exp(2 * X[:, 0] + np.sin(5 * X[:, 1]) + 0.3 * X[:, 2])
+    tr, src, te = slice(0, 8), slice(100, 160), slice(8, 100)
+    err = lambda g: np.sqrt(np.mean((g.predict(X[te])[0] - np.log(f[te])) ** 2))   # noqa: E731
+    plain = GPSurrogate(seed=0).fit(X[tr], f[tr])
+    related = 2.0 * f * np.exp(0.02 * rng.standard_normal(200))    # another input size: slower, same shape
+    g = GPSurrogate(seed=0).fit(X[tr], f[tr], source=(X[src], related[src]))
+    assert g.source_used_ and g.task_correlation_ > 0.8
+    assert err(g) < 0.5 * err(plain)
+    unrelated = rng.permutation(f)
+    b = GPSurrogate(seed=0).fit(X[tr], f[tr], source=(X[src], unrelated[src]))
+    assert not b.source_used_ and b.task_correlation_ == 0.0
+    assert err(b) < 1.1 * err(plain)
+    with pytest.raises(OptimisationError, match="prior mean or source"):
+        GPSurrogate().fit(X[tr], f[tr], f[tr], source=(X[src], related[src]))
+
+
+def test_study_with_source_data_from_an_earlier_study():
+    earlier = grid_frame().sample(30, random_state=0)
+    earlier["time"] *= 1.5
+    source = source_from_results(earlier, space(), ["time"])
+    assert len(source) == 30 and set(source[0][0]) == {"a", "b"}
+    study = optimize(lambda c: outputs(c), ["time"], space=space(), budget=10, n_init=4, seed=0,
+                     bo_options={"source_data": source})
+    best = min(t.outputs["time"] for t in study.trials)
+    assert best == min(outputs(c)["time"] for c in space().grid())
+    with pytest.raises(OptimisationError, match="no column 'energy'"):
+        source_from_results(earlier, space(), ["energy"])
+
+
+def test_input_warping_surrogate_fits_a_response_that_moves_at_one_end():
+    X = np.linspace(0, 1, 12)[:, None]
+    y = np.exp(5 * X.ravel() ** 6)
+    w = GPSurrogate(seed=0, input_warp=True).fit(X, y)
+    Xt = np.linspace(0.02, 0.98, 40)[:, None]
+    mu, sd = w.predict(Xt)
+    assert np.sqrt(np.mean((mu - 5 * Xt.ravel() ** 6) ** 2)) < 0.05
+    assert np.all(sd > 0)
 
 
 # ------------------------------------------------------------------------------ a-priori constraints
