@@ -58,7 +58,8 @@ class Hyper:
 
     ``regularise="priors"``: ``variance``, ``lengthscale``, ``noise`` are Gamma priors given as (mean, variance);
     ``"bounds"``: they are (low, high) bounds. ``start``: (variance, length-scale, noise) of the first
-    optimisation; ``restart_box``: log-uniform (low, high) ranges of the random restarts, in the same order.
+    optimisation; ``restart_box``: (name, low, high) log-uniform ranges of the random restarts, drawn in
+    this order.
     ``noise_floor``: the fitted noise variance is never below it.
     """
 
@@ -67,7 +68,7 @@ class Hyper:
     lengthscale: tuple[float, float]
     noise: tuple[float, float]
     start: tuple[float, float, float]
-    restart_box: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
+    restart_box: tuple[tuple[str, float, float], ...]
     noise_floor: float = 1e-6
 
     def apply(self, GPy, kern, noise) -> None:
@@ -85,22 +86,24 @@ class Hyper:
             raise ModelError(f"unknown hyper-parameter regularisation {self.regularise!r}; choose priors or bounds")
 
     def starts(self, n_restarts: int, n_ls: int, rng: np.random.Generator):
-        """The warm start, then ``n_restarts - 1`` random ones: (variance, length-scales, noise, restart?)."""
+        """The warm start, then ``n_restarts - 1`` random ones: (variance, length-scales, noise, restart?).
+
+        Each restart draws the parameters log-uniformly in the order ``restart_box`` lists them."""
         yield self.start[0], np.full(n_ls, self.start[1]), max(self.start[2], 2 * self.noise_floor), False
-        (vlo, vhi), (llo, lhi), (nlo, nhi) = self.restart_box
         for _ in range(max(1, int(n_restarts)) - 1):
-            ls = np.exp(rng.uniform(np.log(llo), np.log(lhi), n_ls))
-            v = float(np.exp(rng.uniform(np.log(vlo), np.log(vhi))))
-            nv = float(np.exp(rng.uniform(np.log(nlo), np.log(nhi))))
-            yield v, ls, max(nv, 2 * self.noise_floor), True
+            draw = {name: np.exp(rng.uniform(np.log(lo), np.log(hi), n_ls if name == "lengthscale" else None))
+                    for name, lo, hi in self.restart_box}
+            yield float(draw["variance"]), draw["lengthscale"], max(float(draw["noise"]), 2 * self.noise_floor), True
 
 
 #: The configuration and layer models (standardised inputs and target).
 REGRESSION_HYPER = Hyper("priors", variance=(1.0, 1.0), lengthscale=(2.0, 4.0), noise=(0.05, 0.01),
-                         start=(1.0, 1.0, 0.05), restart_box=((0.3, 3.0), (0.2, 5.0), (1e-3, 0.3)))
+                         start=(1.0, 1.0, 0.05),
+                         restart_box=(("variance", 0.3, 3.0), ("lengthscale", 0.2, 5.0), ("noise", 1e-3, 0.3)))
 #: The optimiser's surrogate (unit-cube inputs, standardised output, few observations).
 SURROGATE_HYPER = Hyper("bounds", variance=(1e-3, 20.0), lengthscale=(0.02, 20.0), noise=(1e-6, 0.5),
-                        start=(1.0, 0.5, 1e-3), restart_box=((0.1, 3.0), (0.05, 2.0), (1e-5, 1e-1)))
+                        start=(1.0, 0.5, 1e-3),
+                        restart_box=(("lengthscale", 0.05, 2.0), ("variance", 0.1, 3.0), ("noise", 1e-5, 1e-1)))
 
 
 @dataclass(frozen=True)
