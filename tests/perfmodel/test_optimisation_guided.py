@@ -290,6 +290,26 @@ def test_cli_bad_guidance_input_one_line_exit_2_study_untouched(capsys, table):
     assert study.read_bytes() == before
 
 
+def test_cli_source_study_as_task_data_and_its_bad_input(capsys, table):
+    path, d = table
+    earlier = grid_frame().sample(20, random_state=1)
+    earlier["time"] *= 1.5
+    earlier.to_csv(d / "earlier.csv", index=False)
+    base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time", "--budget", "7",
+            "--init", "4"]
+    assert main([*base, "--source", str(d / "earlier.csv"), "-o", str(d / "run.csv")]) == 0
+    assert len(pd.read_csv(d / "run.csv")) == 7
+    study = d / "t.sqlite"
+    earlier.drop(columns="time").to_csv(d / "no_time.csv", index=False)
+    assert main([*base, "--study", str(study), "--source", str(d / "no_time.csv")]) == 2
+    assert "no column 'time'" in err(capsys)
+    assert main([*base, "--study", str(study), "--source", str(d / "missing.csv")]) == 2
+    assert "no such file" in err(capsys)
+    assert main([*base, "--study", str(study), "--strategy", "random", "--input-warp"]) == 2
+    assert "--input-warp guides the bo strategy" in err(capsys)
+    assert not study.exists()
+
+
 def test_two_resumes_of_one_study_cannot_run_at_once(capsys, table):
     path, d = table
     study = d / "s.sqlite"
