@@ -392,8 +392,7 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
                 raise ModelError("Gaussian process: every hyper-parameter optimisation failed (singular covariance)")
             best = (np.nan, None, np.nan)
         else:
-            model.param_array[:] = best[1]
-            model.parameters_changed()
+            model[:] = best[1]                  # paramz: sets every parameter and updates the model
     ls = np.broadcast_to(np.array(kern.lengthscale.values, dtype=float), (d,)).copy()
     kw = {}
     if mean_fn is not None:

@@ -101,3 +101,29 @@ def test_kernel_matrix_is_the_kernel():
     A = np.array([[0.0, 0.0], [1.0, 0.0]])
     K = kernel_matrix(A, A, "rbf", 2.0, np.array([1.0, 1.0]))
     np.testing.assert_allclose(K, [[2.0, 2.0 * np.exp(-0.5)], [2.0 * np.exp(-0.5), 2.0]])
+
+
+@pytest.mark.parametrize("hyper", [REGRESSION_HYPER, SURROGATE_HYPER])
+def test_the_best_restart_is_kept_not_the_last(hyper):
+    # the former restart loops wrote the best parameters back into GPy's param_array, which paramz
+    # ignores: the last restart's hyper-parameters were used. The fitted objective must be the best one.
+    import GPy as gpy
+    objectives = []
+    orig = gpy.core.model.Model.optimize
+
+    def spy(self, *a, **k):
+        out = orig(self, *a, **k)
+        objectives.append(float(self.objective_function()))
+        return out
+
+    X, z = _data(25, 3, seed=4)
+    try:
+        gpy.core.model.Model.optimize = spy
+        fit = fit_gp(X, z, hyper=hyper, n_restarts=4, max_iters=5, seed=3)
+    finally:
+        gpy.core.model.Model.optimize = orig
+    assert len(objectives) == 4
+    assert fit.objective == pytest.approx(min(objectives)) and objectives[-1] > min(objectives) + 1e-6
+    k = gpy.kern.Matern52(3, ARD=True, variance=fit.variance, lengthscale=fit.lengthscale)
+    g = gpy.models.GPRegression(X, z[:, None], k, noise_var=fit.noise_variance)
+    assert float(g.log_likelihood()) == pytest.approx(fit.log_marginal_likelihood, rel=1e-6, abs=1e-6)
