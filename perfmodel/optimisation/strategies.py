@@ -96,6 +96,25 @@ def _log_positions(knob) -> np.ndarray | None:
     return None if span <= 0 else (lv - lv.min()) / span
 
 
+def _spread_front(configs: list[dict], P: np.ndarray, k: int) -> list[dict]:
+    """``k`` of ``configs`` spread along the successive non-dominated layers of their values ``P`` (minimised)."""
+    order = np.lexsort(P.T[::-1])                         # by the first objective, ties by the next
+    if P.shape[1] == 1:
+        return [configs[i] for i in order[:k]]
+    picked: list[int] = []
+    remaining = np.ones(len(configs), dtype=bool)
+    while len(picked) < k and remaining.any():            # successive non-dominated layers
+        rows = np.flatnonzero(remaining)
+        layer = rows[non_dominated(P[rows])]
+        layer = layer[np.argsort(P[layer, 0], kind="stable")]
+        want = k - len(picked)
+        take = layer if len(layer) <= want else layer[np.unique(np.round(np.linspace(0, len(layer) - 1,
+                                                                                      want)).astype(int))]
+        picked.extend(int(i) for i in take)
+        remaining[layer] = False
+    return [configs[i] for i in picked[:k]]
+
+
 class _Candidates:
     """The finite candidate set of a space (cached grid and unit-cube matrix) and the GP's input encoding.
 
@@ -286,17 +305,22 @@ class BOStrategy(Strategy):
 
     def initial_design(self, state: SearchState) -> list[dict]:
         """The initial design: ``n_init`` space-filling points, or, when every objective has a prior mean
-        and the space is a finite candidate set, half of them space-filling and half spread along the
-        front the priors predict (a warm start that costs at most half the design when the priors are
-        wrong)."""
+        (or source data, ``source_data``) and the space is a finite candidate set, half of them
+        space-filling and half spread along the front the priors predict (or the source study measured):
+        a warm start that costs at most half the design when the priors or the source are wrong."""
         if self._init is None:
             n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
-            guided = (self.prior_design and self._cands.finite and n >= 2
-                      and all(m in self.prior_mean for m in state.objectives))
+            by_prior = all(m in self.prior_mean for m in state.objectives)
+            by_source = bool(self.source_data) and all(
+                np.isfinite([float(o.get(m, np.nan)) for _, o in self.source_data]).sum() >= 2
+                for m in state.objectives)
+            guided = self.prior_design and self._cands.finite and n >= 2 and (by_prior or by_source)
             n_fill = n - n // 2 if guided else n
             self._init = design_sample(self.space, n_fill, self.design, state.seed)
             if guided:
-                self._init += self._prior_front(state, n - n_fill, {config_key(c) for c in self._init})
+                exclude = {config_key(c) for c in self._init}
+                self._init += (self._prior_front(state, n - n_fill, exclude) if by_prior
+                               else self._source_front(state, n - n_fill, exclude))
         return self._init
 
     def _prior_front(self, state: SearchState, k: int, exclude: set[str]) -> list[dict]:
@@ -307,21 +331,25 @@ class BOStrategy(Strategy):
             return []
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         P = np.column_stack([sign[j] * self._prior(m, configs) for j, m in enumerate(state.objectives)])
-        order = np.lexsort(P.T[::-1])                         # by the first objective, ties by the next
-        if P.shape[1] == 1:
-            return [configs[i] for i in order[:k]]
-        picked: list[int] = []
-        remaining = np.ones(len(configs), dtype=bool)
-        while len(picked) < k and remaining.any():            # successive non-dominated layers
-            rows = np.flatnonzero(remaining)
-            layer = rows[non_dominated(P[rows])]
-            layer = layer[np.argsort(P[layer, 0], kind="stable")]
-            want = k - len(picked)
-            take = layer if len(layer) <= want else layer[np.unique(np.round(np.linspace(0, len(layer) - 1,
-                                                                                          want)).astype(int))]
-            picked.extend(int(i) for i in take)
-            remaining[layer] = False
-        return [configs[i] for i in picked[:k]]
+        return _spread_front(configs, P, k)
+
+    def _source_front(self, state: SearchState, k: int, exclude: set[str]) -> list[dict]:
+        # ``k`` configurations spread along the front the source study measured (configurations of this space).
+        known = set(self._cands.keys)
+        seen: set[str] = set()
+        configs, rows = [], []
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        for c, o in self.source_data:
+            key = config_key(c)
+            v = np.array([float(o.get(m, np.nan)) for m in state.objectives], dtype=float)
+            if key in known and key not in exclude and key not in state.taken and key not in seen \
+                    and np.all(np.isfinite(v)):
+                seen.add(key)
+                configs.append(self._cands.configs[self._cands.keys.index(key)])
+                rows.append(sign * v)
+        if not configs or k < 1:
+            return []
+        return _spread_front(configs, np.array(rows), k)
 
     def suggest(self, state):
         self._last = {}

@@ -149,6 +149,20 @@ def test_study_with_source_data_from_an_earlier_study():
         source_from_results(earlier, space(), ["energy"])
 
 
+def test_source_guided_design_follows_the_front_the_source_measured():
+    earlier = grid_frame()
+    earlier["time"] *= 1.5                               # another input size: same front, other values
+    source = source_from_results(earlier, space(), ["time", "power"])
+    study = Study(space(), ["time", "power"], n_init=8, seed=0, bo_options={"source_data": source})
+    design = [study.ask().config for _ in range(8)]
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    from perfmodel.pareto import non_dominated
+    front = {config_key(c) for c, nd in zip(space().grid(), non_dominated(Y)) if nd}
+    assert sum(config_key(c) in front for c in design) >= 4
+    plain = Study(space(), ["time", "power"], n_init=8, seed=0)
+    assert sum(config_key(plain.ask().config) in front for _ in range(8)) < 4
+
+
 def test_input_warping_surrogate_fits_a_response_that_moves_at_one_end():
     X = np.linspace(0, 1, 12)[:, None]
     y = np.exp(5 * X.ravel() ** 6)
