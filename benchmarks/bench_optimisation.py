@@ -26,7 +26,7 @@ Full run used for docs/optimisation.md (as issue #4 asks; about 27 minutes on th
 Issue 22's run (all strategies, budgets to 40; ``--seeds 0-19`` for the full run, several ``--raw`` files can
 be summarised together with ``--from-raw a.csv,b.csv``):
     .venv/bin/python benchmarks/bench_optimisation.py --seeds 0-19 --budgets 10,20,40 --tpe-cap 40 \\
-        --strategies bo,bo-transfer,bo-wrong,parego,tpe,nsga2,random --single-budget 0 \\
+        --strategies bo,bo-transfer,bo-task,bo-wrong,parego,tpe,nsga2,random --single-budget 0 \\
         --raw benchmarks/results/guided_raw.csv --markdown benchmarks/results/guided.md
 """
 
