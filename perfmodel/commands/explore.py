@@ -280,6 +280,10 @@ def _summary(study, results, replay) -> None:
     if weights:
         print("learned prior weight (1: the model taken as it is, 0: ignored): "
               + ", ".join(f"{m} {w:.2f}" for m, w in weights.items()))
+    correlations = study.task_correlations()
+    if correlations:
+        print("learned correlation with the --source study (1: the same, 0: not used): "
+              + ", ".join(f"{m} {r:.2f}" for m, r in correlations.items()))
     if study.skipped or study.settings["a_priori"]:
         line = f"skipped before measuring (predicted infeasible): {len(study.skipped)} configurations"
         if replay is not None and study.skipped:

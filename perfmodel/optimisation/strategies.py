@@ -416,6 +416,11 @@ class BOStrategy(Strategy):
         """Learned weight of each output's prior at the last model fit (1: trusted as is, 0: ignored)."""
         return {m: gp.prior_weight_ for m, (gp, _, _) in self._last.items() if gp.has_prior_}
 
+    def task_correlations(self) -> dict[str, float]:
+        """Learned correlation of each output with the source data at the last model fit (0: not used)."""
+        return {m: gp.task_correlation_ for m, (gp, _, _) in self._last.items()
+                if getattr(gp, "has_source_", False)}
+
     def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
         """Acquisition of each candidate (higher is better)."""
         done_cfgs = [c for c, _ in state.complete]

@@ -254,6 +254,12 @@ class Study:
         fn = getattr(self._strategy, "prior_weights", None)
         return fn() if fn is not None else {}
 
+    def task_correlations(self) -> dict[str, float]:
+        """Learned correlation of each output with the source data (``bo_options["source_data"]``) at the
+        last BO step (0: the source was not used at that step; empty without source data)."""
+        fn = getattr(self._strategy, "task_correlations", None)
+        return fn() if fn is not None else {}
+
     def tell(self, trial: Trial | int, outputs: Mapping[str, float] | None = None, *,
              error: str | None = None) -> Trial:
         """Record the outputs of an asked trial (or its failure with ``error``)."""

@@ -311,8 +311,11 @@ def test_cli_source_study_as_task_data_and_its_bad_input(capsys, table):
     earlier.to_csv(d / "earlier.csv", index=False)
     base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time", "--budget", "7",
             "--init", "4"]
-    assert main([*base, "--source", str(d / "earlier.csv"), "-o", str(d / "run.csv")]) == 0
+    capsys.readouterr()
+    assert main([*base[:1], *base[2:], "--source", str(d / "earlier.csv"), "-o", str(d / "run.csv")]) == 0
     assert len(pd.read_csv(d / "run.csv")) == 7
+    line = [x for x in capsys.readouterr().out.splitlines() if "correlation with the --source" in x][0]
+    assert 0.0 <= float(line.split("time ")[1]) <= 1.0
     study = d / "t.sqlite"
     earlier.drop(columns="time").to_csv(d / "no_time.csv", index=False)
     assert main([*base, "--study", str(study), "--source", str(d / "no_time.csv")]) == 2
