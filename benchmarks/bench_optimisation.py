@@ -4,7 +4,8 @@ random search, optuna's TPE and NSGA-II, and a GP with ParEGO scalarisation, in 
 Strategies (``--strategies``): ``bo`` (GP + EHVI), ``random``, ``tpe``, ``nsga2`` (optuna, population =
 ``--init``), ``parego`` (the same GP, EI on a random augmented-Chebyshev scalarisation per step),
 ``bo-transfer`` (prior mean = GP models fitted on the ``bo`` run of the same seed on another input size,
-its first ``--transfer-evals`` evaluations: the earlier study warm-starts this one), ``bo-wrong`` (prior mean
+its first ``--transfer-evals`` evaluations: the earlier study warm-starts this one), ``bo-task`` (the same
+earlier evaluations as extra data with a task feature, see ``GPSurrogate``), ``bo-wrong`` (prior mean
 = the grid's own values shuffled over the configurations: right range, no relation to the knobs).
 
 For every file, strategy and seed one study is run to the largest budget; because no strategy looks at
@@ -25,7 +26,7 @@ Full run used for docs/optimisation.md (as issue #4 asks; about 27 minutes on th
 Issue 22's run (all strategies, budgets to 40; ``--seeds 0-19`` for the full run, several ``--raw`` files can
 be summarised together with ``--from-raw a.csv,b.csv``):
     .venv/bin/python benchmarks/bench_optimisation.py --seeds 0-19 --budgets 10,20,40 --tpe-cap 40 \\
-        --strategies bo,bo-transfer,bo-wrong,parego,tpe,nsga2,random --single-budget 0 \\
+        --strategies bo,bo-transfer,bo-task,bo-wrong,parego,tpe,nsga2,random --single-budget 0 \\
         --raw benchmarks/results/guided_raw.csv --markdown benchmarks/results/guided.md
 """
 
@@ -45,7 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from perfmodel.optimisation import optimize  # noqa: E402
-from perfmodel.optimisation.priors import prior_from_results  # noqa: E402
+from perfmodel.optimisation.priors import prior_from_results, source_from_results  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
 from profiling.platforms.replay import ReplayPlatform  # noqa: E402
@@ -217,8 +218,8 @@ def parse_bo_options(text: str, ap) -> dict:
         if key == "prior_weight" and value in ("learned", "fixed"):
             out[key] = value
             continue
-        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design") or value not in ("0", "1"):
-            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design=0|1 or "
+        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp") or value not in ("0", "1"):
+            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp=0|1 or "
                      "prior_weight=learned|fixed")
         out[key] = value == "1"
     return out
@@ -286,12 +287,12 @@ def main(argv=None) -> int:
         sdf = pd.concat(singles, ignore_index=True) if singles else pd.DataFrame()
         return report(args, files, budgets, df, sdf)
 
-    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-wrong"}
+    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-task", "bo-wrong"}
     if set(strategies) - known:
         ap.error(f"unknown strategy {sorted(set(strategies) - known)[0]!r}; choose from {', '.join(sorted(known))}")
     # plain BO first: a transfer run is warm-started by the bo run of the same seed on its source grid
     order = sorted(strategies, key=lambda s: s != "bo")
-    need_src = "bo-transfer" in strategies
+    need_src = "bo-transfer" in strategies or "bo-task" in strategies
     jobs = [(f, s, seed) for seed in seeds for s in order for f in files]
     if need_src:
         extra = {transfer_source(all_files, f) for f in files} - (set(files) if "bo" in strategies else set())
@@ -310,7 +311,8 @@ def main(argv=None) -> int:
         if strategy == "bo" and need_src:
             budget = max(budget, args.transfer_evals)
         base, prior, acq = strategy, None, args.acquisition
-        if strategy in ("bo-source", "bo-transfer", "bo-wrong", "parego"):
+        options = bo_options
+        if strategy in ("bo-source", "bo-transfer", "bo-task", "bo-wrong", "parego"):
             base = "bo"
         if strategy == "parego":
             acq = "parego"
@@ -321,9 +323,13 @@ def main(argv=None) -> int:
                 warnings.simplefilter("ignore")
                 fitted = prior_from_results(src, p.space(), OBJECTIVES, label=os.path.basename(f))
             prior = {m: fitted[m].mean_function(m) for m in OBJECTIVES}
+        elif strategy == "bo-task":
+            src = studies[(transfer_source(all_files, f), seed)]
+            src = src[src["evaluation"] <= args.transfer_evals]
+            options = {**(bo_options or {}), "source_data": source_from_results(src, p.space(), OBJECTIVES)}
         elif strategy == "bo-wrong":
             prior = shuffled_prior(table, seed)
-        traj, cpu, res = run_multi(p, table, base, seed, budget, args.init, acq, bo_options, prior,
+        traj, cpu, res = run_multi(p, table, base, seed, budget, args.init, acq, options, prior,
                                    return_results=True)
         if strategy in ("bo", "bo-source"):
             studies[(f, seed)] = res
@@ -331,7 +337,7 @@ def main(argv=None) -> int:
             continue
         row = {"file": os.path.basename(f), "strategy": strategy, "seed": seed, "cpu_s": cpu, "evaluations": len(traj),
                "reach95": first_reach(traj, 0.95), "reach99": first_reach(traj, 0.99)}
-        if strategy == "bo-transfer":
+        if strategy in ("bo-transfer", "bo-task"):
             row["source"] = os.path.basename(transfer_source(all_files, f))
         for b in budgets:
             row[f"hv{b}"] = traj[min(b, len(traj)) - 1]

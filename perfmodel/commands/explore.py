@@ -13,6 +13,7 @@ examples:
       --constraint "power_consumption<=3000" --study run.sqlite          # resumable: add --resume
   perfmodel explore ... --prior time_model.json --prior power_model.json  # fitted models as the GP's prior mean
   perfmodel explore ... --prior earlier_run.csv                          # transfer from an earlier study's -o file
+  perfmodel explore ... --source earlier_run.csv       # transfer: its evaluations as extra data with a task feature
   perfmodel explore ... --constraint "power_consumption<=3000" --constraint-model power_model.json
                                                                    # skip predicted-infeasible configurations
 """
@@ -70,6 +71,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "output becomes the GP's prior mean, its weight learned from the measurements; or an "
                         "earlier study's -o CSV (transfer: a GP fitted on its evaluations). Repeatable, one "
                         "per output; a layer-wise model needs --network")
+    g.add_argument("--source", metavar="CSV",
+                   help="transfer: an earlier study's -o CSV (another input size, network or board, same knobs) "
+                        "whose evaluations join the GP's data with a task feature; the correlation of the two "
+                        "studies is learned, and the source is dropped at a step where it does not predict "
+                        "this study's measurements better")
+    g.add_argument("--input-warp", action="store_true",
+                   help="the GP learns a Kumaraswamy warping of each knob (responses that change faster at "
+                        "one end of a knob's range)")
     g.add_argument("--constraint-model", action="append", default=[], metavar="FILE",
                    help="model(s) predicting the outputs of --constraint: configurations predicted infeasible "
                         "with probability >= --confidence are skipped before any measurement (HyperPower)")
@@ -163,8 +172,9 @@ def run(args) -> int:
         raise OptimisationError(f"--batch-size {args.batch_size} is larger than --budget {args.budget}")
     if not 0.5 <= args.confidence < 1:
         raise OptimisationError(f"--confidence must be in [0.5, 1), got {args.confidence}")
-    if args.prior and args.strategy != "bo":
-        raise OptimisationError(f"--prior guides the bo strategy, not {args.strategy}")
+    for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp)):
+        if given and args.strategy != "bo":
+            raise OptimisationError(f"{flag} guides the bo strategy, not {args.strategy}")
     if args.constraint_model and not constraints:
         raise OptimisationError("--constraint-model needs a --constraint to check")
 
@@ -193,16 +203,26 @@ def run(args) -> int:
     prior_mean = _priors(args.prior, space, outputs, args.network)
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network,
                                            args.confidence)
+    bo_options = {"input_warp": True} if args.input_warp else {}
+    if args.source:
+        from ..optimisation.priors import source_from_results
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        study = optimize(evaluator, objectives, budget=args.budget, n_init=args.init, strategy=args.strategy,
-                         maximize=maximize, constraints=constraints, seed=args.seed, storage=args.study,
-                         resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
-                         prior_mean=prior_mean or None, constraint_models=constraint_models,
-                         batch_size=args.batch_size)
-    if callable(getattr(evaluator, "close", None)):
-        evaluator.close()
+        if not os.path.isfile(args.source):
+            raise OptimisationError(f"--source {args.source!r}: no such file")
+        bo_options["source_data"] = source_from_results(args.source, space, outputs)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            study = optimize(evaluator, objectives, budget=args.budget, n_init=args.init, strategy=args.strategy,
+                             maximize=maximize, constraints=constraints, seed=args.seed, storage=args.study,
+                             resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
+                             prior_mean=prior_mean or None, constraint_models=constraint_models,
+                             batch_size=args.batch_size, bo_options=bo_options or None)
+    finally:
+        # a fleet measurer holds a connection to the scheduler: closed however the study ends
+        if callable(getattr(evaluator, "close", None)):
+            evaluator.close()
     for w in caught:
         if issubclass(w.category, UserWarning) and "budget" in str(w.message):
             print(f"perfmodel: warning: {w.message}", file=sys.stderr)
@@ -278,6 +298,10 @@ def _summary(study, results, replay) -> None:
     if weights:
         print("learned prior weight (1: the model taken as it is, 0: ignored): "
               + ", ".join(f"{m} {w:.2f}" for m, w in weights.items()))
+    correlations = study.task_correlations()
+    if correlations:
+        print("learned correlation with the --source study (1: the same, 0: not used): "
+              + ", ".join(f"{m} {r:.2f}" for m, r in correlations.items()))
     if study.skipped or study.settings["a_priori"]:
         line = f"skipped before measuring (predicted infeasible): {len(study.skipped)} configurations"
         if replay is not None and study.skipped:

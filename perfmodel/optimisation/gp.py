@@ -15,47 +15,32 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   0 and the surrogate is the plain GP; with ``prior_selection="evidence"`` (default) the prior is also dropped
   for the step when it does not beat the plain GP's BIC-penalised marginal likelihood.
   ``prior_weight="fixed"`` subtracts the prior as it is (``b = 1``).
+* ``input_warp``: a learned Kumaraswamy warping of each unit-cube input (BoTorch's ``Warp``).
+* transfer as extra data with a task feature (``source=(X_src, y_src)`` given to :meth:`fit`): an earlier
+  study's evaluations (another input size, network or board) join the data with a task input (0.9 for the
+  source, 1 for this study), each task transformed and standardised on its own. The task input has its
+  own ARD length-scale, so the correlation between the tasks (Matern 5/2 at distance ``0.1/l_task``, between
+  0 and 1) is learned by marginal likelihood with the rest: a related study shapes the surrogate where this
+  one has no data yet, an unrelated one gets a short task length-scale and is ignored (Swersky et al. 2013's
+  multi-task BO in its simplest, one-parameter form).
+
+Kernel (ARD Matern 5/2), bounds, restarts, mean function, warping and posterior are the project's one GP core
+(:mod:`perfmodel.models.gp_core`, shared with :class:`~perfmodel.models.gp.GPRegressor`); this class only
+chooses its arguments and adds the evidence-based prior selection.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from ..errors import OptimisationError
+from ..errors import ModelError, OptimisationError
+from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp
 
-_MIN_STD = 1e-9
 OUTCOME_TRANSFORMS = ("log", "none")
+# Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
+# (0.5) starts the optimisation at a task correlation of 0.9 and the bounds (0.02..20) span 0..1.
+_TASK, _SOURCE_TASK = 1.0, 0.9
 PRIOR_WEIGHTS = ("learned", "fixed")
-
-
-def _prior_mapping(d: int):
-    """GPy mapping ``f(x) = a + b * x[:, d]`` (the last input column is the transformed prior)."""
-    from GPy.core.mapping import Mapping
-    from GPy.core.parameterization import Param
-
-    class PriorLinear(Mapping):
-        def __init__(self):
-            super().__init__(input_dim=d + 1, output_dim=1, name="prior_mean")
-            self.offset = Param("offset", np.zeros(1))
-            self.weight = Param("weight", np.ones(1))
-            self.link_parameters(self.offset, self.weight)
-
-        def f(self, X):
-            return (self.offset.values[0] + self.weight.values[0] * X[:, d])[:, None]
-
-        def update_gradients(self, dL_dF, X):
-            self.offset.gradient = np.array([dL_dF.sum()])
-            self.weight.gradient = np.array([(dL_dF[:, 0] * X[:, d]).sum()])
-
-        def gradients_X(self, dL_dF, X):
-            g = np.zeros_like(X)
-            g[:, d] = dL_dF[:, 0] * self.weight.values[0]
-            return g
-
-    return PriorLinear()
 
 
 class GPSurrogate:
@@ -80,11 +65,14 @@ class GPSurrogate:
         L-BFGS iterations per optimisation; kept small because fits happen at every step.
     seed : int
         Seed of the restarts.
+    input_warp : bool
+        Learn a Kumaraswamy CDF per input (inputs in the unit cube; BoTorch's ``Warp``), for outputs that
+        change faster at one end of a knob's range than at the other.
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
                  outcome_transform: str | None = None, prior_weight: str = "learned",
-                 prior_selection: str = "evidence"):
+                 prior_selection: str = "evidence", input_warp: bool = False):
         self.log = log
         self.restarts = restarts
         self.max_iters = max_iters
@@ -92,30 +80,44 @@ class GPSurrogate:
         self.outcome_transform = outcome_transform
         self.prior_weight = prior_weight
         self.prior_selection = prior_selection
+        self.input_warp = input_warp
 
     # Transform of the output scale: shared with the acquisition so that limits are mapped the same way.
     def transform(self, y) -> np.ndarray:
-        y = np.asarray(y, dtype=float)
-        return np.log(y) if self.log_ else y
+        return self.outcome_.scale(y)
+
+    @property
+    def log_(self) -> bool:
+        return self.outcome_.log_
+
+    @property
+    def mean_(self) -> float:
+        return self.outcome_.mean_
+
+    @property
+    def std_(self) -> float:
+        return self.outcome_.scale_
 
     def _augment(self, X: np.ndarray, prior) -> np.ndarray:
-        if not self.has_prior_:
-            if prior is not None:
-                raise OptimisationError("the surrogate was fitted without a prior mean; predict without one")
-            return X
         if prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
         p = np.asarray(prior, dtype=float).ravel()
         if p.shape[0] != X.shape[0]:
             raise OptimisationError("the prior must give one value per row")
-        zp = (self.transform(p) - self.mean_) / self.std_
-        return np.column_stack([X, zp])
+        return np.column_stack([X, self.outcome_.forward(self.outcome_.scale(p))])
 
-    def fit(self, X, y, prior=None) -> GPSurrogate:
+    def fit(self, X, y, prior=None, source=None) -> GPSurrogate:
+        """Fit on this study's ``X, y`` (and the ``prior``'s values at ``X``, or an earlier study's data
+        ``source = (X_src, y_src)`` as a second task; see the module docstring)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
             raise OptimisationError("the surrogate needs at least one observation")
+        self.has_source_ = source is not None
+        if source is not None:
+            if prior is not None:
+                raise OptimisationError("give the surrogate a prior mean or source data, not both")
+            return self._fit_tasks(X, y, source)
         transform = self.outcome_transform or ("log" if self.log else "none")
         if transform not in OUTCOME_TRANSFORMS:
             raise OptimisationError(f"unknown outcome transform {transform!r}; choose log or none")
@@ -124,84 +126,93 @@ class GPSurrogate:
         prior = None if prior is None else np.asarray(prior, dtype=float).ravel()
         if prior is not None and (prior.shape[0] != y.shape[0] or not np.all(np.isfinite(prior))):
             raise OptimisationError("the prior must give one finite value per observation")
-        self.log_ = bool(transform == "log" and np.all(y > 0) and (prior is None or np.all(prior > 0)))
         self.has_prior_ = prior is not None
         learned = self.has_prior_ and self.prior_weight == "learned"
-        t = self.transform(y)
+        outcome = OutcomeTransform(log=transform == "log")
+        outcome = outcome.fitted(y, also_positive=() if prior is None else (prior,))
         if self.has_prior_ and not learned:
-            t = t - self.transform(prior)
-        self.mean_ = float(t.mean())
-        self.std_ = float(max(t.std(), _MIN_STD)) if t.size > 1 else 1.0
-        z = ((t - self.mean_) / self.std_)[:, None]
-        self.model_ = self._optimise(X, z, prior if learned else None)
+            # the prior subtracted as it is: the GP models the transformed residual
+            outcome = outcome.fitted(y, outcome.scale(prior), also_positive=(prior,))
+        self.outcome_ = outcome
+        t = outcome.scale(y)
+        z = outcome.forward(t - outcome.scale(prior) if self.has_prior_ and not learned else t)
+        self.gp_ = self._optimise(self._augment(X, prior) if learned else X, z, learned)
         self.prior_used_ = self.has_prior_
         if learned and self.prior_selection == "evidence":
             # The prior's two parameters (offset, weight) must pay for themselves: BIC-penalised evidence
             # of the GP with the prior's mean function against the plain GP on the same data.
-            plain = self._optimise(X, z, None)
+            plain = self._optimise(X, z, False)
             penalty = np.log(max(len(y), 2))          # 0.5 * 2 parameters * ln(n)
-            if -float(plain.objective_function()) >= -float(self.model_.objective_function()) - penalty:
-                self.model_, self.prior_used_ = plain, False
+            if -plain.objective >= -self.gp_.objective - penalty or not np.isfinite(self.gp_.objective):
+                self.gp_, self.prior_used_ = plain, False
         return self
 
-    def _optimise(self, X, z, prior):
-        import GPy
-
-        d = X.shape[1]
-        kern = GPy.kern.Matern52(d, ARD=True, lengthscale=np.full(d, 0.5), active_dims=list(range(d)))
-        learned = prior is not None
-        if learned:
-            Xa = self._augment(X, prior)
-            mean_fn = _prior_mapping(d)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the kernel sees the first d inputs, the mean the last
-                model = GPy.models.GPRegression(Xa, z, kern, mean_function=mean_fn)
-            mean_fn.weight.constrain_bounded(-5.0, 5.0, warning=False)
-            mean_fn.offset.constrain_bounded(-10.0, 10.0, warning=False)
+    def _fit_tasks(self, X, y, source) -> GPSurrogate:
+        Xs = np.asarray(source[0], dtype=float)
+        ys = np.asarray(source[1], dtype=float).ravel()
+        if Xs.ndim != 2 or Xs.shape[1] != X.shape[1] or Xs.shape[0] != ys.shape[0]:
+            raise OptimisationError("the source data must have one row of the space's inputs per value")
+        keep = np.isfinite(ys)
+        Xs, ys = Xs[keep], ys[keep]
+        transform = self.outcome_transform or ("log" if self.log else "none")
+        outcome = OutcomeTransform(log=transform == "log")
+        self.outcome_ = outcome.fitted(y, also_positive=(ys,))
+        self.has_prior_ = self.prior_used_ = False
+        z = self.outcome_.forward(self.outcome_.scale(y))
+        if len(ys) >= 2:
+            src = OutcomeTransform(log=self.outcome_.log_).fitted(ys)     # same scale (log or not) as y
+            zs = src.forward(src.scale(ys))
         else:
-            model = GPy.models.GPRegression(X, z, kern)
-        model.kern.lengthscale.constrain_bounded(0.02, 20.0, warning=False)
-        model.kern.variance.constrain_bounded(1e-3, 20.0, warning=False)
-        model.Gaussian_noise.variance.constrain_bounded(1e-6, 0.5, warning=False)
-        model.Gaussian_noise.variance = 1e-3
-        rng = np.random.default_rng(self.seed)
-        best, best_obj = None, np.inf
-        # Tiny matrices: BLAS threads only contend with each other (3x slower on 2 cores).
-        with warnings.catch_warnings(), np.errstate(all="ignore"), threadpool_limits(1):
-            warnings.simplefilter("ignore")
-            for attempt in range(1 + max(0, int(self.restarts))):
-                if attempt:
-                    model.kern.lengthscale = np.exp(rng.uniform(np.log(0.05), np.log(2.0), d))
-                    model.kern.variance = float(np.exp(rng.uniform(np.log(0.1), np.log(3.0))))
-                    model.Gaussian_noise.variance = float(np.exp(rng.uniform(np.log(1e-5), np.log(1e-1))))
-                    if learned:
-                        # The other end of the prior's range of trust: the plain GP (weight 0).
-                        model.mean_function.weight = 0.0
-                        model.mean_function.offset = 0.0
-                try:
-                    model.optimize(max_iters=int(self.max_iters))
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-                obj = float(model.objective_function())
-                if np.isfinite(obj) and obj < best_obj:
-                    best, best_obj = model.param_array.copy(), obj
-        if best is not None:
-            model.param_array[:] = best
-            model.parameters_changed()
-        return model
+            Xs, zs = Xs[:0], np.empty(0)
+        Xt = np.vstack([np.column_stack([X, np.full(len(X), _TASK)]),
+                        np.column_stack([Xs, np.full(len(Xs), _SOURCE_TASK)])])
+        self.gp_ = self._optimise(Xt, np.concatenate([z, zs]), False)
+        self.source_used_ = len(zs) > 0
+        if self.source_used_:
+            # The source must pay for itself on this study's data: leave-one-out predictive density of this
+            # study's observations with and without it (the evidence of the two models is not comparable,
+            # as they explain different data). Hyper-parameters are shared, so an unrelated source would
+            # otherwise spoil the noise and length-scales even at zero task correlation.
+            plain = self._optimise(np.column_stack([X, np.full(len(X), _TASK)]), z, False)
+            rows = np.arange(len(z))
+            if plain.loo_log_density() >= self.gp_.loo_log_density(rows):
+                self.gp_, self.source_used_ = plain, False
+        return self
+
+    @property
+    def task_correlation_(self) -> float:
+        """Learned correlation between this study and the source data at the same configuration (NaN
+        without source data)."""
+        if not getattr(self, "has_source_", False):
+            return float("nan")
+        if not self.source_used_:
+            return 0.0
+        r = np.sqrt(5.0) * (_TASK - _SOURCE_TASK) / self.gp_.lengthscale[-1]
+        return float((1.0 + r + r * r / 3.0) * np.exp(-r))
+
+    def _optimise(self, X, z, with_prior: bool):
+        try:
+            return fit_gp(X, z, kernel="matern52", ard=True, hyper=SURROGATE_HYPER,
+                          mean=PriorMean() if with_prior else None,
+                          warp=InputWarp() if self.input_warp else None,
+                          n_restarts=1 + max(0, int(self.restarts)), max_iters=self.max_iters, seed=self.seed,
+                          on_failure="keep")
+        except ModelError as e:
+            raise OptimisationError(str(e)) from None
 
     @property
     def prior_weight_(self) -> float:
         """Fitted weight ``b`` of the prior (1: taken as it is, 0: ignored); NaN without a learned prior."""
         if self.has_prior_ and not self.prior_used_:
             return 0.0
-        mf = getattr(self.model_, "mean_function", None)
-        return float(mf.weight.values[0]) if mf is not None else (1.0 if self.has_prior_ else np.nan)
+        if self.gp_.mean_weight is not None:
+            return float(self.gp_.mean_weight)
+        return 1.0 if self.has_prior_ else np.nan
 
     @property
     def noise_variance(self) -> float:
         """Fitted noise variance on the standardised scale."""
-        return float(np.asarray(self.model_.Gaussian_noise.variance).ravel()[0])
+        return float(self.gp_.noise_variance)
 
     def predict(self, X, prior=None, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the output on the transformed (log or linear) scale.
@@ -210,16 +221,16 @@ class GPSurrogate:
         ``noisy``: of a new evaluation (latent function plus the fitted noise) instead of the function.
         """
         X = np.asarray(X, dtype=float)
+        if getattr(self, "has_source_", False):
+            X = np.column_stack([X, np.full(len(X), _TASK)])  # predictions are for this study's task
+        if not self.has_prior_ and prior is not None:
+            raise OptimisationError("the surrogate was fitted without a prior mean; predict without one")
         learned = self.has_prior_ and self.prior_weight == "learned"
-        Xa = self._augment(X, prior) if learned and self.prior_used_ else X
-        if self.has_prior_ and not learned and prior is None:
+        if self.has_prior_ and prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            mu, var = self.model_.predict_noiseless(Xa)
-        mu = mu.ravel() * self.std_ + self.mean_
+        Xa = self._augment(X, prior) if learned and self.prior_used_ else X
+        mu, var = self.gp_.predict(Xa, noisy=noisy)
+        mu, sd = self.outcome_.backward(mu, np.sqrt(np.clip(var, 1e-12, None)))
         if self.has_prior_ and not learned:
             mu = mu + self.transform(np.asarray(prior, dtype=float).ravel())
-        var = var.ravel() + (self.noise_variance if noisy else 0.0)
-        sd = np.sqrt(np.clip(var, 1e-12, None)) * self.std_
         return mu, sd

@@ -156,3 +156,34 @@ def prior_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets:
                         model_params={"n_restarts": 2} if model == "gp" else None).fit(rows, source=label)
         out[t] = ModelPrior(m, space, label=f"{label}:{t}")
     return out
+
+
+def source_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets: Sequence[str], *,
+                        label: str | None = None) -> list[tuple[dict, dict]]:
+    """Transfer as extra data: an earlier study's evaluations as ``(config, outputs)`` pairs of this space.
+
+    For :class:`~perfmodel.optimisation.strategies.BOStrategy`'s ``source_data`` (a task feature tells the
+    surrogate which study each row comes from). ``results`` as for :func:`prior_from_results`; failed rows
+    are left out, a configuration outside the space is an error.
+    """
+    from ..tables import read_table
+
+    if isinstance(results, str):
+        label = label or os.path.basename(results)
+        df = read_table(results, knobs=list(space.names), objectives=[])
+    else:
+        label, df = label or "results", results
+    if "state" in df.columns:
+        df = df[df["state"].eq("complete")]
+    missing = [t for t in (*space.names, *targets) if t not in df.columns]
+    if missing:
+        raise OptimisationError(f"the earlier results {label!r} have no column {missing[0]!r}")
+    out = []
+    for _, row in df.iterrows():
+        try:
+            cfg = space.validate({k: row[k] for k in space.names})
+        except Exception as e:
+            raise OptimisationError(f"the earlier results {label!r} hold a configuration outside the space: {e}") \
+                from None
+        out.append((cfg, {t: float(pd.to_numeric(row[t], errors="coerce")) for t in targets}))
+    return out

@@ -96,6 +96,25 @@ def _log_positions(knob) -> np.ndarray | None:
     return None if span <= 0 else (lv - lv.min()) / span
 
 
+def _spread_front(configs: list[dict], P: np.ndarray, k: int) -> list[dict]:
+    """``k`` of ``configs`` spread along the successive non-dominated layers of their values ``P`` (minimised)."""
+    order = np.lexsort(P.T[::-1])                         # by the first objective, ties by the next
+    if P.shape[1] == 1:
+        return [configs[i] for i in order[:k]]
+    picked: list[int] = []
+    remaining = np.ones(len(configs), dtype=bool)
+    while len(picked) < k and remaining.any():            # successive non-dominated layers
+        rows = np.flatnonzero(remaining)
+        layer = rows[non_dominated(P[rows])]
+        layer = layer[np.argsort(P[layer, 0], kind="stable")]
+        want = k - len(picked)
+        take = layer if len(layer) <= want else layer[np.unique(np.round(np.linspace(0, len(layer) - 1,
+                                                                                      want)).astype(int))]
+        picked.extend(int(i) for i in take)
+        remaining[layer] = False
+    return [configs[i] for i in picked[:k]]
+
+
 class _Candidates:
     """The finite candidate set of a space (cached grid and unit-cube matrix) and the GP's input encoding.
 
@@ -243,6 +262,13 @@ class BOStrategy(Strategy):
     prior_design : bool
         With a prior for every objective, half the initial design is spread along the priors' predicted
         front (finite spaces).
+    input_warp : bool
+        The GPs learn a Kumaraswamy warping of each input (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    source_data : sequence of (config, outputs), optional
+        Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
+        space, e.g. on another input size or board) join each output's GP as a second task whose
+        correlation with this study is learned (:class:`~perfmodel.optimisation.gp.GPSurrogate`). An
+        output that also has a prior mean uses the prior instead.
     """
 
     name = "bo"
@@ -251,7 +277,8 @@ class BOStrategy(Strategy):
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
-                 prior_design: bool = True, prior_selection: str = "evidence"):
+                 prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False,
+                 source_data: Sequence[tuple[dict, dict]] | None = None):
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
@@ -268,6 +295,9 @@ class BOStrategy(Strategy):
         self.prior_weight = prior_weight
         self.prior_design = bool(prior_design)
         self.prior_selection = prior_selection
+        self.input_warp = bool(input_warp)
+        self.source_data = list(source_data or [])
+        self._source_X = None
         self._prior_cache: dict[str, dict[str, float]] = {}
         self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
@@ -275,17 +305,22 @@ class BOStrategy(Strategy):
 
     def initial_design(self, state: SearchState) -> list[dict]:
         """The initial design: ``n_init`` space-filling points, or, when every objective has a prior mean
-        and the space is a finite candidate set, half of them space-filling and half spread along the
-        front the priors predict (a warm start that costs at most half the design when the priors are
-        wrong)."""
+        (or source data, ``source_data``) and the space is a finite candidate set, half of them
+        space-filling and half spread along the front the priors predict (or the source study measured):
+        a warm start that costs at most half the design when the priors or the source are wrong."""
         if self._init is None:
             n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
-            guided = (self.prior_design and self._cands.finite and n >= 2
-                      and all(m in self.prior_mean for m in state.objectives))
+            by_prior = all(m in self.prior_mean for m in state.objectives)
+            by_source = bool(self.source_data) and all(
+                np.isfinite([float(o.get(m, np.nan)) for _, o in self.source_data]).sum() >= 2
+                for m in state.objectives)
+            guided = self.prior_design and self._cands.finite and n >= 2 and (by_prior or by_source)
             n_fill = n - n // 2 if guided else n
             self._init = design_sample(self.space, n_fill, self.design, state.seed)
             if guided:
-                self._init += self._prior_front(state, n - n_fill, {config_key(c) for c in self._init})
+                exclude = {config_key(c) for c in self._init}
+                self._init += (self._prior_front(state, n - n_fill, exclude) if by_prior
+                               else self._source_front(state, n - n_fill, exclude))
         return self._init
 
     def _prior_front(self, state: SearchState, k: int, exclude: set[str]) -> list[dict]:
@@ -296,21 +331,25 @@ class BOStrategy(Strategy):
             return []
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         P = np.column_stack([sign[j] * self._prior(m, configs) for j, m in enumerate(state.objectives)])
-        order = np.lexsort(P.T[::-1])                         # by the first objective, ties by the next
-        if P.shape[1] == 1:
-            return [configs[i] for i in order[:k]]
-        picked: list[int] = []
-        remaining = np.ones(len(configs), dtype=bool)
-        while len(picked) < k and remaining.any():            # successive non-dominated layers
-            rows = np.flatnonzero(remaining)
-            layer = rows[non_dominated(P[rows])]
-            layer = layer[np.argsort(P[layer, 0], kind="stable")]
-            want = k - len(picked)
-            take = layer if len(layer) <= want else layer[np.unique(np.round(np.linspace(0, len(layer) - 1,
-                                                                                          want)).astype(int))]
-            picked.extend(int(i) for i in take)
-            remaining[layer] = False
-        return [configs[i] for i in picked[:k]]
+        return _spread_front(configs, P, k)
+
+    def _source_front(self, state: SearchState, k: int, exclude: set[str]) -> list[dict]:
+        # ``k`` configurations spread along the front the source study measured (configurations of this space).
+        known = set(self._cands.keys)
+        seen: set[str] = set()
+        configs, rows = [], []
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        for c, o in self.source_data:
+            key = config_key(c)
+            v = np.array([float(o.get(m, np.nan)) for m in state.objectives], dtype=float)
+            if key in known and key not in exclude and key not in state.taken and key not in seen \
+                    and np.all(np.isfinite(v)):
+                seen.add(key)
+                configs.append(self._cands.configs[self._cands.keys.index(key)])
+                rows.append(sign * v)
+        if not configs or k < 1:
+            return []
+        return _spread_front(configs, np.array(rows), k)
 
     def suggest(self, state):
         self._last = {}
@@ -333,6 +372,19 @@ class BOStrategy(Strategy):
         ties = np.flatnonzero(acq >= best * (1 - 1e-9))
         i = int(ties[state.rng(3).integers(len(ties))]) if len(ties) > 1 else int(ties[0])
         return configs[i], "model"
+
+    def _source(self, name: str, enc: dict):
+        # (inputs, values) of output ``name`` in the source study, or None when it has none.
+        if not self.source_data:
+            return None
+        if self._source_X is None:
+            try:
+                M = self.space.to_matrix([c for c, _ in self.source_data])
+            except Exception as e:  # a configuration outside this space
+                raise OptimisationError(f"source data does not fit the space: {e}") from None
+            self._source_X = self._cands.encode(M, **enc)
+        y = np.array([float(o.get(name, np.nan)) for _, o in self.source_data], dtype=float)
+        return (self._source_X, y) if np.isfinite(y).sum() >= 2 else None
 
     def _prior(self, name: str, configs: list[dict]):
         # Values of the prior mean of output ``name`` (None without one), each configuration predicted once.
@@ -364,6 +416,11 @@ class BOStrategy(Strategy):
         """Learned weight of each output's prior at the last model fit (1: trusted as is, 0: ignored)."""
         return {m: gp.prior_weight_ for m, (gp, _, _) in self._last.items() if gp.has_prior_}
 
+    def task_correlations(self) -> dict[str, float]:
+        """Learned correlation of each output with the source data at the last model fit (0: not used)."""
+        return {m: gp.task_correlation_ for m, (gp, _, _) in self._last.items()
+                if getattr(gp, "has_source_", False)}
+
     def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
         """Acquisition of each candidate (higher is better)."""
         done_cfgs = [c for c, _ in state.complete]
@@ -384,8 +441,9 @@ class BOStrategy(Strategy):
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
-                             prior_selection=self.prior_selection)
-            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok])
+                             prior_selection=self.prior_selection, input_warp=self.input_warp)
+            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
+                   source=self._source(m, enc) if prior_d is None else None)
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
         keys = {config_key(c): i for i, c in enumerate(configs)}
@@ -441,7 +499,7 @@ class BOStrategy(Strategy):
         w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
-                         seed=int(state.rng(17).integers(2**31)))
+                         seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp)
         gp.fit(Xd[obj_ok], f)
         mu, sd = gp.predict(X, noisy=self.noisy)
         return expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
@@ -566,7 +624,8 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         raise OptimisationError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
-                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection")
+                "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
+                "source_data")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

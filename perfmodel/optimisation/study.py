@@ -37,7 +37,8 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
                 "a_priori")
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
-_BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection")
+_BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
+               "source_data")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ class Study:
     bo_options : mapping, optional
         BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
-        default, or ``"none"``), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+        default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
+        ``(config, outputs)`` pairs, transfer with a task feature), see
+        :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
         infeasible with high probability is rejected before any measurement, by every strategy; see
@@ -249,6 +252,12 @@ class Study:
     def prior_weights(self) -> dict[str, float]:
         """Learned weight of each prior mean at the last BO step (empty without priors or before a model)."""
         fn = getattr(self._strategy, "prior_weights", None)
+        return fn() if fn is not None else {}
+
+    def task_correlations(self) -> dict[str, float]:
+        """Learned correlation of each output with the source data (``bo_options["source_data"]``) at the
+        last BO step (0: the source was not used at that step; empty without source data)."""
+        fn = getattr(self._strategy, "task_correlations", None)
         return fn() if fn is not None else {}
 
     def tell(self, trial: Trial | int, outputs: Mapping[str, float] | None = None, *,

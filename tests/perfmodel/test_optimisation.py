@@ -185,8 +185,12 @@ def test_prior_mean_hook_guides_the_first_model_step():
         t = study.ask()
         study.tell(t, toy.evaluate(t.config))
     # with a prior for the objective, half the design follows the prior: its best is tried at once
-    assert [t.phase for t in study.trials] == ["design"] * 3 + ["model"]
+    assert [t.phase for t in study.trials[:3]] == ["design"] * 3
     assert {"a": 6, "b": 5} in [t.config for t in study.trials[:3]]
+    # and the surrogate takes the perfect prior as it is (weight 1): it then expects no improvement
+    # anywhere (EI 0), so the next step is a random one
+    assert study.prior_weights()["time"] == pytest.approx(1.0, abs=1e-3)
+    assert study.trials[3].phase == "random"
 
 
 # --------------------------------------------------------------------------------- storage, resume

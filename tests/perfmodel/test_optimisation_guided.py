@@ -17,7 +17,7 @@ from perfmodel.optimisation import Study, optimize
 from perfmodel.optimisation.acquisition import dominance_boxes, hypervolume_improvement
 from perfmodel.optimisation.constraints import ModelConstraint, OutputConstraint
 from perfmodel.optimisation.gp import GPSurrogate
-from perfmodel.optimisation.priors import ModelPrior, prior_from_results
+from perfmodel.optimisation.priors import ModelPrior, prior_from_results, source_from_results
 from perfmodel.pareto import hypervolume
 from profiling.space import ConfigSpace, Integer, Ordinal, config_key
 
@@ -115,6 +115,62 @@ def test_transfer_prior_from_earlier_results():
     pred = priors["time"].mean_function("time")(configs)
     true = np.array([outputs(c)["time"] for c in configs])
     assert np.corrcoef(pred, true)[0, 1] > 0.95
+
+
+def test_source_data_with_a_task_feature_helps_when_related_and_is_dropped_when_not():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(200, 3))
+    f = np.exp(2 * X[:, 0] + np.sin(5 * X[:, 1]) + 0.3 * X[:, 2])
+    tr, src, te = slice(0, 8), slice(100, 160), slice(8, 100)
+    err = lambda g: np.sqrt(np.mean((g.predict(X[te])[0] - np.log(f[te])) ** 2))   # noqa: E731
+    plain = GPSurrogate(seed=0).fit(X[tr], f[tr])
+    related = 2.0 * f * np.exp(0.02 * rng.standard_normal(200))    # another input size: slower, same shape
+    g = GPSurrogate(seed=0).fit(X[tr], f[tr], source=(X[src], related[src]))
+    assert g.source_used_ and g.task_correlation_ > 0.8
+    assert err(g) < 0.5 * err(plain)
+    unrelated = rng.permutation(f)
+    b = GPSurrogate(seed=0).fit(X[tr], f[tr], source=(X[src], unrelated[src]))
+    assert not b.source_used_ and b.task_correlation_ == 0.0
+    assert err(b) < 1.1 * err(plain)
+    with pytest.raises(OptimisationError, match="prior mean or source"):
+        GPSurrogate().fit(X[tr], f[tr], f[tr], source=(X[src], related[src]))
+
+
+def test_study_with_source_data_from_an_earlier_study():
+    earlier = grid_frame().sample(30, random_state=0)
+    earlier["time"] *= 1.5
+    source = source_from_results(earlier, space(), ["time"])
+    assert len(source) == 30 and set(source[0][0]) == {"a", "b"}
+    study = optimize(lambda c: outputs(c), ["time"], space=space(), budget=10, n_init=4, seed=0,
+                     bo_options={"source_data": source})
+    best = min(t.outputs["time"] for t in study.trials)
+    assert best == min(outputs(c)["time"] for c in space().grid())
+    with pytest.raises(OptimisationError, match="no column 'energy'"):
+        source_from_results(earlier, space(), ["energy"])
+
+
+def test_source_guided_design_follows_the_front_the_source_measured():
+    earlier = grid_frame()
+    earlier["time"] *= 1.5                               # another input size: same front, other values
+    source = source_from_results(earlier, space(), ["time", "power"])
+    study = Study(space(), ["time", "power"], n_init=8, seed=0, bo_options={"source_data": source})
+    design = [study.ask().config for _ in range(8)]
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    from perfmodel.pareto import non_dominated
+    front = {config_key(c) for c, nd in zip(space().grid(), non_dominated(Y)) if nd}
+    assert sum(config_key(c) in front for c in design) >= 4
+    plain = Study(space(), ["time", "power"], n_init=8, seed=0)
+    assert sum(config_key(plain.ask().config) in front for _ in range(8)) < 4
+
+
+def test_input_warping_surrogate_fits_a_response_that_moves_at_one_end():
+    X = np.linspace(0, 1, 12)[:, None]
+    y = np.exp(5 * X.ravel() ** 6)
+    w = GPSurrogate(seed=0, input_warp=True).fit(X, y)
+    Xt = np.linspace(0.02, 0.98, 40)[:, None]
+    mu, sd = w.predict(Xt)
+    assert np.sqrt(np.mean((mu - 5 * Xt.ravel() ** 6) ** 2)) < 0.05
+    assert np.all(sd > 0)
 
 
 # ------------------------------------------------------------------------------ a-priori constraints
@@ -246,6 +302,29 @@ def test_cli_bad_guidance_input_one_line_exit_2_study_untouched(capsys, table):
     assert main([*base, "--resume", "--budget", "8", "--prior", str(d / "a_only.json")]) == 2
     err(capsys)
     assert study.read_bytes() == before
+
+
+def test_cli_source_study_as_task_data_and_its_bad_input(capsys, table):
+    path, d = table
+    earlier = grid_frame().sample(20, random_state=1)
+    earlier["time"] *= 1.5
+    earlier.to_csv(d / "earlier.csv", index=False)
+    base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time", "--budget", "7",
+            "--init", "4"]
+    capsys.readouterr()
+    assert main([*base[:1], *base[2:], "--source", str(d / "earlier.csv"), "-o", str(d / "run.csv")]) == 0
+    assert len(pd.read_csv(d / "run.csv")) == 7
+    line = [x for x in capsys.readouterr().out.splitlines() if "correlation with the --source" in x][0]
+    assert 0.0 <= float(line.split("time ")[1]) <= 1.0
+    study = d / "t.sqlite"
+    earlier.drop(columns="time").to_csv(d / "no_time.csv", index=False)
+    assert main([*base, "--study", str(study), "--source", str(d / "no_time.csv")]) == 2
+    assert "no column 'time'" in err(capsys)
+    assert main([*base, "--study", str(study), "--source", str(d / "missing.csv")]) == 2
+    assert "no such file" in err(capsys)
+    assert main([*base, "--study", str(study), "--strategy", "random", "--input-warp"]) == 2
+    assert "--input-warp guides the bo strategy" in err(capsys)
+    assert not study.exists()
 
 
 def test_two_resumes_of_one_study_cannot_run_at_once(capsys, table):

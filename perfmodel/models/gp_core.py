@@ -1,0 +1,405 @@
+"""The one Gaussian-process core of the project: kernel, hyper-parameter regularisation, restarts, posterior, state.
+
+Both Gaussian processes use it: :class:`~perfmodel.models.gp.GPRegressor` (the configuration and layer models:
+Gamma priors on standardised inputs) and :class:`~perfmodel.optimisation.gp.GPSurrogate` (the optimiser's
+surrogate: box bounds on unit-cube inputs, a learned prior mean). What differs between them is an argument,
+as in BoTorch's ``SingleTaskGP(covar_module=..., mean_module=..., outcome_transform=..., input_transform=...)``:
+
+* ``hyper`` (:class:`Hyper`): how the kernel's variance, length-scales and the noise are regularised (Gamma
+  priors or bounds), where the first optimisation starts and the box the random restarts are drawn from;
+* ``mean`` (:class:`PriorMean` or None): a mean function ``a + b * p(x)`` whose input ``p`` is the last column of
+  ``X`` (a fitted model's prediction, on the GP's scale), with offset and weight learned with the kernel
+  (Rasmussen & Williams 2006 sec. 2.7); None is the zero mean;
+* ``warp`` (:class:`InputWarp` or None): a learned Kumaraswamy CDF per input on the unit cube (Snoek et al.
+  2014, BoTorch's ``Warp``; GPy's ``KumarWarping``), for responses that change faster at one end of a knob's
+  range than at the other;
+* the outcome transform (:class:`OutcomeTransform`: log or none, then standardised) is applied by the caller
+  before :func:`fit_gp` and undone after :meth:`FittedGP.predict`.
+
+GPy (L-BFGS on the log marginal likelihood, plus priors when given) chooses the hyper-parameters, from a
+warm start and random restarts; the best objective wins. The posterior (Cholesky factor of the training
+covariance) is computed here with numpy from those numbers, so that a state loaded from JSON predicts exactly
+as the fitted model, with any GPy version or none.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import cho_solve, cholesky, solve_triangular
+
+from ..errors import ModelError
+
+__all__ = ["KERNELS", "kernel_matrix", "Hyper", "PriorMean", "InputWarp", "OutcomeTransform", "FittedGP",
+           "fit_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
+
+KERNELS = ("rbf", "matern52")
+
+
+def kernel_matrix(A: np.ndarray, B: np.ndarray, kernel: str, variance: float, lengthscale: np.ndarray) -> np.ndarray:
+    """Covariance between the rows of ``A`` and ``B`` (same parameterisation as GPy's RBF / Matern52)."""
+    a = A / lengthscale
+    b = B / lengthscale
+    r2 = np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+    if kernel == "rbf":
+        return variance * np.exp(-0.5 * r2)
+    if kernel == "matern52":
+        r = np.sqrt(5.0 * r2)
+        return variance * (1.0 + r + r * r / 3.0) * np.exp(-r)
+    raise ModelError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Regularisation, warm start and restart box of the kernel variance, length-scales and noise variance.
+
+    ``regularise="priors"``: ``variance``, ``lengthscale``, ``noise`` are Gamma priors given as (mean, variance);
+    ``"bounds"``: they are (low, high) bounds. ``start``: (variance, length-scale, noise) of the first
+    optimisation; ``restart_box``: (name, low, high) log-uniform ranges of the random restarts, drawn in
+    this order.
+    ``noise_floor``: the fitted noise variance is never below it.
+    """
+
+    regularise: str
+    variance: tuple[float, float]
+    lengthscale: tuple[float, float]
+    noise: tuple[float, float]
+    start: tuple[float, float, float]
+    restart_box: tuple[tuple[str, float, float], ...]
+    noise_floor: float = 1e-6
+
+    def apply(self, GPy, kern, noise) -> None:
+        if self.regularise == "priors":
+            # weakly informative priors in standardised units keep restarts away from degenerate optima
+            kern.lengthscale.set_prior(GPy.priors.Gamma.from_EV(*self.lengthscale), warning=False)
+            kern.variance.set_prior(GPy.priors.Gamma.from_EV(*self.variance), warning=False)
+            # a bounded transform cannot carry a prior in GPy; the floor is applied to the optimum instead
+            noise.set_prior(GPy.priors.Gamma.from_EV(*self.noise), warning=False)
+        elif self.regularise == "bounds":
+            kern.lengthscale.constrain_bounded(*self.lengthscale, warning=False)
+            kern.variance.constrain_bounded(*self.variance, warning=False)
+            noise.constrain_bounded(max(self.noise[0], self.noise_floor), self.noise[1], warning=False)
+        else:
+            raise ModelError(f"unknown hyper-parameter regularisation {self.regularise!r}; choose priors or bounds")
+
+    def starts(self, n_restarts: int, n_ls: int, rng: np.random.Generator):
+        """The warm start, then ``n_restarts - 1`` random ones: (variance, length-scales, noise, restart?).
+
+        Each restart draws the parameters log-uniformly in the order ``restart_box`` lists them."""
+        yield self.start[0], np.full(n_ls, self.start[1]), max(self.start[2], 2 * self.noise_floor), False
+        for _ in range(max(1, int(n_restarts)) - 1):
+            draw = {name: np.exp(rng.uniform(np.log(lo), np.log(hi), n_ls if name == "lengthscale" else None))
+                    for name, lo, hi in self.restart_box}
+            yield float(draw["variance"]), draw["lengthscale"], max(float(draw["noise"]), 2 * self.noise_floor), True
+
+
+#: The configuration and layer models (standardised inputs and target).
+REGRESSION_HYPER = Hyper("priors", variance=(1.0, 1.0), lengthscale=(2.0, 4.0), noise=(0.05, 0.01),
+                         start=(1.0, 1.0, 0.05),
+                         restart_box=(("variance", 0.3, 3.0), ("lengthscale", 0.2, 5.0), ("noise", 1e-3, 0.3)))
+#: The optimiser's surrogate (unit-cube inputs, standardised output, few observations).
+SURROGATE_HYPER = Hyper("bounds", variance=(1e-3, 20.0), lengthscale=(0.02, 20.0), noise=(1e-6, 0.5),
+                        start=(1.0, 0.5, 1e-3),
+                        restart_box=(("lengthscale", 0.05, 2.0), ("variance", 0.1, 3.0), ("noise", 1e-5, 1e-1)))
+
+
+@dataclass(frozen=True)
+class PriorMean:
+    """Mean function ``offset + weight * X[:, -1]``: the last input column is a prior's value (see module doc)."""
+
+    offset_bounds: tuple[float, float] = (-10.0, 10.0)
+    weight_bounds: tuple[float, float] = (-5.0, 5.0)
+
+
+@dataclass(frozen=True)
+class InputWarp:
+    """Learned Kumaraswamy CDF ``1 - (1 - x^a)^b`` of each input in [0, 1] (GPy's ``KumarWarping``:
+    ``a, b`` in (0, 10) with log-normal(0, 0.75) priors, 1 = no warping)."""
+
+    epsilon: float = 1e-6
+
+
+def _kumar(X: np.ndarray, a: np.ndarray, b: np.ndarray, epsilon: float) -> np.ndarray:
+    # exactly GPy's KumarWarping.f with Xmin = 0, Xmax = 1
+    lo, hi = -epsilon, 1.0 + epsilon
+    Z = (X - lo) / (hi - lo)
+    return 1.0 - np.power(1.0 - np.power(Z, a), b)
+
+
+@dataclass(frozen=True)
+class OutcomeTransform:
+    """Output transform: ``log`` (when ``log`` and every value is positive) then standardisation.
+
+    Use :meth:`fitted` on the training values; ``log_``, ``mean_``, ``scale_`` are then fixed.
+    """
+
+    log: bool = False
+    log_: bool = False
+    mean_: float = 0.0
+    scale_: float = 1.0
+
+    def fitted(self, y: np.ndarray, offset: np.ndarray | None = None, *, also_positive=()) -> OutcomeTransform:
+        """Fit on ``y`` (``offset``: subtracted on the transformed scale before standardising; ``also_positive``:
+        arrays that must be positive too for the log to apply)."""
+        y = np.asarray(y, dtype=float)
+        use_log = bool(self.log and np.all(y > 0) and all(np.all(np.asarray(a) > 0) for a in also_positive))
+        t = np.log(y) if use_log else y
+        if offset is not None:
+            t = t - offset
+        m = float(t.mean())
+        s = float(t.std()) if t.size > 1 else 0.0
+        s = s if s > 1e-12 * max(1.0, abs(m)) else 1.0
+        return OutcomeTransform(self.log, use_log, m, s)
+
+    def scale(self, y) -> np.ndarray:
+        """The transformed (log or linear) scale, before standardisation."""
+        y = np.asarray(y, dtype=float)
+        return np.log(y) if self.log_ else y
+
+    def forward(self, t) -> np.ndarray:
+        """Standardise values already on the transformed scale."""
+        return (np.asarray(t, dtype=float) - self.mean_) / self.scale_
+
+    def backward(self, z, sd=None):
+        """Undo the standardisation (mean and std on the transformed scale)."""
+        mu = self.mean_ + self.scale_ * np.asarray(z, dtype=float)
+        return mu if sd is None else (mu, self.scale_ * np.asarray(sd, dtype=float))
+
+
+@dataclass
+class FittedGP:
+    """Hyper-parameters and numpy posterior of a fitted GP (inputs and targets as given to :func:`fit_gp`)."""
+
+    kernel: str
+    variance: float
+    lengthscale: np.ndarray
+    noise_variance: float
+    X_train: np.ndarray
+    y_train: np.ndarray
+    log_marginal_likelihood: float = np.nan
+    objective: float = np.nan            # negative log marginal likelihood minus log priors (GPy's objective)
+    mean_offset: float | None = None     # PriorMean, when used
+    mean_weight: float | None = None
+    warp_a: np.ndarray | None = None     # InputWarp, when used
+    warp_b: np.ndarray | None = None
+    warp_epsilon: float = 1e-6
+    L: np.ndarray = field(init=False, repr=False)
+    alpha: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.lengthscale = np.asarray(self.lengthscale, dtype=float)
+        self.X_train = np.asarray(self.X_train, dtype=float)
+        self.y_train = np.asarray(self.y_train, dtype=float).ravel()
+        if self.warp_a is not None:
+            self.warp_a = np.asarray(self.warp_a, dtype=float)
+            self.warp_b = np.asarray(self.warp_b, dtype=float)
+        K = kernel_matrix(*(2 * (self._kernel_inputs(self.X_train),)), self.kernel, self.variance, self.lengthscale)
+        K[np.diag_indices_from(K)] += self.noise_variance
+        jitter = 0.0
+        for _ in range(6):
+            try:
+                self.L = cholesky(K + jitter * np.eye(len(K)), lower=True)
+                break
+            except np.linalg.LinAlgError:
+                jitter = max(1e-10, jitter * 10) * self.variance
+        else:
+            raise ModelError("Gaussian process: training covariance is not positive definite")
+        self.alpha = cho_solve((self.L, True), self.y_train - self._mean(self.X_train))
+
+    @property
+    def n_kernel_inputs(self) -> int:
+        return len(self.lengthscale)
+
+    def _kernel_inputs(self, X: np.ndarray) -> np.ndarray:
+        Xk = X[:, : self.n_kernel_inputs]
+        if self.warp_a is not None:
+            Xk = _kumar(Xk, self.warp_a, self.warp_b, self.warp_epsilon)
+        return Xk
+
+    def _mean(self, X: np.ndarray) -> np.ndarray:
+        if self.mean_weight is None:
+            return np.zeros(len(X))
+        return self.mean_offset + self.mean_weight * X[:, -1]
+
+    def predict(self, X, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and variance (of the latent function, or of a new observation if ``noisy``)."""
+        X = np.asarray(X, dtype=float)
+        Ks = kernel_matrix(self._kernel_inputs(X), self._kernel_inputs(self.X_train), self.kernel, self.variance,
+                           self.lengthscale)
+        mu = self._mean(X) + Ks @ self.alpha
+        v = solve_triangular(self.L, Ks.T, lower=True)
+        var = np.maximum(self.variance - (v * v).sum(0), 0.0) + (self.noise_variance if noisy else 0.0)
+        return mu, var
+
+    def loo_log_density(self, rows=None) -> float:
+        """Sum of the leave-one-out log predictive densities of the training ``rows`` (all by default),
+        in closed form from the inverse covariance (Rasmussen & Williams 2006, eq. 5.10-5.12)."""
+        Kinv = cho_solve((self.L, True), np.eye(len(self.L)))
+        d = np.diag(Kinv)
+        rows = np.arange(len(d)) if rows is None else np.asarray(rows)
+        var = 1.0 / d[rows]
+        resid = self.alpha[rows] * var                     # y_i - mu_i
+        return float(np.sum(-0.5 * np.log(2 * np.pi * var) - 0.5 * resid * resid / var))
+
+    # -- JSON state (the keys GPRegressor's model files have always used, plus the optional parts)
+    def state(self) -> dict:
+        out = {"variance": self.variance, "lengthscale": self.lengthscale, "noise_variance": self.noise_variance,
+               "log_marginal_likelihood": self.log_marginal_likelihood, "X_train": self.X_train,
+               "y_train": self.y_train}
+        if self.mean_weight is not None:
+            out["mean_offset"], out["mean_weight"] = self.mean_offset, self.mean_weight
+        if self.warp_a is not None:
+            out["warp_a"], out["warp_b"], out["warp_epsilon"] = self.warp_a, self.warp_b, self.warp_epsilon
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, kernel: str, n_inputs: int) -> FittedGP:
+        lml = state.get("log_marginal_likelihood", np.nan)
+        kw = {}
+        if state.get("mean_weight") is not None:
+            kw.update(mean_offset=float(state["mean_offset"]), mean_weight=float(state["mean_weight"]))
+        if state.get("warp_a") is not None:
+            kw.update(warp_a=state["warp_a"], warp_b=state["warp_b"],
+                      warp_epsilon=float(state.get("warp_epsilon", 1e-6)))
+        return cls(kernel=kernel, variance=float(state["variance"]),
+                   lengthscale=np.asarray(state["lengthscale"], dtype=float),
+                   noise_variance=float(state["noise_variance"]),
+                   X_train=np.asarray(state["X_train"], dtype=float).reshape(-1, n_inputs),
+                   y_train=np.asarray(state["y_train"], dtype=float),
+                   log_marginal_likelihood=float(np.nan if lml is None else lml), **kw)
+
+
+def _prior_mapping(d: int):
+    """GPy mapping ``f(x) = a + b * x[:, d]`` (the last input column is the prior's value)."""
+    from GPy.core.mapping import Mapping
+    from GPy.core.parameterization import Param
+
+    class PriorLinear(Mapping):
+        def __init__(self):
+            super().__init__(input_dim=d + 1, output_dim=1, name="prior_mean")
+            self.offset = Param("offset", np.zeros(1))
+            self.weight = Param("weight", np.ones(1))
+            self.link_parameters(self.offset, self.weight)
+
+        def f(self, X):
+            return (self.offset.values[0] + self.weight.values[0] * X[:, d])[:, None]
+
+        def update_gradients(self, dL_dF, X):
+            self.offset.gradient = np.array([dL_dF.sum()])
+            self.weight.gradient = np.array([(dL_dF[:, 0] * X[:, d]).sum()])
+
+        def gradients_X(self, dL_dF, X):
+            g = np.zeros_like(X)
+            g[:, d] = dL_dF[:, 0] * self.weight.values[0]
+            return g
+
+    return PriorLinear()
+
+
+def _gpy_model(GPy, X, z, kern, mean_fn, warp: InputWarp | None, d: int):
+    if warp is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the kernel sees the first d inputs, the mean the last
+            return GPy.models.GPRegression(X, z, kern, mean_function=mean_fn)
+    from GPy.core import GP
+    from GPy.util.input_warping_functions import KumarWarping
+
+    class WarpedGP(GP):
+        # GPy's InputWarpedGP with a mean function and the warp fixed to the unit cube
+        def __init__(self):
+            self.X_untransformed = X.copy()
+            previous = logging.root.manager.disable
+            logging.disable(logging.WARNING)      # paramz logs "reconstraining parameters" for each a, b
+            try:
+                self.warping_function = KumarWarping(X, list(range(d)), warp.epsilon, np.zeros(X.shape[1]),
+                                                     np.ones(X.shape[1]))
+            finally:
+                logging.disable(previous)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                super().__init__(self.warping_function.f(X), z, kern, GPy.likelihoods.Gaussian(),
+                                 mean_function=mean_fn)
+            self.link_parameter(self.warping_function)
+
+        def parameters_changed(self):
+            self.X = self.warping_function.f(self.X_untransformed)
+            super().parameters_changed()
+            dL_dX = self.kern.gradients_X(self.grad_dict["dL_dK"], self.X)
+            self.warping_function.update_grads(self.X_untransformed, dL_dX)
+
+    return WarpedGP()
+
+
+def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = REGRESSION_HYPER,
+           mean: PriorMean | None = None, warp: InputWarp | None = None, n_restarts: int = 3,
+           max_iters: int = 200, seed=0, on_failure: str = "raise") -> FittedGP:
+    """Fit a GP's hyper-parameters (GPy, warm start + random restarts) and return its numpy posterior.
+
+    ``X``: inputs (with ``mean``, the last column is the prior's value and the kernel sees the others);
+    ``z``: targets, already transformed and standardised. ``n_restarts``: optimisations in all (the first
+    from ``hyper.start``). ``on_failure="raise"``: a :class:`ModelError` when every optimisation fails;
+    ``"keep"``: the warm start's hyper-parameters are used then.
+    """
+    import GPy  # heavy: only when fitting
+    from threadpoolctl import threadpool_limits
+
+    X = np.asarray(X, dtype=float)
+    z = np.asarray(z, dtype=float).reshape(-1, 1)
+    if kernel not in KERNELS:
+        raise ModelError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+    d = X.shape[1] - (1 if mean is not None else 0)
+    if warp is not None and (np.any(X[:, :d] < -1e-9) or np.any(X[:, :d] > 1 + 1e-9)):
+        raise ModelError("input warping needs inputs in the unit cube [0, 1]")
+    kern_cls = GPy.kern.RBF if kernel == "rbf" else GPy.kern.Matern52
+    kern = kern_cls(d, ARD=bool(ard), active_dims=list(range(d)))
+    mean_fn = _prior_mapping(d) if mean is not None else None
+    model = _gpy_model(GPy, X, z, kern, mean_fn, warp, d)
+    if mean_fn is not None:
+        mean_fn.weight.constrain_bounded(*mean.weight_bounds, warning=False)
+        mean_fn.offset.constrain_bounded(*mean.offset_bounds, warning=False)
+    noise = model.likelihood.variance
+    hyper.apply(GPy, kern, noise)
+    rng = np.random.default_rng(seed)
+    n_ls = d if ard else 1
+    best = None
+    # GP matrices here are small: a multi-threaded BLAS only adds spin-waiting (3-10x slower on a busy machine)
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for variance, ls, nv, restart in hyper.starts(n_restarts, n_ls, rng):
+            kern.variance[:] = variance
+            kern.lengthscale[:] = ls
+            noise[:] = nv
+            if mean_fn is not None:
+                # the warm start trusts the prior (weight 1); restarts start from the plain GP (weight 0)
+                mean_fn.weight[:] = 0.0 if restart else 1.0
+                mean_fn.offset[:] = 0.0
+            if warp is not None:
+                for a, b in model.warping_function.params:        # every start from no warping (a = b = 1)
+                    a[:] = 1.0
+                    b[:] = 1.0
+            try:
+                model.optimize("lbfgsb", max_iters=int(max_iters), messages=False)
+                obj = float(model.objective_function())
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                continue
+            if np.isfinite(obj) and (best is None or obj < best[0]):
+                best = (obj, model.param_array.copy(), float(model.log_likelihood()))
+        if best is None:
+            if on_failure == "raise":
+                raise ModelError("Gaussian process: every hyper-parameter optimisation failed (singular covariance)")
+            best = (np.nan, None, np.nan)
+        else:
+            model[:] = best[1]                  # paramz: sets every parameter and updates the model
+    ls = np.broadcast_to(np.array(kern.lengthscale.values, dtype=float), (d,)).copy()
+    kw = {}
+    if mean_fn is not None:
+        kw.update(mean_offset=float(mean_fn.offset.values[0]), mean_weight=float(mean_fn.weight.values[0]))
+    if warp is not None:
+        wp = np.asarray(model.warping_function.param_array, dtype=float).reshape(-1, 2)
+        kw.update(warp_a=wp[:, 0].copy(), warp_b=wp[:, 1].copy(), warp_epsilon=warp.epsilon)
+    return FittedGP(kernel=kernel, variance=float(kern.variance.values[0]), lengthscale=ls,
+                    noise_variance=max(float(noise.values[0]), hyper.noise_floor), X_train=X, y_train=z.ravel(),
+                    log_marginal_likelihood=best[2], objective=best[0], **kw)

@@ -1,0 +1,129 @@
+"""The one GP core: numpy posterior equals GPy's (mean function, input warping), state round trip, LOO."""
+
+import json
+
+import numpy as np
+import pytest
+
+from perfmodel.errors import ModelError
+from perfmodel.models.gp_core import (REGRESSION_HYPER, SURROGATE_HYPER, FittedGP, InputWarp, OutcomeTransform,
+                                      PriorMean, fit_gp, kernel_matrix)
+
+GPy = pytest.importorskip("GPy")
+
+
+def _data(n=20, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 1, (n, d))
+    y = np.sin(3 * X[:, 0]) + X[:, 1] ** 2 + 0.01 * rng.standard_normal(n)
+    return X, (y - y.mean()) / y.std()
+
+
+def test_posterior_with_a_prior_mean_matches_gpy():
+    X, z = _data()
+    prior = z + 0.3 * np.cos(4 * X[:, 1])                      # a prior column: the mean's input
+    Xa = np.column_stack([X, prior])
+    fit = fit_gp(Xa, z, hyper=SURROGATE_HYPER, mean=PriorMean(), n_restarts=2, max_iters=60, seed=1)
+    assert fit.mean_weight is not None and fit.mean_offset is not None
+    mf = GPy.mappings.Linear(3, 1)                               # offset + weight * prior, as a GPy mapping
+    k = GPy.kern.Matern52(2, ARD=True, variance=fit.variance, lengthscale=fit.lengthscale, active_dims=[0, 1])
+    Xt = np.random.default_rng(2).uniform(0, 1, (7, 2))
+    Xta = np.column_stack([Xt, np.linspace(-1, 1, 7)])
+    shift = fit.mean_offset
+    mf.A[:] = np.array([[0.0], [0.0], [fit.mean_weight]])
+    g = GPy.models.GPRegression(Xa, (z - shift)[:, None], k, noise_var=fit.noise_variance, mean_function=mf)
+    gm, gv = g.predict_noiseless(Xta)
+    mu, var = fit.predict(Xta)
+    np.testing.assert_allclose(mu, gm.ravel() + shift, atol=1e-4)     # GPy adds jitter to tiny noise
+    np.testing.assert_allclose(var, gv.ravel(), rtol=1e-3, atol=1e-6)
+
+
+def test_input_warping_is_gpys_kumaraswamy_warp_and_round_trips():
+    X, z = _data(25)
+    X[:, 0] = X[:, 0] ** 4                                       # a response that moves at one end only
+    fit = fit_gp(X, z, hyper=SURROGATE_HYPER, warp=InputWarp(), n_restarts=1, max_iters=60)
+    assert fit.warp_a.shape == (2,) and np.all(fit.warp_a > 0) and np.all(fit.warp_b > 0)
+    from GPy.util.input_warping_functions import KumarWarping
+    w = KumarWarping(X, [0, 1], 1e-6, np.zeros(2), np.ones(2))
+    for i, (a, b) in enumerate(w.params):
+        a[:] = fit.warp_a[i]
+        b[:] = fit.warp_b[i]
+    k = GPy.kern.Matern52(2, ARD=True, variance=fit.variance, lengthscale=fit.lengthscale)
+    g = GPy.models.GPRegression(w.f(X), z[:, None], k, noise_var=fit.noise_variance)
+    Xt = np.random.default_rng(3).uniform(0, 1, (6, 2))
+    gm, _ = g.predict_noiseless(w.f(Xt, test_data=True))
+    np.testing.assert_allclose(fit.predict(Xt)[0], gm.ravel(), rtol=1e-6, atol=1e-8)
+    state = json.loads(json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                                   for k, v in fit.state().items()}))
+    back = FittedGP.from_state(state, "matern52", 2)
+    np.testing.assert_array_equal(back.predict(Xt, noisy=True)[1], fit.predict(Xt, noisy=True)[1])
+
+
+def test_leave_one_out_density_equals_refitting_without_each_point():
+    X, z = _data(12)
+    fit = FittedGP("matern52", 0.8, np.array([0.4, 0.7]), 0.01, X, z)
+    total = 0.0
+    for i in range(len(z)):
+        keep = np.arange(len(z)) != i
+        part = FittedGP("matern52", 0.8, np.array([0.4, 0.7]), 0.01, X[keep], z[keep])
+        mu, var = part.predict(X[i:i + 1], noisy=True)
+        total += float(-0.5 * np.log(2 * np.pi * var[0]) - 0.5 * (z[i] - mu[0]) ** 2 / var[0])
+    assert fit.loo_log_density() == pytest.approx(total, rel=1e-8)
+    assert fit.loo_log_density([0]) + fit.loo_log_density([1]) == pytest.approx(fit.loo_log_density([0, 1]))
+
+
+def test_priors_and_bounds_both_fit_and_failures_are_reported():
+    X, z = _data()
+    a = fit_gp(X, z, hyper=REGRESSION_HYPER, n_restarts=2, max_iters=50)
+    b = fit_gp(X, z, hyper=SURROGATE_HYPER, n_restarts=2, max_iters=50)
+    for f in (a, b):
+        mu, _ = f.predict(X)
+        assert np.max(np.abs(mu - z)) < 0.2
+    assert 0.02 <= b.lengthscale.min() and b.lengthscale.max() <= 20.0      # the bounds hold
+    with pytest.raises(ModelError, match="unknown kernel"):
+        fit_gp(X, z, kernel="cubic")
+    with pytest.raises(ModelError, match="unit cube"):
+        fit_gp(X * 3, z, warp=InputWarp())
+
+
+def test_outcome_transform_logs_only_positive_values_and_inverts():
+    y = np.array([1.0, 10.0, 100.0])
+    t = OutcomeTransform(log=True).fitted(y)
+    assert t.log_
+    mu, sd = t.backward(t.forward(t.scale(y)), np.ones(3))
+    np.testing.assert_allclose(np.exp(mu), y)
+    np.testing.assert_allclose(sd, np.std(np.log(y)))
+    assert not OutcomeTransform(log=True).fitted(np.array([-1.0, 2.0])).log_
+    assert OutcomeTransform(log=True).fitted(np.array([3.0, 3.0])).scale_ == 1.0      # constant: unit scale
+
+
+def test_kernel_matrix_is_the_kernel():
+    A = np.array([[0.0, 0.0], [1.0, 0.0]])
+    K = kernel_matrix(A, A, "rbf", 2.0, np.array([1.0, 1.0]))
+    np.testing.assert_allclose(K, [[2.0, 2.0 * np.exp(-0.5)], [2.0 * np.exp(-0.5), 2.0]])
+
+
+@pytest.mark.parametrize("hyper", [REGRESSION_HYPER, SURROGATE_HYPER])
+def test_the_best_restart_is_kept_not_the_last(hyper):
+    # the former restart loops wrote the best parameters back into GPy's param_array, which paramz
+    # ignores: the last restart's hyper-parameters were used. The fitted objective must be the best one.
+    import GPy as gpy
+    objectives = []
+    orig = gpy.core.model.Model.optimize
+
+    def spy(self, *a, **k):
+        out = orig(self, *a, **k)
+        objectives.append(float(self.objective_function()))
+        return out
+
+    X, z = _data(25, 3, seed=4)
+    try:
+        gpy.core.model.Model.optimize = spy
+        fit = fit_gp(X, z, hyper=hyper, n_restarts=4, max_iters=5, seed=3)
+    finally:
+        gpy.core.model.Model.optimize = orig
+    assert len(objectives) == 4
+    assert fit.objective == pytest.approx(min(objectives)) and objectives[-1] > min(objectives) + 1e-6
+    k = gpy.kern.Matern52(3, ARD=True, variance=fit.variance, lengthscale=fit.lengthscale)
+    g = gpy.models.GPRegression(X, z[:, None], k, noise_var=fit.noise_variance)
+    assert float(g.log_likelihood()) == pytest.approx(fit.log_marginal_likelihood, rel=1e-6, abs=1e-6)
