@@ -582,7 +582,7 @@ class TPEStrategy(Strategy):
         cfg = self._from_params(trial.params)
         ok = config_key(cfg) not in state.taken and self.space.is_feasible(cfg)
         if not ok:
-            cfg = self._cands.nearest_free(state, _unit_vector(self.space, cfg)) if self._cands.finite \
+            cfg = self._cands.nearest_free(state, self.space.to_vector(cfg, feasible=False)) if self._cands.finite \
                 else self._random(state)
             if cfg is None:
                 return None
@@ -608,11 +608,6 @@ class NSGA2Strategy(TPEStrategy):
 
     def _system_attrs(self, index):
         return {"NSGAIISampler:generation": index // max(2, self.n_init)}
-
-
-def _unit_vector(space: ConfigSpace, cfg: dict) -> np.ndarray:
-    # Knob by knob, without checking constraints or candidates (the point may be infeasible).
-    return np.array([k.to_unit(cfg[k.name]) for k in space.knobs], dtype=float)
 
 
 STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy, "nsga2": NSGA2Strategy}
