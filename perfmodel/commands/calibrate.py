@@ -75,12 +75,8 @@ def plan_configs(platform, executor, budget: str) -> list[dict]:
 def profile(store_path: str, budget: str, show_progress: bool, platform_name: str = "cpu",
             device: str | None = None) -> None:
     """Run the calibration campaign into ``store_path`` (jobs already stored are skipped)."""
-    try:
-        from profiling.campaign import build_executor, build_platform, run_campaign
-        from profiling.store import CampaignStore
-    except ImportError:
-        raise DataError("perfmodel calibrate is not available yet: it needs the profiler "
-                        "(profiling.campaign.run_campaign)") from None
+    from profiling.campaign import build_executor, build_platform, run_campaign
+    from profiling.store import CampaignStore
     from tqdm import tqdm
 
     plan = BUDGETS[budget]
@@ -102,7 +98,8 @@ def profile(store_path: str, budget: str, show_progress: bool, platform_name: st
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models.layerwise import LayerwisePredictor, store_frame
+    from ..models.layerwise import LayerwisePredictor
+    from ..models.tables_input import store_frame
     from .fit import print_spread
 
     store_path = args.store or os.path.splitext(args.output)[0] + ".sqlite"

@@ -1,6 +1,11 @@
 """From predicted layer times to a network's runtime and power: the network-level terms learnt from the data.
 
-Runtime (:class:`RuntimeComposition`)::
+Runtime of a model fitted on a campaign store (:class:`~perfmodel.models.layerwise.LayerwisePredictor`, units
+timed inside the network), :func:`fit_network_term`::
+
+    runtime = a * sum_i t_i + b * n_units + c   (+ knob interactions when there are enough networks)
+
+Runtime of a model fitted on tables (:class:`RuntimeComposition`)::
 
     runtime = scale * sum_i max(t_i - replay_s, gap_s) + offset_s
 
@@ -27,7 +32,50 @@ import numpy as np
 from ..errors import DataError
 from .config_model import make_regressor
 
-__all__ = ["RuntimeComposition", "NetworkPowerModel", "network_rates"]
+__all__ = ["RuntimeComposition", "NetworkPowerModel", "network_rates", "per_network_row", "network_design",
+           "fit_network_term"]
+
+
+def per_network_row(units, n_rows: int, t: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``t`` (or the number of units, without it) of each network row (``units["_net_row"]``)."""
+    return np.bincount(units["_net_row"].to_numpy(dtype=int), weights=t, minlength=n_rows).astype(float)
+
+
+def network_design(sums: np.ndarray, n_units: np.ndarray, knobs, names: list[str], lo: np.ndarray,
+                   span: np.ndarray) -> np.ndarray:
+    """Columns of the linear network term: unit-time sum, unit count, 1, and both times each knob of ``names``
+    (scaled to 0..1 by ``lo`` and ``span``) taken from the frame ``knobs``."""
+    cols = [sums, n_units, np.ones_like(sums)]
+    if names:
+        K = (knobs[names].to_numpy(dtype=float) - lo) / span
+        cols += [sums[:, None] * K, n_units[:, None] * K]
+    return np.column_stack([np.reshape(c, (len(sums), -1)) for c in cols])
+
+
+def fit_network_term(sums: np.ndarray, counts: np.ndarray, nets, numeric_knobs: list[str]):
+    """The linear network term fitted on each network row's predicted unit-time sum and unit count and its
+    measured ``runtime_s`` (relative least squares).
+
+    Knob interactions join when there are three rows per coefficient; with fewer rows than columns the term
+    is a scale only. Returns ``(coef, knobs, lo, span, n_fitted)`` (the first ``n_fitted`` coefficients were fitted,
+    the others are 0) for :func:`network_design`.
+    """
+    y = nets["runtime_s"].to_numpy(dtype=float)
+    names, lo, span = [], np.zeros(0), np.ones(0)
+    n_cols = 3 + 2 * len(numeric_knobs)
+    if len(y) >= 3 * n_cols and numeric_knobs:
+        names = list(numeric_knobs)
+        K = nets[names].astype(float).to_numpy()
+        lo = K.min(axis=0)
+        span = np.where(np.ptp(K, axis=0) > 0, np.ptp(K, axis=0), 1.0)
+    A = network_design(sums, counts, nets, names, lo, span)
+    if len(y) < A.shape[1]:
+        A = A[:, :1]  # too few networks for an overhead term: a scale only
+    # weights 1/y: minimise relative errors (networks span orders of magnitude)
+    coef, *_ = np.linalg.lstsq(A / y[:, None], np.ones_like(y), rcond=None)
+    full = np.zeros(network_design(sums[:1], counts[:1], nets.iloc[:1], names, lo, span).shape[1])
+    full[:len(coef)] = coef
+    return full, names, lo, span, len(coef)
 
 
 class RuntimeComposition:
@@ -110,6 +158,8 @@ class NetworkPowerModel:
 
     def fit(self, X: np.ndarray, power_w: np.ndarray, groups: np.ndarray) -> "NetworkPowerModel":
         """Fit, and measure the relative spread on networks left out (``groups`` names each row's network)."""
+        from .std_folds import network_folds  # (std_folds imports per_network_row from here)
+
         y = np.asarray(power_w, dtype=float)
         if len(y) < 6:
             raise DataError(f"{len(y)} whole-network rows with power are too few for a power model (needs 6)")
@@ -117,10 +167,8 @@ class NetworkPowerModel:
             warnings.simplefilter("ignore")  # convergence chatter of the regressors; the spread below says how good
             self.regressor_ = self._regressor().fit(X, y)
             names = np.asarray(groups).astype(str)
-            order = np.random.default_rng(self.random_state).permutation(sorted(set(names)))
-            k = min(int(self.folds), len(order))
             rel = np.full(len(y), np.nan)
-            for fold in np.array_split(order, k) if k >= 2 else []:
+            for fold in network_folds(names, self.folds, self.random_state):
                 held = np.isin(names, fold)
                 if held.all() or (~held).sum() < 6:
                     continue

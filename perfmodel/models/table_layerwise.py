@@ -22,19 +22,21 @@ model was not trained on, or a value of a constant or categorical knob it never 
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from profiling.spec import FEATURE_COLUMNS as SPEC_COLUMNS
 
 from ..errors import DataError, ModelError
 from ..features import group_of, knob_columns, layer_features
 from .composition import NetworkPowerModel, RuntimeComposition, network_rates
-from .layerwise import LayerwisePredictor, _configs_frame, _format_config
+from ._common import configs_frame, format_config
+from .layerwise import LayerwisePredictor
+from .std_folds import network_folds
 from .tables_input import MODE_COLUMN, check_layer_table, default_view, mode_rows, modes_of
 
 __all__ = ["TableLayerwisePredictor", "network_layers"]
@@ -75,7 +77,7 @@ def _totals(feats: pd.DataFrame) -> tuple[float, float, float]:
     return num("flops") / 1e9, (num("input_bytes") + num("output_bytes")) / 1e6, num("weight_bytes") / 1e6
 
 
-class TableLayerwisePredictor:
+class TableLayerwisePredictor(BaseEstimator):
     """Runtime, power and energy of a network per configuration, learnt from measurement tables.
 
     Parameters
@@ -96,18 +98,6 @@ class TableLayerwisePredictor:
         self.view = view
         self.std_folds = std_folds
         self.random_state = random_state
-
-    def get_params(self, deep=True) -> dict:
-        names = inspect.signature(type(self).__init__).parameters
-        return {k: getattr(self, k) for k in names if k != "self"}
-
-    def set_params(self, **params) -> "TableLayerwisePredictor":
-        known = self.get_params()
-        for k, v in params.items():
-            if k not in known:
-                raise ModelError(f"TableLayerwisePredictor has no parameter {k!r}; it has {', '.join(known)}")
-            setattr(self, k, v)
-        return self
 
     # -- fitting
     def _view_of(self, mode) -> str:
@@ -233,10 +223,9 @@ class TableLayerwisePredictor:
         """Each network row's unit times as predicted by unit models fitted without its network."""
         names = nets["network"].to_numpy()
         trained = set(rows.layer_networks)
-        order = np.random.default_rng(self.random_state).permutation(sorted(set(names) & trained))
         model_of = {n: units for n in set(names) - trained}  # never in the unit models' training
-        k = min(int(self.std_folds), len(order))
-        for fold in (np.array_split(order, k) if k >= 2 else [order]):
+        both = sorted(set(names) & trained)
+        for fold in network_folds(both, self.std_folds, self.random_state) or [np.array(both)]:
             rest = rows.table[~rows.table["network"].astype(str).isin(fold)]
             try:
                 with warnings.catch_warnings():
@@ -254,11 +243,9 @@ class TableLayerwisePredictor:
         """Relative errors on networks left out: a composition fitted on the other networks' ``full_t``
         applied to the left-out network's ``unit_t`` (from unit models that did not see it either)."""
         names = nets["network"].to_numpy()
-        order = np.random.default_rng(self.random_state + 1).permutation(sorted(set(names)))
-        k = min(int(self.std_folds), len(order))
         rel = np.full(len(nets), np.nan)
         y = nets["runtime_s"].to_numpy()
-        for fold in np.array_split(order, k):
+        for fold in network_folds(names, self.std_folds, self.random_state + 1):
             held = np.isin(names, fold)
             if (~held).sum() < 4:
                 continue
@@ -352,7 +339,7 @@ class TableLayerwisePredictor:
         if not isinstance(feats, pd.DataFrame) or len(feats) == 0 or "layer_type" not in feats.columns:
             raise DataError("the network has no layer features to predict from")
         name = getattr(spec, "name", None) or (str(feats["network"].iloc[0]) if "network" in feats else "network")
-        cfgs = _configs_frame(configs)
+        cfgs = configs_frame(configs)
         out = []
         for _, cfg in cfgs.iterrows():
             cfg = {k: (v.item() if hasattr(v, "item") else v) for k, v in cfg.dropna().to_dict().items()}
@@ -362,7 +349,7 @@ class TableLayerwisePredictor:
             batch = float(cfg.get("batch", 1))
             notes = self._range_notes(state, cfg, feats)
             for n in notes:
-                warnings.warn(f"{name}, {_format_config(cfg)}: {n}; the prediction extrapolates", stacklevel=2)
+                warnings.warn(f"{name}, {format_config(cfg)}: {n}; the prediction extrapolates", stacklevel=2)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 (t, s), = self._predict_units(state["units"], feats, [cfg])
@@ -374,7 +361,7 @@ class TableLayerwisePredictor:
             how = "composition"
             if not np.isfinite(runtime) or runtime <= 0:
                 runtime, how = float(t.sum()), "plain sum (composition left its range)"
-                warnings.warn(f"{name}, {_format_config(cfg)}: the learnt composition gave {runtime!r}; predicted "
+                warnings.warn(f"{name}, {format_config(cfg)}: the learnt composition gave {runtime!r}; predicted "
                               "as the plain sum of the layers", stacklevel=2)
                 notes.append("plain sum of layers: the composition left its range")
             unit_var = float(np.nansum(s**2)) if np.isfinite(s).any() else 0.0
@@ -388,7 +375,7 @@ class TableLayerwisePredictor:
                 power, power_std = float(p[0]), float(ps[0])
             energy = power * runtime
             energy_std = energy * float(np.hypot(std / runtime, power_std / power)) if np.isfinite(energy) else np.nan
-            out.append({"network": name, "config": _format_config(cfg), **cfg, "runtime_s": runtime,
+            out.append({"network": name, "config": format_config(cfg), **cfg, "runtime_s": runtime,
                         "runtime_s_std": std, "power_w": power, "power_w_std": power_std, "energy_j": energy,
                         "energy_j_std": energy_std, "layers_runtime_s": float(t.sum()), "n_units": int(len(t)),
                         "composition": how, "notes": "; ".join(notes),

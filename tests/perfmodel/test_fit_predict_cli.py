@@ -108,16 +108,6 @@ def test_existing_output_kept_when_prediction_fails(tables, tmp_path, capsys):
     assert out.read_text() == "keep me\n"
 
 
-def test_layerwise_subcommands_say_not_available_without_the_profiler(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "profiling.store", None)  # import fails as if not written yet
-    monkeypatch.setitem(sys.modules, "profiling.networks", None)
-    monkeypatch.setitem(sys.modules, "profiling.campaign", None)
-    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "-o", str(tmp_path / "m.json")]) == 2
-    assert "not available yet" in _err(capsys)
-    assert main(["calibrate", "--platform", "cpu", "-o", str(tmp_path / "m.json")]) == 2
-    assert "not available yet" in _err(capsys)
-
-
 def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, monkeypatch):
     table = synthetic_table(n_networks=5, seed=3)
     store = types.ModuleType("profiling.store")
@@ -191,11 +181,11 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
 
 def test_calibrate_profiles_then_fits_from_the_store(tmp_path, monkeypatch, capsys):
     import perfmodel.commands.calibrate as cal
-    import perfmodel.models.layerwise as lw
+    import perfmodel.models.tables_input as tables_input
 
     calls = []
     monkeypatch.setattr(cal, "profile", lambda store, budget, show_progress: calls.append((store, budget)))
-    monkeypatch.setattr(lw, "store_frame", lambda path: synthetic_table(n_networks=4, seed=7))
+    monkeypatch.setattr(tables_input, "store_frame", lambda path: synthetic_table(n_networks=4, seed=7))
     out = tmp_path / "cal.json"
     assert main(["calibrate", "--budget", "quick", "--model", "gbr", "-o", str(out)]) == 0
     assert calls == [(str(tmp_path / "cal.sqlite"), "quick")]
