@@ -32,8 +32,8 @@ import numpy as np
 from ..errors import DataError
 from .config_model import make_regressor
 
-__all__ = ["RuntimeComposition", "NetworkPowerModel", "network_rates", "per_network_row", "network_design",
-           "fit_network_term"]
+__all__ = ["RuntimeComposition", "NetworkCorrection", "NetworkPowerModel", "network_rates", "per_network_row",
+           "network_design", "fit_network_term"]
 
 
 def per_network_row(units, n_rows: int, t: np.ndarray | None = None) -> np.ndarray:
@@ -179,23 +179,38 @@ class NetworkPowerModel:
             rel = self.regressor_.predict(X) / y - 1
             ok = np.isfinite(rel)
         self.rel_std_ = float(np.sqrt(np.mean(rel[ok] ** 2))) if ok.any() else float("nan")
+        self.range_ = [float(np.min(y)), float(np.max(y))]
         self.n_rows_ = int(len(y))
         self.n_features_ = int(X.shape[1])
         return self
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Power and its std (the GP's own std combined with the measured spread)."""
+    def predict(self, X: np.ndarray, clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Power and its std (the GP's own std combined with the measured spread).
+
+        ``clip``: a power outside the range measured in training (``range_``; a polynomial extrapolated to a
+        batch never measured gave 693 W on a 700 W board) is put at the nearest end of it; see
+        :meth:`outside`.
+        """
         if self.model == "gp":
             mean, std = self.regressor_.predict(X, return_std=True)
         else:
             mean, std = self.regressor_.predict(X), np.zeros(len(X))
+        if clip and self.range_ is not None:
+            mean = np.clip(mean, *self.range_)
         spread = self.rel_std_ * mean if np.isfinite(self.rel_std_) else np.zeros(len(X))
         return mean, np.sqrt(np.nan_to_num(std) ** 2 + spread ** 2)
+
+    def outside(self, X: np.ndarray) -> np.ndarray:
+        """Whether the unclipped power of each row of ``X`` lies outside the range measured in training."""
+        if self.range_ is None:
+            return np.zeros(len(X), dtype=bool)
+        raw = self.regressor_.predict(X)
+        return (raw < self.range_[0]) | (raw > self.range_[1])
 
     def to_dict(self) -> dict:
         from .persistence import state_of
 
-        return {"model": self.model, "random_state": self.random_state, "folds": self.folds,
+        return {"model": self.model, "random_state": self.random_state, "folds": self.folds, "range": self.range_,
                 "regressor": state_of(self.regressor_),
                 "rel_std": self.rel_std_ if np.isfinite(self.rel_std_) else None, "n_rows": self.n_rows_,
                 "n_features": self.n_features_, "spread_on": self.spread_on_}
@@ -210,4 +225,88 @@ class NetworkPowerModel:
         m.n_rows_ = int(d["n_rows"])
         m.n_features_ = int(d["n_features"])
         m.spread_on_ = str(d.get("spread_on", "networks left out"))
+        m.range_ = None if d.get("range") is None else [float(v) for v in d["range"]]  # older files: no clip
+        return m
+
+
+class NetworkCorrection:
+    """What the composition of layer times misses on whole networks, learnt from network-level features.
+
+    ``log(measured / composed) = ridge(features)``, features such as the log composed runtime, the batch,
+    the number of layers of each group, FLOPs and bytes of the network (:func:`~perfmodel.models.
+    table_layerwise.network_features`). Ridge (scikit-learn) on standardised features; the penalty is chosen
+    among ``alphas`` by leave-one-network-out on the training rows, and the correction is kept only when it
+    measures better there than the composition alone (``used_``). The learnt correction is clipped to the
+    range of ``log(measured / composed)`` seen in training.
+
+    ``rel_std_``: the RMS relative error of the corrected prediction (or of the composition alone, when not
+    used) with each network left out; ``rel_std_without_``: that of the composition alone.
+    """
+
+    def __init__(self, alphas=(0.3, 3.0, 30.0, 300.0)):
+        self.alphas = tuple(float(a) for a in alphas)
+
+    @staticmethod
+    def _ridge(alpha, X, z):
+        from sklearn.linear_model import Ridge
+
+        mean, scale = X.mean(axis=0), X.std(axis=0)
+        scale = np.where(scale > 1e-12, scale, 1.0)
+        r = Ridge(alpha=alpha).fit((X - mean) / scale, z)
+        return mean, scale, np.asarray(r.coef_, dtype=float), float(r.intercept_)
+
+    def fit(self, X: np.ndarray, composed_s: np.ndarray, runtime_s: np.ndarray, groups) -> "NetworkCorrection":
+        X = np.asarray(X, dtype=float)
+        c, y = np.asarray(composed_s, dtype=float), np.asarray(runtime_s, dtype=float)
+        ok = np.isfinite(X).all(axis=1) & np.isfinite(c) & (c > 0) & np.isfinite(y) & (y > 0)
+        X, c, y, names = X[ok], c[ok], y[ok], np.asarray(groups).astype(str)[ok]
+        z = np.log(y / c)
+        self.n_rows_ = int(len(z))
+        self.rel_std_without_ = float(np.sqrt(np.mean((c / y - 1) ** 2))) if len(z) else float("nan")
+        self.used_, self.rel_std_, self.alpha_ = False, self.rel_std_without_, None
+        self.z_range_ = [float(z.min()), float(z.max())] if len(z) else [0.0, 0.0]
+        self.mean_, self.scale_, self.coef_, self.intercept_ = np.zeros(X.shape[1]), np.ones(X.shape[1]), \
+            np.zeros(X.shape[1]), 0.0
+        uniq = sorted(set(names))
+        if len(uniq) < 4:
+            return self
+        best = None
+        for a in self.alphas:
+            pred = np.empty(len(z))
+            for n in uniq:
+                held = names == n
+                mean, scale, coef, icpt = self._ridge(a, X[~held], z[~held])
+                pred[held] = np.clip(((X[held] - mean) / scale) @ coef + icpt, z[~held].min(), z[~held].max())
+            rms = float(np.sqrt(np.mean((np.exp(pred) * c / y - 1) ** 2)))
+            if best is None or rms < best[0]:
+                best = (rms, a)
+        if best[0] < self.rel_std_without_:
+            self.used_, self.rel_std_, self.alpha_ = True, best[0], best[1]
+            self.mean_, self.scale_, self.coef_, self.intercept_ = self._ridge(best[1], X, z)
+        return self
+
+    def factor(self, X: np.ndarray) -> np.ndarray:
+        """``measured / composed`` predicted for each row of ``X`` (1 where the correction is not used)."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        if not self.used_:
+            return np.ones(len(X))
+        z = ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return np.exp(np.clip(z, *self.z_range_))
+
+    def to_dict(self) -> dict:
+        return {"alphas": list(self.alphas), "used": bool(self.used_), "alpha": self.alpha_,
+                "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_],
+                "coef": [float(v) for v in self.coef_], "intercept": float(self.intercept_),
+                "z_range": list(self.z_range_), "rel_std": self.rel_std_, "rel_std_without": self.rel_std_without_,
+                "n_rows": self.n_rows_}
+
+    @classmethod
+    def from_dict(cls, d) -> "NetworkCorrection":
+        m = cls(d.get("alphas", (0.3, 3.0, 30.0, 300.0)))
+        m.used_, m.alpha_ = bool(d["used"]), d.get("alpha")
+        m.mean_, m.scale_, m.coef_ = (np.asarray(d[k], dtype=float) for k in ("mean", "scale", "coef"))
+        m.intercept_ = float(d["intercept"])
+        m.z_range_ = [float(v) for v in d["z_range"]]
+        m.rel_std_, m.rel_std_without_ = float(d["rel_std"]), float(d["rel_std_without"])
+        m.n_rows_ = int(d["n_rows"])
         return m

@@ -33,13 +33,13 @@ from profiling.spec import FEATURE_COLUMNS as SPEC_COLUMNS
 
 from ..errors import DataError, ModelError
 from ..features import group_of, knob_columns, layer_features
-from .composition import NetworkPowerModel, RuntimeComposition, network_rates
+from .composition import NetworkCorrection, NetworkPowerModel, RuntimeComposition, network_rates
 from ._common import configs_frame, format_config
 from .layerwise import LayerwisePredictor
 from .std_folds import network_folds
 from .tables_input import MODE_COLUMN, check_layer_table, default_view, mode_rows, modes_of
 
-__all__ = ["TableLayerwisePredictor", "network_layers"]
+__all__ = ["TableLayerwisePredictor", "network_layers", "network_features"]
 
 # layer features checked against the calibrated range of their group at prediction
 RANGE_FEATURES = ("gflop", "in_hw", "in_c", "out_c")
@@ -63,6 +63,25 @@ def network_layers(table: pd.DataFrame, specs: Mapping | None = None) -> dict[st
             one = one.drop_duplicates("layer")
         out[name] = one[keep].reset_index(drop=True)
     return out
+
+
+# layer groups counted in the network-level features
+COUNTED_GROUPS = ("conv", "depthwise", "dense", "pool", "elementwise", "memory")
+
+
+def network_features(composed_s, batch, feats: pd.DataFrame) -> np.ndarray:
+    """Network-level features of each row (one network, several batches): log composed runtime, log batch,
+    ``log1p`` of the number of layers of each group of ``COUNTED_GROUPS`` and of the others, log GFLOP and
+    log MB moved per call (:class:`~perfmodel.models.composition.NetworkCorrection`'s inputs)."""
+    composed_s = np.atleast_1d(np.asarray(composed_s, dtype=float))
+    batch = np.broadcast_to(np.asarray(batch, dtype=float), composed_s.shape)
+    groups = feats["layer_type"].map(group_of).dropna() if "layer_type" in feats else pd.Series(dtype=object)
+    counts = [float(groups.eq(g).sum()) for g in COUNTED_GROUPS]
+    counts.append(float(len(groups)) - sum(counts))
+    gflop, act_mb, w_mb = _totals(feats)
+    rows = [[np.log(max(c, 1e-9)), np.log(max(b, 1.0)), *np.log1p(counts), np.log1p(b * gflop),
+             np.log1p(b * act_mb + w_mb)] for c, b in zip(composed_s, batch)]
+    return np.array(rows, dtype=float)
 
 
 def _canonical(value) -> str:
@@ -167,11 +186,25 @@ class TableLayerwisePredictor(BaseEstimator):
         unit_t = self._unseen_unit_times(units, rows, nets, layers_of, knobs)
         alone = rows.view != "inplace"  # units timed alone paid a launch / replay of their own
         comp = RuntimeComposition()
-        comp.fit(full_t, nets["runtime_s"].to_numpy(), alone=alone)
+        y = nets["runtime_s"].to_numpy(dtype=float)
+        comp.fit(full_t, y, alone=alone)
         rel = self._cv_composition(full_t, unit_t, nets, alone)
+        # What the composition misses, from network-level features: learnt on each network's composed runtime
+        # as of a network never seen (unit models and composition fitted without it), kept when it measures
+        # better with each network left out (NetworkCorrection)
+        names = nets["network"].to_numpy()
+        composed_cv = y * (1 + rel)
+        X = np.vstack([network_features(composed_cv[i], nets["batch"].iloc[i], layers_of[names[i]])
+                       for i in range(len(nets))])
+        correction = NetworkCorrection().fit(X, composed_cv, y, names)
+        rel_std = float(np.sqrt(np.mean(rel[np.isfinite(rel)] ** 2)))
+        if correction.used_:
+            rel_std = correction.rel_std_
         pred = comp.predict(unit_t)
-        state = {"view": rows.view, "units": units, "composition": comp,
-                 "rel_std": float(np.sqrt(np.mean(rel**2))), "n_network_rows": int(len(nets)),
+        pred = pred * correction.factor(np.vstack([network_features(pred[i], nets["batch"].iloc[i],
+                                                                    layers_of[names[i]]) for i in range(len(nets))]))
+        state = {"view": rows.view, "units": units, "composition": comp, "correction": correction,
+                 "rel_std": rel_std, "n_network_rows": int(len(nets)),
                  "networks": sorted(set(nets["network"])), "layer_networks": list(rows.layer_networks),
                  "batch_range": [float(nets["batch"].min()), float(nets["batch"].max())],
                  "layer_ranges": self._layer_ranges(rows.table), "power": None, "described": rows.describe()}
@@ -241,7 +274,8 @@ class TableLayerwisePredictor(BaseEstimator):
 
     def _cv_composition(self, full_t, unit_t, nets, alone: bool) -> np.ndarray:
         """Relative errors on networks left out: a composition fitted on the other networks' ``full_t``
-        applied to the left-out network's ``unit_t`` (from unit models that did not see it either)."""
+        applied to the left-out network's ``unit_t`` (from unit models that did not see it either); NaN for
+        the rows of a fold that could not be left out."""
         names = nets["network"].to_numpy()
         rel = np.full(len(nets), np.nan)
         y = nets["runtime_s"].to_numpy()
@@ -254,7 +288,7 @@ class TableLayerwisePredictor(BaseEstimator):
         if not np.isfinite(rel).any():
             raise DataError(f"{len(set(names))} networks with whole-network rows are too few to measure the "
                             "prediction's spread on networks left out")
-        return rel[np.isfinite(rel)]
+        return rel
 
     def _power_features(self, nets: pd.DataFrame, runtime_s: np.ndarray, layers_of) -> np.ndarray:
         tot = np.array([_totals(layers_of[n]) for n in nets["network"]])
@@ -357,8 +391,12 @@ class TableLayerwisePredictor(BaseEstimator):
                 if "outside the training range" not in str(w.message):  # said above, with the range
                     warnings.warn(str(w.message), stacklevel=2)
             comp = state["composition"]
-            runtime = float(comp.predict([t])[0])
-            how = "composition"
+            composed = float(comp.predict([t])[0])
+            runtime, how = composed, "composition"
+            corr = state.get("correction")
+            if corr is not None and corr.used_ and np.isfinite(composed) and composed > 0:
+                runtime = composed * float(corr.factor(network_features(composed, batch, feats))[0])
+                how = "composition x network correction"
             if not np.isfinite(runtime) or runtime <= 0:
                 runtime, how = float(t.sum()), "plain sum (composition left its range)"
                 warnings.warn(f"{name}, {format_config(cfg)}: the learnt composition gave {runtime!r}; predicted "
@@ -373,11 +411,17 @@ class TableLayerwisePredictor(BaseEstimator):
                                   np.array([runtime]))
                 p, ps = state["power"].predict(X)
                 power, power_std = float(p[0]), float(ps[0])
+                if state["power"].outside(X)[0]:
+                    lo, hi = state["power"].range_
+                    note = f"power clipped to the measured {lo:.0f}..{hi:.0f} W"
+                    warnings.warn(f"{name}, {format_config(cfg)}: {note}", stacklevel=2)
+                    notes.append(note)
             energy = power * runtime
             energy_std = energy * float(np.hypot(std / runtime, power_std / power)) if np.isfinite(energy) else np.nan
             out.append({"network": name, "config": format_config(cfg), **cfg, "runtime_s": runtime,
                         "runtime_s_std": std, "power_w": power, "power_w_std": power_std, "energy_j": energy,
-                        "energy_j_std": energy_std, "layers_runtime_s": float(t.sum()), "n_units": int(len(t)),
+                        "energy_j_std": energy_std, "layers_runtime_s": float(t.sum()), "composed_runtime_s": composed,
+                        "n_units": int(len(t)),
                         "composition": how, "notes": "; ".join(notes),
                         "source": f"model:layerwise-tables-{self.model}"})
         return pd.DataFrame(out)
@@ -393,6 +437,13 @@ class TableLayerwisePredictor(BaseEstimator):
                          f"runtime = {c.scale:.3f} * "
                          f"sum max(t - {1e6 * c.replay_s:.1f} us, {1e6 * c.gap_s:.2f} us) + {1e6 * c.offset_s:.1f} us;"
                          f" relative std on networks left out {100 * st['rel_std']:.1f} %")
+            corr = st.get("correction")
+            if corr is not None:
+                lines.append(f"  network correction (ridge on network features, networks left out one by one): "
+                             + (f"used, alpha {corr.alpha_:g}, relative std {100 * corr.rel_std_:.1f} % against "
+                                f"{100 * corr.rel_std_without_:.1f} % without" if corr.used_ else
+                                f"not used (no better than the composition alone, "
+                                f"{100 * corr.rel_std_without_:.1f} %)"))
             if st["power"] is not None:
                 lines.append(f"  power model on {st['power'].n_rows_} rows; relative std on {st['power'].spread_on_} "
                              f"{100 * st['power'].rel_std_:.1f} %")
@@ -405,8 +456,10 @@ class TableLayerwisePredictor(BaseEstimator):
         self._check_fitted()
         modes = {}
         for mode, st in self.modes_.items():
-            modes[mode] = {**{k: v for k, v in st.items() if k not in ("units", "composition", "power")},
+            own = ("units", "composition", "power", "correction")
+            modes[mode] = {**{k: v for k, v in st.items() if k not in own},
                            "units": state_of(st["units"]), "composition": st["composition"].to_dict(),
+                           "correction": None if st.get("correction") is None else st["correction"].to_dict(),
                            "power": None if st["power"] is None else st["power"].to_dict()}
         return {"params": {"model": self.model, "view": self.view, "std_folds": int(self.std_folds),
                            "random_state": self.random_state},
@@ -427,6 +480,9 @@ class TableLayerwisePredictor(BaseEstimator):
         for mode, st in state["modes"].items():
             m.modes_[mode] = {**st, "units": from_state(st["units"]),
                               "composition": RuntimeComposition.from_dict(st["composition"]),
+                              # files written before it: the composition alone, as they predicted
+                              "correction": None if st.get("correction") is None else
+                              NetworkCorrection.from_dict(st["correction"]),
                               "power": None if st["power"] is None else NetworkPowerModel.from_dict(st["power"])}
         return m
 
