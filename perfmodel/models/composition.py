@@ -236,15 +236,17 @@ class NetworkCorrection:
     the number of layers of each group, FLOPs and bytes of the network (:func:`~perfmodel.models.
     table_layerwise.network_features`). Ridge (scikit-learn) on standardised features; the penalty is chosen
     among ``alphas`` by leave-one-network-out on the training rows, and the correction is kept only when it
-    measures better there than the composition alone (``used_``). The learnt correction is clipped to the
-    range of ``log(measured / composed)`` seen in training.
+    measures better there than the composition alone, by more than ``margin`` of its error (``used_``; the
+    margin keeps a penalty chosen among several from passing for an improvement by chance). The learnt
+    correction is clipped to the range of ``log(measured / composed)`` seen in training.
 
     ``rel_std_``: the RMS relative error of the corrected prediction (or of the composition alone, when not
     used) with each network left out; ``rel_std_without_``: that of the composition alone.
     """
 
-    def __init__(self, alphas=(0.3, 3.0, 30.0, 300.0)):
+    def __init__(self, alphas=(0.3, 3.0, 30.0, 300.0), margin=0.05):
         self.alphas = tuple(float(a) for a in alphas)
+        self.margin = float(margin)
 
     @staticmethod
     def _ridge(alpha, X, z):
@@ -280,7 +282,7 @@ class NetworkCorrection:
             rms = float(np.sqrt(np.mean((np.exp(pred) * c / y - 1) ** 2)))
             if best is None or rms < best[0]:
                 best = (rms, a)
-        if best[0] < self.rel_std_without_:
+        if best[0] < (1 - self.margin) * self.rel_std_without_:
             self.used_, self.rel_std_, self.alpha_ = True, best[0], best[1]
             self.mean_, self.scale_, self.coef_, self.intercept_ = self._ridge(best[1], X, z)
         return self
@@ -294,7 +296,7 @@ class NetworkCorrection:
         return np.exp(np.clip(z, *self.z_range_))
 
     def to_dict(self) -> dict:
-        return {"alphas": list(self.alphas), "used": bool(self.used_), "alpha": self.alpha_,
+        return {"alphas": list(self.alphas), "margin": self.margin, "used": bool(self.used_), "alpha": self.alpha_,
                 "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_],
                 "coef": [float(v) for v in self.coef_], "intercept": float(self.intercept_),
                 "z_range": list(self.z_range_), "rel_std": self.rel_std_, "rel_std_without": self.rel_std_without_,
@@ -302,7 +304,7 @@ class NetworkCorrection:
 
     @classmethod
     def from_dict(cls, d) -> "NetworkCorrection":
-        m = cls(d.get("alphas", (0.3, 3.0, 30.0, 300.0)))
+        m = cls(d.get("alphas", (0.3, 3.0, 30.0, 300.0)), d.get("margin", 0.05))
         m.used_, m.alpha_ = bool(d["used"]), d.get("alpha")
         m.mean_, m.scale_, m.coef_ = (np.asarray(d[k], dtype=float) for k in ("mean", "scale", "coef"))
         m.intercept_ = float(d["intercept"])
