@@ -277,3 +277,22 @@ def test_layerwise_table_bad_input_exits_2_and_writes_nothing(h200_tables, tmp_p
     assert "is not a NetworkSpec file" in _err(capsys)
     assert main(["fit", "--layerwise", "--store", "x.sqlite", "-o", str(out)]) == 2
     assert "--layerwise goes with --table" in _err(capsys) and not out.exists()
+
+
+def test_quick_calibration_measures_each_synthetic_network_under_all_configurations_but_one():
+    from collections import Counter
+
+    from perfmodel.commands.calibrate import BUDGETS, plan_jobs
+
+    nets = BUDGETS["quick"]["networks"]
+    configs = [{"threads": t, "batch": b} for t in (1, 2) for b in (1, 4)]
+    jobs = plan_jobs(nets, configs, thin=True)
+    per_net = Counter(n for n, _ in jobs)
+    synth = [n for n in nets if n.startswith("synthetic")]
+    assert all(per_net[n] == 3 for n in synth) and all(per_net[n] == 4 for n in nets if n not in synth)
+    assert len(jobs) == 4 * len(nets) - len(synth) and len(set((n, str(c)) for n, c in jobs)) == len(jobs)
+    # every configuration keeps three quarters of the synthetic networks
+    assert set(Counter(str(c) for n, c in jobs if n in synth).values()) == {len(synth) * 3 // 4}
+    assert jobs == plan_jobs(nets, configs, thin=True)  # one order: an interrupted run resumes the same plan
+    assert sorted(map(str, plan_jobs(nets, configs, thin=False))) == sorted(str((n, c)) for n in nets
+                                                                         for c in configs)
