@@ -28,6 +28,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from ..errors import DataError
 from .config_model import make_regressor
@@ -236,8 +237,9 @@ class NetworkCorrection:
     the number of layers of each group, FLOPs and bytes of the network (:func:`~perfmodel.models.
     table_layerwise.network_features`). Ridge (scikit-learn) on standardised features; the penalty is chosen
     among ``alphas`` by leave-one-network-out on the training rows, and the correction is kept only when it
-    measures better there than the composition alone, by more than ``margin`` of its error (``used_``; the
-    margin keeps a penalty chosen among several from passing for an improvement by chance). The learnt
+    measures better there than the composition alone, by more than ``margin`` of its error and by more than one
+    standard error of the per-network gain (``used_``, ``gain_se_``: the one-standard-error rule, which keeps a
+    penalty chosen among several, or a gain on a few networks, from passing for an improvement). The learnt
     correction is clipped to the range of ``log(measured / composed)`` seen in training.
 
     ``rel_std_``: the RMS relative error of the corrected prediction (or of the composition alone, when not
@@ -265,7 +267,7 @@ class NetworkCorrection:
         z = np.log(y / c)
         self.n_rows_ = int(len(z))
         self.rel_std_without_ = float(np.sqrt(np.mean((c / y - 1) ** 2))) if len(z) else float("nan")
-        self.used_, self.rel_std_, self.alpha_ = False, self.rel_std_without_, None
+        self.used_, self.rel_std_, self.alpha_, self.gain_se_ = False, self.rel_std_without_, None, None
         self.z_range_ = [float(z.min()), float(z.max())] if len(z) else [0.0, 0.0]
         self.mean_, self.scale_, self.coef_, self.intercept_ = np.zeros(X.shape[1]), np.ones(X.shape[1]), \
             np.zeros(X.shape[1]), 0.0
@@ -279,10 +281,15 @@ class NetworkCorrection:
                 held = names == n
                 mean, scale, coef, icpt = self._ridge(a, X[~held], z[~held])
                 pred[held] = np.clip(((X[held] - mean) / scale) @ coef + icpt, z[~held].min(), z[~held].max())
-            rms = float(np.sqrt(np.mean((np.exp(pred) * c / y - 1) ** 2)))
+            sq = (np.exp(pred) * c / y - 1) ** 2
+            rms = float(np.sqrt(np.mean(sq)))
             if best is None or rms < best[0]:
-                best = (rms, a)
-        if best[0] < (1 - self.margin) * self.rel_std_without_:
+                best = (rms, a, sq)
+        # per network: squared relative error without the correction minus with it; the correction must win
+        # by more than one standard error of their mean (the one-standard-error rule) and by ``margin``
+        gain = pd.Series((c / y - 1) ** 2 - best[2]).groupby(names).mean().to_numpy()
+        self.gain_se_ = [float(gain.mean()), float(gain.std(ddof=1) / np.sqrt(len(gain)))]
+        if best[0] < (1 - self.margin) * self.rel_std_without_ and self.gain_se_[0] > self.gain_se_[1]:
             self.used_, self.rel_std_, self.alpha_ = True, best[0], best[1]
             self.mean_, self.scale_, self.coef_, self.intercept_ = self._ridge(best[1], X, z)
         return self
