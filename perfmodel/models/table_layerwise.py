@@ -8,8 +8,13 @@ For every mode of the tables (``cuda_graph`` on / off on the H200 tables, one mo
 2. composition (:class:`~perfmodel.models.composition.RuntimeComposition`): network runtime from the predicted
    unit times, learnt on the whole-network rows of every network whose layers are known (from the table's
    layer rows of any view, or from NetworkSpec files), on the unit times of the unit models it is used with;
-3. power (:class:`~perfmodel.models.composition.NetworkPowerModel`) on the whole-network rows with power;
-   energy per inference = power * runtime.
+3. network correction (:class:`~perfmodel.models.composition.NetworkCorrection`): what the composition
+   misses on whole networks, ``log(measured / composed)`` by a ridge on network-level features
+   (:func:`network_features`: composed runtime, batch, layers per group, FLOPs, bytes), learnt on every
+   network's composed runtime as of a network never seen, and kept only when it beats the composition
+   alone with each network left out (by more than one standard error);
+4. power (:class:`~perfmodel.models.composition.NetworkPowerModel`) on the whole-network rows with power,
+   clipped to the measured range with a note; energy per inference = power * runtime.
 
 The std's: ``runtime_s_std`` = the relative error on networks left out (unit models fitted without them, in
 ``std_folds`` groups, composed by a composition fitted without them) times the runtime, combined with the
