@@ -193,6 +193,11 @@ def test_network_correction_learns_a_network_level_effect_and_only_when_it_helps
     c0 = NetworkCorrection().fit(X, composed, noise, names)
     assert not c0.used_ and np.all(c0.factor(x_new) == 1.0)
     assert NetworkCorrection.from_dict(c.to_dict()).factor(x_new) == pytest.approx(c.factor(x_new))
+    # the same effect on too few networks for its features (two per feature): not tried
+    few = np.isin(names, [f"n{i}" for i in range(6)])
+    wide = np.column_stack([X[few]] + [rng.normal(size=(few.sum(), 1)) for _ in range(3)])  # 5 features
+    cf = NetworkCorrection().fit(wide, composed[few], y[few], names[few])
+    assert not cf.used_ and cf.gain_se_ is None
 
 
 def test_the_correction_is_reported_and_applied(model):
