@@ -157,6 +157,8 @@ def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
     train = table[table["network"] != "net0"]
     m = TableLayerwisePredictor(model="gbr", std_folds=2).fit(train)
     assert list(m.modes_) == [""]  # no cuda_graph column: one mode
+    # units timed in place: composed by scale and offset, no network correction tried
+    assert m.modes_[""]["correction"] is None and "network correction: not tried" in "\n".join(m.summary())
     feats = table[(table["network"] == "net0") & table["level"].eq("layer")]
     feats = feats[feats["config"] == feats["config"].iloc[0]].drop(columns=["runtime_s", "power_w", "energy_j"])
     lo, hi = m.knob_ranges_["threads"]
