@@ -8,6 +8,25 @@ on the same day: this VM's speed changed by 1.3-1.5x between two days (docs/mode
     .venv/bin/python benchmarks/bench_calibrate.py [--table T.csv.gz] [--model gbr] [--store runs/cal.sqlite]
 
 An existing --store is reused (jobs already in it are skipped), so a second run only re-fits and re-scores.
+
+With ``--job-cost`` it does not calibrate: it says where a calibration job's time goes. It times a fresh Python
+process importing TensorFlow (what every job pays: one TensorFlow worker per configuration), then one job of
+each network of ``--cost-networks`` through the campaign pipeline with the whole view only and with whole +
+in-place (calibrate's views), and from these estimates the time of ``calibrate --budget quick`` (its 84 jobs,
+each synthetic network costed like the first of its family). Other processes on the machine inflate every
+figure; the load average is printed beside them.
+
+    .venv/bin/python benchmarks/bench_calibrate.py --job-cost
+
+With ``--design-check`` it measures nothing: from the shipped CPU tables of one day (2026-12-02: synthetic,
+fully-connected and application networks, each under threads=1/2 at batch 1 and threads=2 at batch 4) it fits
+the calibration's model on quick's networks that the tables hold (synthetic_0..11, synthetic_fc_0..3,
+mobilenetv2, mobilenetv3small; the toy networks are not in them) twice: with every synthetic network under
+every configuration, and with each under two of the three (rotating, so every configuration keeps two thirds
+of them), and scores both on the ten other applications (their in-place units as layer features). It says
+what measuring fewer synthetic jobs costs in accuracy.
+
+    .venv/bin/python benchmarks/bench_calibrate.py --design-check
 """
 
 from __future__ import annotations
@@ -49,12 +68,113 @@ def score(model: LayerwisePredictor, table: pd.DataFrame, table_path: str) -> pd
     return pd.DataFrame(rows)
 
 
+def _tf_import_s() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def job_cost(networks: list[str], config: dict) -> int:
+    """Time a TensorFlow import and one job per network (see the module docstring); estimate quick's total."""
+    from perfmodel.commands.calibrate import BUDGETS
+    from profiling.campaign import build_executor, build_platform, run_campaign
+    from profiling.store import CampaignStore
+
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores; other processes inflate every time below)")
+    imports = [_tf_import_s() for _ in range(2)]
+    print(f"fresh python + import tensorflow: {', '.join(f'{t:.1f}' for t in imports)} s")
+    platform = build_platform("cpu")
+    executor = build_executor(None, platform)
+    cfg = {**executor.space(platform).default(), **config}
+    cost = {}
+    with tempfile.TemporaryDirectory(prefix="bench-jobcost-") as tmp, \
+            CampaignStore(os.path.join(tmp, "c.sqlite")) as store:
+        for net in networks:
+            for views in (("whole",), ("whole", "inplace")):
+                t0 = time.perf_counter()
+                summary = run_campaign(platform, executor, [net], [cfg], store, level="layer", views=views,
+                                       campaign="cost-" + "-".join(views))
+                wall = time.perf_counter() - t0
+                worker = summary.results[0].result.wall_s if summary.results else float("nan")
+                cost[(net, views)] = wall
+                print(f"{net:18s} views {'+'.join(views):14s}: {wall:5.1f} s (worker process {worker:5.1f} s)  "
+                      f"load {os.getloadavg()[0]:.2f}")
+    family = lambda n: ("synthetic_fc_" if n.startswith("synthetic_fc_") else  # noqa: E731
+                        "synthetic_" if n.startswith("synthetic_") else n)
+    per = {family(n): t for (n, v), t in cost.items() if v == ("whole", "inplace")}
+    plan = BUDGETS["quick"]
+    n_cfg = len(plan["threads"]) * len(plan["batch"])
+    missing = sorted({family(n) for n in plan["networks"]} - set(per))
+    est = sum(per.get(family(n), float("nan")) for n in plan["networks"]) * n_cfg
+    print(f"estimated calibrate --budget quick: {len(plan['networks']) * n_cfg} jobs, {est:.0f} s "
+          f"({est / 60:.1f} min) at this load" + (f"; not costed: {', '.join(missing)}" if missing else ""))
+    return 0
+
+
+def design_check(model_name: str) -> int:
+    """Fewer synthetic jobs: what they cost in accuracy (see the module docstring)."""
+    from perfmodel.commands.calibrate import BUDGETS
+
+    d = os.path.join(os.path.dirname(__file__), "..", "datasets", "cpu-keras-applications")
+    parts = [pd.read_csv(os.path.join(d, f), low_memory=False) for f in
+             ("synthetic-2026-12-02.csv.gz", "synthetic-fc-2026-12-02.csv.gz", "measurements-2026-12-02-fw.csv.gz")]
+    table = pd.concat(parts, ignore_index=True)
+    table = table[table["status"].astype(str).eq("ok")]
+    quick = [n for n in BUDGETS["quick"]["networks"] if n in set(table["network"])]
+    apps = sorted(set(parts[2]["network"]) - set(quick))
+    cfgs = sorted(table["config"].unique())
+    synth = [n for n in quick if n.startswith("synthetic")]
+    keys = list(zip(table["network"], table["config"]))
+
+    def keep(k: int) -> pd.DataFrame:  # each synthetic network under k of the configurations, rotating
+        kept = {(n, cfgs[(i + j) % len(cfgs)]) for i, n in enumerate(synth) for j in range(k)}
+        ok = [net not in synth or (net, c) in kept for net, c in keys]
+        return table[table["network"].isin(quick) & pd.Series(ok, index=table.index)]
+
+    print(f"training networks ({len(quick)}): {', '.join(quick)}; scored on {', '.join(apps)}")
+    for k in range(len(cfgs), 0, -1):
+        label, train = f"synthetic networks under {k} of {len(cfgs)} configurations", keep(k)
+        n_jobs = train.drop_duplicates(["network", "config"]).shape[0]
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = LayerwisePredictor(model=model_name, random_state=0, std_folds=0).fit(train)
+        fit_s = time.perf_counter() - t0
+        errs = []
+        for net in apps:
+            rows = table[table["network"].eq(net)]
+            units = rows[rows["view"].eq("inplace")]
+            units = units[units["config"].eq(units["config"].iloc[0])]
+            whole = rows[rows["view"].eq("whole")]
+            knobs = [k for k in m.knobs_.knobs if k in whole.columns] + ["batch"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = m.predict(units.drop(columns=["runtime_s"]), [{k: r[k] for k in knobs}
+                                                                    for _, r in whole.iterrows()])
+            errs += list(out["runtime_s"].to_numpy() / whole["runtime_s"].to_numpy() - 1)
+        e = pd.Series(errs).abs()
+        print(f"{label:45s}: {n_jobs} jobs, fit {fit_s:.0f} s; {len(e)} pairs, MAPE {100 * e.mean():.1f} %, "
+              f"within +-10 % {100 * (e <= 0.1).mean():.0f} %, bias {100 * pd.Series(errs).median():+.1f} %")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", default=TABLE, help="whole-network rows to score (same day as the calibration)")
     ap.add_argument("--model", default="gbr", choices=("polynomial", "gp", "gbr"))
     ap.add_argument("--store", help="calibration store (default: a temporary one)")
+    ap.add_argument("--job-cost", action="store_true", help="time the parts of calibration jobs instead")
+    ap.add_argument("--design-check", action="store_true",
+                    help="score fewer synthetic jobs on the shipped tables instead (no measuring)")
+    ap.add_argument("--cost-networks", default="tiny_cnn,tiny_mobilenet,tiny_resnet,mobilenetv3small,mobilenetv2,"
+                    "synthetic_0,synthetic_fc_0", help="networks timed by --job-cost")
+    ap.add_argument("--cost-config", default="threads=2,batch=4", help="configuration of the --job-cost jobs")
     args = ap.parse_args(argv)
+    if args.design_check:
+        return design_check(args.model)
+    if args.job_cost:
+        cfg = {k: int(v) for k, v in (kv.split("=") for kv in args.cost_config.split(","))}
+        return job_cost(args.cost_networks.split(","), cfg)
     tmp = tempfile.mkdtemp(prefix="bench-calibrate-")
     store = args.store or os.path.join(tmp, "cal.sqlite")
     out = os.path.join(tmp, "cal.json")

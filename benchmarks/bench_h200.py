@@ -6,7 +6,8 @@ rows, predict every (network, configuration) pair of the held-out one from its l
 file when ``--specs`` has one, else its layer rows' shapes: never its times), compare with the measured
 whole-network rows (median over sittings). Reported per mode (``cuda_graph`` on / off) separately:
 
-- runtime MAPE, bias (median signed error) and % of pairs within +-10 %, for the model and the baselines:
+- runtime MAPE, bias (median signed error) and % of pairs within +-10 %, for the model (and for its
+  composition of layer times alone, without the network-level correction) and the baselines:
   FLOPs-linear, FLOPs + layer count (log-linear), a Paleo-style roofline (time = FLOPs / peak + bytes /
   bandwidth per layer, the peaks taken from the training layer rows: the largest FLOP/s and byte/s any layer
   reached), NeuralPower's plain sum of per-layer polynomial models;
@@ -164,7 +165,8 @@ def main(argv=None) -> int:
             row = {"network": net, "config": meas["config"].iloc[i], "mode": str(cfg.get(MODE_COLUMN, "")),
                    "batch": cfg.get("batch", 1), "runtime_s": meas["runtime_s"].iloc[i],
                    "pred_runtime_s": pred["runtime_s"].iloc[i], "pred_runtime_s_std": pred["runtime_s_std"].iloc[i],
-                   "plain_sum": pred["layers_runtime_s"].iloc[i], **{k: v[i] for k, v in base.items()}}
+                   "composed": pred["composed_runtime_s"].iloc[i], "plain_sum": pred["layers_runtime_s"].iloc[i],
+                   **{k: v[i] for k, v in base.items()}}
             for c in ("power_w", "energy_j"):
                 if c in meas:
                     row[c] = meas[c].iloc[i]
@@ -183,7 +185,8 @@ def main(argv=None) -> int:
     for mode, r in R.groupby("mode"):
         print(f"\n## mode {MODE_COLUMN}={mode or '-'} ({len(r)} pairs of {r['network'].nunique()} networks)")
         print(f"{'runtime':28s} {'MAPE %':>8s} {'bias %':>8s} {'within10 %':>10s}")
-        for name, col in (("layer-wise (this model)", "pred_runtime_s"), ("NeuralPower plain sum", "plain_sum"),
+        for name, col in (("layer-wise (this model)", "pred_runtime_s"),
+                          ("  its composition alone", "composed"), ("NeuralPower plain sum", "plain_sum"),
                           ("FLOPs-linear", "flops_linear"), ("FLOPs + layers (log-lin)", "flops_layers_loglinear"),
                           ("Paleo roofline (table peaks)", "roofline")):
             e = r[col] / r["runtime_s"] - 1

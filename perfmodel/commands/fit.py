@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.model == "linear":
         raise ModelError("--model linear is for --table only; use polynomial, gp or gbr with --store")
-    from ..models.layerwise import LayerwisePredictor, store_frame
+    from ..models.layerwise import LayerwisePredictor
+    from ..models.tables_input import store_frame
 
     table = store_frame(args.store)
     model = LayerwisePredictor(model=args.model, view=args.view or "inplace", log_target=log_target is not False,

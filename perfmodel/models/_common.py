@@ -37,3 +37,27 @@ def require_state(state: dict, keys: tuple[str, ...], kind: str) -> None:
     missing = [k for k in keys if k not in state]
     if missing:
         raise ModelError(f"corrupt {kind!r} model state: missing {', '.join(missing)}")
+
+
+def configs_frame(configs):
+    """Configurations to predict (a mapping, a sequence of mappings or a DataFrame) as a DataFrame; ``None``
+    is one empty configuration."""
+    from collections.abc import Mapping
+
+    import pandas as pd
+
+    if configs is None:
+        return pd.DataFrame([{}])
+    if isinstance(configs, pd.DataFrame):
+        return configs.reset_index(drop=True)
+    if isinstance(configs, Mapping):
+        configs = [configs]
+    configs = [dict(c) for c in configs]
+    if not configs:
+        raise DataError("no configuration to predict")
+    return pd.DataFrame(configs)
+
+
+def format_config(cfg) -> str:
+    """``k=v,k=v`` in the order of ``cfg``."""
+    return ",".join(f"{k}={v}" for k, v in cfg.items())

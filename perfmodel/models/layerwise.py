@@ -16,179 +16,53 @@ it once (TensorFlow does), and is predicted like any layer otherwise.
 Power is the runtime-weighted mean of the unit powers and energy = power * runtime (NeuralPower). With the
 GP, unit std's are propagated assuming independent errors; every model's std holds the relative spread of
 the network-level prediction on networks the unit models did not see (``std_folds``).
+
+This module holds the predictor (unit models per group, fitting, prediction); its parts live beside it:
+:mod:`.duplicates` (duplicate layers), :mod:`.speed_reference` (runtimes at one machine speed),
+:mod:`.roofline_base` (the estimate unit models are relative to), :mod:`.composition` (the network term),
+:mod:`.std_folds` (the std measured on networks left out), :mod:`.layerwise_state` (the JSON state),
+:mod:`.tables_input` (campaign stores and tables) and :mod:`.network_input` (networks to predict).
+
+Scikit-learn's estimator contract: parameters are those of ``__init__`` (``get_params``, ``set_params`` and
+``clone`` are :class:`sklearn.base.BaseEstimator`'s), ``fit`` sets only attributes ending in ``_``. The
+checks of ``sklearn.utils.estimator_checks`` that feed ``fit(X, y)`` with numeric arrays cannot pass: the
+predictor learns from a measurement table (per-layer and whole-network rows of named networks) and predicts
+a network (its layer features) per configuration, not rows of ``X``.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from profiling.synthetic import is_synthetic
 
 from ..errors import DataError, ModelError
-from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_FEATURES, GROUP_FEATURES_V1,
-                        SPECIAL_FEATURES, KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns,
-                        layer_features, run_key, separable_halves, split_separable)
-from ._common import require_state
+from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_FEATURES, SPECIAL_FEATURES,
+                        KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns, layer_features,
+                        separable_halves, split_separable)
+from ._common import configs_frame, format_config
+from .composition import fit_network_term, network_design, per_network_row
 from .config_model import make_regressor
+from .duplicates import duplicate_cost, duplicate_groups, duplicate_mask
+from .layerwise_state import layerwise_from_state, layerwise_state
+from .network_input import load_network_spec
+from .roofline_base import fit_roofline_base, roofline_base
+from .speed_reference import at_reference_speed, speed_scale
+from .std_folds import unseen_unit_sums
+from .tables_input import NEEDED_COLUMNS as REQUIRED
+from .tables_input import store_frame
 
-__all__ = ["LayerwisePredictor", "store_frame", "load_network_spec"]
-
-REQUIRED = ("network", "level", "view", "layer_type", "runtime_s")
-# a group of equal layers says whether the runtime computed it once only when its longest member takes longer
-# than the timer's resolution (1 us) by a margin
-_DUPLICATE_EVIDENCE_S = 5e-6
-
-
-def store_frame(path: str | os.PathLike) -> pd.DataFrame:
-    """The measurement table of a campaign store (``profiling.store.CampaignStore(path).to_frame()``)."""
-    try:
-        from profiling.store import CampaignStore
-    except ImportError:
-        raise ModelError("fitting from --store is not available yet (profiling.store.CampaignStore is missing); "
-                         "export the table and use LayerwisePredictor.fit(table) meanwhile") from None
-    if "://" in os.fspath(path):  # a database (postgresql://...): profiling.store.open_store
-        from profiling.store import open_store
-
-        store = open_store(path, readonly=True)
-    elif not os.path.exists(os.fspath(path)):
-        raise DataError(f"store {os.fspath(path)!r} does not exist")
-    else:
-        store = CampaignStore(path, readonly=True)  # a read: no lock, never creates or changes the file
-    try:
-        table = store.to_frame()
-    finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
-    if table is None or len(table) == 0:
-        raise DataError(f"store {os.fspath(path)!r} holds no measurements")
-    return table
+# store_frame, load_network_spec and at_reference_speed live in tables_input, network_input and speed_reference;
+# they stay importable from here, where earlier code and tests found them
+__all__ = ["LayerwisePredictor", "store_frame", "load_network_spec", "at_reference_speed"]
 
 
-def load_network_spec(name_or_path: str):
-    """``profiling.networks.load_network(name_or_path)`` (a NetworkSpec with ``.features()``)."""
-    try:
-        from profiling.networks import load_network
-    except ImportError:
-        raise ModelError("predicting a --network is not available yet (profiling.networks.load_network is "
-                         "missing)") from None
-    loaded = load_network(name_or_path)
-    return loaded[1] if isinstance(loaded, tuple) else loaded  # (keras_model, NetworkSpec)
-
-
-def _duplicate_mask(rows: pd.DataFrame) -> pd.Series:
-    """Rows of layers that repeat an earlier layer's computation (a non-empty ``duplicate_of``)."""
-    if "duplicate_of" not in rows.columns:
-        return pd.Series(False, index=rows.index)
-    col = rows["duplicate_of"]  # all-empty in a CSV reads as float NaN
-    return col.notna() & col.astype(str).str.strip().ne("")
-
-
-def _duplicate_groups(layers: pd.DataFrame) -> pd.Series:
-    """For the rows of duplicate layers and of the layers they repeat: a key naming their group in their run
-    (the same for a layer and its duplicates); NaN for every other row."""
-    dup = _duplicate_mask(layers)
-    if not dup.any():
-        return pd.Series(np.nan, index=layers.index, dtype=object)
-    net = layers["network"].astype(str)
-    name = layers["layer"].astype(str) if "layer" in layers.columns else pd.Series("", index=layers.index)
-    repeated = set(zip(net[dup], layers.loc[dup, "duplicate_of"].astype(str)))
-    member = dup | pd.Series([k in repeated for k in zip(net, name)], index=layers.index)
-    m = layers[member]
-    first = np.where(dup[member], m["duplicate_of"].astype(str), name[member])
-    return run_key(m.assign(_first=first), ["_first"]).reindex(layers.index)
-
-
-def _duplicate_cost(layers: pd.DataFrame, group: pd.Series) -> float | None:
-    """What a duplicate layer costs in the measured runtime (see ``LayerwisePredictor.duplicate_s_``).
-
-    A runtime that computes a group of equal layers once gives its time to one of them, not necessarily the
-    first (TensorFlow keeps one node's name): the other members are the duplicates' cost. It computes each
-    when the second-longest member of a group takes at least half of the longest; only groups whose longest
-    takes ``_DUPLICATE_EVIDENCE_S`` or more say which. Without such groups the runtime is taken to compute
-    duplicates once, as TensorFlow, the runtime of this project's CPU and Jetson platforms, does.
-    """
-    t = layers.loc[group.notna(), "runtime_s"].astype(float)
-    if t.empty:
-        return 0.0
-    g = group[t.index]
-    rank = t.groupby(g).rank(method="first", ascending=False)
-    top, second = t[rank.eq(1)].groupby(g).max(), t[rank.eq(2)].groupby(g).max()
-    both = second.index[top.reindex(second.index) >= _DUPLICATE_EVIDENCE_S]
-    if len(both) and float(np.median(second[both] / top[both])) >= 0.5:
-        return None
-    others = t[rank.gt(1)]
-    return float(np.median(others)) if len(others) else 0.0
-
-
-def _per_network_row(units: pd.DataFrame, n_rows: int, t: np.ndarray | None = None) -> np.ndarray:
-    """Sum of ``t`` (or the number of units, without it) of each network row (``units["_net_row"]``)."""
-    return np.bincount(units["_net_row"].to_numpy(dtype=int), weights=t, minlength=n_rows).astype(float)
-
-
-def _configs_frame(configs) -> pd.DataFrame:
-    if configs is None:
-        return pd.DataFrame([{}])
-    if isinstance(configs, pd.DataFrame):
-        return configs.reset_index(drop=True)
-    if isinstance(configs, Mapping):
-        configs = [configs]
-    configs = [dict(c) for c in configs]
-    if not configs:
-        raise DataError("no configuration to predict")
-    return pd.DataFrame(configs)
-
-
-def _format_config(cfg: Mapping) -> str:
-    return ",".join(f"{k}={v}" for k, v in cfg.items())
-
-
-def at_reference_speed(tables, column: str, window: int = 9) -> tuple[list[pd.DataFrame], float]:
-    """The tables with every runtime put at one speed of the machine, and that speed's reference (seconds).
-
-    Each job's reference (``column``, e.g. ``ref_compute_s``: timed before the job, on all of its rows) is
-    replaced by the median over the ``window`` jobs closest in time (``measured_at``; all tables together),
-    then ``runtime_s`` is multiplied by ``median reference / job reference``. Raises :class:`DataError` when
-    a row has no valid reference.
-    """
-    window = int(window)
-    if window < 1:
-        raise DataError(f"the reference window must be at least one job, got {window}")
-    jobs, row_keys = [], []
-    for i, t in enumerate(tables):
-        if column not in t.columns:
-            raise DataError(f"the table has no speed reference column {column!r} (recorded by campaigns since "
-                            "2026-12-02); fit with reference=None")
-        ref = pd.to_numeric(t[column], errors="coerce")
-        bad = ~(np.isfinite(ref) & (ref > 0))
-        if bad.any():
-            raise DataError(f"{int(bad.sum())} rows of the table have no valid {column!r} (measured before speed "
-                            "references were recorded?); fit with reference=None or drop them")
-        keys = [c for c in ("campaign", "network", "config", "measured_at") if c in t.columns]
-        key = t[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series(t.index.astype(str), index=t.index)
-        row_keys.append(key)
-        when = pd.to_datetime(t["measured_at"], errors="coerce", utc=True) if "measured_at" in t.columns else \
-            pd.Series(pd.NaT, index=t.index)
-        jobs.append(pd.DataFrame({"table": i, "key": key, "ref": ref, "when": when}).drop_duplicates(["key"]))
-    jobs = pd.concat(jobs, ignore_index=True)
-    jobs = jobs.sort_values("when", kind="stable")  # jobs without a time keep their order, at the end
-    jobs["smooth"] = jobs["ref"].rolling(window, center=True, min_periods=1).median().to_numpy() \
-        if jobs["when"].notna().all() else jobs["ref"]
-    ref0 = float(np.median(jobs["smooth"]))
-    out = []
-    for i, (t, key) in enumerate(zip(tables, row_keys)):
-        mine = jobs[jobs["table"].eq(i)].set_index("key")["smooth"]
-        out.append(t.assign(runtime_s=t["runtime_s"].astype(float) * ref0 / key.map(mine).to_numpy(dtype=float)))
-    return out, ref0
-
-
-class LayerwisePredictor:
+class LayerwisePredictor(BaseEstimator):
     """Predict runtime, power and energy of (possibly unseen) networks and configurations from layer models.
 
     Parameters
@@ -272,44 +146,20 @@ class LayerwisePredictor:
         self.reference_window = reference_window
         self.std_folds = std_folds
 
-    def get_params(self, deep=True) -> dict:
-        """The constructor's parameters, as given (scikit-learn's estimator contract)."""
-        names = inspect.signature(type(self).__init__).parameters
-        return {k: getattr(self, k) for k in names if k != "self"}
-
-    def set_params(self, **params) -> "LayerwisePredictor":
-        """Set constructor parameters by name; an unknown name is a :class:`ModelError`."""
-        known = self.get_params()
-        for k, v in params.items():
-            if k not in known:
-                raise ModelError(f"LayerwisePredictor has no parameter {k!r}; it has {', '.join(known)}")
-            setattr(self, k, v)
-        return self
-
     # -- features
     def _base_of(self, rows: pd.DataFrame) -> np.ndarray:
         """The roofline-style estimate that unit models are relative to (ones without a base)."""
         if self.base is None or not hasattr(self, "base_coef_"):
             return np.ones(len(rows))
-        f = layer_features(rows)
-        moved = (f["weight_mb"] + f["input_mb"] + f["output_mb"]).to_numpy()
-        c, a, b = self.base_coef_
-        return np.maximum(c + a * f["gflop"].to_numpy() + b * moved, 1e-9)
+        return roofline_base(rows, self.base_coef_)
 
     def _fit_base(self, rows: pd.DataFrame) -> None:
         if self.base is None:
             return
         if self.base != "roofline":
             raise ModelError(f"unknown base {self.base!r}; choose 'roofline' or None")
-        from scipy.optimize import nnls
+        self.base_coef_ = fit_roofline_base(rows)
 
-        f = layer_features(rows)
-        y = rows["runtime_s"].to_numpy(dtype=float)
-        A = np.column_stack([np.ones(len(rows)), f["gflop"], f["weight_mb"] + f["input_mb"] + f["output_mb"]])
-        coef, _ = nnls(A / y[:, None], np.ones(len(y)))
-        if not np.any(coef[1:] > 0):  # nothing scales with the work: no base
-            coef = np.array([float(np.median(y)), 0.0, 0.0])
-        self.base_coef_ = coef
     def _params(self) -> dict:
         if self.model_params is not None:
             return dict(self.model_params)
@@ -362,14 +212,7 @@ class LayerwisePredictor:
         return out
 
     def _speed_scale(self, reference_s) -> float:
-        if reference_s is None:
-            return 1.0
-        if getattr(self, "reference_s_", None) is None:
-            raise ModelError("reference_s given, but the model was fitted without a speed reference (reference=None)")
-        reference_s = float(reference_s)
-        if not np.isfinite(reference_s) or reference_s <= 0:
-            raise DataError(f"reference_s must be a positive time in seconds, got {reference_s!r}")
-        return reference_s / self.reference_s_
+        return speed_scale(reference_s, getattr(self, "reference_s_", None))
 
     def fit(self, table) -> "LayerwisePredictor":
         """Fit on the exported measurement table (DataFrame or CSV path; docs/measurement-table.md)."""
@@ -393,8 +236,8 @@ class LayerwisePredictor:
         self.knob_ranges_ = {k: [float(layers[k].min()), float(layers[k].max())] for k in ranged}
         self.has_power_ = "power_w" in layers.columns and \
             int(np.isfinite(pd.to_numeric(layers["power_w"], errors="coerce")).sum()) >= self.min_rows
-        equal = _duplicate_groups(layers)
-        self.duplicate_s_ = _duplicate_cost(layers, equal)
+        equal = duplicate_groups(layers)
+        self.duplicate_s_ = duplicate_cost(layers, equal)
         # computed once, a layer's time lands on one of its duplicates or on itself: no member's is its own
         learn = layers[equal.isna()] if self.duplicate_s_ is not None else layers
         groups = learn["layer_type"].map(group_of)
@@ -476,11 +319,7 @@ class LayerwisePredictor:
         return rt, power
 
     def _network_design(self, sums: np.ndarray, n_units: np.ndarray, knobs: pd.DataFrame) -> np.ndarray:
-        cols = [sums, n_units, np.ones_like(sums)]
-        if self.net_knobs_:
-            K = (knobs[self.net_knobs_].to_numpy(dtype=float) - self.net_knob_lo_) / self.net_knob_span_
-            cols += [sums[:, None] * K, n_units[:, None] * K]
-        return np.column_stack([np.reshape(c, (len(sums), -1)) for c in cols])
+        return network_design(sums, n_units, knobs, self.net_knobs_, self.net_knob_lo_, self.net_knob_span_)
 
     def _fit_network_term(self, table: pd.DataFrame, layers: pd.DataFrame) -> None:
         self.net_coef_ = np.array([1.0, 0.0, 0.0])
@@ -521,73 +360,23 @@ class LayerwisePredictor:
         nets = nets.loc[keep]
         units = pd.concat(frames, ignore_index=True)
         # one call for all networks: the models are vectorised
-        sums = _per_network_row(units, len(nets), self._predict_rows(units)[0])
-        counts = _per_network_row(units, len(nets))
+        sums = per_network_row(units, len(nets), self._predict_rows(units)[0])
+        counts = per_network_row(units, len(nets))
         y = nets["runtime_s"].to_numpy(dtype=float)
         used = [e["name"] for e in self.knobs_.encoding if e["kind"] != "category"]
-        n_cols = 3 + 2 * len(used)
-        if len(y) >= 3 * n_cols and used:
-            self.net_knobs_ = used
-            K = nets[used].astype(float).to_numpy()
-            self.net_knob_lo_ = K.min(axis=0)
-            self.net_knob_span_ = np.where(np.ptp(K, axis=0) > 0, np.ptp(K, axis=0), 1.0)
-        A = self._network_design(sums, counts, nets)
-        if len(y) < A.shape[1]:
-            A = A[:, :1]  # too few networks for an overhead term: a scale only
-        # weights 1/y: minimise relative errors (networks span orders of magnitude)
-        coef, *_ = np.linalg.lstsq(A / y[:, None], np.ones_like(y), rcond=None)
-        full = np.zeros(self._network_design(sums[:1], counts[:1], nets.iloc[:1]).shape[1])
-        full[:len(coef)] = coef
+        full, self.net_knobs_, self.net_knob_lo_, self.net_knob_span_, n_coef = fit_network_term(sums, counts, nets,
+                                                                                                used)
         self.net_coef_ = full
         self.n_network_rows_ = int(len(y))
         # The spread a prediction faces is that of networks the unit models never saw: measured on them when
         # there are folds to make (fitted on them, the term was no better: docs/models.md).
-        unseen, self.net_std_folds_ = self._unseen_sums(table, nets, units)
+        unseen, self.net_std_folds_ = unseen_unit_sums(self, table, nets, units)
         if unseen is not None:
             rel = self._network_design(unseen, counts, nets) @ full / y - 1
             self.net_rel_std_ = float(np.sqrt(np.mean(rel**2)))
-        elif len(y) > len(coef):
+        elif len(y) > n_coef:
             rel = self._network_design(sums, counts, nets) @ full / y - 1
-            self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / (len(y) - len(coef))))
-
-    def _unseen_sums(self, table: pd.DataFrame, nets: pd.DataFrame,
-                     units: pd.DataFrame) -> tuple[np.ndarray | None, int]:
-        """Each network row's sum of unit predictions by unit models fitted without its network, and the
-        number of folds.
-
-        The networks of the rows are split into ``std_folds`` seeded groups; for each, the unit models are
-        fitted again on the table without that group's networks. (None, 0) with ``std_folds`` 0, fewer than
-        two such networks, or when the rest of a fold's table is too small to fit on.
-        """
-        names = nets["network"].astype(str)
-        k = min(int(self.std_folds), names.nunique())
-        if k < 2:
-            return None, 0
-        order = np.random.default_rng(self.random_state).permutation(sorted(names.unique()))
-        params = {**self.get_params(), "std_folds": 0, "network_term": False, "reference": None}
-        out = np.full(len(nets), np.nan)
-        said: list[str] = []
-        for fold in np.array_split(order, k):
-            held = names.isin(fold).to_numpy()
-            failed = None
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    sub = LayerwisePredictor(**params).fit(table[~table["network"].astype(str).isin(fold)])
-                    mine = units[units["_net_row"].isin(np.flatnonzero(held))]
-                    t, _, _ = sub._predict_rows(mine)
-                except DataError as exc:  # the other networks alone are too few to fit on
-                    failed = exc
-            if failed is not None:
-                warnings.warn(f"the std could not be measured on networks left out (without "
-                              f"{', '.join(map(str, fold))}: {failed}); it is the spread on the training networks, "
-                              "which understates the error on a new network", stacklevel=3)
-                return None, 0
-            said += [str(w.message) for w in caught if str(w.message) not in said]
-            out[held] = _per_network_row(mine, len(nets), t)[held]
-        for text in said:  # the refits' own warnings (a group too small without some networks...), once each
-            warnings.warn(f"while measuring the std on networks left out: {text}", stacklevel=3)
-        return out, k
+            self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / (len(y) - n_coef)))
 
     # -- prediction
     def _predict_group(self, model, rows, group, power=False):
@@ -633,7 +422,7 @@ class LayerwisePredictor:
             warnings.warn(f"layer type(s) {', '.join(sorted(unseen))} unseen in training: predicted by the generic "
                           "fallback model", stacklevel=3)
         if self.duplicate_s_ is not None:
-            dup = _duplicate_mask(rows).to_numpy()
+            dup = duplicate_mask(rows).to_numpy()
             t[dup], s[dup] = self.duplicate_s_, 0.0
         index = rows["part_of"].to_numpy()
         out = pd.DataFrame({"t": t, "v": s**2, "p": p * t}, index=index).groupby(level=0, sort=False).sum(min_count=1)
@@ -660,7 +449,7 @@ class LayerwisePredictor:
         feats = collapse_units(feats)
         if "layer_type" in feats.columns:  # inputs and dropouts do no work: not units
             feats = feats[feats["layer_type"].map(group_of).notna()].reset_index(drop=True)
-        cfgs = _configs_frame(configs)
+        cfgs = configs_frame(configs)
         parts = []
         for i, cfg in cfgs.iterrows():
             rows = feats.copy()
@@ -677,7 +466,7 @@ class LayerwisePredictor:
                 warnings.warn(f"{', '.join(outside)}: outside the training range, the prediction extrapolates",
                               stacklevel=2)
             t, s, p = self._predict_rows(rows)
-            rows["config"] = _format_config(cfg.dropna().to_dict())
+            rows["config"] = format_config(cfg.dropna().to_dict())
             rows["runtime_s"], rows["runtime_s_std"], rows["power_w"] = t, s, p
             rows["config_index"] = i
             parts.append(rows)
@@ -703,7 +492,7 @@ class LayerwisePredictor:
             raise DataError("the network has no layer features to predict from")
         name = getattr(spec, "name", None) or (str(feats["network"].iloc[0]) if "network" in feats else "network")
         layers = self._predict_layers(feats, configs)
-        cfgs = _configs_frame(configs)
+        cfgs = configs_frame(configs)
         out = []
         for i, cfg in cfgs.iterrows():
             rows = layers[layers["config_index"].eq(i)]
@@ -715,7 +504,7 @@ class LayerwisePredictor:
             runtime = float((design @ self.net_coef_)[0])
             term = "learnt" if self.n_network_rows_ else "none (plain sum)"
             if not np.isfinite(runtime) or runtime <= 0:
-                warnings.warn(f"{name}, {_format_config(cfg.dropna().to_dict())}: the network term gave "
+                warnings.warn(f"{name}, {format_config(cfg.dropna().to_dict())}: the network term gave "
                               f"{runtime:.3g} s, outside its range; predicted as the plain sum of the units",
                               stacklevel=2)
                 runtime, term = total, "plain sum (the network term left its range)"
@@ -725,7 +514,7 @@ class LayerwisePredictor:
             std = float(np.sqrt(self.net_coef_[0]**2 * var_sum + (self.net_rel_std_ * runtime) ** 2)) \
                 if np.isfinite(var_sum) else (self.net_rel_std_ * runtime if self.net_rel_std_ > 0 else np.nan)
             energy = power * runtime if np.isfinite(power) else np.nan
-            row = {"network": name, "config": _format_config(cfg.dropna().to_dict()), **cfg.dropna().to_dict(),
+            row = {"network": name, "config": format_config(cfg.dropna().to_dict()), **cfg.dropna().to_dict(),
                    "runtime_s": runtime, "runtime_s_std": std, "power_w": power, "energy_j": energy,
                    "energy_j_std": energy * std / runtime if np.isfinite(energy) and np.isfinite(std) else np.nan,
                    "layers_runtime_s": total, "n_units": int(len(rows)), "network_term": term,
@@ -737,81 +526,13 @@ class LayerwisePredictor:
         if not hasattr(self, "models_"):
             raise ModelError("the layer-wise predictor is not fitted")
 
-    # -- persistence
+    # -- persistence (perfmodel.models.layerwise_state)
     def _get_state(self) -> dict:
-        from .persistence import state_of
-
-        self._check_fitted()
-        return {"params": {"model": self.model, "view": self.view, "log_target": bool(self.log_target),
-                           "log_features": bool(self.log_features), "network_term": bool(self.network_term),
-                           "min_rows": int(self.min_rows),
-                           "model_params": None if self.model_params is None else
-                           {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_params.items()},
-                           "random_state": self.random_state, "base": self.base, "reference": self.reference,
-                           "reference_window": int(self.reference_window), "std_folds": int(self.std_folds)},
-                "reference_s": getattr(self, "reference_s_", None),
-                "duplicate_s": getattr(self, "duplicate_s_", None),
-                "base_coef": [float(v) for v in self.base_coef_] if hasattr(self, "base_coef_") else None,
-                "ratio_range": self.ratio_range_,
-                "group_features": self.group_features_,
-                "knobs": self.knobs_.to_dict(), "knob_defaults": {k: str(v) if not isinstance(v, (int, float, bool))
-                                                                  else v for k, v in self.knob_defaults_.items()},
-                "has_power": self.has_power_, "fuses": self.fuses_, "absorb": list(self.absorb_),
-                "knob_ranges": self.knob_ranges_,
-                "models": {g: state_of(m) for g, m in self.models_.items()},
-                "power_models": {g: state_of(m) for g, m in self.power_models_.items() if m is not None},
-                "fallback": state_of(self.fallback_),
-                "power_fallback": state_of(self.power_fallback_) if self.power_fallback_ is not None else None,
-                "train_rows": self.train_rows_, "skipped_types": self.skipped_types_,
-                "n_train_rows": self.n_train_rows_, "networks": self.networks_,
-                "network_term": {"coef": self.net_coef_, "knobs": self.net_knobs_, "knob_lo": self.net_knob_lo_,
-                                 "knob_span": self.net_knob_span_, "rel_std": self.net_rel_std_,
-                                 "std_folds": self.net_std_folds_,
-                                 "n_rows": self.n_network_rows_}}
+        return layerwise_state(self)
 
     @classmethod
     def _from_state(cls, state: dict) -> "LayerwisePredictor":
-        from .persistence import from_state
-
-        require_state(state, ("params", "knobs", "models", "fallback", "network_term"), "layerwise")
-        params = dict(state["params"])
-        if params.get("model_params"):
-            params["model_params"] = {k: tuple(v) if isinstance(v, list) else v
-                                      for k, v in params["model_params"].items()}
-        params.setdefault("base", None)  # files written before the base existed predicted without one
-        params.setdefault("reference", None)
-        params.setdefault("std_folds", 0)  # files written before it: the spread of the training networks
-        m = cls(**params)
-        m.reference_s_ = None if state.get("reference_s") is None else float(state["reference_s"])
-        # files written before duplicates were known predict them like any layer, as they did
-        m.duplicate_s_ = None if state.get("duplicate_s") is None else float(state["duplicate_s"])
-        if state.get("base_coef") is not None:
-            m.base_coef_ = np.asarray(state["base_coef"], dtype=float)
-        m.ratio_range_ = {g: [float(a), float(b)] for g, (a, b) in state.get("ratio_range", {}).items()}
-        m.group_features_ = {g: list(v) for g, v in state.get("group_features", GROUP_FEATURES_V1).items()}
-        m.knobs_ = KnobEncoder.from_dict(state["knobs"])
-        m.knob_defaults_ = dict(state.get("knob_defaults", {}))
-        m.has_power_ = bool(state.get("has_power", False))
-        m.fuses_ = bool(state.get("fuses", False))
-        m.absorb_ = tuple(state.get("absorb", FUSED_INTO_MAIN))
-        m.knob_ranges_ = {k: list(v) for k, v in state.get("knob_ranges", {}).items()}
-        m.models_ = {g: from_state(d) for g, d in state["models"].items()}
-        m.power_models_ = {g: from_state(d) for g, d in state.get("power_models", {}).items()}
-        m.fallback_ = from_state(state["fallback"])
-        m.power_fallback_ = from_state(state["power_fallback"]) if state.get("power_fallback") else None
-        m.train_rows_ = dict(state.get("train_rows", {}))
-        m.skipped_types_ = list(state.get("skipped_types", []))
-        m.n_train_rows_ = int(state.get("n_train_rows", 0))
-        m.networks_ = list(state.get("networks", []))
-        net = state["network_term"]
-        m.net_coef_ = np.asarray(net["coef"], dtype=float)
-        m.net_knobs_ = list(net.get("knobs", []))
-        m.net_knob_lo_ = np.asarray(net.get("knob_lo", []), dtype=float)
-        m.net_knob_span_ = np.asarray(net.get("knob_span", []), dtype=float)
-        m.net_rel_std_ = float(net.get("rel_std", 0.0))
-        m.net_std_folds_ = int(net.get("std_folds", 0))
-        m.n_network_rows_ = int(net.get("n_rows", 0))
-        return m
+        return layerwise_from_state(cls, state)
 
     def save(self, path) -> None:
         """Write the predictor as JSON with the library versions (never pickle)."""

@@ -7,7 +7,7 @@ import os
 
 from ..errors import DataError
 
-__all__ = ["load_spec"]
+__all__ = ["load_spec", "load_network_spec"]
 
 
 def load_spec(name_or_path: str):
@@ -39,6 +39,13 @@ def load_spec(name_or_path: str):
         except (SpecError, KeyError, AttributeError) as exc:  # malformed content: one line naming the file
             what = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             raise DataError(f"network spec file {text!r} is not a valid NetworkSpec: {what}") from None
-    from .layerwise import load_network_spec
-
     return load_network_spec(text)
+
+
+def load_network_spec(name_or_path: str):
+    """``profiling.networks.load_network(name_or_path)``: the NetworkSpec of a keras.applications name or a
+    ``.keras`` file (needs TensorFlow; :func:`load_spec` also reads NetworkSpec JSON files without it)."""
+    from profiling.networks import load_network
+
+    loaded = load_network(name_or_path)
+    return loaded[1] if isinstance(loaded, tuple) else loaded  # (keras_model, NetworkSpec)

@@ -24,8 +24,8 @@ import pandas as pd
 from ..errors import DataError
 from ..tables import read_table
 
-__all__ = ["MODE_COLUMN", "NEEDED_COLUMNS", "FEATURE_COLUMNS", "read_tables", "modes_of", "ModeRows",
-           "mode_rows", "default_view"]
+__all__ = ["MODE_COLUMN", "NEEDED_COLUMNS", "FEATURE_COLUMNS", "read_tables", "store_frame", "modes_of",
+           "ModeRows", "mode_rows", "default_view"]
 
 MODE_COLUMN = "cuda_graph"
 # what a layer-wise model cannot be fitted without
@@ -81,6 +81,30 @@ def read_tables(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> pd.Da
     out = pd.concat(frames, ignore_index=True, sort=False)
     check_layer_table(out, f"table {paths[0]!r}" if len(paths) == 1 else "the tables together")
     return out
+
+
+def store_frame(path: str | os.PathLike) -> pd.DataFrame:
+    """The measurement table of a campaign store: a SQLite file (``profiling.store.CampaignStore``) or a
+    database URL (``postgresql://...``, through ``profiling.store.open_store``)."""
+    from profiling.store import CampaignStore
+
+    if "://" in os.fspath(path):  # a database: profiling.store.open_store
+        from profiling.store import open_store
+
+        store = open_store(path, readonly=True)
+    elif not os.path.exists(os.fspath(path)):
+        raise DataError(f"store {os.fspath(path)!r} does not exist")
+    else:
+        store = CampaignStore(path, readonly=True)  # a read: no lock, never creates or changes the file
+    try:
+        table = store.to_frame()
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+    if table is None or len(table) == 0:
+        raise DataError(f"store {os.fspath(path)!r} holds no measurements")
+    return table
 
 
 def modes_of(table: pd.DataFrame) -> list[str | None]:

@@ -547,6 +547,21 @@ def _layerwise_tables(state: dict) -> None:
             _real(comp.get(k), f"{where}.composition.{k}", none=True)
         if "rel_std" in st:
             _real(st["rel_std"], f"{where}.rel_std", lo=0.0, none=True)
+        corr = _dict(st.get("correction"), f"{where}.correction", none=True)
+        if corr is not None:  # NetworkCorrection: a ridge on network-level features
+            c = f"{where}.correction"
+            n = len(_list(_field(corr, "coef", c), f"{c}.coef", max_len=MAX_FEATURES))
+            for k in ("mean", "scale", "coef"):
+                _vector(_field(corr, k, c), f"{c}.{k}", n)
+            _real(_field(corr, "intercept", c), f"{c}.intercept")
+            lo, hi = _vector(_field(corr, "z_range", c), f"{c}.z_range", 2)
+            if lo > hi:
+                raise _Invalid(f"{c}.z_range is empty ({lo:g} > {hi:g})")
+            for k in ("rel_std", "rel_std_without"):
+                _real(_field(corr, k, c), f"{c}.{k}", lo=0.0)
+            _int(_field(corr, "n_rows", c), f"{c}.n_rows", 0)
+            if not isinstance(_field(corr, "used", c), bool):
+                raise _Invalid(f"{c}.used must be true or false")
         power = _dict(st.get("power"), f"{where}.power", none=True)
         if power is not None:
             p = f"{where}.power"
@@ -557,6 +572,10 @@ def _layerwise_tables(state: dict) -> None:
             if reg["state"].get("n_features_in") != n:
                 raise _Invalid(f"{p}.regressor takes {_short(reg['state'].get('n_features_in'))} inputs, not {n}")
             _real(power.get("rel_std"), f"{p}.rel_std", lo=0.0, none=True)
+            if power.get("range") is not None:
+                a, b = _vector(power["range"], f"{p}.range", 2)
+                if a > b:
+                    raise _Invalid(f"{p}.range is empty ({a:g} > {b:g})")
             _int(_field(power, "n_rows", p), f"{p}.n_rows", 0)
 
 

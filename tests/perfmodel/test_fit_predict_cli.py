@@ -108,16 +108,6 @@ def test_existing_output_kept_when_prediction_fails(tables, tmp_path, capsys):
     assert out.read_text() == "keep me\n"
 
 
-def test_layerwise_subcommands_say_not_available_without_the_profiler(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "profiling.store", None)  # import fails as if not written yet
-    monkeypatch.setitem(sys.modules, "profiling.networks", None)
-    monkeypatch.setitem(sys.modules, "profiling.campaign", None)
-    assert main(["fit", "--store", str(tmp_path / "x.sqlite"), "-o", str(tmp_path / "m.json")]) == 2
-    assert "not available yet" in _err(capsys)
-    assert main(["calibrate", "--platform", "cpu", "-o", str(tmp_path / "m.json")]) == 2
-    assert "not available yet" in _err(capsys)
-
-
 def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, monkeypatch):
     table = synthetic_table(n_networks=5, seed=3)
     store = types.ModuleType("profiling.store")
@@ -191,11 +181,11 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
 
 def test_calibrate_profiles_then_fits_from_the_store(tmp_path, monkeypatch, capsys):
     import perfmodel.commands.calibrate as cal
-    import perfmodel.models.layerwise as lw
+    import perfmodel.models.tables_input as tables_input
 
     calls = []
     monkeypatch.setattr(cal, "profile", lambda store, budget, show_progress: calls.append((store, budget)))
-    monkeypatch.setattr(lw, "store_frame", lambda path: synthetic_table(n_networks=4, seed=7))
+    monkeypatch.setattr(tables_input, "store_frame", lambda path: synthetic_table(n_networks=4, seed=7))
     out = tmp_path / "cal.json"
     assert main(["calibrate", "--budget", "quick", "--model", "gbr", "-o", str(out)]) == 0
     assert calls == [(str(tmp_path / "cal.sqlite"), "quick")]
@@ -287,3 +277,22 @@ def test_layerwise_table_bad_input_exits_2_and_writes_nothing(h200_tables, tmp_p
     assert "is not a NetworkSpec file" in _err(capsys)
     assert main(["fit", "--layerwise", "--store", "x.sqlite", "-o", str(out)]) == 2
     assert "--layerwise goes with --table" in _err(capsys) and not out.exists()
+
+
+def test_quick_calibration_measures_each_synthetic_network_under_all_configurations_but_one():
+    from collections import Counter
+
+    from perfmodel.commands.calibrate import BUDGETS, plan_jobs
+
+    nets = BUDGETS["quick"]["networks"]
+    configs = [{"threads": t, "batch": b} for t in (1, 2) for b in (1, 4)]
+    jobs = plan_jobs(nets, configs, thin=True)
+    per_net = Counter(n for n, _ in jobs)
+    synth = [n for n in nets if n.startswith("synthetic")]
+    assert all(per_net[n] == 3 for n in synth) and all(per_net[n] == 4 for n in nets if n not in synth)
+    assert len(jobs) == 4 * len(nets) - len(synth) and len(set((n, str(c)) for n, c in jobs)) == len(jobs)
+    # every configuration keeps three quarters of the synthetic networks
+    assert set(Counter(str(c) for n, c in jobs if n in synth).values()) == {len(synth) * 3 // 4}
+    assert jobs == plan_jobs(nets, configs, thin=True)  # one order: an interrupted run resumes the same plan
+    assert sorted(map(str, plan_jobs(nets, configs, thin=False))) == sorted(str((n, c)) for n in nets
+                                                                         for c in configs)

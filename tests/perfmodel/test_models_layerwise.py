@@ -447,7 +447,7 @@ def test_parameters_follow_the_estimator_contract():
     twin = clone(m)
     assert twin is not m and twin.get_params() == m.get_params()
     assert m.set_params(std_folds=0, model="polynomial") is m and (m.std_folds, m.model) == (0, "polynomial")
-    with pytest.raises(ModelError, match="no parameter 'folds'"):
+    with pytest.raises(ValueError, match="Invalid parameter 'folds'"):
         m.set_params(folds=3)
 
 

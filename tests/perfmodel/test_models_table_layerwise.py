@@ -73,6 +73,9 @@ def test_save_load_round_trip_through_layerwise_load(model, tmp_path):
     (lambda st: next(iter(st["modes"].values())).update(units={"kind": "gbr", "state": {}}), "units is a 'gbr'"),
     (lambda st: st["params"].update(depth=3), "unknown parameter 'depth'"),
     (lambda st: st.update(knob_ranges={"batch": [64, 1]}), "knob_ranges.batch is empty"),
+    (lambda st: next(iter(st["modes"].values()))["correction"].update(coef="x"), "correction.coef"),
+    (lambda st: next(iter(st["modes"].values()))["correction"].update(z_range=[1.0, -1.0]), "z_range is empty"),
+    (lambda st: next(iter(st["modes"].values()))["power"].update(range=[600.0, 100.0]), "power.range is empty"),
 ])
 def test_a_corrupt_file_is_refused_in_one_line(model, tmp_path, corrupt, words):
     from perfmodel.errors import ModelError
@@ -154,6 +157,8 @@ def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
     train = table[table["network"] != "net0"]
     m = TableLayerwisePredictor(model="gbr", std_folds=2).fit(train)
     assert list(m.modes_) == [""]  # no cuda_graph column: one mode
+    # units timed in place: composed by scale and offset, no network correction tried
+    assert m.modes_[""]["correction"] is None and "network correction: not tried" in "\n".join(m.summary())
     feats = table[(table["network"] == "net0") & table["level"].eq("layer")]
     feats = feats[feats["config"] == feats["config"].iloc[0]].drop(columns=["runtime_s", "power_w", "energy_j"])
     lo, hi = m.knob_ranges_["threads"]
@@ -170,3 +175,90 @@ def test_units_timed_in_place_compose_by_scale_and_offset_only():
     comp = RuntimeComposition().fit(units, y, alone=False)
     assert comp.replay_s == 0.0 and comp.gap_s == 0.0
     assert comp.scale == pytest.approx(1.1, rel=1e-3) and comp.offset_s == pytest.approx(20e-6, rel=0.05)
+
+
+def test_network_correction_learns_a_network_level_effect_and_only_when_it_helps():
+    from perfmodel.models.composition import NetworkCorrection
+
+    rng = np.random.default_rng(0)
+    names = np.repeat([f"n{i}" for i in range(20)], 3)
+    X = np.column_stack([rng.normal(size=len(names)), rng.normal(size=len(names))])
+    composed = rng.uniform(1e-4, 1e-2, len(names))
+    # the measured runtime differs from the composed one by a factor the first feature sets: exp(0.4 x0)
+    y = composed * np.exp(0.4 * X[:, 0]) * (1 + 0.01 * rng.normal(size=len(names)))
+    c = NetworkCorrection().fit(X, composed, y, names)
+    assert c.used_ and c.rel_std_ < 0.5 * c.rel_std_without_
+    x_new = np.array([[0.5, 0.0], [-0.5, 1.0]])
+    np.testing.assert_allclose(c.factor(x_new), np.exp(0.4 * x_new[:, 0]), rtol=0.05)
+    # a factor unrelated to the features: nothing to learn, the composition is kept alone
+    noise = composed * np.exp(0.05 * rng.normal(size=len(names)))
+    c0 = NetworkCorrection().fit(X, composed, noise, names)
+    assert not c0.used_ and np.all(c0.factor(x_new) == 1.0)
+    assert NetworkCorrection.from_dict(c.to_dict()).factor(x_new) == pytest.approx(c.factor(x_new))
+    # the same effect on too few networks for its features (two per feature): not tried
+    few = np.isin(names, [f"n{i}" for i in range(6)])
+    wide = np.column_stack([X[few]] + [rng.normal(size=(few.sum(), 1)) for _ in range(3)])  # 5 features
+    cf = NetworkCorrection().fit(wide, composed[few], y[few], names[few])
+    assert not cf.used_ and cf.gain_se_ is None
+
+
+def test_the_correction_is_reported_and_applied(model):
+    st = model.modes_["on"]
+    assert "correction" in st and any("network correction" in line for line in model.summary())
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    row = model.predict(spec, [{"batch": 8, "cuda_graph": "on"}]).iloc[0]
+    if st["correction"].used_:
+        assert row["composition"] == "composition x network correction"
+        assert row["runtime_s"] != pytest.approx(row["composed_runtime_s"])
+    else:
+        assert row["runtime_s"] == pytest.approx(row["composed_runtime_s"])
+
+
+def test_files_without_the_correction_predict_by_the_composition_alone(model, tmp_path):
+    path = tmp_path / "m.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    for st in doc["state"]["modes"].values():
+        st.pop("correction")
+        st["power"].pop("range")
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    old = TableLayerwisePredictor.load(tmp_path / "old.json")
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    row = old.predict(spec, [{"batch": 8, "cuda_graph": "on"}]).iloc[0]
+    assert row["composition"] == "composition" and row["runtime_s"] == row["composed_runtime_s"]
+
+
+def test_power_is_clipped_to_the_measured_range_with_a_note(model, tmp_path):
+    from perfmodel.models.composition import NetworkPowerModel
+
+    X = np.linspace(0, 1, 12)[:, None]
+    pm = NetworkPowerModel("polynomial").fit(X, 100 + 400 * X[:, 0], np.arange(12).astype(str))
+    assert pm.range_ == pytest.approx([100.0, 500.0])
+    far = np.array([[3.0], [0.5]])  # far outside the measured inputs, and inside
+    raw, clipped = pm.predict(far, clip=False)[0], pm.predict(far)[0]
+    assert list(pm.outside(far)) == [True, False] and not 100 <= raw[0] <= 500
+    assert clipped[0] in (100.0, 500.0) and clipped[0] == np.clip(raw[0], 100, 500)
+    assert clipped[1] == raw[1] and 100 <= raw[1] <= 500
+    path = tmp_path / "m.json"
+    model.save(path)
+    narrow = TableLayerwisePredictor.load(path)
+    narrow.modes_["on"]["power"].range_ = [10.0, 20.0]  # every prediction now lies above it
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    with pytest.warns(UserWarning, match="power clipped to the measured 10..20 W"):
+        row = narrow.predict(spec, [{"batch": 8, "cuda_graph": "on"}]).iloc[0]
+    assert row["power_w"] == 20.0 and "power clipped" in row["notes"]
+
+
+@pytest.mark.parametrize("cls", [LayerwisePredictor, TableLayerwisePredictor])
+def test_the_estimator_checks_their_inputs_allow(cls):
+    """get_params / set_params / clone are scikit-learn's (BaseEstimator); the checks feeding fit(X, y) with
+    arrays do not apply: these predictors learn from measurement tables (see the module docstrings)."""
+    from sklearn.base import clone
+    from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init,
+                                                check_parameters_default_constructible, check_set_params)
+
+    for check in (check_get_params_invariance, check_set_params, check_no_attributes_set_in_init,
+                  check_parameters_default_constructible):
+        check(cls.__name__, cls())
+    m = cls(std_folds=3)
+    assert clone(m).get_params() == m.get_params() and clone(m) is not m
