@@ -30,6 +30,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from profiling.encoding import parse_bool
+
 from ..errors import DataError
 from .config_model import make_regressor
 
@@ -42,13 +44,27 @@ def per_network_row(units, n_rows: int, t: np.ndarray | None = None) -> np.ndarr
     return np.bincount(units["_net_row"].to_numpy(dtype=int), weights=t, minlength=n_rows).astype(float)
 
 
+def knob_matrix(frame, names: list[str]) -> np.ndarray:
+    """The numeric and switch knobs ``names`` of ``frame`` as numbers: numbers as they are, switches read by the
+    project's one rule (``profiling.encoding.parse_bool``: on/true/yes/1 -> 1, off/false/no/0 -> 0)."""
+    cols = []
+    for name in names:
+        values = frame[name]
+        num = pd.to_numeric(values, errors="coerce")
+        if num.notna().all():
+            cols.append(num.to_numpy(dtype=float))
+        else:
+            cols.append(np.array([float(parse_bool(v, name, error=DataError)) for v in values], dtype=float))
+    return np.column_stack(cols) if cols else np.empty((len(frame), 0))
+
+
 def network_design(sums: np.ndarray, n_units: np.ndarray, knobs, names: list[str], lo: np.ndarray,
                    span: np.ndarray) -> np.ndarray:
     """Columns of the linear network term: unit-time sum, unit count, 1, and both times each knob of ``names``
     (scaled to 0..1 by ``lo`` and ``span``) taken from the frame ``knobs``."""
     cols = [sums, n_units, np.ones_like(sums)]
     if names:
-        K = (knobs[names].to_numpy(dtype=float) - lo) / span
+        K = (knob_matrix(knobs, names) - lo) / span
         cols += [sums[:, None] * K, n_units[:, None] * K]
     return np.column_stack([np.reshape(c, (len(sums), -1)) for c in cols])
 
@@ -66,7 +82,7 @@ def fit_network_term(sums: np.ndarray, counts: np.ndarray, nets, numeric_knobs: 
     n_cols = 3 + 2 * len(numeric_knobs)
     if len(y) >= 3 * n_cols and numeric_knobs:
         names = list(numeric_knobs)
-        K = nets[names].astype(float).to_numpy()
+        K = knob_matrix(nets, names)
         lo = K.min(axis=0)
         span = np.where(np.ptp(K, axis=0) > 0, np.ptp(K, axis=0), 1.0)
     A = network_design(sums, counts, nets, names, lo, span)

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from profiling.encoding import parse_bool
+from profiling.errors import ConfigError
 from profiling.spec import FEATURE_COLUMNS as SPEC_COLUMNS
 
 from ..errors import DataError, ModelError
@@ -90,9 +92,13 @@ def network_features(composed_s, batch, feats: pd.DataFrame) -> np.ndarray:
 
 
 def _canonical(value) -> str:
-    """A knob value as text, with the spellings of a switch made one (on/true/1, off/false/0)."""
+    """A knob value as text, with the spellings of a switch made one (``profiling.encoding.parse_bool``'s:
+    on/true/yes/1 -> "on", off/false/no/0 -> "off")."""
     text = str(value).strip().lower()
-    return {"true": "on", "1": "on", "1.0": "on", "false": "off", "0": "off", "0.0": "off"}.get(text, text)
+    try:
+        return "on" if parse_bool(text) else "off"
+    except ConfigError:
+        return text
 
 
 def _totals(feats: pd.DataFrame) -> tuple[float, float, float]:
@@ -319,10 +325,10 @@ class TableLayerwisePredictor(BaseEstimator):
         if value is None:
             raise DataError(f"the configuration does not set {MODE_COLUMN} (the model knows "
                             f"{', '.join(f'{MODE_COLUMN}={m}' for m in modes)})")
-        value = {True: "on", False: "off"}.get(value, str(value))
-        if value not in self.modes_:
+        known = {_canonical(m): m for m in modes}
+        if _canonical(value) not in known:
             raise DataError(f"{MODE_COLUMN}={value} was not measured (the model knows {', '.join(modes)})")
-        return value
+        return known[_canonical(value)]
 
     def _check_config(self, cfg: dict) -> None:
         known = ["batch", *self.knob_values_]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from perfmodel.cli import main
-from perfmodel.models.synthetic import synthetic_table
+from profiling.simulated import synthetic_table
 
 GRID = Path(__file__).resolve().parents[2] / "datasets" / "flexibo-tx2" / "tx2_sampled_output_xception_200x200.csv"
 KNOBS = "core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq"

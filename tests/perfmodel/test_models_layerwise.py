@@ -10,7 +10,7 @@ import pytest
 from perfmodel.errors import DataError, ModelError
 from perfmodel.features import split_separable
 from perfmodel.models import LayerwisePredictor, load_model
-from perfmodel.models.synthetic import SOURCE, synthetic_table
+from profiling.simulated import SOURCE, synthetic_table
 
 FAST_POLY = {"degrees": (1, 2), "cv": 3, "n_alphas": 10}
 
@@ -474,3 +474,16 @@ def test_plain_sum_fallback_of_the_network_term_is_reported(table, fitted):
         out = m.predict(feats, {"threads": 2, "batch": 1}).iloc[0]
     assert out["network_term"].startswith("plain sum")
     assert out["runtime_s"] == pytest.approx(out["layers_runtime_s"])
+
+
+from perfmodel.models.composition import knob_matrix  # noqa: E402
+
+
+def test_knob_matrix_reads_switch_spellings_and_numbers():
+    f = pd.DataFrame({"xla": ["on", "off", "yes", "False"], "threads": [1, 2, 4, 8]})
+    np.testing.assert_array_equal(knob_matrix(f, ["xla", "threads"]), [[1, 1], [0, 2], [1, 4], [0, 8]])
+
+
+def test_knob_matrix_refuses_other_words_in_one_line():
+    with pytest.raises(DataError, match="xla"):
+        knob_matrix(pd.DataFrame({"xla": ["maybe"]}), ["xla"])

@@ -90,6 +90,14 @@ def test_a_corrupt_file_is_refused_in_one_line(model, tmp_path, corrupt, words):
     assert "\n" not in str(info.value)
 
 
+def test_switch_spellings_of_the_mode_read_by_the_one_rule(model):
+    spec = load_spec(str(H200 / "specs" / "synthetic_3.json"))
+    want = model.predict(spec, [{"batch": 8, "cuda_graph": "on"}])["runtime_s"].iloc[0]
+    for spelling in ("yes", "true", "ON", True, 1):
+        got = model.predict(spec, [{"batch": 8, "cuda_graph": spelling}])["runtime_s"].iloc[0]
+        assert got == want, spelling
+
+
 @pytest.mark.parametrize("cfg, words", [
     ({"batch": 8, "cuda_graph": "on", "threads": 2}, "knob 'threads' was not in the training tables"),
     ({"batch": 8, "cuda_graph": "off"}, "cuda_graph=off was not measured"),
@@ -151,7 +159,7 @@ def test_a_json_file_that_is_not_a_spec_is_refused(tmp_path):
 
 
 def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
-    from perfmodel.models.synthetic import synthetic_table
+    from profiling.simulated import synthetic_table
 
     table = synthetic_table(n_networks=8, seed=3)
     train = table[table["network"] != "net0"]

@@ -387,7 +387,7 @@ def test_layerwise_model_as_prior_for_a_network():
     import warnings
 
     from perfmodel.models.layerwise import LayerwisePredictor
-    from perfmodel.models.synthetic import random_network, synthetic_table
+    from profiling.simulated import random_network, synthetic_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
