@@ -119,19 +119,11 @@ class LiveEvaluator:
     """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
 
     def __init__(self, platform: str, network: str, knobs=None, base: str = ""):
-        try:
-            from profiling import campaign
-        except ImportError:
-            campaign = None
-        measure = getattr(campaign, "measure_network", None)
-        space_fn = getattr(campaign, "platform_space", None)
-        if measure is None or space_fn is None:
-            raise OptimisationError("live exploration (--platform) is not available yet: the profiler does not "
-                                    "provide profiling.campaign.measure_network; use --table to replay "
-                                    "recorded measurements")
-        self._measure = measure
+        from profiling import campaign
+
+        self._measure = campaign.measure_network
         self.platform, self.network = platform, network
-        full = space_fn(platform)
+        full = campaign.platform_space(platform)
         self.base = full.parse_partial(base)
         varied = list(knobs) if knobs else [k.name for k in full if k.name not in self.base]
         self.space = full.subspace(varied)

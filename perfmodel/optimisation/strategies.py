@@ -524,10 +524,7 @@ class TPEStrategy(Strategy):
     def __init__(self, space, n_init: int = 10):
         super().__init__(space)
         self.n_init = max(1, int(n_init))
-        try:
-            import optuna
-        except ImportError:
-            raise OptimisationError("strategy 'tpe' needs optuna (pip install optuna)") from None
+        import optuna  # a dependency of the project
 
         self._optuna = optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)

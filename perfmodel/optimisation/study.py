@@ -113,7 +113,7 @@ class Study:
             raise OptimisationError("an objective is listed twice")
         unknown = [m for m in maximize if m not in objectives]
         if unknown:
-            raise OptimisationError(f"--maximize names {unknown[0]!r}, which is not an objective")
+            raise OptimisationError(f"maximize names {unknown[0]!r}, which is not an objective", param="maximize")
         if resume and storage is None:
             raise OptimisationError("resume needs a study file")
         if not isinstance(n_init, (int, np.integer)) or n_init < 1:

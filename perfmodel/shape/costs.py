@@ -83,10 +83,8 @@ class LayerwiseCosts:
     """
 
     def __init__(self, path: str, config: Mapping[str, Any] | None = None):
-        try:
-            from perfmodel.models.layerwise import LayerwisePredictor
-        except ImportError as exc:
-            raise ModelError(f"the layer-wise predictor is not available in this install ({exc})") from None
+        from perfmodel.models.layerwise import LayerwisePredictor
+
         self.path = str(path)
         self.config = dict(config or {})
         self.model = LayerwisePredictor.load(self.path)

@@ -113,7 +113,7 @@ class ShapeSpace:
 def parse_range(text: str, what: str) -> tuple[Fraction, Fraction, Fraction]:
     parts = str(text).split(":")
     if len(parts) != 3:
-        raise ConfigError(f"--{what} must be MIN:MAX:STEP (max exclusive), got {text!r}")
+        raise ConfigError(f"{what} must be MIN:MAX:STEP (max exclusive), got {text!r}", param=what)
     return tuple(_frac(p) for p in parts)  # type: ignore[return-value]
 
 
