@@ -11,9 +11,12 @@ and the mode whose layers compose cleanly).
 network + in-place units, no isolated layers) under threads 1/2 and batch 1/4 (on the CPU each synthetic network
 under 3 of these 4 configurations, a different one left out in turn: 68 jobs instead of 84); 'full' adds keras.applications
 networks, 48 synthetic networks, 12 with large fully-connected layers, 8 with large feature maps, and more
-configurations. The jobs run in a shuffled order (a drift of the machine's speed falls on all networks
-alike). The measurements go into a campaign store (default: the model path with .sqlite); a run that is
-interrupted resumes where it stopped when started again with the same arguments. The model is then fitted
+configurations. On the CPU one TensorFlow worker measures a network's batches under one thread setting one
+after another (starting a worker, not timing, is most of a small job: 42 worker starts for quick instead of
+68); these groups run in a shuffled order (a drift of the machine's speed falls on all networks alike). The
+measurements go into a campaign store (default: the model path with .sqlite; a SQLite path or a database URL,
+as for 'perfmodel profile'); a run that is interrupted resumes where it stopped when started again with the
+same arguments. The model is then fitted
 exactly as 'perfmodel fit --store'.
 """
 
@@ -60,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="quick (small networks, 4 configurations) or full (default: quick)")
     parser.add_argument("--model", default="gbr", choices=("polynomial", "gp", "gbr"),
                         help="layer regressor (default: gbr, the most accurate on unseen networks, docs/models.md)")
-    parser.add_argument("--store", metavar="PATH", help="campaign store for the measurements (default: OUTPUT.sqlite)")
+    parser.add_argument("--store", metavar="PATH|URL",
+                        help="campaign store for the measurements: a SQLite file or a database URL "
+                             "(postgresql://user@host:port/db) (default: OUTPUT.sqlite)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 
@@ -75,8 +80,10 @@ def plan_configs(platform, executor, budget: str) -> list[dict]:
 
 
 def plan_jobs(networks: list[str], configs: list[dict], thin: bool) -> list[tuple[str, dict]]:
-    """The (network, configuration) jobs of a calibration, in the order they run (shuffled with seed 0: a drift
-    of the machine's speed then falls on every network alike).
+    """The (network, configuration) jobs of a calibration, in the order they run: the jobs of one network
+    that differ only in per-call knobs (batch) follow each other, so that one TensorFlow worker measures them
+    (:func:`profiling.executors.tf_executor.process_key`); these groups are shuffled with seed 0 (a drift of
+    the machine's speed then falls on every network alike).
 
     ``thin``: each sampled synthetic network runs under all configurations but one, a different one for each
     network in turn (with 4 configurations: 3 of 4, every configuration keeping three quarters of them); the
@@ -84,33 +91,42 @@ def plan_jobs(networks: list[str], configs: list[dict], thin: bool) -> list[tupl
     (``benchmarks/bench_calibrate.py --design-check``, docs/models.md): synthetic networks under 2 of 3
     configurations predict unseen applications as well as under all 3, under 1 of 3 worse.
     """
+    from profiling.executors.tf_executor import PROCESS_KNOBS
+
     synth = [n for n in networks if n.startswith("synthetic")]
-    jobs = []
+    groups: dict[tuple, list[tuple[str, dict]]] = {}
     for net in networks:
         skip = synth.index(net) % len(configs) if thin and net in synth and len(configs) > 2 else None
-        jobs += [(net, cfg) for j, cfg in enumerate(configs) if j != skip]
-    random.Random(0).shuffle(jobs)
-    return jobs
+        for j, cfg in enumerate(configs):
+            if j != skip:
+                key = (net, tuple(str(cfg.get(k)) for k in PROCESS_KNOBS))
+                groups.setdefault(key, []).append((net, cfg))
+    order = list(groups.values())
+    random.Random(0).shuffle(order)
+    return [job for group in order for job in group]
 
 
 def profile(store_path: str, budget: str, show_progress: bool, platform_name: str = "cpu",
             device: str | None = None) -> None:
     """Run the calibration campaign into ``store_path`` (jobs already stored are skipped)."""
     from profiling.campaign import CampaignSummary, build_executor, build_platform, run_campaign
-    from profiling.store import CampaignStore
+    from profiling.executors.tf_executor import TfExecutor
+    from profiling.store import open_store
     from tqdm import tqdm
 
     plan = BUDGETS[budget]
     platform = build_platform(platform_name, device=device)
     executor = build_executor(None, platform, device=device)
+    if isinstance(executor, TfExecutor):  # one worker for a network's batches under one thread setting
+        executor = TfExecutor(reuse_workers=True)
     configs = plan_configs(platform, executor, budget)
     campaign = f"calibrate-{budget}" if platform.name == "cpu" else f"calibrate-{platform.name}-{budget}"
-    # every CPU job starts a TensorFlow worker (about 5 s of CPU before it measures anything): fewer jobs
+    # a TensorFlow worker's start costs about 5 s of CPU before it measures anything: fewer jobs, fewer starts
     jobs = plan_jobs(plan["networks"], configs, thin=platform.name == "cpu")
     bar = tqdm(total=len(jobs), unit="job", desc=f"calibrate ({budget})", disable=not show_progress,
                file=sys.stderr)
     total = CampaignSummary()
-    with CampaignStore(store_path) as store:
+    with open_store(store_path) as store, _closing(executor):
         for net, cfg in jobs:  # one job a call: the campaign runs them in this plan's order
             got = run_campaign(platform, executor, [net], [cfg], store, level="layer", views=("whole", "inplace"),
                                campaign=campaign,
@@ -121,6 +137,25 @@ def profile(store_path: str, budget: str, show_progress: bool, platform_name: st
     bar.close()
     for line in total.lines():
         print(line, file=sys.stderr)
+    session = getattr(executor, "session", None)
+    if session is not None:
+        print(f"TensorFlow workers started: {session.starts} for {total.measured + total.failed} jobs",
+              file=sys.stderr)
+
+
+class _closing:
+    """Close an executor that keeps a worker (TfExecutor(reuse_workers=True)) whatever happens."""
+
+    def __init__(self, executor) -> None:
+        self.executor = executor
+
+    def __enter__(self):
+        return self.executor
+
+    def __exit__(self, *exc) -> None:
+        close = getattr(self.executor, "close", None)
+        if close is not None:
+            close()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,8 +1,13 @@
-"""Runs TensorFlow measurement jobs in worker processes, one per configuration.
+"""Runs TensorFlow measurement jobs in worker processes.
 
-Each job gets a fresh interpreter with the configuration's environment (oneDNN, OpenMP options) so that
-settings TensorFlow reads only at start take effect. A worker that crashes, hangs past its timeout or
-exceeds the memory limit is killed and reported as a failed job with its reason.
+A worker is an interpreter started with the configuration's environment (oneDNN, OpenMP options) and
+threads, so that settings TensorFlow reads only at start take effect. By default each job gets a fresh one
+(:func:`run_job`); ``TfExecutor(reuse_workers=True)`` keeps one :class:`WorkerSession` worker for
+consecutive jobs of the same network and process-level settings (:func:`process_key`: e.g. batch 1 and 4 of
+one network under 2 threads), which saves the worker's start (importing TensorFlow, building the network:
+most of a small job). Every job is still timed, stored and resumed on its own. A worker that crashes, hangs
+past its timeout or exceeds the memory limit is killed and reported as a failed job with its reason; the
+jobs it finished before stay stored, the next job starts a new worker.
 """
 
 from __future__ import annotations
@@ -93,13 +98,29 @@ class TfExecutor(Executor):
     runner : callable, optional
         ``runner(job, timeout_s=..., memory_limit_gb=...) -> dict``: what runs a :class:`Job` (default
         :func:`run_job`, the worker process). Tests give a fake one.
+    reuse_workers : bool
+        Keep one worker for consecutive jobs of one network with the same process-level settings
+        (:class:`WorkerSession`); close the executor (or use it in a ``with``) to end the last worker.
+        Ignored when ``runner`` is given.
     """
 
     name = "tensorflow"
     inplace_methods = INPLACE_METHODS
 
-    def __init__(self, runner: Callable[..., dict[str, Any]] | None = None):
-        self.runner = runner or run_job
+    def __init__(self, runner: Callable[..., dict[str, Any]] | None = None, *, reuse_workers: bool = False):
+        self.session = WorkerSession() if reuse_workers and runner is None else None
+        self.runner = runner or (self.session.run if self.session is not None else run_job)
+
+    def close(self) -> None:
+        """End a kept worker (nothing to do without ``reuse_workers``)."""
+        if self.session is not None:
+            self.session.close()
+
+    def __enter__(self) -> TfExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def software_knobs(self, platform: Any) -> tuple[Knob, ...]:
         from ..platforms.cpu import CpuPlatform
@@ -124,6 +145,9 @@ class TfExecutor(Executor):
                 "kmp_affinity": "KMP_AFFINITY"}
 
     def describe(self) -> dict[str, Any]:
+        if self.session is not None:
+            return {"executor": self.name, "process": "one TensorFlow worker per network and process-level "
+                                                      "settings (threads, inter-op threads, cores, oneDNN, OpenMP)"}
         return {"executor": self.name, "process": "one TensorFlow worker per configuration"}
 
     def run(self, job: ExecutorJob, *, timeout_s: float = 900.0, memory_limit_gb: float | None = None) -> JobResult:
@@ -163,21 +187,121 @@ def run_job(job: Job, timeout_s: float = 900.0, memory_limit_gb: float | None = 
                 raise
         wall = time.monotonic() - t0
         if reason is None and proc.returncode != 0:
-            if proc.returncode == -signal.SIGKILL:
-                reason = "oom: worker was killed by SIGKILL (out of memory?)"
-            else:
-                reason = f"crash: worker exited with status {proc.returncode}: {_tail(stderr_path)}"
-        if reason is None and not os.path.exists(result_path):
-            reason = f"crash: worker wrote no result: {_tail(stderr_path)}"
-        if reason is not None:
-            return {"status": "failed", "reason": reason, "wall_s": wall}
-        with open(result_path, encoding="utf-8") as fh:
-            result = json.load(fh)
-        result["wall_s"] = wall
-        return result
+            reason = _exit_reason(proc.returncode, stderr_path)
+        return _result(reason, result_path, stderr_path, wall)
 
 
-def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit_gb: float | None) -> str | None:
+def _exit_reason(returncode: int, stderr_path: str) -> str:
+    if returncode == -signal.SIGKILL:
+        return "oom: worker was killed by SIGKILL (out of memory?)"
+    return f"crash: worker exited with status {returncode}: {_tail(stderr_path)}"
+
+
+def _result(reason: str | None, result_path: str, stderr_path: str, wall: float) -> dict[str, Any]:
+    if reason is None and not os.path.exists(result_path):
+        reason = f"crash: worker wrote no result: {_tail(stderr_path)}"
+    if reason is not None:
+        return {"status": "failed", "reason": reason, "wall_s": wall}
+    with open(result_path, encoding="utf-8") as fh:
+        result = json.load(fh)
+    result["wall_s"] = wall
+    return result
+
+
+#: Configuration knobs a TensorFlow process takes only at its start (thread pools, affinity, environment):
+#: one worker measures only jobs that agree on them. Batch and XLA (``jit_compile`` of each function) are set
+#: per job.
+PROCESS_KNOBS = ("threads", "inter_op_threads", "cores", "onednn", "omp_num_threads", "kmp_blocktime",
+                 "kmp_affinity")
+
+
+def process_key(job: Job) -> str:
+    """What a worker fixes at its start for ``job``: the network, its input size, the process-level knobs
+    (:data:`PROCESS_KNOBS`) and the worker's environment. Jobs with equal keys may share a worker."""
+    env = worker_env(job.config)
+    return json.dumps([job.network, job.input_size, {k: job.config.get(k) for k in PROCESS_KNOBS},
+                       sorted(env.items())], sort_keys=True, default=str)
+
+
+class WorkerSession:
+    """One TensorFlow worker (``tf_worker --serve``) kept for consecutive jobs with the same :func:`process_key`.
+
+    :meth:`run` has :func:`run_job`'s signature and result; a job with another key ends the worker and
+    starts a new one. A timeout, memory excess or crash fails the job that was running (the worker is
+    killed; the jobs it finished are returned already), and the next job gets a new worker.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._key: str | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._err = None
+        self._n = 0
+        self.starts = 0  # workers started (for the calibration's cost, docs/models.md)
+
+    def run(self, job: Job, timeout_s: float = 900.0, memory_limit_gb: float | None = None) -> dict[str, Any]:
+        key = process_key(job)
+        if self._proc is None or self._proc.poll() is not None or key != self._key:
+            self.close()
+            self._start(job, key)
+        assert self._proc is not None and self._tmp is not None
+        self._n += 1
+        job_path = os.path.join(self._tmp.name, f"job{self._n}.json")
+        result_path = os.path.join(self._tmp.name, f"result{self._n}.json")
+        stderr_path = os.path.join(self._tmp.name, "stderr.txt")
+        with open(job_path, "w", encoding="utf-8") as fh:
+            json.dump(job.to_dict(), fh)
+        t0 = time.monotonic()
+        try:
+            try:
+                self._proc.stdin.write(f"{job_path}\t{result_path}\n")  # type: ignore[union-attr]
+                self._proc.stdin.flush()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError):
+                pass  # the worker has ended: the watch below reports how
+            reason = _watch(self._proc, timeout_s, memory_limit_gb, result_path)
+        except BaseException:  # Ctrl-C or any error in the parent: never leave a worker measuring
+            self.close()
+            raise
+        wall = time.monotonic() - t0
+        if reason is None and self._proc.poll() is not None:  # ended without a result for this job
+            self._proc.wait()
+            reason = _exit_reason(self._proc.returncode, stderr_path) if self._proc.returncode else None
+        if reason is not None or not os.path.exists(result_path):
+            result = _result(reason, result_path, stderr_path, wall)
+            self.close()
+            return result
+        return _result(None, result_path, stderr_path, wall)
+
+    def _start(self, job: Job, key: str) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="perfmodel-worker-")
+        self._err = open(os.path.join(self._tmp.name, "stderr.txt"), "wb")
+        cmd = [sys.executable, "-m", "profiling.executors.tf_worker", "--serve"]
+        self._proc = subprocess.Popen(cmd, env=worker_env(job.config), stdout=subprocess.DEVNULL, stderr=self._err,
+                                      stdin=subprocess.PIPE, text=True, start_new_session=True)
+        self._key = key
+        self.starts += 1
+
+    def close(self) -> None:
+        """End the worker (it finishes at the end of its input; killed if it does not within 10 s)."""
+        if self._proc is not None:
+            try:
+                self._proc.stdin.close()  # type: ignore[union-attr]
+                self._proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            if self._proc.poll() is None:
+                _kill(self._proc)
+        if self._err is not None:
+            self._err.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+        self._proc, self._key, self._tmp, self._err = None, None, None, None
+
+
+def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit_gb: float | None,
+           result_path: str | None = None) -> str | None:
+    """Wait for ``proc`` to end (or, given ``result_path``, for that file to appear); the reason it was
+    killed (timeout, memory), or None."""
     deadline = time.monotonic() + timeout_s
     ps = psutil.Process(proc.pid)
     while True:
@@ -186,6 +310,8 @@ def _watch(proc: subprocess.Popen, timeout_s: float, memory_limit_gb: float | No
             return None
         except subprocess.TimeoutExpired:
             pass
+        if result_path is not None and os.path.exists(result_path):
+            return None
         if time.monotonic() > deadline:
             _kill(proc)
             return f"timeout: worker ran longer than {timeout_s:g} s"

@@ -1,9 +1,12 @@
-"""Worker process that measures one (network, configuration) job with TensorFlow.
+"""Worker process that measures (network, configuration) jobs with TensorFlow.
 
-TensorFlow reads its thread settings only at start, so every configuration runs in a fresh process:
-``python -m profiling.executors.tf_worker JOB.json RESULT.json``. The parent sets environment variables
-(oneDNN, OpenMP options) before starting it; this module applies CPU affinity before importing TensorFlow,
-then writes one JSON result file. See :mod:`profiling.executors.tf_executor`.
+TensorFlow reads its thread settings only at start, so a worker measures only configurations that agree on
+them: ``python -m profiling.executors.tf_worker JOB.json RESULT.json`` runs one job;
+``python -m profiling.executors.tf_worker --serve`` reads ``JOB.json<TAB>RESULT.json`` lines on its standard
+input and runs them one after another (the parent sends only jobs of one network with the same process-level
+settings, :func:`profiling.executors.tf_executor.process_key`; the network is built once). The parent sets
+environment variables (oneDNN, OpenMP options) before starting it; this module applies CPU affinity before
+importing TensorFlow, then writes one JSON result file per job. See :mod:`profiling.executors.tf_executor`.
 
 This module is the process entry and the job (the views ``whole``, ``isolated`` and ``inplace``, power); the
 rest lives beside it: :mod:`~profiling.executors.tf_inplace` (the two in-place tracers),
@@ -24,7 +27,7 @@ from ..atomic import atomic_write
 from .tf_inplace import INPLACE_METHODS, frozen_inplace_rows, live_inplace_rows
 from .tf_model import has_layer, materialise, takes_training
 
-__all__ = ["INPLACE_METHODS", "main", "run_job"]
+__all__ = ["INPLACE_METHODS", "main", "run_job", "serve"]
 
 
 def _apply_affinity(cores: int | None) -> list[int]:
@@ -35,14 +38,36 @@ def _apply_affinity(cores: int | None) -> list[int]:
 
 
 def main(argv: list[str]) -> int:
-    job_path, result_path = argv[1], argv[2]
+    if argv[1:] == ["--serve"]:
+        return serve(sys.stdin)
+    _exit_with_parent()
+    _run_one(argv[1], argv[2], None)
+    return 0
+
+
+def serve(lines) -> int:
+    """Run each ``JOB.json<TAB>RESULT.json`` line of ``lines`` in turn (affinity from the first job, one
+    network cache); end at the end of the input."""
+    _exit_with_parent()
+    affinity = None
+    networks: dict[Any, Any] = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        job_path, result_path = line.rstrip("\n").split("\t")
+        affinity = _run_one(job_path, result_path, affinity, networks)
+    return 0
+
+
+def _run_one(job_path: str, result_path: str, affinity: list[int] | None,
+             networks: dict[Any, Any] | None = None) -> list[int]:
     with open(job_path, encoding="utf-8") as fh:
         job = json.load(fh)
     cfg = job["config"]
-    affinity = _apply_affinity(cfg.get("cores"))
-    _exit_with_parent()
+    if affinity is None:
+        affinity = _apply_affinity(cfg.get("cores"))
     try:
-        result = run_job(job)
+        result = run_job(job, networks)
         result["affinity"] = affinity
     except MemoryError:
         result = {"status": "failed", "reason": "oom: MemoryError in worker"}
@@ -50,7 +75,7 @@ def main(argv: list[str]) -> int:
         result = {"status": "failed", "reason": f"crash: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
                   "traceback": traceback.format_exc()[-4000:]}
     atomic_write(result_path, json.dumps(result))
-    return 0
+    return affinity
 
 
 def _exit_with_parent() -> None:
@@ -72,7 +97,8 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_job(job: dict[str, Any], networks: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """Measure ``job``; ``networks`` (a worker's cache) keeps the built network for the next job."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
     import tensorflow as tf
@@ -91,7 +117,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     views = job.get("views", ["whole"])
     sensor = _make_sensor(job.get("sensor"))
 
-    model, spec = load_network(job["network"], job.get("input_size"))
+    ident = (job["network"], job.get("input_size"))
+    if networks is not None and ident in networks:
+        model, spec = networks[ident]
+    else:
+        model, spec = load_network(*ident)
+        if networks is not None:
+            networks[ident] = (model, spec)
     rows: list[dict[str, Any]] = []
     # the framework's per-operation speed at this moment, under this job's thread settings (stored on every row)
     reference = framework_reference(tf)

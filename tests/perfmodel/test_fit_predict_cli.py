@@ -296,3 +296,80 @@ def test_quick_calibration_measures_each_synthetic_network_under_all_configurati
     assert jobs == plan_jobs(nets, configs, thin=True)  # one order: an interrupted run resumes the same plan
     assert sorted(map(str, plan_jobs(nets, configs, thin=False))) == sorted(str((n, c)) for n in nets
                                                                          for c in configs)
+
+
+def _calibrate_into(monkeypatch, store_arg, out):
+    """Run 'calibrate --store STORE_ARG' with the campaign replaced by one that only records the campaign in the
+    store it is given (and the fit by a synthetic table); returns the stores the campaign got."""
+    import perfmodel.commands.calibrate as cal  # noqa: F401 - the module whose profile() runs
+    import perfmodel.models.tables_input as tables_input
+    import profiling.campaign as campaign_mod
+    from profiling.campaign import CampaignSummary
+
+    got = []
+
+    def fake_campaign(platform, executor, nets, cfgs, store, **kw):
+        got.append(store)
+        store.ensure_campaign(kw["campaign"], platform.name, platform.source, "{}", {}, executor=executor.name)
+        return CampaignSummary()
+
+    monkeypatch.setattr(campaign_mod, "run_campaign", fake_campaign)
+    monkeypatch.setattr(tables_input, "store_frame", lambda path: synthetic_table(n_networks=4, seed=7))
+    assert main(["calibrate", "--no-progress", "--store", store_arg, "-o", str(out)]) == 0
+    return got
+
+
+def test_calibrate_store_takes_a_sqlite_url_as_the_other_commands_do(tmp_path, monkeypatch):
+    from profiling.store import CampaignStore
+
+    path = tmp_path / "cal-store.sqlite"
+    got = _calibrate_into(monkeypatch, f"sqlite:///{path}", tmp_path / "m.json")
+    assert got and all(isinstance(s, CampaignStore) for s in got)
+    with CampaignStore(str(path), readonly=True) as store:  # the file the URL names, not a file called 'sqlite:'
+        assert [c["name"] for c in store.campaigns()] == ["calibrate-quick"]
+    assert not (tmp_path / "sqlite:").exists()
+
+
+def test_calibrate_store_refuses_an_unknown_url_in_one_line(tmp_path, capsys):
+    assert main(["calibrate", "--no-progress", "--store", "ftp://host/x", "-o", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown kind of URL" in err[0]
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh database of a PostgreSQL server started for this test (tests/fleet/_postgres.py), else skip."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fleet"))
+    import _postgres
+
+    bindir = _postgres.find_bin()
+    if bindir is None and not __import__("os").environ.get("PERFMODEL_TEST_POSTGRES_URL"):
+        pytest.skip("no PostgreSQL server binaries on this machine")
+    url = __import__("os").environ.get("PERFMODEL_TEST_POSTGRES_URL")
+    server = None
+    if not url:
+        server = _postgres.Server(bindir)
+        try:
+            server.start()
+        except Exception as exc:  # noqa: BLE001 - the skip reason
+            server.stop()
+            pytest.skip(f"could not start a PostgreSQL server: {exc}")
+        url = server.url()
+    try:
+        _postgres.wait_ready(url)
+        yield _postgres.create_database(url, "perfmodel_calibrate_store")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+@pytest.mark.slow
+def test_calibrate_store_takes_a_postgresql_url(tmp_path, monkeypatch, pg_url):
+    from profiling.store import open_store
+
+    got = _calibrate_into(monkeypatch, pg_url, tmp_path / "m.json")
+    assert got and type(got[0]).__name__ == "SqlStore"
+    with open_store(pg_url, readonly=True) as store:
+        assert [c["name"] for c in store.campaigns()] == ["calibrate-quick"]
+    assert not list(tmp_path.glob("*.sqlite"))  # nothing written beside the model
