@@ -6,7 +6,8 @@
 4. fits the layer-wise predictor on three networks and predicts a fourth it has not seen;
 5. writes the report of what it measured on this CPU (``report/``: profile, prediction, decision);
 6. writes a second report from the shipped NVIDIA H200 tables (``report-h200/``: real GPU power and energy,
-   replayed from ``datasets/h200-torch/``, not measured on this machine).
+   replayed from ``datasets/h200-torch/``, not measured on this machine), whose prediction section is the
+   tables' model (``TableLayerwisePredictor`` fitted on the synthetic networks, both execution modes).
 
 Everything goes under ``--out`` (default ``out/``). Re-running resumes from the store.
 """
@@ -142,7 +143,7 @@ def _report_h200(out: str) -> None:
 
     import pandas as pd
 
-    from perfmodel.models.layerwise import LayerwisePredictor
+    from perfmodel.models.table_layerwise import TableLayerwisePredictor
 
     missing = [name for name in H200_TABLES if not (H200_DIR / name).is_file()]
     if missing:  # an installation without the repository's datasets/ folder
@@ -152,13 +153,13 @@ def _report_h200(out: str) -> None:
     os.makedirs(out, exist_ok=True)
     tables = {name: read_table(H200_DIR / name, allow_nan_objectives=True) for name in H200_TABLES}
     table = pd.concat(list(tables.values()), ignore_index=True)
-    # the layer-wise model learns the CUDA-graph replays of the synthetic networks' layers (graph.csv.gz) and
-    # predicts the application networks it never saw, compared with their CUDA-graph measurements
-    graph = tables["graph.csv.gz"]
-    train = graph[graph["network"].astype(str).str.startswith("synthetic")]
+    # the model of these tables (TableLayerwisePredictor: unit models, composition, network correction and power
+    # per execution mode) learns the synthetic networks of both tables and predicts the application networks it
+    # never saw, in CUDA-graph and eager mode, compared with their measurements
+    train = table[table["network"].astype(str).str.startswith("synthetic")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = LayerwisePredictor(view="isolated", std_folds=H200_STD_FOLDS).fit(train)
+        model = TableLayerwisePredictor(std_folds=H200_STD_FOLDS).fit(train)
         model.save(os.path.join(out, "layerwise-model-h200.json"))
         t_fit = time.monotonic() - t0
         paths = write_report(table, knobs=["batch", "cuda_graph"], objectives=["runtime_s", "energy_j"],
@@ -168,9 +169,9 @@ def _report_h200(out: str) -> None:
                                     "here, not measured on this machine)",
                              title="Replayed: NVIDIA H200 measurements (43 networks, batch 1/8/64, CUDA graphs "
                                    "on/off, board power and energy)",
-                             model=model, model_table=graph,
-                             model_label=f"layerwise-model-h200.json (fitted here on the CUDA-graph layer replays "
-                                         f"of {len(model.networks_)} synthetic networks, graph.csv.gz)")
+                             model=model, model_table=table,
+                             model_label=f"layerwise-model-h200.json (fitted here on "
+                                         f"{len(model.trained_networks())} synthetic networks of both tables)")
     print(f"report written: {paths['html']} (model fitted in {t_fit:.0f} s, report {time.monotonic() - t0 - t_fit:.0f}"
           " s; replayed H200 measurements, real GPU power and energy)")
 

@@ -526,6 +526,27 @@ class LayerwisePredictor(BaseEstimator):
         if not hasattr(self, "models_"):
             raise ModelError("the layer-wise predictor is not fitted")
 
+    # -- what a report asks of a layer-wise model (TableLayerwisePredictor answers the same;
+    #    perfmodel.reports.prediction)
+    def trained_networks(self) -> list[str]:
+        """The networks the model learnt from (a report predicts the others)."""
+        self._check_fitted()
+        return list(self.networks_)
+
+    def known_knobs(self) -> list[str]:
+        """Every knob the model knows (varied in training or held at a default)."""
+        self._check_fitted()
+        return list(dict.fromkeys([*self.knobs_.knobs, *self.knob_ranges_]))
+
+    def required_knobs(self) -> list[str]:
+        """The knobs the model was trained across (a prediction must set them)."""
+        self._check_fitted()
+        return list(self.knobs_.used)
+
+    def layer_view(self, config=None) -> str:
+        """The view of the layer rows the unit models learnt (one for every configuration)."""
+        return str(self.view)
+
     # -- persistence (perfmodel.models.layerwise_state)
     def _get_state(self) -> dict:
         return layerwise_state(self)

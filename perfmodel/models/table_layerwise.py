@@ -374,6 +374,46 @@ class TableLayerwisePredictor(BaseEstimator):
             notes.append("layers outside the calibrated range: " + "; ".join(outside))
         return notes
 
+    # -- what a report asks of a layer-wise model (as LayerwisePredictor; perfmodel.reports.prediction)
+    def trained_networks(self) -> list[str]:
+        """The networks the model learnt from, in any mode (unit models or composition)."""
+        self._check_fitted()
+        return sorted({str(n) for st in self.modes_.values() for n in [*st["networks"], *st["layer_networks"]]})
+
+    def known_knobs(self) -> list[str]:
+        """Every knob of the training tables (batch first)."""
+        self._check_fitted()
+        return ["batch", *self.knob_values_]
+
+    def required_knobs(self) -> list[str]:
+        """The knobs a prediction must set: the execution mode when the tables hold several."""
+        self._check_fitted()
+        return [MODE_COLUMN] if len(self.modes_) > 1 else []
+
+    def layer_view(self, config=None) -> str:
+        """The view of the layer rows the unit models of ``config``'s mode learnt (without a configuration:
+        every mode's, e.g. ``isolated (cuda_graph=on), inplace (cuda_graph=off)``)."""
+        self._check_fitted()
+        if config is not None:
+            return str(self.modes_[self._mode_of(dict(config))]["view"])
+        if list(self.modes_) == [""]:
+            return str(self.modes_[""]["view"])
+        return ", ".join(f"{st['view']} ({MODE_COLUMN}={m})" for m, st in self.modes_.items())
+
+    def predict_layers(self, spec, configs=None) -> pd.DataFrame:
+        """Per-unit predictions of the unit models (``runtime_s``, ``runtime_s_std``, ``config_index``), before
+        the composition: what each layer costs in ``configs`` (a mode's unit models per configuration)."""
+        self._check_fitted()
+        feats = spec.features() if hasattr(spec, "features") else spec
+        parts = []
+        for i, (_, cfg) in enumerate(configs_frame(configs).iterrows()):
+            cfg = {k: (v.item() if hasattr(v, "item") else v) for k, v in cfg.dropna().to_dict().items()}
+            self._check_config(cfg)
+            units = self.modes_[self._mode_of(cfg)]["units"]
+            parts.append(units.predict_layers(feats, [{**cfg, "batch": float(cfg.get("batch", 1))}])
+                         .assign(config_index=i))
+        return pd.concat(parts, ignore_index=True)
+
     def predict(self, spec, configs=None) -> pd.DataFrame:
         """``runtime_s``, ``power_w``, ``energy_j`` and their std's per configuration (one row each).
 

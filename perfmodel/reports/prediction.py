@@ -1,7 +1,9 @@
 """The prediction section: a layer-wise model's predictions of the networks it did not train on.
 
-Uses only the predictor's public API (``predict``, ``predict_layers`` and the fitted attributes a user can
-read: ``networks_``, ``knob_ranges_``, ``knobs_``, ``view``, ``model``). Every network of the table that is
+Uses only what both layer-wise predictors (:class:`~perfmodel.models.layerwise.LayerwisePredictor`,
+:class:`~perfmodel.models.table_layerwise.TableLayerwisePredictor`) answer: ``predict``, ``predict_layers``,
+``trained_networks()``, ``known_knobs()``, ``required_knobs()``, ``layer_view(config)`` and the fitted
+``knob_ranges_`` and ``model`` a user can read. Every network of the table that is
 not among the model's training networks is predicted from its layers' shapes (its per-layer rows) in
 every configuration measured for it as a whole network, and compared with those measurements.
 """
@@ -27,14 +29,12 @@ _MEASURED = ("runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low",
 
 def model_knobs(model) -> list[str]:
     """Every knob the model knows (varied in training or held at a default)."""
-    enc = getattr(model, "knobs_", None)
-    names = list(getattr(enc, "knobs", []) or []) + list((getattr(model, "knob_ranges_", None) or {}).keys())
-    return list(dict.fromkeys(names))
+    return list(model.known_knobs())
 
 
 def required_knobs(model) -> list[str]:
     """The knobs the model was trained across (a prediction must set them)."""
-    return list(getattr(getattr(model, "knobs_", None), "used", []) or [])
+    return list(model.required_knobs())
 
 
 def _features(rows: pd.DataFrame, knobs: Sequence[str], keep_units: bool) -> pd.DataFrame:
@@ -52,11 +52,11 @@ def _value(v):
 
 def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str]) -> Section:
     sec = Section("prediction", "Prediction: how far to trust the layer-wise model")
-    trained = [str(n) for n in (getattr(model, "networks_", None) or [])]
+    trained = [str(n) for n in model.trained_networks()]
     ranges = getattr(model, "knob_ranges_", None) or {}
     need = required_knobs(model)
     known = model_knobs(model)
-    view = str(getattr(model, "view", "inplace"))
+    view = model.layer_view()
     sec.text(f"Model {label}: layer-wise predictor ({getattr(model, 'model', '?')} unit models on the {view} "
              f"view), trained on {len(trained)} network(s): {', '.join(trained) or 'not recorded in the file'}. "
              "Each network of this table that is not one of them is predicted from its layers' shapes (its "
@@ -130,8 +130,8 @@ def build_prediction(table: pd.DataFrame, model, label: str, knobs: Sequence[str
             if np.isfinite(p.get("energy_j", np.nan)) and np.isfinite(m["energy_j"]):
                 row["energy_error"] = p["energy_j"] / m["energy_j"] - 1
             rows.append(row)
-            # the model's view, unit by unit, for errors by layer type
-            mv = lw[(lw["view"] == view)]
+            # the model's view (of this configuration), unit by unit, for errors by layer type
+            mv = lw[(lw["view"] == model.layer_view({k: v for k, v in cfg.items() if k in known}))]
             if len(mv):
                 sel = np.ones(len(mv), dtype=bool)
                 for k in cfg_knobs:

@@ -270,3 +270,40 @@ def test_the_estimator_checks_their_inputs_allow(cls):
         check(cls.__name__, cls())
     m = cls(std_folds=3)
     assert clone(m).get_params() == m.get_params() and clone(m) is not m
+
+
+def test_answers_what_a_report_asks_as_the_layerwise_predictor_does(model):
+    """trained_networks / known_knobs / required_knobs / layer_view / predict_layers (perfmodel.reports.prediction)."""
+    assert set(model.trained_networks()) == set(TRAIN)
+    assert {"batch", "cuda_graph"} <= set(model.known_knobs())
+    on = {"batch": 1, "cuda_graph": "on"}
+    assert model.layer_view(on) == model.modes_["on"]["view"] == "isolated"
+    spec = load_spec(str(H200 / "specs" / "mobilenetv2.json"))
+    cfgs = [on, {"batch": 64, "cuda_graph": "on"}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        units = model.predict_layers(spec, cfgs)
+        whole = model.predict(spec, cfgs)
+    assert sorted(units["config_index"].unique()) == [0, 1]
+    sums = units.groupby("config_index")["runtime_s"].sum().to_numpy()
+    # the per-unit times are what the composition composes: their sum is the prediction's layer sum
+    np.testing.assert_allclose(sums, whole["layers_runtime_s"].to_numpy(), rtol=1e-9)
+    assert sums[1] > sums[0]
+    with pytest.raises(DataError, match="threads"):
+        model.predict_layers(spec, [{"batch": 1, "cuda_graph": "on", "threads": 2}])
+
+
+def test_the_report_predicts_unseen_networks_with_the_tables_model(model, tmp_path):
+    from perfmodel.reports import write_report
+
+    t = pd.read_csv(H200 / "graph.csv.gz", low_memory=False)
+    table = t[t["network"].isin(["synthetic_0", "mobilenetv3small"]) & t["batch"].isin([1, 8])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = write_report(table, ["batch", "cuda_graph"], ["runtime_s"], tmp_path, model=model,
+                             model_label="tables.json")
+    sec = paths["markdown"].read_text().split("## Prediction: how far to trust the layer-wise model")[1]
+    sec = sec.split("## Decision")[0]
+    assert "on the isolated (cuda_graph=on) view" in sec and "predictions: not computed" not in sec
+    assert "| mobilenetv3small |" in sec and "| synthetic_0 |" not in sec  # only the network it did not learn
+    assert "Errors by layer type (isolated (cuda_graph=on) view" in sec

@@ -154,13 +154,24 @@ class FakePredictor:
     """The layer-wise predictor's public API with known answers: 2 ms per layer (scaled as the table's times
     scale with threads and batch), a 5 % std; per layer 1 ms."""
 
-    model, view = "fake", "inplace"
-    networks_ = ["neta"]
+    model = "fake"
     knob_ranges_ = {"threads": [1.0, 1.0], "batch": [1.0, 4.0]}
     knobs_ = SimpleNamespace(knobs=["threads", "batch"], used=["batch"])
 
     def __init__(self):
         self.seen = []
+
+    def trained_networks(self):
+        return ["neta"]
+
+    def known_knobs(self):
+        return self.knobs_.knobs
+
+    def required_knobs(self):
+        return self.knobs_.used
+
+    def layer_view(self, config=None):
+        return "inplace"
 
     @staticmethod
     def _f(cfg):
