@@ -27,6 +27,13 @@ of them), and scores both on the ten other applications (their in-place units as
 what measuring fewer synthetic jobs costs in accuracy.
 
     .venv/bin/python benchmarks/bench_calibrate.py --design-check
+
+With ``--worker-reuse STORE`` it measures nothing: from a calibration store (the jobs in the order they
+finished) it splits the jobs' wall times (``wall_s``: the worker's part of a job) into those that started a
+TensorFlow worker and those measured by a worker kept from the job before (same network and process-level
+settings, :func:`profiling.executors.tf_executor.process_key`), and says how many workers the run started.
+
+    .venv/bin/python benchmarks/bench_calibrate.py --worker-reuse runs/cal.sqlite
 """
 
 from __future__ import annotations
@@ -158,6 +165,31 @@ def design_check(model_name: str) -> int:
     return 0
 
 
+def worker_reuse(store_path: str) -> int:
+    import json
+
+    import numpy as np
+
+    from profiling.executors.tf_executor import PROCESS_KNOBS
+    from profiling.store import open_store
+
+    with open_store(store_path, readonly=True) as store:
+        jobs = [j for j in store.jobs() if str(j["campaign"]).startswith("calibrate")]
+    started, kept, prev = [], [], None
+    for j in jobs:
+        cfg = json.loads(j["config"])
+        key = (j["network"], tuple(str(cfg.get(k)) for k in PROCESS_KNOBS))
+        if j["wall_s"] is not None:
+            (kept if key == prev else started).append(float(j["wall_s"]))
+        prev = key
+    for name, w in (("started a worker", started), ("kept worker", kept)):
+        if w:
+            print(f"{name}: {len(w)} jobs, wall median {np.median(w):.1f} s, mean {np.mean(w):.1f} s, "
+                  f"total {np.sum(w):.0f} s")
+    print(f"{len(jobs)} jobs, {len(started)} worker starts")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", default=TABLE, help="whole-network rows to score (same day as the calibration)")
@@ -169,7 +201,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cost-networks", default="tiny_cnn,tiny_mobilenet,tiny_resnet,mobilenetv3small,mobilenetv2,"
                     "synthetic_0,synthetic_fc_0", help="networks timed by --job-cost")
     ap.add_argument("--cost-config", default="threads=2,batch=4", help="configuration of the --job-cost jobs")
+    ap.add_argument("--worker-reuse", metavar="STORE",
+                    help="split a calibration store's job times by worker start / kept worker instead")
     args = ap.parse_args(argv)
+    if args.worker_reuse:
+        return worker_reuse(args.worker_reuse)
     if args.design_check:
         return design_check(args.model)
     if args.job_cost:
