@@ -86,7 +86,8 @@ TF_HOST_KNOBS = ("threads", "inter_op_threads", "batch", "xla", "onednn", "omp_n
 
 
 class TfExecutor(Executor):
-    """The TensorFlow executor: one worker process per configuration (:func:`run_job`).
+    """The TensorFlow executor: one worker process per configuration (:func:`run_job`), or one per network and
+    process-level settings with ``reuse_workers`` (:class:`WorkerSession`).
 
     On the CPU platform its knobs are the platform's space (threads, cores as CPU affinity, batch, XLA,
     oneDNN, OpenMP options). On another platform (a Jetson tree) the platform's hardware knobs are
