@@ -261,7 +261,7 @@ class WorkerSession:
                 pass  # the worker has ended: the watch below reports how
             reason = _watch(self._proc, timeout_s, memory_limit_gb, result_path)
         except BaseException:  # Ctrl-C or any error in the parent: never leave a worker measuring
-            self.close()
+            self.close(kill=True)
             raise
         wall = time.monotonic() - t0
         if reason is None and self._proc.poll() is not None:  # ended without a result for this job
@@ -269,7 +269,7 @@ class WorkerSession:
             reason = _exit_reason(self._proc.returncode, stderr_path) if self._proc.returncode else None
         if reason is not None or not os.path.exists(result_path):
             result = _result(reason, result_path, stderr_path, wall)
-            self.close()
+            self.close(kill=True)
             return result
         return _result(None, result_path, stderr_path, wall)
 
@@ -282,12 +282,14 @@ class WorkerSession:
         self._key = key
         self.starts += 1
 
-    def close(self) -> None:
-        """End the worker (it finishes at the end of its input; killed if it does not within 10 s)."""
+    def close(self, kill: bool = False) -> None:
+        """End the worker: at the end of its input (killed if it does not end within 10 s), or at once
+        with ``kill`` (a job it was running is abandoned)."""
         if self._proc is not None:
             try:
                 self._proc.stdin.close()  # type: ignore[union-attr]
-                self._proc.wait(timeout=10)
+                if not kill:
+                    self._proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 pass
             if self._proc.poll() is None:

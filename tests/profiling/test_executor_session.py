@@ -106,3 +106,28 @@ def test_campaign_with_a_kept_worker_stores_one_job_per_configuration_and_resume
     whole = df[df["view"] == "whole"]
     assert sorted(whole["batch"]) == [1, 4]
     assert set(df["view"]) == {"whole", "inplace"}
+
+
+def test_an_interrupted_parent_kills_its_kept_worker_at_once(monkeypatch):
+    import time
+
+    import psutil
+
+    import profiling.executors.tf_executor as tfx
+
+    monkeypatch.setenv("PERFMODEL_TEST_FAULT", "hang")  # the worker would measure (hang) for ever
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([FAULTS, ROOT, os.environ.get("PYTHONPATH", "")]))
+    session = WorkerSession()
+    pids = []
+
+    def interrupted(proc, *args, **kwargs):
+        pids.append(proc.pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tfx, "_watch", interrupted)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        session.run(_job(1), timeout_s=120)
+    assert time.monotonic() - t0 < 8  # killed, not waited for (close waits up to 10 s for an idle worker)
+    assert pids and not psutil.pid_exists(pids[0]) or psutil.Process(pids[0]).status() == psutil.STATUS_ZOMBIE
+    assert session._proc is None
