@@ -118,48 +118,92 @@ def _spread_front(configs: list[dict], P: np.ndarray, k: int) -> list[dict]:
 class _Candidates:
     """The finite candidate set of a space (cached grid and unit-cube matrix) and the GP's input encoding.
 
-    :meth:`encode` maps unit-cube rows (:meth:`ConfigSpace.to_matrix`, where an ordinal or integer knob sits
-    at its level's *index*) to the GP's inputs:
+    :meth:`encode` maps configurations to the GP's inputs through the one knob encoder,
+    :meth:`ConfigSpace.encoding <profiling.space.ConfigSpace.encoding>` (:class:`profiling.encoding.Encoding`):
+    a numeric knob is its value, a boolean 0/1, a categorical knob one 0/1 input per level (one-hot, never
+    its level's index: the GP must not read an order into unordered choices). Each input is then min-max
+    scaled over the knob's declared range (its levels, or ``low..high`` for a continuous knob; on a finite
+    grid where every level occurs that is the range over the candidates), and:
 
-    * ``log_inputs``: an integer or ordinal knob whose (three or more) levels are all positive numbers sits
-      at the position of the log of its value (frequencies, batch sizes, thread counts act multiplicatively,
-      and the outputs are modelled on a log scale);
-    * ``linked``: each group of linked knobs (:func:`linked_groups` over the candidates of a finite space)
+    * ``log_inputs``: an integer or ordinal knob whose (three or more) levels are all positive numbers is
+      encoded by the log of its value (frequencies, batch sizes, thread counts act multiplicatively, and the
+      outputs are modelled on a log scale); a continuous knob declared ``log`` always is;
+    * ``linked``: each group of linked inputs (:func:`linked_groups` over the candidates of a finite space)
       becomes one input, the mean of its members. Along a chain every member is non-decreasing and at least
       one increases, so the mean strictly increases: the encoding stays one-to-one on the candidates and
       only removes dimensions that carry no information of their own (three per-core flags that only occur
       as 000/100/110/111 become one "number of cores" input).
+
+    The unit-cube matrix (:meth:`ConfigSpace.to_matrix`, a categorical knob at its choice's index) is kept
+    for what designs and samplers draw in (snapping a proposal to the nearest free configuration).
     """
 
     def __init__(self, space: ConfigSpace):
         self.space = space
         self.finite = space.is_finite and space.size <= MAX_CANDIDATES
-        self.log_pos = {j: p for j, k in enumerate(space.knobs) if (p := _log_positions(k)) is not None}
-        self.groups = [(j,) for j in range(len(space))]
+        self.log_knobs = tuple(k.name for k in space.knobs if _log_positions(k) is not None)
+        self._enc: dict[bool, tuple] = {}
         if self.finite:
             self.configs = list(space.grid())
             if not self.configs:
                 raise OptimisationError("the configuration space has no feasible configuration")
             self.keys = [config_key(c) for c in self.configs]
+            self.index = {k: i for i, k in enumerate(self.keys)}
             self.matrix = space.to_matrix(self.configs)
+
+    def _encoding(self, log_inputs: bool) -> tuple:
+        # (encoding, lower bounds, spans, linked groups, features of the candidates or None), cached.
+        got = self._enc.get(log_inputs)
+        if got is not None:
+            return got
+        enc = self.space.encoding(log=self.log_knobs if log_inputs else ())
+        lo, hi = [], []
+        for k in enc.knobs:
+            if k.kind != "number":
+                lo += [0.0] * len(k.columns)
+                hi += [1.0] * len(k.columns)
+                continue
+            knob = self.space[k.name]
+            ends = knob.levels if knob.levels is not None else (knob.low, knob.high)
+            v = k.encode(np.asarray(ends, dtype=float))[:, 0]
+            lo.append(float(v.min()))
+            hi.append(float(v.max()))
+        lo_a = np.asarray(lo, dtype=float)
+        span = np.asarray(hi, dtype=float) - lo_a
+        span[span <= 0] = 1.0
+        feats = groups = None
+        if self.finite:
+            feats = (self._transform(enc, self.configs) - lo_a) / span
             if len(self.configs) > 1:
-                self.groups = linked_groups(self.matrix)
+                groups = linked_groups(feats)
+        got = self._enc[log_inputs] = (enc, lo_a, span, groups, feats)
+        return got
 
-    def _warp(self, X: np.ndarray) -> np.ndarray:
-        X = X.copy()
-        for j, pos in self.log_pos.items():
-            idx = np.clip(np.rint(X[:, j] * (len(pos) - 1)).astype(int), 0, len(pos) - 1)
-            X[:, j] = pos[idx]
-        return X
+    def _transform(self, enc, configs: Sequence[Mapping]) -> np.ndarray:
+        import pandas as pd
 
-    def encode(self, X: np.ndarray, *, linked: bool = True, log_inputs: bool = True) -> np.ndarray:
-        """GP inputs of unit-cube rows ``X`` (see the class docstring)."""
-        X = np.asarray(X, dtype=float)
-        if log_inputs and self.log_pos:
-            X = self._warp(X)
-        if not linked or all(len(g) == 1 for g in self.groups):
+        if not len(configs):
+            return np.empty((0, len(enc.names)))
+        return enc.transform(pd.DataFrame(list(configs), columns=list(self.space.names)), error=OptimisationError)
+
+    @property
+    def groups(self) -> list[tuple[int, ...]]:
+        """Groups of linked GP inputs (columns of the log-encoded features; singletons included)."""
+        enc, _, _, groups, _ = self._encoding(True)
+        return groups if groups is not None else [(j,) for j in range(len(enc.names))]
+
+    def encode(self, configs: Sequence[Mapping], *, linked: bool = True, log_inputs: bool = True) -> np.ndarray:
+        """GP inputs of the configurations ``configs`` (see the class docstring)."""
+        enc, lo, span, groups, feats = self._encoding(bool(log_inputs))
+        rows = [self.index.get(config_key(c)) for c in configs] if feats is not None else [None]
+        if feats is not None and all(i is not None for i in rows):
+            X = feats[np.asarray(rows, dtype=int)] if rows else np.empty((0, feats.shape[1]))
+        else:
+            X = (self._transform(enc, configs) - lo) / span
+        if not linked or groups is None or all(len(g) == 1 for g in groups):
             return X
-        return np.column_stack([X[:, list(g)].mean(axis=1) for g in self.groups])
+        return np.column_stack([X[:, list(g)].mean(axis=1) for g in groups]) if len(X) else \
+            np.empty((0, len(groups)))
 
     def remaining(self, state: SearchState, n_random: int = 2048) -> tuple[list[dict], np.ndarray]:
         if self.finite:
@@ -379,10 +423,10 @@ class BOStrategy(Strategy):
             return None
         if self._source_X is None:
             try:
-                M = self.space.to_matrix([c for c, _ in self.source_data])
+                cfgs = [{k.name: k.validate(c[k.name]) for k in self.space.knobs} for c, _ in self.source_data]
+                self._source_X = self._cands.encode(cfgs, **enc)
             except Exception as e:  # a configuration outside this space
                 raise OptimisationError(f"source data does not fit the space: {e}") from None
-            self._source_X = self._cands.encode(M, **enc)
         y = np.array([float(o.get(name, np.nan)) for _, o in self.source_data], dtype=float)
         return (self._source_X, y) if np.isfinite(y).sum() >= 2 else None
 
@@ -425,8 +469,8 @@ class BOStrategy(Strategy):
         """Acquisition of each candidate (higher is better)."""
         done_cfgs = [c for c, _ in state.complete]
         enc = {"linked": self.linked, "log_inputs": self.log_inputs}
-        Xd = self._cands.encode(self.space.to_matrix(done_cfgs), **enc)
-        X = self._cands.encode(X, **enc)
+        Xd = self._cands.encode(done_cfgs, **enc)
+        X = self._cands.encode(configs, **enc)
         parego = self.acquisition == "parego"
         if parego and len(state.objectives) < 2:
             raise OptimisationError("acquisition 'parego' needs two or more objectives")

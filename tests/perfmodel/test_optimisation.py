@@ -17,7 +17,7 @@ from perfmodel.optimisation.gp import GPSurrogate
 from perfmodel.optimisation.strategies import BOStrategy, _Candidates, linked_groups
 from perfmodel.pareto import hypervolume_improvement, non_dominated
 from profiling.errors import PlatformError
-from profiling.space import ConfigSpace, Integer, Ordinal, config_key
+from profiling.space import Boolean, Categorical, ConfigSpace, Integer, Ordinal, config_key
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -298,22 +298,58 @@ def test_encoding_merges_linked_flags_and_logs_numeric_levels():
     cands = _Candidates(space)
     assert len(cands.configs) == 16
     assert cands.groups == [(0, 1, 2), (3,)]
-    E = cands.encode(cands.matrix)
+    E = cands.encode(cands.configs)
     assert E.shape == (16, 2)
     assert len(np.unique(E, axis=0)) == 16                      # still one-to-one on the candidates
     n_cores = np.array([c["c1"] + c["c2"] + c["c3"] for c in cands.configs])
     np.testing.assert_allclose(E[:, 0], n_cores / 3)
     freq = np.array([c["freq"] for c in cands.configs])
     np.testing.assert_allclose(E[:, 1], np.log(freq / 100) / np.log(8))   # 100,200,400,800 -> 0,1/3,2/3,1
-    plain = cands.encode(cands.matrix, linked=False, log_inputs=False)
-    np.testing.assert_array_equal(plain, cands.matrix)
-    # a full factorial links nothing; levels with zero or only two values are left at their index
+    plain = cands.encode(cands.configs, linked=False, log_inputs=False)   # values, min-max scaled
+    np.testing.assert_allclose(plain[:, :3], cands.matrix[:, :3])
+    np.testing.assert_allclose(plain[:, 3], (freq - 100) / 700)
+    # a full factorial links nothing; levels with zero or only two values are not logged
     free = _Candidates(ConfigSpace((Ordinal("a", (0, 1, 2)), Ordinal("b", (10, 1000)), Integer("c", 1, 4))))
     assert free.groups == [(0,), (1,), (2,)]
-    E = free.encode(free.matrix)
+    E = free.encode(free.configs)
     np.testing.assert_allclose(np.unique(E[:, 0]), [0, 0.5, 1])
     np.testing.assert_allclose(np.unique(E[:, 1]), [0, 1])
     np.testing.assert_allclose(np.unique(E[:, 2]), np.log([1, 2, 3, 4]) / np.log(4))
+    # a configuration outside the candidate cache (an infinite space's sample) gets the same rule
+    np.testing.assert_allclose(free.encode([{"a": 2, "b": 1000, "c": 2}]), [[1.0, 1.0, np.log(2) / np.log(4)]])
+
+
+def test_encoding_one_hot_encodes_categorical_knobs():
+    # A categorical knob is one 0/1 input per level (not its level's index, which would order the
+    # choices), a boolean knob 0/1, a numeric knob its (log) value scaled to [0, 1].
+    space = ConfigSpace((Categorical("governor", ("fast", "eco", "balanced")), Boolean("xla"),
+                         Ordinal("freq", (100, 200, 400))))
+    cands = _Candidates(space)
+    E = cands.encode(cands.configs)
+    assert E.shape == (len(cands.configs), 5)                  # 3 one-hot + xla + freq
+    for c, row in zip(cands.configs, E):
+        onehot = dict(zip(("fast", "eco", "balanced"), row[:3]))        # levels in declared order
+        assert onehot == {g: float(g == c["governor"]) for g in onehot}
+        assert row[3] == float(c["xla"])
+        assert row[4] == pytest.approx(np.log(c["freq"] / 100) / np.log(4))
+    # every pair of different governors is equally far apart (no order read into the choices)
+    by_gov = {c["governor"]: row for c, row in zip(cands.configs, E) if not c["xla"] and c["freq"] == 100}
+    d = {(a, b): np.linalg.norm(by_gov[a] - by_gov[b]) for a in by_gov for b in by_gov if a < b}
+    assert len(set(np.round(list(d.values()), 12))) == 1
+    # BO runs on such a space and never repeats a configuration
+    class Cat:
+        def __init__(self):
+            self.space = space
+
+        def evaluate(self, config):
+            g = {"fast": 1.0, "eco": 3.0, "balanced": 2.0}[config["governor"]]
+            return {"time": g * 100 / config["freq"] + (0.5 if config["xla"] else 0.0)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = optimize(Cat(), ["time"], budget=8, n_init=4, seed=0)
+    keys = [config_key(t.config) for t in study.trials]
+    assert len(keys) == len(set(keys)) == 8
 
 
 def test_noisy_prediction_adds_the_fitted_noise():
