@@ -20,8 +20,8 @@ from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
 from ..pareto import non_dominated, pareto_front
-from .acquisition import (expected_hypervolume_improvement, expected_improvement,
-                          hypervolume_probability_of_improvement, probability_of_feasibility)
+from .acquisition import (hypervolume_probability_of_improvement, log_expected_hypervolume_improvement,
+                          log_expected_improvement, log_probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import GPSurrogate
 
@@ -288,7 +288,9 @@ class BOStrategy(Strategy):
         weight vector ``w`` (uniform on the simplex) as ``max_j w_j f_j + 0.05 sum_j w_j f_j``, and one GP of
         that scalar is searched with EI. Every acquisition is multiplied by the
         probability that the constrained outputs meet their limits (HyperPower); before any feasible
-        configuration is known, that probability alone is maximised.
+        configuration is known, that probability alone is maximised. All are computed in log space (log-EI
+        and log-EHVI, as BoTorch's ``LogExpectedImprovement``), so a step is ranked by the model even where
+        the acquisition itself underflows to zero everywhere (a confident model, e.g. with a good prior).
     prior_mean : mapping of output name to callable, optional
         ``f(configs) -> values`` in the output's units: the GP of that output models the deviation from it.
     linked, log_inputs : bool
@@ -411,9 +413,9 @@ class BOStrategy(Strategy):
         with threadpool_limits(1):
             acq = self.acquisition_values(state, configs, X)
         best = np.max(acq)
-        if not np.isfinite(best) or best <= 0:
+        if not np.isfinite(best):                         # zero everywhere even in log space
             return self._random(state), "random"
-        ties = np.flatnonzero(acq >= best * (1 - 1e-9))
+        ties = np.flatnonzero(acq >= best - 1e-9)          # a relative tolerance of 1e-9 on the acquisition
         i = int(ties[state.rng(3).integers(len(ties))]) if len(ties) > 1 else int(ties[0])
         return configs[i], "model"
 
@@ -465,8 +467,14 @@ class BOStrategy(Strategy):
         return {m: gp.task_correlation_ for m, (gp, _, _) in self._last.items()
                 if getattr(gp, "has_source_", False)}
 
-    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
-        """Acquisition of each candidate (higher is better)."""
+    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray | None = None) -> np.ndarray:
+        """Log of the acquisition of each candidate (higher is better; ``-inf`` where it is zero).
+
+        EI, EHVI and the probability of feasibility are computed in log space
+        (:func:`~perfmodel.optimisation.acquisition.log_expected_improvement`, as BoTorch's
+        ``LogExpectedImprovement``), so candidates are still ranked where the values themselves underflow
+        (a model confident that nothing improves, e.g. after a good prior). ``X`` is not used (the GP inputs
+        come from the configurations; kept for callers passing the unit-cube matrix)."""
         done_cfgs = [c for c, _ in state.complete]
         enc = {"linked": self.linked, "log_inputs": self.log_inputs}
         Xd = self._cands.encode(done_cfgs, **enc)
@@ -493,15 +501,15 @@ class BOStrategy(Strategy):
         keys = {config_key(c): i for i, c in enumerate(configs)}
         self._last = {m: (gp, keys, mu) for m, (gp, _, mu, _) in models.items()}  # the mean is noise-free
 
-        # Probability of feasibility (HyperPower), on the model's scale.
-        pof = np.ones(len(configs))
+        # Log probability of feasibility (HyperPower), on the model's scale.
+        pof = np.zeros(len(configs))
         for c in state.constraints:
             gp, _, mu, sd = models[c.metric]
             if gp.log_ and c.limit <= 0:
-                pof *= 0.0 if c.upper else 1.0
+                pof += -np.inf if c.upper else 0.0
                 continue
             limit = float(gp.transform(c.limit))
-            pof *= probability_of_feasibility(mu, sd, limit, upper=c.upper)
+            pof += log_probability_of_feasibility(mu, sd, limit, upper=c.upper)
         feasible = np.array([all(c.satisfied(o.get(c.metric, np.nan)) for c in state.constraints)
                              for _, o in state.complete], dtype=bool)
         obj_ok = np.array([all(np.isfinite(o.get(m, np.nan)) for m in state.objectives)
@@ -509,7 +517,7 @@ class BOStrategy(Strategy):
         if not np.any(feasible & obj_ok):
             return pof
         if parego:
-            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) * pof
+            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         mu = np.column_stack([sign[k] * models[m][2] for k, m in enumerate(state.objectives)])
         sd = np.column_stack([models[m][3] for m in state.objectives])
@@ -518,16 +526,17 @@ class BOStrategy(Strategy):
         if len(state.objectives) == 1:
             if self.acquisition not in ("auto", "ei"):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
-            return expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) * pof
+            return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
         Yall = Y[obj_ok]
         span = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
         ref = Yall.max(axis=0) + 0.1 * span
         front = pareto_front(Yf)
         if self.acquisition == "hvpoi":
-            return hypervolume_probability_of_improvement(mu, sd, front, ref) * pof
+            with np.errstate(divide="ignore"):
+                return np.log(hypervolume_probability_of_improvement(mu, sd, front, ref)) + pof
         if self.acquisition == "ei":
             raise OptimisationError("acquisition 'ei' is for one objective; use ehvi or hvpoi")
-        return expected_hypervolume_improvement(mu, sd, front, ref) * pof
+        return log_expected_hypervolume_improvement(mu, sd, front, ref) + pof
 
 
     def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
@@ -546,7 +555,7 @@ class BOStrategy(Strategy):
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp)
         gp.fit(Xd[obj_ok], f)
         mu, sd = gp.predict(X, noisy=self.noisy)
-        return expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
+        return log_expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
 
 
 class TPEStrategy(Strategy):
