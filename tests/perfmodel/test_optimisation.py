@@ -384,3 +384,63 @@ def test_bo_options_change_the_search_and_are_checked():
     assert strategy.linked is False and strategy.noisy is True
     with pytest.raises(OptimisationError, match="unknown BO option 'linkd'"):
         Study(space, ["time"], bo_options={"linkd": False})
+
+
+# ---------------------------------------------------------------------------- acquisitions in log space
+def test_log_ei_matches_ei_and_stays_finite_where_ei_underflows():
+    from perfmodel.optimisation.acquisition import log_expected_improvement, log_h
+
+    rng = np.random.default_rng(3)
+    mu, sd = rng.normal(size=200), rng.uniform(0.05, 2.0, size=200)
+    ei = (0.2 - mu) * norm.cdf((0.2 - mu) / sd) + sd * norm.pdf((0.2 - mu) / sd)   # the closed form
+    np.testing.assert_allclose(log_expected_improvement(mu, sd, 0.2), np.log(ei), rtol=1e-9, atol=1e-9)
+    # far below the incumbent: EI underflows to 0 in floats; log h(z) follows its asymptotic series
+    # phi(z) / z^2 (1 - 3/z^2 + 15/z^4 - 105/z^6)
+    z = np.array([-40.0, -100.0, -1e3])
+    series = -0.5 * z ** 2 - 0.5 * np.log(2 * np.pi) - 2 * np.log(-z) + np.log1p(-3 / z ** 2 + 15 / z ** 4
+                                                                              - 105 / z ** 6)
+    assert np.all(norm.pdf(z) + z * norm.cdf(z) <= 1e-300)
+    np.testing.assert_allclose(log_h(z), series, rtol=1e-12)
+    assert np.all(np.diff(log_h(np.linspace(-1e4, 30, 2001))) > 0)     # increasing: candidates stay ranked
+
+
+def test_log_ehvi_matches_ehvi():
+    from perfmodel.optimisation.acquisition import log_expected_hypervolume_improvement
+
+    rng = np.random.default_rng(4)
+    mu, sd = rng.normal(size=(60, 3)), rng.uniform(0.1, 1.0, size=(60, 3))
+    front, ref = np.array([[0.0, 1.0, 0.5], [0.5, 0.2, 0.0], [1.0, -0.5, 1.0]]), np.array([2.0, 2.0, 2.0])
+    ehvi = expected_hypervolume_improvement(mu, sd, front, ref)
+    np.testing.assert_allclose(log_expected_hypervolume_improvement(mu, sd, front, ref), np.log(ehvi), rtol=1e-9)
+    # a candidate far behind the front: EHVI is 0 in floats, its log finite and below every other
+    far = log_expected_hypervolume_improvement(np.array([[40.0, 40.0, 40.0]]), np.full((1, 3), 0.5), front, ref)
+    assert expected_hypervolume_improvement(np.array([[40.0, 40.0, 40.0]]), np.full((1, 3), 0.5), front,
+                                            ref)[0] == 0.0
+    assert np.isfinite(far[0]) and far[0] < np.log(ehvi).min()
+
+
+def test_a_perfect_prior_keeps_model_steps_where_ei_underflows():
+    # With a prior equal to the objective the GP is sure that nothing beats the optimum found in the design,
+    # so EI is 0 in floats at every candidate: the steps are still ranked (log-EI) and go to the
+    # configurations next to the optimum, not to random ones.
+    space = ConfigSpace((Integer("x", 0, 30), Integer("y", 0, 9)))
+
+    def f(c):
+        return 1.0 + (c["x"] - 10) ** 2 + 0.5 * (c["y"] - 3) ** 2
+
+    class Exact:
+        def __init__(self):
+            self.space = space
+
+        def evaluate(self, config):
+            return {"time": f(config)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = optimize(Exact(), ["time"], budget=10, n_init=4, seed=0,
+                         prior_mean={"time": lambda configs: [f(c) for c in configs]})
+    after = study.trials[4:]
+    assert min(t.outputs["time"] for t in study.trials[:4]) == 1.0       # the design found the optimum
+    assert all(t.phase == "model" for t in after)
+    values = sorted(f(c) for c in space.grid())
+    assert all(t.outputs["time"] <= values[9] for t in after)            # among the ten best of 310
