@@ -188,9 +188,13 @@ def test_prior_mean_hook_guides_the_first_model_step():
     assert [t.phase for t in study.trials[:3]] == ["design"] * 3
     assert {"a": 6, "b": 5} in [t.config for t in study.trials[:3]]
     # and the surrogate takes the perfect prior as it is (weight 1): it then expects no improvement
-    # anywhere (EI 0), so the next step is a random one
+    # anywhere (EI 0 in floats), yet log-EI still ranks the candidates: the next step is the model's,
+    # one of the best configurations not tried yet
     assert study.prior_weights()["time"] == pytest.approx(1.0, abs=1e-3)
-    assert study.trials[3].phase == "random"
+    assert study.trials[3].phase == "model"
+    tried = {config_key(t.config) for t in study.trials[:3]}
+    left = sorted(toy.evaluate(c)["time"] for c in small_space().grid() if config_key(c) not in tried)
+    assert study.trials[3].outputs["time"] <= left[4]
 
 
 # --------------------------------------------------------------------------------- storage, resume
