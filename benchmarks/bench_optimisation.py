@@ -21,7 +21,7 @@ score = best feasible found / true best (1 is optimal).
 Full run used for docs/optimisation.md (as issue #4 asks; about 27 minutes on the shared 2-core machine):
     .venv/bin/python benchmarks/bench_optimisation.py --seeds 20 --budgets 10,20,40,80 --tpe-cap 200 \\
         --raw benchmarks/results/optimisation_raw.csv --markdown benchmarks/results/optimisation.md
-``--bo-options linked=0,log_inputs=0,noisy=0`` runs BO as it was before issue #4's changes.
+``--bo-options linked=0,log_inputs=0,noisy=0`` runs BO close to how it was before issue #4 (numeric knobs now enter by value, not level index).
 
 Issue 22's run (all strategies, budgets to 40; ``--seeds 0-19`` for the full run, several ``--raw`` files can
 be summarised together with ``--from-raw a.csv,b.csv``):

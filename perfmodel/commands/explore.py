@@ -137,6 +137,7 @@ class LiveEvaluator:
 def run(args) -> int:
     from ..optimisation import optimize
     from ..optimisation.constraints import parse_constraints
+    from ..optimisation.study import file_identity
 
     if bool(args.table) == bool(args.platform):
         raise OptimisationError("give exactly one of --table (replay) or --platform (live)")
@@ -192,7 +193,7 @@ def run(args) -> int:
 
     space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
     outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))
-    prior_mean = _priors(args.prior, space, outputs, args.network)
+    prior_mean, prior_files = _priors(args.prior, space, outputs, args.network)
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network,
                                            args.confidence)
     bo_options = {"input_warp": True} if args.input_warp else {}
@@ -202,6 +203,10 @@ def run(args) -> int:
         if not os.path.isfile(args.source):
             raise OptimisationError(f"--source {args.source!r}: no such file")
         bo_options["source_data"] = source_from_results(args.source, space, outputs)
+    # which files guided the study: stored with it, and a resume must give the same ones
+    identity = {path: file_identity(path) for path in {*prior_files.values(), *([args.source] if args.source else [])}}
+    guidance = {"priors": {m: identity[path] for m, path in prior_files.items()},
+                "source": identity[args.source] if args.source else None}
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -210,7 +215,7 @@ def run(args) -> int:
                              maximize=maximize, constraints=constraints, seed=args.seed, storage=args.study,
                              resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
                              prior_mean=prior_mean or None, constraint_models=constraint_models,
-                             batch_size=args.batch_size, bo_options=bo_options or None)
+                             batch_size=args.batch_size, bo_options=bo_options or None, guidance=guidance)
     finally:
         # a fleet measurer holds a connection to the scheduler: closed however the study ends
         if callable(getattr(evaluator, "close", None)):
@@ -233,8 +238,9 @@ def _load_models(paths, space, network):
     return [load_prior(p, space, network) for p in paths]
 
 
-def _priors(paths, space, outputs, network) -> dict:
-    """--prior files -> {output: f(configs)}; each output at most once, each file used for something."""
+def _priors(paths, space, outputs, network) -> tuple[dict, dict]:
+    """--prior files -> ({output: f(configs)}, {output: file}); each output at most once, each file used for
+    something."""
     from ..optimisation.priors import check_prior, prior_from_results
 
     out, origin = {}, {}
@@ -261,7 +267,7 @@ def _priors(paths, space, outputs, network) -> dict:
                 raise OptimisationError(f"two --prior files predict {target!r} ({origin[target]!r} and {path!r})")
             out[target], origin[target] = model.mean_function(target), path
             check_prior(out[target], space, path)
-    return out
+    return out, origin
 
 
 def _constraint_models(paths, space, constraints, network, confidence) -> list:

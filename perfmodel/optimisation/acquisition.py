@@ -9,6 +9,12 @@
   The region is cut into slabs along the last objective, each slab's section being the non-dominated
   region of the points below it in one objective fewer (:func:`dominance_boxes`): O(k^(d-1)) boxes for a
   front of k points (k + 1 for two objectives, O(k^2) for three) instead of the (k + 1)^d cells of a grid.
+* :func:`log_expected_improvement`, :func:`log_probability_of_feasibility`,
+  :func:`log_expected_hypervolume_improvement` — the same in log space, computed without forming the
+  (possibly underflowing) values, as BoTorch's ``LogExpectedImprovement`` (Ament et al. 2023, "Unexpected
+  improvements to expected improvement"): where EI is below the smallest float (a confident model, e.g. one
+  with a good prior, far from the incumbent) the log still ranks the candidates, so the search never has to
+  fall back to a random step.
 * :func:`hypervolume_probability_of_improvement` — HVPoI (Couckuyt et al. 2014, as in GPflowOpt used by
   the Jetson TX1 design-space study): probability of being non-dominated times the hypervolume the predicted mean would add.
 """
@@ -16,6 +22,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import erfcx, logsumexp
 from scipy.stats import norm
 
 from ..pareto import nondominated_boxes, pareto_front
@@ -66,6 +73,52 @@ def expected_improvement(mu, sd, best: float) -> np.ndarray:
     return np.maximum((best - mu) * norm.cdf(z) + sd * norm.pdf(z), 0.0)
 
 
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+_LOG_SQRT_PI_2 = 0.5 * np.log(np.pi / 2)
+
+
+def _log1mexp(x: np.ndarray) -> np.ndarray:
+    # log(1 - exp(x)) for x <= 0, accurate on both sides of -log 2 (Maechler 2012); -inf at x = 0.
+    x = np.minimum(np.asarray(x, float), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > -np.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
+def log_h(z) -> np.ndarray:
+    """``log(phi(z) + z Phi(z))``, the log of EI's standard form, accurate for every ``z`` (-inf at -inf).
+
+    For ``z > -1`` directly; below, ``phi(z) (1 - |z| Phi(z) / phi(z))`` with ``Phi(z) / phi(z)`` written with
+    the scaled complementary error function (``erfcx(-z / sqrt 2) sqrt(pi / 2)``), and its asymptote
+    ``phi(z) / z^2`` beyond ``|z| = 1e6`` (as BoTorch's ``_log_ei_helper``).
+    """
+    z = np.asarray(z, float)
+    out = np.empty_like(z)
+    hi = z > -1
+    zh = z[hi]
+    out[hi] = np.log(norm.pdf(zh) + zh * norm.cdf(zh))
+    zl = z[~hi]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_phi = -0.5 * zl ** 2 - _LOG_SQRT_2PI
+        far = zl < -1e6
+        zc = np.where(far, -1e6, zl)
+        w = np.log(erfcx(-zc / np.sqrt(2)) * np.abs(zc)) + _LOG_SQRT_PI_2
+        out[~hi] = np.where(far, log_phi - 2 * np.log(np.abs(zl)), log_phi + _log1mexp(w))
+    return out
+
+
+def log_expected_improvement(mu, sd, best: float) -> np.ndarray:
+    """``log E[max(best - Y, 0)]`` for Y ~ N(mu, sd^2), finite wherever ``sd > 0`` (see :func:`log_h`)."""
+    mu, sd = np.asarray(mu, float), np.maximum(np.asarray(sd, float), 1e-12)
+    return log_h((best - mu) / sd) + np.log(sd)
+
+
+def log_probability_of_feasibility(mu, sd, limit: float, upper: bool = True) -> np.ndarray:
+    """``log P(Y <= limit)`` (``upper``) or ``log P(Y >= limit)``, without underflow far from the limit."""
+    mu, sd = np.asarray(mu, float), np.maximum(np.asarray(sd, float), 1e-12)
+    z = (limit - mu) / sd
+    return norm.logcdf(z) if upper else norm.logsf(z)
+
+
 def probability_of_feasibility(mu, sd, limit: float, upper: bool = True) -> np.ndarray:
     """P(Y <= limit) (``upper``) or P(Y >= limit) for Y ~ N(mu, sd^2)."""
     mu, sd = np.asarray(mu, float), np.maximum(np.asarray(sd, float), 1e-12)
@@ -95,6 +148,31 @@ def expected_hypervolume_improvement(mu, sd, front, ref, *, chunk: int = 512) ->
     for s in range(0, mu.shape[0], chunk):
         m, v = mu[s:s + chunk, None, :], sd[s:s + chunk, None, :]
         out[s:s + chunk] = np.prod(_psi(lower[None], upper[None], m, v), axis=2).sum(axis=1)
+    return out
+
+
+def _log_psi(lower, upper, mu, sd):
+    # log of _psi: E[max(0, upper - max(Y, lower))] = sd (h(zu) - h(zl)), h(z) = phi(z) + z Phi(z).
+    lu = log_h((upper - mu) / sd)
+    with np.errstate(invalid="ignore"):
+        ll = np.where(np.isfinite(lower), log_h(np.where(np.isfinite(lower), (lower - mu) / sd, 0.0)), -np.inf)
+    with np.errstate(invalid="ignore"):
+        gap = np.where(np.isfinite(ll), ll - lu, -np.inf)
+    return np.log(sd) + lu + _log1mexp(gap)
+
+
+def log_expected_hypervolume_improvement(mu, sd, front, ref, *, chunk: int = 512) -> np.ndarray:
+    """``log`` of :func:`expected_hypervolume_improvement`, summed over the boxes in log space (logsumexp of
+    the sums of each box's per-objective log factors), so a candidate whose EHVI underflows is still ranked."""
+    mu = np.atleast_2d(np.asarray(mu, float))
+    sd = np.maximum(np.atleast_2d(np.asarray(sd, float)), 1e-12)
+    lower, upper = dominance_boxes(front, ref)
+    chunk = max(1, min(chunk, 2_000_000 // max(1, len(lower))))
+    out = np.empty(mu.shape[0])
+    for s in range(0, mu.shape[0], chunk):
+        m, v = mu[s:s + chunk, None, :], sd[s:s + chunk, None, :]
+        terms = np.sum(_log_psi(lower[None], upper[None], m, v), axis=2)
+        out[s:s + chunk] = logsumexp(terms, axis=1)
     return out
 
 

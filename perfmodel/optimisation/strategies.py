@@ -20,8 +20,8 @@ from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
 from ..pareto import non_dominated, pareto_front
-from .acquisition import (expected_hypervolume_improvement, expected_improvement,
-                          hypervolume_probability_of_improvement, probability_of_feasibility)
+from .acquisition import (hypervolume_probability_of_improvement, log_expected_hypervolume_improvement,
+                          log_expected_improvement, log_probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import GPSurrogate
 
@@ -118,48 +118,92 @@ def _spread_front(configs: list[dict], P: np.ndarray, k: int) -> list[dict]:
 class _Candidates:
     """The finite candidate set of a space (cached grid and unit-cube matrix) and the GP's input encoding.
 
-    :meth:`encode` maps unit-cube rows (:meth:`ConfigSpace.to_matrix`, where an ordinal or integer knob sits
-    at its level's *index*) to the GP's inputs:
+    :meth:`encode` maps configurations to the GP's inputs through the one knob encoder,
+    :meth:`ConfigSpace.encoding <profiling.space.ConfigSpace.encoding>` (:class:`profiling.encoding.Encoding`):
+    a numeric knob is its value, a boolean 0/1, a categorical knob one 0/1 input per level (one-hot, never
+    its level's index: the GP must not read an order into unordered choices). Each input is then min-max
+    scaled over the knob's declared range (its levels, or ``low..high`` for a continuous knob; on a finite
+    grid where every level occurs that is the range over the candidates), and:
 
-    * ``log_inputs``: an integer or ordinal knob whose (three or more) levels are all positive numbers sits
-      at the position of the log of its value (frequencies, batch sizes, thread counts act multiplicatively,
-      and the outputs are modelled on a log scale);
-    * ``linked``: each group of linked knobs (:func:`linked_groups` over the candidates of a finite space)
+    * ``log_inputs``: an integer or ordinal knob whose (three or more) levels are all positive numbers is
+      encoded by the log of its value (frequencies, batch sizes, thread counts act multiplicatively, and the
+      outputs are modelled on a log scale); a continuous knob declared ``log`` always is;
+    * ``linked``: each group of linked inputs (:func:`linked_groups` over the candidates of a finite space)
       becomes one input, the mean of its members. Along a chain every member is non-decreasing and at least
       one increases, so the mean strictly increases: the encoding stays one-to-one on the candidates and
       only removes dimensions that carry no information of their own (three per-core flags that only occur
       as 000/100/110/111 become one "number of cores" input).
+
+    The unit-cube matrix (:meth:`ConfigSpace.to_matrix`, a categorical knob at its choice's index) is kept
+    for what designs and samplers draw in (snapping a proposal to the nearest free configuration).
     """
 
     def __init__(self, space: ConfigSpace):
         self.space = space
         self.finite = space.is_finite and space.size <= MAX_CANDIDATES
-        self.log_pos = {j: p for j, k in enumerate(space.knobs) if (p := _log_positions(k)) is not None}
-        self.groups = [(j,) for j in range(len(space))]
+        self.log_knobs = tuple(k.name for k in space.knobs if _log_positions(k) is not None)
+        self._enc: dict[bool, tuple] = {}
         if self.finite:
             self.configs = list(space.grid())
             if not self.configs:
                 raise OptimisationError("the configuration space has no feasible configuration")
             self.keys = [config_key(c) for c in self.configs]
+            self.index = {k: i for i, k in enumerate(self.keys)}
             self.matrix = space.to_matrix(self.configs)
+
+    def _encoding(self, log_inputs: bool) -> tuple:
+        # (encoding, lower bounds, spans, linked groups, features of the candidates or None), cached.
+        got = self._enc.get(log_inputs)
+        if got is not None:
+            return got
+        enc = self.space.encoding(log=self.log_knobs if log_inputs else ())
+        lo, hi = [], []
+        for k in enc.knobs:
+            if k.kind != "number":
+                lo += [0.0] * len(k.columns)
+                hi += [1.0] * len(k.columns)
+                continue
+            knob = self.space[k.name]
+            ends = knob.levels if knob.levels is not None else (knob.low, knob.high)
+            v = k.encode(np.asarray(ends, dtype=float))[:, 0]
+            lo.append(float(v.min()))
+            hi.append(float(v.max()))
+        lo_a = np.asarray(lo, dtype=float)
+        span = np.asarray(hi, dtype=float) - lo_a
+        span[span <= 0] = 1.0
+        feats = groups = None
+        if self.finite:
+            feats = (self._transform(enc, self.configs) - lo_a) / span
             if len(self.configs) > 1:
-                self.groups = linked_groups(self.matrix)
+                groups = linked_groups(feats)
+        got = self._enc[log_inputs] = (enc, lo_a, span, groups, feats)
+        return got
 
-    def _warp(self, X: np.ndarray) -> np.ndarray:
-        X = X.copy()
-        for j, pos in self.log_pos.items():
-            idx = np.clip(np.rint(X[:, j] * (len(pos) - 1)).astype(int), 0, len(pos) - 1)
-            X[:, j] = pos[idx]
-        return X
+    def _transform(self, enc, configs: Sequence[Mapping]) -> np.ndarray:
+        import pandas as pd
 
-    def encode(self, X: np.ndarray, *, linked: bool = True, log_inputs: bool = True) -> np.ndarray:
-        """GP inputs of unit-cube rows ``X`` (see the class docstring)."""
-        X = np.asarray(X, dtype=float)
-        if log_inputs and self.log_pos:
-            X = self._warp(X)
-        if not linked or all(len(g) == 1 for g in self.groups):
+        if not len(configs):
+            return np.empty((0, len(enc.names)))
+        return enc.transform(pd.DataFrame(list(configs), columns=list(self.space.names)), error=OptimisationError)
+
+    @property
+    def groups(self) -> list[tuple[int, ...]]:
+        """Groups of linked GP inputs (columns of the log-encoded features; singletons included)."""
+        enc, _, _, groups, _ = self._encoding(True)
+        return groups if groups is not None else [(j,) for j in range(len(enc.names))]
+
+    def encode(self, configs: Sequence[Mapping], *, linked: bool = True, log_inputs: bool = True) -> np.ndarray:
+        """GP inputs of the configurations ``configs`` (see the class docstring)."""
+        enc, lo, span, groups, feats = self._encoding(bool(log_inputs))
+        rows = [self.index.get(config_key(c)) for c in configs] if feats is not None else [None]
+        if feats is not None and all(i is not None for i in rows):
+            X = feats[np.asarray(rows, dtype=int)] if rows else np.empty((0, feats.shape[1]))
+        else:
+            X = (self._transform(enc, configs) - lo) / span
+        if not linked or groups is None or all(len(g) == 1 for g in groups):
             return X
-        return np.column_stack([X[:, list(g)].mean(axis=1) for g in self.groups])
+        return np.column_stack([X[:, list(g)].mean(axis=1) for g in groups]) if len(X) else \
+            np.empty((0, len(groups)))
 
     def remaining(self, state: SearchState, n_random: int = 2048) -> tuple[list[dict], np.ndarray]:
         if self.finite:
@@ -244,7 +288,9 @@ class BOStrategy(Strategy):
         weight vector ``w`` (uniform on the simplex) as ``max_j w_j f_j + 0.05 sum_j w_j f_j``, and one GP of
         that scalar is searched with EI. Every acquisition is multiplied by the
         probability that the constrained outputs meet their limits (HyperPower); before any feasible
-        configuration is known, that probability alone is maximised.
+        configuration is known, that probability alone is maximised. All are computed in log space (log-EI
+        and log-EHVI, as BoTorch's ``LogExpectedImprovement``), so a step is ranked by the model even where
+        the acquisition itself underflows to zero everywhere (a confident model, e.g. with a good prior).
     prior_mean : mapping of output name to callable, optional
         ``f(configs) -> values`` in the output's units: the GP of that output models the deviation from it.
     linked, log_inputs : bool
@@ -367,9 +413,9 @@ class BOStrategy(Strategy):
         with threadpool_limits(1):
             acq = self.acquisition_values(state, configs, X)
         best = np.max(acq)
-        if not np.isfinite(best) or best <= 0:
+        if not np.isfinite(best):                         # zero everywhere even in log space
             return self._random(state), "random"
-        ties = np.flatnonzero(acq >= best * (1 - 1e-9))
+        ties = np.flatnonzero(acq >= best - 1e-9)          # a relative tolerance of 1e-9 on the acquisition
         i = int(ties[state.rng(3).integers(len(ties))]) if len(ties) > 1 else int(ties[0])
         return configs[i], "model"
 
@@ -379,10 +425,10 @@ class BOStrategy(Strategy):
             return None
         if self._source_X is None:
             try:
-                M = self.space.to_matrix([c for c, _ in self.source_data])
+                cfgs = [{k.name: k.validate(c[k.name]) for k in self.space.knobs} for c, _ in self.source_data]
+                self._source_X = self._cands.encode(cfgs, **enc)
             except Exception as e:  # a configuration outside this space
                 raise OptimisationError(f"source data does not fit the space: {e}") from None
-            self._source_X = self._cands.encode(M, **enc)
         y = np.array([float(o.get(name, np.nan)) for _, o in self.source_data], dtype=float)
         return (self._source_X, y) if np.isfinite(y).sum() >= 2 else None
 
@@ -421,12 +467,18 @@ class BOStrategy(Strategy):
         return {m: gp.task_correlation_ for m, (gp, _, _) in self._last.items()
                 if getattr(gp, "has_source_", False)}
 
-    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray) -> np.ndarray:
-        """Acquisition of each candidate (higher is better)."""
+    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray | None = None) -> np.ndarray:
+        """Log of the acquisition of each candidate (higher is better; ``-inf`` where it is zero).
+
+        EI, EHVI and the probability of feasibility are computed in log space
+        (:func:`~perfmodel.optimisation.acquisition.log_expected_improvement`, as BoTorch's
+        ``LogExpectedImprovement``), so candidates are still ranked where the values themselves underflow
+        (a model confident that nothing improves, e.g. after a good prior). ``X`` is not used (the GP inputs
+        come from the configurations; kept for callers passing the unit-cube matrix)."""
         done_cfgs = [c for c, _ in state.complete]
         enc = {"linked": self.linked, "log_inputs": self.log_inputs}
-        Xd = self._cands.encode(self.space.to_matrix(done_cfgs), **enc)
-        X = self._cands.encode(X, **enc)
+        Xd = self._cands.encode(done_cfgs, **enc)
+        X = self._cands.encode(configs, **enc)
         parego = self.acquisition == "parego"
         if parego and len(state.objectives) < 2:
             raise OptimisationError("acquisition 'parego' needs two or more objectives")
@@ -449,15 +501,15 @@ class BOStrategy(Strategy):
         keys = {config_key(c): i for i, c in enumerate(configs)}
         self._last = {m: (gp, keys, mu) for m, (gp, _, mu, _) in models.items()}  # the mean is noise-free
 
-        # Probability of feasibility (HyperPower), on the model's scale.
-        pof = np.ones(len(configs))
+        # Log probability of feasibility (HyperPower), on the model's scale.
+        pof = np.zeros(len(configs))
         for c in state.constraints:
             gp, _, mu, sd = models[c.metric]
             if gp.log_ and c.limit <= 0:
-                pof *= 0.0 if c.upper else 1.0
+                pof += -np.inf if c.upper else 0.0
                 continue
             limit = float(gp.transform(c.limit))
-            pof *= probability_of_feasibility(mu, sd, limit, upper=c.upper)
+            pof += log_probability_of_feasibility(mu, sd, limit, upper=c.upper)
         feasible = np.array([all(c.satisfied(o.get(c.metric, np.nan)) for c in state.constraints)
                              for _, o in state.complete], dtype=bool)
         obj_ok = np.array([all(np.isfinite(o.get(m, np.nan)) for m in state.objectives)
@@ -465,7 +517,7 @@ class BOStrategy(Strategy):
         if not np.any(feasible & obj_ok):
             return pof
         if parego:
-            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) * pof
+            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         mu = np.column_stack([sign[k] * models[m][2] for k, m in enumerate(state.objectives)])
         sd = np.column_stack([models[m][3] for m in state.objectives])
@@ -474,16 +526,17 @@ class BOStrategy(Strategy):
         if len(state.objectives) == 1:
             if self.acquisition not in ("auto", "ei"):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
-            return expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) * pof
+            return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
         Yall = Y[obj_ok]
         span = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
         ref = Yall.max(axis=0) + 0.1 * span
         front = pareto_front(Yf)
         if self.acquisition == "hvpoi":
-            return hypervolume_probability_of_improvement(mu, sd, front, ref) * pof
+            with np.errstate(divide="ignore"):
+                return np.log(hypervolume_probability_of_improvement(mu, sd, front, ref)) + pof
         if self.acquisition == "ei":
             raise OptimisationError("acquisition 'ei' is for one objective; use ehvi or hvpoi")
-        return expected_hypervolume_improvement(mu, sd, front, ref) * pof
+        return log_expected_hypervolume_improvement(mu, sd, front, ref) + pof
 
 
     def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
@@ -502,7 +555,7 @@ class BOStrategy(Strategy):
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp)
         gp.fit(Xd[obj_ok], f)
         mu, sd = gp.predict(X, noisy=self.noisy)
-        return expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
+        return log_expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
 
 
 class TPEStrategy(Strategy):

@@ -16,6 +16,7 @@ exception propagates and leaves the trial *asked*, to be asked again first on ``
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,13 @@ class Study:
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
         infeasible with high probability is rejected before any measurement, by every strategy; see
         :attr:`skipped`.
+    guidance : mapping, optional
+        Where the prior means and the source data come from, to be stored with the study and checked on
+        resume: ``{"priors": {output: {"file": name, "sha256": digest}}, "source": {"file": ..., "sha256":
+        ...}}`` (any part may be left out; :func:`file_identity` describes a file). A study guided by some
+        priors or source data is resumed only with the same ones (same outputs and, where a digest is given,
+        the same content; a file may be renamed); without this argument only which outputs have a prior and
+        whether source data are given is checked. Study files written before this check are not checked.
 
     Attributes
     ----------
@@ -103,7 +111,8 @@ class Study:
                  seed: int = 0, storage: str | None = None, resume: bool = False, acquisition: str = "auto",
                  prior_mean: Mapping[str, Callable] | None = None, source: str | None = None,
                  gp_restarts: int = 1, gp_max_iters: int = 200, bo_options: Mapping[str, Any] | None = None,
-                 constraint_models: Sequence[ModelConstraint] = ()):
+                 constraint_models: Sequence[ModelConstraint] = (),
+                 guidance: Mapping[str, Any] | None = None):
         if not isinstance(space, ConfigSpace):
             raise OptimisationError("a study needs a ConfigSpace")
         objectives = tuple(objectives)
@@ -138,6 +147,7 @@ class Study:
             "seed": self.seed, "acquisition": acquisition, "source": source,
             "a_priori": [f"{m.constraint} ({m.label}, confidence {m.confidence:g})" for m in constraint_models],
             "priors": sorted(prior_mean or {}),
+            "guidance": _guidance(prior_mean, (bo_options or {}).get("source_data"), guidance),
         }
         self.skipped: list[dict] = []
         self._rejected: set[str] = set()
@@ -182,6 +192,10 @@ class Study:
             if stored.get(key, _RESUME_DEFAULTS.get(key)) != self.settings[key]:
                 raise OptimisationError(f"cannot resume {path!r}: its {key} differs from this run's "
                                         f"({_short(stored.get(key))} vs {_short(self.settings[key])})")
+        if "guidance" in stored and _guidance_key(stored["guidance"]) != _guidance_key(self.settings["guidance"]):
+            raise OptimisationError(f"cannot resume {path!r}: it was guided by {_describe(stored['guidance'])}, "
+                                    f"this run by {_describe(self.settings['guidance'])} (give the same priors "
+                                    "and source data)")
 
     def _load(self, rows: list[dict]) -> None:
         for r in rows:
@@ -327,6 +341,58 @@ class Study:
         """The feasible non-dominated trials found so far (the best one for a single objective)."""
         df = self.results()
         return df[df["on_front"]].reset_index(drop=True)
+
+
+def file_identity(path: str) -> dict[str, str]:
+    """``{"file": base name, "sha256": first 16 hex digits of the content's SHA-256}`` of a prior or source
+    file, for a study's ``guidance``."""
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise OptimisationError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    return {"file": os.path.basename(path), "sha256": h.hexdigest()[:16]}
+
+
+def _guidance(prior_mean: Mapping | None, source_data: Any, given: Mapping[str, Any] | None) -> dict:
+    # The study's guidance setting: every output with a prior, and whether source data are given, with what
+    # ``given`` says about their files.
+    given = dict(given or {})
+    unknown = sorted(set(given) - {"priors", "source"})
+    if unknown:
+        raise OptimisationError(f"guidance takes 'priors' and 'source', not {unknown[0]!r}")
+    info = dict(given.get("priors") or {})
+    priors = {str(m): dict(info.get(m) or {}) for m in sorted(prior_mean or {})}
+    extra = sorted(set(info) - set(priors))
+    if extra:
+        raise OptimisationError(f"guidance describes a prior of {extra[0]!r}, which has no prior mean")
+    source = dict(given.get("source") or {}) if source_data else None
+    return {"priors": priors, "source": source}
+
+
+def _guidance_key(g: Any) -> Any:
+    # What must match on resume: the outputs with a prior, whether there is a source, and content digests.
+    g = g if isinstance(g, Mapping) else {}
+    priors = g.get("priors") if isinstance(g.get("priors"), Mapping) else {}
+    src = g.get("source")
+    return ({m: (v or {}).get("sha256") for m, v in priors.items()},
+            None if src is None else (src or {}).get("sha256", ""))
+
+
+def _describe(g: Any) -> str:
+    g = g if isinstance(g, Mapping) else {}
+    parts = []
+    for m, v in sorted((g.get("priors") or {}).items()):
+        v = v or {}
+        parts.append(f"a prior of {m}" + (f" from {v.get('file')} (sha256 {v.get('sha256')})" if v else ""))
+    src = g.get("source")
+    if src is not None:
+        parts.append("source data" + (f" from {src.get('file')} (sha256 {src.get('sha256')})" if src else ""))
+    return ", ".join(parts) if parts else "no prior and no source data"
 
 
 def _short(value: Any) -> str:

@@ -17,7 +17,7 @@ from perfmodel.optimisation.gp import GPSurrogate
 from perfmodel.optimisation.strategies import BOStrategy, _Candidates, linked_groups
 from perfmodel.pareto import hypervolume_improvement, non_dominated
 from profiling.errors import PlatformError
-from profiling.space import ConfigSpace, Integer, Ordinal, config_key
+from profiling.space import Boolean, Categorical, ConfigSpace, Integer, Ordinal, config_key
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -188,9 +188,13 @@ def test_prior_mean_hook_guides_the_first_model_step():
     assert [t.phase for t in study.trials[:3]] == ["design"] * 3
     assert {"a": 6, "b": 5} in [t.config for t in study.trials[:3]]
     # and the surrogate takes the perfect prior as it is (weight 1): it then expects no improvement
-    # anywhere (EI 0), so the next step is a random one
+    # anywhere (EI 0 in floats), yet log-EI still ranks the candidates: the next step is the model's,
+    # one of the best configurations not tried yet
     assert study.prior_weights()["time"] == pytest.approx(1.0, abs=1e-3)
-    assert study.trials[3].phase == "random"
+    assert study.trials[3].phase == "model"
+    tried = {config_key(t.config) for t in study.trials[:3]}
+    left = sorted(toy.evaluate(c)["time"] for c in small_space().grid() if config_key(c) not in tried)
+    assert study.trials[3].outputs["time"] <= left[4]
 
 
 # --------------------------------------------------------------------------------- storage, resume
@@ -298,22 +302,58 @@ def test_encoding_merges_linked_flags_and_logs_numeric_levels():
     cands = _Candidates(space)
     assert len(cands.configs) == 16
     assert cands.groups == [(0, 1, 2), (3,)]
-    E = cands.encode(cands.matrix)
+    E = cands.encode(cands.configs)
     assert E.shape == (16, 2)
     assert len(np.unique(E, axis=0)) == 16                      # still one-to-one on the candidates
     n_cores = np.array([c["c1"] + c["c2"] + c["c3"] for c in cands.configs])
     np.testing.assert_allclose(E[:, 0], n_cores / 3)
     freq = np.array([c["freq"] for c in cands.configs])
     np.testing.assert_allclose(E[:, 1], np.log(freq / 100) / np.log(8))   # 100,200,400,800 -> 0,1/3,2/3,1
-    plain = cands.encode(cands.matrix, linked=False, log_inputs=False)
-    np.testing.assert_array_equal(plain, cands.matrix)
-    # a full factorial links nothing; levels with zero or only two values are left at their index
+    plain = cands.encode(cands.configs, linked=False, log_inputs=False)   # values, min-max scaled
+    np.testing.assert_allclose(plain[:, :3], cands.matrix[:, :3])
+    np.testing.assert_allclose(plain[:, 3], (freq - 100) / 700)
+    # a full factorial links nothing; levels with zero or only two values are not logged
     free = _Candidates(ConfigSpace((Ordinal("a", (0, 1, 2)), Ordinal("b", (10, 1000)), Integer("c", 1, 4))))
     assert free.groups == [(0,), (1,), (2,)]
-    E = free.encode(free.matrix)
+    E = free.encode(free.configs)
     np.testing.assert_allclose(np.unique(E[:, 0]), [0, 0.5, 1])
     np.testing.assert_allclose(np.unique(E[:, 1]), [0, 1])
     np.testing.assert_allclose(np.unique(E[:, 2]), np.log([1, 2, 3, 4]) / np.log(4))
+    # a configuration outside the candidate cache (an infinite space's sample) gets the same rule
+    np.testing.assert_allclose(free.encode([{"a": 2, "b": 1000, "c": 2}]), [[1.0, 1.0, np.log(2) / np.log(4)]])
+
+
+def test_encoding_one_hot_encodes_categorical_knobs():
+    # A categorical knob is one 0/1 input per level (not its level's index, which would order the
+    # choices), a boolean knob 0/1, a numeric knob its (log) value scaled to [0, 1].
+    space = ConfigSpace((Categorical("governor", ("fast", "eco", "balanced")), Boolean("xla"),
+                         Ordinal("freq", (100, 200, 400))))
+    cands = _Candidates(space)
+    E = cands.encode(cands.configs)
+    assert E.shape == (len(cands.configs), 5)                  # 3 one-hot + xla + freq
+    for c, row in zip(cands.configs, E):
+        onehot = dict(zip(("fast", "eco", "balanced"), row[:3]))        # levels in declared order
+        assert onehot == {g: float(g == c["governor"]) for g in onehot}
+        assert row[3] == float(c["xla"])
+        assert row[4] == pytest.approx(np.log(c["freq"] / 100) / np.log(4))
+    # every pair of different governors is equally far apart (no order read into the choices)
+    by_gov = {c["governor"]: row for c, row in zip(cands.configs, E) if not c["xla"] and c["freq"] == 100}
+    d = {(a, b): np.linalg.norm(by_gov[a] - by_gov[b]) for a in by_gov for b in by_gov if a < b}
+    assert len(set(np.round(list(d.values()), 12))) == 1
+    # BO runs on such a space and never repeats a configuration
+    class Cat:
+        def __init__(self):
+            self.space = space
+
+        def evaluate(self, config):
+            g = {"fast": 1.0, "eco": 3.0, "balanced": 2.0}[config["governor"]]
+            return {"time": g * 100 / config["freq"] + (0.5 if config["xla"] else 0.0)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = optimize(Cat(), ["time"], budget=8, n_init=4, seed=0)
+    keys = [config_key(t.config) for t in study.trials]
+    assert len(keys) == len(set(keys)) == 8
 
 
 def test_noisy_prediction_adds_the_fitted_noise():
@@ -348,3 +388,63 @@ def test_bo_options_change_the_search_and_are_checked():
     assert strategy.linked is False and strategy.noisy is True
     with pytest.raises(OptimisationError, match="unknown BO option 'linkd'"):
         Study(space, ["time"], bo_options={"linkd": False})
+
+
+# ---------------------------------------------------------------------------- acquisitions in log space
+def test_log_ei_matches_ei_and_stays_finite_where_ei_underflows():
+    from perfmodel.optimisation.acquisition import log_expected_improvement, log_h
+
+    rng = np.random.default_rng(3)
+    mu, sd = rng.normal(size=200), rng.uniform(0.05, 2.0, size=200)
+    ei = (0.2 - mu) * norm.cdf((0.2 - mu) / sd) + sd * norm.pdf((0.2 - mu) / sd)   # the closed form
+    np.testing.assert_allclose(log_expected_improvement(mu, sd, 0.2), np.log(ei), rtol=1e-9, atol=1e-9)
+    # far below the incumbent: EI underflows to 0 in floats; log h(z) follows its asymptotic series
+    # phi(z) / z^2 (1 - 3/z^2 + 15/z^4 - 105/z^6)
+    z = np.array([-40.0, -100.0, -1e3])
+    series = -0.5 * z ** 2 - 0.5 * np.log(2 * np.pi) - 2 * np.log(-z) + np.log1p(-3 / z ** 2 + 15 / z ** 4
+                                                                              - 105 / z ** 6)
+    assert np.all(norm.pdf(z) + z * norm.cdf(z) <= 1e-300)
+    np.testing.assert_allclose(log_h(z), series, rtol=1e-12)
+    assert np.all(np.diff(log_h(np.linspace(-1e4, 30, 2001))) > 0)     # increasing: candidates stay ranked
+
+
+def test_log_ehvi_matches_ehvi():
+    from perfmodel.optimisation.acquisition import log_expected_hypervolume_improvement
+
+    rng = np.random.default_rng(4)
+    mu, sd = rng.normal(size=(60, 3)), rng.uniform(0.1, 1.0, size=(60, 3))
+    front, ref = np.array([[0.0, 1.0, 0.5], [0.5, 0.2, 0.0], [1.0, -0.5, 1.0]]), np.array([2.0, 2.0, 2.0])
+    ehvi = expected_hypervolume_improvement(mu, sd, front, ref)
+    np.testing.assert_allclose(log_expected_hypervolume_improvement(mu, sd, front, ref), np.log(ehvi), rtol=1e-9)
+    # a candidate far behind the front: EHVI is 0 in floats, its log finite and below every other
+    far = log_expected_hypervolume_improvement(np.array([[40.0, 40.0, 40.0]]), np.full((1, 3), 0.5), front, ref)
+    assert expected_hypervolume_improvement(np.array([[40.0, 40.0, 40.0]]), np.full((1, 3), 0.5), front,
+                                            ref)[0] == 0.0
+    assert np.isfinite(far[0]) and far[0] < np.log(ehvi).min()
+
+
+def test_a_perfect_prior_keeps_model_steps_where_ei_underflows():
+    # With a prior equal to the objective the GP is sure that nothing beats the optimum found in the design,
+    # so EI is 0 in floats at every candidate: the steps are still ranked (log-EI) and go to the
+    # configurations next to the optimum, not to random ones.
+    space = ConfigSpace((Integer("x", 0, 30), Integer("y", 0, 9)))
+
+    def f(c):
+        return 1.0 + (c["x"] - 10) ** 2 + 0.5 * (c["y"] - 3) ** 2
+
+    class Exact:
+        def __init__(self):
+            self.space = space
+
+        def evaluate(self, config):
+            return {"time": f(config)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = optimize(Exact(), ["time"], budget=10, n_init=4, seed=0,
+                         prior_mean={"time": lambda configs: [f(c) for c in configs]})
+    after = study.trials[4:]
+    assert min(t.outputs["time"] for t in study.trials[:4]) == 1.0       # the design found the optimum
+    assert all(t.phase == "model" for t in after)
+    values = sorted(f(c) for c in space.grid())
+    assert all(t.outputs["time"] <= values[9] for t in after)            # among the ten best of 310

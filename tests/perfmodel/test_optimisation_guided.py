@@ -304,6 +304,48 @@ def test_cli_bad_guidance_input_one_line_exit_2_study_untouched(capsys, table):
     assert study.read_bytes() == before
 
 
+def test_cli_resume_needs_the_same_priors_and_source(capsys, table):
+    # A study guided by a prior (or source data) is resumed only with the same files: a different model,
+    # a missing one or an added source is a one-line error, exit 2, and the study file is left byte for byte.
+    path, d = table
+    df = grid_frame()
+    ConfigModel(model="polynomial", knobs=["a", "b"], target="time").fit(df).save(d / "time2.json")
+    df.sample(15, random_state=0).to_csv(d / "earlier.csv", index=False)
+    study = d / "g.sqlite"
+    base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time", "--init", "3",
+            "--study", str(study)]
+    assert main([*base, "--budget", "5", "--prior", str(d / "time.json")]) == 0
+    before = study.read_bytes()
+    for other in (["--prior", str(d / "time2.json")],                       # another model of time
+                  [],                                                        # the prior left out
+                  ["--prior", str(d / "time.json"), "--source", str(d / "earlier.csv")]):  # a source added
+        assert main([*base, "--budget", "7", "--resume", *other]) == 2
+        line = err(capsys)
+        assert "cannot resume" in line and "guided by a prior of time from time.json" in line
+        assert study.read_bytes() == before
+    # the same file, renamed, is the same prior: the study continues
+    (d / "renamed.json").write_bytes((d / "time.json").read_bytes())
+    assert main([*base, "--budget", "7", "--resume", "--prior", str(d / "renamed.json")]) == 0
+    n = sqlite3.connect(study).execute("SELECT count(*) FROM trials WHERE state='complete'").fetchone()[0]
+    assert n == 7
+
+
+def test_study_guidance_is_checked_on_resume_in_the_library(tmp_path):
+    # Without file identities the library still checks which outputs have a prior and whether source data
+    # are given.
+    def prior(configs):
+        return [float(c["a"]) for c in configs]
+
+    path = str(tmp_path / "s.sqlite")
+    Study(space(), ["time"], storage=path, prior_mean={"time": prior}).close()
+    with pytest.raises(OptimisationError, match="guided by a prior of time, this run by no prior"):
+        Study(space(), ["time"], storage=path, resume=True)
+    with pytest.raises(OptimisationError, match="this run by a prior of time, source data"):
+        Study(space(), ["time"], storage=path, resume=True, prior_mean={"time": prior},
+              bo_options={"source_data": [({"a": 0, "b": 0}, {"time": 1.0})]})
+    Study(space(), ["time"], storage=path, resume=True, prior_mean={"time": prior}).close()
+
+
 def test_cli_source_study_as_task_data_and_its_bad_input(capsys, table):
     path, d = table
     earlier = grid_frame().sample(20, random_state=1)
