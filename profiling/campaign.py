@@ -141,6 +141,17 @@ def _store_first(fn: Callable[..., CampaignSummary]) -> Callable[..., CampaignSu
     return wrapper
 
 
+def level_views(level: str, views: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The views a job of ``level`` measures: ``views`` checked, or the level's default ones."""
+    if level not in LEVEL_VIEWS:
+        raise ConfigError(f"unknown level {level!r}; choose network or layer")
+    views = tuple(views) if views else LEVEL_VIEWS[level]
+    bad = [v for v in views if v not in VIEWS]
+    if bad:
+        raise ConfigError(f"unknown view {bad[0]!r}; choose from {', '.join(VIEWS)}")
+    return views
+
+
 @_store_first
 def run_campaign(platform: Platform | None = None, executor: Executor | None = None, networks: Sequence[str] = (),
                  configs: Sequence[Mapping[str, Any]] = (), store: CampaignStore | None = None, *,
@@ -200,12 +211,7 @@ def run_campaign(platform: Platform | None = None, executor: Executor | None = N
     if store is None:
         raise ConfigError("run_campaign needs a store (profiling.store.CampaignStore)")
     space = executor.space(platform)
-    if level not in LEVEL_VIEWS:
-        raise ConfigError(f"unknown level {level!r}; choose network or layer")
-    views = tuple(views) if views else LEVEL_VIEWS[level]
-    bad = [v for v in views if v not in VIEWS]
-    if bad:
-        raise ConfigError(f"unknown view {bad[0]!r}; choose from {', '.join(VIEWS)}")
+    views = level_views(level, views)
     if on_contention not in CONTENTION_POLICIES:
         raise ConfigError(f"unknown contention policy {on_contention!r}; choose {', '.join(CONTENTION_POLICIES)}")
     nets = [executor.check_network(n) for n in networks]

@@ -130,14 +130,8 @@ def load_prior(path: str, space: ConfigSpace, network: str | None = None) -> Mod
     return ModelPrior(model, space, spec, label=os.path.basename(path))
 
 
-def prior_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets: Sequence[str], *,
-                       model: str = "gp", label: str | None = None) -> dict[str, ModelPrior]:
-    """Transfer: fit one configuration model per target on an earlier study's evaluations.
-
-    ``results`` is a study's :meth:`~perfmodel.optimisation.Study.results` (or the CSV ``explore -o``
-    writes, or any table with the space's knob columns and the targets); rows that failed are left out.
-    """
-    from ..models.config_model import ConfigModel
+def _completed_results(results: pd.DataFrame | str, space: ConfigSpace, label: str | None) -> tuple[str, pd.DataFrame]:
+    """An earlier study's table (a frame or a file ``explore -o`` wrote) and its label, failed rows left out."""
     from ..tables import read_table
 
     if isinstance(results, str):
@@ -147,6 +141,19 @@ def prior_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets:
         label, df = label or "results", results
     if "state" in df.columns:
         df = df[df["state"].eq("complete")]
+    return label, df
+
+
+def prior_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets: Sequence[str], *,
+                       model: str = "gp", label: str | None = None) -> dict[str, ModelPrior]:
+    """Transfer: fit one configuration model per target on an earlier study's evaluations.
+
+    ``results`` is a study's :meth:`~perfmodel.optimisation.Study.results` (or the CSV ``explore -o``
+    writes, or any table with the space's knob columns and the targets); rows that failed are left out.
+    """
+    from ..models.config_model import ConfigModel
+
+    label, df = _completed_results(results, space, label)
     out = {}
     for t in targets:
         if t not in df.columns:
@@ -166,15 +173,7 @@ def source_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets
     surrogate which study each row comes from). ``results`` as for :func:`prior_from_results`; failed rows
     are left out, a configuration outside the space is an error.
     """
-    from ..tables import read_table
-
-    if isinstance(results, str):
-        label = label or os.path.basename(results)
-        df = read_table(results, knobs=list(space.names), objectives=[])
-    else:
-        label, df = label or "results", results
-    if "state" in df.columns:
-        df = df[df["state"].eq("complete")]
+    label, df = _completed_results(results, space, label)
     missing = [t for t in (*space.names, *targets) if t not in df.columns]
     if missing:
         raise OptimisationError(f"the earlier results {label!r} have no column {missing[0]!r}")

@@ -330,18 +330,12 @@ def run_fleet_campaign(scheduler: str | Any, platform: str, executor: Any, netwo
     """
     from distributed import as_completed
 
-    from ..campaign import LEVEL_VIEWS, CampaignSummary, JobOutcome, _net_name, job_key, resolve_inplace_method
+    from ..campaign import CampaignSummary, JobOutcome, _net_name, job_key, level_views, resolve_inplace_method
     from ..executors.base import JobResult
-    from ..measurement import VIEWS
     from ..space import format_config
     from ..store import open_store
 
-    if level not in LEVEL_VIEWS:
-        raise ConfigError(f"unknown level {level!r}; choose network or layer")
-    views = tuple(views) if views else LEVEL_VIEWS[level]
-    bad = [v for v in views if v not in VIEWS]
-    if bad:
-        raise ConfigError(f"unknown view {bad[0]!r}; choose from {', '.join(VIEWS)}")
+    views = level_views(level, views)
     own = isinstance(scheduler, str)
     client = connect(scheduler, connect_timeout_s) if own else scheduler
     try:
