@@ -103,8 +103,9 @@ def test_h200_demo_report_renders_every_section(tmp_path, capsys):
     assert list(sections) == ["profile", "prediction", "decision"]
     for sid, names in SECTION_FIGURES.items():
         assert sections[sid] >= names, sid
-    # the model fitted on the synthetic networks' layers predicts the application networks of graph.csv.gz
-    assert "fitted here on the CUDA-graph layer replays of 7 synthetic networks" in text
+    # the table model fitted on the synthetic networks (32 of the 43, datasets/h200-torch/README.md) of both
+    # tables predicts the application networks it never saw
+    assert "fitted here on 32 synthetic networks of both tables" in text
     shots = screenshots(tmp_path, html_path, "demo-h200")
     assert shots["first"].shape[:2] == (900, 1200) and shots["profile"].shape[:2] == (2400, 1200)
     assert _drawn(shots["profile"]) > 2000  # the share-by-type bars of 43 networks start with conv2d in C0
