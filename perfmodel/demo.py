@@ -109,6 +109,9 @@ def _predict(df, out: str):
         meas = f"measured {m.iloc[0] * 1e3:.2f} ms ({p['runtime_s'] / m.iloc[0] - 1:+.0%})" if len(m) else "not measured"
         print(f"  threads={cfg['threads']}: predicted {p['runtime_s'] * 1e3:.2f} "
               f"+- {p['runtime_s_std'] * 1e3:.2f} ms (1 std), {meas}")
+    if (pred["runtime_s_std"] > pred["runtime_s"]).any():
+        print("  (the std is the error on each training network when it is left out and predicted by the others;\n"
+              "   with three networks, one left out takes layer types the others lack, hence a std this wide)")
     print("  (three small training networks: a smoke test; accuracy figures are in docs/models.md)")
     print(f"model saved to {path}")
     return model
