@@ -141,6 +141,18 @@ def _store_first(fn: Callable[..., CampaignSummary]) -> Callable[..., CampaignSu
     return wrapper
 
 
+def already_stored(store, key: str, retry_failed: bool, summary, progress, network: str, config) -> bool:
+    """Whether the job ``key`` is skipped because the store holds it (ok, or failed and not retried); counted
+    in ``summary`` and said through ``progress``. One rule for the local and the fleet campaign."""
+    status = store.has_job(key)
+    if status == "ok" or (status == "failed" and not retry_failed):
+        summary.skipped += 1
+        if progress:
+            progress(f"{network} [{format_config(config)}]: already stored")
+        return True
+    return False
+
+
 def level_views(level: str, views: Sequence[str] | None = None) -> tuple[str, ...]:
     """The views a job of ``level`` measures: ``views`` checked, or the level's default ones."""
     if level not in LEVEL_VIEWS:
@@ -237,11 +249,7 @@ def run_campaign(platform: Platform | None = None, executor: Executor | None = N
         random.Random(shuffle).shuffle(jobs)
     for net, cfg in jobs:
         key = job_key(campaign, net, input_size, level, views, cfg, method, executor.name)
-        status = store.has_job(key)
-        if status == "ok" or (status == "failed" and not retry_failed):
-            summary.skipped += 1
-            if progress:
-                progress(f"{net} [{format_config(cfg)}]: already stored")
+        if already_stored(store, key, retry_failed, summary, progress, net, cfg):
             continue
         result, stored_cfg, rows, n = measure_and_store(
             platform, executor, store, key=key, network=net, config=cfg, hardware=hardware, views=views,

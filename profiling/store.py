@@ -25,6 +25,21 @@ from .sqlite import connect as sqlite_connect
 STORE_FORMAT = "perfmodel.campaign-store"
 SCHEMA_VERSION = 2
 
+
+def check_meta(meta: Mapping[str, str], where: str) -> int:
+    """The schema version a campaign store's meta table declares (SQLite or database server), checked: a
+    store of another format, an unreadable version or one newer than this library reads is refused."""
+    if meta.get("format") != STORE_FORMAT:
+        raise StoreError(f"{where} is not a campaign store (format {meta.get('format')!r})", param="store")
+    try:
+        version = int(meta.get("schema_version", "0"))
+    except ValueError:
+        raise StoreError(f"store {where} has an invalid schema version") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"store {where} has schema version {version}, newer than this library reads "
+                         f"({SCHEMA_VERSION}); upgrade perfmodel")
+    return version
+
 def _schema_statements() -> list[str]:
     """The CREATE statements of a new store: the one schema of :mod:`profiling.stores.schema` (shared with
     the PostgreSQL store), in SQLite's dialect."""
@@ -133,16 +148,7 @@ class CampaignStore:
             raise StoreError(f"{self.path!r} is a SQLite file of another application (no perfmodel meta table); "
                              "choose another store path", param="store")
         meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != STORE_FORMAT:
-            raise StoreError(f"{self.path!r} is not a campaign store (format {meta.get('format')!r})")
-        try:
-            version = int(meta.get("schema_version", "0"))
-        except ValueError:
-            raise StoreError(f"store {self.path!r} has an invalid schema version") from None
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"store {self.path!r} has schema version {version}, newer than this library "
-                             f"reads ({SCHEMA_VERSION}); upgrade perfmodel")
-        self.schema_version = version
+        version = self.schema_version = check_meta(meta, repr(self.path))
         if version < SCHEMA_VERSION:
             if self.readonly and version in READABLE_OLDER and SCHEMA_VERSION == 2:
                 return

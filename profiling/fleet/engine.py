@@ -330,7 +330,8 @@ def run_fleet_campaign(scheduler: str | Any, platform: str, executor: Any, netwo
     """
     from distributed import as_completed
 
-    from ..campaign import CampaignSummary, JobOutcome, _net_name, job_key, level_views, resolve_inplace_method
+    from ..campaign import (CampaignSummary, JobOutcome, _net_name, already_stored, job_key, level_views,
+                            resolve_inplace_method)
     from ..executors.base import JobResult
     from ..space import format_config
     from ..store import open_store
@@ -355,11 +356,7 @@ def run_fleet_campaign(scheduler: str | Any, platform: str, executor: Any, netwo
             for net in networks:
                 for cfg in check.configs:
                     key = job_key(campaign, net, input_size, level, views, cfg, method, ex_name)
-                    status = store.has_job(key)
-                    if status == "ok" or (status == "failed" and not retry_failed):
-                        summary.skipped += 1
-                        if progress:
-                            progress(f"{net} [{format_config(cfg)}]: already stored")
+                    if already_stored(store, key, retry_failed, summary, progress, net, cfg):
                         continue
                     todo.append(FleetJob(key, campaign, net, cfg, platform, executor, store_url, level, views,
                                          input_size, policy, trace_runs, method, timeout_s, memory_limit_gb,

@@ -23,10 +23,9 @@ from typing import Any
 
 from ..errors import StoreError
 from ..measurement import MeasurementRow
+from ..store import SCHEMA_VERSION, STORE_FORMAT, check_meta
 from . import schema
 
-SCHEMA_VERSION = 2
-STORE_FORMAT = "perfmodel.campaign-store"
 #: version -> PostgreSQL statements that upgrade a database of that version to the next one. PostgreSQL
 #: stores began at version 2, so none exists yet; the mechanism is that of the SQLite file.
 MIGRATIONS: dict[int, str] = {}
@@ -167,26 +166,13 @@ class SqlStore:
                 self._create()
                 return
             meta = dict(conn.execute(select(schema.meta.c.key, schema.meta.c.value)).all())
-        version = self._check_meta(meta)
+        version = check_meta(meta, str(self.path))
         self.schema_version = version
         if version < SCHEMA_VERSION:
             if self.readonly:
                 raise StoreError(f"store {self.path} has schema version {version}; open it for writing once to "
                                  "migrate it")
             self._migrate()
-
-    def _check_meta(self, meta: Mapping[str, str]) -> int:
-        if meta.get("format") != STORE_FORMAT:
-            raise StoreError(f"database {self.path} is not a campaign store (format {meta.get('format')!r})",
-                             param="store")
-        try:
-            version = int(meta.get("schema_version", "0"))
-        except ValueError:
-            raise StoreError(f"store {self.path} has an invalid schema version") from None
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"store {self.path} has schema version {version}, newer than this library reads "
-                             f"({SCHEMA_VERSION}); upgrade perfmodel")
-        return version
 
     def _create(self) -> None:
         from sqlalchemy import insert
@@ -211,7 +197,7 @@ class SqlStore:
                 raise StoreError(f"database {self.path} holds tables of another application (no perfmodel meta "
                                  "table); choose another database", param="store")
             meta = dict(conn.execute(select(schema.meta.c.key, schema.meta.c.value)).all())
-        self.schema_version = self._check_meta(meta)
+        self.schema_version = check_meta(meta, str(self.path))
         if self.schema_version < SCHEMA_VERSION:
             self._migrate()
 
