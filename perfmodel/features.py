@@ -22,7 +22,7 @@ from profiling.fusion import FUSED_INTO_MAIN, FUSION_MAINS
 
 from .errors import DataError
 
-__all__ = ["GROUPS", "GROUP_FEATURES", "SPECIAL_FEATURES", "GENERIC_FEATURES", "TABLE_COLUMNS", "group_of",
+__all__ = ["RANGE_FEATURES", "layer_ranges", "layers_outside", "GROUPS", "GROUP_FEATURES", "SPECIAL_FEATURES", "GENERIC_FEATURES", "TABLE_COLUMNS", "group_of",
            "layer_features", "collapse_units", "fuse_layers", "split_separable", "separable_halves", "KnobEncoder",
            "knob_columns", "GROUP_FEATURES_V1", "run_key"]
 
@@ -335,3 +335,42 @@ class KnobEncoder:
         enc = cls(d["knobs"])
         enc.encoding_obj_ = Encoding.from_list(d["encoding"], d.get("constants", ()))
         return enc
+
+
+#: The per-sample layer features whose trained range a prediction is checked against (a layer outside it is
+#: extrapolated): work, input size, channels in and out.
+RANGE_FEATURES = ("gflop", "in_hw", "in_c", "out_c")
+
+
+def layer_ranges(layers: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
+    """Per layer group, the [min, max] of each of :data:`RANGE_FEATURES` over ``layers`` (per sample: the
+    batch is checked on its own)."""
+    f = layer_features(layers.assign(batch=1.0))
+    groups = layers["layer_type"].map(group_of)
+    out = {}
+    for g in groups.dropna().unique():
+        sub = f[groups.eq(g).to_numpy()]
+        out[str(g)] = {c: [float(sub[c].min()), float(sub[c].max())] for c in RANGE_FEATURES}
+    return out
+
+
+def layers_outside(ranges: Mapping[str, Mapping[str, Sequence[float]]], layers: pd.DataFrame) -> list[str]:
+    """What of ``layers`` lies outside :func:`layer_ranges`' ``ranges``, one phrase per (group, feature):
+    ``"3 conv layer(s) (e.g. conv2d_4) with out_c outside 8..128"``; empty when nothing does."""
+    if not ranges or "layer_type" not in layers.columns or len(layers) == 0:
+        return []
+    f = layer_features(layers.assign(batch=1.0))
+    groups = layers["layer_type"].map(group_of)
+    outside = []
+    for g, rng in ranges.items():
+        mask = groups.eq(g).to_numpy()
+        if not mask.any():
+            continue
+        for c in RANGE_FEATURES:
+            a, b = rng[c]
+            v = f.loc[mask, c].to_numpy()
+            bad = (v < a) | (v > b)
+            if bad.any():
+                layer = str(layers.loc[mask].iloc[int(np.argmax(bad))].get("layer", "?"))
+                outside.append(f"{int(bad.sum())} {g} layer(s) (e.g. {layer}) with {c} outside {a:g}..{b:g}")
+    return outside

@@ -44,7 +44,7 @@ from profiling.synthetic import is_synthetic
 from ..errors import DataError, ModelError
 from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_FEATURES, SPECIAL_FEATURES,
                         KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns, layer_features,
-                        separable_halves, split_separable)
+                        layer_ranges, layers_outside, separable_halves, split_separable)
 from ._common import configs_frame, format_config
 from .composition import fit_network_term, network_design, per_network_row
 from .config_model import make_regressor
@@ -263,6 +263,7 @@ class LayerwisePredictor(BaseEstimator):
                           "depthwise rows to learn the depthwise half; the fallback model predicts it",
                           stacklevel=2)
         self.n_train_rows_ = int(len(usable))
+        self.layer_ranges_ = layer_ranges(usable)
         # in-place units of several layers: the runtime fuses, so a spec's layers are fused alike at predict
         fused = layers["unit"].astype(str).str.contains("+", regex=False) if "unit" in layers else \
             pd.Series(False, index=layers.index)
@@ -492,6 +493,10 @@ class LayerwisePredictor(BaseEstimator):
             raise DataError("the network has no layer features to predict from")
         name = getattr(spec, "name", None) or (str(feats["network"].iloc[0]) if "network" in feats else "network")
         layers = self._predict_layers(feats, configs)
+        outside = layers_outside(getattr(self, "layer_ranges_", None), layers[layers["config_index"].eq(0)])
+        if outside:
+            warnings.warn(f"{name}: layers outside the training range: {'; '.join(outside)}; the prediction "
+                          "extrapolates", stacklevel=2)
         cfgs = configs_frame(configs)
         out = []
         for i, cfg in cfgs.iterrows():

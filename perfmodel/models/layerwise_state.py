@@ -35,6 +35,7 @@ def layerwise_state(m) -> dict:
                                                            else v for k, v in m.knob_defaults_.items()},
             "has_power": m.has_power_, "fuses": m.fuses_, "absorb": list(m.absorb_),
             "knob_ranges": m.knob_ranges_,
+            "layer_ranges": getattr(m, "layer_ranges_", None),
             "models": {g: state_of(r) for g, r in m.models_.items()},
             "power_models": {g: state_of(r) for g, r in m.power_models_.items() if r is not None},
             "fallback": state_of(m.fallback_),
@@ -73,6 +74,7 @@ def layerwise_from_state(cls, state: dict):
     m.fuses_ = bool(state.get("fuses", False))
     m.absorb_ = tuple(state.get("absorb", FUSED_INTO_MAIN))
     m.knob_ranges_ = {k: list(v) for k, v in state.get("knob_ranges", {}).items()}
+    m.layer_ranges_ = state.get("layer_ranges") or {}  # files before it: no layer range to check
     m.models_ = {g: from_state(d) for g, d in state["models"].items()}
     m.power_models_ = {g: from_state(d) for g, d in state.get("power_models", {}).items()}
     m.fallback_ = from_state(state["fallback"])

@@ -39,7 +39,7 @@ from profiling.errors import ConfigError
 from profiling.spec import FEATURE_COLUMNS as SPEC_COLUMNS
 
 from ..errors import DataError, ModelError
-from ..features import group_of, knob_columns, layer_features
+from ..features import group_of, knob_columns, layer_ranges, layers_outside
 from .composition import NetworkCorrection, NetworkPowerModel, RuntimeComposition, network_rates
 from ._common import configs_frame, format_config
 from .layerwise import LayerwisePredictor
@@ -49,7 +49,6 @@ from .tables_input import MODE_COLUMN, check_layer_table, default_view, mode_row
 __all__ = ["TableLayerwisePredictor", "network_layers", "network_features"]
 
 # layer features checked against the calibrated range of their group at prediction
-RANGE_FEATURES = ("gflop", "in_hw", "in_c", "out_c")
 
 
 def network_layers(table: pd.DataFrame, specs: Mapping | None = None) -> dict[str, pd.DataFrame]:
@@ -241,14 +240,7 @@ class TableLayerwisePredictor(BaseEstimator):
 
     @staticmethod
     def _layer_ranges(rows: pd.DataFrame) -> dict:
-        layers = rows[rows["level"].astype(str).eq("layer")]
-        f = layer_features(layers.assign(batch=1.0))  # per sample: the batch range is checked on its own
-        groups = layers["layer_type"].map(group_of)
-        out = {}
-        for g in groups.dropna().unique():
-            sub = f[groups.eq(g)]
-            out[str(g)] = {c: [float(sub[c].min()), float(sub[c].max())] for c in RANGE_FEATURES}
-        return out
+        return layer_ranges(rows[rows["level"].astype(str).eq("layer")])
 
     def _predict_units(self, units, feats: pd.DataFrame, cfgs: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
         p = units.predict_layers(feats, [{**c, "batch": float(c.get("batch", 1))} for c in cfgs])
@@ -356,20 +348,7 @@ class TableLayerwisePredictor(BaseEstimator):
         for k, (lo, hi) in self.knob_ranges_.items():
             if k in cfg and not lo <= float(cfg[k]) <= hi:
                 notes.append(f"{k}={cfg[k]} outside the calibrated {k} {lo:g}..{hi:g}")
-        f = layer_features(feats.assign(batch=1.0))
-        groups = feats["layer_type"].map(group_of) if "layer_type" in feats else pd.Series(dtype=object)
-        outside = []
-        for g, rng in state["layer_ranges"].items():
-            mask = groups.eq(g).to_numpy()
-            if not mask.any():
-                continue
-            for c in RANGE_FEATURES:
-                a, b = rng[c]
-                v = f.loc[mask, c].to_numpy()
-                bad = (v < a) | (v > b)
-                if bad.any():
-                    layer = str(feats.loc[mask].iloc[int(np.argmax(bad))].get("layer", "?"))
-                    outside.append(f"{int(bad.sum())} {g} layer(s) (e.g. {layer}) with {c} outside {a:g}..{b:g}")
+        outside = layers_outside(state["layer_ranges"], feats)
         if outside:
             notes.append("layers outside the calibrated range: " + "; ".join(outside))
         return notes

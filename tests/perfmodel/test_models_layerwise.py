@@ -487,3 +487,32 @@ def test_knob_matrix_reads_switch_spellings_and_numbers():
 def test_knob_matrix_refuses_other_words_in_one_line():
     with pytest.raises(DataError, match="xla"):
         knob_matrix(pd.DataFrame({"xla": ["maybe"]}), ["xla"])
+
+
+def test_a_layer_outside_the_trained_sizes_warns_with_its_range(table, fitted, tmp_path):
+    feats = _features(table, "net0")
+    conv = feats["layer_type"].eq("conv2d").to_numpy()
+    assert conv.any()
+    hi = fitted.layer_ranges_["conv"]["out_c"][1]
+    big = feats.copy()
+    first = int(np.flatnonzero(conv)[0])
+    big.loc[big.index[first], "out_c"] = 4 * hi  # four times the widest conv of training
+    with pytest.warns(UserWarning, match=rf"layers outside the training range: .*conv layer\(s\).* with out_c "
+                                         rf"outside .*\.\.{hi:g}"):
+        fitted.predict(big, {"threads": 1, "batch": 1})
+    # a network built only of trained layers (one of the training networks) gets no such warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted.predict(_features(table, "net5"), {"threads": 1, "batch": 1})
+    assert not [w for w in caught if "layers outside" in str(w.message)]
+    # the ranges travel with the model file; a file written before them loads and checks no layer
+    fitted.save(tmp_path / "m.json")
+    assert LayerwisePredictor.load(tmp_path / "m.json").layer_ranges_ == fitted.layer_ranges_
+    import json
+    doc = json.loads((tmp_path / "m.json").read_text())
+    doc["state"].pop("layer_ranges")
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LayerwisePredictor.load(tmp_path / "old.json").predict(big, {"threads": 1, "batch": 1})
+    assert not [w for w in caught if "layers outside" in str(w.message)]
