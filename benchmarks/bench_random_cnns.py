@@ -125,6 +125,19 @@ def read_measured(paths) -> pd.DataFrame:
     return out
 
 
+def option_value(text: str):
+    """A ``--option`` value: true/false as booleans, none as None, whole numbers as int, else the text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    try:
+        return int(low)
+    except ValueError:
+        return text
+
+
 def summary_lines(R: pd.DataFrame) -> list[str]:
     """Per configuration and over all pairs: MAPE, median and mean bias (signed error), share within +-10 %.
 
@@ -158,8 +171,7 @@ def offline(args) -> int:
 
     t0 = time.time()
     M = read_measured(args.measured)
-    params = dict(kv.split("=", 1) for kv in args.option) if args.option else {}
-    params = {k: (None if v == "none" else v) for k, v in params.items()}
+    params = {k: option_value(v) for k, v in (kv.split("=", 1) for kv in args.option or [])}
     if args.model:
         model, label = LayerwisePredictor.load(args.model), f"model {args.model}"
     elif args.table:
@@ -237,7 +249,8 @@ def main(argv=None) -> int:
     ap.add_argument("--layer-model", default="gbr", choices=("polynomial", "gp", "gbr"),
                     help="offline with --table: the layer regressor (default gbr, as calibrate)")
     ap.add_argument("--option", action="append", metavar="KEY=VALUE",
-                    help="offline with --table: a LayerwisePredictor parameter (strings; 'none' for None)")
+                    help="offline with --table: a LayerwisePredictor parameter (true/false, none, whole numbers, "
+                         "text), e.g. network_batch=false")
     args = ap.parse_args(argv)
     if args.measured:
         return offline(args)
