@@ -18,12 +18,24 @@ Other processes on the machine slow the measurements down: the load average is p
 
     PYTHONPATH=. python benchmarks/bench_random_cnns.py --model cal.json          # 6 networks x 3 configurations
     PYTHONPATH=. python benchmarks/bench_random_cnns.py --n 2 --configs "threads=2,batch=1"   # a small run
+
+Offline (``--measured``): nothing is timed. The measured pairs of an earlier run (its ``-o`` CSV: columns
+``network``, ``config``, ``runtime_s``; ``datasets/cpu-random-cnns/`` ships two) are predicted again, the
+networks rebuilt from the seed in their names (``random_cnn_<seed>``), by ``--model`` or by a model fitted
+here from ``--table`` (a measurement table, fitted as ``perfmodel calibrate`` fits its store). Printed per
+pair as above, then per configuration and overall: MAPE, median and mean signed error (bias), share within
++-10 %; where the CSV holds the earlier run's ``pred_runtime_s``, how far the new predictions are from it.
+
+    PYTHONPATH=. python benchmarks/bench_random_cnns.py \\
+        --table datasets/cpu-random-cnns/calibration-quick-2026-12-05.csv.gz \\
+        --measured datasets/cpu-random-cnns/random-cnns-seed0-2026-12-05.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -88,6 +100,125 @@ def _configs(text: str) -> list[dict]:
     return out
 
 
+def seed_of(name: str) -> int:
+    """The seed of a random network's name (``random_cnn_<seed>``, as :func:`describe` names it)."""
+    m = re.fullmatch(r"random_cnn_(\d+)", str(name).strip())
+    if not m:
+        raise ValueError(f"{name!r} is not a random network's name (random_cnn_<seed>)")
+    return int(m.group(1))
+
+
+def read_measured(paths) -> pd.DataFrame:
+    """The measured pairs of earlier runs (their ``-o`` CSVs), one frame, with the seed of every network."""
+    frames = []
+    for p in paths:
+        df = pd.read_csv(p)
+        missing = [c for c in ("network", "config", "runtime_s") if c not in df.columns]
+        if missing:
+            raise ValueError(f"{p}: no column {missing[0]!r} (an output of this benchmark's -o has it)")
+        frames.append(df.assign(measured_in=os.path.basename(p)))
+    out = pd.concat(frames, ignore_index=True)
+    out["seed"] = out["network"].map(seed_of)
+    out["runtime_s"] = pd.to_numeric(out["runtime_s"], errors="raise")
+    if not (out["runtime_s"] > 0).all():
+        raise ValueError("a measured runtime_s is not positive")
+    return out
+
+
+def option_value(text: str):
+    """A ``--option`` value: true/false as booleans, none as None, whole numbers as int, else the text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    try:
+        return int(low)
+    except ValueError:
+        return text
+
+
+def summary_lines(R: pd.DataFrame) -> list[str]:
+    """Per configuration and over all pairs: MAPE, median and mean bias (signed error), share within +-10 %.
+
+    ``R`` has a ``config`` and an ``error`` (predicted / measured - 1) column."""
+    def line(label, e):
+        return (f"{label:22s} {len(e):3d} pairs  MAPE {100 * e.abs().mean():5.1f} %  bias median "
+                f"{100 * e.median():+5.1f} %  mean {100 * e.mean():+5.1f} %  within +-10 % "
+                f"{100 * (e.abs() <= 0.1).mean():3.0f} %  ({100 * e.min():+.1f} .. {100 * e.max():+.1f} %)")
+    out = [line(c, g["error"]) for c, g in R.groupby("config", sort=False)]
+    b1 = R["config"].astype(str).str.contains(r"(?:^|,)batch=1(?:,|$)")
+    if b1.any() and not b1.all():
+        out.append(line("all batch=1", R.loc[b1, "error"]))
+    out.append(line("all", R["error"]))
+    return out
+
+
+def fit_table_model(paths, layer_model: str = "gbr", **params):
+    """A layer-wise model fitted on measurement tables as ``perfmodel calibrate`` fits its store
+    (``LayerwisePredictor(model=..., random_state=0).fit(table)``)."""
+    from perfmodel.models.layerwise import LayerwisePredictor
+    from perfmodel.tables import read_table
+
+    table = pd.concat([read_table(p) for p in paths], ignore_index=True)
+    return LayerwisePredictor(model=layer_model, random_state=0, **params).fit(table)
+
+
+def offline(args) -> int:
+    """Predict the measured pairs of ``args.measured`` again (nothing timed)."""
+    from perfmodel.models.layerwise import LayerwisePredictor
+    from perfmodel.models.network_input import load_spec
+
+    t0 = time.time()
+    M = read_measured(args.measured)
+    params = {k: option_value(v) for k, v in (kv.split("=", 1) for kv in args.option or [])}
+    if args.model:
+        model, label = LayerwisePredictor.load(args.model), f"model {args.model}"
+    elif args.table:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = fit_table_model(args.table, args.layer_model, **params)
+        label = f"{args.layer_model} model fitted on {', '.join(args.table)}" + (f" ({params})" if params else "")
+    else:
+        raise SystemExit("--measured needs --model or --table")
+    import tensorflow as tf
+
+    tmp = tempfile.mkdtemp(prefix="bench-random-cnns-")
+    specs = {}
+    for seed in sorted(M["seed"].unique()):
+        a = describe(int(seed))
+        path = os.path.join(tmp, a["name"] + ".keras")
+        build(tf.keras, a).save(path)
+        specs[a["name"]] = load_spec(path)
+    rows = []
+    for _, m in M.iterrows():
+        c = _configs(str(m["config"]))[0]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            p = float(model.predict(specs[m["network"]], [c]).iloc[0]["runtime_s"])
+        said = sorted({str(w.message) for w in caught if "outside" in str(w.message)})
+        y = float(m["runtime_s"])
+        row = {"network": m["network"], "config": ",".join(f"{k}={v}" for k, v in c.items()), "runtime_s": y,
+               "pred_runtime_s": p, "error": p / y - 1, "warned": "; ".join(said)[:200]}
+        if "pred_runtime_s" in M.columns and np.isfinite(m["pred_runtime_s"]):
+            row["shipped_pred_s"] = float(m["pred_runtime_s"])
+        rows.append(row)
+    R = pd.DataFrame(rows)
+    if args.output:
+        R.to_csv(args.output, index=False)
+    print(f"# OFFLINE: {label}; {len(R)} measured pairs of {R['network'].nunique()} random networks from "
+          f"{', '.join(args.measured)}; {time.time() - t0:.0f} s")
+    for _, r in R.iterrows():
+        print(f"{r['network']:14s} {r['config']:18s} measured {1e3 * r['runtime_s']:8.2f} ms  predicted "
+              f"{1e3 * r['pred_runtime_s']:8.2f} ms  {100 * r['error']:+6.1f} %  {'warned' if r['warned'] else ''}")
+    print("\n".join(summary_lines(R)))
+    if "shipped_pred_s" in R.columns:
+        d = R["pred_runtime_s"] / R["shipped_pred_s"] - 1
+        print(f"against the CSV's pred_runtime_s: max |difference| {100 * d.abs().max():.2f} %, "
+              f"median {100 * d.median():+.2f} %")
+    return 0
+
+
 def _stand_in():
     """A layer-wise model fitted on the shipped CPU tables (quick's networks they hold), with a speed reference."""
     from perfmodel.commands.calibrate import BUDGETS
@@ -111,7 +242,18 @@ def main(argv=None) -> int:
                     help="';'-separated configurations (default: threads 1 and 2 at batch 1, threads 2 at batch 8)")
     ap.add_argument("--model", help="model file of this machine (default: a stand-in fitted on the shipped tables)")
     ap.add_argument("-o", "--output", help="write the pairs here (CSV)")
+    ap.add_argument("--measured", action="append", metavar="CSV",
+                    help="offline: predict the measured pairs of this earlier output (repeatable); times nothing")
+    ap.add_argument("--table", action="append", metavar="CSV",
+                    help="offline: fit the model on this measurement table (repeatable) instead of --model")
+    ap.add_argument("--layer-model", default="gbr", choices=("polynomial", "gp", "gbr"),
+                    help="offline with --table: the layer regressor (default gbr, as calibrate)")
+    ap.add_argument("--option", action="append", metavar="KEY=VALUE",
+                    help="offline with --table: a LayerwisePredictor parameter (true/false, none, whole numbers, "
+                         "text), e.g. network_batch=false")
     args = ap.parse_args(argv)
+    if args.measured:
+        return offline(args)
 
     from perfmodel.models.layerwise import LayerwisePredictor
     from perfmodel.models.network_input import load_spec

@@ -35,8 +35,8 @@ from profiling.encoding import parse_bool
 from ..errors import DataError
 from .config_model import make_regressor
 
-__all__ = ["RuntimeComposition", "NetworkCorrection", "NetworkPowerModel", "network_rates", "per_network_row",
-           "network_design", "fit_network_term"]
+__all__ = ["LOG_BATCH", "RuntimeComposition", "NetworkCorrection", "NetworkPowerModel", "network_rates",
+           "per_network_row", "network_design", "fit_network_term"]
 
 
 def per_network_row(units, n_rows: int, t: np.ndarray | None = None) -> np.ndarray:
@@ -44,11 +44,20 @@ def per_network_row(units, n_rows: int, t: np.ndarray | None = None) -> np.ndarr
     return np.bincount(units["_net_row"].to_numpy(dtype=int), weights=t, minlength=n_rows).astype(float)
 
 
+LOG_BATCH = "log_batch"  # a network-term knob: log of the ``batch`` column (1 where there is none)
+
+
 def knob_matrix(frame, names: list[str]) -> np.ndarray:
     """The numeric and switch knobs ``names`` of ``frame`` as numbers: numbers as they are, switches read by the
-    project's one rule (``profiling.encoding.parse_bool``: on/true/yes/1 -> 1, off/false/no/0 -> 0)."""
+    project's one rule (``profiling.encoding.parse_bool``: on/true/yes/1 -> 1, off/false/no/0 -> 0);
+    ``LOG_BATCH``: the natural log of the ``batch`` column (batch 1 where the frame has none)."""
     cols = []
     for name in names:
+        if name == LOG_BATCH:
+            batch = pd.to_numeric(frame["batch"], errors="coerce") if "batch" in frame else \
+                pd.Series(1.0, index=frame.index)
+            cols.append(np.log(np.maximum(batch.fillna(1.0).to_numpy(dtype=float), 1.0)))
+            continue
         values = frame[name]
         num = pd.to_numeric(values, errors="coerce")
         if num.notna().all():

@@ -9,6 +9,9 @@ when fewer than three other networks have some: they train the unit models):
 
     runtime = a * sum_i t_i + b * n_units + c   (+ knob interactions when there are enough networks)
 
+The interactions take every numeric knob and, with ``network_batch`` (the default), the log of the batch: the
+whole / units ratio falls as a batch amortises what a call costs beyond its units.
+
 A weightless layer that repeats an earlier one's computation on the same inputs (``duplicate_of`` column,
 ``NetworkSpec.duplicates``) costs what the training table's duplicates cost when the measured runtime computes
 it once (TensorFlow does), and is predicted like any layer otherwise.
@@ -46,7 +49,7 @@ from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_F
                         KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns, layer_features,
                         layer_ranges, layers_outside, separable_halves, split_separable)
 from ._common import configs_frame, format_config
-from .composition import fit_network_term, network_design, per_network_row
+from .composition import LOG_BATCH, fit_network_term, network_design, per_network_row
 from .config_model import make_regressor
 from .duplicates import duplicate_cost, duplicate_groups, duplicate_mask
 from .layerwise_state import layerwise_from_state, layerwise_state
@@ -104,6 +107,15 @@ class LayerwisePredictor(BaseEstimator):
         (``measured_at``) around it: a machine drifts over minutes, while one job's reference is off by a
         few percent on its own (on 2026-12-02, day-to-day runtime ratios divided by each job's own reference
         spread 9.3 %, by the median of 9 jobs 8.2 %; benchmarks/bench_repeatability.py). 1: each job's own.
+    network_batch : bool, default True
+        The network term's knob interactions include the log of the batch (when the whole-network rows span
+        several batches): ``a`` and ``b`` then change with ``log(batch)``. The whole / units ratio of a
+        network falls as the batch grows (a call's costs beyond its units amortise over the samples); without
+        it the term holds one ratio for every batch, and over-predicted batch 8 by 15 % (mean) after a
+        calibration on batches 1 and 4 (docs/models.md, "Random CNNs offline"). Extrapolated in log batch
+        beyond the trained batches: the batch range warning still applies. With it, synthetic networks'
+        whole rows (otherwise left out of the term) join when the other networks have fewer than three rows
+        per coefficient of the term with its interactions. False: the term of earlier versions.
     std_folds : int, default 4
         How the network-level spread ``net_rel_std_`` (part of every predicted ``runtime_s_std``) is
         measured: the networks with whole-network rows are split into this many seeded groups, the unit
@@ -132,7 +144,7 @@ class LayerwisePredictor(BaseEstimator):
 
     def __init__(self, model="polynomial", view="inplace", log_target=True, log_features=True, network_term=True,
                  min_rows=6, model_params=None, random_state=0, base="roofline", reference=None,
-                 reference_window=9, std_folds=4):
+                 reference_window=9, std_folds=4, network_batch=True):
         self.model = model
         self.view = view
         self.log_target = log_target
@@ -145,6 +157,7 @@ class LayerwisePredictor(BaseEstimator):
         self.reference = reference
         self.reference_window = reference_window
         self.std_folds = std_folds
+        self.network_batch = network_batch
 
     # -- features
     def _base_of(self, rows: pd.DataFrame) -> np.ndarray:
@@ -336,8 +349,15 @@ class LayerwisePredictor(BaseEstimator):
         # short chains whose call overhead and whole/unit ratio are not those of the networks predicted
         # (ratio 0.80-1.50 against 0.96-1.25 on this CPU, benchmarks/bench_layerwise.py --extra-train): the
         # network term learns from the others when it can.
+        # They join it when the others' rows are too few for the term's knob interactions (three rows per
+        # coefficient, fit_network_term): a quick calibration's five named networks x 4 configurations are 20.
+        used = [e["name"] for e in self.knobs_.encoding if e["kind"] != "category"]
+        if self.network_batch and "batch" in nets.columns and \
+                pd.to_numeric(nets["batch"], errors="coerce").nunique() > 1:
+            used.append(LOG_BATCH)
         synth = nets["network"].astype(str).map(is_synthetic).to_numpy(dtype=bool)
-        if synth.any() and nets.loc[~synth, "network"].nunique() >= 3:
+        if synth.any() and nets.loc[~synth, "network"].nunique() >= 3 and \
+                (int((~synth).sum()) >= 3 * (3 + 2 * len(used)) or not self.network_batch):
             nets = nets[~synth]
         if len(nets) == 0:
             return
@@ -364,7 +384,6 @@ class LayerwisePredictor(BaseEstimator):
         sums = per_network_row(units, len(nets), self._predict_rows(units)[0])
         counts = per_network_row(units, len(nets))
         y = nets["runtime_s"].to_numpy(dtype=float)
-        used = [e["name"] for e in self.knobs_.encoding if e["kind"] != "category"]
         full, self.net_knobs_, self.net_knob_lo_, self.net_knob_span_, n_coef = fit_network_term(sums, counts, nets,
                                                                                                 used)
         self.net_coef_ = full

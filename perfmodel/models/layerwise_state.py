@@ -25,7 +25,8 @@ def layerwise_state(m) -> dict:
                        "model_params": None if m.model_params is None else
                        {k: list(v) if isinstance(v, tuple) else v for k, v in m.model_params.items()},
                        "random_state": m.random_state, "base": m.base, "reference": m.reference,
-                       "reference_window": int(m.reference_window), "std_folds": int(m.std_folds)},
+                       "reference_window": int(m.reference_window), "std_folds": int(m.std_folds),
+                       "network_batch": bool(m.network_batch)},
             "reference_s": getattr(m, "reference_s_", None),
             "duplicate_s": getattr(m, "duplicate_s_", None),
             "base_coef": [float(v) for v in m.base_coef_] if hasattr(m, "base_coef_") else None,
@@ -60,6 +61,7 @@ def layerwise_from_state(cls, state: dict):
     params.setdefault("base", None)  # files written before the base existed predicted without one
     params.setdefault("reference", None)
     params.setdefault("std_folds", 0)  # files written before it: the spread of the training networks
+    params.setdefault("network_batch", False)  # files written before it: no batch in the network term
     m = cls(**params)
     m.reference_s_ = None if state.get("reference_s") is None else float(state["reference_s"])
     # files written before duplicates were known predict them like any layer, as they did

@@ -437,7 +437,7 @@ def _config_model(state: dict) -> None:
 def _layerwise(state: dict) -> None:
     params = _dict(_field(state, "params", ""), "params")
     model = _str(params.get("model", "polynomial"), "params.model", ("polynomial", "gp", "gbr"))
-    for k in ("log_target", "log_features", "network_term"):
+    for k in ("log_target", "log_features", "network_term", "network_batch"):
         if k in params:
             _bool(params[k], f"params.{k}")
     for k, lo in (("min_rows", 1), ("reference_window", 1), ("std_folds", 0)):
@@ -504,7 +504,7 @@ def _layerwise(state: dict) -> None:
     net = _dict(_field(state, "network_term", ""), "network_term")
     net_knobs = _strings(net.get("knobs", []), "network_term.knobs", unique=True)
     for k in net_knobs:
-        if enc.get(k) not in ("number", "bool"):
+        if k != "log_batch" and enc.get(k) not in ("number", "bool"):  # log_batch: composition.LOG_BATCH
             raise _Invalid(f"network_term.knobs names {k[:40]!r}, not a numeric knob of the model")
     _vector(_field(net, "coef", "network_term"), "network_term.coef", 3 + 2 * len(net_knobs))
     _vector(net.get("knob_lo", []), "network_term.knob_lo", len(net_knobs))

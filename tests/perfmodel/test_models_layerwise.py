@@ -516,3 +516,76 @@ def test_a_layer_outside_the_trained_sizes_warns_with_its_range(table, fitted, t
         warnings.simplefilter("always")
         LayerwisePredictor.load(tmp_path / "old.json").predict(big, {"threads": 1, "batch": 1})
     assert not [w for w in caught if "layers outside" in str(w.message)]
+
+
+def test_knob_matrix_log_batch_is_the_log_of_the_batch_column_and_zero_without_one():
+    from perfmodel.models.composition import LOG_BATCH
+
+    f = pd.DataFrame({"batch": [1, 4, 8], "threads": [1, 2, 2]})
+    np.testing.assert_allclose(knob_matrix(f, [LOG_BATCH, "threads"]),
+                               [[0.0, 1], [np.log(4), 2], [np.log(8), 2]])
+    np.testing.assert_array_equal(knob_matrix(pd.DataFrame({"threads": [1, 2]}), [LOG_BATCH]), [[0.0], [0.0]])
+
+
+def _batch_dependent_whole(table, ratio_at_1, drop_per_log_batch):
+    """The table with every whole-network runtime set to its measured units' sum times a ratio that falls with
+    log(batch): what a call costs beyond its units amortises over the batch."""
+    out = table.copy()
+    units = out[out["level"].eq("layer")].groupby(["network", "config"])["runtime_s"].sum()
+    whole = out["level"].eq("network")
+    for idx in out.index[whole]:
+        b = float(out.at[idx, "batch"])
+        out.at[idx, "runtime_s"] = units[(out.at[idx, "network"], out.at[idx, "config"])] * \
+            (ratio_at_1 - drop_per_log_batch * np.log(b))
+    return out
+
+
+def test_network_term_learns_a_whole_to_units_ratio_that_falls_with_the_batch(table, tmp_path):
+    """With network_batch the term's ratio follows the batch; without it, one ratio for every batch."""
+    train = _batch_dependent_whole(table[~table["network"].isin(["net0", "net1"])], 1.6, 0.5)
+    feats = _features(table, "net0")
+    cfgs = [{"threads": 1, "batch": 1}, {"threads": 1, "batch": 2}]
+    with_b = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, std_folds=0).fit(train)
+    without = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, std_folds=0,
+                                 network_batch=False).fit(train)
+    assert "log_batch" in with_b.net_knobs_ and "log_batch" not in without.net_knobs_
+    r = with_b.predict(feats, cfgs)
+    ratio = (r["runtime_s"] / r["layers_runtime_s"]).to_numpy()
+    # true ratios 1.6 and 1.6 - 0.5 ln 2 = 1.25; the unit sums are predicted, so not exact
+    assert ratio[0] == pytest.approx(1.6, rel=0.08) and ratio[1] == pytest.approx(1.25, rel=0.08)
+    r0 = without.predict(feats, cfgs)
+    ratio0 = (r0["runtime_s"] / r0["layers_runtime_s"]).to_numpy()
+    assert abs(ratio0[1] - 1.25) > 2 * abs(ratio[1] - 1.25)
+    # the term's log-batch knob survives the JSON file
+    path = tmp_path / "m.json"
+    with_b.save(path)
+    back = load_model(path)
+    assert back.network_batch is True and back.net_knobs_ == with_b.net_knobs_
+    np.testing.assert_allclose(back.predict(feats, cfgs)["runtime_s"], r["runtime_s"], rtol=1e-12)
+
+
+def test_synthetic_networks_join_the_network_term_when_the_others_are_too_few_for_its_knobs(table):
+    """Three named networks x 4 configurations are 12 rows, fewer than 3 per coefficient of a term with threads
+    and log batch (7): the synthetic networks' rows join; without network_batch they stay out (as before)."""
+    keep = ["net2", "net3", "net4", "net5", "net6", "net7", "net8"]
+    train = table[table["network"].isin(keep)].copy()
+    train["network"] = train["network"].replace({"net5": "synthetic_0", "net6": "synthetic_1",
+                                                 "net7": "synthetic_2", "net8": "synthetic_3"})
+    n_whole = int(train["level"].eq("network").sum())
+    a = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, std_folds=0).fit(train)
+    b = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, std_folds=0, network_batch=False).fit(train)
+    assert a.n_network_rows_ == n_whole == 28
+    assert b.n_network_rows_ == 12
+    assert a.net_knobs_ == ["threads", "log_batch"] and b.net_knobs_ == []
+
+
+def test_model_files_without_network_batch_load_with_it_off(fitted, tmp_path):
+    import json
+
+    path = tmp_path / "m.json"
+    fitted.save(path)
+    doc = json.loads(path.read_text())
+    state = doc["state"] if "state" in doc else doc
+    state["params"].pop("network_batch")
+    path.write_text(json.dumps(doc))
+    assert load_model(path).network_batch is False
