@@ -317,7 +317,7 @@ class BOStrategy(Strategy):
     prior_selection : {"evidence", "none"}
         ``evidence``: at every fit the prior is used only when it beats the plain GP's BIC-penalised
         marginal likelihood.
-    prior_design : bool or {"front", "model", "space"}
+    prior_design : bool or {"front", "model", "trusted", "space"}
         How a prior for every objective (or source data) shapes the initial design (finite spaces).
         ``"front"`` (True): half of it is space-filling and half spread along the priors' predicted front;
         ``"model"``: only the space-filling half is kept, and the model (GP with the prior mean, or with the
