@@ -215,12 +215,13 @@ def parse_bo_options(text: str, ap) -> dict:
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")
-        if key == "prior_weight" and value in ("learned", "fixed"):
+        if (key, value) in {("prior_weight", "learned"), ("prior_weight", "fixed"), ("prior_design", "front"),
+                            ("prior_design", "model"), ("prior_design", "trusted"), ("prior_design", "space")}:
             out[key] = value
             continue
         if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp") or value not in ("0", "1"):
             ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp=0|1 or "
-                     "prior_weight=learned|fixed")
+                     "prior_weight=learned|fixed or prior_design=front|model|trusted|space")
         out[key] = value == "1"
     return out
 

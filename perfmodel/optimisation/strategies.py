@@ -275,6 +275,18 @@ class RandomStrategy(Strategy):
         return None if cfg is None else (cfg, "random")
 
 
+PRIOR_DESIGNS = ("front", "model", "trusted", "space")
+
+
+def _prior_design_mode(value) -> str:
+    # True/False (the former switch) are "front"/"space".
+    if isinstance(value, (bool, np.bool_)):
+        return "front" if value else "space"
+    if value not in PRIOR_DESIGNS:
+        raise OptimisationError(f"unknown prior design {value!r}; choose one of {', '.join(PRIOR_DESIGNS)}")
+    return str(value)
+
+
 class BOStrategy(Strategy):
     """GP Bayesian optimisation: an initial design, then the maximiser of a (constrained) acquisition.
 
@@ -305,9 +317,15 @@ class BOStrategy(Strategy):
     prior_selection : {"evidence", "none"}
         ``evidence``: at every fit the prior is used only when it beats the plain GP's BIC-penalised
         marginal likelihood.
-    prior_design : bool
-        With a prior for every objective, half the initial design is spread along the priors' predicted
-        front (finite spaces).
+    prior_design : bool or {"front", "model", "trusted", "space"}
+        How a prior for every objective (or source data) shapes the initial design (finite spaces).
+        ``"front"`` (True): half of it is space-filling and half spread along the priors' predicted front;
+        ``"model"``: only the space-filling half is kept, and the model (GP with the prior mean, or with the
+        source data) chooses from there on, so the prior steers those evaluations through the acquisition
+        after it has been calibrated on the measured points; ``"trusted"``: as ``"model"``, but each of
+        those steps is the model's only when the evidence keeps the prior (or the source) for every
+        objective at that fit, and otherwise the next point of the plain space-filling design (a prior the
+        data do not support changes nothing); ``"space"`` (False): the plain design.
     input_warp : bool
         The GPs learn a Kumaraswamy warping of each input (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
     source_data : sequence of (config, outputs), optional
@@ -339,7 +357,7 @@ class BOStrategy(Strategy):
         self.log_inputs = bool(log_inputs)
         self.noisy = bool(noisy)
         self.prior_weight = prior_weight
-        self.prior_design = bool(prior_design)
+        self.prior_design = _prior_design_mode(prior_design)
         self.prior_selection = prior_selection
         self.input_warp = bool(input_warp)
         self.source_data = list(source_data or [])
@@ -360,10 +378,13 @@ class BOStrategy(Strategy):
             by_source = bool(self.source_data) and all(
                 np.isfinite([float(o.get(m, np.nan)) for _, o in self.source_data]).sum() >= 2
                 for m in state.objectives)
-            guided = self.prior_design and self._cands.finite and n >= 2 and (by_prior or by_source)
+            guided = self.prior_design != "space" and self._cands.finite and n >= 2 and (by_prior or by_source)
             n_fill = n - n // 2 if guided else n
-            self._init = design_sample(self.space, n_fill, self.design, state.seed)
-            if guided:
+            self._n_fill = n_fill
+            # "trusted" keeps the whole plain design to fall back on (its first n_fill points come first)
+            self._init = design_sample(self.space, n if self.prior_design == "trusted" else n_fill, self.design,
+                                       state.seed)
+            if guided and self.prior_design == "front":
                 exclude = {config_key(c) for c in self._init}
                 self._init += (self._prior_front(state, n - n_fill, exclude) if by_prior
                                else self._source_front(state, n - n_fill, exclude))
@@ -400,12 +421,31 @@ class BOStrategy(Strategy):
     def suggest(self, state):
         self._last = {}
         if state.number < self.n_init:
-            for cfg in self.initial_design(state):
-                if config_key(cfg) not in state.taken:
-                    return cfg, "design"
+            free = [c for c in self.initial_design(state) if config_key(c) not in state.taken]
+            trial_model = (self.prior_design == "trusted" and self._n_fill < len(self._init)
+                           and state.number >= self._n_fill and len(state.complete) >= 2)
+            if free and not trial_model:
+                return free[0], "design"
+            if free:
+                # "trusted": the model takes this step of the design only when the prior (or the source)
+                # is kept for every objective at this fit; otherwise the plain design goes on.
+                got = self._model_step(state)
+                if got is not None and got[1] == "model" and self._guidance_used(state):
+                    return got
+                self._last = {}
+                return free[0], "design"
         if len(state.complete) < 2:
             cfg = self._random(state)
             return None if cfg is None else (cfg, "random")
+        return self._model_step(state)
+
+    def _guidance_used(self, state: SearchState) -> bool:
+        # Whether every objective's surrogate kept its prior (or the source data) at the last fit.
+        fits = [self._last.get(m) for m in state.objectives]
+        return all(f is not None and (getattr(f[0], "prior_used_", False) and f[0].has_prior_
+                                      or getattr(f[0], "source_used_", False)) for f in fits)
+
+    def _model_step(self, state: SearchState) -> tuple[dict, str] | None:
         configs, X = self._cands.remaining(state)
         if not configs:
             return None

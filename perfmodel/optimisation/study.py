@@ -83,7 +83,8 @@ class Study:
     source : str, optional
         Where the outputs come from (``replay:<file>``, ``measured:cpu``); written into every result.
     bo_options : mapping, optional
-        BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default),
+        BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default;
+        ``prior_design`` also takes ``"front"`` (= True), ``"model"``, ``"trusted"``, ``"space"`` (= False)),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
         default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature), see

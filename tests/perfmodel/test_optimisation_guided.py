@@ -100,6 +100,62 @@ def test_prior_guided_design_follows_the_predicted_front():
     assert sum(config_key(plain.ask().config) in front for _ in range(8)) < 4
 
 
+def _true_front_keys():
+    from perfmodel.pareto import non_dominated
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    return {config_key(c) for c, nd in zip(space().grid(), non_dominated(Y)) if nd}
+
+
+def test_prior_design_model_hands_half_the_design_to_the_prior_guided_model():
+    truth = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
+    front = _true_front_keys()
+
+    def run(**kw):
+        study = Study(space(), ["time", "power"], n_init=8, seed=0, **kw)
+        trials = []
+        for _ in range(8):
+            t = study.ask()
+            study.tell(t, outputs(t.config))
+            trials.append(t)
+        return [t.phase for t in trials], [config_key(t.config) in front for t in trials]
+
+    phases, on_front = run(prior_mean=truth, bo_options={"prior_design": "model"})
+    assert phases == ["design"] * 4 + ["model"] * 4          # the space-filling half only, then the model
+    assert sum(on_front[4:]) >= 3                            # the model with the prior steps onto the front
+    plain_phases, plain_front = run()
+    assert plain_phases == ["design"] * 8                    # without a prior the design is unchanged
+    assert sum(plain_front[4:]) < sum(on_front[4:])
+    # "space" (False) keeps the whole space-filling design even with a prior
+    assert run(prior_mean=truth, bo_options={"prior_design": "space"})[0] == ["design"] * 8
+    with pytest.raises(OptimisationError, match="unknown prior design 'half'"):
+        Study(space(), ["time", "power"], prior_mean=truth, bo_options={"prior_design": "half"})
+
+
+def test_prior_design_trusted_lets_the_model_in_only_with_a_prior_the_evidence_keeps():
+    truth = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
+    flat = {m: (lambda cs: [3.0] * len(cs)) for m in ("time", "power")}   # carries no information
+    front = _true_front_keys()
+
+    def run(**kw):
+        study = Study(space(), ["time", "power"], n_init=8, seed=0, **kw)
+        trials = []
+        for _ in range(8):
+            t = study.ask()
+            study.tell(t, outputs(t.config))
+            trials.append(t)
+        return [t.phase for t in trials], [config_key(t.config) for t in trials]
+
+    phases, keys = run(prior_mean=truth, bo_options={"prior_design": "trusted"})
+    assert phases == ["design"] * 4 + ["model"] * 4
+    assert sum(k in front for k in keys[4:]) >= 3
+    plain_phases, plain_keys = run()
+    assert plain_phases == ["design"] * 8
+    # a prior that the evidence drops at every fit leaves the plain design exactly as it was
+    assert run(prior_mean=flat, bo_options={"prior_design": "trusted"}) == (plain_phases, plain_keys)
+    # "model" lets the model choose whatever the evidence says
+    assert run(prior_mean=flat, bo_options={"prior_design": "model"})[0] == ["design"] * 4 + ["model"] * 4
+
+
 def test_prior_knobs_must_match_the_space():
     model = ConfigModel(model="linear", knobs=["a", "b"], target="time").fit(grid_frame())
     other = ConfigSpace((Integer("a", 0, 7), Ordinal("c", (1, 2))))
