@@ -192,14 +192,7 @@ def offline(args) -> int:
         specs[a["name"]] = load_spec(path)
     rows = []
     for _, m in M.iterrows():
-        c = _configs(str(m["config"]))[0]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            p = float(model.predict(specs[m["network"]], [c]).iloc[0]["runtime_s"])
-        said = sorted({str(w.message) for w in caught if "outside" in str(w.message)})
-        y = float(m["runtime_s"])
-        row = {"network": m["network"], "config": ",".join(f"{k}={v}" for k, v in c.items()), "runtime_s": y,
-               "pred_runtime_s": p, "error": p / y - 1, "warned": "; ".join(said)[:200]}
+        row = _pair(model, specs[m["network"]], m["network"], _configs(str(m["config"]))[0], float(m["runtime_s"]))
         if "pred_runtime_s" in M.columns and np.isfinite(m["pred_runtime_s"]):
             row["shipped_pred_s"] = float(m["pred_runtime_s"])
         rows.append(row)
@@ -208,9 +201,7 @@ def offline(args) -> int:
         R.to_csv(args.output, index=False)
     print(f"# OFFLINE: {label}; {len(R)} measured pairs of {R['network'].nunique()} random networks from "
           f"{', '.join(args.measured)}; {time.time() - t0:.0f} s")
-    for _, r in R.iterrows():
-        print(f"{r['network']:14s} {r['config']:18s} measured {1e3 * r['runtime_s']:8.2f} ms  predicted "
-              f"{1e3 * r['pred_runtime_s']:8.2f} ms  {100 * r['error']:+6.1f} %  {'warned' if r['warned'] else ''}")
+    _print_pairs(R)
     print("\n".join(summary_lines(R)))
     if "shipped_pred_s" in R.columns:
         d = R["pred_runtime_s"] / R["shipped_pred_s"] - 1
@@ -232,6 +223,23 @@ def _stand_in():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return LayerwisePredictor(model="gbr", reference="ref_compute_s", random_state=0).fit(table)
+
+
+def _pair(model, spec, network: str, config: dict, measured_s: float, **kw) -> dict:
+    """One (network, configuration) pair: the model's prediction against the measured runtime, with the range
+    warnings the model gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = float(model.predict(spec, [config], **kw).iloc[0]["runtime_s"])
+    said = sorted({str(w.message) for w in caught if "outside" in str(w.message)})
+    return {"network": network, "config": ",".join(f"{k}={v}" for k, v in config.items()), "runtime_s": measured_s,
+            "pred_runtime_s": p, "error": p / measured_s - 1, "warned": "; ".join(said)[:200]}
+
+
+def _print_pairs(R: pd.DataFrame) -> None:
+    for _, r in R.iterrows():
+        print(f"{r['network']:14s} {r['config']:18s} measured {1e3 * r['runtime_s']:8.2f} ms  predicted "
+              f"{1e3 * r['pred_runtime_s']:8.2f} ms  {100 * r['error']:+6.1f} %  {'warned' if r['warned'] else ''}")
 
 
 def main(argv=None) -> int:
@@ -299,23 +307,14 @@ def main(argv=None) -> int:
                 m = m[m[k].astype(float).eq(float(v))]
             if m.empty:
                 continue
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                kw = {"reference_s": ref_now} if ref_now is not None else {}
-                p = model.predict(spec, [c], **kw).iloc[0]
-            said = sorted({str(w.message) for w in caught if "outside" in str(w.message)})
-            y = float(m["runtime_s"].median())
-            rows.append({"network": a["name"], "config": ",".join(f"{k}={v}" for k, v in c.items()),
-                         "runtime_s": y, "pred_runtime_s": float(p["runtime_s"]), "error": float(p["runtime_s"]) / y - 1,
-                         "warned": "; ".join(said)[:200]})
+            kw = {"reference_s": ref_now} if ref_now is not None else {}
+            rows.append(_pair(model, spec, a["name"], c, float(m["runtime_s"].median()), **kw))
     R = pd.DataFrame(rows)
     if args.output:
         R.to_csv(args.output, index=False)
     print(f"\n# {label}; {len(R)} pairs of {R['network'].nunique() if len(R) else 0} random networks; "
           f"{time.time() - t0:.0f} s")
-    for _, r in R.iterrows():
-        print(f"{r['network']:14s} {r['config']:18s} measured {1e3 * r['runtime_s']:8.2f} ms  predicted "
-              f"{1e3 * r['pred_runtime_s']:8.2f} ms  {100 * r['error']:+6.1f} %  {'warned' if r['warned'] else ''}")
+    _print_pairs(R)
     if len(R):
         e = R["error"]
         print(f"MAPE {100 * e.abs().mean():.1f} %, bias {100 * e.median():+.1f} %, within +-10 % "
