@@ -83,24 +83,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _predict(df, out: str):
+def _noted(call):
+    """``call()``, its warnings printed as notes (once each) instead of as Python warnings."""
     import warnings
 
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    for msg in sorted({str(w.message) for w in caught}):
+        print(f"  note: {msg}")
+    return result
+
+
+def _predict(df, out: str):
     from perfmodel.models.layerwise import LayerwisePredictor
     from profiling.networks import load_network
 
     layer_rows = df[df["campaign"] == "layers"]
     train = layer_rows[layer_rows["network"] != HELD_OUT]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = LayerwisePredictor().fit(train)
-    for msg in sorted({str(w.message) for w in caught}):
-        print(f"  note: {msg}")
+    model = _noted(lambda: LayerwisePredictor().fit(train))
     path = os.path.join(out, "layerwise-model.json")
     model.save(path)
     _, spec = load_network(HELD_OUT)
     configs = [{"threads": 1, "batch": 1}, {"threads": 2, "batch": 1}]
-    pred = model.predict(spec, configs)
+    pred = _noted(lambda: model.predict(spec, configs))
     measured = layer_rows[(layer_rows["network"] == HELD_OUT) & (layer_rows["view"] == "whole")]
     seen = ", ".join(n for n in LAYER_NETWORKS if n != HELD_OUT)
     print(f"trained on {seen}; predicting {HELD_OUT}, which it has not seen:")
