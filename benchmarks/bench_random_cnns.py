@@ -196,12 +196,9 @@ def offline(args) -> int:
         if "pred_runtime_s" in M.columns and np.isfinite(m["pred_runtime_s"]):
             row["shipped_pred_s"] = float(m["pred_runtime_s"])
         rows.append(row)
-    R = pd.DataFrame(rows)
-    if args.output:
-        R.to_csv(args.output, index=False)
-    print(f"# OFFLINE: {label}; {len(R)} measured pairs of {R['network'].nunique()} random networks from "
-          f"{', '.join(args.measured)}; {time.time() - t0:.0f} s")
-    _print_pairs(R)
+    R = _write_pairs(rows, args.output, f"# OFFLINE: {label}; {len(rows)} measured pairs of "
+                     f"{len({r['network'] for r in rows})} random networks from {', '.join(args.measured)}; "
+                     f"{time.time() - t0:.0f} s")
     print("\n".join(summary_lines(R)))
     if "shipped_pred_s" in R.columns:
         d = R["pred_runtime_s"] / R["shipped_pred_s"] - 1
@@ -236,10 +233,16 @@ def _pair(model, spec, network: str, config: dict, measured_s: float, **kw) -> d
             "pred_runtime_s": p, "error": p / measured_s - 1, "warned": "; ".join(said)[:200]}
 
 
-def _print_pairs(R: pd.DataFrame) -> None:
+def _write_pairs(rows: list[dict], output: str | None, header: str) -> pd.DataFrame:
+    """The pairs as a frame, written to ``output`` (CSV) when given, and printed under ``header``."""
+    R = pd.DataFrame(rows)
+    if output:
+        R.to_csv(output, index=False)
+    print(header)
     for _, r in R.iterrows():
         print(f"{r['network']:14s} {r['config']:18s} measured {1e3 * r['runtime_s']:8.2f} ms  predicted "
               f"{1e3 * r['pred_runtime_s']:8.2f} ms  {100 * r['error']:+6.1f} %  {'warned' if r['warned'] else ''}")
+    return R
 
 
 def main(argv=None) -> int:
@@ -309,12 +312,8 @@ def main(argv=None) -> int:
                 continue
             kw = {"reference_s": ref_now} if ref_now is not None else {}
             rows.append(_pair(model, spec, a["name"], c, float(m["runtime_s"].median()), **kw))
-    R = pd.DataFrame(rows)
-    if args.output:
-        R.to_csv(args.output, index=False)
-    print(f"\n# {label}; {len(R)} pairs of {R['network'].nunique() if len(R) else 0} random networks; "
-          f"{time.time() - t0:.0f} s")
-    _print_pairs(R)
+    R = _write_pairs(rows, args.output, f"\n# {label}; {len(rows)} pairs of {len({r['network'] for r in rows})} "
+                     f"random networks; {time.time() - t0:.0f} s")
     if len(R):
         e = R["error"]
         print(f"MAPE {100 * e.abs().mean():.1f} %, bias {100 * e.median():+.1f} %, within +-10 % "

@@ -36,7 +36,7 @@ from ..errors import DataError
 from .config_model import make_regressor
 
 __all__ = ["LOG_BATCH", "RuntimeComposition", "NetworkCorrection", "NetworkPowerModel", "network_rates",
-           "per_network_row", "network_design", "fit_network_term"]
+           "per_network_row", "network_design", "fit_network_term", "rows_enough_for_interactions"]
 
 
 def per_network_row(units, n_rows: int, t: np.ndarray | None = None) -> np.ndarray:
@@ -78,6 +78,12 @@ def network_design(sums: np.ndarray, n_units: np.ndarray, knobs, names: list[str
     return np.column_stack([np.reshape(c, (len(sums), -1)) for c in cols])
 
 
+def rows_enough_for_interactions(n_rows: int, n_knobs: int) -> bool:
+    """Whether ``n_rows`` network rows fit the network term with ``n_knobs`` knob interactions: three rows per
+    coefficient (scale, per-unit and fixed cost, and two per knob)."""
+    return n_rows >= 3 * (3 + 2 * n_knobs)
+
+
 def fit_network_term(sums: np.ndarray, counts: np.ndarray, nets, numeric_knobs: list[str]):
     """The linear network term fitted on each network row's predicted unit-time sum and unit count and its
     measured ``runtime_s`` (relative least squares).
@@ -88,8 +94,7 @@ def fit_network_term(sums: np.ndarray, counts: np.ndarray, nets, numeric_knobs: 
     """
     y = nets["runtime_s"].to_numpy(dtype=float)
     names, lo, span = [], np.zeros(0), np.ones(0)
-    n_cols = 3 + 2 * len(numeric_knobs)
-    if len(y) >= 3 * n_cols and numeric_knobs:
+    if rows_enough_for_interactions(len(y), len(numeric_knobs)) and numeric_knobs:
         names = list(numeric_knobs)
         K = knob_matrix(nets, names)
         lo = K.min(axis=0)

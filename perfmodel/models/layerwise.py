@@ -49,7 +49,8 @@ from ..features import (FUSED_INTO_MAIN, FUSION_MAINS, GENERIC_FEATURES, GROUP_F
                         KnobEncoder, collapse_units, fuse_layers, group_of, knob_columns, layer_features,
                         layer_ranges, layers_outside, separable_halves, split_separable)
 from ._common import configs_frame, format_config
-from .composition import LOG_BATCH, fit_network_term, network_design, per_network_row
+from .composition import (LOG_BATCH, fit_network_term, network_design, per_network_row,
+                          rows_enough_for_interactions)
 from .config_model import make_regressor
 from .duplicates import duplicate_cost, duplicate_groups, duplicate_mask
 from .layerwise_state import layerwise_from_state, layerwise_state
@@ -357,7 +358,7 @@ class LayerwisePredictor(BaseEstimator):
             used.append(LOG_BATCH)
         synth = nets["network"].astype(str).map(is_synthetic).to_numpy(dtype=bool)
         if synth.any() and nets.loc[~synth, "network"].nunique() >= 3 and \
-                (int((~synth).sum()) >= 3 * (3 + 2 * len(used)) or not self.network_batch):
+                (rows_enough_for_interactions(int((~synth).sum()), len(used)) or not self.network_batch):
             nets = nets[~synth]
         if len(nets) == 0:
             return

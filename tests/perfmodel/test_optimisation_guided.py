@@ -88,9 +88,12 @@ def test_config_model_prior_finds_the_optimum_at_the_first_model_step():
     assert study.trials[first_model].config == {"a": 6, "b": 5}
 
 
+#: a prior equal to the objectives
+TRUTH = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
+
+
 def test_prior_guided_design_follows_the_predicted_front():
-    truth = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
-    study = Study(space(), ["time", "power"], n_init=8, seed=0, prior_mean=truth)
+    study = Study(space(), ["time", "power"], n_init=8, seed=0, prior_mean=TRUTH)
     design = [study.ask().config for _ in range(8)]
     Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
     from perfmodel.pareto import non_dominated
@@ -106,46 +109,41 @@ def _true_front_keys():
     return {config_key(c) for c, nd in zip(space().grid(), non_dominated(Y)) if nd}
 
 
+def _eight_trials(**kw) -> tuple[list[str], list[str]]:
+    """The phases and configuration keys of the first 8 trials of a 2-objective study (design of 8)."""
+    study = Study(space(), ["time", "power"], n_init=8, seed=0, **kw)
+    trials = []
+    for _ in range(8):
+        t = study.ask()
+        study.tell(t, outputs(t.config))
+        trials.append(t)
+    return [t.phase for t in trials], [config_key(t.config) for t in trials]
+
+
 def test_prior_design_model_hands_half_the_design_to_the_prior_guided_model():
-    truth = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
     front = _true_front_keys()
 
     def run(**kw):
-        study = Study(space(), ["time", "power"], n_init=8, seed=0, **kw)
-        trials = []
-        for _ in range(8):
-            t = study.ask()
-            study.tell(t, outputs(t.config))
-            trials.append(t)
-        return [t.phase for t in trials], [config_key(t.config) in front for t in trials]
+        phases, keys = _eight_trials(**kw)
+        return phases, [k in front for k in keys]
 
-    phases, on_front = run(prior_mean=truth, bo_options={"prior_design": "model"})
+    phases, on_front = run(prior_mean=TRUTH, bo_options={"prior_design": "model"})
     assert phases == ["design"] * 4 + ["model"] * 4          # the space-filling half only, then the model
     assert sum(on_front[4:]) >= 3                            # the model with the prior steps onto the front
     plain_phases, plain_front = run()
     assert plain_phases == ["design"] * 8                    # without a prior the design is unchanged
     assert sum(plain_front[4:]) < sum(on_front[4:])
     # "space" (False) keeps the whole space-filling design even with a prior
-    assert run(prior_mean=truth, bo_options={"prior_design": "space"})[0] == ["design"] * 8
+    assert run(prior_mean=TRUTH, bo_options={"prior_design": "space"})[0] == ["design"] * 8
     with pytest.raises(OptimisationError, match="unknown prior design 'half'"):
-        Study(space(), ["time", "power"], prior_mean=truth, bo_options={"prior_design": "half"})
+        Study(space(), ["time", "power"], prior_mean=TRUTH, bo_options={"prior_design": "half"})
 
 
 def test_prior_design_trusted_lets_the_model_in_only_with_a_prior_the_evidence_keeps():
-    truth = {m: (lambda m: lambda cs: [outputs(c)[m] for c in cs])(m) for m in ("time", "power")}
+    run = _eight_trials
     flat = {m: (lambda cs: [3.0] * len(cs)) for m in ("time", "power")}   # carries no information
     front = _true_front_keys()
-
-    def run(**kw):
-        study = Study(space(), ["time", "power"], n_init=8, seed=0, **kw)
-        trials = []
-        for _ in range(8):
-            t = study.ask()
-            study.tell(t, outputs(t.config))
-            trials.append(t)
-        return [t.phase for t in trials], [config_key(t.config) for t in trials]
-
-    phases, keys = run(prior_mean=truth, bo_options={"prior_design": "trusted"})
+    phases, keys = run(prior_mean=TRUTH, bo_options={"prior_design": "trusted"})
     assert phases == ["design"] * 4 + ["model"] * 4
     assert sum(k in front for k in keys[4:]) >= 3
     plain_phases, plain_keys = run()
