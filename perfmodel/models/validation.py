@@ -478,6 +478,7 @@ def _layerwise(state: dict) -> None:
             raise _Invalid(f"knob_ranges.{k} is empty ({a:g} > {b:g})")
         if k != "batch" and enc.get(k) != "number":
             raise _Invalid(f"knob_ranges.{k} is not a numeric knob of the model")
+    _layer_ranges(state.get("layer_ranges"), "layer_ranges")
     for k in ("has_power", "fuses"):
         if k in state:
             _bool(state[k], k)
@@ -545,6 +546,7 @@ def _layerwise_tables(state: dict) -> None:
         _real(_field(comp, "scale", f"{where}.composition"), f"{where}.composition.scale")
         for k in ("replay_s", "gap_s", "offset_s"):
             _real(comp.get(k), f"{where}.composition.{k}", none=True)
+        _layer_ranges(st.get("layer_ranges"), f"{where}.layer_ranges")
         if "rel_std" in st:
             _real(st["rel_std"], f"{where}.rel_std", lo=0.0, none=True)
         corr = _dict(st.get("correction"), f"{where}.correction", none=True)
@@ -580,6 +582,18 @@ def _layerwise_tables(state: dict) -> None:
 
 
 _KNOWN: list[set[str]] = []
+
+
+def _layer_ranges(v: Any, name: str) -> None:
+    """Per layer group, the trained [min, max] of each of ``perfmodel.features.RANGE_FEATURES`` (optional)."""
+    from ..features import RANGE_FEATURES
+
+    for g, rng in (_dict(v, name, none=True) or {}).items():
+        rng = _dict(rng, f"{name}.{g}")
+        for c in RANGE_FEATURES:
+            a, b = _vector(_field(rng, c, f"{name}.{g}"), f"{name}.{g}.{c}", 2)
+            if a > b:
+                raise _Invalid(f"{name}.{g}.{c} is empty ({a:g} > {b:g})")
 
 
 def _known_features() -> set[str]:

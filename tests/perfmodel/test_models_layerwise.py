@@ -510,6 +510,14 @@ def test_a_layer_outside_the_trained_sizes_warns_with_its_range(table, fitted, t
     assert LayerwisePredictor.load(tmp_path / "m.json").layer_ranges_ == fitted.layer_ranges_
     import json
     doc = json.loads((tmp_path / "m.json").read_text())
+    # a corrupt range is refused on load in one line
+    from perfmodel.errors import ModelError
+    bad = copy.deepcopy(doc)
+    bad["state"]["layer_ranges"]["conv"]["gflop"] = [1.0, 0.5]
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(ModelError, match=r"layer_ranges\.conv\.gflop is empty") as info:
+        LayerwisePredictor.load(tmp_path / "bad.json")
+    assert "\n" not in str(info.value)
     doc["state"].pop("layer_ranges")
     (tmp_path / "old.json").write_text(json.dumps(doc))
     with warnings.catch_warnings(record=True) as caught:

@@ -76,6 +76,9 @@ def test_save_load_round_trip_through_layerwise_load(model, tmp_path):
     (lambda st: next(iter(st["modes"].values()))["correction"].update(coef="x"), "correction.coef"),
     (lambda st: next(iter(st["modes"].values()))["correction"].update(z_range=[1.0, -1.0]), "z_range is empty"),
     (lambda st: next(iter(st["modes"].values()))["power"].update(range=[600.0, 100.0]), "power.range is empty"),
+    (lambda st: next(iter(st["modes"].values()))["layer_ranges"]["conv"].update(out_c=[64.0, 8.0]),
+     r"layer_ranges\.conv\.out_c is empty"),
+    (lambda st: next(iter(st["modes"].values()))["layer_ranges"].update(conv="wide"), r"layer_ranges\.conv"),
 ])
 def test_a_corrupt_file_is_refused_in_one_line(model, tmp_path, corrupt, words):
     from perfmodel.errors import ModelError
