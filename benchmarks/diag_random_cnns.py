@@ -103,6 +103,14 @@ def print_pairs(R: pd.DataFrame) -> None:
     shares = R[[c for c in R.columns if c.startswith("share_")]].mean()
     print("share of the predicted unit sum per group (mean over pairs): " +
           ", ".join(f"{k[6:]} {100 * v:.1f} %" for k, v in shares.sort_values(ascending=False).items()))
+    print("\nthreads=2 / threads=1 at batch 1 per random CNN: measured, predicted unit sum, prediction (before)")
+    b1 = R[R["config"].str.contains("batch=1")].assign(pred=lambda d: d["measured"] * (1 + d["err_before"]))
+    piv = {c: b1.pivot(index="network", columns="config", values=c) for c in ("measured", "sum", "pred")}
+    t1, t2 = "threads=1,batch=1", "threads=2,batch=1"
+    ratio = pd.DataFrame({c: piv[c][t2] / piv[c][t1] for c in piv}).sort_values("measured")
+    print("| network | measured | unit sum | prediction |\n|---|---|---|---|")
+    for net, r in ratio.iterrows():
+        print(f"| {net} | {r['measured']:.2f} | {r['sum']:.2f} | {r['pred']:.2f} |")
     for label, col in (("before", "z_before"), ("stacked", "z_after")):
         print(f"predicted std, {label}: {100 * (R[col] <= 1).mean():.0f} % of {len(R)} pairs within one std, "
               f"{100 * (R[col] <= 2).mean():.0f} % within two")
