@@ -26,7 +26,11 @@ every configuration, and with each under two of the three (rotating, so every co
 of them), and scores both on the ten other applications (their in-place units as layer features). It says
 what measuring fewer synthetic jobs costs in accuracy.
 
-    .venv/bin/python benchmarks/bench_calibrate.py --design-check
+    .venv/bin/python benchmarks/bench_calibrate.py --design-check [--std-folds 4]
+
+``--std-folds`` (design check only; default 0, as before) is the predictor's ``std_folds``: with 2 or more the
+network term is fitted on the unit sums of networks left out (``stacked_term``, the default), as ``calibrate``
+fits it; with 0 it is fitted on the training networks' own sums (the predictions of ``stacked_term=False``).
 
 With ``--worker-reuse STORE`` it measures nothing: from a calibration store (the jobs in the order they
 finished) it splits the jobs' wall times (``wall_s``: the worker's part of a job) into those that started a
@@ -118,7 +122,7 @@ def job_cost(networks: list[str], config: dict) -> int:
     return 0
 
 
-def design_check(model_name: str) -> int:
+def design_check(model_name: str, std_folds: int = 0) -> int:
     """Fewer synthetic jobs: what they cost in accuracy (see the module docstring)."""
     from perfmodel.commands.calibrate import BUDGETS
 
@@ -145,7 +149,7 @@ def design_check(model_name: str) -> int:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            m = LayerwisePredictor(model=model_name, random_state=0, std_folds=0).fit(train)
+            m = LayerwisePredictor(model=model_name, random_state=0, std_folds=std_folds).fit(train)
         fit_s = time.perf_counter() - t0
         errs = []
         for net in apps:
@@ -196,6 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="gbr", choices=("polynomial", "gp", "gbr"))
     ap.add_argument("--store", help="calibration store (default: a temporary one)")
     ap.add_argument("--job-cost", action="store_true", help="time the parts of calibration jobs instead")
+    ap.add_argument("--std-folds", type=int, default=0, metavar="N",
+                    help="--design-check: LayerwisePredictor(std_folds=N) (default 0; 4 fits as calibrate does)")
     ap.add_argument("--design-check", action="store_true",
                     help="score fewer synthetic jobs on the shipped tables instead (no measuring)")
     ap.add_argument("--cost-networks", default="tiny_cnn,tiny_mobilenet,tiny_resnet,mobilenetv3small,mobilenetv2,"
@@ -207,7 +213,7 @@ def main(argv=None) -> int:
     if args.worker_reuse:
         return worker_reuse(args.worker_reuse)
     if args.design_check:
-        return design_check(args.model)
+        return design_check(args.model, args.std_folds)
     if args.job_cost:
         cfg = {k: int(v) for k, v in (kv.split("=") for kv in args.cost_config.split(","))}
         return job_cost(args.cost_networks.split(","), cfg)

@@ -26,7 +26,7 @@ def layerwise_state(m) -> dict:
                        {k: list(v) if isinstance(v, tuple) else v for k, v in m.model_params.items()},
                        "random_state": m.random_state, "base": m.base, "reference": m.reference,
                        "reference_window": int(m.reference_window), "std_folds": int(m.std_folds),
-                       "network_batch": bool(m.network_batch)},
+                       "network_batch": bool(m.network_batch), "stacked_term": bool(m.stacked_term)},
             "reference_s": getattr(m, "reference_s_", None),
             "duplicate_s": getattr(m, "duplicate_s_", None),
             "base_coef": [float(v) for v in m.base_coef_] if hasattr(m, "base_coef_") else None,
@@ -45,7 +45,7 @@ def layerwise_state(m) -> dict:
             "n_train_rows": m.n_train_rows_, "networks": m.networks_,
             "network_term": {"coef": m.net_coef_, "knobs": m.net_knobs_, "knob_lo": m.net_knob_lo_,
                              "knob_span": m.net_knob_span_, "rel_std": m.net_rel_std_,
-                             "std_folds": m.net_std_folds_,
+                             "std_folds": m.net_std_folds_, "stacked": bool(getattr(m, "net_stacked_", False)),
                              "n_rows": m.n_network_rows_}}
 
 
@@ -62,6 +62,7 @@ def layerwise_from_state(cls, state: dict):
     params.setdefault("reference", None)
     params.setdefault("std_folds", 0)  # files written before it: the spread of the training networks
     params.setdefault("network_batch", False)  # files written before it: no batch in the network term
+    params.setdefault("stacked_term", False)  # files written before it: the term fitted on the training sums
     m = cls(**params)
     m.reference_s_ = None if state.get("reference_s") is None else float(state["reference_s"])
     # files written before duplicates were known predict them like any layer, as they did
@@ -92,5 +93,6 @@ def layerwise_from_state(cls, state: dict):
     m.net_knob_span_ = np.asarray(net.get("knob_span", []), dtype=float)
     m.net_rel_std_ = float(net.get("rel_std", 0.0))
     m.net_std_folds_ = int(net.get("std_folds", 0))
+    m.net_stacked_ = bool(net.get("stacked", False))
     m.n_network_rows_ = int(net.get("n_rows", 0))
     return m

@@ -384,7 +384,8 @@ def test_network_std_is_the_spread_on_networks_the_unit_models_never_saw(table, 
     from perfmodel.features import separable_halves
 
     train = table[table["network"].isin(["net2", "net3", "net4", "net5"])]
-    m = LayerwisePredictor(model="gbr", std_folds=4).fit(train)  # four networks, four folds: one network each
+    # four networks, four folds: one network each (the term fitted on the training sums: stacked_term=False)
+    m = LayerwisePredictor(model="gbr", std_folds=4, stacked_term=False).fit(train)
     whole = train[train["level"].eq("network")]
     sums, counts = [], []
     for net, rows in whole.groupby("network", sort=False):
@@ -597,3 +598,80 @@ def test_model_files_without_network_batch_load_with_it_off(fitted, tmp_path):
     state["params"].pop("network_batch")
     path.write_text(json.dumps(doc))
     assert load_model(path).network_batch is False
+
+
+def _unseen_sums(train):
+    """Each whole-network row's unit sum predicted by gbr unit models fitted without its network, its unit
+    count, and the rows in that order (the sums a stacked network term learns from, computed here one network
+    at a time)."""
+    from perfmodel.features import separable_halves
+
+    whole = train[train["level"].eq("network")]
+    sums, counts, order = [], [], []
+    for net, rows in whole.groupby("network", sort=False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one network fewer: a type may go to the fallback
+            alone = LayerwisePredictor(model="gbr", std_folds=0, network_term=False)
+            alone.fit(train[train["network"] != net])
+        for i in rows.index:
+            units = separable_halves(train[(train["network"] == net) & train["level"].eq("layer")
+                                           & (train["config"] == rows.at[i, "config"])])
+            sums.append(alone._predict_rows(units)[0].sum())
+            counts.append(float(len(units)))
+            order.append(i)
+    return np.array(sums), np.array(counts), whole.loc[order]
+
+
+def test_stacked_network_term_is_fitted_on_unit_sums_of_networks_left_out(table, tmp_path):
+    """stacked_term (the default): the term's coefficients are the relative least-squares fit to the unit sums
+    predicted by unit models that never saw each network; without it, to the training networks' own sums."""
+    train = table[table["network"].isin(["net2", "net3", "net4", "net5"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LayerwisePredictor(model="gbr", std_folds=4).fit(train)  # four networks, four folds: one each
+        plain = LayerwisePredictor(model="gbr", std_folds=4, stacked_term=False).fit(train)
+    assert m.stacked_term is True and m.net_stacked_ and not plain.net_stacked_
+    unseen, counts, whole = _unseen_sums(train)
+    y = whole["runtime_s"].to_numpy()
+    A = m._network_design(unseen, counts, whole)
+    n = int(np.count_nonzero(m.net_coef_))
+    want, *_ = np.linalg.lstsq(A[:, :n] / y[:, None], np.ones_like(y), rcond=None)
+    np.testing.assert_allclose(m.net_coef_[:n], want, rtol=1e-6)
+    assert not np.allclose(m.net_coef_, plain.net_coef_)  # the training sums are not the unseen ones
+    # the spread: the term's relative errors on those sums, per degree of freedom
+    rel = A @ m.net_coef_ / y - 1
+    assert m.net_rel_std_ == pytest.approx(np.sqrt(np.sum(rel**2) / (len(y) - n)))
+    # the stacked term fits the unseen sums better than the term fitted on the training sums does
+    rel_plain = m._network_design(unseen, counts, whole) @ plain.net_coef_ / y - 1
+    assert np.sum(rel**2) < np.sum(rel_plain**2)
+    # the flag and the stacked coefficients survive the JSON file
+    m.save(tmp_path / "m.json")
+    back = LayerwisePredictor.load(tmp_path / "m.json")
+    assert back.stacked_term is True and back.net_stacked_
+    cfg = {"threads": 2, "batch": 1}
+    pd.testing.assert_frame_equal(back.predict(_features(table, "net0"), cfg), m.predict(_features(table, "net0"), cfg))
+
+
+def test_stacked_term_without_folds_is_the_term_of_the_training_sums(table):
+    """With no folds to leave out (std_folds=0) there are no unseen sums: the term is fitted as before."""
+    train = table[~table["network"].isin(["net0", "net1"])]
+    a = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, std_folds=0).fit(train)
+    b = LayerwisePredictor(model="polynomial", model_params=FAST_POLY, std_folds=0, stacked_term=False).fit(train)
+    assert a.stacked_term is True and not a.net_stacked_
+    np.testing.assert_array_equal(a.net_coef_, b.net_coef_)
+
+
+def test_model_files_without_stacked_term_load_with_it_off(fitted, tmp_path):
+    import json
+
+    path = tmp_path / "m.json"
+    fitted.save(path)
+    doc = json.loads(path.read_text())
+    state = doc["state"] if "state" in doc else doc
+    assert state["params"]["stacked_term"] is True and state["network_term"]["stacked"] is fitted.net_stacked_
+    state["params"].pop("stacked_term")
+    state["network_term"].pop("stacked")
+    path.write_text(json.dumps(doc))
+    old = load_model(path)
+    assert old.stacked_term is False and old.net_stacked_ is False
+    np.testing.assert_array_equal(old.net_coef_, fitted.net_coef_)  # predicts as it was fitted
