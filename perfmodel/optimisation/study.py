@@ -39,7 +39,7 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data")
+               "source_data", "ehvi_units", "reference", "noise_prior", "design")
 
 
 @dataclass(frozen=True)
