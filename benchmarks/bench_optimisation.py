@@ -79,9 +79,11 @@ def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto",
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.process_time()
+        opts = dict(bo_options or {})
+        extra = {"gp_restarts": opts.pop("gp_restarts")} if "gp_restarts" in opts and bo else {}
         study = optimize(platform, OBJECTIVES, budget=budget, n_init=init, strategy=strategy, seed=seed,
-                         acquisition=acquisition if bo else "auto", bo_options=bo_options if bo else None,
-                         prior_mean=prior_mean if bo else None)
+                         acquisition=acquisition if bo else "auto", bo_options=opts if bo else None,
+                         prior_mean=prior_mean if bo else None, **extra)
         cpu = time.process_time() - t0
     res = study.results()
     traj = hv_trajectory(res[OBJECTIVES].to_numpy(float), ref, hv_true)
@@ -204,7 +206,10 @@ def run_single(platform, table, strategy, seed, budget, init, limit, bo_options=
         warnings.simplefilter("ignore")
         study = optimize(platform, ["inference_time"], constraints=[f"power_consumption<={limit!r}"],
                          budget=budget, n_init=init, strategy=strategy, seed=seed,
-                         bo_options=bo_options if strategy == "bo" else None)
+                         bo_options={k: v for k, v in (bo_options or {}).items() if k != "gp_restarts"}
+                         if strategy == "bo" else None,
+                         **({"gp_restarts": bo_options["gp_restarts"]} if strategy == "bo" and bo_options
+                            and "gp_restarts" in bo_options else {}))
     res = study.results()
     t = np.where(res["feasible"], res["inference_time"], np.inf)
     return np.minimum.accumulate(t) / true_best
@@ -216,12 +221,18 @@ def parse_bo_options(text: str, ap) -> dict:
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")
         if (key, value) in {("prior_weight", "learned"), ("prior_weight", "fixed"), ("prior_design", "front"),
-                            ("prior_design", "model"), ("prior_design", "trusted"), ("prior_design", "space")}:
+                            ("prior_design", "model"), ("prior_design", "trusted"), ("prior_design", "space"),
+                            ("ehvi_units", "model"), ("ehvi_units", "output"), ("reference", "observed"),
+                            ("reference", "front"), ("design", "lhs"), ("design", "sobol"), ("design", "random")}:
             out[key] = value
             continue
-        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp") or value not in ("0", "1"):
+        if key == "gp_restarts" and value.isdigit():
+            out[key] = int(value)
+            continue
+        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior") or value not in ("0", "1"):
             ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp=0|1 or "
-                     "prior_weight=learned|fixed or prior_design=front|model|trusted|space")
+                     "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
+                     "or reference=observed|front or gp_restarts=N")
         out[key] = value == "1"
     return out
 
@@ -237,6 +248,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", default=DEFAULT_FILES, help="glob of grid files (default: all flexibo-tx2 grids)")
     ap.add_argument("--seeds", default="20", help="N (seeds 0..N-1), A-B or a comma list (default 20)")
+    ap.add_argument("--knobs", help="comma list of the knob columns of --files (default: the flexibo-tx2 grids' "
+                                    "six)")
+    ap.add_argument("--objectives", help="comma list of the two minimised objective columns of --files "
+                                         "(default inference_time,power_consumption)")
     ap.add_argument("--grids", help="comma list of grid sizes to run, e.g. 400x400,600x600 (default: all of --files)")
     ap.add_argument("--boards", action="store_true",
                     help="instead: transfer TX2 -> Xavier on the Unicorn tables (rank correlations, BO on Xavier "
@@ -257,6 +272,11 @@ def main(argv=None) -> int:
     ap.add_argument("--figure", help="write a PNG of median hypervolume ratio against budget")
     ap.add_argument("--from-raw", metavar="CSV", help="do not run: summarise a --raw file written before")
     args = ap.parse_args(argv)
+    global KNOBS, OBJECTIVES
+    if args.knobs:
+        KNOBS = args.knobs.split(",")
+    if args.objectives:
+        OBJECTIVES = args.objectives.split(",")
 
     all_files = sorted(glob.glob(args.files), key=_size_key)
     if not all_files:

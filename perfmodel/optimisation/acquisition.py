@@ -138,16 +138,40 @@ def _psi(lower, upper, mu, sd):
     return np.maximum(inner + below, 0.0)
 
 
-def expected_hypervolume_improvement(mu, sd, front, ref, *, chunk: int = 512) -> np.ndarray:
-    """Exact expected hypervolume improvement of each candidate over ``front`` (bounded by ``ref``)."""
+def _lognormal_partial(x, m, s):
+    # H(x) = E[max(0, x - Y)] = integral of P(Y <= t) dt over (0, x], for log Y ~ N(m, s^2); 0 for x <= 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = np.log(np.where(x > 0, x, 1.0))
+        za = (lx - m) / s
+        h = x * norm.cdf(za) - np.exp(m + 0.5 * s * s) * norm.cdf(za - s)
+    return np.where(x > 0, h, 0.0)
+
+
+def _psi_lognormal(lower, upper, m, s):
+    # E[max(0, upper - max(Y, lower))] for log Y ~ N(m, s^2): H(upper) - H(lower) (lower may be -inf).
+    lo = np.where(np.isfinite(lower), lower, 0.0)
+    return np.maximum(_lognormal_partial(upper, m, s) - _lognormal_partial(lo, m, s), 0.0)
+
+
+def expected_hypervolume_improvement(mu, sd, front, ref, *, lognormal=None, chunk: int = 512) -> np.ndarray:
+    """Exact expected hypervolume improvement of each candidate over ``front`` (bounded by ``ref``).
+
+    ``lognormal``: one flag per objective; where set, ``mu``, ``sd`` are the mean and standard deviation of
+    the *log* of that objective while ``front`` and ``ref`` are in the objective's own (positive) units, so
+    the improvement is the hypervolume in those units (the per-box factor is the closed-form partial
+    expectation of a log-normal variable)."""
     mu = np.atleast_2d(np.asarray(mu, float))
     sd = np.maximum(np.atleast_2d(np.asarray(sd, float)), 1e-12)
     lower, upper = dominance_boxes(front, ref)
+    logn = np.zeros(mu.shape[1], dtype=bool) if lognormal is None else np.asarray(lognormal, dtype=bool)
     chunk = max(1, min(chunk, 2_000_000 // max(1, len(lower))))   # bounded memory for large fronts
     out = np.empty(mu.shape[0])
     for s in range(0, mu.shape[0], chunk):
         m, v = mu[s:s + chunk, None, :], sd[s:s + chunk, None, :]
-        out[s:s + chunk] = np.prod(_psi(lower[None], upper[None], m, v), axis=2).sum(axis=1)
+        f = _psi(lower[None], upper[None], m, v)
+        if logn.any():
+            f[..., logn] = _psi_lognormal(lower[None][..., logn], upper[None][..., logn], m[..., logn], v[..., logn])
+        out[s:s + chunk] = np.prod(f, axis=2).sum(axis=1)
     return out
 
 

@@ -20,12 +20,15 @@ from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
 from ..pareto import non_dominated, pareto_front
-from .acquisition import (hypervolume_probability_of_improvement, log_expected_hypervolume_improvement,
-                          log_expected_improvement, log_probability_of_feasibility)
+from .acquisition import (expected_hypervolume_improvement, hypervolume_probability_of_improvement,
+                          log_expected_hypervolume_improvement, log_expected_improvement,
+                          log_probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import GPSurrogate
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
+EHVI_UNITS = ("model", "output")
+REFERENCES = ("observed", "front")
 # Above this many configurations a finite space is searched through a random subset of candidates.
 MAX_CANDIDATES = 20_000
 
@@ -328,6 +331,21 @@ class BOStrategy(Strategy):
         data do not support changes nothing); ``"space"`` (False): the plain design.
     input_warp : bool
         The GPs learn a Kumaraswamy warping of each input (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    ehvi_units : {"model", "output"}
+        Scale of the hypervolume that EHVI measures. ``"model"``: the GP's scale (log of a positive
+        objective), Gaussian predictions. ``"output"``: the objectives' own units, as a front is judged (a
+        hypervolume in seconds x watts): a minimised objective modelled on the log scale is log-normal in its
+        units and its factor of each box is the closed-form log-normal partial expectation
+        (:func:`~perfmodel.optimisation.acquisition.expected_hypervolume_improvement` with ``lognormal``);
+        other objectives stay on the model's scale. Where that EHVI underflows to 0 at every candidate the
+        step is ranked by the log-space EHVI on the model's scale.
+    reference : {"observed", "front"}
+        Reference point of the hypervolume: 10 % of each objective's range beyond its worst observed value
+        (``"observed"``), or beyond the nadir of the observed front (``"front"``, BoTorch's
+        ``infer_reference_point``).
+    noise_prior : bool
+        The GPs' noise variance has a log-normal prior instead of bounds
+        (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
     source_data : sequence of (config, outputs), optional
         Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
         space, e.g. on another input size or board) join each output's GP as a second task whose
@@ -342,8 +360,16 @@ class BOStrategy(Strategy):
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
                  prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False,
-                 source_data: Sequence[tuple[dict, dict]] | None = None):
+                 source_data: Sequence[tuple[dict, dict]] | None = None, ehvi_units: str = "model",
+                 reference: str = "observed", noise_prior: bool = False):
         super().__init__(space)
+        if ehvi_units not in EHVI_UNITS:
+            raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
+        if reference not in REFERENCES:
+            raise OptimisationError(f"unknown reference point {reference!r}; choose one of {', '.join(REFERENCES)}")
+        self.ehvi_units = ehvi_units
+        self.reference = reference
+        self.noise_prior = bool(noise_prior)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
         self.n_init = max(1, int(n_init))
@@ -533,7 +559,8 @@ class BOStrategy(Strategy):
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
-                             prior_selection=self.prior_selection, input_warp=self.input_warp)
+                             prior_selection=self.prior_selection, input_warp=self.input_warp,
+                             noise_prior=self.noise_prior)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
@@ -568,15 +595,40 @@ class BOStrategy(Strategy):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
             return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
         Yall = Y[obj_ok]
-        span = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
-        ref = Yall.max(axis=0) + 0.1 * span
         front = pareto_front(Yf)
+        ref = self._reference(Yall, front)
         if self.acquisition == "hvpoi":
             with np.errstate(divide="ignore"):
                 return np.log(hypervolume_probability_of_improvement(mu, sd, front, ref)) + pof
         if self.acquisition == "ei":
             raise OptimisationError("acquisition 'ei' is for one objective; use ehvi or hvpoi")
+        logn = np.array([self.ehvi_units == "output" and models[m][0].log_ and not state.maximize[k]
+                         for k, m in enumerate(state.objectives)], dtype=bool)
+        if logn.any():
+            # The hypervolume in the objectives' own units (what a front is judged by), with the GP's
+            # log-normal predictions: exact EHVI, log-normal factors for the log-modelled objectives.
+            U = Y.copy()
+            for k, m in enumerate(state.objectives):
+                if logn[k]:
+                    U[:, k] = models[m][1]
+            front_u = pareto_front(U[feasible & obj_ok])
+            with np.errstate(divide="ignore"):
+                v = np.log(expected_hypervolume_improvement(mu, sd, front_u, self._reference(U[obj_ok], front_u),
+                                                            lognormal=logn))
+            if np.any(np.isfinite(v)):
+                return v + pof
         return log_expected_hypervolume_improvement(mu, sd, front, ref) + pof
+
+    def _reference(self, Yall: np.ndarray, front: np.ndarray) -> np.ndarray:
+        # Reference point of the hypervolume: 10 % of the range beyond the worst observed value of each
+        # objective ("observed"), or beyond the nadir of the observed front ("front", BoTorch's
+        # infer_reference_point; the range of every observation where the front has none).
+        span_all = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
+        if self.reference == "front":
+            span = front.max(axis=0) - front.min(axis=0)
+            span = np.where(span > 1e-12 * np.maximum(1.0, np.abs(front.max(axis=0))), span, span_all)
+            return front.max(axis=0) + 0.1 * span
+        return Yall.max(axis=0) + 0.1 * span_all
 
 
     def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
@@ -592,7 +644,8 @@ class BOStrategy(Strategy):
         w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
-                         seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp)
+                         seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
+                         noise_prior=self.noise_prior)
         gp.fit(Xd[obj_ok], f)
         mu, sd = gp.predict(X, noisy=self.noisy)
         return log_expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
@@ -710,7 +763,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-                "source_data")
+                "source_data", "ehvi_units", "reference", "noise_prior")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

@@ -1,6 +1,7 @@
 """The one GP core: numpy posterior equals GPy's (mean function, input warping), state round trip, LOO."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -127,3 +128,17 @@ def test_the_best_restart_is_kept_not_the_last(hyper):
     k = gpy.kern.Matern52(3, ARD=True, variance=fit.variance, lengthscale=fit.lengthscale)
     g = gpy.models.GPRegression(X, z[:, None], k, noise_var=fit.noise_variance)
     assert float(g.log_likelihood()) == pytest.approx(fit.log_marginal_likelihood, rel=1e-6, abs=1e-6)
+
+
+def test_a_noise_prior_replaces_the_noise_bounds():
+    # White noise of variance 1: bounded maximum likelihood stops at the bound (0.5); with a confident
+    # log-normal prior the fitted noise follows the prior instead, beyond the former bound.
+    rng = np.random.default_rng(3)
+    X = rng.random((30, 1))
+    z = rng.normal(size=30)
+    z = (z - z.mean()) / z.std()
+    bounded = fit_gp(X, z, hyper=SURROGATE_HYPER, n_restarts=1, max_iters=100)
+    assert bounded.noise_variance == pytest.approx(0.5, rel=1e-3)
+    confident = replace(SURROGATE_HYPER, noise_prior=(np.log(0.8), 0.01))
+    fit = fit_gp(X, z, hyper=confident, n_restarts=1, max_iters=100)
+    assert fit.noise_variance == pytest.approx(0.8, rel=0.05)

@@ -448,3 +448,71 @@ def test_a_perfect_prior_keeps_model_steps_where_ei_underflows():
     assert all(t.phase == "model" for t in after)
     values = sorted(f(c) for c in space.grid())
     assert all(t.outputs["time"] <= values[9] for t in after)            # among the ten best of 310
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_ehvi_in_output_units_matches_monte_carlo_of_lognormal_predictions(d):
+    # Objectives modelled on a log scale, hypervolume measured in their own units: the exact EHVI with
+    # log-normal factors must equal the mean hypervolume improvement of exp(samples of the log model).
+    rng = np.random.default_rng(10 + d)
+    front = rng.uniform(0.5, 3.0, (6, d))
+    front = front[non_dominated(front)]
+    ref = np.full(d, 3.5)
+    mu = np.log(rng.uniform(0.5, 3.0, (4, d)))         # mean and std of log(objective)
+    sd = rng.uniform(0.05, 0.5, (4, d))
+    logn = np.ones(d, bool)
+    logn[0] = d == 3                                   # with d = 2, one log-normal and one Gaussian objective
+    mu_mixed = np.where(logn, mu, np.exp(mu))
+    sd_mixed = np.where(logn, sd, 0.3)
+    exact = expected_hypervolume_improvement(mu_mixed, sd_mixed, front, ref, lognormal=logn)
+    for i in range(4):
+        Y = rng.normal(mu_mixed[i], sd_mixed[i], size=(60_000, d))
+        Y[:, logn] = np.exp(Y[:, logn])
+        mc = hypervolume_improvement(Y, front, ref).mean()
+        assert exact[i] == pytest.approx(mc, rel=0.05, abs=1e-4)
+
+
+def test_ehvi_in_output_units_values_the_end_of_the_front_the_log_scale_compresses():
+    # Front (time, power) with a gap at the fast, high-power end. Two candidates whose log-scale
+    # predictions make the same relative (log) improvement: on the log scale their EHVI is about equal,
+    # in the objectives' units the one in the high-power region adds more hypervolume.
+    front = np.array([[1.0, 10.0], [2.0, 2.0], [4.0, 1.0]])
+    ref = np.array([4.4, 10.9])
+    gap_fast = np.array([1.05, 6.0])                   # fills the fast end's gap: power 10 -> 6
+    gap_slow = np.array([2.1, 1.2])                    # fills the slow end's gap: power 2 -> 1.2 (same ratio)
+    mu = np.log(np.vstack([gap_fast, gap_slow]))
+    sd = np.full((2, 2), 0.02)
+    units = expected_hypervolume_improvement(mu, sd, front, ref, lognormal=[True, True])
+    # by hand: (2 - 1.05) * (10 - 6) = 3.8 and (4 - 2.1) * (2 - 1.2) = 1.52 (sd small: about the mean's)
+    np.testing.assert_allclose(units, [3.8, 1.52], rtol=0.05)
+    logscale = expected_hypervolume_improvement(mu, sd, np.log(front), np.log(ref))
+    # on the log scale both are log(2 / 1.05) * log(10 / 6) = log(4 / 2.1) * log(2 / 1.2) = 0.329
+    np.testing.assert_allclose(logscale, [0.329, 0.329], rtol=0.05)
+
+
+def test_reference_point_from_the_observed_worst_or_from_the_front_nadir():
+    space = ConfigSpace((Integer("a", 0, 3),))
+    Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
+    front = Yall[:3]
+    # worst observed (9, 9) + 10 % of the observed range (8, 8); front nadir (4, 5) + 10 % of its range (3, 4)
+    np.testing.assert_allclose(BOStrategy(space)._reference(Yall, front), [9.8, 9.8])
+    np.testing.assert_allclose(BOStrategy(space, reference="front")._reference(Yall, front), [4.3, 5.4])
+    # a one-point front has no range: 10 % of the observed range beyond it
+    np.testing.assert_allclose(BOStrategy(space, reference="front")._reference(Yall, front[:1]), [1.8, 5.8])
+
+
+def test_bo_options_for_the_hypervolume_units_reference_and_noise_prior():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+    def evaluate(c):
+        return {"time": (1 + c["a"]) * (7 - c["b"]) / 6, "power": (1 + c["b"] ** 2) * (1 + 0.1 * c["a"])}
+
+    study = optimize(evaluate, ["time", "power"], space=space, budget=12, n_init=6, seed=0,
+                     bo_options={"ehvi_units": "output", "reference": "front", "noise_prior": True})
+    res = study.results()
+    assert list(res["phase"]) == ["design"] * 6 + ["model"] * 6
+    assert res[["a", "b"]].drop_duplicates().shape[0] == 12           # never a configuration twice
+    for bad, msg in (({"ehvi_units": "linear"}, "unknown EHVI units 'linear'"),
+                     ({"reference": "worst"}, "unknown reference point 'worst'")):
+        with pytest.raises(OptimisationError, match=msg):
+            Study(space, ["time", "power"], bo_options=bad)
