@@ -3,7 +3,7 @@
 The issue's bound: `quick` finishes in under 15 minutes on 2 cores. The model it writes is then asked to predict
 every whole-network row of a measurement table (default: the keras.applications table measured on
 2026-12-01); networks of the calibration set are reported apart ("seen"). Compare only with a table measured
-on the same day: this VM's speed changed by 1.3-1.5x between two days (docs/models.md).
+on the same day: this VM's speed changed by 1.3-1.5x between two days (docs/models-results.md).
 
     .venv/bin/python benchmarks/bench_calibrate.py [--table T.csv.gz] [--model gbr] [--store runs/cal.sqlite]
 

@@ -33,12 +33,12 @@ from ..errors import DataError
 HELP = "profile a training set of networks on this machine and fit the layer-wise model"
 
 # Sampled synthetic networks (profiling.synthetic) cover kernels the named networks lack (other activations,
-# shapes); on this CPU, adding 48 of them cut the leave-one-network-out error of unseen networks (docs/models.md).
+# shapes); on this CPU, adding 48 of them cut the leave-one-network-out error of unseen networks (docs/models-results.md).
 # (quick: 4 of the fully-connected family too: the calibrated model then predicted unseen applications with
-# 11.5 % MAPE instead of 12.5 % on 2026-12-02, benchmarks/bench_calibrate.py, docs/models.md)
+# 11.5 % MAPE instead of 12.5 % on 2026-12-02, benchmarks/bench_calibrate.py, docs/models-results.md)
 SYNTHETIC_QUICK = [f"synthetic_{i}" for i in range(12)] + [f"synthetic_fc_{i}" for i in range(4)]
 SYNTHETIC_FULL = [f"synthetic_{i}" for i in range(48)]
-# the two other families (AlexNet / VGG heads, full-resolution convolutions): what the 48 lack, docs/models.md
+# the two other families (AlexNet / VGG heads, full-resolution convolutions): what the 48 lack, docs/models-results.md
 SYNTHETIC_FULL += [f"synthetic_fc_{i}" for i in range(12)] + [f"synthetic_hires_{i}" for i in range(8)]
 
 # GPU (nvml + torch): the same networks; the knobs are batch sizes, graphs on (see the module doc)
@@ -88,7 +88,7 @@ def plan_jobs(networks: list[str], configs: list[dict], thin: bool) -> list[tupl
     ``thin``: each sampled synthetic network runs under all configurations but one, a different one for each
     network in turn (with 4 configurations: 3 of 4, every configuration keeping three quarters of them); the
     named networks, which teach the network term, run under all. Measured on the shipped CPU tables
-    (``benchmarks/bench_calibrate.py --design-check``, docs/models.md): synthetic networks under 2 of 3
+    (``benchmarks/bench_calibrate.py --design-check``, docs/models-results.md): synthetic networks under 2 of 3
     configurations predict unseen applications as well as under all 3, under 1 of 3 worse.
     """
     from profiling.executors.tf_executor import PROCESS_KNOBS

@@ -274,7 +274,7 @@ class NetworkCorrection:
 
     With fewer than two networks per feature (20 for the ten of ``network_features``) it is not tried: on the
     CPU table (12 networks) it was kept by its leave-one-out test and then predicted the held-out networks worse
-    (docs/models.md).
+    (docs/models-results.md).
 
     ``rel_std_``: the RMS relative error of the corrected prediction (or of the composition alone, when not
     used) with each network left out; ``rel_std_without_``: that of the composition alone.

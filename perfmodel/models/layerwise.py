@@ -115,7 +115,7 @@ class LayerwisePredictor(BaseEstimator):
         several batches): ``a`` and ``b`` then change with ``log(batch)``. The whole / units ratio of a
         network falls as the batch grows (a call's costs beyond its units amortise over the samples); without
         it the term holds one ratio for every batch, and over-predicted batch 8 by 15 % (mean) after a
-        calibration on batches 1 and 4 (docs/models.md, "Random CNNs offline"). Extrapolated in log batch
+        calibration on batches 1 and 4 (docs/models-results.md, random CNNs). Extrapolated in log batch
         beyond the trained batches: the batch range warning still applies. With it, synthetic networks'
         whole rows (otherwise left out of the term) join when the other networks have fewer than three rows
         per coefficient of the term with its interactions. False: the term of earlier versions.
@@ -135,7 +135,7 @@ class LayerwisePredictor(BaseEstimator):
         at two threads, batch 1, 7-8 % high, geometric mean, against 1 % in-sample); a term fitted on
         near-exact sums puts its whole / units ratio on top of that error, one fitted on unseen sums learns
         the ratio that a new network's predicted sum needs (random CNNs refitted offline, 36 pairs: mean bias
-        +6.5 % -> +0.3 %, MAPE 10.5 -> 9.2 %; FINDINGS-19.md). Needs ``std_folds`` >= 2 (and folds to fit
+        +6.5 % -> +0.3 %, MAPE 10.5 -> 9.2 %; docs/models-results.md). Needs ``std_folds`` >= 2 (and folds to fit
         on); otherwise, and with False, the term is fitted on the training networks' own sums as in earlier
         versions. Costs no extra fitting: the folds are those that measure ``net_rel_std_``, which is then
         the spread of the term on those sums (per degree of freedom).

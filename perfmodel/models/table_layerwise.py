@@ -210,7 +210,7 @@ class TableLayerwisePredictor(BaseEstimator):
                            for i in range(len(nets))])
             # Only for units timed alone (graph replays), whose sum misses what a captured network saves: with
             # units timed in place (eager, CPU), kept by its own leave-one-out test in 6 of 10 folds, it predicted
-            # the held-out applications worse (eager 28.0 % MAPE against 22.4 %, docs/models.md)
+            # the held-out applications worse (eager 28.0 % MAPE against 22.4 %, docs/models-results.md)
             correction = NetworkCorrection().fit(X, composed_cv, y, names)
         rel_std = float(np.sqrt(np.mean(rel[np.isfinite(rel)] ** 2)))
         if correction is not None and correction.used_:
