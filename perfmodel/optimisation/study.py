@@ -39,7 +39,7 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data")
+               "source_data", "source_tasks", "task")
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ class Study:
         ``prior_design`` also takes ``"front"`` (= True), ``"model"``, ``"trusted"``, ``"space"`` (= False)),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
         default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
-        ``(config, outputs)`` pairs, transfer with a task feature), see
+        ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
+        earlier studies on one task axis), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
