@@ -26,8 +26,10 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   axis (e.g. the input size) are given with each row's signed *task distance* from this study (e.g. the
   difference of the log input sizes): each source is a task of its own, placed on the task input in
   proportion to its distance (the nearest where a single source is), so one learned task length-scale
-  makes nearer studies count more, and studies on both sides of this one bracket it. One source without
-  distances is the single-source case above.
+  makes nearer studies count more, and studies on both sides of this one bracket it. The sources are
+  taken nearest first: the k nearest (k = 1..K) with the best leave-one-out density of this study's
+  observations are kept if they beat the plain GP, so a far source that does not fit cannot cost a near one.
+  One source without distances is the single-source case above.
 
 Kernel (ARD Matern 5/2), bounds, restarts, mean function, warping and posterior are the project's one GP core
 (:mod:`perfmodel.models.gp_core`, shared with :class:`~perfmodel.models.gp.GPRegressor`); this class only
@@ -177,31 +179,38 @@ class GPSurrogate:
         # fewer than 2 values is left out. Task input: this study at _TASK, a source at _TASK + 0.1 d / |d_near|
         # (d: its signed task distance, d_near: the nearest source's), so the nearest source is where a single
         # source is (0.1 away) and the others lie along the same line in proportion to their distance.
-        parts_X, parts_z, parts_t = [], [], []
-        groups = [g for g in np.unique(ds) if (ds == g).sum() >= 2]
-        near = min((abs(g) for g in groups), default=1.0)
+        groups = sorted((g for g in np.unique(ds) if (ds == g).sum() >= 2), key=lambda g: (abs(g), g))
+        near = abs(groups[0]) if groups else 1.0
+        parts = []
         for g in groups:
             rows = ds == g
             src = OutcomeTransform(log=self.outcome_.log_).fitted(ys[rows])     # same scale (log or not) as y
-            parts_X.append(Xs[rows])
-            parts_z.append(src.forward(src.scale(ys[rows])))
-            parts_t.append(np.full(int(rows.sum()), _TASK + (_TASK - _SOURCE_TASK) * g / near))
-        Xs = np.vstack(parts_X) if parts_X else Xs[:0]
-        zs = np.concatenate(parts_z) if parts_z else np.empty(0)
-        ts = np.concatenate(parts_t) if parts_t else np.empty(0)
+            parts.append((Xs[rows], src.forward(src.scale(ys[rows])),
+                          np.full(int(rows.sum()), _TASK + (_TASK - _SOURCE_TASK) * g / near)))
         self.n_source_tasks_ = len(groups)
-        Xt = np.vstack([np.column_stack([X, np.full(len(X), _TASK)]), np.column_stack([Xs, ts])])
-        self.gp_ = self._optimise(Xt, np.concatenate([z, zs]), False)
-        self.source_used_ = len(zs) > 0
-        if self.source_used_:
-            # The source must pay for itself on this study's data: leave-one-out predictive density of this
-            # study's observations with and without it (the evidence of the two models is not comparable,
-            # as they explain different data). Hyper-parameters are shared, so an unrelated source would
-            # otherwise spoil the noise and length-scales even at zero task correlation.
-            plain = self._optimise(np.column_stack([X, np.full(len(X), _TASK)]), z, False)
-            rows = np.arange(len(z))
-            if plain.loo_log_density() >= self.gp_.loo_log_density(rows):
-                self.gp_, self.source_used_ = plain, False
+        mine = np.column_stack([X, np.full(len(X), _TASK)])
+        rows = np.arange(len(z))
+        # The sources, nearest first, must pay for themselves on this study's data: leave-one-out predictive
+        # density of this study's observations with the k nearest sources (k = 1..K) against the plain GP's
+        # (the evidence of the models is not comparable, as they explain different data). Hyper-parameters
+        # are shared, so an unrelated source would otherwise spoil the noise and length-scales even at zero
+        # task correlation; nearest first, so that a far source that does not fit cannot cost a near one.
+        best, best_loo, used = None, -np.inf, 0
+        for k in range(1, len(parts) + 1):
+            Xk = np.vstack([mine, *(np.column_stack([p[0], p[2]]) for p in parts[:k])])
+            gp = self._optimise(Xk, np.concatenate([z, *(p[1] for p in parts[:k])]), False)
+            loo = gp.loo_log_density(rows)
+            if best is None or loo > best_loo:
+                best, best_loo, used = gp, loo, k
+        self.source_used_ = best is not None
+        self.n_source_tasks_used_ = used
+        if best is not None:
+            plain = self._optimise(mine, z, False)
+            if plain.loo_log_density() >= best_loo:
+                best, self.source_used_, self.n_source_tasks_used_ = plain, False, 0
+            self.gp_ = best
+        else:
+            self.gp_ = self._optimise(mine, z, False)
         return self
 
     @property

@@ -233,10 +233,19 @@ def test_several_source_tasks_on_a_task_axis_bracket_the_study():
     d = np.r_[np.full(60, -0.5), np.full(60, 0.5)]
     plain = GPSurrogate(seed=0).fit(X[tr], y[tr])
     both = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs, ys, d))
-    assert both.source_used_ and both.n_source_tasks_ == 2 and both.task_correlation_ > 0.5
+    assert both.source_used_ and both.n_source_tasks_used_ == 2 and both.task_correlation_ > 0.5
     assert err(both) < 0.3 * err(plain)
     pooled = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs, ys))
     assert err(both) < 0.5 * err(pooled)
+    # a related near source and an unrelated far one: the sources are taken nearest first, so the far one
+    # is left out and the near one counts as if it were alone
+    near = 2.0 * f(Xs[:60], 1.0) * np.exp(0.02 * rng.standard_normal(60))
+    unrelated = rng.permutation(5.0 * f(Xs[60:], 1.0))
+    mixed = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs, np.r_[near, unrelated],
+                                                          np.r_[np.full(60, -0.3), np.full(60, -2.0)]))
+    alone = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs[:60], near))
+    assert mixed.source_used_ and mixed.n_source_tasks_used_ == 1
+    assert err(mixed) < 0.3 * err(plain) and abs(err(mixed) - err(alone)) < 0.01
     # one source: its distance only scales the task axis, so any distance is the single-source model
     one = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs[:60], ys[:60]))
     far = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs[:60], ys[:60], np.full(60, -2.7)))
