@@ -6,7 +6,10 @@ Strategies (``--strategies``): ``bo`` (GP + EHVI), ``random``, ``tpe``, ``nsga2`
 ``bo-transfer`` (prior mean = GP models fitted on the ``bo`` run of the same seed on another input size,
 its first ``--transfer-evals`` evaluations: the earlier study warm-starts this one), ``bo-task`` (the same
 earlier evaluations as extra data with a task feature, see ``GPSurrogate``), ``bo-wrong`` (prior mean
-= the grid's own values shuffled over the configurations: right range, no relation to the knobs).
+= the grid's own values shuffled over the configurations: right range, no relation to the knobs),
+``bo-multi`` (the ``bo`` runs of the same seed on every smaller input size, the smallest: the next larger,
+as extra data, each its own task placed by the log of its input size in pixels: multi-source transfer on one
+task axis, ``BOStrategy(source_tasks=..., task=...)``), ``bo-multi-all`` (the same from every other input size).
 
 For every file, strategy and seed one study is run to the largest budget; because no strategy looks at
 the budget, the first k evaluations of that run are exactly a run with budget k, so every budget is read
@@ -94,6 +97,22 @@ def transfer_source(files: list[str], f: str) -> str:
     """The grid whose study warm-starts ``f``: the next smaller input size (the smallest: the next larger)."""
     i = files.index(f)
     return files[i - 1] if i > 0 else files[1]
+
+
+def multi_sources(files: list[str], f: str, every: bool = False) -> list[str]:
+    """The grids whose studies warm-start ``f`` together (``bo-multi``): every smaller input size (the order in
+    which studies are run; the smallest: the next larger, as :func:`transfer_source`), or with ``every`` all
+    the other sizes."""
+    if every:
+        return [g for g in files if g != f]
+    i = files.index(f)
+    return files[:i] if i > 0 else [files[1]]
+
+
+def input_pixels(path: str) -> int:
+    """Pixels of the input size in a grid file's name (``..._600x600.csv`` -> 360000)."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in os.path.basename(path)).split()
+    return int(digits[-2]) * int(digits[-1])
 
 
 def shuffled_prior(table, seed: int) -> dict:
@@ -308,15 +327,24 @@ def main(argv=None) -> int:
         sdf = pd.concat(singles, ignore_index=True) if singles else pd.DataFrame()
         return report(args, files, budgets, df, sdf)
 
-    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-task", "bo-wrong"}
+    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-task", "bo-wrong", "bo-multi",
+             "bo-multi-all"}
     if set(strategies) - known:
         ap.error(f"unknown strategy {sorted(set(strategies) - known)[0]!r}; choose from {', '.join(sorted(known))}")
     # plain BO first: a transfer run is warm-started by the bo run of the same seed on its source grid
     order = sorted(strategies, key=lambda s: s != "bo")
-    need_src = "bo-transfer" in strategies or "bo-task" in strategies
+    need_src = bool({"bo-transfer", "bo-task", "bo-multi", "bo-multi-all"} & set(strategies))
     jobs = [(f, s, seed) for seed in seeds for s in order for f in files]
     if need_src:
-        extra = {transfer_source(all_files, f) for f in files} - (set(files) if "bo" in strategies else set())
+        extra = set()
+        for f in files:
+            if "bo-transfer" in strategies or "bo-task" in strategies:
+                extra.add(transfer_source(all_files, f))
+            if "bo-multi" in strategies:
+                extra.update(multi_sources(all_files, f))
+            if "bo-multi-all" in strategies:
+                extra.update(multi_sources(all_files, f, every=True))
+        extra -= set(files) if "bo" in strategies else set()
         jobs = [(f, "bo-source", seed) for seed in seeds for f in sorted(extra)] + jobs
     tables = {}
     for f in all_files:
@@ -333,7 +361,7 @@ def main(argv=None) -> int:
             budget = max(budget, args.transfer_evals)
         base, prior, acq = strategy, None, args.acquisition
         options = bo_options
-        if strategy in ("bo-source", "bo-transfer", "bo-task", "bo-wrong", "parego"):
+        if strategy in ("bo-source", "bo-transfer", "bo-task", "bo-wrong", "parego", "bo-multi", "bo-multi-all"):
             base = "bo"
         if strategy == "parego":
             acq = "parego"
@@ -348,6 +376,17 @@ def main(argv=None) -> int:
             src = studies[(transfer_source(all_files, f), seed)]
             src = src[src["evaluation"] <= args.transfer_evals]
             options = {**(bo_options or {}), "source_data": source_from_results(src, p.space(), OBJECTIVES)}
+        elif strategy in ("bo-multi", "bo-multi-all"):
+            # every source study as extra data, its task value the log of its input size (pixels)
+            data, tasks = [], []
+            for g in multi_sources(all_files, f, every=strategy == "bo-multi-all"):
+                src = studies[(g, seed)]
+                src = src[src["evaluation"] <= args.transfer_evals]
+                pairs = source_from_results(src, p.space(), OBJECTIVES)
+                data += pairs
+                tasks += [float(np.log(input_pixels(g)))] * len(pairs)
+            options = {**(bo_options or {}), "source_data": data, "source_tasks": tasks,
+                       "task": float(np.log(input_pixels(f)))}
         elif strategy == "bo-wrong":
             prior = shuffled_prior(table, seed)
         traj, cpu, res = run_multi(p, table, base, seed, budget, args.init, acq, options, prior,
@@ -360,6 +399,9 @@ def main(argv=None) -> int:
                "reach95": first_reach(traj, 0.95), "reach99": first_reach(traj, 0.99)}
         if strategy in ("bo-transfer", "bo-task"):
             row["source"] = os.path.basename(transfer_source(all_files, f))
+        elif strategy in ("bo-multi", "bo-multi-all"):
+            row["source"] = "+".join(os.path.basename(g) for g in
+                                     multi_sources(all_files, f, every=strategy == "bo-multi-all"))
         for b in budgets:
             row[f"hv{b}"] = traj[min(b, len(traj)) - 1]
         rows.append(row)

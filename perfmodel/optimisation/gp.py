@@ -22,7 +22,14 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   own ARD length-scale, so the correlation between the tasks (Matern 5/2 at distance ``0.1/l_task``, between
   0 and 1) is learned by marginal likelihood with the rest: a related study shapes the surrogate where this
   one has no data yet, an unrelated one gets a short task length-scale and is ignored (Swersky et al. 2013's
-  multi-task BO in its simplest, one-parameter form).
+  multi-task BO in its simplest, one-parameter form). Several source studies that differ along one known
+  axis (e.g. the input size) are given with each row's signed *task distance* from this study (e.g. the
+  difference of the log input sizes): each source is a task of its own, placed on the task input in
+  proportion to its distance (the nearest where a single source is), so one learned task length-scale
+  makes nearer studies count more, and studies on both sides of this one bracket it. The sources are
+  taken nearest first: the k nearest (k = 1..K) with the best leave-one-out density of this study's
+  observations are kept if they beat the plain GP, so a far source that does not fit cannot cost a near one.
+  One source without distances is the single-source case above.
 
 Kernel (ARD Matern 5/2), bounds, restarts, mean function, warping and posterior are the project's one GP core
 (:mod:`perfmodel.models.gp_core`, shared with :class:`~perfmodel.models.gp.GPRegressor`); this class only
@@ -118,7 +125,9 @@ class GPSurrogate:
 
     def fit(self, X, y, prior=None, source=None) -> GPSurrogate:
         """Fit on this study's ``X, y`` (and the ``prior``'s values at ``X``, or an earlier study's data
-        ``source = (X_src, y_src)`` as a second task; see the module docstring)."""
+        ``source = (X_src, y_src)`` as a second task, or ``(X_src, y_src, d_src)`` with each source row's
+        signed task distance from this study, e.g. the difference of the log input sizes, for several source
+        tasks on one task axis; see the module docstring)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
@@ -162,37 +171,62 @@ class GPSurrogate:
         ys = np.asarray(source[1], dtype=float).ravel()
         if Xs.ndim != 2 or Xs.shape[1] != X.shape[1] or Xs.shape[0] != ys.shape[0]:
             raise OptimisationError("the source data must have one row of the space's inputs per value")
+        if len(source) > 2 and source[2] is not None:
+            ds = np.asarray(source[2], dtype=float).ravel()
+            if ds.shape[0] != ys.shape[0] or not np.all(np.isfinite(ds)) or np.any(ds == 0):
+                raise OptimisationError("the source data's task distances must be finite, non-zero and one per "
+                                        "value")
+        else:
+            ds = np.full(len(ys), -1.0)                   # one source task
         keep = np.isfinite(ys)
-        Xs, ys = Xs[keep], ys[keep]
+        Xs, ys, ds = Xs[keep], ys[keep], ds[keep]
         transform = self.outcome_transform or ("log" if self.log else "none")
         outcome = OutcomeTransform(log=transform == "log")
         self.outcome_ = outcome.fitted(y, also_positive=(ys,))
         self.has_prior_ = self.prior_used_ = False
         z = self.outcome_.forward(self.outcome_.scale(y))
-        if len(ys) >= 2:
-            src = OutcomeTransform(log=self.outcome_.log_).fitted(ys)     # same scale (log or not) as y
-            zs = src.forward(src.scale(ys))
+        # Each source task (one distinct task distance) is transformed and standardised on its own; one with
+        # fewer than 2 values is left out. Task input: this study at _TASK, a source at _TASK + 0.1 d / |d_near|
+        # (d: its signed task distance, d_near: the nearest source's), so the nearest source is where a single
+        # source is (0.1 away) and the others lie along the same line in proportion to their distance.
+        groups = sorted((g for g in np.unique(ds) if (ds == g).sum() >= 2), key=lambda g: (abs(g), g))
+        near = abs(groups[0]) if groups else 1.0
+        parts = []
+        for g in groups:
+            rows = ds == g
+            src = OutcomeTransform(log=self.outcome_.log_).fitted(ys[rows])     # same scale (log or not) as y
+            parts.append((Xs[rows], src.forward(src.scale(ys[rows])),
+                          np.full(int(rows.sum()), _TASK + (_TASK - _SOURCE_TASK) * g / near)))
+        self.n_source_tasks_ = len(groups)
+        mine = np.column_stack([X, np.full(len(X), _TASK)])
+        rows = np.arange(len(z))
+        # The sources, nearest first, must pay for themselves on this study's data: leave-one-out predictive
+        # density of this study's observations with the k nearest sources (k = 1..K) against the plain GP's
+        # (the evidence of the models is not comparable, as they explain different data). Hyper-parameters
+        # are shared, so an unrelated source would otherwise spoil the noise and length-scales even at zero
+        # task correlation; nearest first, so that a far source that does not fit cannot cost a near one.
+        best, best_loo, used = None, -np.inf, 0
+        for k in range(1, len(parts) + 1):
+            Xk = np.vstack([mine, *(np.column_stack([p[0], p[2]]) for p in parts[:k])])
+            gp = self._optimise(Xk, np.concatenate([z, *(p[1] for p in parts[:k])]), False)
+            loo = gp.loo_log_density(rows)
+            if best is None or loo > best_loo:
+                best, best_loo, used = gp, loo, k
+        self.source_used_ = best is not None
+        self.n_source_tasks_used_ = used
+        if best is not None:
+            plain = self._optimise(mine, z, False)
+            if plain.loo_log_density() >= best_loo:
+                best, self.source_used_, self.n_source_tasks_used_ = plain, False, 0
+            self.gp_ = best
         else:
-            Xs, zs = Xs[:0], np.empty(0)
-        Xt = np.vstack([np.column_stack([X, np.full(len(X), _TASK)]),
-                        np.column_stack([Xs, np.full(len(Xs), _SOURCE_TASK)])])
-        self.gp_ = self._optimise(Xt, np.concatenate([z, zs]), False)
-        self.source_used_ = len(zs) > 0
-        if self.source_used_:
-            # The source must pay for itself on this study's data: leave-one-out predictive density of this
-            # study's observations with and without it (the evidence of the two models is not comparable,
-            # as they explain different data). Hyper-parameters are shared, so an unrelated source would
-            # otherwise spoil the noise and length-scales even at zero task correlation.
-            plain = self._optimise(np.column_stack([X, np.full(len(X), _TASK)]), z, False)
-            rows = np.arange(len(z))
-            if plain.loo_log_density() >= self.gp_.loo_log_density(rows):
-                self.gp_, self.source_used_ = plain, False
+            self.gp_ = self._optimise(mine, z, False)
         return self
 
     @property
     def task_correlation_(self) -> float:
-        """Learned correlation between this study and the source data at the same configuration (NaN
-        without source data)."""
+        """Learned correlation between this study and the source data at the same configuration (the
+        nearest source task where there are several; NaN without source data)."""
         if not getattr(self, "has_source_", False):
             return float("nan")
         if not self.source_used_:

@@ -351,6 +351,14 @@ class BOStrategy(Strategy):
         space, e.g. on another input size or board) join each output's GP as a second task whose
         correlation with this study is learned (:class:`~perfmodel.optimisation.gp.GPSurrogate`). An
         output that also has a prior mean uses the prior instead.
+    source_tasks : sequence of float, optional
+        Several earlier studies in ``source_data``: the task value of each of its rows (e.g. the log of the
+        input size the study measured), with ``task`` this study's. Each distinct value is a source task of
+        its own, placed on the surrogate's task input by its distance from ``task`` (nearer studies are more
+        correlated under the one learned task length-scale); the prior-guided half of the design follows the
+        nearest source's front. Without it, all of ``source_data`` is one source task.
+    task : float, optional
+        This study's task value (required with ``source_tasks``, which must not contain it).
     """
 
     name = "bo"
@@ -360,8 +368,9 @@ class BOStrategy(Strategy):
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
                  prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False,
-                 source_data: Sequence[tuple[dict, dict]] | None = None, ehvi_units: str = "model",
-                 reference: str = "observed", noise_prior: bool = False):
+                 source_data: Sequence[tuple[dict, dict]] | None = None,
+                 source_tasks: Sequence[float] | None = None, task: float | None = None,
+                 ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False):
         super().__init__(space)
         if ehvi_units not in EHVI_UNITS:
             raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
@@ -387,6 +396,17 @@ class BOStrategy(Strategy):
         self.prior_selection = prior_selection
         self.input_warp = bool(input_warp)
         self.source_data = list(source_data or [])
+        self.source_tasks = None
+        if source_tasks is not None:
+            ts = np.asarray(list(source_tasks), dtype=float).ravel()
+            if ts.shape[0] != len(self.source_data):
+                raise OptimisationError(f"source tasks: {ts.shape[0]} values for {len(self.source_data)} rows "
+                                        "of source data")
+            if task is None or not np.isfinite(float(task)) or not np.all(np.isfinite(ts)):
+                raise OptimisationError("source tasks need this study's task value, and every value finite")
+            if np.any(ts == float(task)):
+                raise OptimisationError("a source task equals this study's task value")
+            self.source_tasks = ts - float(task)          # signed task distance of each source row
         self._source_X = None
         self._prior_cache: dict[str, dict[str, float]] = {}
         self._last: dict[str, tuple] = {}
@@ -432,7 +452,11 @@ class BOStrategy(Strategy):
         seen: set[str] = set()
         configs, rows = [], []
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        for c, o in self.source_data:
+        d = self.source_tasks
+        nearest = None if d is None else np.min(np.abs(d))
+        for r, (c, o) in enumerate(self.source_data):
+            if d is not None and abs(d[r]) != nearest:    # several sources: the nearest one's front
+                continue
             key = config_key(c)
             v = np.array([float(o.get(m, np.nan)) for m in state.objectives], dtype=float)
             if key in known and key not in exclude and key not in state.taken and key not in seen \
@@ -496,7 +520,9 @@ class BOStrategy(Strategy):
             except Exception as e:  # a configuration outside this space
                 raise OptimisationError(f"source data does not fit the space: {e}") from None
         y = np.array([float(o.get(name, np.nan)) for _, o in self.source_data], dtype=float)
-        return (self._source_X, y) if np.isfinite(y).sum() >= 2 else None
+        if np.isfinite(y).sum() < 2:
+            return None
+        return (self._source_X, y) if self.source_tasks is None else (self._source_X, y, self.source_tasks)
 
     def _prior(self, name: str, configs: list[dict]):
         # Values of the prior mean of output ``name`` (None without one), each configuration predicted once.
@@ -763,7 +789,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-                "source_data", "ehvi_units", "reference", "noise_prior")
+                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

@@ -39,7 +39,7 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data", "ehvi_units", "reference", "noise_prior", "design")
+               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design")
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,10 @@ class Study:
         ``prior_design`` also takes ``"front"`` (= True), ``"model"``, ``"trusted"``, ``"space"`` (= False)),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
         default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
-        ``(config, outputs)`` pairs, transfer with a task feature), ``ehvi_units`` (``"model"``, default, or
-        ``"output"``), ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by
-        default), ``design`` (the initial design, ``"lhs"`` by default), see
+        ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
+        earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
+        ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by default),
+        ``design`` (the initial design, ``"lhs"`` by default), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts

@@ -217,6 +217,73 @@ def test_source_guided_design_follows_the_front_the_source_measured():
     assert sum(config_key(plain.ask().config) in front for _ in range(8)) < 4
 
 
+def test_several_source_tasks_on_a_task_axis_bracket_the_study():
+    # The output's shape changes smoothly with a task value t (e.g. the input size); the study is at t = 1,
+    # earlier studies at 0.5 and 1.5 (other scales). Given with their task distances, both are used and the
+    # study is predicted far better than from its own 8 points; pooled as one source task without distances
+    # (two shapes at the same configurations) they are not.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(220, 3))
+    f = lambda X, t: np.exp(2 * X[:, 0] + np.sin(5 * X[:, 1]) + 1.5 * t * X[:, 2] ** 2)   # noqa: E731
+    tr, te = slice(0, 8), slice(8, 100)
+    y = f(X, 1.0)
+    err = lambda g: np.sqrt(np.mean((g.predict(X[te])[0] - np.log(y[te])) ** 2))   # noqa: E731
+    Xs = X[100:220]
+    ys = np.r_[2.0 * f(Xs[:60], 0.5), 5.0 * f(Xs[60:], 1.5)]
+    d = np.r_[np.full(60, -0.5), np.full(60, 0.5)]
+    plain = GPSurrogate(seed=0).fit(X[tr], y[tr])
+    both = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs, ys, d))
+    assert both.source_used_ and both.n_source_tasks_used_ == 2 and both.task_correlation_ > 0.5
+    assert err(both) < 0.3 * err(plain)
+    pooled = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs, ys))
+    assert err(both) < 0.5 * err(pooled)
+    # a related near source and an unrelated far one: the sources are taken nearest first, so the far one
+    # is left out and the near one counts as if it were alone
+    near = 2.0 * f(Xs[:60], 1.0) * np.exp(0.02 * rng.standard_normal(60))
+    unrelated = rng.permutation(5.0 * f(Xs[60:], 1.0))
+    mixed = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs, np.r_[near, unrelated],
+                                                          np.r_[np.full(60, -0.3), np.full(60, -2.0)]))
+    alone = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs[:60], near))
+    assert mixed.source_used_ and mixed.n_source_tasks_used_ == 1
+    assert err(mixed) < 0.3 * err(plain) and abs(err(mixed) - err(alone)) < 0.01
+    # one source: its distance only scales the task axis, so any distance is the single-source model
+    one = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs[:60], ys[:60]))
+    far = GPSurrogate(seed=0).fit(X[tr], y[tr], source=(Xs[:60], ys[:60], np.full(60, -2.7)))
+    np.testing.assert_array_equal(one.predict(X[te])[0], far.predict(X[te])[0])
+    with pytest.raises(OptimisationError, match="task distances"):
+        GPSurrogate().fit(X[tr], y[tr], source=(Xs, ys, np.zeros(120)))
+    with pytest.raises(OptimisationError, match="task distances"):
+        GPSurrogate().fit(X[tr], y[tr], source=(Xs, ys, d[:10]))
+
+
+def test_study_with_several_source_studies_and_their_task_values():
+    grid = grid_frame()
+    near, far = grid.copy(), grid.copy()
+    near["time"] *= 1.5                                   # the nearer study: same front
+    far["time"] = far["time"].max() + 1.0 - far["time"]   # a farther one: the time front reversed
+    src_near = source_from_results(near, space(), ["time", "power"])
+    src_far = source_from_results(far, space(), ["time", "power"])
+    data, tasks = src_far + src_near, [1.0] * len(src_far) + [2.0] * len(src_near)
+    study = Study(space(), ["time", "power"], n_init=8, seed=0,
+                  bo_options={"source_data": data, "source_tasks": tasks, "task": 2.5})
+    design = [study.ask().config for _ in range(8)]
+    Y = np.array([[outputs(c)["time"], outputs(c)["power"]] for c in space().grid()])
+    from perfmodel.pareto import non_dominated
+    front = {config_key(c) for c, nd in zip(space().grid(), non_dominated(Y)) if nd}
+    assert sum(config_key(c) in front for c in design) >= 4   # the nearest source's front, not the pooled one
+    swapped = Study(space(), ["time", "power"], n_init=8, seed=0,
+                    bo_options={"source_data": data, "source_tasks": tasks[::-1], "task": 2.5})
+    assert sum(config_key(swapped.ask().config) in front for _ in range(8)) < 4
+    res = optimize(lambda c: outputs(c), ["time"], space=space(), budget=10, n_init=4, seed=0,
+                   bo_options={"source_data": data, "source_tasks": tasks, "task": 2.5})
+    assert min(t.outputs["time"] for t in res.trials) == min(outputs(c)["time"] for c in space().grid())
+    for bad, match in (({"source_tasks": tasks[:-1], "task": 2.5}, "values for"),
+                       ({"source_tasks": tasks}, "this study's task value"),
+                       ({"source_tasks": tasks, "task": 2.0}, "equals this study's")):
+        with pytest.raises(OptimisationError, match=match):
+            Study(space(), ["time"], n_init=4, seed=0, bo_options={"source_data": data, **bad})
+
+
 def test_input_warping_surrogate_fits_a_response_that_moves_at_one_end():
     X = np.linspace(0, 1, 12)[:, None]
     y = np.exp(5 * X.ravel() ** 6)
