@@ -76,6 +76,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "whose evaluations join the GP's data with a task feature; the correlation of the two "
                         "studies is learned, and the source is dropped at a step where it does not predict "
                         "this study's measurements better")
+    g.add_argument("--prior-design", choices=("front", "model", "trusted", "space"), default=None,
+                   help="with --prior or --source: where the initial design goes; front (default): half on the "
+                        "front the priors predict (a good prior pays from the first evaluations); space: the "
+                        "plain design (a prior you do not trust costs least); model, trusted: see "
+                        "docs/optimisation.md")
     g.add_argument("--input-warp", action="store_true",
                    help="the GP learns a Kumaraswamy warping of each knob (responses that change faster at "
                         "one end of a knob's range)")
@@ -165,7 +170,10 @@ def run(args) -> int:
         raise OptimisationError(f"--batch-size {args.batch_size} is larger than --budget {args.budget}")
     if not 0.5 <= args.confidence < 1:
         raise OptimisationError(f"--confidence must be in [0.5, 1), got {args.confidence}")
-    for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp)):
+    if args.prior_design and not (args.prior or args.source):
+        raise OptimisationError("--prior-design places the initial design by a --prior or a --source; give one")
+    for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp),
+                        ("--prior-design", args.prior_design)):
         if given and args.strategy != "bo":
             raise OptimisationError(f"{flag} guides the bo strategy, not {args.strategy}")
     if args.constraint_model and not constraints:
@@ -197,6 +205,8 @@ def run(args) -> int:
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network,
                                            args.confidence)
     bo_options = {"input_warp": True} if args.input_warp else {}
+    if args.prior_design:
+        bo_options["prior_design"] = args.prior_design
     if args.source:
         from ..optimisation.priors import source_from_results
 

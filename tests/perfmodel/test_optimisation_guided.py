@@ -585,3 +585,31 @@ def test_cli_prior_unable_to_predict_the_space_fails_before_any_study_file(capsy
                "time", "--prior", str(tmp_path / "cat.json"), "--study", str(study)])
     assert rc == 2 and "unseen" in err(capsys)
     assert not study.exists()
+
+
+def test_cli_prior_design_space_gives_the_plain_design_and_front_follows_the_source(capsys, table):
+    path, d = table
+    earlier = grid_frame().sample(20, random_state=1)
+    earlier.to_csv(d / "earlier.csv", index=False)
+    best = earlier.sort_values("time").iloc[0]
+    base = ["explore", "--quiet", "--table", path, "--knobs", "a,b", "--objectives", "time", "--budget", "6",
+            "--init", "4"]
+
+    def first(extra, name):
+        assert main([*base, *extra, "-o", str(d / name)]) == 0
+        return [tuple(r) for r in pd.read_csv(d / name)[["a", "b"]].head(4).to_numpy().tolist()]
+
+    plain = first([], "plain.csv")
+    space_design = first(["--source", str(d / "earlier.csv"), "--prior-design", "space"], "space.csv")
+    front_design = first(["--source", str(d / "earlier.csv")], "front.csv")
+    assert space_design == plain                      # the plain Latin hypercube, as without guidance
+    assert (best["a"], best["b"]) in front_design     # the default puts design points on the source's front
+    assert front_design != plain
+    capsys.readouterr()
+    study = d / "p.sqlite"
+    assert main([*base, "--study", str(study), "--prior-design", "space"]) == 2
+    assert "--prior-design places the initial design by a --prior or a --source" in err(capsys)
+    assert main([*base, "--study", str(study), "--strategy", "random", "--source", str(d / "earlier.csv"),
+                 "--prior-design", "front"]) == 2
+    assert "guides the bo strategy" in err(capsys)
+    assert not study.exists()
