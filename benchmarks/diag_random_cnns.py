@@ -1,4 +1,4 @@
-"""Why the calibrated layer-wise model over-predicted random CNNs (issue 19, CPU): the tables of FINDINGS-19.md.
+"""Why the calibrated layer-wise model over-predicted random CNNs (issue 19, CPU): the diagnosis tables behind docs/models-results.md (random CNNs).
 
 Offline, from the shipped tables of ``datasets/cpu-random-cnns/`` (nothing is timed; TensorFlow only rebuilds
 the random networks from their seeds to read their layer shapes). Fits gbr as ``perfmodel calibrate`` does,
