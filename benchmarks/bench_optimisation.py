@@ -59,6 +59,13 @@ OBJECTIVES = ["inference_time", "power_consumption"]
 DEFAULT_FILES = os.path.join(ROOT, "datasets", "flexibo-tx2", "tx2_sampled_output_xception_*.csv")
 
 
+def true_front(Y_all: np.ndarray):
+    """The table's true front, the scoring reference point (its nadir + 10 % of its range) and its hypervolume."""
+    F = pareto_front(Y_all)
+    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
+    return F, ref, hypervolume(F, ref)
+
+
 def hv_trajectory(Y: np.ndarray, ref: np.ndarray, hv_true: float) -> np.ndarray:
     """Hypervolume ratio after each evaluation."""
     out = np.empty(len(Y))
@@ -74,10 +81,7 @@ def first_reach(traj: np.ndarray, level: float) -> float:
 
 def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None,
               prior_mean=None, return_results=False):
-    Y_all = table[OBJECTIVES].to_numpy(float)
-    F = pareto_front(Y_all)
-    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
-    hv_true = hypervolume(F, ref)
+    F, ref, hv_true = true_front(table[OBJECTIVES].to_numpy(float))
     bo = strategy == "bo"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -190,9 +194,8 @@ def boards(seeds: list[int], budget: int, init: int, raw_path: str | None) -> st
                     score = {f"@{b}": best[min(b, len(best)) - 1] for b in (10, budget)}
                     kind = "best found / true best (time)"
                 else:
-                    F = pareto_front(table[objs].to_numpy(float))
-                    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
-                    traj = hv_trajectory(res[objs].to_numpy(float), ref, hypervolume(F, ref))
+                    F, ref, hv_true = true_front(table[objs].to_numpy(float))
+                    traj = hv_trajectory(res[objs].to_numpy(float), ref, hv_true)
                     score = {f"@{b}": traj[min(b, len(traj)) - 1] for b in (10, budget)}
                     kind = "HV ratio (time, energy)"
                 rows.append({"strategy": name, "seed": seed, "score": kind, **score})

@@ -164,6 +164,18 @@ def fit_table_model(paths, layer_model: str = "gbr", **params):
     return LayerwisePredictor(model=layer_model, random_state=0, **params).fit(table)
 
 
+def save_networks(seeds, directory: str) -> dict:
+    """Build the random networks of ``seeds`` and save each as ``directory/<name>.keras``: {name: path}."""
+    import tensorflow as tf
+
+    paths = {}
+    for seed in seeds:
+        a = describe(int(seed))
+        paths[a["name"]] = os.path.join(directory, a["name"] + ".keras")
+        build(tf.keras, a).save(paths[a["name"]])
+    return paths
+
+
 def offline(args) -> int:
     """Predict the measured pairs of ``args.measured`` again (nothing timed)."""
     from perfmodel.models.layerwise import LayerwisePredictor
@@ -181,15 +193,8 @@ def offline(args) -> int:
         label = f"{args.layer_model} model fitted on {', '.join(args.table)}" + (f" ({params})" if params else "")
     else:
         raise SystemExit("--measured needs --model or --table")
-    import tensorflow as tf
-
-    tmp = tempfile.mkdtemp(prefix="bench-random-cnns-")
-    specs = {}
-    for seed in sorted(M["seed"].unique()):
-        a = describe(int(seed))
-        path = os.path.join(tmp, a["name"] + ".keras")
-        build(tf.keras, a).save(path)
-        specs[a["name"]] = load_spec(path)
+    paths = save_networks(sorted(M["seed"].unique()), tempfile.mkdtemp(prefix="bench-random-cnns-"))
+    specs = {name: load_spec(path) for name, path in paths.items()}
     rows = []
     for _, m in M.iterrows():
         row = _pair(model, specs[m["network"]], m["network"], _configs(str(m["config"]))[0], float(m["runtime_s"]))

@@ -21,7 +21,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_optimisation import KNOBS, OBJECTIVES, parse_bo_options  # noqa: E402
+from bench_optimisation import KNOBS, OBJECTIVES, parse_bo_options, true_front  # noqa: E402
 from perfmodel.optimisation.study import Study  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front, non_dominated  # noqa: E402
 from profiling.platforms.replay import ReplayPlatform  # noqa: E402
@@ -55,9 +55,7 @@ def run(grid, seed, bo_options, budget=40, init=10, verbose=True):
         p = ReplayPlatform(f, KNOBS, OBJECTIVES)
     table = p.frame()
     Y_all = table[OBJECTIVES].to_numpy(float)
-    F = pareto_front(Y_all)
-    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
-    hv_true = hypervolume(F, ref)
+    F, ref, hv_true = true_front(Y_all)
     front_keys = {tuple(r) for r in F}
     study = Study(p.space(), OBJECTIVES, strategy="bo", n_init=init, seed=seed, bo_options=bo_options)
     strat = study._strategy

@@ -30,7 +30,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_random_cnns import _configs, build, describe, read_measured  # noqa: E402
+from bench_random_cnns import _configs, read_measured, save_networks  # noqa: E402
 from perfmodel.features import group_of, separable_halves  # noqa: E402
 from perfmodel.models.layerwise import LayerwisePredictor  # noqa: E402
 from perfmodel.tables import read_table  # noqa: E402
@@ -48,17 +48,11 @@ def fit(table, **kw):
 
 
 def random_pairs(before, after) -> pd.DataFrame:
-    import tensorflow as tf
     from perfmodel.models.network_input import load_spec
 
     M = read_measured(MEASURED)
-    tmp = tempfile.mkdtemp(prefix="diag-random-cnns-")
-    feats = {}
-    for seed in sorted(M["seed"].unique()):
-        a = describe(int(seed))
-        path = os.path.join(tmp, a["name"] + ".keras")
-        build(tf.keras, a).save(path)
-        feats[a["name"]] = load_spec(path).features()
+    paths = save_networks(sorted(M["seed"].unique()), tempfile.mkdtemp(prefix="diag-random-cnns-"))
+    feats = {name: load_spec(path).features() for name, path in paths.items()}
     rows = []
     for _, m in M.iterrows():
         cfg = _configs(str(m["config"]))[0]

@@ -24,9 +24,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_optimisation import DEFAULT_FILES, KNOBS, OBJECTIVES, hv_trajectory, shuffled_prior  # noqa: E402
+from bench_optimisation import DEFAULT_FILES, KNOBS, OBJECTIVES, hv_trajectory, shuffled_prior, true_front  # noqa: E402
 from perfmodel.optimisation import Study  # noqa: E402
-from perfmodel.pareto import hypervolume, non_dominated, pareto_front  # noqa: E402
+from perfmodel.pareto import non_dominated  # noqa: E402
 from profiling.platforms.replay import ReplayPlatform  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 
@@ -57,9 +57,7 @@ def main(argv=None) -> int:
         platform = ReplayPlatform(f, KNOBS, OBJECTIVES)
     table = platform.frame()
     Y = table[OBJECTIVES].to_numpy(float)
-    F = pareto_front(Y)
-    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
-    hv_true = hypervolume(F, ref)
+    F, ref, hv_true = true_front(Y)
     space = platform.space()
     front = {config_key(space.validate({k: r[k] for k in KNOBS}))
              for (_, r), nd in zip(table.iterrows(), non_dominated(Y)) if nd}
