@@ -381,26 +381,12 @@ def test_duplicates_that_cost_like_their_originals_are_layers_like_any_other(tmp
 
 
 def test_network_std_is_the_spread_on_networks_the_unit_models_never_saw(table, tmp_path):
-    from perfmodel.features import separable_halves
-
     train = table[table["network"].isin(["net2", "net3", "net4", "net5"])]
     # four networks, four folds: one network each (the term fitted on the training sums: stacked_term=False)
     m = LayerwisePredictor(model="gbr", std_folds=4, stacked_term=False).fit(train)
-    whole = train[train["level"].eq("network")]
-    sums, counts = [], []
-    for net, rows in whole.groupby("network", sort=False):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # one network fewer: a type may go to the fallback
-            alone = LayerwisePredictor(model="gbr", std_folds=0, network_term=False)
-            alone.fit(train[train["network"] != net])
-            for i in rows.index:
-                units = separable_halves(train[(train["network"] == net) & train["level"].eq("layer")
-                                               & (train["config"] == rows.at[i, "config"])])
-                sums.append(alone._predict_rows(units)[0].sum())
-                counts.append(float(len(units)))
-    whole = pd.concat([rows for _, rows in whole.groupby("network", sort=False)])
+    sums, counts, whole = _unseen_sums(train)
     y = whole["runtime_s"].to_numpy()
-    rel = m._network_design(np.array(sums), np.array(counts), whole) @ m.net_coef_ / y - 1
+    rel = m._network_design(sums, counts, whole) @ m.net_coef_ / y - 1
     assert m.net_rel_std_ == pytest.approx(np.sqrt(np.mean(rel**2))) and m.net_std_folds_ == 4
     # the folds measure the spread only: same network term, same predictions, the std scaled by the spread
     m0 = LayerwisePredictor(model="gbr", std_folds=0).fit(train)
