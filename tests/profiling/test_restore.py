@@ -40,10 +40,18 @@ def tree(tmp_path):
     return build_fake_jetson(tmp_path / "tx1", "tx1", 28)
 
 
+def _sigint_as_from_a_terminal() -> None:
+    """The holder gets SIGINT as a terminal delivers it, even when the test run inherited it ignored (a shell's
+    background job ignores SIGINT, its children with it, and ``applied`` rightly leaves an ignored signal
+    ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _hold(root: Path, restore: Path | None, env_extra: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), str(restore) if restore else ""],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+                            preexec_fn=_sigint_as_from_a_terminal)
     line = proc.stdout.readline().strip()
     if line != "READY":
         proc.kill()
@@ -171,6 +179,7 @@ def test_sigkill_then_cli_restore_from_default_folder(tree, tmp_path, monkeypatc
 
 def test_applied_in_a_worker_thread_still_restores(tree, tmp_path):
     before = snapshot(tree)
+    handler = signal.getsignal(signal.SIGINT)  # the default handler, or SIG_IGN in a background job
     p = JetsonPlatform(tree, restore_file=tmp_path / "r.json")
     seen = []
 
@@ -182,7 +191,7 @@ def test_applied_in_a_worker_thread_still_restores(tree, tmp_path):
     t.start()
     t.join()
     assert seen == [True] and snapshot(tree) == before
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler  # a worker thread installs no handler
 
 
 def test_handlers_are_put_back_after_applied(tree, tmp_path):
