@@ -59,6 +59,21 @@ OBJECTIVES = ["inference_time", "power_consumption"]
 DEFAULT_FILES = os.path.join(ROOT, "datasets", "flexibo-tx2", "tx2_sampled_output_xception_*.csv")
 
 
+def replay(path: str) -> ReplayPlatform:
+    """A TX2 grid replayed with the knobs and objectives of this benchmark (its duplicate-row notes silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ReplayPlatform(path, KNOBS, OBJECTIVES)
+
+
+def grid_file(grid: str) -> str:
+    """The shipped TX2 Xception grid whose file name holds ``grid`` (e.g. ``"200x200"``)."""
+    found = [g for g in sorted(glob.glob(DEFAULT_FILES)) if grid in os.path.basename(g)]
+    if not found:
+        raise SystemExit(f"no grid {grid!r} among {DEFAULT_FILES}")
+    return found[0]
+
+
 def true_front(Y_all: np.ndarray):
     """The table's true front, the scoring reference point (its nadir + 10 % of its range) and its hypervolume."""
     F = pareto_front(Y_all)
@@ -218,6 +233,8 @@ def parse_seeds(text: str) -> list[int]:
         return list(range(int(a), int(b) + 1))
     if "," in text:
         return [int(t) for t in text.split(",")]
+    if int(text) < 1:
+        raise SystemExit(f"--seeds {text}: a number of seeds (from 0) must be at least 1; one seed S is S-S")
     return list(range(int(text)))
 
 
@@ -351,9 +368,7 @@ def main(argv=None) -> int:
         jobs = [(f, "bo-source", seed) for seed in seeds for f in sorted(extra)] + jobs
     tables = {}
     for f in all_files:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p = ReplayPlatform(f, KNOBS, OBJECTIVES)
+        p = replay(f)
         tables[f] = (p, p.frame())
     studies = {}
     for f, strategy, seed in tqdm(jobs, desc="multi-objective runs"):

@@ -11,7 +11,6 @@ to the nearest earlier evaluation in objective space.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 import warnings
@@ -21,10 +20,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_optimisation import KNOBS, OBJECTIVES, parse_bo_options, true_front  # noqa: E402
+from bench_optimisation import KNOBS, OBJECTIVES, grid_file, parse_bo_options, replay, true_front  # noqa: E402
 from perfmodel.optimisation.study import Study  # noqa: E402
-from perfmodel.pareto import hypervolume, pareto_front, non_dominated  # noqa: E402
-from profiling.platforms.replay import ReplayPlatform  # noqa: E402
+from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
 
 
 def lost_by_region(F_true, F_found, ref, n_bins=3):
@@ -49,10 +47,7 @@ def lost_by_region(F_true, F_found, ref, n_bins=3):
 
 
 def run(grid, seed, bo_options, budget=40, init=10, verbose=True):
-    f = glob.glob(os.path.join(ROOT, "datasets", "flexibo-tx2", f"tx2_sampled_output_xception_{grid}.csv"))[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = ReplayPlatform(f, KNOBS, OBJECTIVES)
+    p = replay(grid_file(grid))
     table = p.frame()
     Y_all = table[OBJECTIVES].to_numpy(float)
     F, ref, hv_true = true_front(Y_all)
@@ -68,7 +63,6 @@ def run(grid, seed, bo_options, budget=40, init=10, verbose=True):
             study.tell(t, out)
             y = np.array([out[m] for m in OBJECTIVES], float)
             noise = {m: gp.noise_variance for m, (gp, _, _) in strat._last.items()}
-            ls = {m: np.round(gp.gp_.lengthscale, 2).tolist() for m, (gp, _, _) in strat._last.items()}
             logY = np.log(np.array(Y)) if Y else None
             dist = (np.min(np.max(np.abs(logY - np.log(y)), axis=1)) if Y else np.nan)
             on_front = tuple(y) in front_keys

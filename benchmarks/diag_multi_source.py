@@ -22,10 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench_optimisation import (DEFAULT_FILES, KNOBS, OBJECTIVES, _size_key, input_pixels,  # noqa: E402
-                                multi_sources, transfer_source)
+                                multi_sources, replay, transfer_source)
 from perfmodel.optimisation import Study, optimize  # noqa: E402
 from perfmodel.optimisation.priors import source_from_results  # noqa: E402
-from profiling.platforms.replay import ReplayPlatform  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 
 
@@ -36,9 +35,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     files = sorted(glob.glob(DEFAULT_FILES), key=_size_key)
     f = [g for g in files if args.grid in os.path.basename(g)][0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plat = {g: ReplayPlatform(g, KNOBS, OBJECTIVES) for g in files}
+    plat = {g: replay(g) for g in files}
     space = plat[f].space()
     table = plat[f].frame()
     lookup = {config_key(space.validate({k: r[k] for k in KNOBS})): {m: float(r[m]) for m in OBJECTIVES}

@@ -24,7 +24,6 @@ import argparse
 import glob
 import os
 import sys
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -93,9 +92,7 @@ def _lookup(table: pd.DataFrame) -> dict:
 def bounds(files: list[str], seeds: list[int], options: dict) -> list[str]:
     tabs = {}
     for f in files:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p = B.ReplayPlatform(f, B.KNOBS, B.OBJECTIVES)
+        p = B.replay(f)
         tabs[f] = (p, p.frame())
     lines = ["| grid | prior | HV@10 per seed | HV@20 per seed |", "|---|---|---|---|"]
     for f in files:

@@ -14,7 +14,6 @@ costs from what the prior's weight in the model costs. Usage:
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 import warnings
@@ -24,10 +23,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_optimisation import DEFAULT_FILES, KNOBS, OBJECTIVES, hv_trajectory, shuffled_prior, true_front  # noqa: E402
+from bench_optimisation import KNOBS, OBJECTIVES, grid_file, hv_trajectory, replay, shuffled_prior, true_front  # noqa: E402
 from perfmodel.optimisation import Study  # noqa: E402
 from perfmodel.pareto import non_dominated  # noqa: E402
-from profiling.platforms.replay import ReplayPlatform  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 
 
@@ -51,10 +49,7 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", default="200x200")
     ap.add_argument("--seeds", default="12")
     args = ap.parse_args(argv)
-    f = [g for g in glob.glob(DEFAULT_FILES) if args.grid in os.path.basename(g)][0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        platform = ReplayPlatform(f, KNOBS, OBJECTIVES)
+    platform = replay(grid_file(args.grid))
     table = platform.frame()
     Y = table[OBJECTIVES].to_numpy(float)
     F, ref, hv_true = true_front(Y)
