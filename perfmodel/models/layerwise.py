@@ -397,26 +397,23 @@ class LayerwisePredictor(BaseEstimator):
             keep.append(idx)
         nets = nets.loc[keep]
         units = pd.concat(frames, ignore_index=True)
-        # one call for all networks: the models are vectorised
-        sums = per_network_row(units, len(nets), self._predict_rows(units)[0])
         counts = per_network_row(units, len(nets))
         y = nets["runtime_s"].to_numpy(dtype=float)
         # The spread a prediction faces is that of networks the unit models never saw: measured on them when
         # there are folds to make; with stacked_term the term itself learns from those sums.
         unseen, self.net_std_folds_ = unseen_unit_sums(self, table, nets, units)
-        stacked = bool(getattr(self, "stacked_term", False)) and unseen is not None
+        stacked = bool(self.stacked_term) and unseen is not None
+        # else the training networks' own sums (one call for all networks: the models are vectorised)
+        sums = unseen if stacked else per_network_row(units, len(nets), self._predict_rows(units)[0])
         full, self.net_knobs_, self.net_knob_lo_, self.net_knob_span_, n_coef = fit_network_term(
-            unseen if stacked else sums, counts, nets, used)
+            sums, counts, nets, used)
         self.net_coef_ = full
         self.n_network_rows_ = int(len(y))
         self.net_stacked_ = stacked
-        if stacked and len(y) > n_coef:  # fitted on these sums: per degree of freedom
-            rel = self._network_design(unseen, counts, nets) @ full / y - 1
-            self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / (len(y) - n_coef)))
-        elif unseen is not None:
+        if unseen is not None and not (stacked and len(y) > n_coef):
             rel = self._network_design(unseen, counts, nets) @ full / y - 1
             self.net_rel_std_ = float(np.sqrt(np.mean(rel**2)))
-        elif len(y) > n_coef:
+        elif len(y) > n_coef:  # on the sums it was fitted to: per degree of freedom
             rel = self._network_design(sums, counts, nets) @ full / y - 1
             self.net_rel_std_ = float(np.sqrt(np.sum(rel**2) / (len(y) - n_coef)))
 
