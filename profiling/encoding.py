@@ -93,25 +93,29 @@ def parse_scalar(text: str) -> int | float | str:
         return text
 
 
-def split_config(text: str, *, error: type[Exception] = ConfigError) -> list[tuple[str, str]]:
-    """``"a=1, b=on"`` -> ``[("a", "1"), ("b", "on")]``: names and raw values, in order, each name once."""
+def split_config(text: str, *, error: type[Exception] = ConfigError, whole: str = "configuration",
+                 what: str = "config item", name: str = "knob", example: str = "threads=2") -> list[tuple[str, str]]:
+    """``"a=1, b=on"`` -> ``[("a", "1"), ("b", "on")]``: names and raw values, in order, each name once.
+
+    ``whole``, ``what``, ``name`` and ``example`` word the errors (the list, an item, what its key names, a
+    valid pair), so that other ``name=value`` lists (a reference point of objectives, say) use this parser."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
     if not (text or "").strip():
         return out
     for part in text.split(","):
         if not part.strip():
-            raise error(f"configuration {text.strip()[:60]!r} has an empty item (two commas, or one at an end)")
+            raise error(f"{whole} {text.strip()[:60]!r} has an empty item (two commas, or one at an end)")
         if "=" not in part:
-            raise error(f"config item {part.strip()[:60]!r} is not key=value: give knob=value pairs, e.g. threads=2")
+            raise error(f"{what} {part.strip()[:60]!r} is not key=value: give {name}=value pairs, e.g. {example}")
         key, _, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not key:
-            raise error(f"config item {part.strip()[:60]!r} has no knob name")
+            raise error(f"{what} {part.strip()[:60]!r} has no {name} name")
         if key in seen:
-            raise error(f"knob {key!r} is given twice")
+            raise error(f"{name} {key!r} is given twice")
         if not raw:
-            raise error(f"knob {key!r} has no value")
+            raise error(f"{name} {key!r} has no value")
         seen.add(key)
         out.append((key, raw))
     return out

@@ -81,6 +81,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "front the priors predict (a good prior pays from the first evaluations); space: the "
                         "plain design (a prior you do not trust costs least); model, trusted: see "
                         "docs/optimisation.md")
+    g.add_argument("--reference-point", metavar="O1=V1,...", default="",
+                   help="the hypervolume's reference point for bo, in the objectives' units: the worst value of "
+                        "each you would accept (e.g. inference_time=0.5,power_w=8); only what improves on it "
+                        "counts. Objectives not named: 10%% of their observed range beyond their worst value")
     g.add_argument("--input-warp", action="store_true",
                    help="the GP learns a Kumaraswamy warping of each knob (responses that change faster at "
                         "one end of a knob's range)")
@@ -176,6 +180,11 @@ def run(args) -> int:
                         ("--prior-design", args.prior_design)):
         if given and args.strategy != "bo":
             raise OptimisationError(f"{flag} guides the bo strategy, not {args.strategy}")
+    if args.reference_point and args.strategy != "bo":
+        raise OptimisationError(f"--reference-point guides the bo strategy, not {args.strategy}")
+    if args.reference_point and len(objectives) < 2:
+        raise OptimisationError("--reference-point is for two or more objectives (a hypervolume)")
+    reference = _reference_point(args.reference_point, objectives)
     if args.constraint_model and not constraints:
         raise OptimisationError("--constraint-model needs a --constraint to check")
 
@@ -207,6 +216,8 @@ def run(args) -> int:
     bo_options = {"input_warp": True} if args.input_warp else {}
     if args.prior_design:
         bo_options["prior_design"] = args.prior_design
+    if reference:
+        bo_options["reference"] = reference
     if args.source:
         from ..optimisation.priors import source_from_results
 
@@ -240,6 +251,24 @@ def run(args) -> int:
     if not args.quiet:
         _summary(study, results, evaluator if args.table else None)
     return 0
+
+
+def _reference_point(text: str, objectives) -> dict[str, float]:
+    """``"inference_time=0.5,power_w=8"`` -> {objective: value}; every name an objective, every value a number."""
+    from profiling.encoding import split_config
+
+    out = {}
+    for name, raw in split_config(text, error=OptimisationError, whole="--reference-point",
+                                  what="--reference-point item", name="objective", example="inference_time=0.5"):
+        if name not in objectives:
+            raise OptimisationError(f"--reference-point names {name!r}, which is not in --objectives")
+        try:
+            out[name] = float(raw)
+        except ValueError:
+            raise OptimisationError(f"--reference-point: {name}={raw!r} is not a number") from None
+        if not np.isfinite(out[name]):
+            raise OptimisationError(f"--reference-point: {name}={raw!r} is not finite")
+    return out
 
 
 def _load_models(paths, space, network):
@@ -342,3 +371,12 @@ def _summary(study, results, replay) -> None:
             ratio = hypervolume(found_Y, ref) / max(hypervolume(F, ref), 1e-300)
             print(f"hypervolume of the front found / true front of the table: {ratio:.4f} "
                   f"(replay; reference point = true front's nadir + 10% of its range)")
+            stated = study.settings.get("reference")
+            if isinstance(stated, dict):
+                ref = np.array([sign[k] * stated[m] if m in stated else ref[k] for k, m in enumerate(objectives)])
+                whole = hypervolume(F, ref)
+                if whole > 0:
+                    print(f"the same within the stated reference point: "
+                          f"{hypervolume(found_Y, ref) / whole:.4f}")
+                else:
+                    print("no configuration of the table improves on the stated reference point")

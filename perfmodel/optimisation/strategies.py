@@ -281,6 +281,28 @@ class RandomStrategy(Strategy):
 PRIOR_DESIGNS = ("front", "model", "trusted", "space")
 
 
+def reference_point(value) -> str | dict[str, float]:
+    """A BO reference-point setting, checked: ``"observed"``, ``"front"``, or a mapping of objective names
+    to finite values (the user's reference point, in the objectives' units)."""
+    if isinstance(value, str):
+        if value not in REFERENCES:
+            raise OptimisationError(f"unknown reference point {value!r}; choose one of {', '.join(REFERENCES)} "
+                                    "or give a value for each objective")
+        return value
+    if not isinstance(value, Mapping) or not value:
+        raise OptimisationError(f"a reference point is {' or '.join(map(repr, REFERENCES))} or a mapping of "
+                                f"objective names to values, not {value!r}")
+    out = {}
+    for name, v in value.items():
+        try:
+            out[str(name)] = float(v)
+        except (TypeError, ValueError):
+            raise OptimisationError(f"reference point: {name} = {v!r} is not a number") from None
+        if not np.isfinite(out[str(name)]):
+            raise OptimisationError(f"reference point: {name} = {v!r} is not finite")
+    return out
+
+
 def _prior_design_mode(value) -> str:
     # True/False (the former switch) are "front"/"space".
     if isinstance(value, (bool, np.bool_)):
@@ -339,10 +361,14 @@ class BOStrategy(Strategy):
         (:func:`~perfmodel.optimisation.acquisition.expected_hypervolume_improvement` with ``lognormal``);
         other objectives stay on the model's scale. Where that EHVI underflows to 0 at every candidate the
         step is ranked by the log-space EHVI on the model's scale.
-    reference : {"observed", "front"}
+    reference : {"observed", "front"} or mapping of objective name to value
         Reference point of the hypervolume: 10 % of each objective's range beyond its worst observed value
         (``"observed"``), or beyond the nadir of the observed front (``"front"``, BoTorch's
-        ``infer_reference_point``).
+        ``infer_reference_point``), or stated by the user in the objectives' units (the worst value of each
+        that they would accept, as BoTorch asks for where it can): only what improves on it counts, and an
+        objective it does not name takes the ``"observed"`` rule. A stated value that the objective's log
+        scale cannot hold (zero or below for an objective modelled on the log scale) takes that rule too,
+        with a warning.
     noise_prior : bool
         The GPs' noise variance has a log-normal prior instead of bounds
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
@@ -374,10 +400,8 @@ class BOStrategy(Strategy):
         super().__init__(space)
         if ehvi_units not in EHVI_UNITS:
             raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
-        if reference not in REFERENCES:
-            raise OptimisationError(f"unknown reference point {reference!r}; choose one of {', '.join(REFERENCES)}")
+        self.reference = reference_point(reference)
         self.ehvi_units = ehvi_units
-        self.reference = reference
         self.noise_prior = bool(noise_prior)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
@@ -412,6 +436,7 @@ class BOStrategy(Strategy):
         self._last: dict[str, tuple] = {}
         self._init: list[dict] | None = None
         self._warned = False
+        self._warned_reference = False
 
     def initial_design(self, state: SearchState) -> list[dict]:
         """The initial design: ``n_init`` space-filling points, or, when every objective has a prior mean
@@ -622,7 +647,7 @@ class BOStrategy(Strategy):
             return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
         Yall = Y[obj_ok]
         front = pareto_front(Yf)
-        ref = self._reference(Yall, front)
+        ref = self._reference(Yall, front, self._stated(state, models, np.zeros(len(state.objectives), bool)))
         if self.acquisition == "hvpoi":
             with np.errstate(divide="ignore"):
                 return np.log(hypervolume_probability_of_improvement(mu, sd, front, ref)) + pof
@@ -639,22 +664,46 @@ class BOStrategy(Strategy):
                     U[:, k] = models[m][1]
             front_u = pareto_front(U[feasible & obj_ok])
             with np.errstate(divide="ignore"):
-                v = np.log(expected_hypervolume_improvement(mu, sd, front_u, self._reference(U[obj_ok], front_u),
-                                                            lognormal=logn))
+                v = np.log(expected_hypervolume_improvement(
+                    mu, sd, front_u, self._reference(U[obj_ok], front_u, self._stated(state, models, logn)),
+                    lognormal=logn))
             if np.any(np.isfinite(v)):
                 return v + pof
         return log_expected_hypervolume_improvement(mu, sd, front, ref) + pof
 
-    def _reference(self, Yall: np.ndarray, front: np.ndarray) -> np.ndarray:
+    def _stated(self, state: SearchState, models: dict, output_units: np.ndarray) -> np.ndarray | None:
+        # The user's reference point on the scale the hypervolume is computed on (the GP's, or the objective's
+        # own units where ``output_units``), minimised; NaN where the objective takes the rule.
+        if not isinstance(self.reference, dict):
+            return None
+        ref = np.full(len(state.objectives), np.nan)
+        for k, m in enumerate(state.objectives):
+            if m not in self.reference:
+                continue
+            value, gp = self.reference[m], models[m][0]
+            if not output_units[k] and gp.log_ and value <= 0:
+                if not self._warned_reference:
+                    warnings.warn(f"the reference point's {m} = {value:g} is not positive, but {m} is modelled on "
+                                  "the log scale: the observed rule is used for it", UserWarning, stacklevel=3)
+                    self._warned_reference = True
+                continue
+            v = value if output_units[k] else float(gp.transform(value))
+            ref[k] = -v if state.maximize[k] else v
+        return ref
+
+    def _reference(self, Yall: np.ndarray, front: np.ndarray, stated: np.ndarray | None = None) -> np.ndarray:
         # Reference point of the hypervolume: 10 % of the range beyond the worst observed value of each
         # objective ("observed"), or beyond the nadir of the observed front ("front", BoTorch's
-        # infer_reference_point; the range of every observation where the front has none).
+        # infer_reference_point; the range of every observation where the front has none); a stated value
+        # (not NaN in ``stated``) wins.
         span_all = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
         if self.reference == "front":
             span = front.max(axis=0) - front.min(axis=0)
             span = np.where(span > 1e-12 * np.maximum(1.0, np.abs(front.max(axis=0))), span, span_all)
-            return front.max(axis=0) + 0.1 * span
-        return Yall.max(axis=0) + 0.1 * span_all
+            rule = front.max(axis=0) + 0.1 * span
+        else:
+            rule = Yall.max(axis=0) + 0.1 * span_all
+        return rule if stated is None else np.where(np.isnan(stated), rule, stated)
 
 
     def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:

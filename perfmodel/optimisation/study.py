@@ -31,13 +31,13 @@ from ..errors import USER_ERRORS, OptimisationError
 from ..pareto import non_dominated
 from .constraints import ModelConstraint, OutputConstraint, parse_constraints
 from .storage import StudyStorage
-from .strategies import MAX_CANDIDATES, SearchState, make_strategy
+from .strategies import MAX_CANDIDATES, SearchState, make_strategy, reference_point
 
 # Settings that must match when a study file is resumed.
 _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n_init", "seed", "acquisition",
-                "a_priori")
+                "a_priori", "reference")
 # Values of settings that study files written before they existed hold implicitly.
-_RESUME_DEFAULTS = {"a_priori": []}
+_RESUME_DEFAULTS = {"a_priori": [], "reference": "observed"}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design")
 
@@ -89,7 +89,8 @@ class Study:
         default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
-        ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by default),
+        ``reference`` (``"observed"``, default, ``"front"``, or the user's reference point: a mapping of
+        objective names to values in their units; checked on resume), ``noise_prior`` (False by default),
         ``design`` (the initial design, ``"lhs"`` by default), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
@@ -134,6 +135,11 @@ class Study:
         unknown = sorted(set(bo_options or {}) - set(_BO_OPTIONS))
         if unknown:
             raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose one of {', '.join(_BO_OPTIONS)}")
+        reference = reference_point((bo_options or {}).get("reference", "observed"))
+        if isinstance(reference, dict):
+            unknown = [m for m in reference if m not in objectives]
+            if unknown:
+                raise OptimisationError(f"the reference point names {unknown[0]!r}, which is not an objective")
         constraint_models = tuple(constraint_models or ())
         self.space = space
         self.objectives = objectives
@@ -148,7 +154,7 @@ class Study:
             "space": space.to_dict(), "objectives": list(objectives),
             "maximize": [m for m, mx in zip(objectives, self.maximize) if mx],
             "constraints": [str(c) for c in self.constraints], "strategy": strategy, "n_init": self.n_init,
-            "seed": self.seed, "acquisition": acquisition, "source": source,
+            "seed": self.seed, "acquisition": acquisition, "source": source, "reference": reference,
             "a_priori": [f"{m.constraint} ({m.label}, confidence {m.confidence:g})" for m in constraint_models],
             "priors": sorted(prior_mean or {}),
             "guidance": _guidance(prior_mean, (bo_options or {}).get("source_data"), guidance),

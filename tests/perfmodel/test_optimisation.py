@@ -501,6 +501,70 @@ def test_reference_point_from_the_observed_worst_or_from_the_front_nadir():
     np.testing.assert_allclose(BOStrategy(space, reference="front")._reference(Yall, front[:1]), [1.8, 5.8])
 
 
+def test_a_stated_reference_point_replaces_the_rule_per_objective():
+    space = ConfigSpace((Integer("a", 0, 3),))
+    Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
+    front = Yall[:3]
+    bo = BOStrategy(space, reference={"time": 3.0})
+    # time stated (3.0); power, not named, takes the observed rule: 9 + 0.1 * 8
+    np.testing.assert_allclose(bo._reference(Yall, front, np.array([3.0, np.nan])), [3.0, 9.8])
+
+    class Fitted:          # what _stated reads of a fitted surrogate: log scale or not, and the transform
+        def __init__(self, log):
+            self.log_ = log
+
+        def transform(self, y):
+            return np.log(y) if self.log_ else np.asarray(y, float)
+
+    class State:
+        objectives = ("time", "power")
+        maximize = (False, True)
+
+    models = {"time": (Fitted(True),), "power": (Fitted(False),)}
+    bo = BOStrategy(space, reference={"time": 0.5, "power": 20.0})
+    # the hypervolume is computed minimised on the GP's scale: log(0.5) for time, -20 for the maximised power
+    np.testing.assert_allclose(bo._stated(State, models, np.zeros(2, bool)), [np.log(0.5), -20.0])
+    # in the objectives' own units (ehvi_units="output"), the value as stated
+    np.testing.assert_allclose(bo._stated(State, models, np.ones(2, bool)), [0.5, -20.0])
+    bad = BOStrategy(space, reference={"time": -1.0})
+    with pytest.warns(UserWarning, match="not positive"):
+        assert np.isnan(bad._stated(State, models, np.zeros(2, bool))).all()
+
+
+def test_a_stated_reference_point_steers_the_search_into_its_box():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+    def evaluate(c):
+        return {"time": (1 + c["a"]) * (7 - c["b"]) / 6, "power": (1 + c["b"] ** 2) * (1 + 0.1 * c["a"])}
+
+    inside = {True: 0, False: 0}
+    for seed in range(4):
+        for stated in (True, False):
+            study = optimize(evaluate, ["time", "power"], space=space, budget=14, n_init=6, seed=seed,
+                             bo_options={"reference": {"time": 2.0, "power": 17.0}} if stated else None)
+            res = study.results()
+            inside[stated] += int(((res["time"] <= 2.0) & (res["power"] <= 17.0)).sum())
+    # the same designs; the model steps of the stated runs look for what improves on (2, 17)
+    assert inside[True] > inside[False]
+
+
+def test_a_stated_reference_point_is_checked_and_kept_with_the_study(tmp_path):
+    space = small_space()
+    for bad, msg in (({"speed": 1.0}, "names 'speed', which is not an objective"),
+                     ({"time": "fast"}, "time = 'fast' is not a number"),
+                     ({"time": float("inf")}, "not finite"), ({}, "mapping of objective names")):
+        with pytest.raises(OptimisationError, match=msg):
+            Study(space, ["time", "power"], bo_options={"reference": bad})
+    path = str(tmp_path / "s.sqlite")
+    kw = dict(space=space, n_init=4, seed=0, storage=path)
+    optimize(Toy(space), ["time", "power"], budget=5, bo_options={"reference": {"time": 20.0}}, **kw).close()
+    with pytest.raises(OptimisationError, match="its reference differs"):
+        optimize(Toy(space), ["time", "power"], budget=6, resume=True, **kw)
+    resumed = optimize(Toy(space), ["time", "power"], budget=6, resume=True,
+                       bo_options={"reference": {"time": 20.0}}, **kw)
+    assert len(resumed.trials) == 6
+
+
 def test_bo_options_for_the_hypervolume_units_reference_and_noise_prior():
     space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
 

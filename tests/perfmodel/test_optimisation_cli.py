@@ -114,6 +114,28 @@ def test_bad_input_one_line_errors_and_no_study_file(capsys, tmp_path, grid_csv)
     assert "--table" in err(capsys)
 
 
+def test_reference_point_is_used_reported_and_checked(capsys, tmp_path, grid_csv):
+    path, _ = grid_csv
+    study = tmp_path / "s.sqlite"
+    base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--budget", "8", "--init", "5"]
+    assert main(["explore", *base, "--reference-point", "time=5, power=9", "--study", str(study)]) == 0
+    assert "within the stated reference point: " in capsys.readouterr().out
+    stored = sqlite3.connect(study).execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0]
+    assert '"reference": {"time": 5.0, "power": 9.0}' in stored
+    before = study.read_bytes()
+    for args, msg in ((["--reference-point", "speed=1"], "'speed', which is not in --objectives"),
+                      (["--reference-point", "time=fast"], "time='fast' is not a number"),
+                      (["--reference-point", "time"], "is not key=value: give objective=value pairs"),
+                      (["--reference-point", "time=1,time=2"], "objective 'time' is given twice"),
+                      (["--reference-point", "time=1", "--strategy", "tpe"], "guides the bo strategy"),
+                      (["--reference-point", "time=6", "--budget", "9"], "its reference differs")):
+        assert explore(*base, "--study", str(study), "--resume", *args) == 2
+        assert msg in err(capsys)
+    assert study.read_bytes() == before                            # the study file untouched
+    assert explore("--table", path, "--knobs", "a,b", "--objectives", "time", "--reference-point", "time=1") == 2
+    assert "two or more objectives" in err(capsys)
+
+
 def test_duplicates_and_oversized_budget_warn(capsys, tmp_path, grid_csv):
     _, df = grid_csv
     dup = pd.concat([df, df.iloc[:2]])
