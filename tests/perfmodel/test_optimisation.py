@@ -534,6 +534,26 @@ def test_predicted_reference_point_extends_where_the_model_expects_the_front():
     np.testing.assert_allclose(bo._reference(Yall, front), [4.8, 5.8])       # no predictions: "nadir"
 
 
+def test_robust_reference_point_ignores_far_outliers_and_is_the_observed_rule_without_them():
+    space = ConfigSpace((Integer("a", 0, 3),))
+    Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
+    front = Yall[:3]
+    robust, observed = BOStrategy(space, reference="robust"), BOStrategy(space)
+    # no observation beyond Tukey's upper fence: the observed rule, (9, 9) + 10 % of (8, 8)
+    np.testing.assert_allclose(robust._reference(Yall, front), observed._reference(Yall, front))
+    np.testing.assert_allclose(robust._reference(Yall, front), [9.8, 9.8])
+    # a dominated configuration 100 in the first objective: quartiles 2 and 9, fence 9 + 1.5 * 7 = 19.5;
+    # it is left out of the first objective's worst value and range (the observed rule would give 109.9)
+    far = np.vstack([Yall, [100.0, 9.0]])
+    np.testing.assert_allclose(observed._reference(far, front), [109.9, 9.8])
+    np.testing.assert_allclose(robust._reference(far, front), [9.8, 9.8])
+    # an outlier that is on the front (the only point with the lowest second objective) is still covered:
+    # the reference is never short of the front's nadir
+    lone = np.array([[1.0, 5.0], [1.5, 4.0], [2.0, 3.0], [2.5, 3.5], [100.0, 0.5]])
+    ref = robust._reference(lone, lone[[0, 1, 2, 4]])
+    assert ref[0] > 100.0
+
+
 def test_a_stated_reference_point_replaces_the_rule_per_objective():
     space = ConfigSpace((Integer("a", 0, 3),))
     Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
@@ -609,7 +629,7 @@ def test_bo_options_for_the_hypervolume_units_reference_and_noise_prior():
     res = study.results()
     assert list(res["phase"]) == ["design"] * 6 + ["model"] * 6
     assert res[["a", "b"]].drop_duplicates().shape[0] == 12           # never a configuration twice
-    for rule in ("nadir", "predicted"):
+    for rule in ("nadir", "predicted", "plausible", "robust"):
         res = optimize(evaluate, ["time", "power"], space=space, budget=12, n_init=6, seed=0,
                        bo_options={"reference": rule}).results()
         assert list(res["phase"]) == ["design"] * 6 + ["model"] * 6
