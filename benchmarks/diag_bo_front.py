@@ -7,6 +7,18 @@ low-power end, the middle, the low-time end), and for each model step the GP's f
 to the nearest earlier evaluation in objective space.
 
     PYTHONPATH=. python benchmarks/diag_bo_front.py --runs 400x400:12,200x200:16 [--bo-options k=v,...]
+
+Any replayed table (``--file`` with ``--knobs``/``--objectives``, as the benchmark's ``--files``): ``--runs`` is
+then a comma list of seeds, e.g. the fifth TX2 table:
+
+    PYTHONPATH=. python benchmarks/diag_bo_front.py --file datasets/flexibo-tx2/it_ec_te_obj.csv \
+        --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq \
+        --objectives inference_time,energy_consumption --runs 4 --probe 10,15,20
+
+``--probe K,...``: before the (K+1)-th evaluation, the observed front, the reference point the acquisition
+uses (in the objectives' units), and for each true-front configuration not yet evaluated its predicted mean
+and standard deviation (log scale, as modelled) against the truth and its rank by the acquisition among the
+remaining configurations; and the acquisition's top 5 with their true values.
 """
 from __future__ import annotations
 
@@ -20,7 +32,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench_optimisation import KNOBS, OBJECTIVES, grid_file, parse_bo_options, replay, true_front  # noqa: E402
+import bench_optimisation as bench  # noqa: E402
+from bench_optimisation import grid_file, parse_bo_options, replay, true_front  # noqa: E402
 from perfmodel.optimisation.study import Study  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
 
@@ -46,38 +59,110 @@ def lost_by_region(F_true, F_found, ref, n_bins=3):
     return [float(gap[(mid >= edges[b]) & (mid < edges[b + 1])].sum() / hv) for b in range(n_bins)]
 
 
-def run(grid, seed, bo_options, budget=40, init=10, verbose=True):
-    p = replay(grid_file(grid))
+def _cfg_text(config) -> str:
+    flags = [c for c in bench.KNOBS if str(config[c]) in ("0", "1", "True", "False")]
+    rest = [c for c in bench.KNOBS if c not in flags]
+    def num(v):  # clocks in MHz (the TX2 tables give CPU clocks in kHz, the others in Hz)
+        v = float(v)
+        return f"{v / 1e6:.0f}" if abs(v) >= 1e7 else f"{v / 1e3:.0f}" if abs(v) >= 1e4 else f"{v:g}"
+    return "".join(str(int(config[c])) for c in flags) + " " + " ".join(num(config[c]) for c in rest)
+
+
+def probe(study, strat, F_table, keys_table, table, front_keys, k):
+    """What the model believes before evaluation k+1 (see the module docstring)."""
+    from profiling.space import config_key
+    state = study._state()
+    configs, X = strat._cands.remaining(state)
+    seen = {}
+    orig = strat._reference
+
+    def capture(*a, **kw):
+        r = orig(*a, **kw)
+        seen.setdefault("ref", r)
+        return r
+    strat._reference = capture
+    try:
+        acq = strat.acquisition_values(state, configs, X)
+    finally:
+        strat._reference = orig
+    order = np.argsort(-acq)
+    rank = np.empty(len(acq), int)
+    rank[order] = np.arange(1, len(acq) + 1)
+    obj = bench.OBJECTIVES
+    Yobs = np.array([[o[m] for m in obj] for _, o in state.complete])
+    fr = pareto_front(Yobs)
+    fr = fr[np.argsort(fr[:, 0])]
+    ref = seen.get("ref")
+    logs = [strat._last[m][0].log_ for m in obj]
+    ref_u = None if ref is None else [float(np.exp(r)) if lg else float(r) for r, lg in zip(ref, logs)]
+    print(f"  -- probe before evaluation {k + 1}: observed front ({len(fr)}): "
+          + " ".join(f"({r[0]:.3g},{r[1]:.4g})" for r in fr)
+          + (f"; reference ({ref_u[0]:.4g}, {ref_u[1]:.4g})" if ref_u else ""))
+    mus = {m: strat._last[m][2] for m in obj}
+    sds = {}
+    for j, m in enumerate(obj):           # the predictive sd, as the acquisition sees it
+        gp = strat._last[m][0]
+        Xc = strat._cands.encode(configs, linked=strat.linked, log_inputs=strat.log_inputs)
+        sds[m] = gp.predict(Xc, noisy=strat.noisy)[1]
+    key_pos = {config_key(c): i for i, c in enumerate(configs)}
+    print("     true-front configs not yet evaluated: truth -> predicted log mean +- sd per objective, acq rank")
+    for r, key in sorted(zip(F_table, keys_table), key=lambda t: t[0][0]):
+        i = key_pos.get(key)
+        if i is None:
+            continue
+        pred = "  ".join(f"{np.log(r[j]):.2f}->{mus[m][i]:.2f}+-{sds[m][i]:.2f}" for j, m in enumerate(obj))
+        print(f"     ({r[0]:.3g},{r[1]:.4g}) [{_cfg_text(configs[i])}] {pred}  rank {rank[i]}/{len(acq)}")
+    truth = {config_key({kn.name: kn.validate(row[kn.name]) for kn in state.space.knobs}):
+             tuple(float(row[m]) for m in obj) for _, row in table.iterrows()}
+    print("     acquisition's top 5: truth, predicted log means")
+    for i in order[:5]:
+        t = truth.get(config_key(configs[i]), (np.nan, np.nan))
+        print(f"     [{_cfg_text(configs[i])}] ({t[0]:.3g},{t[1]:.4g}) pred "
+              + " ".join(f"{mus[m][i]:.2f}+-{sds[m][i]:.2f}" for m in obj) + f" log-acq {acq[i]:.2f}")
+
+
+def run(grid, seed, bo_options, budget=40, init=10, verbose=True, path=None, probes=()):
+    from profiling.space import config_key
+    p = replay(path or grid_file(grid))
     table = p.frame()
-    Y_all = table[OBJECTIVES].to_numpy(float)
+    Y_all = table[bench.OBJECTIVES].to_numpy(float)
     F, ref, hv_true = true_front(Y_all)
     front_keys = {tuple(r) for r in F}
-    study = Study(p.space(), OBJECTIVES, strategy="bo", n_init=init, seed=seed, bo_options=bo_options)
+    study = Study(p.space(), bench.OBJECTIVES, strategy="bo", n_init=init, seed=seed, bo_options=bo_options)
     strat = study._strategy
+    space = p.space()
+    rows_front = [r for _, r in table.iterrows() if tuple(float(r[m]) for m in bench.OBJECTIVES) in front_keys]
+    F_table = [np.array([float(r[m]) for m in bench.OBJECTIVES]) for r in rows_front]
+    keys_table = [config_key({k.name: k.validate(r[k.name]) for k in space.knobs}) for r in rows_front]
     Y, lines = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k in range(budget):
+            if k in probes:
+                print("\n".join(lines))
+                lines = []
+                probe(study, strat, F_table, keys_table, table, front_keys, k)
             t = study.ask()
             out = p.evaluate(t.config)
             study.tell(t, out)
-            y = np.array([out[m] for m in OBJECTIVES], float)
+            y = np.array([out[m] for m in bench.OBJECTIVES], float)
             noise = {m: gp.noise_variance for m, (gp, _, _) in strat._last.items()}
             logY = np.log(np.array(Y)) if Y else None
             dist = (np.min(np.max(np.abs(logY - np.log(y)), axis=1)) if Y else np.nan)
             on_front = tuple(y) in front_keys
             Y.append(y)
             hv = hypervolume(np.array(Y), ref) / hv_true
-            cfg = "".join(str(int(t.config[c])) for c in KNOBS[:3]) + " " + " ".join(f"{t.config[c]/1e6:.0f}" for c in KNOBS[3:])
-            lines.append(f"  {k+1:2d} {t.phase:6s} [{cfg}] t={y[0]:.4f} p={y[1]:8.1f} front={int(on_front)} "
-                         f"dlog={dist:.3f} HV={hv:.4f} noise=" + ",".join(f"{v:.2g}" for v in noise.values())
-                        )
+            lines.append(f"  {k+1:2d} {t.phase:6s} [{_cfg_text(t.config)}] t={y[0]:.4g} p={y[1]:8.1f} "
+                         f"front={int(on_front)} dlog={dist:.3f} HV={hv:.4f} noise="
+                         + ",".join(f"{v:.2g}" for v in noise.values()))
     Y = np.array(Y)
     found = pareto_front(Y)
     hv = hypervolume(Y, ref) / hv_true
     n_front_found = sum(tuple(r) in front_keys for r in Y)
     lost = lost_by_region(F, found, ref)
-    print(f"{grid} seed {seed}: HV@40 {hv:.4f}; true front {len(F)} points, found {n_front_found}; "
+    slow = int(np.sum(Y[init:, 0] > F[:, 0].max()))
+    print(f"{grid} seed {seed}: HV@{budget} {hv:.4f}; true front {len(F)} points, found {n_front_found}; "
+          f"model steps slower than the true front's slowest point: {slow} of {budget - init}; "
           f"lost HV by time-third (low-time .. high-time/low-power): " + ", ".join(f"{v:.4f}" for v in lost))
     Fs = F[np.argsort(F[:, 0])]
     missed = [tuple(r) for r in Fs if tuple(r) not in {tuple(q) for q in Y}]
@@ -90,11 +175,23 @@ def run(grid, seed, bo_options, budget=40, init=10, verbose=True):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", required=True)
+    ap.add_argument("--runs", required=True, help="grid:seed,... (the four TX2 grids) or seeds with --file")
+    ap.add_argument("--file", help="a replayed table instead of the TX2 grids (then --runs lists seeds)")
+    ap.add_argument("--knobs", help="comma list of the knob columns (as the benchmark's --knobs)")
+    ap.add_argument("--objectives", help="comma list of the two minimised objectives (as the benchmark's)")
+    ap.add_argument("--probe", default="", help="comma list of evaluation counts to probe the model at")
     ap.add_argument("--bo-options", default="")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
+    if a.knobs:
+        bench.KNOBS = a.knobs.split(",")
+    if a.objectives:
+        bench.OBJECTIVES = a.objectives.split(",")
     opts = parse_bo_options(a.bo_options, ap)
+    probes = {int(v) for v in a.probe.split(",") if v}
     for item in a.runs.split(","):
-        g, s = item.split(":")
-        run(g, int(s), opts, verbose=not a.quiet)
+        if a.file:
+            g, s = os.path.basename(a.file), item
+        else:
+            g, s = item.split(":")
+        run(g, int(s), opts, verbose=not a.quiet, path=a.file, probes=probes)

@@ -28,7 +28,7 @@ from .gp import GPSurrogate
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
 EHVI_UNITS = ("model", "output")
-REFERENCES = ("observed", "front")
+REFERENCES = ("observed", "front", "nadir", "predicted", "plausible", "robust")
 # Above this many configurations a finite space is searched through a random subset of candidates.
 MAX_CANDIDATES = 20_000
 
@@ -361,10 +361,26 @@ class BOStrategy(Strategy):
         (:func:`~perfmodel.optimisation.acquisition.expected_hypervolume_improvement` with ``lognormal``);
         other objectives stay on the model's scale. Where that EHVI underflows to 0 at every candidate the
         step is ranked by the log-space EHVI on the model's scale.
-    reference : {"observed", "front"} or mapping of objective name to value
+    reference : {"observed", "front", "nadir", "predicted", "plausible", "robust"} or mapping of objective name
+        to value
         Reference point of the hypervolume: 10 % of each objective's range beyond its worst observed value
-        (``"observed"``), or beyond the nadir of the observed front (``"front"``, BoTorch's
-        ``infer_reference_point``), or stated by the user in the objectives' units (the worst value of each
+        (``"observed"``), or 10 % of the observed front's range beyond the nadir of the observed front
+        (``"front"``, BoTorch's ``infer_reference_point``), or 10 % of each objective's range over every
+        observation beyond the nadir of the observed front (``"nadir"``: anchored on the front, so that
+        configurations far worse than any front point, e.g. a few extremely slow ones, do not stretch the
+        hypervolume towards them, with the margin of ``"observed"``, so that the front's ends can still
+        extend), or the same margin beyond the nadir of the observed front and of the front that the GPs'
+        predicted means give the remaining configurations, whichever is worse in each objective
+        (``"predicted"``: where the model expects the front to extend, e.g. to slower, lower-power
+        configurations, the hypervolume extends with it; configurations it expects to be dominated do not
+        stretch it; the predicted front is over every remaining configuration, constraints not applied),
+        or as ``"predicted"`` with the optimistic end of each prediction's 95 % band (mean - 1.96 sd,
+        minimised) in place of the mean (``"plausible"``: where the model is unsure the front may extend),
+        or the ``"observed"`` rule over the observations within Tukey's upper fence of each objective (on
+        the model's scale: at most 1.5 interquartile ranges above the upper quartile), and never short of
+        the observed front's nadir (``"robust"``: a few configurations far worse than the rest, e.g. ten
+        times slower, do not stretch the hypervolume towards them; where there are none it is
+        ``"observed"``), or stated by the user in the objectives' units (the worst value of each
         that they would accept, as BoTorch asks for where it can): only what improves on it counts, and an
         objective it does not name takes the ``"observed"`` rule. A stated value that the objective's log
         scale cannot hold (zero or below for an objective modelled on the log scale) takes that rule too,
@@ -647,7 +663,9 @@ class BOStrategy(Strategy):
             return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
         Yall = Y[obj_ok]
         front = pareto_front(Yf)
-        ref = self._reference(Yall, front, self._stated(state, models, np.zeros(len(state.objectives), bool)))
+        optimistic = mu - 1.96 * sd if self.reference == "plausible" else mu
+        ref = self._reference(Yall, front, self._stated(state, models, np.zeros(len(state.objectives), bool)),
+                              predicted=optimistic)
         if self.acquisition == "hvpoi":
             with np.errstate(divide="ignore"):
                 return np.log(hypervolume_probability_of_improvement(mu, sd, front, ref)) + pof
@@ -665,7 +683,9 @@ class BOStrategy(Strategy):
             front_u = pareto_front(U[feasible & obj_ok])
             with np.errstate(divide="ignore"):
                 v = np.log(expected_hypervolume_improvement(
-                    mu, sd, front_u, self._reference(U[obj_ok], front_u, self._stated(state, models, logn)),
+                    mu, sd, front_u, self._reference(U[obj_ok], front_u, self._stated(state, models, logn),
+                                                     predicted=np.where(logn, np.exp(optimistic),
+                                                                        optimistic)),
                     lognormal=logn))
             if np.any(np.isfinite(v)):
                 return v + pof
@@ -691,13 +711,31 @@ class BOStrategy(Strategy):
             ref[k] = -v if state.maximize[k] else v
         return ref
 
-    def _reference(self, Yall: np.ndarray, front: np.ndarray, stated: np.ndarray | None = None) -> np.ndarray:
+    def _reference(self, Yall: np.ndarray, front: np.ndarray, stated: np.ndarray | None = None,
+                   predicted: np.ndarray | None = None) -> np.ndarray:
         # Reference point of the hypervolume: 10 % of the range beyond the worst observed value of each
         # objective ("observed"), or beyond the nadir of the observed front ("front", BoTorch's
-        # infer_reference_point; the range of every observation where the front has none); a stated value
-        # (not NaN in ``stated``) wins.
+        # infer_reference_point; the range of every observation where the front has none), or 10 % of the
+        # range of every observation beyond the front's nadir ("nadir"), or beyond the worse of that nadir
+        # and the nadir of the front of ``predicted`` (the predicted means of the remaining configurations,
+        # minimised, on the same scale; "predicted"), or the "observed" rule over the observations within
+        # Tukey's upper fence, not short of the front's nadir ("robust"); a stated value (not NaN in ``stated``) wins.
         span_all = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
-        if self.reference == "front":
+        if self.reference in ("predicted", "plausible") and predicted is not None and len(predicted):
+            ok = np.all(np.isfinite(predicted), axis=1)
+            nadir = front.max(axis=0)
+            if ok.any():
+                nadir = np.maximum(nadir, pareto_front(predicted[ok]).max(axis=0))
+            rule = nadir + 0.1 * span_all
+        elif self.reference == "robust":
+            q1, q3 = np.percentile(Yall, [25, 75], axis=0)
+            inside = np.where(Yall <= q3 + 1.5 * (q3 - q1), Yall, np.nan)      # Tukey's upper fence
+            top = np.maximum(np.nanmax(inside, axis=0), front.max(axis=0))
+            span = np.maximum(top - np.nanmin(inside, axis=0), 1e-9)
+            rule = top + 0.1 * span
+        elif self.reference in ("nadir", "predicted", "plausible"):
+            rule = front.max(axis=0) + 0.1 * span_all
+        elif self.reference == "front":
             span = front.max(axis=0) - front.min(axis=0)
             span = np.where(span > 1e-12 * np.maximum(1.0, np.abs(front.max(axis=0))), span, span_all)
             rule = front.max(axis=0) + 0.1 * span

@@ -89,10 +89,10 @@ class Study:
         default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
-        ``reference`` (``"observed"``, default, ``"front"``, or the user's reference point: a mapping of
-        objective names to values in their units; checked on resume), ``noise_prior`` (False by default),
-        ``design`` (the initial design, ``"lhs"`` by default), see
-        :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+        ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
+        ``"plausible"``, ``"robust"``, or the user's reference point: a mapping of objective names to values
+        in their units; checked on resume), ``noise_prior`` (False by default), ``design`` (the initial
+        design, ``"lhs"`` by default), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
         infeasible with high probability is rejected before any measurement, by every strategy; see

@@ -501,6 +501,59 @@ def test_reference_point_from_the_observed_worst_or_from_the_front_nadir():
     np.testing.assert_allclose(BOStrategy(space, reference="front")._reference(Yall, front[:1]), [1.8, 5.8])
 
 
+def test_nadir_reference_point_is_anchored_on_the_front_with_the_observed_margin():
+    space = ConfigSpace((Integer("a", 0, 3),))
+    Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
+    front = Yall[:3]
+    nadir = BOStrategy(space, reference="nadir")
+    # front nadir (4, 5) + 10 % of the range over every observation (8, 8)
+    np.testing.assert_allclose(nadir._reference(Yall, front), [4.8, 5.8])
+    # a far worse, dominated configuration moves the observed rule's reference with it, not this one's
+    # beyond the margin it adds to the range (here 10 % of 100 - 1 instead of 10 % of 9 - 1)
+    far = np.vstack([Yall, [100.0, 9.0]])
+    observed = BOStrategy(space)._reference(far, front)
+    np.testing.assert_allclose(observed, [109.9, 9.8])
+    np.testing.assert_allclose(nadir._reference(far, front), [13.9, 5.8])
+    # a one-point front: the point plus the margin, which the front's own range (BoTorch's rule) would not give
+    np.testing.assert_allclose(nadir._reference(Yall, front[:1]), [1.8, 5.8])
+
+
+def test_predicted_reference_point_extends_where_the_model_expects_the_front():
+    space = ConfigSpace((Integer("a", 0, 3),))
+    Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
+    front = Yall[:3]
+    bo = BOStrategy(space, reference="predicted")
+    # predicted means of the remaining configurations: their front (3, 2), (6, 0.5) reaches further in the
+    # first objective (6 > 4); (20, 20) is dominated and does not count. Worse nadir per objective (6, 5)
+    # + 10 % of the observed range (8, 8)
+    predicted = np.array([[6.0, 0.5], [3.0, 2.0], [20.0, 20.0]])
+    np.testing.assert_allclose(bo._reference(Yall, front, predicted=predicted), [6.8, 5.8])
+    # a predicted front inside the observed one leaves the observed front's nadir (as "nadir")
+    inside = np.array([[1.5, 2.0], [30.0, 30.0]])
+    np.testing.assert_allclose(bo._reference(Yall, front, predicted=inside), [4.8, 5.8])
+    np.testing.assert_allclose(bo._reference(Yall, front), [4.8, 5.8])       # no predictions: "nadir"
+
+
+def test_robust_reference_point_ignores_far_outliers_and_is_the_observed_rule_without_them():
+    space = ConfigSpace((Integer("a", 0, 3),))
+    Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
+    front = Yall[:3]
+    robust, observed = BOStrategy(space, reference="robust"), BOStrategy(space)
+    # no observation beyond Tukey's upper fence: the observed rule, (9, 9) + 10 % of (8, 8)
+    np.testing.assert_allclose(robust._reference(Yall, front), observed._reference(Yall, front))
+    np.testing.assert_allclose(robust._reference(Yall, front), [9.8, 9.8])
+    # a dominated configuration 100 in the first objective: quartiles 2 and 9, fence 9 + 1.5 * 7 = 19.5;
+    # it is left out of the first objective's worst value and range (the observed rule would give 109.9)
+    far = np.vstack([Yall, [100.0, 9.0]])
+    np.testing.assert_allclose(observed._reference(far, front), [109.9, 9.8])
+    np.testing.assert_allclose(robust._reference(far, front), [9.8, 9.8])
+    # an outlier that is on the front (the only point with the lowest second objective) is still covered:
+    # the reference is never short of the front's nadir
+    lone = np.array([[1.0, 5.0], [1.5, 4.0], [2.0, 3.0], [2.5, 3.5], [100.0, 0.5]])
+    ref = robust._reference(lone, lone[[0, 1, 2, 4]])
+    assert ref[0] > 100.0
+
+
 def test_a_stated_reference_point_replaces_the_rule_per_objective():
     space = ConfigSpace((Integer("a", 0, 3),))
     Yall = np.array([[1.0, 5.0], [2.0, 3.0], [4.0, 1.0], [9.0, 9.0]])
@@ -576,7 +629,12 @@ def test_bo_options_for_the_hypervolume_units_reference_and_noise_prior():
     res = study.results()
     assert list(res["phase"]) == ["design"] * 6 + ["model"] * 6
     assert res[["a", "b"]].drop_duplicates().shape[0] == 12           # never a configuration twice
+    for rule in ("nadir", "predicted", "plausible", "robust"):
+        res = optimize(evaluate, ["time", "power"], space=space, budget=12, n_init=6, seed=0,
+                       bo_options={"reference": rule}).results()
+        assert list(res["phase"]) == ["design"] * 6 + ["model"] * 6
+        assert res[["a", "b"]].drop_duplicates().shape[0] == 12
     for bad, msg in (({"ehvi_units": "linear"}, "unknown EHVI units 'linear'"),
-                     ({"reference": "worst"}, "unknown reference point 'worst'")):
+                     ({"reference": "worst"}, "unknown reference point 'worst'.*nadir")):
         with pytest.raises(OptimisationError, match=msg):
             Study(space, ["time", "power"], bo_options=bad)
