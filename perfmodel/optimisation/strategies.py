@@ -361,30 +361,20 @@ class BOStrategy(Strategy):
         (:func:`~perfmodel.optimisation.acquisition.expected_hypervolume_improvement` with ``lognormal``);
         other objectives stay on the model's scale. Where that EHVI underflows to 0 at every candidate the
         step is ranked by the log-space EHVI on the model's scale.
-    reference : {"observed", "front", "nadir", "predicted", "plausible", "robust"} or mapping of objective name
-        to value
-        Reference point of the hypervolume: 10 % of each objective's range beyond its worst observed value
-        (``"observed"``), or 10 % of the observed front's range beyond the nadir of the observed front
-        (``"front"``, BoTorch's ``infer_reference_point``), or 10 % of each objective's range over every
-        observation beyond the nadir of the observed front (``"nadir"``: anchored on the front, so that
-        configurations far worse than any front point, e.g. a few extremely slow ones, do not stretch the
-        hypervolume towards them, with the margin of ``"observed"``, so that the front's ends can still
-        extend), or the same margin beyond the nadir of the observed front and of the front that the GPs'
-        predicted means give the remaining configurations, whichever is worse in each objective
-        (``"predicted"``: where the model expects the front to extend, e.g. to slower, lower-power
-        configurations, the hypervolume extends with it; configurations it expects to be dominated do not
-        stretch it; the predicted front is over every remaining configuration, constraints not applied),
-        or as ``"predicted"`` with the optimistic end of each prediction's 95 % band (mean - 1.96 sd,
-        minimised) in place of the mean (``"plausible"``: where the model is unsure the front may extend),
-        or the ``"observed"`` rule over the observations within Tukey's upper fence of each objective (on
-        the model's scale: at most 1.5 interquartile ranges above the upper quartile), and never short of
-        the observed front's nadir (``"robust"``: a few configurations far worse than the rest, e.g. ten
-        times slower, do not stretch the hypervolume towards them; where there are none it is
-        ``"observed"``), or stated by the user in the objectives' units (the worst value of each
-        that they would accept, as BoTorch asks for where it can): only what improves on it counts, and an
-        objective it does not name takes the ``"observed"`` rule. A stated value that the objective's log
-        scale cannot hold (zero or below for an objective modelled on the log scale) takes that rule too,
-        with a warning.
+    reference : {"observed", "front", "nadir", "predicted", "plausible", "robust"} or mapping
+        Reference point of the hypervolume, per objective (minimised, on the scale EHVI is computed on):
+        ``"observed"``: the worst observed value + 10 % of the observed range; ``"front"``: the observed
+        front's nadir + 10 % of the front's range (BoTorch's ``infer_reference_point``); ``"nadir"``: the
+        front's nadir + 10 % of the observed range; ``"predicted"``: as ``"nadir"`` from the worse of that
+        nadir and the nadir of the front the GP means predict for the remaining configurations;
+        ``"plausible"``: as ``"predicted"`` with the optimistic end of the 95 % band instead of the mean;
+        ``"robust"``: the ``"observed"`` rule over the observations within Tukey's upper fence, never short
+        of the front's nadir. A mapping of objective name to value is the user's reference point in the
+        objectives' units (the worst value of each they would accept, as BoTorch asks for where it can):
+        only what improves on it counts; an objective it does not name, or a value the objective's log
+        scale cannot hold (zero or below), takes the ``"observed"`` rule (the latter with a warning). Only
+        ``"observed"`` and a stated point are recommended; the others are options measured in
+        docs/optimisation-results.md and not adopted.
     noise_prior : bool
         The GPs' noise variance has a log-normal prior instead of bounds
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
@@ -713,13 +703,9 @@ class BOStrategy(Strategy):
 
     def _reference(self, Yall: np.ndarray, front: np.ndarray, stated: np.ndarray | None = None,
                    predicted: np.ndarray | None = None) -> np.ndarray:
-        # Reference point of the hypervolume: 10 % of the range beyond the worst observed value of each
-        # objective ("observed"), or beyond the nadir of the observed front ("front", BoTorch's
-        # infer_reference_point; the range of every observation where the front has none), or 10 % of the
-        # range of every observation beyond the front's nadir ("nadir"), or beyond the worse of that nadir
-        # and the nadir of the front of ``predicted`` (the predicted means of the remaining configurations,
-        # minimised, on the same scale; "predicted"), or the "observed" rule over the observations within
-        # Tukey's upper fence, not short of the front's nadir ("robust"); a stated value (not NaN in ``stated``) wins.
+        # The rule of ``self.reference`` (see the class docstring; for "front", the range of every
+        # observation where the front has none; ``predicted``: the predicted means of the remaining
+        # configurations, minimised, on the same scale); a stated value (not NaN in ``stated``) wins.
         span_all = np.maximum(Yall.max(axis=0) - Yall.min(axis=0), 1e-9)
         if self.reference in ("predicted", "plausible") and predicted is not None and len(predicted):
             ok = np.all(np.isfinite(predicted), axis=1)
