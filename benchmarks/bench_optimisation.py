@@ -265,13 +265,13 @@ def parse_bo_options(text: str, ap) -> dict:
                             ("reference", "front"), ("design", "lhs"), ("design", "sobol"), ("design", "random")}:
             out[key] = value
             continue
-        if key == "gp_restarts" and value.isdigit():
+        if key in ("gp_restarts", "hyper_samples") and value.isdigit():
             out[key] = int(value)
             continue
         if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior") or value not in ("0", "1"):
             ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp=0|1 or "
                      "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
-                     "or reference=observed|front or gp_restarts=N")
+                     "or reference=observed|front or gp_restarts=N or hyper_samples=N")
         out[key] = value == "1"
     return out
 

@@ -39,7 +39,8 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design")
+               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
+               "hyper_samples")
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class Study:
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by default),
-        ``design`` (the initial design, ``"lhs"`` by default), see
+        ``design`` (the initial design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the
+        acquisition averaged over that many posterior samples of the GPs' hyper-parameters), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
