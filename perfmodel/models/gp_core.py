@@ -38,7 +38,7 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from ..errors import ModelError
 
 __all__ = ["KERNELS", "kernel_matrix", "Hyper", "PriorMean", "InputWarp", "OutcomeTransform", "FittedGP",
-           "fit_gp", "sample_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
+           "fit_gp", "sample_gp", "mean_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
 
 KERNELS = ("rbf", "matern52")
 
@@ -589,3 +589,19 @@ def sample_gp(gp: FittedGP, *, hyper: Hyper = REGRESSION_HYPER, mean: PriorMean 
             if sweep >= burn:
                 out.append(target.fitted(theta, gp))
     return out
+
+
+def mean_gp(samples: list[FittedGP]) -> FittedGP:
+    """One GP at the posterior mean of sampled hyper-parameters: the mean of the log kernel variance, log
+    length-scales and log noise variance (a geometric mean) and of the prior mean's offset and weight."""
+    if not samples:
+        raise ModelError("the posterior mean of the hyper-parameters needs at least one sample")
+    s0 = samples[0]
+    kw = {}
+    if s0.mean_weight is not None:
+        kw.update(mean_offset=float(np.mean([s.mean_offset for s in samples])),
+                  mean_weight=float(np.mean([s.mean_weight for s in samples])))
+    return FittedGP(kernel=s0.kernel, variance=float(np.exp(np.mean([np.log(s.variance) for s in samples]))),
+                    lengthscale=np.exp(np.mean([np.log(s.lengthscale) for s in samples], axis=0)),
+                    noise_variance=float(np.exp(np.mean([np.log(s.noise_variance) for s in samples]))),
+                    X_train=s0.X_train, y_train=s0.y_train, **kw)

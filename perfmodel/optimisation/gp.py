@@ -47,7 +47,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, OptimisationError
-from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp, sample_gp
+from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp, mean_gp, sample_gp
 
 OUTCOME_TRANSFORMS = ("log", "none")
 # Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
@@ -58,6 +58,7 @@ PRIOR_WEIGHTS = ("learned", "fixed")
 # BoTorch's default since 0.12 (median 0.018; Hvarfner et al. 2024, "Vanilla Bayesian optimization
 # performs great in high dimensions").
 NOISE_PRIOR = (-4.0, 1.0)
+HYPER_USES = ("samples", "mean")
 
 
 class GPSurrogate:
@@ -92,12 +93,21 @@ class GPSurrogate:
         0: the optimum of the hyper-parameters only. N >= 1: also N posterior samples of them (log-uniform
         prior inside the optimiser's bounds, or the noise prior; slice sampling started at the optimum, 10
         sweeps discarded), for :meth:`predict_samples`. Not with ``input_warp``.
+    hyper_use : {"samples", "mean"}
+        With ``hyper_samples``: keep the samples (``"samples"``), or replace the optimum by one GP at their
+        posterior mean (``"mean"``: geometric mean of the variances and length-scales), a point estimate
+        that does not jump between the likelihood's local optima from one fit to the next; then
+        ``samples_`` is empty and every prediction is that GP's.
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
                  outcome_transform: str | None = None, prior_weight: str = "learned",
                  prior_selection: str = "evidence", input_warp: bool = False, noise_prior: bool = False,
-                 hyper_samples: int = 0):
+                 hyper_samples: int = 0, hyper_use: str = "samples"):
+        if hyper_use not in HYPER_USES:
+            raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose one of "
+                                    f"{', '.join(HYPER_USES)}")
+        self.hyper_use = hyper_use
         if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
             raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
         if hyper_samples and input_warp:
@@ -152,6 +162,8 @@ class GPSurrogate:
                                           n_samples=self.hyper_samples, seed=[int(self.seed), 1])
             except ModelError as e:
                 raise OptimisationError(str(e)) from None
+            if self.hyper_use == "mean":
+                self.gp_, self.samples_ = mean_gp(self.samples_), []
         return self
 
     def _fit_map(self, X, y, prior=None, source=None) -> GPSurrogate:

@@ -368,6 +368,9 @@ class BOStrategy(Strategy):
         probability of feasibility) is computed with the k-th sample of every output's GP, and the
         candidates are ranked by the mean over k of those values (in log space: log-mean-exp of the
         per-sample log acquisitions). Not with ``input_warp``.
+    hyper_use : {"acquisition", "mean"}
+        With ``hyper_samples``: integrate the acquisition over the samples (``"acquisition"``, default), or
+        use one GP per output at the samples' posterior mean (``"mean"``; the acquisition of that GP).
     """
 
     name = "bo"
@@ -380,8 +383,12 @@ class BOStrategy(Strategy):
                  source_data: Sequence[tuple[dict, dict]] | None = None,
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
                  ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
-                 hyper_samples: int = 0):
+                 hyper_samples: int = 0, hyper_use: str = "acquisition"):
         super().__init__(space)
+        if hyper_use not in ("acquisition", "mean"):
+            raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
+                                    "or mean")
+        self.hyper_use = hyper_use
         if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
             raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
         if hyper_samples and input_warp:
@@ -601,10 +608,11 @@ class BOStrategy(Strategy):
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
-                             noise_prior=self.noise_prior, hyper_samples=self.hyper_samples)
+                             noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
+                             hyper_use="mean" if self.hyper_use == "mean" else "samples")
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
-            if self.hyper_samples:
+            if self.hyper_samples and self.hyper_use == "acquisition":
                 mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
             else:
                 mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
@@ -713,10 +721,11 @@ class BOStrategy(Strategy):
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
-                         noise_prior=self.noise_prior, hyper_samples=self.hyper_samples)
+                         noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
+                         hyper_use="mean" if self.hyper_use == "mean" else "samples")
         gp.fit(Xd[obj_ok], f)
         best = float(f[feasible[obj_ok]].min())
-        if not self.hyper_samples:
+        if not self.hyper_samples or self.hyper_use == "mean":
             mu, sd = gp.predict(X, noisy=self.noisy)
             return log_expected_improvement(mu, sd, best)
         mu, sd = gp.predict_samples(X, noisy=self.noisy)
@@ -836,7 +845,8 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "hyper_samples")
+                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "hyper_samples",
+                "hyper_use")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

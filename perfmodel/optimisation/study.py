@@ -40,7 +40,7 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
-               "hyper_samples")
+               "hyper_samples", "hyper_use")
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ class Study:
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by default),
         ``design`` (the initial design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the
-        acquisition averaged over that many posterior samples of the GPs' hyper-parameters), see
+        acquisition averaged over that many posterior samples of the GPs' hyper-parameters; ``hyper_use="mean"``:
+        one GP at their posterior mean instead), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts

@@ -7,7 +7,7 @@ from scipy.stats import truncnorm
 
 from perfmodel.errors import ModelError, OptimisationError
 from perfmodel.models.gp_core import (SURROGATE_HYPER, InputWarp, PriorMean, _LogPosterior, _slice_sweep, fit_gp,
-                                      sample_gp)
+                                      mean_gp, sample_gp)
 from perfmodel.optimisation import Study, optimize
 from perfmodel.optimisation.acquisition import log_expected_hypervolume_improvement
 from perfmodel.optimisation.gp import GPSurrogate
@@ -113,6 +113,26 @@ def test_surrogate_without_samples_predicts_its_optimum_as_one_row():
     np.testing.assert_allclose(mus[0], gps.outcome_.mean_ + gps.outcome_.scale_ * mu0)
 
 
+def test_posterior_mean_gp_is_the_geometric_mean_of_the_samples():
+    X, z = data()
+    y = np.exp(z)
+    gps = GPSurrogate(hyper_samples=5).fit(X, y)
+    m = mean_gp(gps.samples_)
+    assert m.variance == pytest.approx(np.prod([s.variance for s in gps.samples_]) ** 0.2)
+    assert m.noise_variance == pytest.approx(np.prod([s.noise_variance for s in gps.samples_]) ** 0.2)
+    np.testing.assert_allclose(m.lengthscale, np.prod([s.lengthscale for s in gps.samples_], axis=0) ** 0.2)
+    # hyper_use="mean": the surrogate predicts with that one GP (same samples: same seed)
+    gpm = GPSurrogate(hyper_samples=5, hyper_use="mean").fit(X, y)
+    assert gpm.samples_ == [] and gpm.gp_.variance == pytest.approx(m.variance)
+    mus, _ = gpm.predict_samples(X[:4])
+    assert mus.shape == (1, 4)
+    np.testing.assert_allclose(mus[0], gpm.outcome_.mean_ + gpm.outcome_.scale_ * m.predict(X[:4])[0])
+    with pytest.raises(ModelError, match="at least one sample"):
+        mean_gp([])
+    with pytest.raises(OptimisationError, match="unknown use"):
+        GPSurrogate(hyper_samples=5, hyper_use="median")
+
+
 def toy_state(space, n=8, seed=0):
     rng = np.random.default_rng(seed)
     configs = [{"a": int(a), "b": int(b)} for a, b in zip(rng.permutation(8)[:n], rng.choice([1, 2, 3, 4, 5, 6], n))]
@@ -165,3 +185,5 @@ def test_hyper_samples_option_runs_deterministically_and_refuses_bad_values():
             Study(space, ["time", "power"], bo_options={"hyper_samples": bad})
     with pytest.raises(OptimisationError, match="input warping"):
         Study(space, ["time", "power"], bo_options={"hyper_samples": 2, "input_warp": True})
+    with pytest.raises(OptimisationError, match="unknown use"):
+        Study(space, ["time", "power"], bo_options={"hyper_samples": 2, "hyper_use": "median"})
