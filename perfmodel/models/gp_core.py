@@ -421,6 +421,9 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
 # ---------------------------------------------------------------------------------------------------------------
 # Posterior samples of the hyper-parameters (Snoek et al. 2012's integrated acquisition; Murray & Adams 2010)
 
+LENGTHSCALE_PRIORS = (None, "saas")
+SAAS_TAU_SCALE = 0.1       # BoTorch's SaasPyroModel: tau ~ HalfCauchy(0.1)
+
 
 class _LogPosterior:
     """Log posterior of the hyper-parameters ``theta`` of a GP on fixed data, up to a constant.
@@ -433,7 +436,11 @@ class _LogPosterior:
     weight are flat inside their bounds. Outside the support the log density is ``-inf``.
     """
 
-    def __init__(self, X, z, kernel: str, n_ls: int, hyper: Hyper, mean: PriorMean | None):
+    def __init__(self, X, z, kernel: str, n_ls: int, hyper: Hyper, mean: PriorMean | None,
+                 lengthscale_prior: str | None = None):
+        if lengthscale_prior not in LENGTHSCALE_PRIORS:
+            raise ModelError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
+        self.saas = lengthscale_prior == "saas"
         self.X = np.asarray(X, dtype=float)
         self.z = np.asarray(z, dtype=float).ravel()
         self.kernel = kernel
@@ -460,15 +467,34 @@ class _LogPosterior:
         if mean is not None:
             lo += [mean.offset_bounds[0], mean.weight_bounds[0]]
             hi += [mean.offset_bounds[1], mean.weight_bounds[1]]
+        if self.saas:
+            lo.append(-np.inf)                              # log of the global shrinkage tau
+            hi.append(np.inf)
         self.lower, self.upper = np.array(lo, dtype=float), np.array(hi, dtype=float)
 
     def theta(self, gp: FittedGP) -> np.ndarray:
         t = [np.log(gp.variance), *np.log(gp.lengthscale[:self.n_ls]), np.log(gp.noise_variance)]
         if self.mean is not None:
             t += [gp.mean_offset, gp.mean_weight]
+        if self.saas:
+            t.append(np.log(SAAS_TAU_SCALE))
         return np.clip(np.array(t, dtype=float), self.lower, self.upper)
 
+    def _log_saas(self, theta: np.ndarray) -> float:
+        # SAAS (Eriksson & Jankowiak 2021, BoTorch's SaasFullyBayesianSingleTaskGP): tau ~ HalfCauchy(0.1),
+        # each inverse squared length-scale rho_i = 1 / l_i^2 ~ HalfCauchy(tau); densities of log tau and
+        # log l_i (log Jacobians |d tau / d log tau| = tau, |d rho / d log l| = 2 rho).
+        log_tau = theta[-1]
+        tau = np.exp(log_tau)
+        rho = np.exp(-2.0 * theta[1:self.n_ls + 1])
+        out = -np.log1p((tau / SAAS_TAU_SCALE) ** 2) + log_tau
+        out += np.sum(-log_tau - np.log1p((rho / tau) ** 2) + np.log(rho))
+        return float(out)
+
     def _log_prior(self, theta: np.ndarray) -> float:
+        return self._log_box_prior(theta) + (self._log_saas(theta) if self.saas else 0.0)
+
+    def _log_box_prior(self, theta: np.ndarray) -> float:
         h = self.hyper
         if h.regularise == "bounds":
             if h.noise_prior is None:
@@ -497,7 +523,8 @@ class _LogPosterior:
         K[np.diag_indices_from(K)] += noise
         resid = self.z
         if self.mean is not None:
-            resid = self.z - (theta[-2] + theta[-1] * self.X[:, -1])
+            i = self.n_ls + 2
+            resid = self.z - (theta[i] + theta[i + 1] * self.X[:, -1])
         try:
             L = cholesky(K, lower=True)
         except np.linalg.LinAlgError:
@@ -509,7 +536,8 @@ class _LogPosterior:
     def fitted(self, theta: np.ndarray, like: FittedGP) -> FittedGP:
         kw = {}
         if self.mean is not None:
-            kw.update(mean_offset=float(theta[-2]), mean_weight=float(theta[-1]))
+            i = self.n_ls + 2
+            kw.update(mean_offset=float(theta[i]), mean_weight=float(theta[i + 1]))
         ls = np.broadcast_to(np.exp(theta[1:self.n_ls + 1]), like.lengthscale.shape).copy()
         return FittedGP(kernel=like.kernel, variance=float(np.exp(theta[0])), lengthscale=ls,
                         noise_variance=float(np.exp(theta[self.n_ls + 1])), X_train=like.X_train,
@@ -557,7 +585,8 @@ def _slice_sweep(logp, theta: np.ndarray, lp: float, lower, upper, rng: np.rando
 
 
 def sample_gp(gp: FittedGP, *, hyper: Hyper = REGRESSION_HYPER, mean: PriorMean | None = None,
-              n_samples: int = 10, burn: int = 10, ard: bool = True, seed=0) -> list[FittedGP]:
+              n_samples: int = 10, burn: int = 10, ard: bool = True, seed=0,
+              lengthscale_prior: str | None = None) -> list[FittedGP]:
     """Posterior samples of a GP's hyper-parameters, each returned as a :class:`FittedGP` on the same data.
 
     ``gp``: the fitted optimum (from :func:`fit_gp` with the same ``hyper``, ``mean`` and ``ard``), where the
@@ -566,7 +595,10 @@ def sample_gp(gp: FittedGP, *, hyper: Hyper = REGRESSION_HYPER, mean: PriorMean 
     the sampler is univariate slice sampling (Neal 2003) with stepping out, ``burn`` sweeps discarded, then
     one sample per sweep (Spearmint's choice for GP hyper-parameters, Snoek et al. 2012: no step size to
     tune, every move accepted, the bounds respected by construction). Deterministic for a given ``seed``.
-    Input warping is not sampled (:class:`ModelError`).
+    Input warping is not sampled (:class:`ModelError`). ``lengthscale_prior="saas"`` adds the SAAS prior
+    (Eriksson & Jankowiak 2021; BoTorch's fully Bayesian GP): a global shrinkage ``tau ~ HalfCauchy(0.1)``,
+    sampled with the rest, and ``1 / l_i^2 ~ HalfCauchy(tau)``, so inputs the data do not need are switched off
+    (long length-scales) rather than left anywhere in the flat box.
     """
     n_samples = int(n_samples)
     if n_samples < 1 or int(burn) < 0:
@@ -576,7 +608,7 @@ def sample_gp(gp: FittedGP, *, hyper: Hyper = REGRESSION_HYPER, mean: PriorMean 
     if (mean is not None) != (gp.mean_weight is not None):
         raise ModelError("hyper-parameter samples: the prior mean must be given exactly when the GP has one")
     n_ls = gp.n_kernel_inputs if ard else 1
-    target = _LogPosterior(gp.X_train, gp.y_train, gp.kernel, n_ls, hyper, mean)
+    target = _LogPosterior(gp.X_train, gp.y_train, gp.kernel, n_ls, hyper, mean, lengthscale_prior)
     rng = np.random.default_rng(seed)
     theta = target.theta(gp)
     lp = target(theta)

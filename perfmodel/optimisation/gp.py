@@ -98,16 +98,20 @@ class GPSurrogate:
         posterior mean (``"mean"``: geometric mean of the variances and length-scales), a point estimate
         that does not jump between the likelihood's local optima from one fit to the next; then
         ``samples_`` is empty and every prediction is that GP's.
+    lengthscale_prior : {None, "saas"}
+        With ``hyper_samples``: the samples' length-scales get the SAAS prior (see
+        :func:`~perfmodel.models.gp_core.sample_gp`) on top of the bounds.
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
                  outcome_transform: str | None = None, prior_weight: str = "learned",
                  prior_selection: str = "evidence", input_warp: bool = False, noise_prior: bool = False,
-                 hyper_samples: int = 0, hyper_use: str = "samples"):
+                 hyper_samples: int = 0, hyper_use: str = "samples", lengthscale_prior: str | None = None):
         if hyper_use not in HYPER_USES:
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose one of "
                                     f"{', '.join(HYPER_USES)}")
         self.hyper_use = hyper_use
+        self.lengthscale_prior = lengthscale_prior
         if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
             raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
         if hyper_samples and input_warp:
@@ -159,7 +163,8 @@ class GPSurrogate:
             try:
                 self.samples_ = sample_gp(self.gp_, hyper=self._hyper(),
                                           mean=PriorMean() if self.gp_.mean_weight is not None else None,
-                                          n_samples=self.hyper_samples, seed=[int(self.seed), 1])
+                                          n_samples=self.hyper_samples, seed=[int(self.seed), 1],
+                                          lengthscale_prior=self.lengthscale_prior)
             except ModelError as e:
                 raise OptimisationError(str(e)) from None
             if self.hyper_use == "mean":

@@ -371,6 +371,8 @@ class BOStrategy(Strategy):
     hyper_use : {"acquisition", "mean"}
         With ``hyper_samples``: integrate the acquisition over the samples (``"acquisition"``, default), or
         use one GP per output at the samples' posterior mean (``"mean"``; the acquisition of that GP).
+    lengthscale_prior : {None, "saas"}
+        With ``hyper_samples``: the SAAS prior on the sampled length-scales (BoTorch's fully Bayesian GP).
     """
 
     name = "bo"
@@ -383,12 +385,15 @@ class BOStrategy(Strategy):
                  source_data: Sequence[tuple[dict, dict]] | None = None,
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
                  ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
-                 hyper_samples: int = 0, hyper_use: str = "acquisition"):
+                 hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None):
         super().__init__(space)
         if hyper_use not in ("acquisition", "mean"):
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
                                     "or mean")
         self.hyper_use = hyper_use
+        if lengthscale_prior not in (None, "saas"):
+            raise OptimisationError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
+        self.lengthscale_prior = lengthscale_prior
         if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
             raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
         if hyper_samples and input_warp:
@@ -609,7 +614,8 @@ class BOStrategy(Strategy):
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
                              noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
-                             hyper_use="mean" if self.hyper_use == "mean" else "samples")
+                             hyper_use="mean" if self.hyper_use == "mean" else "samples",
+                             lengthscale_prior=self.lengthscale_prior)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
             if self.hyper_samples and self.hyper_use == "acquisition":
@@ -722,7 +728,8 @@ class BOStrategy(Strategy):
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
                          noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
-                         hyper_use="mean" if self.hyper_use == "mean" else "samples")
+                         hyper_use="mean" if self.hyper_use == "mean" else "samples",
+                         lengthscale_prior=self.lengthscale_prior)
         gp.fit(Xd[obj_ok], f)
         best = float(f[feasible[obj_ok]].min())
         if not self.hyper_samples or self.hyper_use == "mean":
@@ -846,7 +853,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
                 "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "hyper_samples",
-                "hyper_use")
+                "hyper_use", "lengthscale_prior")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

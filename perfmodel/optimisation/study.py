@@ -40,7 +40,7 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
-               "hyper_samples", "hyper_use")
+               "hyper_samples", "hyper_use", "lengthscale_prior")
 
 
 @dataclass(frozen=True)

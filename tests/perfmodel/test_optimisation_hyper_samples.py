@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from scipy.special import logsumexp
-from scipy.stats import truncnorm
+from scipy.stats import halfcauchy, truncnorm
 
 from perfmodel.errors import ModelError, OptimisationError
 from perfmodel.models.gp_core import (SURROGATE_HYPER, InputWarp, PriorMean, _LogPosterior, _slice_sweep, fit_gp,
@@ -40,6 +40,31 @@ def test_log_posterior_at_the_optimum_is_gpys_log_marginal_likelihood():
     theta = target.theta(gp)
     theta[1] = np.log(SURROGATE_HYPER.lengthscale[1]) + 0.1
     assert target(theta) == -np.inf
+
+
+def test_saas_prior_is_the_half_cauchy_hierarchy_on_the_log_scale():
+    X, z = data()
+    gp = fit_gp(X, z, hyper=SURROGATE_HYPER, n_restarts=1, seed=0)
+    target = _LogPosterior(X, z, "matern52", 3, SURROGATE_HYPER, None, lengthscale_prior="saas")
+    plain = _LogPosterior(X, z, "matern52", 3, SURROGATE_HYPER, None)
+
+    def by_hand(theta):
+        # tau ~ HC(0.1), 1/l^2 ~ HC(tau), as densities of log tau and log l (log Jacobians log tau, log 2/l^2)
+        tau, ls = np.exp(theta[-1]), np.exp(theta[1:4])
+        rho = ls ** -2.0
+        return (halfcauchy(scale=0.1).logpdf(tau) + np.log(tau)
+                + np.sum(halfcauchy(scale=tau).logpdf(rho) + np.log(2 * rho)))
+
+    a = target.theta(gp)
+    b = a.copy()
+    b[1:4] = np.log([0.3, 2.0, 7.0])
+    b[-1] = np.log(0.5)
+    got = (target(b) - plain(b[:-1])) - (target(a) - plain(a[:-1]))
+    assert got == pytest.approx(by_hand(b) - by_hand(a), rel=1e-9)
+    samples = sample_gp(gp, hyper=SURROGATE_HYPER, n_samples=10, seed=0, lengthscale_prior="saas")
+    assert all(np.all((s.lengthscale >= 0.02) & (s.lengthscale <= 20)) for s in samples)
+    with pytest.raises(ModelError, match="length-scale prior"):
+        sample_gp(gp, hyper=SURROGATE_HYPER, n_samples=2, lengthscale_prior="horseshoe")
 
 
 def test_slice_sampler_draws_a_known_truncated_density():
