@@ -264,19 +264,21 @@ def parse_bo_options(text: str, ap) -> dict:
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")
-        if (key, value) in {("prior_weight", "learned"), ("prior_weight", "fixed"), ("prior_design", "front"),
-                            ("prior_design", "model"), ("prior_design", "trusted"), ("prior_design", "space"),
-                            ("ehvi_units", "model"), ("ehvi_units", "output"), ("reference", "observed"),
-                            ("reference", "front"), ("reference", "nadir"), ("reference", "predicted"), ("reference", "robust"), ("reference", "plausible"), ("reference", "table"), ("design", "lhs"), ("design", "sobol"), ("design", "random")}:
+        choices = {"prior_weight": ("learned", "fixed"), "prior_design": ("front", "model", "trusted", "space"),
+                   "ehvi_units": ("model", "output"), "hyper_use": ("acquisition", "mean"),
+                   "reference": ("observed", "front", "nadir", "predicted", "plausible", "robust", "table"),
+                   "lengthscale_prior": ("saas",), "design": ("lhs", "sobol", "random")}
+        if value in choices.get(key, ()):
             out[key] = value
             continue
-        if key == "gp_restarts" and value.isdigit():
+        if key in ("gp_restarts", "hyper_samples") and value.isdigit():
             out[key] = int(value)
             continue
         if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior") or value not in ("0", "1"):
             ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp|noise_prior=0|1 or "
                      "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
-                     "or reference=observed|front|nadir|predicted|plausible|robust|table or gp_restarts=N")
+                     "or reference=observed|front|nadir|predicted|plausible|robust|table or gp_restarts=N or "
+                     "hyper_samples=N or hyper_use=acquisition|mean or lengthscale_prior=saas")
         out[key] = value == "1"
     return out
 

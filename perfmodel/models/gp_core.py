@@ -20,6 +20,10 @@ GPy (L-BFGS on the log marginal likelihood, plus priors when given) chooses the 
 warm start and random restarts; the best objective wins. The posterior (Cholesky factor of the training
 covariance) is computed here with numpy from those numbers, so that a state loaded from JSON predicts exactly
 as the fitted model, with any GPy version or none.
+
+:func:`sample_gp` draws hyper-parameters from their posterior instead of keeping the one optimum (slice
+sampling on the log hyper-parameters from the fitted optimum, the sampler of Spearmint's integrated
+acquisition, Snoek et al. 2012), for callers that average a prediction or an acquisition over them.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from ..errors import ModelError
 
 __all__ = ["KERNELS", "kernel_matrix", "Hyper", "PriorMean", "InputWarp", "OutcomeTransform", "FittedGP",
-           "fit_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
+           "fit_gp", "sample_gp", "mean_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
 
 KERNELS = ("rbf", "matern52")
 
@@ -412,3 +416,224 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
     return FittedGP(kernel=kernel, variance=float(kern.variance.values[0]), lengthscale=ls,
                     noise_variance=max(float(noise.values[0]), hyper.noise_floor), X_train=X, y_train=z.ravel(),
                     log_marginal_likelihood=best[2], objective=best[0], **kw)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Posterior samples of the hyper-parameters (Snoek et al. 2012's integrated acquisition; Murray & Adams 2010)
+
+LENGTHSCALE_PRIORS = (None, "saas")
+SAAS_TAU_SCALE = 0.1       # BoTorch's SaasPyroModel: tau ~ HalfCauchy(0.1)
+
+
+class _LogPosterior:
+    """Log posterior of the hyper-parameters ``theta`` of a GP on fixed data, up to a constant.
+
+    ``theta``: log kernel variance, log length-scales, log noise variance, then (with ``mean``) the prior
+    mean's offset and weight. The density is the log marginal likelihood plus the log prior of ``theta``:
+    with ``hyper.regularise == "bounds"`` flat in ``theta`` (log-uniform in the variances and length-scales)
+    inside the box the optimiser is held to, and the log-normal noise prior where ``hyper.noise_prior`` is set;
+    with ``"priors"`` the Gamma priors (plus the log Jacobian of the log transform). The mean's offset and
+    weight are flat inside their bounds. Outside the support the log density is ``-inf``.
+    """
+
+    def __init__(self, X, z, kernel: str, n_ls: int, hyper: Hyper, mean: PriorMean | None,
+                 lengthscale_prior: str | None = None):
+        if lengthscale_prior not in LENGTHSCALE_PRIORS:
+            raise ModelError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
+        self.saas = lengthscale_prior == "saas"
+        self.X = np.asarray(X, dtype=float)
+        self.z = np.asarray(z, dtype=float).ravel()
+        self.kernel = kernel
+        self.hyper = hyper
+        self.mean = mean
+        d = self.X.shape[1] - (1 if mean is not None else 0)
+        Xk = self.X[:, :d]
+        self.n_ls = n_ls
+        # squared differences per input (summed over the inputs sharing one length-scale without ARD)
+        diff2 = (Xk[:, None, :] - Xk[None, :, :]) ** 2
+        self.D2 = np.moveaxis(diff2, 2, 0) if n_ls == d else diff2.sum(axis=2)[None]
+        self.n_mean = 2 if mean is not None else 0
+        floor = hyper.noise_floor
+        if hyper.regularise == "bounds":
+            noise_lo = floor if hyper.noise_prior is not None else max(hyper.noise[0], floor)
+            noise_hi = np.inf if hyper.noise_prior is not None else hyper.noise[1]
+            lo = [np.log(hyper.variance[0])] + [np.log(hyper.lengthscale[0])] * n_ls + [np.log(noise_lo)]
+            hi = [np.log(hyper.variance[1])] + [np.log(hyper.lengthscale[1])] * n_ls + [np.log(noise_hi)]
+        elif hyper.regularise == "priors":
+            lo = [-np.inf] * (n_ls + 1) + [np.log(floor)]
+            hi = [np.inf] * (n_ls + 2)
+        else:
+            raise ModelError(f"unknown hyper-parameter regularisation {hyper.regularise!r}; choose priors or bounds")
+        if mean is not None:
+            lo += [mean.offset_bounds[0], mean.weight_bounds[0]]
+            hi += [mean.offset_bounds[1], mean.weight_bounds[1]]
+        if self.saas:
+            lo.append(-np.inf)                              # log of the global shrinkage tau
+            hi.append(np.inf)
+        self.lower, self.upper = np.array(lo, dtype=float), np.array(hi, dtype=float)
+
+    def theta(self, gp: FittedGP) -> np.ndarray:
+        t = [np.log(gp.variance), *np.log(gp.lengthscale[:self.n_ls]), np.log(gp.noise_variance)]
+        if self.mean is not None:
+            t += [gp.mean_offset, gp.mean_weight]
+        if self.saas:
+            t.append(np.log(SAAS_TAU_SCALE))
+        return np.clip(np.array(t, dtype=float), self.lower, self.upper)
+
+    def _log_saas(self, theta: np.ndarray) -> float:
+        # SAAS (Eriksson & Jankowiak 2021, BoTorch's SaasFullyBayesianSingleTaskGP): tau ~ HalfCauchy(0.1),
+        # each inverse squared length-scale rho_i = 1 / l_i^2 ~ HalfCauchy(tau); densities of log tau and
+        # log l_i (log Jacobians |d tau / d log tau| = tau, |d rho / d log l| = 2 rho).
+        log_tau = theta[-1]
+        tau = np.exp(log_tau)
+        rho = np.exp(-2.0 * theta[1:self.n_ls + 1])
+        out = -np.log1p((tau / SAAS_TAU_SCALE) ** 2) + log_tau
+        out += np.sum(-log_tau - np.log1p((rho / tau) ** 2) + np.log(rho))
+        return float(out)
+
+    def _log_prior(self, theta: np.ndarray) -> float:
+        return self._log_box_prior(theta) + (self._log_saas(theta) if self.saas else 0.0)
+
+    def _log_box_prior(self, theta: np.ndarray) -> float:
+        h = self.hyper
+        if h.regularise == "bounds":
+            if h.noise_prior is None:
+                return 0.0
+            loc, scale = h.noise_prior
+            return float(-0.5 * ((theta[self.n_ls + 1] - loc) / scale) ** 2)
+        out = 0.0
+        for t, (e, v) in ((theta[0], h.variance), *((t, h.lengthscale) for t in theta[1:self.n_ls + 1]),
+                          (theta[self.n_ls + 1], h.noise)):
+            a, b = e * e / v, e / v                   # GPy's Gamma.from_EV; density of log p: a log p - b p
+            out += a * t - b * np.exp(t)
+        return float(out)
+
+    def __call__(self, theta: np.ndarray) -> float:
+        if np.any(theta < self.lower) or np.any(theta > self.upper):
+            return -np.inf
+        variance = np.exp(theta[0])
+        ls = np.exp(theta[1:self.n_ls + 1])
+        noise = np.exp(theta[self.n_ls + 1])
+        r2 = np.tensordot(1.0 / (ls * ls), self.D2, axes=1)
+        if self.kernel == "rbf":
+            K = variance * np.exp(-0.5 * r2)
+        else:
+            r = np.sqrt(5.0 * r2)
+            K = variance * (1.0 + r + r * r / 3.0) * np.exp(-r)
+        K[np.diag_indices_from(K)] += noise
+        resid = self.z
+        if self.mean is not None:
+            i = self.n_ls + 2
+            resid = self.z - (theta[i] + theta[i + 1] * self.X[:, -1])
+        try:
+            L = cholesky(K, lower=True)
+        except np.linalg.LinAlgError:
+            return -np.inf
+        a = solve_triangular(L, resid, lower=True)
+        lml = -0.5 * float(a @ a) - float(np.log(np.diag(L)).sum()) - 0.5 * len(resid) * np.log(2 * np.pi)
+        return lml + self._log_prior(theta)
+
+    def fitted(self, theta: np.ndarray, like: FittedGP) -> FittedGP:
+        kw = {}
+        if self.mean is not None:
+            i = self.n_ls + 2
+            kw.update(mean_offset=float(theta[i]), mean_weight=float(theta[i + 1]))
+        ls = np.broadcast_to(np.exp(theta[1:self.n_ls + 1]), like.lengthscale.shape).copy()
+        return FittedGP(kernel=like.kernel, variance=float(np.exp(theta[0])), lengthscale=ls,
+                        noise_variance=float(np.exp(theta[self.n_ls + 1])), X_train=like.X_train,
+                        y_train=like.y_train, log_marginal_likelihood=np.nan, objective=np.nan, **kw)
+
+
+def _slice_sweep(logp, theta: np.ndarray, lp: float, lower, upper, rng: np.random.Generator,
+                 width: float = 1.0, max_steps: int = 20):
+    """One sweep of univariate slice sampling with stepping out and shrinkage (Neal 2003, figs. 3 and 5)
+    over the coordinates of ``theta`` in random order; returns the new point and its log density."""
+    theta = theta.copy()
+    for i in rng.permutation(len(theta)):
+        level = lp + np.log(rng.uniform())             # the slice: {t : logp(t) > level}
+        left = theta[i] - width * rng.uniform()
+        right = left + width
+        j = int(rng.integers(max_steps))
+        k = max_steps - 1 - j
+        x = theta.copy()
+        while j > 0 and left > lower[i]:
+            x[i] = left
+            if logp(x) <= level:
+                break
+            left -= width
+            j -= 1
+        while k > 0 and right < upper[i]:
+            x[i] = right
+            if logp(x) <= level:
+                break
+            right += width
+            k -= 1
+        left, right = max(left, lower[i]), min(right, upper[i])   # the density is 0 outside the support
+        while True:
+            x[i] = rng.uniform(left, right)
+            lx = logp(x)
+            if lx > level:
+                theta, lp = x, lx
+                break
+            if x[i] < theta[i]:
+                left = x[i]
+            else:
+                right = x[i]
+            if right - left < 1e-12:                  # cannot happen for a continuous density; stay put
+                break
+    return theta, lp
+
+
+def sample_gp(gp: FittedGP, *, hyper: Hyper = REGRESSION_HYPER, mean: PriorMean | None = None,
+              n_samples: int = 10, burn: int = 10, ard: bool = True, seed=0,
+              lengthscale_prior: str | None = None) -> list[FittedGP]:
+    """Posterior samples of a GP's hyper-parameters, each returned as a :class:`FittedGP` on the same data.
+
+    ``gp``: the fitted optimum (from :func:`fit_gp` with the same ``hyper``, ``mean`` and ``ard``), where the
+    chain starts. The target is the log marginal likelihood plus the log prior over the log variances and
+    length-scales (:class:`_LogPosterior`: the optimiser's bounds as a log-uniform prior, or its priors);
+    the sampler is univariate slice sampling (Neal 2003) with stepping out, ``burn`` sweeps discarded, then
+    one sample per sweep (Spearmint's choice for GP hyper-parameters, Snoek et al. 2012: no step size to
+    tune, every move accepted, the bounds respected by construction). Deterministic for a given ``seed``.
+    Input warping is not sampled (:class:`ModelError`). ``lengthscale_prior="saas"`` adds the SAAS prior
+    (Eriksson & Jankowiak 2021; BoTorch's fully Bayesian GP): a global shrinkage ``tau ~ HalfCauchy(0.1)``,
+    sampled with the rest, and ``1 / l_i^2 ~ HalfCauchy(tau)``, so inputs the data do not need are switched off
+    (long length-scales) rather than left anywhere in the flat box.
+    """
+    n_samples = int(n_samples)
+    if n_samples < 1 or int(burn) < 0:
+        raise ModelError(f"hyper-parameter samples: need n_samples >= 1 and burn >= 0, got {n_samples}, {burn}")
+    if gp.warp_a is not None:
+        raise ModelError("hyper-parameter samples of an input-warped GP are not supported")
+    if (mean is not None) != (gp.mean_weight is not None):
+        raise ModelError("hyper-parameter samples: the prior mean must be given exactly when the GP has one")
+    n_ls = gp.n_kernel_inputs if ard else 1
+    target = _LogPosterior(gp.X_train, gp.y_train, gp.kernel, n_ls, hyper, mean, lengthscale_prior)
+    rng = np.random.default_rng(seed)
+    theta = target.theta(gp)
+    lp = target(theta)
+    if not np.isfinite(lp):
+        raise ModelError("hyper-parameter samples: the fitted optimum has zero posterior density")
+    out = []
+    with np.errstate(all="ignore"):
+        for sweep in range(int(burn) + n_samples):
+            theta, lp = _slice_sweep(target, theta, lp, target.lower, target.upper, rng)
+            if sweep >= burn:
+                out.append(target.fitted(theta, gp))
+    return out
+
+
+def mean_gp(samples: list[FittedGP]) -> FittedGP:
+    """One GP at the posterior mean of sampled hyper-parameters: the mean of the log kernel variance, log
+    length-scales and log noise variance (a geometric mean) and of the prior mean's offset and weight."""
+    if not samples:
+        raise ModelError("the posterior mean of the hyper-parameters needs at least one sample")
+    s0 = samples[0]
+    kw = {}
+    if s0.mean_weight is not None:
+        kw.update(mean_offset=float(np.mean([s.mean_offset for s in samples])),
+                  mean_weight=float(np.mean([s.mean_weight for s in samples])))
+    return FittedGP(kernel=s0.kernel, variance=float(np.exp(np.mean([np.log(s.variance) for s in samples]))),
+                    lengthscale=np.exp(np.mean([np.log(s.lengthscale) for s in samples], axis=0)),
+                    noise_variance=float(np.exp(np.mean([np.log(s.noise_variance) for s in samples]))),
+                    X_train=s0.X_train, y_train=s0.y_train, **kw)

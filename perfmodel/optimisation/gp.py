@@ -16,6 +16,10 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   for the step when it does not beat the plain GP's BIC-penalised marginal likelihood.
   ``prior_weight="fixed"`` subtracts the prior as it is (``b = 1``).
 * ``input_warp``: a learned Kumaraswamy warping of each unit-cube input (BoTorch's ``Warp``).
+* ``hyper_samples``: besides the optimum of the hyper-parameters, that many draws from their posterior
+  (:func:`~perfmodel.models.gp_core.sample_gp`, slice sampling from the optimum), whose predictions
+  :meth:`GPSurrogate.predict_samples` returns, for an acquisition averaged over the hyper-parameters (Snoek et
+  al. 2012's integrated acquisition).
 * transfer as extra data with a task feature (``source=(X_src, y_src)`` given to :meth:`fit`): an earlier
   study's evaluations (another input size, network or board) join the data with a task input (0.9 for the
   source, 1 for this study), each task transformed and standardised on its own. The task input has its
@@ -43,7 +47,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, OptimisationError
-from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp
+from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp, mean_gp, sample_gp
 
 OUTCOME_TRANSFORMS = ("log", "none")
 # Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
@@ -54,6 +58,7 @@ PRIOR_WEIGHTS = ("learned", "fixed")
 # BoTorch's default since 0.12 (median 0.018; Hvarfner et al. 2024, "Vanilla Bayesian optimization
 # performs great in high dimensions").
 NOISE_PRIOR = (-4.0, 1.0)
+HYPER_USES = ("samples", "mean")
 
 
 class GPSurrogate:
@@ -84,11 +89,34 @@ class GPSurrogate:
     input_warp : bool
         Learn a Kumaraswamy CDF per input (inputs in the unit cube; BoTorch's ``Warp``), for outputs that
         change faster at one end of a knob's range than at the other.
+    hyper_samples : int
+        0: the optimum of the hyper-parameters only. N >= 1: also N posterior samples of them (log-uniform
+        prior inside the optimiser's bounds, or the noise prior; slice sampling started at the optimum, 10
+        sweeps discarded), for :meth:`predict_samples`. Not with ``input_warp``.
+    hyper_use : {"samples", "mean"}
+        With ``hyper_samples``: keep the samples (``"samples"``), or replace the optimum by one GP at their
+        posterior mean (``"mean"``: geometric mean of the variances and length-scales), a point estimate
+        that does not jump between the likelihood's local optima from one fit to the next; then
+        ``samples_`` is empty and every prediction is that GP's.
+    lengthscale_prior : {None, "saas"}
+        With ``hyper_samples``: the samples' length-scales get the SAAS prior (see
+        :func:`~perfmodel.models.gp_core.sample_gp`) on top of the bounds.
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
                  outcome_transform: str | None = None, prior_weight: str = "learned",
-                 prior_selection: str = "evidence", input_warp: bool = False, noise_prior: bool = False):
+                 prior_selection: str = "evidence", input_warp: bool = False, noise_prior: bool = False,
+                 hyper_samples: int = 0, hyper_use: str = "samples", lengthscale_prior: str | None = None):
+        if hyper_use not in HYPER_USES:
+            raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose one of "
+                                    f"{', '.join(HYPER_USES)}")
+        self.hyper_use = hyper_use
+        self.lengthscale_prior = lengthscale_prior
+        if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
+            raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
+        if hyper_samples and input_warp:
+            raise OptimisationError("hyper-parameter samples are not available with input warping")
+        self.hyper_samples = int(hyper_samples)
         self.log = log
         self.restarts = restarts
         self.max_iters = max_iters
@@ -127,7 +155,24 @@ class GPSurrogate:
         """Fit on this study's ``X, y`` (and the ``prior``'s values at ``X``, or an earlier study's data
         ``source = (X_src, y_src)`` as a second task, or ``(X_src, y_src, d_src)`` with each source row's
         signed task distance from this study, e.g. the difference of the log input sizes, for several source
-        tasks on one task axis; see the module docstring)."""
+        tasks on one task axis; see the module docstring). With ``hyper_samples``, the posterior samples of
+        the hyper-parameters are drawn from the chosen model's optimum (``samples_``)."""
+        self._fit_map(X, y, prior, source)
+        self.samples_ = []
+        if self.hyper_samples:
+            try:
+                self.samples_ = sample_gp(self.gp_, hyper=self._hyper(),
+                                          mean=PriorMean() if self.gp_.mean_weight is not None else None,
+                                          n_samples=self.hyper_samples, seed=[int(self.seed), 1],
+                                          lengthscale_prior=self.lengthscale_prior)
+            except ModelError as e:
+                raise OptimisationError(str(e)) from None
+            if self.hyper_use == "mean":
+                self.gp_, self.samples_ = mean_gp(self.samples_), []
+        return self
+
+    def _fit_map(self, X, y, prior=None, source=None) -> GPSurrogate:
+        # the optimum of the hyper-parameters (and the choice of prior mean or source data)
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
@@ -234,10 +279,12 @@ class GPSurrogate:
         r = np.sqrt(5.0) * (_TASK - _SOURCE_TASK) / self.gp_.lengthscale[-1]
         return float((1.0 + r + r * r / 3.0) * np.exp(-r))
 
+    def _hyper(self):
+        return replace(SURROGATE_HYPER, noise_prior=NOISE_PRIOR) if self.noise_prior else SURROGATE_HYPER
+
     def _optimise(self, X, z, with_prior: bool):
         try:
-            hyper = replace(SURROGATE_HYPER, noise_prior=NOISE_PRIOR) if self.noise_prior else SURROGATE_HYPER
-            return fit_gp(X, z, kernel="matern52", ard=True, hyper=hyper,
+            return fit_gp(X, z, kernel="matern52", ard=True, hyper=self._hyper(),
                           mean=PriorMean() if with_prior else None,
                           warp=InputWarp() if self.input_warp else None,
                           n_restarts=1 + max(0, int(self.restarts)), max_iters=self.max_iters, seed=self.seed,
@@ -265,6 +312,16 @@ class GPSurrogate:
         ``prior``: the prior's values at ``X`` (required when the surrogate was fitted with one).
         ``noisy``: of a new evaluation (latent function plus the fitted noise) instead of the function.
         """
+        return self._predict_with(self.gp_, X, prior, noisy)
+
+    def predict_samples(self, X, prior=None, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Means and standard deviations as :meth:`predict`, one row per posterior sample of the
+        hyper-parameters (shape ``(hyper_samples, len(X))``); the optimum's alone (one row) without samples."""
+        gps = getattr(self, "samples_", None) or [self.gp_]
+        out = [self._predict_with(g, X, prior, noisy) for g in gps]
+        return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+
+    def _predict_with(self, gpc, X, prior, noisy: bool) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=float)
         if getattr(self, "has_source_", False):
             X = np.column_stack([X, np.full(len(X), _TASK)])  # predictions are for this study's task
@@ -274,7 +331,7 @@ class GPSurrogate:
         if self.has_prior_ and prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
         Xa = self._augment(X, prior) if learned and self.prior_used_ else X
-        mu, var = self.gp_.predict(Xa, noisy=noisy)
+        mu, var = gpc.predict(Xa, noisy=noisy)
         mu, sd = self.outcome_.backward(mu, np.sqrt(np.clip(var, 1e-12, None)))
         if self.has_prior_ and not learned:
             mu = mu + self.transform(np.asarray(prior, dtype=float).ravel())

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 from profiling.designs import sample as design_sample
@@ -391,6 +392,19 @@ class BOStrategy(Strategy):
         nearest source's front. Without it, all of ``source_data`` is one source task.
     task : float, optional
         This study's task value (required with ``source_tasks``, which must not contain it).
+    hyper_samples : int
+        0 (default): every acquisition uses each GP's optimum of the hyper-parameters. N >= 1: the
+        *integrated acquisition* (Snoek et al. 2012, Spearmint; BoTorch's fully Bayesian GPs): each GP also
+        draws N posterior samples of its hyper-parameters (slice sampling,
+        :func:`~perfmodel.models.gp_core.sample_gp`), the acquisition (EHVI, EI, HVPoI, each times the
+        probability of feasibility) is computed with the k-th sample of every output's GP, and the
+        candidates are ranked by the mean over k of those values (in log space: log-mean-exp of the
+        per-sample log acquisitions). Not with ``input_warp``.
+    hyper_use : {"acquisition", "mean"}
+        With ``hyper_samples``: integrate the acquisition over the samples (``"acquisition"``, default), or
+        use one GP per output at the samples' posterior mean (``"mean"``; the acquisition of that GP).
+    lengthscale_prior : {None, "saas"}
+        With ``hyper_samples``: the SAAS prior on the sampled length-scales (BoTorch's fully Bayesian GP).
     """
 
     name = "bo"
@@ -402,8 +416,21 @@ class BOStrategy(Strategy):
                  prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False,
                  source_data: Sequence[tuple[dict, dict]] | None = None,
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
-                 ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False):
+                 ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
+                 hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None):
         super().__init__(space)
+        if hyper_use not in ("acquisition", "mean"):
+            raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
+                                    "or mean")
+        self.hyper_use = hyper_use
+        if lengthscale_prior not in (None, "saas"):
+            raise OptimisationError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
+        self.lengthscale_prior = lengthscale_prior
+        if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
+            raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
+        if hyper_samples and input_warp:
+            raise OptimisationError("hyper-parameter samples are not available with input warping")
+        self.hyper_samples = int(hyper_samples)
         if ehvi_units not in EHVI_UNITS:
             raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
         self.reference = reference_point(reference)
@@ -617,35 +644,64 @@ class BOStrategy(Strategy):
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
-                             noise_prior=self.noise_prior)
+                             noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
+                             hyper_use="mean" if self.hyper_use == "mean" else "samples",
+                             lengthscale_prior=self.lengthscale_prior)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
-            mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
+            if self.hyper_samples and self.hyper_use == "acquisition":
+                mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
+            else:
+                mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
+                mu, sd = mu[None], sd[None]
             models[m] = (gp, y, mu, sd)
         keys = {config_key(c): i for i, c in enumerate(configs)}
-        self._last = {m: (gp, keys, mu) for m, (gp, _, mu, _) in models.items()}  # the mean is noise-free
+        # the mean is noise-free; over hyper-parameter samples, the mean of the mixture
+        self._last = {m: (gp, keys, mu.mean(axis=0)) for m, (gp, _, mu, _) in models.items()}
+        n_samples = next(iter(models.values()))[2].shape[0] if models else 1
+        if parego:
+            feasible, obj_ok = self._feasibility(state)
+            pof = self._log_pof(state, models, 0, len(configs))
+            if not np.any(feasible & obj_ok):
+                return pof
+            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
+        per_sample = np.array([self._log_acquisition(state, models, k) for k in range(n_samples)])
+        if n_samples == 1:
+            return per_sample[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # log of the mean over the samples of the acquisition (-inf where it is 0 in every sample)
+            return logsumexp(per_sample, axis=0) - np.log(n_samples)
 
-        # Log probability of feasibility (HyperPower), on the model's scale.
-        pof = np.zeros(len(configs))
-        for c in state.constraints:
-            gp, _, mu, sd = models[c.metric]
-            if gp.log_ and c.limit <= 0:
-                pof += -np.inf if c.upper else 0.0
-                continue
-            limit = float(gp.transform(c.limit))
-            pof += log_probability_of_feasibility(mu, sd, limit, upper=c.upper)
+    def _feasibility(self, state: SearchState) -> tuple[np.ndarray, np.ndarray]:
         feasible = np.array([all(c.satisfied(o.get(c.metric, np.nan)) for c in state.constraints)
                              for _, o in state.complete], dtype=bool)
         obj_ok = np.array([all(np.isfinite(o.get(m, np.nan)) for m in state.objectives)
                            for _, o in state.complete], dtype=bool)
+        return feasible, obj_ok
+
+    def _log_pof(self, state: SearchState, models: dict, k: int, n: int) -> np.ndarray:
+        # Log probability of feasibility (HyperPower), on the model's scale, with hyper-parameter sample k.
+        pof = np.zeros(n)
+        for c in state.constraints:
+            gp, _, mu, sd = models[c.metric]
+            if gp.log_ and c.limit <= 0:
+                pof = pof + (-np.inf if c.upper else 0.0)
+                continue
+            limit = float(gp.transform(c.limit))
+            pof = pof + log_probability_of_feasibility(mu[k], sd[k], limit, upper=c.upper)
+        return pof
+
+    def _log_acquisition(self, state: SearchState, models: dict, k: int) -> np.ndarray:
+        # Log acquisition of every candidate with the k-th hyper-parameter sample of every output's GP
+        # (the optimum's predictions are "sample" 0 of 1).
+        pof = self._log_pof(state, models, k, models[state.objectives[0]][2].shape[1])
+        feasible, obj_ok = self._feasibility(state)
         if not np.any(feasible & obj_ok):
             return pof
-        if parego:
-            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        mu = np.column_stack([sign[k] * models[m][2] for k, m in enumerate(state.objectives)])
-        sd = np.column_stack([models[m][3] for m in state.objectives])
-        Y = np.column_stack([sign[k] * models[m][0].transform(models[m][1]) for k, m in enumerate(state.objectives)])
+        mu = np.column_stack([sign[j] * models[m][2][k] for j, m in enumerate(state.objectives)])
+        sd = np.column_stack([models[m][3][k] for m in state.objectives])
+        Y = np.column_stack([sign[j] * models[m][0].transform(models[m][1]) for j, m in enumerate(state.objectives)])
         Yf = Y[feasible & obj_ok]
         if len(state.objectives) == 1:
             if self.acquisition not in ("auto", "ei"):
@@ -661,15 +717,15 @@ class BOStrategy(Strategy):
                 return np.log(hypervolume_probability_of_improvement(mu, sd, front, ref)) + pof
         if self.acquisition == "ei":
             raise OptimisationError("acquisition 'ei' is for one objective; use ehvi or hvpoi")
-        logn = np.array([self.ehvi_units == "output" and models[m][0].log_ and not state.maximize[k]
-                         for k, m in enumerate(state.objectives)], dtype=bool)
+        logn = np.array([self.ehvi_units == "output" and models[m][0].log_ and not state.maximize[j]
+                         for j, m in enumerate(state.objectives)], dtype=bool)
         if logn.any():
             # The hypervolume in the objectives' own units (what a front is judged by), with the GP's
             # log-normal predictions: exact EHVI, log-normal factors for the log-modelled objectives.
             U = Y.copy()
-            for k, m in enumerate(state.objectives):
-                if logn[k]:
-                    U[:, k] = models[m][1]
+            for j, m in enumerate(state.objectives):
+                if logn[j]:
+                    U[:, j] = models[m][1]
             front_u = pareto_front(U[feasible & obj_ok])
             with np.errstate(divide="ignore"):
                 v = np.log(expected_hypervolume_improvement(
@@ -744,10 +800,17 @@ class BOStrategy(Strategy):
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
-                         noise_prior=self.noise_prior)
+                         noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
+                         hyper_use="mean" if self.hyper_use == "mean" else "samples",
+                         lengthscale_prior=self.lengthscale_prior)
         gp.fit(Xd[obj_ok], f)
-        mu, sd = gp.predict(X, noisy=self.noisy)
-        return log_expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
+        best = float(f[feasible[obj_ok]].min())
+        if not self.hyper_samples or self.hyper_use == "mean":
+            mu, sd = gp.predict(X, noisy=self.noisy)
+            return log_expected_improvement(mu, sd, best)
+        mu, sd = gp.predict_samples(X, noisy=self.noisy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return logsumexp([log_expected_improvement(m, s, best) for m, s in zip(mu, sd)], axis=0) - np.log(len(mu))
 
 
 class TPEStrategy(Strategy):
@@ -862,7 +925,8 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior")
+                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "hyper_samples",
+                "hyper_use", "lengthscale_prior")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

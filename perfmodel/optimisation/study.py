@@ -39,7 +39,8 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": [], "reference": "observed"}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design")
+               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
+               "hyper_samples", "hyper_use", "lengthscale_prior")
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class Study:
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
         ``"plausible"``, ``"robust"``, or the user's reference point: a mapping of objective names to values
         in their units; checked on resume), ``noise_prior`` (False by default), ``design`` (the initial
-        design, ``"lhs"`` by default), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+        design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the acquisition averaged over that
+        many posterior samples of the GPs' hyper-parameters; ``hyper_use="mean"``: one GP at their posterior
+        mean instead), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
         infeasible with high probability is rejected before any measurement, by every strategy; see

@@ -1,0 +1,64 @@
+"""Compare ``bo`` runs of a variant (raw files of bench_optimisation.py) with the recorded default on the same
+(file, seed) runs: the table row of each (runs, HV@20 and HV@40 median with the worst run, runs >= 0.99 / 0.98
+at 40, mean CPU s/run), per-run differences, and a paired Wilcoxon signed-rank test of HV@20 and HV@40.
+
+    PYTHONPATH=. python benchmarks/compare_bo_raw.py --seeds 0-9 \\
+        --default benchmarks/results/logei_bo_s05_raw.csv,benchmarks/results/s5_guided_s619_raw.csv \\
+        --variant hs10=benchmarks/results/s7b_hs10_s04_raw.csv,benchmarks/results/s7b_hs10_s59_raw.csv
+
+Several ``--variant name=a.csv,b.csv`` may be given. Where a (file, seed) run occurs in several files, the last
+one read is kept (the default's files are read in the order given).
+"""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+from scipy.stats import wilcoxon
+
+
+def load(files: list[str]) -> pd.DataFrame:
+    d = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    d = d[d.strategy == "bo"].copy()
+    d["file"] = d.file.str.replace("tx2_sampled_output_xception_", "").str.replace(".csv", "")
+    return d.drop_duplicates(["file", "seed"], keep="last").set_index(["file", "seed"])
+
+
+def row(name: str, d: pd.DataFrame) -> str:
+    h = d.hv40
+    return (f"| {name} | {len(d)} | {d.hv20.median():.3f} ({d.hv20.min():.3f}) | {h.median():.3f} ({h.min():.3f}) | "
+            f"{(h >= 0.99).sum()} / {(h >= 0.98).sum()} | {d.cpu_s.mean():.1f} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", required=True, help="A-B")
+    ap.add_argument("--default", required=True, help="comma list of the default's raw files")
+    ap.add_argument("--variant", action="append", required=True, help="name=comma list of raw files")
+    a = ap.parse_args(argv)
+    lo, hi = map(int, a.seeds.split("-"))
+    default = load(a.default.split(","))
+    print("| variant | runs | HV@20 median (worst) | HV@40 median (worst) | >=0.99 / >=0.98 @40 | CPU s/run |")
+    print("|---|---|---|---|---|---|")
+    for item in a.variant:
+        name, files = item.split("=", 1)
+        v = load(files.split(","))
+        v = v[(v.index.get_level_values(1) >= lo) & (v.index.get_level_values(1) <= hi)]
+        d = default.loc[v.index]
+        print(row("default (same runs)", d))
+        print(row(name, v))
+        for h in ("hv20", "hv40"):
+            diff = v[h] - d[h]
+            nz = diff[diff != 0]
+            p = wilcoxon(nz).pvalue if len(nz) > 1 else float("nan")
+            print(f"  {h}: better in {(diff > 0).sum()}, worse in {(diff < 0).sum()} (by > 0.01: "
+                  f"{(diff > 0.01).sum()} / {(diff < -0.01).sum()}), median difference {diff.median():+.4f}, "
+                  f"paired Wilcoxon p {p:.3f}")
+        worst = v.hv40.sort_values().head(5)
+        print("  worst runs:", ", ".join(f"{f} s{s} {x:.3f} (default {d.hv40[(f, s)]:.3f})"
+                                        for (f, s), x in worst.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
