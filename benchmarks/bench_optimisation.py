@@ -262,7 +262,8 @@ def parse_bo_options(text: str, ap) -> dict:
         if (key, value) in {("prior_weight", "learned"), ("prior_weight", "fixed"), ("prior_design", "front"),
                             ("prior_design", "model"), ("prior_design", "trusted"), ("prior_design", "space"),
                             ("ehvi_units", "model"), ("ehvi_units", "output"), ("reference", "observed"),
-                            ("reference", "front"), ("design", "lhs"), ("design", "sobol"), ("design", "random")}:
+                            ("reference", "front"), ("design", "lhs"), ("design", "sobol"), ("design", "random"),
+                            ("kernel", "matern52"), ("kernel", "additive"), ("kernel", "select")}:
             out[key] = value
             continue
         if key == "gp_restarts" and value.isdigit():
@@ -271,7 +272,7 @@ def parse_bo_options(text: str, ap) -> dict:
         if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior") or value not in ("0", "1"):
             ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp=0|1 or "
                      "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
-                     "or reference=observed|front or gp_restarts=N")
+                     "or reference=observed|front or kernel=matern52|additive|select or gp_restarts=N")
         out[key] = value == "1"
     return out
 

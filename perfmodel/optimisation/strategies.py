@@ -24,7 +24,7 @@ from .acquisition import (expected_hypervolume_improvement, hypervolume_probabil
                           log_expected_hypervolume_improvement, log_expected_improvement,
                           log_probability_of_feasibility)
 from .constraints import OutputConstraint
-from .gp import GPSurrogate
+from .gp import SURROGATE_KERNELS, GPSurrogate
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
 EHVI_UNITS = ("model", "output")
@@ -346,6 +346,10 @@ class BOStrategy(Strategy):
     noise_prior : bool
         The GPs' noise variance has a log-normal prior instead of bounds
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    kernel : {"matern52", "additive", "rbf", "select"}
+        The GPs' kernel (:class:`~perfmodel.optimisation.gp.GPSurrogate`): ARD Matern 5/2, or that kernel plus
+        a first-order term per input (``"additive"``), or at every fit the one of the two with the higher
+        leave-one-out density (``"select"``).
     source_data : sequence of (config, outputs), optional
         Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
         space, e.g. on another input size or board) join each output's GP as a second task whose
@@ -370,8 +374,12 @@ class BOStrategy(Strategy):
                  prior_design: bool = True, prior_selection: str = "evidence", input_warp: bool = False,
                  source_data: Sequence[tuple[dict, dict]] | None = None,
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
-                 ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False):
+                 ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
+                 kernel: str = "matern52"):
         super().__init__(space)
+        if kernel not in SURROGATE_KERNELS:
+            raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
+        self.kernel = kernel
         if ehvi_units not in EHVI_UNITS:
             raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
         if reference not in REFERENCES:
@@ -586,7 +594,7 @@ class BOStrategy(Strategy):
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
-                             noise_prior=self.noise_prior)
+                             noise_prior=self.noise_prior, kernel=self.kernel)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
             mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
@@ -671,7 +679,7 @@ class BOStrategy(Strategy):
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
-                         noise_prior=self.noise_prior)
+                         noise_prior=self.noise_prior, kernel=self.kernel)
         gp.fit(Xd[obj_ok], f)
         mu, sd = gp.predict(X, noisy=self.noisy)
         return log_expected_improvement(mu, sd, float(f[feasible[obj_ok]].min()))
@@ -789,7 +797,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
     if name == "bo":
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior")
+                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "kernel")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

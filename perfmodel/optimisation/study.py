@@ -39,7 +39,8 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": []}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design")
+               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
+               "kernel")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class Study:
         default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
-        ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by default),
+        ``reference`` (``"observed"``, default, or ``"front"``), ``noise_prior`` (False by default), ``kernel``
+        (``"matern52"``, default, ``"additive"`` or ``"select"``),
         ``design`` (the initial design, ``"lhs"`` by default), see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
