@@ -11,7 +11,9 @@ plain linear).
 ``--models`` also takes ``gp-logknobs``, a screen that is not a ConfigModel option: the same GP (log
 target, ARD, the same restarts) on features where each numeric knob with three or more positive levels
 (the frequencies) enters as its logarithm (``profiling.encoding.Encoding.learn(..., log=...)``, the rule
-the optimiser's GP inputs use), to measure what that encoding alone buys.
+the optimiser's GP inputs use), to measure what that encoding alone buys; ``gp-logknobs-additive`` is that GP
+with the additive kernel (``GPRegressor(kernel="additive")``: the ARD Matern 5/2 term plus one first-order term
+per input).
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             params = {"n_restarts": args.gp_restarts, "max_iters": args.gp_iters} if model.startswith("gp") else None
-            if model == "gp-logknobs":
-                pred = _gp_logknobs(df, train, test, target, params, seed)
+            if model in ("gp-logknobs", "gp-logknobs-additive"):
+                kernel = "additive" if model.endswith("additive") else "matern52"
+                pred = _gp_logknobs(df, train, test, target, {**params, "kernel": kernel}, seed)
             else:
                 m = ConfigModel(model=model, knobs=KNOBS, target=target, model_params=params,
                                 random_state=seed).fit(train)

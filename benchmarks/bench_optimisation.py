@@ -267,7 +267,8 @@ def parse_bo_options(text: str, ap) -> dict:
         choices = {"prior_weight": ("learned", "fixed"), "prior_design": ("front", "model", "trusted", "space"),
                    "ehvi_units": ("model", "output"), "hyper_use": ("acquisition", "mean"),
                    "reference": ("observed", "front", "nadir", "predicted", "plausible", "robust", "table"),
-                   "lengthscale_prior": ("saas",), "design": ("lhs", "sobol", "random")}
+                   "lengthscale_prior": ("saas",), "design": ("lhs", "sobol", "random"),
+                   "kernel": ("matern52", "additive", "select")}
         if value in choices.get(key, ()):
             out[key] = value
             continue
@@ -278,7 +279,8 @@ def parse_bo_options(text: str, ap) -> dict:
             ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp|noise_prior=0|1 or "
                      "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
                      "or reference=observed|front|nadir|predicted|plausible|robust|table or gp_restarts=N or "
-                     "hyper_samples=N or hyper_use=acquisition|mean or lengthscale_prior=saas")
+                     "hyper_samples=N or hyper_use=acquisition|mean or lengthscale_prior=saas or "
+                     "kernel=matern52|additive|select")
         out[key] = value == "1"
     return out
 

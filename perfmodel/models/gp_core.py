@@ -40,20 +40,46 @@ from ..errors import ModelError
 __all__ = ["KERNELS", "kernel_matrix", "Hyper", "PriorMean", "InputWarp", "OutcomeTransform", "FittedGP",
            "fit_gp", "sample_gp", "mean_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
 
-KERNELS = ("rbf", "matern52")
+#: ``rbf`` / ``matern52``: one stationary (ARD) kernel over every input. ``additive``: that Matern 5/2 kernel
+#: plus one first-order Matern 5/2 term per input, each with its own variance and length-scale (the first- and
+#: d-th-order terms of Duvenaud et al. 2011's additive kernels; GPy kernels summed over ``active_dims``): a
+#: main effect learned where a knob was varied is carried to combinations of the other knobs never tried,
+#: where the full term alone reverts to the mean; marginal likelihood sets the share of each term.
+KERNELS = ("rbf", "matern52", "additive")
+_BASE = {"rbf": "rbf", "matern52": "matern52", "additive": "matern52"}
 
 
-def kernel_matrix(A: np.ndarray, B: np.ndarray, kernel: str, variance: float, lengthscale: np.ndarray) -> np.ndarray:
-    """Covariance between the rows of ``A`` and ``B`` (same parameterisation as GPy's RBF / Matern52)."""
+def _stationary(A: np.ndarray, B: np.ndarray, base: str, variance: float, lengthscale) -> np.ndarray:
     a = A / lengthscale
     b = B / lengthscale
     r2 = np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
-    if kernel == "rbf":
+    if base == "rbf":
         return variance * np.exp(-0.5 * r2)
-    if kernel == "matern52":
-        r = np.sqrt(5.0 * r2)
-        return variance * (1.0 + r + r * r / 3.0) * np.exp(-r)
-    raise ModelError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+    r = np.sqrt(5.0 * r2)
+    return variance * (1.0 + r + r * r / 3.0) * np.exp(-r)
+
+
+def _unknown_kernel(kernel) -> ModelError:
+    return ModelError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+
+
+def kernel_matrix(A: np.ndarray, B: np.ndarray, kernel: str, variance: float, lengthscale: np.ndarray,
+                  add_variance=None, add_lengthscale=None) -> np.ndarray:
+    """Covariance between the rows of ``A`` and ``B`` (same parameterisation as GPy's RBF / Matern52).
+
+    ``additive``: ``add_variance`` and ``add_lengthscale`` (one per input) are the first-order terms'."""
+    if kernel not in KERNELS:
+        raise _unknown_kernel(kernel)
+    K = _stationary(A, B, _BASE[kernel], variance, lengthscale)
+    if kernel == "additive":
+        if add_variance is None or add_lengthscale is None:
+            raise ModelError("the additive kernel needs the variance and length-scale of each first-order term")
+        av, al = np.asarray(add_variance, dtype=float), np.asarray(add_lengthscale, dtype=float)
+        if av.shape != (A.shape[1],) or al.shape != (A.shape[1],):
+            raise ModelError(f"the additive kernel needs one first-order term per input ({A.shape[1]})")
+        for i in range(A.shape[1]):
+            K = K + _stationary(A[:, i:i + 1], B[:, i:i + 1], "matern52", av[i], al[i])
+    return K
 
 
 @dataclass(frozen=True)
@@ -80,15 +106,22 @@ class Hyper:
     noise_prior: tuple[float, float] | None = None
 
     def apply(self, GPy, kern, noise) -> None:
+        """Regularise ``kern``'s variance and length-scales (the additive kernel's first-order terms' alike)
+        and the ``noise``."""
+        terms = [(kern.variance, kern.lengthscale)]
+        if getattr(kern, "add_variance", None) is not None:
+            terms.append((kern.add_variance, kern.add_lengthscale))
         if self.regularise == "priors":
             # weakly informative priors in standardised units keep restarts away from degenerate optima
-            kern.lengthscale.set_prior(GPy.priors.Gamma.from_EV(*self.lengthscale), warning=False)
-            kern.variance.set_prior(GPy.priors.Gamma.from_EV(*self.variance), warning=False)
+            for variance, lengthscale in terms:
+                lengthscale.set_prior(GPy.priors.Gamma.from_EV(*self.lengthscale), warning=False)
+                variance.set_prior(GPy.priors.Gamma.from_EV(*self.variance), warning=False)
             # a bounded transform cannot carry a prior in GPy; the floor is applied to the optimum instead
             noise.set_prior(GPy.priors.Gamma.from_EV(*self.noise), warning=False)
         elif self.regularise == "bounds":
-            kern.lengthscale.constrain_bounded(*self.lengthscale, warning=False)
-            kern.variance.constrain_bounded(*self.variance, warning=False)
+            for variance, lengthscale in terms:
+                lengthscale.constrain_bounded(*self.lengthscale, warning=False)
+                variance.constrain_bounded(*self.variance, warning=False)
             if self.noise_prior is not None:
                 # a log-normal prior (loc, scale of log noise variance) instead of the noise's bounds
                 noise.constrain_positive(warning=False)
@@ -199,6 +232,8 @@ class FittedGP:
     warp_a: np.ndarray | None = None     # InputWarp, when used
     warp_b: np.ndarray | None = None
     warp_epsilon: float = 1e-6
+    add_variance: np.ndarray | None = None      # kernel "additive": the first-order terms (one per input)
+    add_lengthscale: np.ndarray | None = None
     L: np.ndarray = field(init=False, repr=False)
     alpha: np.ndarray = field(init=False, repr=False)
 
@@ -209,7 +244,10 @@ class FittedGP:
         if self.warp_a is not None:
             self.warp_a = np.asarray(self.warp_a, dtype=float)
             self.warp_b = np.asarray(self.warp_b, dtype=float)
-        K = kernel_matrix(*(2 * (self._kernel_inputs(self.X_train),)), self.kernel, self.variance, self.lengthscale)
+        if self.add_variance is not None:
+            self.add_variance = np.asarray(self.add_variance, dtype=float).ravel()
+            self.add_lengthscale = np.asarray(self.add_lengthscale, dtype=float).ravel()
+        K = self._k(self._kernel_inputs(self.X_train), self._kernel_inputs(self.X_train))
         K[np.diag_indices_from(K)] += self.noise_variance
         jitter = 0.0
         for _ in range(6):
@@ -217,7 +255,7 @@ class FittedGP:
                 self.L = cholesky(K + jitter * np.eye(len(K)), lower=True)
                 break
             except np.linalg.LinAlgError:
-                jitter = max(1e-10, jitter * 10) * self.variance
+                jitter = max(1e-10, jitter * 10) * self.prior_variance
         else:
             raise ModelError("Gaussian process: training covariance is not positive definite")
         self.alpha = cho_solve((self.L, True), self.y_train - self._mean(self.X_train))
@@ -225,6 +263,15 @@ class FittedGP:
     @property
     def n_kernel_inputs(self) -> int:
         return len(self.lengthscale)
+
+    @property
+    def prior_variance(self) -> float:
+        """The kernel's variance at a point (every term's)."""
+        return float(self.variance + (0.0 if self.add_variance is None else self.add_variance.sum()))
+
+    def _k(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        return kernel_matrix(A, B, self.kernel, self.variance, self.lengthscale, self.add_variance,
+                             self.add_lengthscale)
 
     def _kernel_inputs(self, X: np.ndarray) -> np.ndarray:
         Xk = X[:, : self.n_kernel_inputs]
@@ -240,11 +287,10 @@ class FittedGP:
     def predict(self, X, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance (of the latent function, or of a new observation if ``noisy``)."""
         X = np.asarray(X, dtype=float)
-        Ks = kernel_matrix(self._kernel_inputs(X), self._kernel_inputs(self.X_train), self.kernel, self.variance,
-                           self.lengthscale)
+        Ks = self._k(self._kernel_inputs(X), self._kernel_inputs(self.X_train))
         mu = self._mean(X) + Ks @ self.alpha
         v = solve_triangular(self.L, Ks.T, lower=True)
-        var = np.maximum(self.variance - (v * v).sum(0), 0.0) + (self.noise_variance if noisy else 0.0)
+        var = np.maximum(self.prior_variance - (v * v).sum(0), 0.0) + (self.noise_variance if noisy else 0.0)
         return mu, var
 
     def loo_log_density(self, rows=None) -> float:
@@ -266,6 +312,8 @@ class FittedGP:
             out["mean_offset"], out["mean_weight"] = self.mean_offset, self.mean_weight
         if self.warp_a is not None:
             out["warp_a"], out["warp_b"], out["warp_epsilon"] = self.warp_a, self.warp_b, self.warp_epsilon
+        if self.add_variance is not None:
+            out["add_variance"], out["add_lengthscale"] = self.add_variance, self.add_lengthscale
         return out
 
     @classmethod
@@ -277,6 +325,8 @@ class FittedGP:
         if state.get("warp_a") is not None:
             kw.update(warp_a=state["warp_a"], warp_b=state["warp_b"],
                       warp_epsilon=float(state.get("warp_epsilon", 1e-6)))
+        if state.get("add_variance") is not None:
+            kw.update(add_variance=state["add_variance"], add_lengthscale=state["add_lengthscale"])
         return cls(kernel=kernel, variance=float(state["variance"]),
                    lengthscale=np.asarray(state["lengthscale"], dtype=float),
                    noise_variance=float(state["noise_variance"]),
@@ -310,6 +360,83 @@ def _prior_mapping(d: int):
             return g
 
     return PriorLinear()
+
+
+_ADDITIVE_KERN = None
+
+
+def _additive_kernel(GPy):
+    """GPy kernel class of ``KERNELS``' ``additive``: one ARD Matern 5/2 term over the d inputs plus d
+    first-order Matern 5/2 terms, in one kernel object (GPy's ``Add`` of d + 1 kernels computes the same,
+    at about 6x the cost per likelihood evaluation in paramz overhead)."""
+    global _ADDITIVE_KERN
+    if _ADDITIVE_KERN is not None:
+        return _ADDITIVE_KERN
+    from paramz.transformations import Logexp
+    from GPy.core.parameterization import Param
+
+    s5 = np.sqrt(5.0)
+
+    class AdditiveMatern52(GPy.kern.Kern):
+        def __init__(self, d: int, ard: bool = True, name: str = "additive"):
+            super().__init__(d, list(range(d)), name)
+            self.variance = Param("variance", np.ones(1), Logexp())
+            self.lengthscale = Param("lengthscale", np.ones(d if ard else 1), Logexp())
+            self.add_variance = Param("add_variance", np.ones(d), Logexp())
+            self.add_lengthscale = Param("add_lengthscale", np.ones(d), Logexp())
+            self.link_parameters(self.variance, self.lengthscale, self.add_variance, self.add_lengthscale)
+
+        def _parts(self, X, X2):
+            X2 = X if X2 is None else X2
+            D = X[:, None, :] - X2[None, :, :]                       # (n, m, d)
+            ls = np.broadcast_to(self.lengthscale.values, (X.shape[1],))
+            r = np.sqrt(np.sum((D / ls) ** 2, axis=2))              # full term's scaled distance
+            R = np.abs(D) / self.add_lengthscale.values             # first-order terms' distances
+            return D, ls, r, R
+
+        def K(self, X, X2=None):
+            _, _, r, R = self._parts(X, X2)
+            k = self.variance.values[0] * (1 + s5 * r + 5.0 / 3.0 * r * r) * np.exp(-s5 * r)
+            return k + np.sum(self.add_variance.values * (1 + s5 * R + 5.0 / 3.0 * R * R) * np.exp(-s5 * R), axis=2)
+
+        def Kdiag(self, X):
+            return np.full(X.shape[0], self.variance.values[0] + self.add_variance.values.sum())
+
+        def update_gradients_full(self, dL_dK, X, X2=None):
+            D, ls, r, R = self._parts(X, X2)
+            v, a, m = self.variance.values[0], self.add_variance.values, self.add_lengthscale.values
+            e = np.exp(-s5 * r)
+            self.variance.gradient = np.array([np.sum(dL_dK * (1 + s5 * r + 5.0 / 3.0 * r * r) * e)])
+            # dk/dl_j = 5/3 v (1 + sqrt5 r) e^{-sqrt5 r} D_j^2 / l_j^3
+            g = (dL_dK * (5.0 / 3.0) * v * (1 + s5 * r) * e)[:, :, None] * D * D / ls ** 3
+            g = g.sum(axis=(0, 1))
+            self.lengthscale.gradient = g if self.lengthscale.size > 1 else np.array([g.sum()])
+            E = np.exp(-s5 * R)
+            self.add_variance.gradient = np.sum(dL_dK[:, :, None] * (1 + s5 * R + 5.0 / 3.0 * R * R) * E, axis=(0, 1))
+            self.add_lengthscale.gradient = np.sum(dL_dK[:, :, None] * (5.0 / 3.0) * a * (1 + s5 * R) * E * D * D
+                                                   / m ** 3, axis=(0, 1))
+
+        def update_gradients_diag(self, dL_dKdiag, X):
+            self.variance.gradient = np.array([np.sum(dL_dKdiag)])
+            self.lengthscale.gradient = np.zeros(self.lengthscale.size)
+            self.add_variance.gradient = np.full(self.add_variance.size, np.sum(dL_dKdiag))
+            self.add_lengthscale.gradient = np.zeros(self.add_lengthscale.size)
+
+        def gradients_X(self, dL_dK, X, X2=None):
+            if X2 is None:
+                dL_dK = dL_dK + dL_dK.T
+            D, ls, r, R = self._parts(X, X2)
+            v, a, m = self.variance.values[0], self.add_variance.values, self.add_lengthscale.values
+            # dk/dx_j = -5/3 v (1 + sqrt5 r) e^{-sqrt5 r} D_j / l_j^2 (first-order terms alike)
+            full = (dL_dK * (-5.0 / 3.0) * v * (1 + s5 * r) * np.exp(-s5 * r))[:, :, None] * D / ls ** 2
+            first = dL_dK[:, :, None] * (-5.0 / 3.0) * a * (1 + s5 * R) * np.exp(-s5 * R) * D / m ** 2
+            return (full + first).sum(axis=1)
+
+        def gradients_X_diag(self, dL_dKdiag, X):
+            return np.zeros(X.shape)
+
+    _ADDITIVE_KERN = AdditiveMatern52
+    return AdditiveMatern52
 
 
 def _gpy_model(GPy, X, z, kern, mean_fn, warp: InputWarp | None, d: int):
@@ -362,12 +489,13 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
     X = np.asarray(X, dtype=float)
     z = np.asarray(z, dtype=float).reshape(-1, 1)
     if kernel not in KERNELS:
-        raise ModelError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+        raise _unknown_kernel(kernel)
     d = X.shape[1] - (1 if mean is not None else 0)
     if warp is not None and (np.any(X[:, :d] < -1e-9) or np.any(X[:, :d] > 1 + 1e-9)):
         raise ModelError("input warping needs inputs in the unit cube [0, 1]")
-    kern_cls = GPy.kern.RBF if kernel == "rbf" else GPy.kern.Matern52
-    kern = kern_cls(d, ARD=bool(ard), active_dims=list(range(d)))
+    kern_cls = GPy.kern.RBF if _BASE[kernel] == "rbf" else GPy.kern.Matern52
+    additive = kernel == "additive"
+    kern = _additive_kernel(GPy)(d, bool(ard)) if additive else kern_cls(d, ARD=bool(ard), active_dims=list(range(d)))
     mean_fn = _prior_mapping(d) if mean is not None else None
     model = _gpy_model(GPy, X, z, kern, mean_fn, warp, d)
     if mean_fn is not None:
@@ -382,7 +510,14 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
     with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         for variance, ls, nv, restart in hyper.starts(n_restarts, n_ls, rng):
-            kern.variance[:] = variance
+            if additive:
+                # half the variance in the full term, half shared by the first-order terms, each first-order
+                # length-scale where the full term's (of that input) starts
+                kern.variance[:] = 0.5 * variance
+                kern.add_variance[:] = 0.5 * variance / d
+                kern.add_lengthscale[:] = np.broadcast_to(ls, (d,))
+            else:
+                kern.variance[:] = variance
             kern.lengthscale[:] = ls
             noise[:] = nv
             if mean_fn is not None:
@@ -408,6 +543,9 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
             model[:] = best[1]                  # paramz: sets every parameter and updates the model
     ls = np.broadcast_to(np.array(kern.lengthscale.values, dtype=float), (d,)).copy()
     kw = {}
+    if additive:
+        kw.update(add_variance=np.array(kern.add_variance.values, dtype=float),
+                  add_lengthscale=np.array(kern.add_lengthscale.values, dtype=float))
     if mean_fn is not None:
         kw.update(mean_offset=float(mean_fn.offset.values[0]), mean_weight=float(mean_fn.weight.values[0]))
     if warp is not None:

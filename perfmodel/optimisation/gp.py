@@ -20,6 +20,11 @@ BoTorch's ``SingleTaskGP(mean_module=..., outcome_transform=...)``:
   (:func:`~perfmodel.models.gp_core.sample_gp`, slice sampling from the optimum), whose predictions
   :meth:`GPSurrogate.predict_samples` returns, for an acquisition averaged over the hyper-parameters (Snoek et
   al. 2012's integrated acquisition).
+* ``kernel``: the GP core's kernel, ``"matern52"`` (ARD Matern 5/2, the default) or ``"additive"`` (that
+  kernel plus a first-order term per input, Duvenaud et al. 2011; see :data:`~perfmodel.models.gp_core.KERNELS`),
+  or ``"select"``: both are fitted at every fit and the one whose leave-one-out predictive density of the
+  observations is higher is kept (a two-candidate structure search; the marginal likelihoods of kernels with
+  different numbers of hyper-parameters, fitted by maximising them, are not comparable as they are).
 * transfer as extra data with a task feature (``source=(X_src, y_src)`` given to :meth:`fit`): an earlier
   study's evaluations (another input size, network or board) join the data with a task input (0.9 for the
   source, 1 for this study), each task transformed and standardised on its own. The task input has its
@@ -47,13 +52,16 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, OptimisationError
-from ..models.gp_core import SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp, mean_gp, sample_gp
+from ..models.gp_core import (KERNELS, SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp, mean_gp,
+                              sample_gp)
 
 OUTCOME_TRANSFORMS = ("log", "none")
 # Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
 # (0.5) starts the optimisation at a task correlation of 0.9 and the bounds (0.02..20) span 0..1.
 _TASK, _SOURCE_TASK = 1.0, 0.9
 PRIOR_WEIGHTS = ("learned", "fixed")
+#: the GP core's kernels, and "select" (the better of matern52 and additive by leave-one-out density)
+SURROGATE_KERNELS = (*KERNELS, "select")
 # Log-normal prior (loc, scale) of the noise variance on the standardised scale with ``noise_prior``:
 # BoTorch's default since 0.12 (median 0.018; Hvarfner et al. 2024, "Vanilla Bayesian optimization
 # performs great in high dimensions").
@@ -101,12 +109,22 @@ class GPSurrogate:
     lengthscale_prior : {None, "saas"}
         With ``hyper_samples``: the samples' length-scales get the SAAS prior (see
         :func:`~perfmodel.models.gp_core.sample_gp`) on top of the bounds.
+    kernel : {"matern52", "additive", "rbf", "select"}
+        The GP core's kernel (:data:`~perfmodel.models.gp_core.KERNELS`). ``"additive"`` adds a first-order
+        Matern 5/2 term per input to the ARD kernel, so that a main effect seen where one knob was varied
+        carries over to combinations of the other knobs not yet tried. ``"select"``: ``matern52`` and
+        ``additive`` are both fitted and the one with the higher leave-one-out predictive density of the
+        observations is used (``gp_.kernel`` says which).
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
                  outcome_transform: str | None = None, prior_weight: str = "learned",
                  prior_selection: str = "evidence", input_warp: bool = False, noise_prior: bool = False,
-                 hyper_samples: int = 0, hyper_use: str = "samples", lengthscale_prior: str | None = None):
+                 hyper_samples: int = 0, hyper_use: str = "samples", lengthscale_prior: str | None = None,
+                 kernel: str = "matern52"):
+        if kernel not in SURROGATE_KERNELS:
+            raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
+        self.kernel = kernel
         if hyper_use not in HYPER_USES:
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose one of "
                                     f"{', '.join(HYPER_USES)}")
@@ -116,6 +134,8 @@ class GPSurrogate:
             raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
         if hyper_samples and input_warp:
             raise OptimisationError("hyper-parameter samples are not available with input warping")
+        if hyper_samples and kernel != "matern52":
+            raise OptimisationError("hyper-parameter samples are available with the matern52 kernel only")
         self.hyper_samples = int(hyper_samples)
         self.log = log
         self.restarts = restarts
@@ -283,8 +303,14 @@ class GPSurrogate:
         return replace(SURROGATE_HYPER, noise_prior=NOISE_PRIOR) if self.noise_prior else SURROGATE_HYPER
 
     def _optimise(self, X, z, with_prior: bool):
+        if self.kernel == "select":
+            fits = [self._optimise_kernel(X, z, with_prior, k) for k in ("matern52", "additive")]
+            return max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
+        return self._optimise_kernel(X, z, with_prior, self.kernel)
+
+    def _optimise_kernel(self, X, z, with_prior: bool, kernel: str):
         try:
-            return fit_gp(X, z, kernel="matern52", ard=True, hyper=self._hyper(),
+            return fit_gp(X, z, kernel=kernel, ard=True, hyper=self._hyper(),
                           mean=PriorMean() if with_prior else None,
                           warp=InputWarp() if self.input_warp else None,
                           n_restarts=1 + max(0, int(self.restarts)), max_iters=self.max_iters, seed=self.seed,

@@ -25,7 +25,7 @@ from .acquisition import (expected_hypervolume_improvement, hypervolume_probabil
                           log_expected_hypervolume_improvement, log_expected_improvement,
                           log_probability_of_feasibility)
 from .constraints import OutputConstraint
-from .gp import GPSurrogate
+from .gp import SURROGATE_KERNELS, GPSurrogate
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
 EHVI_UNITS = ("model", "output")
@@ -379,6 +379,10 @@ class BOStrategy(Strategy):
     noise_prior : bool
         The GPs' noise variance has a log-normal prior instead of bounds
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+    kernel : {"matern52", "additive", "rbf", "select"}
+        The GPs' kernel (:class:`~perfmodel.optimisation.gp.GPSurrogate`): ARD Matern 5/2, or that kernel plus
+        a first-order term per input (``"additive"``), or at every fit the one of the two with the higher
+        leave-one-out density (``"select"``).
     source_data : sequence of (config, outputs), optional
         Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
         space, e.g. on another input size or board) join each output's GP as a second task whose
@@ -417,8 +421,12 @@ class BOStrategy(Strategy):
                  source_data: Sequence[tuple[dict, dict]] | None = None,
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
                  ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
-                 hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None):
+                 hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None,
+                 kernel: str = "matern52"):
         super().__init__(space)
+        if kernel not in SURROGATE_KERNELS:
+            raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
+        self.kernel = kernel
         if hyper_use not in ("acquisition", "mean"):
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
                                     "or mean")
@@ -430,6 +438,8 @@ class BOStrategy(Strategy):
             raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
         if hyper_samples and input_warp:
             raise OptimisationError("hyper-parameter samples are not available with input warping")
+        if hyper_samples and kernel != "matern52":
+            raise OptimisationError("hyper-parameter samples are available with the matern52 kernel only")
         self.hyper_samples = int(hyper_samples)
         if ehvi_units not in EHVI_UNITS:
             raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
@@ -646,7 +656,7 @@ class BOStrategy(Strategy):
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
                              noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
-                             lengthscale_prior=self.lengthscale_prior)
+                             lengthscale_prior=self.lengthscale_prior, kernel=self.kernel)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
             if self.hyper_samples and self.hyper_use == "acquisition":
@@ -802,7 +812,7 @@ class BOStrategy(Strategy):
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
                          noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                          hyper_use="mean" if self.hyper_use == "mean" else "samples",
-                         lengthscale_prior=self.lengthscale_prior)
+                         lengthscale_prior=self.lengthscale_prior, kernel=self.kernel)
         gp.fit(Xd[obj_ok], f)
         best = float(f[feasible[obj_ok]].min())
         if not self.hyper_samples or self.hyper_use == "mean":
@@ -926,7 +936,7 @@ def make_strategy(name: str, space: ConfigSpace, **options) -> Strategy:
         keys = ("n_init", "acquisition", "design", "prior_mean", "restarts", "max_iters", "log", "linked",
                 "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
                 "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "hyper_samples",
-                "hyper_use", "lengthscale_prior")
+                "hyper_use", "lengthscale_prior", "kernel")
     elif name in ("tpe", "nsga2"):
         keys = ("n_init",)
     else:

@@ -40,7 +40,7 @@ _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n
 _RESUME_DEFAULTS = {"a_priori": [], "reference": "observed"}
 _BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
                "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
-               "hyper_samples", "hyper_use", "lengthscale_prior")
+               "hyper_samples", "hyper_use", "lengthscale_prior", "kernel")
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ class Study:
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
         ``"plausible"``, ``"robust"``, or the user's reference point: a mapping of objective names to values
-        in their units; checked on resume), ``noise_prior`` (False by default), ``design`` (the initial
+        in their units; checked on resume), ``noise_prior`` (False by default), ``kernel`` (``"matern52"``,
+        default, ``"additive"`` or ``"select"``), ``design`` (the initial
         design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the acquisition averaged over that
         many posterior samples of the GPs' hyper-parameters; ``hyper_use="mean"``: one GP at their posterior
         mean instead), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.

@@ -76,3 +76,14 @@ def test_max_points_fits_on_a_seeded_subset_and_still_predicts():
     assert GPRegressor(n_restarts=1).fit(X[:40], y[:40]).n_train_used_ == 40
     with pytest.raises(ModelError, match="max_points"):
         GPRegressor(max_points=1).fit(X, y)
+
+
+def test_additive_kernel_round_trips_through_a_model_file(tmp_path):
+    X, y = _data()
+    m = GPRegressor(kernel="additive", n_restarts=1, max_iters=30).fit(X, y)
+    save_model(m, tmp_path / "gp.json")
+    m2 = load_model(tmp_path / "gp.json")
+    assert m2.kernel == "additive" and m2.gp_.add_variance.shape == (X.shape[1],)
+    Xt = np.random.default_rng(2).uniform(-1, 2, (7, 2))
+    for a, b in zip(m.predict(Xt, return_std=True), m2.predict(Xt, return_std=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)

@@ -638,3 +638,39 @@ def test_bo_options_for_the_hypervolume_units_reference_and_noise_prior():
                      ({"reference": "worst"}, "unknown reference point 'worst'.*nadir")):
         with pytest.raises(OptimisationError, match=msg):
             Study(space, ["time", "power"], bo_options=bad)
+
+
+def test_bo_kernel_option_reaches_the_surrogate_and_is_checked():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+    def evaluate(c):
+        return {"time": (1 + c["a"]) * (7 - c["b"]) / 6, "power": (1 + c["b"] ** 2) * (1 + 0.1 * c["a"])}
+
+    runs = {}
+    for kernel in ("matern52", "additive"):
+        study = optimize(evaluate, ["time", "power"], space=space, budget=12, n_init=6, seed=0,
+                         bo_options={"kernel": kernel})
+        runs[kernel] = [config_key(t.config) for t in study.trials]
+        assert len(set(runs[kernel])) == 12
+    assert runs["matern52"][:6] == runs["additive"][:6] and runs["matern52"] != runs["additive"]
+    rng = np.random.default_rng(0)
+    gp = GPSurrogate(kernel="additive").fit(rng.random((10, 2)), np.exp(rng.random(10)))
+    assert gp.gp_.kernel == "additive" and gp.gp_.add_variance.shape == (2,)
+    with pytest.raises(OptimisationError, match="unknown kernel 'cubic'"):
+        Study(space, ["time", "power"], bo_options={"kernel": "cubic"})
+    with pytest.raises(OptimisationError, match="unknown kernel 'cubic'"):
+        GPSurrogate(kernel="cubic")
+
+
+def test_kernel_select_keeps_the_kernel_with_the_better_leave_one_out_density():
+    rng = np.random.default_rng(0)
+    X = rng.random((15, 4))
+    fits = {}
+    for name, y in {"additive": np.exp(np.sin(6 * X[:, 0]) + np.cos(5 * X[:, 1]) + 2 * X[:, 2] ** 2),
+                    "interaction": np.exp(np.sin(4 * X[:, 0] * X[:, 1]) + X[:, 2])}.items():
+        loo = {k: GPSurrogate(kernel=k, seed=0).fit(X, y).gp_.loo_log_density() for k in ("matern52", "additive")}
+        chosen = GPSurrogate(kernel="select", seed=0).fit(X, y).gp_
+        assert chosen.kernel == max(loo, key=loo.get)
+        assert chosen.loo_log_density() == pytest.approx(max(loo.values()))
+        fits[name] = chosen.kernel
+    assert fits["additive"] == "additive"            # an exactly additive response: the first-order terms win
