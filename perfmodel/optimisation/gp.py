@@ -69,6 +69,21 @@ NOISE_PRIOR = (-4.0, 1.0)
 HYPER_USES = ("samples", "mean")
 
 
+def check_model_options(kernel: str, hyper_samples, input_warp: bool, lengthscale_prior: str | None) -> int:
+    """Check the surrogate's kernel and hyper-parameter sampling options together; the number of samples."""
+    if kernel not in SURROGATE_KERNELS:
+        raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
+    if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
+        raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
+    if hyper_samples and input_warp:
+        raise OptimisationError("hyper-parameter samples are not available with input warping")
+    if hyper_samples and kernel != "matern52":
+        raise OptimisationError("hyper-parameter samples are available with the matern52 kernel only")
+    if lengthscale_prior not in (None, "saas"):
+        raise OptimisationError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
+    return int(hyper_samples)
+
+
 class GPSurrogate:
     """Gaussian-process model of one output.
 
@@ -122,21 +137,13 @@ class GPSurrogate:
                  prior_selection: str = "evidence", input_warp: bool = False, noise_prior: bool = False,
                  hyper_samples: int = 0, hyper_use: str = "samples", lengthscale_prior: str | None = None,
                  kernel: str = "matern52"):
-        if kernel not in SURROGATE_KERNELS:
-            raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
         self.kernel = kernel
+        self.hyper_samples = check_model_options(kernel, hyper_samples, input_warp, lengthscale_prior)
         if hyper_use not in HYPER_USES:
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose one of "
                                     f"{', '.join(HYPER_USES)}")
         self.hyper_use = hyper_use
         self.lengthscale_prior = lengthscale_prior
-        if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
-            raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
-        if hyper_samples and input_warp:
-            raise OptimisationError("hyper-parameter samples are not available with input warping")
-        if hyper_samples and kernel != "matern52":
-            raise OptimisationError("hyper-parameter samples are available with the matern52 kernel only")
-        self.hyper_samples = int(hyper_samples)
         self.log = log
         self.restarts = restarts
         self.max_iters = max_iters

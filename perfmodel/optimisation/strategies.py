@@ -25,7 +25,7 @@ from .acquisition import (expected_hypervolume_improvement, hypervolume_probabil
                           log_expected_hypervolume_improvement, log_expected_improvement,
                           log_probability_of_feasibility)
 from .constraints import OutputConstraint
-from .gp import SURROGATE_KERNELS, GPSurrogate
+from .gp import GPSurrogate, check_model_options
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
 EHVI_UNITS = ("model", "output")
@@ -424,23 +424,13 @@ class BOStrategy(Strategy):
                  hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None,
                  kernel: str = "matern52"):
         super().__init__(space)
-        if kernel not in SURROGATE_KERNELS:
-            raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
         self.kernel = kernel
+        self.hyper_samples = check_model_options(kernel, hyper_samples, input_warp, lengthscale_prior)
         if hyper_use not in ("acquisition", "mean"):
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
                                     "or mean")
         self.hyper_use = hyper_use
-        if lengthscale_prior not in (None, "saas"):
-            raise OptimisationError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
         self.lengthscale_prior = lengthscale_prior
-        if isinstance(hyper_samples, bool) or not isinstance(hyper_samples, (int, np.integer)) or hyper_samples < 0:
-            raise OptimisationError(f"hyper-parameter samples must be a whole number >= 0, got {hyper_samples!r}")
-        if hyper_samples and input_warp:
-            raise OptimisationError("hyper-parameter samples are not available with input warping")
-        if hyper_samples and kernel != "matern52":
-            raise OptimisationError("hyper-parameter samples are available with the matern52 kernel only")
-        self.hyper_samples = int(hyper_samples)
         if ehvi_units not in EHVI_UNITS:
             raise OptimisationError(f"unknown EHVI units {ehvi_units!r}; choose one of {', '.join(EHVI_UNITS)}")
         self.reference = reference_point(reference)
