@@ -76,7 +76,7 @@ def main() -> int:
     ap.add_argument("--gap-s", type=float, default=60.0, help="pause between the two repeatability campaigns")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "profiler-figures.md"))
     args = ap.parse_args()
-    lines = [f"# Profiler figures (measured)\n", f"Command: `{' '.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])}`  ",
+    lines = ["# Profiler figures (measured)\n", f"Command: `{' '.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])}`  ",
              f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} logical CPUs; "
              f"threads={args.threads}, batch 1.\n"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -73,7 +73,6 @@ def main(argv=None) -> int:
                          "source": r.source})
             print(f"{kind} trial {i} a={a} b={b}: score {best['score']:.3f} train {best['train_cost']:.3f} "
                   f"infer {best['infer_cost']:.3f} ({time.time() - t0:.0f} s)", flush=True)
-    summary = pd.DataFrame(rows)
     pd.concat(hist).to_csv(os.path.join(args.out, "history.csv"), index=False)
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump({"command": " ".join(["benchmarks/bench_tune.py", *(argv or sys.argv[1:])]),
