@@ -659,13 +659,13 @@ class BOStrategy(Strategy):
         # the mean is noise-free; over hyper-parameter samples, the mean of the mixture
         self._last = {m: (gp, keys, mu.mean(axis=0)) for m, (gp, _, mu, _) in models.items()}
         n_samples = next(iter(models.values()))[2].shape[0] if models else 1
+        feasible, obj_ok = self._feasibility(state)       # of the evaluations: the same for every sample
         if parego:
-            feasible, obj_ok = self._feasibility(state)
             pof = self._log_pof(state, models, 0, len(configs))
             if not np.any(feasible & obj_ok):
                 return pof
             return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
-        per_sample = np.array([self._log_acquisition(state, models, k) for k in range(n_samples)])
+        per_sample = np.array([self._log_acquisition(state, models, k, feasible, obj_ok) for k in range(n_samples)])
         if n_samples == 1:
             return per_sample[0]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -691,11 +691,11 @@ class BOStrategy(Strategy):
             pof = pof + log_probability_of_feasibility(mu[k], sd[k], limit, upper=c.upper)
         return pof
 
-    def _log_acquisition(self, state: SearchState, models: dict, k: int) -> np.ndarray:
+    def _log_acquisition(self, state: SearchState, models: dict, k: int, feasible: np.ndarray,
+                         obj_ok: np.ndarray) -> np.ndarray:
         # Log acquisition of every candidate with the k-th hyper-parameter sample of every output's GP
-        # (the optimum's predictions are "sample" 0 of 1).
+        # (the optimum's predictions are "sample" 0 of 1); ``feasible``, ``obj_ok``: of the evaluations.
         pof = self._log_pof(state, models, k, models[state.objectives[0]][2].shape[1])
-        feasible, obj_ok = self._feasibility(state)
         if not np.any(feasible & obj_ok):
             return pof
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
