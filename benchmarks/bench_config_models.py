@@ -13,7 +13,10 @@ target, ARD, the same restarts) on features where each numeric knob with three o
 (the frequencies) enters as its logarithm (``profiling.encoding.Encoding.learn(..., log=...)``, the rule
 the optimiser's GP inputs use), to measure what that encoding alone buys; ``gp-logknobs-additive`` is that GP
 with the additive kernel (``GPRegressor(kernel="additive")``: the ARD Matern 5/2 term plus one first-order term
-per input).
+per input); ``gp-bottleneck`` is gp-logknobs on the log residual of a parametric mean written for this board
+(``_bottleneck_mean``: a fixed time plus a smooth maximum of a CPU path, ``b / f_cpu * (1 + g / cores)``, and a
+GPU path, ``c / f_gpu + e / f_emc``, plus ``h * cores``; seven positive parameters fitted by least squares on
+the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles.
 """
 
 from __future__ import annotations
@@ -87,6 +90,10 @@ def main(argv=None) -> int:
             if model in ("gp-logknobs", "gp-logknobs-additive"):
                 kernel = "additive" if model.endswith("additive") else "matern52"
                 pred = _gp_logknobs(df, train, test, target, {**params, "kernel": kernel}, seed)
+            elif model == "gp-bottleneck":
+                mean = _bottleneck_mean(train, train[target].to_numpy(dtype=float))
+                pred = mean(test) * _gp_logknobs(df, train, test, target, {**params, "kernel": "matern52"}, seed,
+                                                 y=train[target].to_numpy(dtype=float) / mean(train))
             else:
                 m = ConfigModel(model=model, knobs=KNOBS, target=target, model_params=params,
                                 random_state=seed).fit(train)
@@ -100,15 +107,37 @@ def main(argv=None) -> int:
     return 0
 
 
-def _gp_logknobs(df, train, test, target, params, seed):
-    # The configuration model's GP (log target, ARD) with log-encoded numeric knobs of >= 3 positive levels.
+def _gp_logknobs(df, train, test, target, params, seed, y=None):
+    # The configuration model's GP (log target, ARD) with log-encoded numeric knobs of >= 3 positive levels
+    # (``y``: the values to fit instead of the target's, e.g. ratios to a parametric mean).
     from perfmodel.models.gp import GPRegressor
     from profiling.encoding import Encoding
 
     log = [k for k in KNOBS if df[k].nunique() >= 3 and (df[k] > 0).all()]
     enc = Encoding.learn(train, KNOBS, log=log)
     gp = GPRegressor(log_target=True, random_state=seed, **params)
-    return gp.fit(enc.transform(train), train[target].to_numpy(dtype=float)).predict(enc.transform(test))
+    y = train[target].to_numpy(dtype=float) if y is None else y
+    return gp.fit(enc.transform(train), y).predict(enc.transform(test))
+
+
+def _bottleneck_mean(train, y):
+    # A parametric "slower of two paths" model of the TX2 grids (see the module docstring); returns f(df) -> values.
+    from scipy.optimize import least_squares
+
+    top = train[["core_freq", "gpu_freq", "emc_freq"]].max().to_numpy(dtype=float)
+
+    def model(theta, d):
+        a, b, c, e, g, h, k = np.exp(theta)
+        n = 1.0 + d[KNOBS[:3]].to_numpy(dtype=float).sum(axis=1)
+        f = d[["core_freq", "gpu_freq", "emc_freq"]].to_numpy(dtype=float) / top
+        cpu, gpu = b / f[:, 0] * (1.0 + g / n), c / f[:, 1] + e / f[:, 2]
+        return a + (cpu ** k + gpu ** k) ** (1.0 / k) + h * n
+
+    start = np.log([0.05, 0.1, 0.1, 0.05, 1.0, 0.01, 3.0]) + np.log(np.median(y) / 0.3)
+    start[-1], start[4] = np.log(3.0), 0.0
+    fit = least_squares(lambda th: np.log(model(th, train)) - np.log(y), start,
+                        bounds=(np.full(7, np.log(1e-6)), np.log([1e3, 1e3, 1e3, 1e3, 10, 1e3, 50])))
+    return lambda d: model(fit.x, d)
 
 
 def summarise(res: pd.DataFrame, sizes, args) -> None:

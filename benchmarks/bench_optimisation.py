@@ -95,7 +95,7 @@ def first_reach(traj: np.ndarray, level: float) -> float:
 
 
 def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None,
-              prior_mean=None, return_results=False):
+              prior_mean=None, return_results=False, batch_size=1):
     F, ref, hv_true = true_front(table[OBJECTIVES].to_numpy(float))
     bo = strategy == "bo"
     with warnings.catch_warnings():
@@ -109,7 +109,7 @@ def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto",
             opts["reference"] = {m: float(ref[k]) for k, m in enumerate(OBJECTIVES)}
         study = optimize(platform, OBJECTIVES, budget=budget, n_init=init, strategy=strategy, seed=seed,
                          acquisition=acquisition if bo else "auto", bo_options=opts if bo else None,
-                         prior_mean=prior_mean if bo else None, **extra)
+                         prior_mean=prior_mean if bo else None, batch_size=batch_size if bo else 1, **extra)
         cpu = time.process_time() - t0
     res = study.results()
     traj = hv_trajectory(res[OBJECTIVES].to_numpy(float), ref, hv_true)
@@ -309,6 +309,9 @@ def main(argv=None) -> int:
     ap.add_argument("--budgets", default="10,20,40,80")
     ap.add_argument("--strategies", default="bo,random,tpe")
     ap.add_argument("--init", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=1,
+                    help="bo strategies propose this many configurations per round (Kriging believer); the "
+                         "budgets still count evaluations")
     ap.add_argument("--acquisition", default="auto", help="bo acquisition for the multi-objective runs (auto=EHVI)")
     ap.add_argument("--bo-options", default="",
                     help="BO input/acquisition switches, e.g. 'linked=0,log_inputs=0,noisy=0' (the design before "
@@ -417,7 +420,7 @@ def main(argv=None) -> int:
         elif strategy == "bo-wrong":
             prior = shuffled_prior(table, seed)
         traj, cpu, res = run_multi(p, table, base, seed, budget, args.init, acq, options, prior,
-                                   return_results=True)
+                                   return_results=True, batch_size=args.batch_size)
         if strategy in ("bo", "bo-source"):
             studies[(f, seed)] = res
         if strategy == "bo-source":
@@ -495,7 +498,8 @@ def report(args, files, budgets, df, sdf) -> int:
     seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
 
     lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {args.init}"
-             + (f", BO options {args.bo_options}" if args.bo_options else "") + ", files: "
+             + (f", BO options {args.bo_options}" if args.bo_options else "")
+             + (f", batches of {args.batch_size}" if args.batch_size > 1 else "") + ", files: "
              + ", ".join(os.path.basename(f) for f in files), ""]
     lines += ["### Multi-objective: median hypervolume ratio (found / true front)", ""]
     head = "| file | strategy | " + " | ".join(f"HV@{b}" for b in budgets) + " | evals to 95% | evals to 99% | CPU s/run |"

@@ -35,6 +35,8 @@ from ..tables import parse_names, read_table
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
 STRATEGY_CHOICES = ("bo", "random", "tpe", "nsga2")
+# perfmodel.optimisation.strategies.ACQUISITIONS, without importing the optimiser to build the parser
+ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,9 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", type=int, default=10, help="initial Latin-hypercube design size for bo (default 10)")
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo",
                    help="search strategy (default bo); tpe and nsga2 are optuna's samplers")
-    p.add_argument("--acquisition", choices=("auto", "ei", "ehvi", "hvpoi", "parego"), default="auto",
+    p.add_argument("--acquisition", choices=ACQUISITIONS, default="auto",
                    help="bo acquisition: auto = EI for one objective, EHVI for several; parego = EI on a "
-                        "random Chebyshev scalarisation per step")
+                        "random Chebyshev scalarisation per step; ts = Thompson sampling (one joint draw of "
+                        "the GPs per step)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g = p.add_argument_group("model guidance (bo)")
     g.add_argument("--prior", action="append", default=[], metavar="FILE",

@@ -293,6 +293,14 @@ class FittedGP:
         var = np.maximum(self.prior_variance - (v * v).sum(0), 0.0) + (self.noise_variance if noisy else 0.0)
         return mu, var
 
+    def predict_cov(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and joint covariance of the latent function at the rows of ``X``."""
+        X = np.asarray(X, dtype=float)
+        Xk = self._kernel_inputs(X)
+        Ks = self._k(Xk, self._kernel_inputs(self.X_train))
+        v = solve_triangular(self.L, Ks.T, lower=True)
+        return self._mean(X) + Ks @ self.alpha, self._k(Xk, Xk) - v.T @ v
+
     def loo_log_density(self, rows=None) -> float:
         """Sum of the leave-one-out log predictive densities of the training ``rows`` (all by default),
         in closed form from the inverse covariance (Rasmussen & Williams 2006, eq. 5.10-5.12)."""

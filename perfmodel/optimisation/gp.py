@@ -354,7 +354,30 @@ class GPSurrogate:
         out = [self._predict_with(g, X, prior, noisy) for g in gps]
         return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
-    def _predict_with(self, gpc, X, prior, noisy: bool) -> tuple[np.ndarray, np.ndarray]:
+    def sample_joint(self, X, prior=None, *, rng: np.random.Generator, n_samples: int = 1) -> np.ndarray:
+        """Draws of the latent function jointly at the rows of ``X`` (one row per draw, shape
+        ``(n_samples, len(X))``) on the transformed scale, from the optimum's posterior (Thompson sampling)."""
+        Xa = self._inputs(X, prior)
+        mu, cov = self.gp_.predict_cov(Xa)
+        n = len(mu)
+        jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
+        for _ in range(8):
+            try:
+                L = np.linalg.cholesky(cov + jitter * np.eye(n))
+                break
+            except np.linalg.LinAlgError:
+                jitter *= 10.0
+        else:                                  # numerically singular: eigen-decomposition, negative parts cut
+            w, V = np.linalg.eigh(cov)
+            L = V * np.sqrt(np.clip(w, 0.0, None))
+        z = mu[None, :] + rng.standard_normal((int(n_samples), n)) @ L.T
+        t = self.outcome_.backward(z)
+        if self.has_prior_ and self.prior_weight != "learned":
+            t = t + self.transform(np.asarray(prior, dtype=float).ravel())[None, :]
+        return t
+
+    def _inputs(self, X, prior) -> np.ndarray:
+        # The GP's input rows for ``X`` (this study's task column; the prior's values where it is used).
         X = np.asarray(X, dtype=float)
         if getattr(self, "has_source_", False):
             X = np.column_stack([X, np.full(len(X), _TASK)])  # predictions are for this study's task
@@ -363,7 +386,11 @@ class GPSurrogate:
         learned = self.has_prior_ and self.prior_weight == "learned"
         if self.has_prior_ and prior is None:
             raise OptimisationError("the surrogate was fitted with a prior mean; give its values to predict")
-        Xa = self._augment(X, prior) if learned and self.prior_used_ else X
+        return self._augment(X, prior) if learned and self.prior_used_ else X
+
+    def _predict_with(self, gpc, X, prior, noisy: bool) -> tuple[np.ndarray, np.ndarray]:
+        Xa = self._inputs(X, prior)
+        learned = self.has_prior_ and self.prior_weight == "learned"
         mu, var = gpc.predict(Xa, noisy=noisy)
         mu, sd = self.outcome_.backward(mu, np.sqrt(np.clip(var, 1e-12, None)))
         if self.has_prior_ and not learned:

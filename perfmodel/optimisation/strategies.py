@@ -21,13 +21,15 @@ from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
 from ..pareto import non_dominated, pareto_front
-from .acquisition import (expected_hypervolume_improvement, hypervolume_probability_of_improvement,
-                          log_expected_hypervolume_improvement, log_expected_improvement,
-                          log_probability_of_feasibility)
+from .acquisition import (expected_hypervolume_improvement, hypervolume_improvement,
+                          hypervolume_probability_of_improvement, log_expected_hypervolume_improvement,
+                          log_expected_improvement, log_probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import GPSurrogate, check_model_options
 
-ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego")
+ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
+# Thompson sampling draws the GPs jointly at no more than this many candidates per step (a random subset).
+TS_MAX_CANDIDATES = 2_000
 EHVI_UNITS = ("model", "output")
 REFERENCES = ("observed", "front", "nadir", "predicted", "plausible", "robust")
 # Above this many configurations a finite space is searched through a random subset of candidates.
@@ -320,11 +322,15 @@ class BOStrategy(Strategy):
     ----------
     n_init : int
         Size of the initial design (Latin hypercube by default, as in the Jetson TX1 design-space study).
-    acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego"}
+    acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego", "ts"}
         ``auto`` is EI for one objective and EHVI for several. ``parego`` (Knowles 2006): at every step the
         objectives (log scale where positive, normalised to the observed range) are scalarised with a random
         weight vector ``w`` (uniform on the simplex) as ``max_j w_j f_j + 0.05 sum_j w_j f_j``, and one GP of
-        that scalar is searched with EI. Every acquisition is multiplied by the
+        that scalar is searched with EI. ``ts``: Thompson sampling (TSEMO's idea on a finite candidate set,
+        Bradford et al. 2018): one joint draw of every objective's GP at the candidates (at most
+        ``TS_MAX_CANDIDATES``, a random subset beyond), each candidate scored by the hypervolume (one
+        objective: the improvement) its drawn values add to the observed front; where the draw improves
+        nowhere, EHVI (EI) ranks the step. Every acquisition is multiplied by the
         probability that the constrained outputs meet their limits (HyperPower); before any feasible
         configuration is known, that probability alone is maximised. All are computed in log space (log-EI
         and log-EHVI, as BoTorch's ``LogExpectedImprovement``), so a step is ranked by the model even where
@@ -665,6 +671,8 @@ class BOStrategy(Strategy):
             if not np.any(feasible & obj_ok):
                 return pof
             return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
+        if self.acquisition == "ts":
+            return self._thompson(state, models, X, configs, feasible, obj_ok)
         per_sample = np.array([self._log_acquisition(state, models, k, feasible, obj_ok) for k in range(n_samples)])
         if n_samples == 1:
             return per_sample[0]
@@ -704,7 +712,7 @@ class BOStrategy(Strategy):
         Y = np.column_stack([sign[j] * models[m][0].transform(models[m][1]) for j, m in enumerate(state.objectives)])
         Yf = Y[feasible & obj_ok]
         if len(state.objectives) == 1:
-            if self.acquisition not in ("auto", "ei"):
+            if self.acquisition not in ("auto", "ei", "ts"):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
             return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
         Yall = Y[obj_ok]
@@ -736,6 +744,38 @@ class BOStrategy(Strategy):
             if np.any(np.isfinite(v)):
                 return v + pof
         return log_expected_hypervolume_improvement(mu, sd, front, ref) + pof
+
+    def _thompson(self, state: SearchState, models: dict, X: np.ndarray, configs: list[dict],
+                  feasible: np.ndarray, obj_ok: np.ndarray) -> np.ndarray:
+        # Thompson sampling (TSEMO's idea on a finite candidate set; Bradford et al. 2018): one joint draw
+        # of every objective's GP at the candidates; a candidate scores the hypervolume (one objective: the
+        # improvement) its drawn values would add to the observed front, times the probability of
+        # feasibility. Where the draw improves nowhere, log-EHVI (log-EI) ranks the step instead.
+        base = self._log_acquisition(state, models, 0, feasible, obj_ok)
+        if not np.any(feasible & obj_ok):
+            return base
+        rng = state.rng(17)
+        n = len(configs)
+        rows = np.arange(n) if n <= TS_MAX_CANDIDATES else np.sort(rng.choice(n, TS_MAX_CANDIDATES, replace=False))
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        picked = [configs[i] for i in rows]
+        draws = np.column_stack([sign[j] * models[m][0].sample_joint(X[rows], self._prior(m, picked), rng=rng)[0]
+                                 for j, m in enumerate(state.objectives)])
+        Y = np.column_stack([sign[j] * models[m][0].transform(models[m][1]) for j, m in enumerate(state.objectives)])
+        Yf = Y[feasible & obj_ok]
+        if len(state.objectives) == 1:
+            gain = np.clip(Yf[:, 0].min() - draws[:, 0], 0.0, None)
+        else:
+            front = pareto_front(Yf)
+            stated = self._stated(state, models, np.zeros(len(state.objectives), bool))
+            ref = self._reference(Y[obj_ok], front, stated)
+            gain = hypervolume_improvement(draws, front, ref)
+        if not np.any(gain > 0):
+            return base
+        out = np.full(n, -np.inf)
+        with np.errstate(divide="ignore"):
+            out[rows] = np.log(gain) + self._log_pof(state, models, 0, n)[rows]
+        return out
 
     def _stated(self, state: SearchState, models: dict, output_units: np.ndarray) -> np.ndarray | None:
         # The user's reference point on the scale the hypervolume is computed on (the GP's, or the objective's
