@@ -12,7 +12,8 @@ Three parts, on the four flexibo-tx2 xception grids (replays, no GPU):
   own values: what the prior machinery does with a perfect prior) and ``full-source`` (the source grid's
   values at every configuration: a perfect model of the source study, i.e. only the difference between the
   grids is left).
-* ``--bo-options`` as in ``bench_optimisation.py`` (e.g. ``prior_design=model``) for the ``bounds`` runs.
+* ``--bo-options`` as in ``bench_optimisation.py`` (e.g. ``prior_design=model``) and ``--init`` (the initial
+  design's size, 10 by default) for the ``bounds`` runs.
 
     PYTHONPATH=. python benchmarks/diag_transfer.py --part relations
     PYTHONPATH=. python benchmarks/diag_transfer.py --part bounds --seeds 0-1
@@ -89,7 +90,7 @@ def _lookup(table: pd.DataFrame) -> dict:
             for m in B.OBJECTIVES}
 
 
-def bounds(files: list[str], seeds: list[int], options: dict) -> list[str]:
+def bounds(files: list[str], seeds: list[int], options: dict, init: int = 10) -> list[str]:
     tabs = {}
     for f in files:
         p = B.replay(f)
@@ -98,7 +99,7 @@ def bounds(files: list[str], seeds: list[int], options: dict) -> list[str]:
     for f in files:
         p, t = tabs[f]
         for kind, table in (("oracle", t), ("full-source", tabs[B.transfer_source(files, f)][1])):
-            got = [B.run_multi(p, t, "bo", seed, 20, 10, bo_options=options or None,
+            got = [B.run_multi(p, t, "bo", seed, 20, init, bo_options=options or None,
                                prior_mean=_lookup(table))[0] for seed in seeds]
             lines.append(f"| {os.path.basename(f).split('_')[-1][:-4]} | {kind} | "
                          + ", ".join(f"{g[9]:.3f}" for g in got) + " | " + ", ".join(f"{g[19]:.3f}" for g in got)
@@ -112,13 +113,14 @@ def main(argv=None) -> int:
     ap.add_argument("--part", choices=("relations", "bounds"), default="relations")
     ap.add_argument("--seeds", default="0-1", help="N, A-B or a comma list (bounds)")
     ap.add_argument("--bo-options", default="", help="as bench_optimisation.py's (bounds)")
+    ap.add_argument("--init", type=int, default=10, help="initial design size (bounds; default 10)")
     args = ap.parse_args(argv)
     files = sorted(glob.glob(B.DEFAULT_FILES), key=B._size_key)
     if args.part == "relations":
         print("\n".join(relations(files)))
     else:
         opts = B.parse_bo_options(args.bo_options, ap)
-        bounds(files, B.parse_seeds(args.seeds), opts)
+        bounds(files, B.parse_seeds(args.seeds), opts, args.init)
     return 0
 
 
