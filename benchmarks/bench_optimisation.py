@@ -268,7 +268,7 @@ def parse_bo_options(text: str, ap) -> dict:
                    "ehvi_units": ("model", "output"), "hyper_use": ("acquisition", "mean"),
                    "reference": ("observed", "front", "nadir", "predicted", "plausible", "robust", "table"),
                    "lengthscale_prior": ("saas",), "design": ("lhs", "sobol", "random"),
-                   "kernel": ("matern52", "additive", "select")}
+                   "kernel": ("matern52", "additive", "select", "average")}
         if value in choices.get(key, ()):
             out[key] = value
             continue

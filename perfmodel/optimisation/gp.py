@@ -60,8 +60,9 @@ OUTCOME_TRANSFORMS = ("log", "none")
 # (0.5) starts the optimisation at a task correlation of 0.9 and the bounds (0.02..20) span 0..1.
 _TASK, _SOURCE_TASK = 1.0, 0.9
 PRIOR_WEIGHTS = ("learned", "fixed")
-#: the GP core's kernels, and "select" (the better of matern52 and additive by leave-one-out density)
-SURROGATE_KERNELS = (*KERNELS, "select")
+#: the GP core's kernels, "select" (the better of matern52 and additive by leave-one-out density) and
+#: "average" (both, the acquisition averaged over the two)
+SURROGATE_KERNELS = (*KERNELS, "select", "average")
 # Log-normal prior (loc, scale) of the noise variance on the standardised scale with ``noise_prior``:
 # BoTorch's default since 0.12 (median 0.018; Hvarfner et al. 2024, "Vanilla Bayesian optimization
 # performs great in high dimensions").
@@ -124,12 +125,14 @@ class GPSurrogate:
     lengthscale_prior : {None, "saas"}
         With ``hyper_samples``: the samples' length-scales get the SAAS prior (see
         :func:`~perfmodel.models.gp_core.sample_gp`) on top of the bounds.
-    kernel : {"matern52", "additive", "rbf", "select"}
+    kernel : {"matern52", "additive", "rbf", "select", "average"}
         The GP core's kernel (:data:`~perfmodel.models.gp_core.KERNELS`). ``"additive"`` adds a first-order
         Matern 5/2 term per input to the ARD kernel, so that a main effect seen where one knob was varied
         carries over to combinations of the other knobs not yet tried. ``"select"``: ``matern52`` and
         ``additive`` are both fitted and the one with the higher leave-one-out predictive density of the
-        observations is used (``gp_.kernel`` says which).
+        observations is used (``gp_.kernel`` says which). ``"average"``: both are fitted and kept
+        (``samples_``, as with ``hyper_samples``; ``gp_`` is the ``"select"`` choice), so that an acquisition
+        averaged over the two models does not follow one kernel's blind spot.
     """
 
     def __init__(self, log: bool = True, restarts: int = 1, max_iters: int = 200, seed: int = 0,
@@ -184,8 +187,11 @@ class GPSurrogate:
         signed task distance from this study, e.g. the difference of the log input sizes, for several source
         tasks on one task axis; see the module docstring). With ``hyper_samples``, the posterior samples of
         the hyper-parameters are drawn from the chosen model's optimum (``samples_``)."""
+        self._pairs = {}
         self._fit_map(X, y, prior, source)
-        self.samples_ = []
+        # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
+        self.samples_ = list(self._pairs.get(id(self.gp_), ()))
+        self._pairs = {}
         if self.hyper_samples:
             try:
                 self.samples_ = sample_gp(self.gp_, hyper=self._hyper(),
@@ -310,9 +316,12 @@ class GPSurrogate:
         return replace(SURROGATE_HYPER, noise_prior=NOISE_PRIOR) if self.noise_prior else SURROGATE_HYPER
 
     def _optimise(self, X, z, with_prior: bool):
-        if self.kernel == "select":
+        if self.kernel in ("select", "average"):
             fits = [self._optimise_kernel(X, z, with_prior, k) for k in ("matern52", "additive")]
-            return max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
+            best = max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
+            if self.kernel == "average":
+                self._pairs[id(best)] = fits
+            return best
         return self._optimise_kernel(X, z, with_prior, self.kernel)
 
     def _optimise_kernel(self, X, z, with_prior: bool, kernel: str):

@@ -385,10 +385,11 @@ class BOStrategy(Strategy):
     noise_prior : bool
         The GPs' noise variance has a log-normal prior instead of bounds
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
-    kernel : {"matern52", "additive", "rbf", "select"}
+    kernel : {"matern52", "additive", "rbf", "select", "average"}
         The GPs' kernel (:class:`~perfmodel.optimisation.gp.GPSurrogate`): ARD Matern 5/2, or that kernel plus
         a first-order term per input (``"additive"``), or at every fit the one of the two with the higher
-        leave-one-out density (``"select"``).
+        leave-one-out density (``"select"``), or both with the acquisition averaged over the two
+        (``"average"``, as over ``hyper_samples``).
     source_data : sequence of (config, outputs), optional
         Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
         space, e.g. on another input size or board) join each output's GP as a second task whose
@@ -655,7 +656,7 @@ class BOStrategy(Strategy):
                              lengthscale_prior=self.lengthscale_prior, kernel=self.kernel)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
-            if self.hyper_samples and self.hyper_use == "acquisition":
+            if self.hyper_samples and self.hyper_use == "acquisition" or self.kernel == "average":
                 mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
             else:
                 mu, sd = gp.predict(X, prior_c, noisy=self.noisy)

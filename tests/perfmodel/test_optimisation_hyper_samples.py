@@ -174,6 +174,27 @@ def test_integrated_acquisition_is_the_mean_of_each_samples_ehvi(n_samples):
     bo = BOStrategy(space, hyper_samples=n_samples)
     configs, _ = bo._cands.remaining(state)
     acq = bo.acquisition_values(state, configs)
+    np.testing.assert_allclose(acq, mean_of_each_models_ehvi(bo, state, configs, n_samples), rtol=1e-9, atol=1e-9)
+
+
+def test_kernel_average_keeps_both_kernels_fits_and_averages_their_ehvi():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+    state = toy_state(space)
+    bo = BOStrategy(space, kernel="average")
+    configs, _ = bo._cands.remaining(state)
+    acq = bo.acquisition_values(state, configs)
+    for m in ("time", "power"):
+        g = bo._last[m][0]
+        assert [f.kernel for f in g.samples_] == ["matern52", "additive"]
+        # the point predictions (Kriging believer, reports) are the leave-one-out choice's, as with "select"
+        assert g.gp_ is max(g.samples_, key=lambda f: f.loo_log_density())
+    np.testing.assert_allclose(acq, mean_of_each_models_ehvi(bo, state, configs, 2), rtol=1e-9, atol=1e-9)
+    # not with hyper-parameter samples
+    with pytest.raises(OptimisationError, match="matern52 kernel only"):
+        BOStrategy(space, kernel="average", hyper_samples=3)
+
+
+def mean_of_each_models_ehvi(bo, state, configs, n_samples):
     # by hand: each sample's GP predicts (noisy, as the default), log EHVI on the log scale, mean over samples
     enc = {"linked": bo.linked, "log_inputs": bo.log_inputs}
     Xc = bo._cands.encode(configs, **enc)
@@ -191,8 +212,7 @@ def test_integrated_acquisition_is_the_mean_of_each_samples_ehvi(n_samples):
             mu.append(g.outcome_.mean_ + g.outcome_.scale_ * f_mu)
             sd.append(g.outcome_.scale_ * np.sqrt(f_var))
         per.append(log_expected_hypervolume_improvement(np.column_stack(mu), np.column_stack(sd), front, ref))
-    expected = per[0] if n_samples == 1 else logsumexp(per, axis=0) - np.log(n_samples)
-    np.testing.assert_allclose(acq, expected, rtol=1e-9, atol=1e-9)
+    return per[0] if n_samples == 1 else logsumexp(per, axis=0) - np.log(n_samples)
 
 
 def test_hyper_samples_option_runs_deterministically_and_refuses_bad_values():
