@@ -93,7 +93,7 @@ class Study:
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
         ``"plausible"``, ``"robust"``, or the user's reference point: a mapping of objective names to values
         in their units; checked on resume), ``noise_prior`` (False by default), ``kernel`` (``"matern52"``,
-        default, ``"additive"`` or ``"select"``), ``design`` (the initial
+        default, ``"additive"``, ``"select"`` or ``"average"``), ``design`` (the initial
         design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the acquisition averaged over that
         many posterior samples of the GPs' hyper-parameters; ``hyper_use="mean"``: one GP at their posterior
         mean instead), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
