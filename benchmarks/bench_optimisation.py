@@ -318,10 +318,12 @@ def main(argv=None) -> int:
                          "issue #4's changes); default: all on")
     ap.add_argument("--tpe-cap", type=int, default=200, help="evaluations TPE runs to (to measure reach)")
     ap.add_argument("--single-budget", type=int, default=40, help="budget of the single-objective runs (0: skip)")
+    ap.add_argument("--single-only", action="store_true", help="run only the single-objective runs")
     ap.add_argument("--raw", help="write per-run figures (CSV)")
     ap.add_argument("--markdown", help="write the summary tables (Markdown)")
     ap.add_argument("--figure", help="write a PNG of median hypervolume ratio against budget")
-    ap.add_argument("--from-raw", metavar="CSV", help="do not run: summarise a --raw file written before")
+    ap.add_argument("--from-raw", metavar="CSV", help="do not run: summarise --raw files written before (comma "
+                                                      "list; a run in several files: the last one read)")
     args = ap.parse_args(argv)
     global KNOBS, OBJECTIVES
     if args.knobs:
@@ -353,7 +355,9 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     if args.from_raw:
+        # a (file, strategy, seed) run in several raw files: the last one read
         df = pd.concat([pd.read_csv(f) for f in args.from_raw.split(",")], ignore_index=True)
+        df = df.drop_duplicates(["file", "strategy", "seed"], keep="last")
         singles = [f.replace(".csv", "_single.csv") for f in args.from_raw.split(",")]
         singles = [pd.read_csv(f) for f in singles if os.path.exists(f)]
         sdf = pd.concat(singles, ignore_index=True) if singles else pd.DataFrame()
@@ -366,8 +370,8 @@ def main(argv=None) -> int:
     # plain BO first: a transfer run is warm-started by the bo run of the same seed on its source grid
     order = sorted(strategies, key=lambda s: s != "bo")
     need_src = bool({"bo-transfer", "bo-task", "bo-multi", "bo-multi-all"} & set(strategies))
-    jobs = [(f, s, seed) for seed in seeds for s in order for f in files]
-    if need_src:
+    jobs = [] if args.single_only else [(f, s, seed) for seed in seeds for s in order for f in files]
+    if need_src and jobs:
         extra = set()
         for f in files:
             if "bo-transfer" in strategies or "bo-task" in strategies:
@@ -452,7 +456,8 @@ def main(argv=None) -> int:
     sdf = pd.DataFrame(single_rows)
     if args.raw:
         os.makedirs(os.path.dirname(os.path.abspath(args.raw)), exist_ok=True)
-        df.to_csv(args.raw, index=False)
+        if len(df):
+            df.to_csv(args.raw, index=False)
         if len(sdf):
             sdf.to_csv(args.raw.replace(".csv", "_single.csv"), index=False)
     return report(args, files, budgets, df, sdf)
@@ -489,19 +494,8 @@ def plot(df: pd.DataFrame, budgets: list[int], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def report(args, files, budgets, df, sdf) -> int:
-    if args.figure:
-        plot(df, budgets, args.figure)
-    files = sorted(df["file"].unique()) if len(df) else [os.path.basename(f) for f in files]
-    seeds = sorted(df["seed"].unique()) if len(df) else parse_seeds(str(args.seeds))
-    contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
-    seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
-
-    lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {args.init}"
-             + (f", BO options {args.bo_options}" if args.bo_options else "")
-             + (f", batches of {args.batch_size}" if args.batch_size > 1 else "") + ", files: "
-             + ", ".join(os.path.basename(f) for f in files), ""]
-    lines += ["### Multi-objective: median hypervolume ratio (found / true front)", ""]
+def multi_objective_lines(df, budgets) -> list[str]:
+    lines = ["### Multi-objective: median hypervolume ratio (found / true front)", ""]
     head = "| file | strategy | " + " | ".join(f"HV@{b}" for b in budgets) + " | evals to 95% | evals to 99% | CPU s/run |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for (f, s), g in df.groupby(["file", "strategy"], sort=False):
@@ -518,6 +512,23 @@ def report(args, files, budgets, df, sdf) -> int:
                      + " | ".join(f"{int((g[f'hv{b}'] >= 0.99).sum())} / {int((g[f'hv{b}'] >= 0.98).sum())}"
                                   for b in budgets[-2:])
                      + f" | {fmt_reach(g['reach95'], g['evaluations'])} | {fmt_reach(g['reach99'], g['evaluations'])} |")
+    return lines
+
+
+def report(args, files, budgets, df, sdf) -> int:
+    if args.figure:
+        plot(df, budgets, args.figure)
+    files = sorted(df["file"].unique()) if len(df) else [os.path.basename(f) for f in files]
+    seeds = sorted(df["seed"].unique()) if len(df) else parse_seeds(str(args.seeds))
+    contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
+    seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
+
+    lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {args.init}"
+             + (f", BO options {args.bo_options}" if args.bo_options else "")
+             + (f", batches of {args.batch_size}" if args.batch_size > 1 else "") + ", files: "
+             + ", ".join(os.path.basename(f) for f in files), ""]
+    if len(df):
+        lines += multi_objective_lines(df, budgets)
     if len(sdf):
         sb = [b for b in budgets if f"best{b}" in sdf.columns]
         lines += ["", "### Single objective: min inference_time s.t. power_consumption <= median power of the table",

@@ -1,4 +1,4 @@
-"""Compare ``bo`` runs of a variant (raw files of bench_optimisation.py) with the recorded default on the same
+"""Compare ``bo`` runs (or another strategy's, ``--strategy``) of a variant (raw files of bench_optimisation.py) with the recorded default on the same
 (file, seed) runs: the table row of each (runs, HV@20 and HV@40 median with the worst run, runs >= 0.99 / 0.98
 at 40, mean CPU s/run), per-run differences, and a paired Wilcoxon signed-rank test of HV@20 and HV@40.
 
@@ -6,7 +6,8 @@ at 40, mean CPU s/run), per-run differences, and a paired Wilcoxon signed-rank t
         --default benchmarks/results/logei_bo_s05_raw.csv,benchmarks/results/s5_guided_s619_raw.csv \\
         --variant hs10=benchmarks/results/s7b_hs10_s04_raw.csv,benchmarks/results/s7b_hs10_s59_raw.csv
 
-Several ``--variant name=a.csv,b.csv`` may be given. Where a (file, seed) run occurs in several files, the last
+Several ``--variant name=a.csv,b.csv`` may be given; ``--strategy bo-transfer`` (or ``bo-task``, ``bo-wrong``)
+compares the guided runs instead. Where a (file, seed) run occurs in several files, the last
 one read is kept (the default's files are read in the order given).
 """
 from __future__ import annotations
@@ -17,9 +18,9 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 
-def load(files: list[str]) -> pd.DataFrame:
+def load(files: list[str], strategy: str = "bo") -> pd.DataFrame:
     d = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    d = d[d.strategy == "bo"].copy()
+    d = d[d.strategy == strategy].copy()
     d["file"] = d.file.str.replace("tx2_sampled_output_xception_", "").str.replace(".csv", "")
     return d.drop_duplicates(["file", "seed"], keep="last").set_index(["file", "seed"])
 
@@ -35,14 +36,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", required=True, help="A-B")
     ap.add_argument("--default", required=True, help="comma list of the default's raw files")
     ap.add_argument("--variant", action="append", required=True, help="name=comma list of raw files")
+    ap.add_argument("--strategy", default="bo", help="which strategy's runs to compare (default bo)")
     a = ap.parse_args(argv)
     lo, hi = map(int, a.seeds.split("-"))
-    default = load(a.default.split(","))
+    default = load(a.default.split(","), a.strategy)
     print("| variant | runs | HV@20 median (worst) | HV@40 median (worst) | >=0.99 / >=0.98 @40 | CPU s/run |")
     print("|---|---|---|---|---|---|")
     for item in a.variant:
         name, files = item.split("=", 1)
-        v = load(files.split(","))
+        v = load(files.split(","), a.strategy)
         v = v[(v.index.get_level_values(1) >= lo) & (v.index.get_level_values(1) <= hi)]
         d = default.loc[v.index]
         print(row("default (same runs)", d))

@@ -37,6 +37,8 @@ HELP = "find the best runtime/power trade-offs with Bayesian optimisation (repla
 STRATEGY_CHOICES = ("bo", "random", "tpe", "nsga2")
 # perfmodel.optimisation.strategies.ACQUISITIONS, without importing the optimiser to build the parser
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
+# perfmodel.optimisation.gp.SURROGATE_KERNELS, likewise
+KERNELS = ("rbf", "matern52", "additive", "select", "average")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,6 +90,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the hypervolume's reference point for bo, in the objectives' units: the worst value of "
                         "each you would accept (e.g. inference_time=0.5,power_w=8); only what improves on it "
                         "counts. Objectives not named: 10%% of their observed range beyond their worst value")
+    g.add_argument("--kernel", choices=KERNELS, default=None,
+                   help="the GPs' kernel for bo: matern52 (ARD Matern 5/2), additive (plus a first-order term "
+                        "per knob), select (the one of the two with the better leave-one-out fit at every step), "
+                        "average (both, the acquisition averaged; the default with two or more objectives), rbf")
     g.add_argument("--input-warp", action="store_true",
                    help="the GP learns a Kumaraswamy warping of each knob (responses that change faster at "
                         "one end of a knob's range)")
@@ -180,7 +186,7 @@ def run(args) -> int:
     if args.prior_design and not (args.prior or args.source):
         raise OptimisationError("--prior-design places the initial design by a --prior or a --source; give one")
     for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp),
-                        ("--prior-design", args.prior_design)):
+                        ("--prior-design", args.prior_design), ("--kernel", args.kernel)):
         if given and args.strategy != "bo":
             raise OptimisationError(f"{flag} guides the bo strategy, not {args.strategy}")
     if args.reference_point and args.strategy != "bo":
@@ -219,6 +225,8 @@ def run(args) -> int:
     bo_options = {"input_warp": True} if args.input_warp else {}
     if args.prior_design:
         bo_options["prior_design"] = args.prior_design
+    if args.kernel:
+        bo_options["kernel"] = args.kernel
     if reference:
         bo_options["reference"] = reference
     if args.source:

@@ -37,8 +37,8 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 
 from ..errors import ModelError
 
-__all__ = ["KERNELS", "kernel_matrix", "Hyper", "PriorMean", "InputWarp", "OutcomeTransform", "FittedGP",
-           "fit_gp", "sample_gp", "mean_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
+__all__ = ["KERNELS", "kernel_matrix", "jittered_cholesky", "Hyper", "PriorMean", "InputWarp", "OutcomeTransform",
+           "FittedGP", "fit_gp", "sample_gp", "mean_gp", "REGRESSION_HYPER", "SURROGATE_HYPER"]
 
 #: ``rbf`` / ``matern52``: one stationary (ARD) kernel over every input. ``additive``: that Matern 5/2 kernel
 #: plus one first-order Matern 5/2 term per input, each with its own variance and length-scale (the first- and
@@ -168,6 +168,19 @@ class InputWarp:
     epsilon: float = 1e-6
 
 
+def jittered_cholesky(K: np.ndarray, scale: float, tries: int = 6) -> np.ndarray:
+    """Lower Cholesky factor of ``K``, adding ``scale`` x 1e-10, 1e-9, ... to the diagonal (``tries`` attempts
+    in all, the first without) until it factors; raises ``numpy.linalg.LinAlgError`` if none does."""
+    eye = np.eye(len(K))
+    for k in range(tries):
+        jitter = 0.0 if k == 0 else scale * 10.0 ** (k - 11)
+        try:
+            return cholesky(K + jitter * eye, lower=True)
+        except np.linalg.LinAlgError:
+            pass
+    raise np.linalg.LinAlgError("matrix is not positive definite, even with jitter")
+
+
 def _kumar(X: np.ndarray, a: np.ndarray, b: np.ndarray, epsilon: float) -> np.ndarray:
     # exactly GPy's KumarWarping.f with Xmin = 0, Xmax = 1
     lo, hi = -epsilon, 1.0 + epsilon
@@ -249,15 +262,10 @@ class FittedGP:
             self.add_lengthscale = np.asarray(self.add_lengthscale, dtype=float).ravel()
         K = self._k(self._kernel_inputs(self.X_train), self._kernel_inputs(self.X_train))
         K[np.diag_indices_from(K)] += self.noise_variance
-        jitter = 0.0
-        for _ in range(6):
-            try:
-                self.L = cholesky(K + jitter * np.eye(len(K)), lower=True)
-                break
-            except np.linalg.LinAlgError:
-                jitter = max(1e-10, jitter * 10) * self.prior_variance
-        else:
-            raise ModelError("Gaussian process: training covariance is not positive definite")
+        try:
+            self.L = jittered_cholesky(K, self.prior_variance, tries=6)
+        except np.linalg.LinAlgError:
+            raise ModelError("Gaussian process: training covariance is not positive definite") from None
         self.alpha = cho_solve((self.L, True), self.y_train - self._mean(self.X_train))
 
     @property

@@ -52,8 +52,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, OptimisationError
-from ..models.gp_core import (KERNELS, SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp, mean_gp,
-                              sample_gp)
+from ..models.gp_core import (KERNELS, SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp,
+                              jittered_cholesky, mean_gp, sample_gp)
 
 OUTCOME_TRANSFORMS = ("log", "none")
 # Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
@@ -369,14 +369,9 @@ class GPSurrogate:
         Xa = self._inputs(X, prior)
         mu, cov = self.gp_.predict_cov(Xa)
         n = len(mu)
-        jitter = 1e-10 * max(float(np.mean(np.diag(cov))), 1e-12)
-        for _ in range(8):
-            try:
-                L = np.linalg.cholesky(cov + jitter * np.eye(n))
-                break
-            except np.linalg.LinAlgError:
-                jitter *= 10.0
-        else:                                  # numerically singular: eigen-decomposition, negative parts cut
+        try:
+            L = jittered_cholesky(cov, max(float(np.mean(np.diag(cov))), 1e-12), tries=9)
+        except np.linalg.LinAlgError:          # numerically singular: eigen-decomposition, negative parts cut
             w, V = np.linalg.eigh(cov)
             L = V * np.sqrt(np.clip(w, 0.0, None))
         z = mu[None, :] + rng.standard_normal((int(n_samples), n)) @ L.T

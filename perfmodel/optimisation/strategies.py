@@ -25,9 +25,11 @@ from .acquisition import (expected_hypervolume_improvement, hypervolume_improvem
                           hypervolume_probability_of_improvement, log_expected_hypervolume_improvement,
                           log_expected_improvement, log_probability_of_feasibility)
 from .constraints import OutputConstraint
-from .gp import GPSurrogate, check_model_options
+from .gp import SURROGATE_KERNELS, GPSurrogate, check_model_options
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
+# The BO surrogate's kernels: the GP's, and "auto" (see BOStrategy)
+BO_KERNELS = ("auto", *SURROGATE_KERNELS)
 # Thompson sampling draws the GPs jointly at no more than this many candidates per step (a random subset).
 TS_MAX_CANDIDATES = 2_000
 EHVI_UNITS = ("model", "output")
@@ -385,11 +387,13 @@ class BOStrategy(Strategy):
     noise_prior : bool
         The GPs' noise variance has a log-normal prior instead of bounds
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
-    kernel : {"matern52", "additive", "rbf", "select", "average"}
+    kernel : {"auto", "matern52", "additive", "rbf", "select", "average"}
         The GPs' kernel (:class:`~perfmodel.optimisation.gp.GPSurrogate`): ARD Matern 5/2, or that kernel plus
         a first-order term per input (``"additive"``), or at every fit the one of the two with the higher
         leave-one-out density (``"select"``), or both with the acquisition averaged over the two
-        (``"average"``, as over ``hyper_samples``).
+        (``"average"``, as over ``hyper_samples``). ``"auto"`` (default): ``"average"`` with two or more
+        objectives (EHVI, HVPoI, Thompson sampling), ``"matern52"`` with one objective, with ``parego`` or
+        with ``hyper_samples`` (measured in docs/optimisation-results.md).
     source_data : sequence of (config, outputs), optional
         Transfer as extra data with a task feature: an earlier study's evaluations (configurations of this
         space, e.g. on another input size or board) join each output's GP as a second task whose
@@ -429,10 +433,13 @@ class BOStrategy(Strategy):
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
                  ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
                  hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None,
-                 kernel: str = "matern52"):
+                 kernel: str = "auto"):
         super().__init__(space)
         self.kernel = kernel
-        self.hyper_samples = check_model_options(kernel, hyper_samples, input_warp, lengthscale_prior)
+        if kernel not in BO_KERNELS:
+            raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(BO_KERNELS)}")
+        self.hyper_samples = check_model_options("matern52" if kernel == "auto" else kernel, hyper_samples,
+                                                 input_warp, lengthscale_prior)
         if hyper_use not in ("acquisition", "mean"):
             raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
                                     "or mean")
@@ -642,6 +649,7 @@ class BOStrategy(Strategy):
         metrics = list(dict.fromkeys([*([] if parego else state.objectives),
                                       *(c.metric for c in state.constraints)]))
         models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
+        kernel = self.kernel_for(len(state.objectives))
         for j, m in enumerate(metrics):
             y = np.array([o.get(m, np.nan) for _, o in state.complete], dtype=float)
             ok = np.isfinite(y)
@@ -653,10 +661,10 @@ class BOStrategy(Strategy):
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
                              noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
-                             lengthscale_prior=self.lengthscale_prior, kernel=self.kernel)
+                             lengthscale_prior=self.lengthscale_prior, kernel=kernel)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
                    source=self._source(m, enc) if prior_d is None else None)
-            if self.hyper_samples and self.hyper_use == "acquisition" or self.kernel == "average":
+            if self.hyper_samples and self.hyper_use == "acquisition" or kernel == "average":
                 mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
             else:
                 mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
@@ -680,6 +688,13 @@ class BOStrategy(Strategy):
         with np.errstate(divide="ignore", invalid="ignore"):
             # log of the mean over the samples of the acquisition (-inf where it is 0 in every sample)
             return logsumexp(per_sample, axis=0) - np.log(n_samples)
+
+    def kernel_for(self, n_objectives: int) -> str:
+        """The kernel the GPs use in a study of ``n_objectives`` objectives (``"auto"`` resolved)."""
+        if self.kernel != "auto":
+            return self.kernel
+        several = n_objectives >= 2 and self.acquisition != "parego"
+        return "average" if several and not self.hyper_samples else "matern52"
 
     def _feasibility(self, state: SearchState) -> tuple[np.ndarray, np.ndarray]:
         feasible = np.array([all(c.satisfied(o.get(c.metric, np.nan)) for c in state.constraints)
@@ -707,11 +722,9 @@ class BOStrategy(Strategy):
         pof = self._log_pof(state, models, k, models[state.objectives[0]][2].shape[1])
         if not np.any(feasible & obj_ok):
             return pof
-        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        sign, Y, Yf = self._observed(state, models, feasible & obj_ok)
         mu = np.column_stack([sign[j] * models[m][2][k] for j, m in enumerate(state.objectives)])
         sd = np.column_stack([models[m][3][k] for m in state.objectives])
-        Y = np.column_stack([sign[j] * models[m][0].transform(models[m][1]) for j, m in enumerate(state.objectives)])
-        Yf = Y[feasible & obj_ok]
         if len(state.objectives) == 1:
             if self.acquisition not in ("auto", "ei", "ts"):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
@@ -758,12 +771,10 @@ class BOStrategy(Strategy):
         rng = state.rng(17)
         n = len(configs)
         rows = np.arange(n) if n <= TS_MAX_CANDIDATES else np.sort(rng.choice(n, TS_MAX_CANDIDATES, replace=False))
-        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        sign, Y, Yf = self._observed(state, models, feasible & obj_ok)
         picked = [configs[i] for i in rows]
         draws = np.column_stack([sign[j] * models[m][0].sample_joint(X[rows], self._prior(m, picked), rng=rng)[0]
                                  for j, m in enumerate(state.objectives)])
-        Y = np.column_stack([sign[j] * models[m][0].transform(models[m][1]) for j, m in enumerate(state.objectives)])
-        Yf = Y[feasible & obj_ok]
         if len(state.objectives) == 1:
             gain = np.clip(Yf[:, 0].min() - draws[:, 0], 0.0, None)
         else:
@@ -777,6 +788,14 @@ class BOStrategy(Strategy):
         with np.errstate(divide="ignore"):
             out[rows] = np.log(gain) + self._log_pof(state, models, 0, n)[rows]
         return out
+
+    @staticmethod
+    def _observed(state: SearchState, models: dict, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # The objectives' signs (-1 where maximised), the evaluations' objective values on the models' scale
+        # signed to be minimised (one column per objective), and the rows of those that are ``usable``.
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        Y = np.column_stack([sign[j] * models[m][0].transform(models[m][1]) for j, m in enumerate(state.objectives)])
+        return sign, Y, Y[usable]
 
     def _stated(self, state: SearchState, models: dict, output_units: np.ndarray) -> np.ndarray | None:
         # The user's reference point on the scale the hypervolume is computed on (the GP's, or the objective's
@@ -826,7 +845,6 @@ class BOStrategy(Strategy):
             rule = Yall.max(axis=0) + 0.1 * span_all
         return rule if stated is None else np.where(np.isnan(stated), rule, stated)
 
-
     def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         Y = np.array([[o.get(m, np.nan) for m in state.objectives] for _, o in state.complete], dtype=float)
@@ -843,7 +861,7 @@ class BOStrategy(Strategy):
                          seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
                          noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                          hyper_use="mean" if self.hyper_use == "mean" else "samples",
-                         lengthscale_prior=self.lengthscale_prior, kernel=self.kernel)
+                         lengthscale_prior=self.lengthscale_prior, kernel=self.kernel_for(1))
         gp.fit(Xd[obj_ok], f)
         best = float(f[feasible[obj_ok]].min())
         if not self.hyper_samples or self.hyper_use == "mean":

@@ -92,8 +92,9 @@ class Study:
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
         ``"plausible"``, ``"robust"``, or the user's reference point: a mapping of objective names to values
-        in their units; checked on resume), ``noise_prior`` (False by default), ``kernel`` (``"matern52"``,
-        default, ``"additive"``, ``"select"`` or ``"average"``), ``design`` (the initial
+        in their units; checked on resume), ``noise_prior`` (False by default), ``kernel`` (``"auto"``, default:
+        ``"average"`` with two or more objectives, else ``"matern52"``; or ``"matern52"``, ``"additive"``,
+        ``"select"``, ``"average"``; the kernel used is stored with the study), ``design`` (the initial
         design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the acquisition averaged over that
         many posterior samples of the GPs' hyper-parameters; ``hyper_use="mean"``: one GP at their posterior
         mean instead), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
@@ -170,6 +171,9 @@ class Study:
         self._strategy = make_strategy(strategy, space, n_init=self.n_init, acquisition=acquisition,
                                        prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters,
                                        **dict(bo_options or {}))
+        # which surrogate the proposals came from, for whoever reads the study file (not checked on resume)
+        if hasattr(self._strategy, "kernel_for"):
+            self.settings["kernel"] = self._strategy.kernel_for(len(objectives))
         self._trials: list[Trial] = []
         self._reissue: list[int] = []
         self._storage: StudyStorage | None = None

@@ -8,7 +8,7 @@ import pytest
 
 from perfmodel.errors import ModelError
 from perfmodel.models.gp_core import (REGRESSION_HYPER, SURROGATE_HYPER, FittedGP, InputWarp, OutcomeTransform,
-                                      PriorMean, fit_gp, kernel_matrix)
+                                      PriorMean, fit_gp, jittered_cholesky, kernel_matrix)
 
 GPy = pytest.importorskip("GPy")
 
@@ -227,3 +227,27 @@ def test_unknown_kernel_and_missing_first_order_terms_are_model_errors():
         kernel_matrix(A, A, "additive", 1.0, np.ones(2))
     with pytest.raises(ModelError, match="one first-order term per input"):
         kernel_matrix(A, A, "additive", 1.0, np.ones(2), np.ones(3), np.ones(3))
+
+
+def test_jittered_cholesky_adds_only_the_jitter_it_needs():
+    A = np.random.default_rng(0).standard_normal((5, 5))
+    K = A @ A.T + np.eye(5)                                          # positive definite: no jitter
+    np.testing.assert_array_equal(jittered_cholesky(K, 1.0), np.linalg.cholesky(K))
+    S = 50.0 * np.ones((4, 4))                                       # rank one: needs jitter, scaled by ``scale``
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(S)
+    L = jittered_cholesky(S, 50.0)
+    added = np.diag(L @ L.T - S)
+    assert np.allclose(added, added[0]) and 0 < added[0] <= 50.0 * 1e-6
+    np.testing.assert_allclose(L @ L.T - np.diag(added), S, atol=1e-9)
+    with pytest.raises(np.linalg.LinAlgError):                       # negative definite: no jitter that small helps
+        jittered_cholesky(-np.eye(3), 1.0)
+
+
+def test_a_gp_on_repeated_points_without_noise_still_factors():
+    X = np.array([[0.1, 0.2], [0.1, 0.2], [0.7, 0.4]])             # two identical rows: a singular kernel matrix
+    gp = FittedGP(kernel="matern52", variance=4.0, lengthscale=np.array([0.5, 0.5]), noise_variance=0.0,
+                  X_train=X, y_train=np.array([1.0, 1.0, -1.0]), log_marginal_likelihood=np.nan, objective=np.nan)
+    mu, var = gp.predict(X[[0, 2]])
+    np.testing.assert_allclose(mu, [1.0, -1.0], atol=1e-3)
+    assert np.all(var < 1e-3)

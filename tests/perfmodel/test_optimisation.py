@@ -658,6 +658,11 @@ def test_bo_kernel_option_reaches_the_surrogate_and_is_checked():
     assert gp.gp_.kernel == "additive" and gp.gp_.add_variance.shape == (2,)
     with pytest.raises(OptimisationError, match="unknown kernel 'cubic'"):
         Study(space, ["time", "power"], bo_options={"kernel": "cubic"})
+    # the kernel used is recorded with the study: "auto" resolved by the number of objectives
+    assert Study(space, ["time", "power"]).settings["kernel"] == "average"
+    assert Study(space, ["time"]).settings["kernel"] == "matern52"
+    assert Study(space, ["time"], bo_options={"kernel": "additive"}).settings["kernel"] == "additive"
+    assert "kernel" not in Study(space, ["time", "power"], strategy="random").settings
     with pytest.raises(OptimisationError, match="unknown kernel 'cubic'"):
         GPSurrogate(kernel="cubic")
 

@@ -230,3 +230,25 @@ def test_resume_on_a_foreign_sqlite_file_leaves_it_unchanged(tmp_path, capsys):
         StudyStorage.open(str(path))
     assert path.read_bytes() == before
     assert not (tmp_path / "foreign.sqlite-wal").exists()
+
+
+def test_kernel_is_chosen_recorded_and_offered_as_the_library_offers(capsys, tmp_path, grid_csv):
+    from perfmodel.commands import explore as explore_command
+    from perfmodel.optimisation.gp import SURROGATE_KERNELS
+
+    assert explore_command.KERNELS == SURROGATE_KERNELS
+    path, _ = grid_csv
+    base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--budget", "8", "--init", "5"]
+    settings = {}
+    for kernel in (None, "additive"):
+        study = tmp_path / f"{kernel}.sqlite"
+        assert explore(*base, "--study", str(study), *(["--kernel", kernel] if kernel else [])) == 0
+        stored = sqlite3.connect(study).execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0]
+        settings[kernel] = stored
+    assert '"kernel": "average"' in settings[None] and '"kernel": "additive"' in settings["additive"]
+    capsys.readouterr()
+    assert explore(*base, "--kernel", "additive", "--strategy", "random") == 2
+    assert "--kernel guides the bo strategy, not random" in err(capsys)
+    with pytest.raises(SystemExit) as exc:                          # argparse: not a kernel
+        explore(*base, "--kernel", "cubic")
+    assert exc.value.code == 2

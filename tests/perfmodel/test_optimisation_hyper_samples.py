@@ -232,3 +232,19 @@ def test_hyper_samples_option_runs_deterministically_and_refuses_bad_values():
         Study(space, ["time", "power"], bo_options={"hyper_samples": 2, "input_warp": True})
     with pytest.raises(OptimisationError, match="unknown use"):
         Study(space, ["time", "power"], bo_options={"hyper_samples": 2, "hyper_use": "median"})
+
+
+def test_the_default_kernel_averages_with_several_objectives_and_is_matern_otherwise():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+    bo = BOStrategy(space)
+    assert bo.kernel == "auto" and bo.kernel_for(2) == "average" and bo.kernel_for(1) == "matern52"
+    assert BOStrategy(space, acquisition="parego").kernel_for(2) == "matern52"
+    assert BOStrategy(space, hyper_samples=3).kernel_for(2) == "matern52"        # not refused: auto gives way
+    assert BOStrategy(space, kernel="additive").kernel_for(2) == "additive"       # a stated kernel is kept
+    with pytest.raises(OptimisationError, match="unknown kernel 'cubic'; choose one of auto, "):
+        BOStrategy(space, kernel="cubic")
+    state = toy_state(space)
+    configs, _ = bo._cands.remaining(state)
+    bo.acquisition_values(state, configs)
+    for m in ("time", "power"):
+        assert [f.kernel for f in bo._last[m][0].samples_] == ["matern52", "additive"]
