@@ -49,6 +49,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from perfmodel.optimisation import optimize  # noqa: E402
+from perfmodel.optimisation.strategies import BO_KERNELS  # noqa: E402
 from perfmodel.optimisation.priors import prior_from_results, source_from_results  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
@@ -268,7 +269,7 @@ def parse_bo_options(text: str, ap) -> dict:
                    "ehvi_units": ("model", "output"), "hyper_use": ("acquisition", "mean"),
                    "reference": ("observed", "front", "nadir", "predicted", "plausible", "robust", "table"),
                    "lengthscale_prior": ("saas",), "design": ("lhs", "sobol", "random"),
-                   "kernel": ("matern52", "additive", "select", "average")}
+                   "kernel": BO_KERNELS}
         if value in choices.get(key, ()):
             out[key] = value
             continue
@@ -280,7 +281,7 @@ def parse_bo_options(text: str, ap) -> dict:
                      "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
                      "or reference=observed|front|nadir|predicted|plausible|robust|table or gp_restarts=N or "
                      "hyper_samples=N or hyper_use=acquisition|mean or lengthscale_prior=saas or "
-                     "kernel=matern52|additive|select")
+                     f"kernel={'|'.join(BO_KERNELS)}")
         out[key] = value == "1"
     return out
 
@@ -325,6 +326,9 @@ def main(argv=None) -> int:
     ap.add_argument("--from-raw", metavar="CSV", help="do not run: summarise --raw files written before (comma "
                                                       "list; a run in several files: the last one read)")
     args = ap.parse_args(argv)
+    if args.single_only and (args.figure or not args.single_budget):
+        ap.error("--single-only runs only the single-objective runs: it needs --single-budget > 0 and draws no "
+                 "--figure (a multi-objective plot)")
     global KNOBS, OBJECTIVES
     if args.knobs:
         KNOBS = args.knobs.split(",")
