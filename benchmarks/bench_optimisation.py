@@ -49,7 +49,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from perfmodel.optimisation import optimize  # noqa: E402
-from perfmodel.optimisation.strategies import BO_KERNELS  # noqa: E402
+from perfmodel.optimisation.gp import PRIOR_WEIGHTS  # noqa: E402
+from perfmodel.optimisation.strategies import (BO_HYPER_USES, BO_KERNELS, EHVI_UNITS, PRIOR_DESIGNS,  # noqa: E402
+                                               REFERENCES)
+from perfmodel.models.gp_core import LENGTHSCALE_PRIORS  # noqa: E402
+from profiling.designs import DESIGNS  # noqa: E402
 from perfmodel.optimisation.priors import prior_from_results, source_from_results  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
@@ -93,6 +97,19 @@ def hv_trajectory(Y: np.ndarray, ref: np.ndarray, hv_true: float) -> np.ndarray:
 def first_reach(traj: np.ndarray, level: float) -> float:
     hit = np.flatnonzero(traj >= level - 1e-12)
     return float(hit[0] + 1) if len(hit) else np.inf
+
+
+def init_size(text: str):
+    """``--init``: ``auto`` or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a positive integer or auto: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer or auto: {text!r}")
+    return value
 
 
 def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None,
@@ -262,26 +279,26 @@ def run_single(platform, table, strategy, seed, budget, init, limit, bo_options=
 
 def parse_bo_options(text: str, ap) -> dict:
     """'linked=0,noisy=1' -> {'linked': False, 'noisy': True}."""
+    # the library's choices (``reference=table``: the benchmark's own, the table's true nadir + 10 %)
+    choices = {"prior_weight": PRIOR_WEIGHTS, "prior_design": PRIOR_DESIGNS, "ehvi_units": EHVI_UNITS,
+               "hyper_use": BO_HYPER_USES, "reference": (*REFERENCES, "table"),
+               "lengthscale_prior": tuple(p for p in LENGTHSCALE_PRIORS if p), "design": tuple(DESIGNS),
+               "kernel": BO_KERNELS}
+    switches = ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior")
+    numbers = ("gp_restarts", "hyper_samples")
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")
-        choices = {"prior_weight": ("learned", "fixed"), "prior_design": ("front", "model", "trusted", "space"),
-                   "ehvi_units": ("model", "output"), "hyper_use": ("acquisition", "mean"),
-                   "reference": ("observed", "front", "nadir", "predicted", "plausible", "robust", "table"),
-                   "lengthscale_prior": ("saas",), "design": ("lhs", "sobol", "random"),
-                   "kernel": BO_KERNELS}
         if value in choices.get(key, ()):
             out[key] = value
             continue
-        if key in ("gp_restarts", "hyper_samples") and value.isdigit():
+        if key in numbers and value.isdigit():
             out[key] = int(value)
             continue
-        if not sep or key not in ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior") or value not in ("0", "1"):
-            ap.error(f"--bo-options: {item!r} is not linked|log_inputs|noisy|prior_design|input_warp|noise_prior=0|1 or "
-                     "prior_weight=learned|fixed or prior_design=front|model|trusted|space or ehvi_units=model|output "
-                     "or reference=observed|front|nadir|predicted|plausible|robust|table or gp_restarts=N or "
-                     "hyper_samples=N or hyper_use=acquisition|mean or lengthscale_prior=saas or "
-                     f"kernel={'|'.join(BO_KERNELS)}")
+        if not sep or key not in switches or value not in ("0", "1"):
+            ap.error(f"--bo-options: {item!r} is not {'|'.join(switches)}=0|1 or "
+                     + " or ".join(f"{k}={'|'.join(v)}" for k, v in choices.items())
+                     + " or " + " or ".join(f"{k}=N" for k in numbers))
         out[key] = value == "1"
     return out
 
@@ -309,7 +326,9 @@ def main(argv=None) -> int:
                     help="evaluations of the earlier (source) study a transfer prior is fitted on (default 40)")
     ap.add_argument("--budgets", default="10,20,40,80")
     ap.add_argument("--strategies", default="bo,random,tpe")
-    ap.add_argument("--init", type=int, default=10)
+    ap.add_argument("--init", type=init_size, default="auto",
+                    help="initial design size of every study (default auto, the library's: 6 for bo without a prior "
+                         "or source data, 10 otherwise; the figures before the tenth session used 10)")
     ap.add_argument("--batch-size", type=int, default=1,
                     help="bo strategies propose this many configurations per round (Kriging believer); the "
                          "budgets still count evaluations")
@@ -527,7 +546,8 @@ def report(args, files, budgets, df, sdf) -> int:
     contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
     seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
 
-    lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {args.init}"
+    design = "auto (6 without a prior or source data, 10 with)" if args.init == "auto" else args.init
+    lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {design}"
              + (f", BO options {args.bo_options}" if args.bo_options else "")
              + (f", batches of {args.batch_size}" if args.batch_size > 1 else "") + ", files: "
              + ", ".join(os.path.basename(f) for f in files), ""]

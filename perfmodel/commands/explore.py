@@ -8,7 +8,7 @@ whether they are on the front found.
 examples:
   perfmodel explore --table datasets/flexibo-tx2/tx2_sampled_output_xception_400x400.csv \\
       --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq \\
-      --objectives inference_time,power_consumption --budget 40 --init 10 --strategy bo -o run.csv
+      --objectives inference_time,power_consumption --budget 40 --strategy bo -o run.csv
   perfmodel explore --table data.csv --knobs a,b --objectives inference_time \\
       --constraint "power_consumption<=3000" --study run.sqlite          # resumable: add --resume
   perfmodel explore ... --prior time_model.json --prior power_model.json  # fitted models as the GP's prior mean
@@ -39,6 +39,8 @@ STRATEGY_CHOICES = ("bo", "random", "tpe", "nsga2")
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
 # perfmodel.optimisation.gp.SURROGATE_KERNELS, likewise
 KERNELS = ("rbf", "matern52", "additive", "select", "average")
+# perfmodel.optimisation.strategies.PRIOR_DESIGNS, likewise
+PRIOR_DESIGNS = ("front", "model", "trusted", "space")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,7 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
-    p.add_argument("--init", type=int, default=10, help="initial Latin-hypercube design size for bo (default 10)")
+    p.add_argument("--init", type=int, default=None,
+                   help="initial design size: bo's Latin hypercube, tpe's random start-up trials, nsga2's "
+                        "population (default: 6 for bo without --prior or --source, 10 otherwise; with --resume, "
+                        "the study's own)")
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo",
                    help="search strategy (default bo); tpe and nsga2 are optuna's samplers")
     p.add_argument("--acquisition", choices=ACQUISITIONS, default="auto",
@@ -81,7 +86,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "whose evaluations join the GP's data with a task feature; the correlation of the two "
                         "studies is learned, and the source is dropped at a step where it does not predict "
                         "this study's measurements better")
-    g.add_argument("--prior-design", choices=("front", "model", "trusted", "space"), default=None,
+    g.add_argument("--prior-design", choices=PRIOR_DESIGNS, default=None,
                    help="with --prior or --source: where the initial design goes; front (default): half on the "
                         "front the priors predict (a good prior pays from the first evaluations); space: the "
                         "plain design (a prior you do not trust costs least); model, trusted: see "
@@ -167,7 +172,7 @@ def run(args) -> int:
         raise OptimisationError("--resume needs --study FILE")
     if args.budget < 1:
         raise OptimisationError(f"--budget must be at least 1, got {args.budget}")
-    if args.init < 1:
+    if args.init is not None and args.init < 1:
         raise OptimisationError(f"--init must be at least 1, got {args.init}")
     objectives = parse_names(args.objectives, "objective")
     maximize = parse_names(args.maximize, "objective") if args.maximize else []
@@ -243,8 +248,9 @@ def run(args) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
-            study = optimize(evaluator, objectives, budget=args.budget, n_init=args.init, strategy=args.strategy,
-                             maximize=maximize, constraints=constraints, seed=args.seed, storage=args.study,
+            study = optimize(evaluator, objectives, budget=args.budget, strategy=args.strategy,
+                             n_init="auto" if args.init is None else args.init, maximize=maximize,
+                             constraints=constraints, seed=args.seed, storage=args.study,
                              resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
                              prior_mean=prior_mean or None, constraint_models=constraint_models,
                              batch_size=args.batch_size, bo_options=bo_options or None, guidance=guidance)
@@ -338,7 +344,8 @@ def _summary(study, results, replay) -> None:
     n_ok = int((results["state"] == "complete").sum())
     n_failed = int((results["state"] == "failed").sum())
     front = results[results["on_front"]]
-    print(f"{len(results)} evaluations ({n_ok} complete, {n_failed} failed) with {study.strategy_name}; "
+    design = f" (initial design {study.n_init})" if study.strategy_name != "random" else ""
+    print(f"{len(results)} evaluations ({n_ok} complete, {n_failed} failed) with {study.strategy_name}{design}; "
           f"source {study.source}")
     weights = study.prior_weights()
     if weights:

@@ -52,8 +52,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, OptimisationError
-from ..models.gp_core import (KERNELS, SURROGATE_HYPER, InputWarp, OutcomeTransform, PriorMean, fit_gp,
-                              jittered_cholesky, mean_gp, sample_gp)
+from ..models.gp_core import (KERNELS, LENGTHSCALE_PRIORS, SURROGATE_HYPER, InputWarp, OutcomeTransform,
+                              PriorMean, fit_gp, jittered_cholesky, mean_gp, sample_gp)
 
 OUTCOME_TRANSFORMS = ("log", "none")
 # Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
@@ -80,7 +80,7 @@ def check_model_options(kernel: str, hyper_samples, input_warp: bool, lengthscal
         raise OptimisationError("hyper-parameter samples are not available with input warping")
     if hyper_samples and kernel != "matern52":
         raise OptimisationError("hyper-parameter samples are available with the matern52 kernel only")
-    if lengthscale_prior not in (None, "saas"):
+    if lengthscale_prior not in LENGTHSCALE_PRIORS:
         raise OptimisationError(f"unknown length-scale prior {lengthscale_prior!r}; choose saas or none")
     return int(hyper_samples)
 

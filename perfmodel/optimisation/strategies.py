@@ -33,9 +33,25 @@ BO_KERNELS = ("auto", *SURROGATE_KERNELS)
 # Thompson sampling draws the GPs jointly at no more than this many candidates per step (a random subset).
 TS_MAX_CANDIDATES = 2_000
 EHVI_UNITS = ("model", "output")
+# What BOStrategy does with hyper-parameter samples: average the acquisition over them, or use their mean
+BO_HYPER_USES = ("acquisition", "mean")
 REFERENCES = ("observed", "front", "nadir", "predicted", "plausible", "robust")
 # Above this many configurations a finite space is searched through a random subset of candidates.
 MAX_CANDIDATES = 20_000
+# Initial design sizes of ``n_init="auto"``: TPE's start-up trials, NSGA-II's population and a BO study with
+# a prior or source data take N_INIT; a BO study with neither takes N_INIT_UNGUIDED (the smaller design measured
+# better there, and worse with a prior that is wrong: docs/optimisation-results.md, "Tenth session").
+N_INIT = 10
+N_INIT_UNGUIDED = 6
+
+
+def initial_design_size(value, default: int = N_INIT) -> int:
+    """``value`` checked as an initial design size; ``"auto"`` is ``default``."""
+    if isinstance(value, str) and value == "auto":
+        return int(default)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise OptimisationError(f"initial design size must be a positive integer or 'auto', got {value!r}")
+    return int(value)
 
 
 @dataclass
@@ -322,8 +338,9 @@ class BOStrategy(Strategy):
 
     Parameters
     ----------
-    n_init : int
+    n_init : int or "auto"
         Size of the initial design (Latin hypercube by default, as in the Jetson TX1 design-space study).
+        ``"auto"``: 6 (``N_INIT_UNGUIDED``) without prior means or source data, 10 (``N_INIT``) with either.
     acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego", "ts"}
         ``auto`` is EI for one objective and EHVI for several. ``parego`` (Knowles 2006): at every step the
         objectives (log scale where positive, normalised to the observed range) are scalarised with a random
@@ -424,7 +441,7 @@ class BOStrategy(Strategy):
 
     name = "bo"
 
-    def __init__(self, space, n_init: int = 10, acquisition: str = "auto", design: str = "lhs",
+    def __init__(self, space, n_init: int | str = "auto", acquisition: str = "auto", design: str = "lhs",
                  prior_mean: Mapping[str, Callable[[list[dict]], Sequence[float]]] | None = None,
                  restarts: int = 1, max_iters: int = 200, log: bool = True, linked: bool = True,
                  log_inputs: bool = True, noisy: bool = True, prior_weight: str = "learned",
@@ -440,9 +457,9 @@ class BOStrategy(Strategy):
             raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(BO_KERNELS)}")
         self.hyper_samples = check_model_options("matern52" if kernel == "auto" else kernel, hyper_samples,
                                                  input_warp, lengthscale_prior)
-        if hyper_use not in ("acquisition", "mean"):
-            raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose acquisition "
-                                    "or mean")
+        if hyper_use not in BO_HYPER_USES:
+            raise OptimisationError(f"unknown use of the hyper-parameter samples {hyper_use!r}; choose one of "
+                                    f"{', '.join(BO_HYPER_USES)}")
         self.hyper_use = hyper_use
         self.lengthscale_prior = lengthscale_prior
         if ehvi_units not in EHVI_UNITS:
@@ -452,7 +469,6 @@ class BOStrategy(Strategy):
         self.noise_prior = bool(noise_prior)
         if acquisition not in ACQUISITIONS:
             raise OptimisationError(f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
-        self.n_init = max(1, int(n_init))
         self.acquisition = acquisition
         self.design = design
         self.prior_mean = dict(prior_mean or {})
@@ -467,6 +483,7 @@ class BOStrategy(Strategy):
         self.prior_selection = prior_selection
         self.input_warp = bool(input_warp)
         self.source_data = list(source_data or [])
+        self.n_init = initial_design_size(n_init, N_INIT if self.prior_mean or self.source_data else N_INIT_UNGUIDED)
         self.source_tasks = None
         if source_tasks is not None:
             ts = np.asarray(list(source_tasks), dtype=float).ravel()
@@ -888,9 +905,9 @@ class TPEStrategy(Strategy):
     def _system_attrs(self, index: int) -> dict:
         return {}
 
-    def __init__(self, space, n_init: int = 10):
+    def __init__(self, space, n_init: int | str = "auto"):
         super().__init__(space)
-        self.n_init = max(1, int(n_init))
+        self.n_init = initial_design_size(n_init)
         import optuna  # a dependency of the project
 
         self._optuna = optuna

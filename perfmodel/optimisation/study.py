@@ -31,7 +31,7 @@ from ..errors import USER_ERRORS, OptimisationError
 from ..pareto import non_dominated
 from .constraints import ModelConstraint, OutputConstraint, parse_constraints
 from .storage import StudyStorage
-from .strategies import MAX_CANDIDATES, SearchState, make_strategy, reference_point
+from .strategies import MAX_CANDIDATES, SearchState, initial_design_size, make_strategy, reference_point
 
 # Settings that must match when a study file is resumed.
 _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n_init", "seed", "acquisition",
@@ -69,8 +69,10 @@ class Study:
     constraints : sequence of str or OutputConstraint
         Limits on outputs, e.g. ``"power_consumption<=3000"``.
     strategy : {"bo", "random", "tpe", "nsga2"}
-    n_init : int
-        Initial design size (``bo``) or TPE's random start-up trials.
+    n_init : int or "auto"
+        Initial design size (``bo``), TPE's random start-up trials or NSGA-II's population. ``"auto"``: a
+        resumed study's own; otherwise 6 for ``bo`` without prior means or source data, 10 for the rest (see
+        :class:`~perfmodel.optimisation.strategies.BOStrategy`). The study file records the number.
     seed : int
     storage : str, optional
         SQLite file receiving every ask and tell as it happens. A new study refuses an existing file.
@@ -117,7 +119,8 @@ class Study:
     """
 
     def __init__(self, space: ConfigSpace, objectives: Sequence[str], *, maximize: Sequence[str] = (),
-                 constraints: Sequence[str | OutputConstraint] = (), strategy: str = "bo", n_init: int = 10,
+                 constraints: Sequence[str | OutputConstraint] = (), strategy: str = "bo",
+                 n_init: int | str = "auto",
                  seed: int = 0, storage: str | None = None, resume: bool = False, acquisition: str = "auto",
                  prior_mean: Mapping[str, Callable] | None = None, source: str | None = None,
                  gp_restarts: int = 1, gp_max_iters: int = 200, bo_options: Mapping[str, Any] | None = None,
@@ -135,8 +138,9 @@ class Study:
             raise OptimisationError(f"maximize names {unknown[0]!r}, which is not an objective", param="maximize")
         if resume and storage is None:
             raise OptimisationError("resume needs a study file")
-        if not isinstance(n_init, (int, np.integer)) or n_init < 1:
-            raise OptimisationError(f"initial design size must be a positive integer, got {n_init!r}")
+        initial_design_size(n_init)                     # checked before any file is touched
+        if isinstance(n_init, str) and resume and storage is not None:
+            n_init = _stored_n_init(storage)              # a resumed study keeps its design
         unknown = sorted(set(bo_options or {}) - set(_BO_OPTIONS))
         if unknown:
             raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose one of {', '.join(_BO_OPTIONS)}")
@@ -151,14 +155,13 @@ class Study:
         self.maximize = tuple(m in maximize for m in objectives)
         self.constraints = parse_constraints(constraints)
         self.strategy_name = strategy
-        self.n_init = int(n_init)
         self.seed = int(seed)
         self.acquisition = acquisition
         self.source = source
         self.settings = {
             "space": space.to_dict(), "objectives": list(objectives),
             "maximize": [m for m, mx in zip(objectives, self.maximize) if mx],
-            "constraints": [str(c) for c in self.constraints], "strategy": strategy, "n_init": self.n_init,
+            "constraints": [str(c) for c in self.constraints], "strategy": strategy, "n_init": None,
             "seed": self.seed, "acquisition": acquisition, "source": source, "reference": reference,
             "a_priori": [f"{m.constraint} ({m.label}, confidence {m.confidence:g})" for m in constraint_models],
             "priors": sorted(prior_mean or {}),
@@ -168,9 +171,12 @@ class Study:
         self._rejected: set[str] = set()
         if constraint_models:
             self._reject_a_priori(constraint_models)
-        self._strategy = make_strategy(strategy, space, n_init=self.n_init, acquisition=acquisition,
+        self._strategy = make_strategy(strategy, space, n_init=n_init, acquisition=acquisition,
                                        prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters,
                                        **dict(bo_options or {}))
+        # "auto" resolved by the strategy (random search has no design: the number is only recorded)
+        self.n_init = int(getattr(self._strategy, "n_init", initial_design_size(n_init)))
+        self.settings["n_init"] = self.n_init
         # which surrogate the proposals came from, for whoever reads the study file (not checked on resume)
         if hasattr(self._strategy, "kernel_for"):
             self.settings["kernel"] = self._strategy.kernel_for(len(objectives))
@@ -413,6 +419,17 @@ def _describe(g: Any) -> str:
     return ", ".join(parts) if parts else "no prior and no source data"
 
 
+def _stored_n_init(path: str) -> int:
+    # The initial design size a study file was started with (read before the study's strategy is built).
+    st = StudyStorage.open(path)
+    try:
+        return initial_design_size(st.settings().get("n_init"))
+    except OptimisationError:
+        raise OptimisationError(f"study file {path!r} records no valid initial design size") from None
+    finally:
+        st.close()
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -432,7 +449,7 @@ def _evaluator_parts(evaluator: Any, space: ConfigSpace | None):
 
 
 def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | None = None, budget: int = 40,
-             n_init: int = 10, strategy: str = "bo", maximize: Sequence[str] = (),
+             n_init: int | str = "auto", strategy: str = "bo", maximize: Sequence[str] = (),
              constraints: Sequence[str | OutputConstraint] = (), seed: int = 0, storage: str | None = None,
              resume: bool = False, acquisition: str = "auto",
              prior_mean: Mapping[str, Callable] | None = None, progress: bool = False,

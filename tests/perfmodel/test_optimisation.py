@@ -679,3 +679,43 @@ def test_kernel_select_keeps_the_kernel_with_the_better_leave_one_out_density():
         assert chosen.loo_log_density() == pytest.approx(max(loo.values()))
         fits[name] = chosen.kernel
     assert fits["additive"] == "additive"            # an exactly additive response: the first-order terms win
+
+
+def test_auto_initial_design_is_smaller_without_guidance_and_recorded():
+    space = small_space()
+    truth = {"time": lambda cs: [1.0 + c["a"] for c in cs], "power": lambda cs: [1.0 + c["b"] for c in cs]}
+    source = [({"a": a, "b": 2}, {"time": 1.0 + a, "power": 3.0}) for a in range(4)]
+    got = {"bo": Study(space, ["time", "power"]),
+           "bo with priors": Study(space, ["time", "power"], prior_mean=truth),
+           "bo with source data": Study(space, ["time", "power"], bo_options={"source_data": source}),
+           "tpe": Study(space, ["time", "power"], strategy="tpe"),
+           "random": Study(space, ["time", "power"], strategy="random"),
+           "bo, stated": Study(space, ["time", "power"], n_init=3)}
+    assert {k: (s.n_init, s.settings["n_init"]) for k, s in got.items()} == {
+        "bo": (6, 6), "bo with priors": (10, 10), "bo with source data": (10, 10), "tpe": (10, 10),
+        "random": (10, 10), "bo, stated": (3, 3)}
+    phases = [t.phase for t in optimize(Toy(space), ["time", "power"], budget=8, seed=1).trials]
+    assert phases == ["design"] * 6 + ["model"] * 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "six", "AUTO", None])
+def test_a_bad_initial_design_size_is_refused_before_the_study_file_is_written(tmp_path, bad):
+    path = tmp_path / "s.sqlite"
+    with pytest.raises(OptimisationError, match="initial design size must be a positive integer or 'auto'"):
+        Study(small_space(), ["time"], n_init=bad, storage=str(path))
+    assert not path.exists()
+
+
+def test_resuming_with_the_auto_design_keeps_the_study_files_own(tmp_path):
+    space = small_space()
+    path = str(tmp_path / "s.sqlite")
+    first = optimize(Toy(space), ["time", "power"], space=space, budget=7, n_init=10, seed=0, storage=path)
+    assert [t.phase for t in first.trials] == ["design"] * 7
+    before = (tmp_path / "s.sqlite").read_bytes()
+    with pytest.raises(OptimisationError, match="its n_init differs"):   # a stated size must match
+        optimize(Toy(space), ["time", "power"], space=space, budget=12, n_init=6, seed=0, storage=path, resume=True)
+    assert (tmp_path / "s.sqlite").read_bytes() == before
+    resumed = optimize(Toy(space), ["time", "power"], space=space, budget=12, seed=0, storage=path, resume=True)
+    assert resumed.n_init == 10 and resumed.settings["n_init"] == 10
+    assert [t.phase for t in resumed.trials] == ["design"] * 10 + ["model"] * 2
+    assert [t.config for t in resumed.trials[:7]] == [t.config for t in first.trials]

@@ -235,8 +235,11 @@ def test_resume_on_a_foreign_sqlite_file_leaves_it_unchanged(tmp_path, capsys):
 def test_kernel_is_chosen_recorded_and_offered_as_the_library_offers(capsys, tmp_path, grid_csv):
     from perfmodel.commands import explore as explore_command
     from perfmodel.optimisation.gp import SURROGATE_KERNELS
+    from perfmodel.optimisation.strategies import PRIOR_DESIGNS, STRATEGIES
 
     assert explore_command.KERNELS == SURROGATE_KERNELS
+    assert explore_command.PRIOR_DESIGNS == PRIOR_DESIGNS
+    assert explore_command.STRATEGY_CHOICES == tuple(STRATEGIES)
     path, _ = grid_csv
     base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--budget", "8", "--init", "5"]
     settings = {}
@@ -252,3 +255,30 @@ def test_kernel_is_chosen_recorded_and_offered_as_the_library_offers(capsys, tmp
     with pytest.raises(SystemExit) as exc:                          # argparse: not a kernel
         explore(*base, "--kernel", "cubic")
     assert exc.value.code == 2
+
+
+def test_init_defaults_to_the_study_files_own_on_resume(capsys, tmp_path, grid_csv):
+    import json
+
+    path, _ = grid_csv
+    base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power"]
+    study = tmp_path / "s.sqlite"
+
+    def stored_init():
+        with sqlite3.connect(study) as db:
+            return json.loads(db.execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0])["n_init"]
+
+    assert explore(*base, "--budget", "4", "--study", str(study)) == 0
+    assert stored_init() == 6                                      # bo without a prior: the smaller design
+    before = study.read_bytes()
+    capsys.readouterr()
+    assert explore(*base, "--budget", "9", "--study", str(study), "--resume", "--init", "10") == 2
+    assert "its n_init differs" in err(capsys) and study.read_bytes() == before
+    out = tmp_path / "run.csv"
+    assert explore(*base, "--budget", "9", "--study", str(study), "--resume", "-o", str(out)) == 0
+    assert list(pd.read_csv(out)["phase"]) == ["design"] * 6 + ["model"] * 3
+    capsys.readouterr()
+    assert main(["explore", *base, "--budget", "9", "--study", str(study), "--resume"]) == 0
+    assert "9 evaluations (9 complete, 0 failed) with bo (initial design 6)" in capsys.readouterr().out
+    assert explore(*base, "--budget", "4", "--init", "0") == 2
+    assert "--init must be at least 1, got 0" in err(capsys)
