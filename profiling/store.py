@@ -13,7 +13,6 @@ import datetime as _dt
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 

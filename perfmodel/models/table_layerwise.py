@@ -477,7 +477,7 @@ class TableLayerwisePredictor(BaseEstimator):
             if corr is None:
                 lines.append("  network correction: not tried (units timed in place)")
             else:
-                lines.append(f"  network correction (ridge on network features, networks left out one by one): "
+                lines.append("  network correction (ridge on network features, networks left out one by one): "
                              + (f"used, alpha {corr.alpha_:g}, relative std {100 * corr.rel_std_:.1f} % against "
                                 f"{100 * corr.rel_std_without_:.1f} % without" if corr.used_ else
                                 "not used (too few networks to learn it)" if corr.gain_se_ is None else

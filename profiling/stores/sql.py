@@ -48,7 +48,7 @@ def mask_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "postgresql://(unparsable URL)"
 
 
@@ -86,7 +86,7 @@ class SqlStore:
         self.readonly = readonly
         try:
             parsed = make_url(_engine_url(url))
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError):             # ValueError: e.g. a port that is not a number
             raise StoreError(f"store URL {mask_url(url)} is not a valid database URL "
                              "(postgresql://user@host:port/database)", param="store") from None
         self.path = parsed.render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")

@@ -233,3 +233,13 @@ def test_password_is_not_printed(tmp_path):
     with pytest.raises(StoreError) as exc:
         open_store("postgresql://lab:s3cret@127.0.0.1:1/db")
     assert "s3cret" not in str(exc.value) and "***" in str(exc.value)
+
+
+@pytest.mark.parametrize("url", ["postgresql://lab:s3cret@host:abc/db", "postgresql://host:54x/db"])
+def test_a_malformed_database_url_is_one_line(url, capsys):
+    with pytest.raises(StoreError, match="is not a valid database URL") as exc:
+        open_store(url)
+    assert "\n" not in str(exc.value) and "s3cret" not in str(exc.value) and exc.value.param == "store"
+    assert main(["export", "--store", url, "-o", "x.csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a valid database URL" in err[0]
