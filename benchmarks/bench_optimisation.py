@@ -51,7 +51,8 @@ sys.path.insert(0, ROOT)
 from perfmodel.optimisation import optimize  # noqa: E402
 from perfmodel.optimisation.gp import PRIOR_WEIGHTS  # noqa: E402
 from perfmodel.optimisation.strategies import (BO_HYPER_USES, BO_KERNELS, EHVI_UNITS, PRIOR_DESIGNS,  # noqa: E402
-                                               REFERENCES)
+                                               REFERENCES, initial_design_size)
+from perfmodel.errors import OptimisationError  # noqa: E402
 from perfmodel.models.gp_core import LENGTHSCALE_PRIORS  # noqa: E402
 from profiling.designs import DESIGNS  # noqa: E402
 from perfmodel.optimisation.priors import prior_from_results, source_from_results  # noqa: E402
@@ -100,16 +101,13 @@ def first_reach(traj: np.ndarray, level: float) -> float:
 
 
 def init_size(text: str):
-    """``--init``: ``auto`` or a positive integer."""
+    """``--init``: ``auto`` or a positive integer (the library's check, ``initial_design_size``)."""
     if text == "auto":
         return text
     try:
-        value = int(text)
-    except ValueError:
+        return initial_design_size(int(text))
+    except (ValueError, OptimisationError):
         raise argparse.ArgumentTypeError(f"not a positive integer or auto: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a positive integer or auto: {text!r}")
-    return value
 
 
 def run_multi(platform, table, strategy, seed, budget, init, acquisition="auto", bo_options=None,
