@@ -139,8 +139,6 @@ class Study:
         if resume and storage is None:
             raise OptimisationError("resume needs a study file")
         initial_design_size(n_init)                     # checked before any file is touched
-        if isinstance(n_init, str) and resume and storage is not None:
-            n_init = _stored_n_init(storage)              # a resumed study keeps its design
         unknown = sorted(set(bo_options or {}) - set(_BO_OPTIONS))
         if unknown:
             raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose one of {', '.join(_BO_OPTIONS)}")
@@ -171,6 +169,8 @@ class Study:
         self._rejected: set[str] = set()
         if constraint_models:
             self._reject_a_priori(constraint_models)
+        if isinstance(n_init, str) and resume:
+            n_init = _stored_n_init(storage)              # a resumed study keeps its design (read after the checks)
         self._strategy = make_strategy(strategy, space, n_init=n_init, acquisition=acquisition,
                                        prior_mean=prior_mean, restarts=gp_restarts, max_iters=gp_max_iters,
                                        **dict(bo_options or {}))
