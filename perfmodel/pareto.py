@@ -109,21 +109,26 @@ def _hv(F: np.ndarray, ref: np.ndarray) -> float:
     return float(total)
 
 
-def nondominated_boxes(front, ref, *, max_boxes: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint boxes that tile the region below ``ref`` that no point of ``front`` dominates.
+def nondominated_boxes(front, ref) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint boxes ``(lower, upper)`` that tile the region below ``ref`` that no point of ``front`` dominates.
 
-    Returns ``(lower, upper)`` arrays of shape (m, d); lower bounds may be ``-inf``. Two objectives give
-    one vertical strip per front point plus one; more objectives use the grid of the front's
-    coordinates (at most ``(k + 1) ** d`` cells, refused above ``max_boxes``).
+    Arrays of shape (m, d); lower bounds may be ``-inf``. Two objectives: one vertical strip per front point
+    plus one. More: slabs between the sorted distinct values of the last objective; within the slab above
+    value ``c`` the points whose last objective is at most ``c`` dominate exactly what their projection
+    dominates, so the slab's boxes are those of the projected front (recursively), extended by the slab's
+    range: O(k^(d-1)) boxes for a front of k points (O(k^2) for three objectives) instead of the (k + 1)^d
+    cells of a grid, so no front is too large for EHVI.
     """
     ref = np.asarray(ref, dtype=float).ravel()
-    F = _as_matrix(front, "front")
+    F = _as_matrix(front, "front").reshape(-1, ref.shape[0])
     d = ref.shape[0]
     if F.shape[0]:
         F = F[np.all(F < ref, axis=1)]
     if F.shape[0] == 0:
         return np.full((1, d), -np.inf), ref[None, :].copy()
     F = pareto_front(F)
+    if d == 1:
+        return np.array([[-np.inf]]), F[:1].copy()
     if d == 2:
         # Strips: x in [x_i, x_{i+1}), y below the f1 of the point on the strip's left (ref for the first).
         xs = np.concatenate([[-np.inf], F[:, 0]])
@@ -133,20 +138,17 @@ def nondominated_boxes(front, ref, *, max_boxes: int = 200_000) -> tuple[np.ndar
         upper = np.column_stack([xe, ye])
         ok = upper[:, 0] > lower[:, 0]
         return lower[ok], upper[ok]
-    coords = [np.unique(np.concatenate([[-np.inf], F[:, j]])) for j in range(d)]
-    n_cells = int(np.prod([len(c) for c in coords]))
-    if n_cells > max_boxes:
-        raise DataError(f"box decomposition of a {d}-objective front with {F.shape[0]} points needs "
-                        f"{n_cells} cells (limit {max_boxes})")
-    uppers = [np.append(c[1:], ref[j]) for j, c in enumerate(coords)]
-    L = np.stack(np.meshgrid(*coords, indexing="ij"), axis=-1).reshape(-1, d)
-    U = np.stack(np.meshgrid(*uppers, indexing="ij"), axis=-1).reshape(-1, d)
-    # A grid cell is dominated exactly when its lower corner is.
-    dominated = np.zeros(L.shape[0], dtype=bool)
-    for p in F:
-        dominated |= np.all(p <= L, axis=1)
-    keep = ~dominated & np.all(U > L, axis=1)
-    return L[keep], U[keep]
+    edges = np.concatenate([[-np.inf], np.unique(F[:, -1]), [ref[-1]]])
+    lowers, uppers = [], []
+    for j in range(len(edges) - 1):
+        lo, hi = edges[j], edges[j + 1]
+        if not hi > lo:
+            continue
+        below = F[F[:, -1] <= lo, :-1] if j else np.empty((0, d - 1))
+        lw, up = nondominated_boxes(below, ref[:-1])
+        lowers.append(np.column_stack([lw, np.full(len(lw), lo)]))
+        uppers.append(np.column_stack([up, np.full(len(up), hi)]))
+    return np.concatenate(lowers), np.concatenate(uppers)
 
 
 def hypervolume_improvement(points, front, ref) -> np.ndarray:

@@ -6,9 +6,8 @@
 * :func:`expected_hypervolume_improvement` — exact EHVI over the box decomposition of the non-dominated
   region: for independent Gaussian objectives the expected volume of a box cut by ``[Y, ref]`` is a
   product over objectives of one-dimensional expectations, so EHVI is a sum of products of closed forms.
-  The region is cut into slabs along the last objective, each slab's section being the non-dominated
-  region of the points below it in one objective fewer (:func:`dominance_boxes`): O(k^(d-1)) boxes for a
-  front of k points (k + 1 for two objectives, O(k^2) for three) instead of the (k + 1)^d cells of a grid.
+  The boxes are :func:`perfmodel.pareto.nondominated_boxes`' (k + 1 for a front of k points and two
+  objectives, O(k^2) for three).
 * :func:`log_expected_improvement`, :func:`log_probability_of_feasibility`,
   :func:`log_expected_hypervolume_improvement` — the same in log space, computed without forming the
   (possibly underflowing) values, as BoTorch's ``LogExpectedImprovement`` (Ament et al. 2023, "Unexpected
@@ -25,45 +24,7 @@ import numpy as np
 from scipy.special import erfcx, logsumexp
 from scipy.stats import norm
 
-from ..pareto import nondominated_boxes, pareto_front
-
-
-def dominance_boxes(front, ref) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint boxes ``(lower, upper)`` tiling the region below ``ref`` that no point of ``front`` dominates.
-
-    Two objectives: :func:`perfmodel.pareto.nondominated_boxes` (one strip per front point plus one). More:
-    slabs between the sorted distinct values of the last objective; within the slab above value ``c``, the
-    points whose last objective is at most ``c`` dominate exactly what their projection dominates, so the
-    slab's boxes are those of the projected front (recursively), extended by the slab's range.
-    """
-    ref = np.asarray(ref, dtype=float).ravel()
-    F = np.atleast_2d(np.asarray(front, dtype=float)).reshape(-1, ref.shape[0])
-    d = ref.shape[0]
-    F = F[np.all(F < ref, axis=1)] if F.shape[0] else F
-    if d <= 2 or F.shape[0] == 0:
-        return nondominated_boxes(F, ref)
-    F = pareto_front(F)
-    cuts = np.unique(F[:, -1])
-    edges = np.concatenate([[-np.inf], cuts, [ref[-1]]])
-    lowers, uppers = [], []
-    for j in range(len(edges) - 1):
-        lo, hi = edges[j], edges[j + 1]
-        if not hi > lo:
-            continue
-        below = F[F[:, -1] <= lo, :-1] if j else np.empty((0, d - 1))
-        lw, up = dominance_boxes(below, ref[:-1])
-        lowers.append(np.column_stack([lw, np.full(len(lw), lo)]))
-        uppers.append(np.column_stack([up, np.full(len(up), hi)]))
-    return np.concatenate(lowers), np.concatenate(uppers)
-
-
-def hypervolume_improvement(points, front, ref) -> np.ndarray:
-    """Hypervolume each row of ``points`` would add to ``front`` (vectorised over the rows)."""
-    P = np.atleast_2d(np.asarray(points, dtype=float))
-    lower, upper = dominance_boxes(front, ref)
-    lo = np.maximum(P[:, None, :], lower[None, :, :])
-    side = np.clip(upper[None, :, :] - lo, 0.0, None)
-    return np.prod(side, axis=2).sum(axis=1)
+from ..pareto import hypervolume_improvement, nondominated_boxes
 
 
 def expected_improvement(mu, sd, best: float) -> np.ndarray:
@@ -162,7 +123,7 @@ def expected_hypervolume_improvement(mu, sd, front, ref, *, lognormal=None, chun
     expectation of a log-normal variable)."""
     mu = np.atleast_2d(np.asarray(mu, float))
     sd = np.maximum(np.atleast_2d(np.asarray(sd, float)), 1e-12)
-    lower, upper = dominance_boxes(front, ref)
+    lower, upper = nondominated_boxes(front, ref)
     logn = np.zeros(mu.shape[1], dtype=bool) if lognormal is None else np.asarray(lognormal, dtype=bool)
     chunk = max(1, min(chunk, 2_000_000 // max(1, len(lower))))   # bounded memory for large fronts
     out = np.empty(mu.shape[0])
@@ -190,7 +151,7 @@ def log_expected_hypervolume_improvement(mu, sd, front, ref, *, chunk: int = 512
     the sums of each box's per-objective log factors), so a candidate whose EHVI underflows is still ranked."""
     mu = np.atleast_2d(np.asarray(mu, float))
     sd = np.maximum(np.atleast_2d(np.asarray(sd, float)), 1e-12)
-    lower, upper = dominance_boxes(front, ref)
+    lower, upper = nondominated_boxes(front, ref)
     chunk = max(1, min(chunk, 2_000_000 // max(1, len(lower))))
     out = np.empty(mu.shape[0])
     for s in range(0, mu.shape[0], chunk):
@@ -204,7 +165,7 @@ def probability_non_dominated(mu, sd, front, ref, *, chunk: int = 512) -> np.nda
     """P(Y is not dominated by ``front``) (the region is not bounded by ``ref``)."""
     mu = np.atleast_2d(np.asarray(mu, float))
     sd = np.maximum(np.atleast_2d(np.asarray(sd, float)), 1e-12)
-    lower, upper = dominance_boxes(front, ref)
+    lower, upper = nondominated_boxes(front, ref)
     chunk = max(1, min(chunk, 2_000_000 // max(1, len(lower))))
     upper = np.where(upper >= np.asarray(ref, float)[None, :], np.inf, upper)
     out = np.empty(mu.shape[0])

@@ -14,11 +14,10 @@ from perfmodel.cli import main
 from perfmodel.errors import OptimisationError
 from perfmodel.models.config_model import ConfigModel
 from perfmodel.optimisation import Study, optimize
-from perfmodel.optimisation.acquisition import dominance_boxes, hypervolume_improvement
 from perfmodel.optimisation.constraints import ModelConstraint, OutputConstraint
 from perfmodel.optimisation.gp import GPSurrogate
 from perfmodel.optimisation.priors import ModelPrior, prior_from_results, source_from_results
-from perfmodel.pareto import hypervolume
+from perfmodel.pareto import hypervolume, hypervolume_improvement, nondominated_boxes
 from profiling.space import ConfigSpace, Integer, Ordinal, config_key
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -344,12 +343,12 @@ def test_batch_proposals_differ_from_sequential_ones_only_by_belief():
 
 # ------------------------------------------------------------------------------------ EHVI boxes
 @pytest.mark.parametrize("d,k", [(3, 40), (4, 12)])
-def test_dominance_boxes_tile_the_non_dominated_region(d, k):
+def test_boxes_of_three_and_four_objectives_tile_the_non_dominated_region(d, k):
     rng = np.random.default_rng(d)
     Y = rng.uniform(0.1, 1, size=(k, d))
     Y /= np.linalg.norm(Y, axis=1, keepdims=True)
     ref = np.full(d, 1.1)
-    lo, up = dominance_boxes(Y, ref)
+    lo, up = nondominated_boxes(Y, ref)
     vol = np.prod(np.clip(up - np.maximum(lo, 0.0), 0, None), axis=1).sum()
     assert vol == pytest.approx(np.prod(ref) - hypervolume(Y, ref), rel=1e-9)
     P = rng.uniform(0, 1, size=(6, d))
@@ -361,7 +360,7 @@ def test_three_objectives_with_a_large_front_are_not_refused():
     # (k + 1)^3 grid cells of the old decomposition would exceed 200k for this front of 70 points
     t = np.linspace(0.05, 1.5, 70)
     front = np.column_stack([np.cos(t) * 0.7, np.sin(t) * 0.7, 0.3 + 0.4 * (t / 1.5)])
-    lo, _ = dominance_boxes(front, np.full(3, 1.2))
+    lo, _ = nondominated_boxes(front, np.full(3, 1.2))
     assert len(lo) < 200_000 and 71 ** 3 > 200_000
 
 

@@ -74,7 +74,7 @@ def test_hypervolume_rejects_nan_and_wrong_reference():
         hypervolume([[1.0, 1.0]], [2.0, 2.0, 2.0])
 
 
-@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
 def test_boxes_tile_the_non_dominated_region(d):
     rng = np.random.default_rng(d)
     F = rng.random((12, d))
