@@ -8,15 +8,23 @@ plain linear).
     .venv/bin/python benchmarks/bench_config_models.py                  # full run
     .venv/bin/python benchmarks/bench_config_models.py --seeds 2 --sizes 200x200   # quick look
 
-``--models`` also takes ``gp-logknobs``, a screen that is not a ConfigModel option: the same GP (log
-target, ARD, the same restarts) on features where each numeric knob with three or more positive levels
-(the frequencies) enters as its logarithm (``profiling.encoding.Encoding.learn(..., log=...)``, the rule
-the optimiser's GP inputs use), to measure what that encoding alone buys; ``gp-logknobs-additive`` is that GP
-with the additive kernel (``GPRegressor(kernel="additive")``: the ARD Matern 5/2 term plus one first-order term
-per input); ``gp-bottleneck`` is gp-logknobs on the log residual of a parametric mean written for this board
-(``_bottleneck_mean``: a fixed time plus a smooth maximum of a CPU path, ``b / f_cpu * (1 + g / cores)``, and a
-GPU path, ``c / f_gpu + e / f_emc``, plus ``h * cores``; seven positive parameters fitted by least squares on
-the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles.
+``--models`` also takes screens that are not ConfigModel options: ``gp-linknobs``, the GP with every knob
+as its value (``log_knobs=False``: ConfigModel's GP before the frequencies entered as logarithms);
+``gp-logknobs``, the GP with log-scaled frequencies (``log_knobs=True``; since that is ConfigModel's default
+for the GP, the same as ``gp``, the name kept for the commands of earlier figures); ``gp-logknobs-additive``,
+that GP with the additive kernel (``model_params={"kernel": "additive"}``: the ARD Matern 5/2 term plus one
+first-order term per input); ``gp-average``, the geometric mean of those two GPs' predictions (the two-kernel
+average that the optimiser's surrogate uses with several objectives); ``gp-bottleneck``, the GP on the ratio to a parametric mean written for this
+board (``_bottleneck_mean``: a fixed time plus a smooth maximum of a CPU path, ``b / f_cpu * (1 + g / cores)``,
+and a GPU path, ``c / f_gpu + e / f_emc``, plus ``h * cores``; seven positive parameters fitted by least
+squares on the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles.
+
+``--heldout`` runs the same comparison on tables that no default was chosen on, with a fixed number of
+training rows (``--train-rows``, 77 = 10 % of a grid): ``flexibo-tx2/it_ec_te_obj.csv`` (another TX2 grid:
+inference time, energy, temperature), Unicorn's TX2 NLP debug measurements (the six DVFS knobs and three
+kernel settings) and Unicorn's sampled Xavier Image table (26 hardware and kernel knobs)::
+
+    .venv/bin/python benchmarks/bench_config_models.py --heldout --models gp,gp-linknobs,gbr --seeds 6
 """
 
 from __future__ import annotations
@@ -41,6 +49,16 @@ from perfmodel.tables import read_table  # noqa: E402
 DATA = ROOT / "datasets" / "flexibo-tx2"
 KNOBS = ["core1_status", "core2_status", "core3_status", "core_freq", "gpu_freq", "emc_freq"]
 TARGETS = ["inference_time", "power_consumption"]
+UNICORN = ROOT / "datasets" / "unicorn" / "data"
+# held-out tables: name -> (file, knob columns (None: every column but the targets and unnamed indices), targets)
+HELDOUT = {
+    "tx2-it-ec-te": (DATA / "it_ec_te_obj.csv", KNOBS, ["inference_time", "energy_consumption", "temperature"]),
+    "tx2-nlp-debug": (UNICORN / "measurement" / "debug" / "single" / "TX2" / "NLP" / "data.csv",
+                      KNOBS + ["scheduler.policy", "vm.swappiness", "vm.vfs_cache_pressure"],
+                      ["inference_time", "total_energy_consumption"]),
+    "xavier-image": (UNICORN / "sampled" / "Xavier" / "Image" / "Xavier_Image_sampled.csv", None,
+                     ["inference_time", "total_energy_consumption"]),
+}
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -59,6 +77,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--gp-restarts", type=int, default=2, help="GP restarts (library default 3)")
     ap.add_argument("--gp-iters", type=int, default=100, help="L-BFGS iterations per GP restart (default 100)")
+    ap.add_argument("--heldout", action="store_true",
+                    help="the held-out tables (see above) instead of the four Xception grids")
+    ap.add_argument("--train-rows", type=int, default=77, help="training rows per split with --heldout (77)")
     ap.add_argument("--csv", help="write every (size, target, model, fraction, seed) result here")
     ap.add_argument("--summarise", metavar="CSV", help="only print the summary of a (partial) --csv of a run")
     args = ap.parse_args(argv)
@@ -67,38 +88,33 @@ def main(argv=None) -> int:
         args.seeds = res["seed"].nunique()
         summarise(res, sorted(res["size"].unique()), args)
         return 0
-    sizes, targets = args.sizes.split(","), args.targets.split(",")
-    models, fractions = args.models.split(","), [float(f) for f in args.fractions.split(",")]
+    models = args.models.split(",")
+    if args.heldout:
+        tables = {name: heldout_table(name) for name in HELDOUT}
+        sizes, fractions = list(HELDOUT), [None]
+    else:
+        sizes, fractions = args.sizes.split(","), [float(f) for f in args.fractions.split(",")]
+        tables = {s: (read_table(DATA / f"tx2_sampled_output_xception_{s}.csv", knobs=KNOBS, objectives=TARGETS),
+                      KNOBS, args.targets.split(",")) for s in sizes}
     # seeds outermost: an interrupted run still covers every condition (with fewer seeds)
-    jobs = [(s, t, f, seed, m) for seed in range(args.seeds) for s in sizes for t in targets for f in fractions
-            for m in models]
-    tables = {s: read_table(DATA / f"tx2_sampled_output_xception_{s}.csv", knobs=KNOBS, objectives=targets)
-              for s in sizes}
+    jobs = [(s, t, f, seed, m) for seed in range(args.seeds) for s in sizes for t in tables[s][2]
+            for f in fractions for m in models]
     rows = []
     if args.csv:
         Path(args.csv).write_text("")
     for size, target, frac, seed, model in tqdm(jobs, desc="fits", unit="fit"):
-        df = tables[size]
+        df, knobs, _ = tables[size]
         rng = np.random.default_rng(seed)
-        n_train = max(int(round(frac * len(df))), 6)
+        n_train = args.train_rows if frac is None else max(int(round(frac * len(df))), 6)
         idx = rng.permutation(len(df))
         train, test = df.iloc[idx[:n_train]], df.iloc[idx[n_train:]]
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             params = {"n_restarts": args.gp_restarts, "max_iters": args.gp_iters} if model.startswith("gp") else None
-            if model in ("gp-logknobs", "gp-logknobs-additive"):
-                kernel = "additive" if model.endswith("additive") else "matern52"
-                pred = _gp_logknobs(df, train, test, target, {**params, "kernel": kernel}, seed)
-            elif model == "gp-bottleneck":
-                mean = _bottleneck_mean(train, train[target].to_numpy(dtype=float))
-                pred = mean(test) * _gp_logknobs(df, train, test, target, {**params, "kernel": "matern52"}, seed,
-                                                 y=train[target].to_numpy(dtype=float) / mean(train))
-            else:
-                m = ConfigModel(model=model, knobs=KNOBS, target=target, model_params=params,
-                                random_state=seed).fit(train)
-                pred = m.predict(test)
-        rows.append({"size": size, "target": target, "model": model, "fraction": frac, "seed": seed,
+            pred = predict(model, train, test, knobs, target, params, seed)
+        rows.append({"size": size, "target": target, "model": model,
+                     "fraction": n_train / len(df) if frac is None else frac, "seed": seed,
                      "n_train": n_train, "mape": mape(test[target], pred), "within10": within(test[target], pred),
                      "fit_s": time.perf_counter() - t0})
         if args.csv:  # written as it goes, so a long run can be inspected or summarised early
@@ -107,17 +123,33 @@ def main(argv=None) -> int:
     return 0
 
 
-def _gp_logknobs(df, train, test, target, params, seed, y=None):
-    # The configuration model's GP (log target, ARD) with log-encoded numeric knobs of >= 3 positive levels
-    # (``y``: the values to fit instead of the target's, e.g. ratios to a parametric mean).
-    from perfmodel.models.gp import GPRegressor
-    from profiling.encoding import Encoding
+def heldout_table(name: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(rows, knobs, targets) of a held-out table: complete rows with positive targets."""
+    path, knobs, targets = HELDOUT[name]
+    raw = pd.read_csv(path)
+    knobs = knobs or [c for c in raw.columns if c not in targets and not c.startswith("Unnamed")]
+    df = raw[knobs + targets].dropna()
+    return df[(df[targets] > 0).all(axis=1)].reset_index(drop=True), knobs, targets
 
-    log = [k for k in KNOBS if df[k].nunique() >= 3 and (df[k] > 0).all()]
-    enc = Encoding.learn(train, KNOBS, log=log)
-    gp = GPRegressor(log_target=True, random_state=seed, **params)
-    y = train[target].to_numpy(dtype=float) if y is None else y
-    return gp.fit(enc.transform(train), y).predict(enc.transform(test))
+
+def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
+    """Predictions of ``model`` (a ConfigModel kind or a screen, see the module docstring) for ``test``."""
+    screens = {"gp-linknobs": ({}, False), "gp-logknobs": ({}, True),
+               "gp-logknobs-additive": ({"kernel": "additive"}, True), "gp-bottleneck": ({}, True)}
+    if model not in screens and model != "gp-average":
+        return ConfigModel(model=model, knobs=knobs, target=target, model_params=params,
+                           random_state=seed).fit(train).predict(test)
+    if model == "gp-average":
+        both = [predict(m, train, test, knobs, target, params, seed) for m in ("gp-logknobs", "gp-logknobs-additive")]
+        return np.exp(np.mean(np.log(both), axis=0))
+    extra, log = screens[model]
+    gp = ConfigModel(model="gp", knobs=knobs, target=target, model_params={**params, **extra}, random_state=seed,
+                     log_knobs=log)
+    y = train[target].to_numpy(dtype=float)
+    if model != "gp-bottleneck":
+        return gp.fit(train[knobs], y).predict(test[knobs])
+    mean = _bottleneck_mean(train, y)
+    return mean(test) * gp.fit(train[knobs], y / mean(train)).predict(test[knobs])
 
 
 def _bottleneck_mean(train, y):

@@ -18,7 +18,9 @@ every model:
   knob) is one 0/1 feature; its values are read with :func:`parse_bool`: any other value is a one-line
   error naming the knob and the value, never silently 0;
 * a numeric knob (numbers, or numbers written as text) is one feature, its value or (``log``) its
-  logarithm; a column of numbers with a stray word is an error (a typo, not a category);
+  logarithm; a column of numbers with a stray word is an error (a typo, not a category). ``log="auto"``
+  takes the logarithm of each numeric knob that :func:`log_scaled` calls a scale (three or more distinct
+  positive levels: clocks, thread counts, batch sizes), the rule of every GP's inputs;
 * any other knob is categorical: one 0/1 feature per level (levels sorted as text), or with ``reference``
   coding one per level but the first; a level unseen in training is refused in one line.
 
@@ -42,16 +44,35 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .space import Knob
 
-__all__ = ["TRUE_WORDS", "FALSE_WORDS", "BOOL_SPELLINGS", "KINDS", "parse_bool", "is_bool_word", "parse_scalar",
-           "split_config", "parse_config", "EncodedKnob", "Encoding"]
+__all__ = ["TRUE_WORDS", "FALSE_WORDS", "BOOL_SPELLINGS", "KINDS", "LOG_MIN_LEVELS", "parse_bool", "is_bool_word",
+           "parse_scalar", "split_config", "parse_config", "log_scaled", "EncodedKnob", "Encoding"]
 
 TRUE_WORDS = ("true", "on", "yes", "1")
 FALSE_WORDS = ("false", "off", "no", "0")
 BOOL_SPELLINGS = "true/false, on/off, yes/no, 1/0"
 KINDS = ("number", "bool", "category")
+#: a numeric knob with at least this many distinct positive levels is a scale (see :func:`log_scaled`)
+LOG_MIN_LEVELS = 3
 
 
 # ------------------------------------------------------------------------------------------ values
+def log_scaled(levels: Iterable[Any]) -> bool:
+    """Whether a numeric knob with these levels is a scale that a GP should see as its logarithm.
+
+    True for at least :data:`LOG_MIN_LEVELS` distinct finite positive numbers (booleans are not numbers
+    here): clock frequencies, thread counts, batch sizes, whose effects are relative (twice the clock, not
+    100 MHz more). Two levels are a switch, where a logarithm changes nothing a GP can use.
+    """
+    values = list(levels)
+    if any(isinstance(v, (bool, np.bool_)) for v in values):
+        return False
+    try:
+        v = np.unique(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        return False
+    return len(v) >= LOG_MIN_LEVELS and bool(np.all(np.isfinite(v))) and bool(np.all(v > 0))
+
+
 def is_bool_word(value: Any) -> bool:
     """Whether ``value`` is one of the accepted spellings of a boolean (a bool, 0/1, or a word)."""
     try:
@@ -342,17 +363,21 @@ class Encoding:
     # -- learning
     @classmethod
     def learn(cls, df: pd.DataFrame, knobs: Sequence[str], *, error: type[Exception] = ConfigError,
-              log: Iterable[str] = (), reference: bool = False, source: str | None = None,
+              log: Iterable[str] | str = (), reference: bool = False, source: str | None = None,
               space: Any = None) -> Encoding:
         """The encoding of ``knobs`` that the rows of ``df`` call for.
 
         ``space``: an optional :class:`~profiling.space.ConfigSpace` whose declared knob types win over what
         the column looks like (a :class:`~profiling.space.Boolean` knob is boolean even when its column holds
-        on/off words). ``log``: numeric knobs to encode as logarithms.
+        on/off words). ``log``: numeric knobs to encode as logarithms, or ``"auto"``: those whose values in
+        ``df`` :func:`log_scaled` calls a scale.
         """
         import pandas as pd
 
-        log = set(log)
+        auto = isinstance(log, str) and log == "auto"
+        if isinstance(log, str) and not auto:
+            raise ValueError(f"log={log!r}: give knob names or 'auto'")
+        log = set() if auto else set(log)
         where = f"{source}: " if source else ""
         made: list[EncodedKnob] = []
         constants: list[EncodedKnob] = []
@@ -372,6 +397,8 @@ class Encoding:
                     truths = {parse_bool(v, k) for v in col.unique()}
                 except ConfigError as exc:
                     raise error(f"{where}{exc}") from None
+            if auto and kind == "number" and log_scaled(pd.to_numeric(col, errors="coerce").dropna().unique()):
+                log.add(k)
             enc = EncodedKnob(k, kind, levels if kind == "category" else (), k in log)
             if kind == "number":
                 enc.encode(col, error=error, source=source)  # numbers, positive when log-scaled

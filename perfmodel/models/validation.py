@@ -419,6 +419,9 @@ def _config_model(state: dict) -> None:
         raise _Invalid(f"log_target must be 'auto', true or false, got {_short(lt)}")
     if "log_target_fitted" in state:
         _bool(state["log_target_fitted"], "log_target_fitted")
+    lk = state.get("log_knobs", False)
+    if lk != "auto" and not isinstance(lk, bool):
+        raise _Invalid(f"log_knobs must be 'auto', true or false, got {_short(lk)}")
     _dict(state.get("model_params") or {}, "model_params")
     _seed(state.get("random_state", 0), "random_state")
     width = _encoding(_field(state, "encoding", ""), "encoding", knobs)
@@ -660,7 +663,8 @@ def _probe_config_model(model: Any) -> None:
     width = sum(len(e["levels"]) if e["kind"] == "category" else 1 for e in model.encoding_)
     if int(model.regressor_.n_features_in_) != width:
         raise _Invalid(f"the regressor takes {model.regressor_.n_features_in_} inputs, the encoding gives {width}")
-    row = {e["name"]: (e["levels"][0] if e["kind"] == "category" else (False if e["kind"] == "bool" else 0.0))
+    row = {e["name"]: (e["levels"][0] if e["kind"] == "category" else
+                       (False if e["kind"] == "bool" else 1.0 if e.get("log") else 0.0))  # a log takes positives
            for e in model.encoding_}
     row.update({c.name: c.levels[0] for c in model.encoder_.constants})  # knobs constant in training
     for k in model.knobs_:

@@ -17,13 +17,14 @@ from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 from profiling.designs import sample as design_sample
+from profiling.encoding import log_scaled
 from profiling.space import ConfigSpace, config_key
 
 from ..errors import OptimisationError
-from ..pareto import non_dominated, pareto_front
-from .acquisition import (expected_hypervolume_improvement, hypervolume_improvement,
-                          hypervolume_probability_of_improvement, log_expected_hypervolume_improvement,
-                          log_expected_improvement, log_probability_of_feasibility)
+from ..pareto import hypervolume_improvement, non_dominated, pareto_front
+from .acquisition import (expected_hypervolume_improvement, hypervolume_probability_of_improvement,
+                          log_expected_hypervolume_improvement, log_expected_improvement,
+                          log_probability_of_feasibility)
 from .constraints import OutputConstraint
 from .gp import SURROGATE_KERNELS, GPSurrogate, check_model_options
 
@@ -110,12 +111,9 @@ def _log_positions(knob) -> np.ndarray | None:
     if getattr(knob, "kind", None) not in ("integer", "ordinal"):
         return None
     levels = knob.levels
-    if levels is None or len(levels) < 3 or any(isinstance(v, bool) for v in levels):
+    if levels is None or not log_scaled(levels):
         return None
-    v = np.asarray(levels, dtype=float)
-    if not np.all(np.isfinite(v)) or np.any(v <= 0):
-        return None
-    lv = np.log(v)
+    lv = np.log(np.asarray(levels, dtype=float))
     span = lv.max() - lv.min()
     return None if span <= 0 else (lv - lv.min()) / span
 

@@ -73,3 +73,47 @@ def test_save_load_round_trip(grid, tmp_path):
     m.save(tmp_path / "c.json")
     m2 = ConfigModel.load(tmp_path / "c.json")
     np.testing.assert_allclose(m2.predict(grid.iloc[80:120]), m.predict(grid.iloc[80:120]), rtol=1e-12)
+
+
+def test_the_gp_sees_clock_frequencies_as_logarithms_by_default(grid):
+    train = grid.iloc[:60]
+    logged = lambda m: {e["name"] for e in m.encoding_ if e.get("log")}
+    params = {"n_restarts": 1, "max_iters": 30}
+    gp = ConfigModel(model="gp", knobs=KNOBS, target="inference_time", model_params=params).fit(train)
+    assert logged(gp) == {"core_freq", "gpu_freq", "emc_freq"}          # the core switches stay 0/1
+    poly = ConfigModel(model="polynomial", knobs=KNOBS, target="inference_time").fit(train)
+    assert logged(poly) == set()                                         # NeuralPower's features unchanged
+    assert logged(ConfigModel(model="polynomial", knobs=KNOBS, target="inference_time", log_knobs=True)
+                  .fit(train)) == {"core_freq", "gpu_freq", "emc_freq"}
+    plain = ConfigModel(model="gp", knobs=KNOBS, target="inference_time", model_params=params,
+                        log_knobs=False).fit(train)
+    assert logged(plain) == set()
+    assert not np.allclose(gp.predict(grid.iloc[60:80]), plain.predict(grid.iloc[60:80]))
+    for bad in ("yes", 1, None):
+        with pytest.raises(ModelError, match="log_knobs must be 'auto', True or False"):
+            ConfigModel(model="gp", knobs=KNOBS, target="inference_time", log_knobs=bad).fit(train)
+
+
+def test_a_saved_gp_keeps_its_log_encoding_and_older_files_load_without_one(grid, tmp_path):
+    import json
+
+    m = ConfigModel(model="gp", knobs=KNOBS, target="power_consumption",
+                    model_params={"n_restarts": 1, "max_iters": 30}).fit(grid.iloc[:60])
+    m.save(tmp_path / "g.json")
+    m2 = ConfigModel.load(tmp_path / "g.json")
+    assert m2.log_knobs == "auto"
+    np.testing.assert_allclose(m2.predict(grid.iloc[60:90]), m.predict(grid.iloc[60:90]), rtol=1e-12)
+    # a file written before the parameter: no "log_knobs" and no log-scaled knob in its encoding
+    old = ConfigModel(model="gp", knobs=KNOBS, target="power_consumption", log_knobs=False,
+                      model_params={"n_restarts": 1, "max_iters": 30}).fit(grid.iloc[:60])
+    old.save(tmp_path / "old.json")
+    doc = json.loads((tmp_path / "old.json").read_text())
+    del doc["state"]["log_knobs"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    back = ConfigModel.load(tmp_path / "old.json")
+    assert back.log_knobs is False
+    np.testing.assert_allclose(back.predict(grid.iloc[60:90]), old.predict(grid.iloc[60:90]), rtol=1e-12)
+    doc["state"]["log_knobs"] = "sometimes"
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match="log_knobs must be 'auto', true or false, got 'sometimes'"):
+        ConfigModel.load(tmp_path / "bad.json")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from profiling.encoding import EncodedKnob, Encoding, parse_bool, parse_config
+from profiling.encoding import EncodedKnob, Encoding, log_scaled, parse_bool, parse_config
 from profiling.errors import ConfigError
 from profiling.space import Boolean, Categorical, ConfigSpace, Continuous, Integer, Ordinal
 
@@ -118,6 +118,29 @@ def test_learn_decides_each_kind_by_one_rule():
     ref = Encoding.learn(TABLE, KNOBS, reference=True)
     assert ref.names == ["threads", "freq", "xla", "graph=on", "mode=fast", "mode=std"]
     np.testing.assert_array_equal(ref.transform(TABLE), X[:, [0, 1, 2, 4, 6, 7]])
+
+
+@pytest.mark.parametrize("levels, scale", [
+    ([345600, 960000, 2035200], True), ([1, 2, 4], True), ([0.5, 1.0, 2.0, 1.0], True),
+    ([1, 2], False),                       # a switch: two levels
+    ([2, 2, 4, 4], False),                 # two distinct levels, repeated
+    ([0, 1, 2, 3], False), ([-1.0, 1.0, 2.0], False), ([1.0, 2.0, float("inf")], False),
+    ([True, False, True], False), (["a", "b", "c"], False),
+])
+def test_log_scaled_calls_three_or_more_positive_levels_a_scale(levels, scale):
+    assert log_scaled(levels) is scale
+
+
+def test_learn_auto_log_takes_the_logarithm_of_the_scales_only():
+    df = TABLE.assign(cores=[0, 1, 2, 3, 0, 1])      # a zero level: not log-scaled
+    enc = Encoding.learn(df, KNOBS + ["cores"], log="auto")
+    assert {k.name for k in enc.knobs if k.log} == {"threads", "freq"}
+    X = enc.transform(df)
+    np.testing.assert_allclose(X[:, 1], np.log([0.5, 1.0, 2.0, 1.0, 0.5, 2.0]))
+    assert X[:, -1].tolist() == [0, 1, 2, 3, 0, 1]
+    assert Encoding.from_list(enc.to_list(), enc.constants_list()) == enc   # the choice persists
+    with pytest.raises(ValueError, match="'sometimes'"):
+        Encoding.learn(df, KNOBS, log="sometimes")
 
 
 def test_boolean_features_read_every_spelling_and_refuse_the_rest():
