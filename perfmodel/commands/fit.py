@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="regressor (default: polynomial)")
     parser.add_argument("--log-target", choices=("auto", "yes", "no"), default="auto",
                         help="model log(target): auto = when every value is positive (default)")
+    parser.add_argument("--log-knobs", choices=("auto", "yes", "no"), default=None,
+                        help="configuration model (--table): encode each knob with three or more positive levels "
+                             "(clock frequencies, threads) as its logarithm; auto = for --model gp only (default)")
     parser.add_argument("--view", default=None, choices=("inplace", "isolated"),
                         help="layer view to learn from (default with --store: inplace; with --layerwise --table: "
                              "isolated for cuda_graph=on, inplace otherwise)")
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     log_target = {"auto": "auto", "yes": True, "no": False}[args.log_target]
     if args.reference and args.store is None:
         raise DataError("--reference is for --store (the layer-wise model)")
+    if args.log_knobs is not None and (args.layerwise or args.table is None):
+        raise DataError("--log-knobs is for a configuration-level model (--table without --layerwise)")
     if args.layerwise:
         if args.table is None:
             raise DataError("--layerwise goes with --table (a campaign store is layer-wise already)")
@@ -84,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if len(target) != 1:
             raise DataError("--target takes one column (fit one model per objective)")
         df = read_table(args.table, knobs=knobs, objectives=target)
+        log_knobs = {None: "auto", "auto": "auto", "yes": True, "no": False}[args.log_knobs]
         model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,
-                            random_state=args.seed).fit(df, source=args.table)
+                            log_knobs=log_knobs, random_state=args.seed).fit(df, source=args.table)
         model.save(args.output)
         print(f"fitted {args.model} model of {target[0]!r} on {len(df)} rows -> {args.output}")
         return 0

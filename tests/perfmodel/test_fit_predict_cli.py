@@ -373,3 +373,25 @@ def test_calibrate_store_takes_a_postgresql_url(tmp_path, monkeypatch, pg_url):
     with open_store(pg_url, readonly=True) as store:
         assert [c["name"] for c in store.campaigns()] == ["calibrate-quick"]
     assert not list(tmp_path.glob("*.sqlite"))  # nothing written beside the model
+
+
+@pytest.mark.parametrize("flag, model, logged", [
+    (None, "gp", {"core_freq", "gpu_freq", "emc_freq"}), ("no", "gp", set()),
+    (None, "polynomial", set()), ("yes", "polynomial", {"core_freq", "gpu_freq", "emc_freq"}),
+])
+def test_fit_log_knobs_chooses_which_knobs_enter_as_logarithms(tables, flag, model, logged, capsys):
+    d, _ = tables
+    out = d / f"log_{flag}_{model}.json"
+    argv = ["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption",
+            "--model", model, "-o", str(out)] + ([] if flag is None else ["--log-knobs", flag])
+    assert main(argv) == 0, capsys.readouterr().err
+    encoding = json.loads(out.read_text())["state"]["encoding"]
+    assert {e["name"] for e in encoding if e.get("log")} == logged
+
+
+def test_fit_log_knobs_is_refused_for_the_layerwise_model(tables, capsys):
+    d, _ = tables
+    out = d / "never.json"
+    assert main(["fit", "--store", str(d / "nowhere.sqlite"), "--log-knobs", "yes", "-o", str(out)]) == 2
+    assert "--log-knobs is for a configuration-level model" in _err(capsys)
+    assert not out.exists()
