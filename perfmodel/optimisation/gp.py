@@ -52,8 +52,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, OptimisationError
-from ..models.gp_core import (KERNELS, LENGTHSCALE_PRIORS, SURROGATE_HYPER, InputWarp, OutcomeTransform,
-                              PriorMean, fit_gp, jittered_cholesky, mean_gp, sample_gp)
+from ..models.gp_core import (KERNELS, LENGTHSCALE_PRIORS, SURROGATE_HYPER, FittedGP, InputWarp,
+                              OutcomeTransform, PriorMean, fit_gp, jittered_cholesky, mean_gp, sample_gp)
 
 OUTCOME_TRANSFORMS = ("log", "none")
 # Task input of this study and of the source data: 0.1 apart, so that the surrogate's first length-scale
@@ -187,11 +187,8 @@ class GPSurrogate:
         signed task distance from this study, e.g. the difference of the log input sizes, for several source
         tasks on one task axis; see the module docstring). With ``hyper_samples``, the posterior samples of
         the hyper-parameters are drawn from the chosen model's optimum (``samples_``)."""
-        self._pairs = {}
-        self._fit_map(X, y, prior, source)
         # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
-        self.samples_ = list(self._pairs.get(id(self.gp_), ()))
-        self._pairs = {}
+        self.samples_ = list(self._fit_map(X, y, prior, source))
         if self.hyper_samples:
             try:
                 self.samples_ = sample_gp(self.gp_, hyper=self._hyper(),
@@ -204,8 +201,9 @@ class GPSurrogate:
                 self.gp_, self.samples_ = mean_gp(self.samples_), []
         return self
 
-    def _fit_map(self, X, y, prior=None, source=None) -> GPSurrogate:
-        # the optimum of the hyper-parameters (and the choice of prior mean or source data)
+    def _fit_map(self, X, y, prior=None, source=None) -> tuple[FittedGP, ...]:
+        # The optimum of the hyper-parameters (and the choice of prior mean or source data) as gp_; returns
+        # the fits that gp_ stands for (kernel "average"; else none).
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
         if X.shape[0] != y.shape[0] or X.shape[0] == 0:
@@ -233,18 +231,18 @@ class GPSurrogate:
         self.outcome_ = outcome
         t = outcome.scale(y)
         z = outcome.forward(t - outcome.scale(prior) if self.has_prior_ and not learned else t)
-        self.gp_ = self._optimise(self._augment(X, prior) if learned else X, z, learned)
+        self.gp_, members = self._optimise(self._augment(X, prior) if learned else X, z, learned)
         self.prior_used_ = self.has_prior_
         if learned and self.prior_selection == "evidence":
             # The prior's two parameters (offset, weight) must pay for themselves: BIC-penalised evidence
             # of the GP with the prior's mean function against the plain GP on the same data.
-            plain = self._optimise(X, z, False)
+            plain, plain_members = self._optimise(X, z, False)
             penalty = np.log(max(len(y), 2))          # 0.5 * 2 parameters * ln(n)
             if -plain.objective >= -self.gp_.objective - penalty or not np.isfinite(self.gp_.objective):
-                self.gp_, self.prior_used_ = plain, False
-        return self
+                self.gp_, members, self.prior_used_ = plain, plain_members, False
+        return members
 
-    def _fit_tasks(self, X, y, source) -> GPSurrogate:
+    def _fit_tasks(self, X, y, source) -> tuple[FittedGP, ...]:
         Xs = np.asarray(source[0], dtype=float)
         ys = np.asarray(source[1], dtype=float).ravel()
         if Xs.ndim != 2 or Xs.shape[1] != X.shape[1] or Xs.shape[0] != ys.shape[0]:
@@ -286,20 +284,20 @@ class GPSurrogate:
         best, best_loo, used = None, -np.inf, 0
         for k in range(1, len(parts) + 1):
             Xk = np.vstack([mine, *(np.column_stack([p[0], p[2]]) for p in parts[:k])])
-            gp = self._optimise(Xk, np.concatenate([z, *(p[1] for p in parts[:k])]), False)
-            loo = gp.loo_log_density(rows)
+            fit = self._optimise(Xk, np.concatenate([z, *(p[1] for p in parts[:k])]), False)
+            loo = fit[0].loo_log_density(rows)
             if best is None or loo > best_loo:
-                best, best_loo, used = gp, loo, k
+                best, best_loo, used = fit, loo, k
         self.source_used_ = best is not None
         self.n_source_tasks_used_ = used
         if best is not None:
             plain = self._optimise(mine, z, False)
-            if plain.loo_log_density() >= best_loo:
+            if plain[0].loo_log_density() >= best_loo:
                 best, self.source_used_, self.n_source_tasks_used_ = plain, False, 0
-            self.gp_ = best
         else:
-            self.gp_ = self._optimise(mine, z, False)
-        return self
+            best = self._optimise(mine, z, False)
+        self.gp_, members = best
+        return members
 
     @property
     def task_correlation_(self) -> float:
@@ -315,14 +313,13 @@ class GPSurrogate:
     def _hyper(self):
         return replace(SURROGATE_HYPER, noise_prior=NOISE_PRIOR) if self.noise_prior else SURROGATE_HYPER
 
-    def _optimise(self, X, z, with_prior: bool):
+    def _optimise(self, X, z, with_prior: bool) -> tuple[FittedGP, tuple[FittedGP, ...]]:
+        # (the fitted GP, the fits it stands for: both kernels' with "average", else none)
         if self.kernel in ("select", "average"):
-            fits = [self._optimise_kernel(X, z, with_prior, k) for k in ("matern52", "additive")]
+            fits = tuple(self._optimise_kernel(X, z, with_prior, k) for k in ("matern52", "additive"))
             best = max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
-            if self.kernel == "average":
-                self._pairs[id(best)] = fits
-            return best
-        return self._optimise_kernel(X, z, with_prior, self.kernel)
+            return best, fits if self.kernel == "average" else ()
+        return self._optimise_kernel(X, z, with_prior, self.kernel), ()
 
     def _optimise_kernel(self, X, z, with_prior: bool, kernel: str):
         try:
