@@ -5,8 +5,10 @@ Strategies (``--strategies``): ``bo`` (GP + EHVI), ``random``, ``tpe``, ``nsga2`
 ``--init``), ``parego`` (the same GP, EI on a random augmented-Chebyshev scalarisation per step),
 ``bo-transfer`` (prior mean = GP models fitted on the ``bo`` run of the same seed on another input size,
 its first ``--transfer-evals`` evaluations: the earlier study warm-starts this one), ``bo-task`` (the same
-earlier evaluations as extra data with a task feature, see ``GPSurrogate``), ``bo-wrong`` (prior mean
-= the grid's own values shuffled over the configurations: right range, no relation to the knobs),
+earlier evaluations as extra data with a task feature, see ``GPSurrogate``), ``bo-task-wrong`` (the same
+earlier evaluations with each objective's values shuffled over its rows: a deliberately wrong source study),
+``bo-wrong`` (prior mean = the grid's own values shuffled over the configurations: right range, no relation
+to the knobs),
 ``bo-multi`` (the ``bo`` runs of the same seed on every smaller input size, the smallest: the next larger,
 as extra data, each its own task placed by the log of its input size in pixels: multi-source transfer on one
 task axis, ``BOStrategy(source_tasks=..., task=...)``), ``bo-multi-all`` (the same from every other input size).
@@ -162,6 +164,15 @@ def shuffled_prior(table, seed: int) -> dict:
     for m in OBJECTIVES:
         lookup = dict(zip(keys, rng.permutation(table[m].to_numpy(float))))
         out[m] = (lambda lk: lambda configs: [lk[config_key(c)] for c in configs])(lookup)
+    return out
+
+
+def shuffled_results(results: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A deliberately wrong source study: each objective's values permuted at random over the study's rows."""
+    rng = np.random.default_rng([seed, 2023])
+    out = results.copy()
+    for m in OBJECTIVES:
+        out[m] = rng.permutation(out[m].to_numpy())
     return out
 
 
@@ -384,18 +395,18 @@ def main(argv=None) -> int:
         sdf = pd.concat(singles, ignore_index=True) if singles else pd.DataFrame()
         return report(args, files, budgets, df, sdf)
 
-    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-task", "bo-wrong", "bo-multi",
-             "bo-multi-all"}
+    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-task", "bo-task-wrong", "bo-wrong",
+             "bo-multi", "bo-multi-all"}
     if set(strategies) - known:
         ap.error(f"unknown strategy {sorted(set(strategies) - known)[0]!r}; choose from {', '.join(sorted(known))}")
     # plain BO first: a transfer run is warm-started by the bo run of the same seed on its source grid
     order = sorted(strategies, key=lambda s: s != "bo")
-    need_src = bool({"bo-transfer", "bo-task", "bo-multi", "bo-multi-all"} & set(strategies))
+    need_src = bool({"bo-transfer", "bo-task", "bo-task-wrong", "bo-multi", "bo-multi-all"} & set(strategies))
     jobs = [] if args.single_only else [(f, s, seed) for seed in seeds for s in order for f in files]
     if need_src and jobs:
         extra = set()
         for f in files:
-            if "bo-transfer" in strategies or "bo-task" in strategies:
+            if {"bo-transfer", "bo-task", "bo-task-wrong"} & set(strategies):
                 extra.add(transfer_source(all_files, f))
             if "bo-multi" in strategies:
                 extra.update(multi_sources(all_files, f))
@@ -416,7 +427,8 @@ def main(argv=None) -> int:
             budget = max(budget, args.transfer_evals)
         base, prior, acq = strategy, None, args.acquisition
         options = bo_options
-        if strategy in ("bo-source", "bo-transfer", "bo-task", "bo-wrong", "parego", "bo-multi", "bo-multi-all"):
+        if strategy in ("bo-source", "bo-transfer", "bo-task", "bo-task-wrong", "bo-wrong", "parego", "bo-multi",
+                        "bo-multi-all"):
             base = "bo"
         if strategy == "parego":
             acq = "parego"
@@ -427,9 +439,11 @@ def main(argv=None) -> int:
                 warnings.simplefilter("ignore")
                 fitted = prior_from_results(src, p.space(), OBJECTIVES, label=os.path.basename(f))
             prior = {m: fitted[m].mean_function(m) for m in OBJECTIVES}
-        elif strategy == "bo-task":
+        elif strategy in ("bo-task", "bo-task-wrong"):
             src = studies[(transfer_source(all_files, f), seed)]
             src = src[src["evaluation"] <= args.transfer_evals]
+            if strategy == "bo-task-wrong":
+                src = shuffled_results(src, seed)
             options = {**(bo_options or {}), "source_data": source_from_results(src, p.space(), OBJECTIVES)}
         elif strategy in ("bo-multi", "bo-multi-all"):
             # every source study as extra data, its task value the log of its input size (pixels)
@@ -452,7 +466,7 @@ def main(argv=None) -> int:
             continue
         row = {"file": os.path.basename(f), "strategy": strategy, "seed": seed, "cpu_s": cpu, "evaluations": len(traj),
                "reach95": first_reach(traj, 0.95), "reach99": first_reach(traj, 0.99)}
-        if strategy in ("bo-transfer", "bo-task"):
+        if strategy in ("bo-transfer", "bo-task", "bo-task-wrong"):
             row["source"] = os.path.basename(transfer_source(all_files, f))
         elif strategy in ("bo-multi", "bo-multi-all"):
             row["source"] = "+".join(os.path.basename(g) for g in
