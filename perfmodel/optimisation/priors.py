@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from profiling.encoding import log_scaled
 from profiling.space import ConfigSpace
 
 from ..errors import OptimisationError
@@ -159,10 +160,24 @@ def prior_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets:
         if t not in df.columns:
             raise OptimisationError(f"the earlier results {label!r} have no column {t!r}")
         rows = df[np.isfinite(pd.to_numeric(df[t], errors="coerce"))]
-        m = ConfigModel(model=model, knobs=list(space.names), target=t,
+        m = ConfigModel(model=model, knobs=list(space.names), target=t, log_knobs=_log_knobs(space, rows),
                         model_params={"n_restarts": 2} if model == "gp" else None).fit(rows, source=label)
         out[t] = ModelPrior(m, space, label=f"{label}:{t}")
     return out
+
+
+def _log_knobs(space: ConfigSpace, rows: pd.DataFrame):
+    """The configuration model's ``log_knobs`` for a prior over ``space``: its default, unless a knob that the
+    rows make log-scaled (:func:`profiling.encoding.log_scaled`) takes a value <= 0 somewhere in the space
+    (a level the earlier study did not measure), where a logarithm could not predict."""
+    for knob in space.knobs:
+        if knob.name not in rows.columns or getattr(knob, "kind", None) not in ("integer", "ordinal", "continuous"):
+            continue
+        values = pd.to_numeric(rows[knob.name], errors="coerce").dropna().unique()
+        lowest = min(knob.levels) if knob.levels is not None else knob.low
+        if log_scaled(values) and lowest <= 0:
+            return False
+    return "auto"
 
 
 def source_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets: Sequence[str], *,

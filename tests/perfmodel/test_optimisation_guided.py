@@ -170,6 +170,21 @@ def test_transfer_prior_from_earlier_results():
     assert np.corrcoef(pred, true)[0, 1] > 0.95
 
 
+def test_a_transfer_prior_predicts_levels_the_earlier_study_did_not_measure():
+    # the earlier study measured a = 1..7 only: a GP on log(a) could not predict a = 0, which the space has
+    earlier = grid_frame().query("a > 0")
+    gp = lambda prior: prior.model.regressor_                                     # noqa: E731
+    logged = lambda prior: {e["name"] for e in prior.model.encoding_ if e.get("log")}  # noqa: E731
+    priors = prior_from_results(earlier, space(), ["time"])
+    assert logged(priors["time"]) == set() and gp(priors["time"]).n_features_in_ == 2
+    configs = list(space().grid())
+    pred = priors["time"].mean_function("time")(configs)
+    assert np.all(np.isfinite(pred)) and len(pred) == len(configs)
+    # a space whose every level is positive keeps the GP's log-scaled knobs
+    positive = ConfigSpace((Integer("a", 1, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+    assert logged(prior_from_results(earlier, positive, ["time"])["time"]) == {"a", "b"}
+
+
 def test_source_data_with_a_task_feature_helps_when_related_and_is_dropped_when_not():
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(200, 3))
