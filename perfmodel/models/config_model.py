@@ -72,10 +72,11 @@ class ConfigModel(RegressorMixin, BaseEstimator):
     log_knobs : {"auto", True, False}, default "auto"
         Encode each numeric knob that is a scale (three or more distinct positive levels in the training
         rows: clocks, thread counts; :func:`profiling.encoding.log_scaled`) as its logarithm. "auto": for the
-        GP only, whose inputs then follow the optimiser's surrogate (on the TX2 grids at 10 % training it
-        lowers the GP's MAPE from 3.39 % to 3.00 % for time, and on every held-out table but one;
-        docs/optimisation-results.md); the polynomial keeps its NeuralPower features, gradient boosting does
-        not change under a monotone encoding. True: for every model; False: for none.
+        GP only, whose inputs then follow the optimiser's surrogate (on the TX2 grids at 10 % training the
+        GP's time MAPE goes from 3.61 % to 3.10 %, and time and energy improve on held-out tables; power is
+        unchanged at 10-20 % training and worse at 5 %; docs/models-results.md); the polynomial keeps its
+        NeuralPower features, gradient boosting does not change under a monotone encoding. True: for every
+        model; False: for none.
     model_params : dict, optional
         Extra parameters of the regressor (e.g. ``{"n_restarts": 2}`` for the GP).
     random_state : int, default 0
