@@ -60,6 +60,13 @@ class ModelPrior:
                     + (f"it needs knob(s) {', '.join(missing)} the space lacks" if missing else "")
                     + ("; " if missing and extra else "")
                     + (f"it does not know knob(s) {', '.join(extra)}" if extra else ""))
+            for e in model.encoding_:
+                knob = space[e["name"]] if e.get("log") and e["name"] in names else None
+                low = None if knob is None else (min(knob.levels) if knob.levels is not None else knob.low)
+                if low is not None and low <= 0:
+                    raise OptimisationError(
+                        f"prior model {label!r} takes the logarithm of knob {e['name']!r}, which the space lets "
+                        f"reach {low}: fit it with log_knobs=False")
         elif isinstance(model, LayerwisePredictor):
             self.kind = "layerwise"
             if network is None:

@@ -170,6 +170,16 @@ def test_transfer_prior_from_earlier_results():
     assert np.corrcoef(pred, true)[0, 1] > 0.95
 
 
+def test_a_prior_model_that_cannot_take_a_level_of_the_space_is_refused_up_front():
+    rows = grid_frame().query("a > 0")
+    model = ConfigModel(model="gp", knobs=["a", "b"], target="time", model_params={"n_restarts": 1}).fit(rows)
+    with pytest.raises(OptimisationError, match="logarithm of knob 'a', which the space lets reach 0"):
+        ModelPrior(model, space(), label="m.json")
+    plain = ConfigModel(model="gp", knobs=["a", "b"], target="time", log_knobs=False,
+                        model_params={"n_restarts": 1}).fit(rows)
+    assert np.all(np.isfinite(ModelPrior(plain, space()).mean_function("time")(list(space().grid()))))
+
+
 def test_a_transfer_prior_predicts_levels_the_earlier_study_did_not_measure():
     # the earlier study measured a = 1..7 only: a GP on log(a) could not predict a = 0, which the space has
     earlier = grid_frame().query("a > 0")
