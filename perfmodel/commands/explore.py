@@ -66,8 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
     p.add_argument("--init", type=int, default=None,
                    help="initial design size: bo's Latin hypercube, tpe's random start-up trials, nsga2's "
-                        "population (default: 6 for bo without --prior or --source, 10 otherwise; with --resume, "
-                        "the study's own)")
+                        "population (default: 10 for bo with --prior, tpe and nsga2, 6 otherwise, --source included; "
+                        "with --resume, the study's own)")
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="bo",
                    help="search strategy (default bo); tpe and nsga2 are optuna's samplers")
     p.add_argument("--acquisition", choices=ACQUISITIONS, default="auto",

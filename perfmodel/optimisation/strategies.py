@@ -40,8 +40,9 @@ REFERENCES = ("observed", "front", "nadir", "predicted", "plausible", "robust")
 # Above this many configurations a finite space is searched through a random subset of candidates.
 MAX_CANDIDATES = 20_000
 # Initial design sizes of ``n_init="auto"``: TPE's start-up trials, NSGA-II's population and a BO study with
-# a prior or source data take N_INIT; a BO study with neither takes N_INIT_UNGUIDED (the smaller design measured
-# better there, and worse with a prior that is wrong: docs/optimisation-results.md, "Tenth session").
+# prior means take N_INIT; any other BO study, source data included, takes N_INIT_UNGUIDED (the smaller design
+# measured better there, also with a deliberately wrong source study, and worse with a prior mean that is wrong:
+# docs/optimisation-results.md, "Tenth session" and "Eleventh session").
 N_INIT = 10
 N_INIT_UNGUIDED = 6
 
@@ -338,7 +339,7 @@ class BOStrategy(Strategy):
     ----------
     n_init : int or "auto"
         Size of the initial design (Latin hypercube by default, as in the Jetson TX1 design-space study).
-        ``"auto"``: 6 (``N_INIT_UNGUIDED``) without prior means or source data, 10 (``N_INIT``) with either.
+        ``"auto"``: 10 (``N_INIT``) with prior means, else 6 (``N_INIT_UNGUIDED``; source data included).
     acquisition : {"auto", "ei", "ehvi", "hvpoi", "parego", "ts"}
         ``auto`` is EI for one objective and EHVI for several. ``parego`` (Knowles 2006): at every step the
         objectives (log scale where positive, normalised to the observed range) are scalarised with a random
@@ -481,7 +482,7 @@ class BOStrategy(Strategy):
         self.prior_selection = prior_selection
         self.input_warp = bool(input_warp)
         self.source_data = list(source_data or [])
-        self.n_init = initial_design_size(n_init, N_INIT if self.prior_mean or self.source_data else N_INIT_UNGUIDED)
+        self.n_init = initial_design_size(n_init, N_INIT if self.prior_mean else N_INIT_UNGUIDED)
         self.source_tasks = None
         if source_tasks is not None:
             ts = np.asarray(list(source_tasks), dtype=float).ravel()

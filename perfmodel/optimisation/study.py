@@ -71,7 +71,7 @@ class Study:
     strategy : {"bo", "random", "tpe", "nsga2"}
     n_init : int or "auto"
         Initial design size (``bo``), TPE's random start-up trials or NSGA-II's population. ``"auto"``: a
-        resumed study's own; otherwise 6 for ``bo`` without prior means or source data, 10 for the rest (see
+        resumed study's own; otherwise 10 for ``bo`` with prior means, TPE and NSGA-II, 6 for the rest (see
         :class:`~perfmodel.optimisation.strategies.BOStrategy`). The study file records the number.
     seed : int
     storage : str, optional

@@ -681,7 +681,7 @@ def test_kernel_select_keeps_the_kernel_with_the_better_leave_one_out_density():
     assert fits["additive"] == "additive"            # an exactly additive response: the first-order terms win
 
 
-def test_auto_initial_design_is_smaller_without_guidance_and_recorded():
+def test_auto_initial_design_is_larger_only_with_prior_means_and_recorded():
     space = small_space()
     truth = {"time": lambda cs: [1.0 + c["a"] for c in cs], "power": lambda cs: [1.0 + c["b"] for c in cs]}
     source = [({"a": a, "b": 2}, {"time": 1.0 + a, "power": 3.0}) for a in range(4)]
@@ -692,7 +692,7 @@ def test_auto_initial_design_is_smaller_without_guidance_and_recorded():
            "random": Study(space, ["time", "power"], strategy="random"),
            "bo, stated": Study(space, ["time", "power"], n_init=3)}
     assert {k: (s.n_init, s.settings["n_init"]) for k, s in got.items()} == {
-        "bo": (6, 6), "bo with priors": (10, 10), "bo with source data": (10, 10), "tpe": (10, 10),
+        "bo": (6, 6), "bo with priors": (10, 10), "bo with source data": (6, 6), "tpe": (10, 10),
         "random": (10, 10), "bo, stated": (3, 3)}
     phases = [t.phase for t in optimize(Toy(space), ["time", "power"], budget=8, seed=1).trials]
     assert phases == ["design"] * 6 + ["model"] * 2
