@@ -336,8 +336,9 @@ def main(argv=None) -> int:
     ap.add_argument("--budgets", default="10,20,40,80")
     ap.add_argument("--strategies", default="bo,random,tpe")
     ap.add_argument("--init", type=init_size, default="auto",
-                    help="initial design size of every study (default auto, the library's: 6 for bo without a prior "
-                         "or source data, 10 otherwise; the figures before the tenth session used 10)")
+                    help="initial design size of every study (default auto, the library's: 10 for bo with a prior, "
+                         "tpe and nsga2, 6 otherwise, source data included since the eleventh session; the "
+                         "figures before the tenth session used 10)")
     ap.add_argument("--batch-size", type=int, default=1,
                     help="bo strategies propose this many configurations per round (Kriging believer); the "
                          "budgets still count evaluations")
@@ -558,7 +559,7 @@ def report(args, files, budgets, df, sdf) -> int:
     contiguous = seeds == list(range(seeds[0], seeds[-1] + 1))
     seed_text = f"{seeds[0]}..{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
 
-    design = "auto (6 without a prior or source data, 10 with)" if args.init == "auto" else args.init
+    design = "auto (10 with a prior mean, 6 otherwise)" if args.init == "auto" else args.init
     lines = [f"Seeds {seed_text} ({len(seeds)}), initial design {design}"
              + (f", BO options {args.bo_options}" if args.bo_options else "")
              + (f", batches of {args.batch_size}" if args.batch_size > 1 else "") + ", files: "
