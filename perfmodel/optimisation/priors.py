@@ -61,8 +61,7 @@ class ModelPrior:
                     + ("; " if missing and extra else "")
                     + (f"it does not know knob(s) {', '.join(extra)}" if extra else ""))
             for e in model.encoding_:
-                knob = space[e["name"]] if e.get("log") and e["name"] in names else None
-                low = None if knob is None else (min(knob.levels) if knob.levels is not None else knob.low)
+                low = _lowest(space[e["name"]]) if e.get("log") and e["name"] in names else None
                 if low is not None and low <= 0:
                     raise OptimisationError(
                         f"prior model {label!r} takes the logarithm of knob {e['name']!r}, which the space lets "
@@ -178,13 +177,18 @@ def _log_knobs(space: ConfigSpace, rows: pd.DataFrame):
     rows make log-scaled (:func:`profiling.encoding.log_scaled`) takes a value <= 0 somewhere in the space
     (a level the earlier study did not measure), where a logarithm could not predict."""
     for knob in space.knobs:
-        if knob.name not in rows.columns or getattr(knob, "kind", None) not in ("integer", "ordinal", "continuous"):
-            continue
-        values = pd.to_numeric(rows[knob.name], errors="coerce").dropna().unique()
-        lowest = min(knob.levels) if knob.levels is not None else knob.low
-        if log_scaled(values) and lowest <= 0:
+        low = _lowest(knob)
+        if low is not None and low <= 0 and knob.name in rows.columns and \
+                log_scaled(pd.to_numeric(rows[knob.name], errors="coerce").dropna().unique()):
             return False
     return "auto"
+
+
+def _lowest(knob) -> float | None:
+    """The smallest value a numeric knob of the space can take (None for a boolean or categorical knob)."""
+    if getattr(knob, "kind", None) not in ("integer", "ordinal", "continuous"):
+        return None
+    return min(knob.levels) if knob.levels is not None else knob.low
 
 
 def source_from_results(results: pd.DataFrame | str, space: ConfigSpace, targets: Sequence[str], *,
