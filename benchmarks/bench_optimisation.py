@@ -396,18 +396,18 @@ def main(argv=None) -> int:
         sdf = pd.concat(singles, ignore_index=True) if singles else pd.DataFrame()
         return report(args, files, budgets, df, sdf)
 
-    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-transfer", "bo-task", "bo-task-wrong", "bo-wrong",
-             "bo-multi", "bo-multi-all"}
+    from_source = {"bo-transfer", "bo-task", "bo-task-wrong"}        # warm-started by one source study
+    known = {"bo", "random", "tpe", "nsga2", "parego", "bo-wrong", "bo-multi", "bo-multi-all", *from_source}
     if set(strategies) - known:
         ap.error(f"unknown strategy {sorted(set(strategies) - known)[0]!r}; choose from {', '.join(sorted(known))}")
     # plain BO first: a transfer run is warm-started by the bo run of the same seed on its source grid
     order = sorted(strategies, key=lambda s: s != "bo")
-    need_src = bool({"bo-transfer", "bo-task", "bo-task-wrong", "bo-multi", "bo-multi-all"} & set(strategies))
+    need_src = bool((from_source | {"bo-multi", "bo-multi-all"}) & set(strategies))
     jobs = [] if args.single_only else [(f, s, seed) for seed in seeds for s in order for f in files]
     if need_src and jobs:
         extra = set()
         for f in files:
-            if {"bo-transfer", "bo-task", "bo-task-wrong"} & set(strategies):
+            if from_source & set(strategies):
                 extra.add(transfer_source(all_files, f))
             if "bo-multi" in strategies:
                 extra.update(multi_sources(all_files, f))
@@ -428,8 +428,7 @@ def main(argv=None) -> int:
             budget = max(budget, args.transfer_evals)
         base, prior, acq = strategy, None, args.acquisition
         options = bo_options
-        if strategy in ("bo-source", "bo-transfer", "bo-task", "bo-task-wrong", "bo-wrong", "parego", "bo-multi",
-                        "bo-multi-all"):
+        if strategy.startswith("bo-") or strategy == "parego":       # every guided variant (and the source run)
             base = "bo"
         if strategy == "parego":
             acq = "parego"
@@ -467,7 +466,7 @@ def main(argv=None) -> int:
             continue
         row = {"file": os.path.basename(f), "strategy": strategy, "seed": seed, "cpu_s": cpu, "evaluations": len(traj),
                "reach95": first_reach(traj, 0.95), "reach99": first_reach(traj, 0.99)}
-        if strategy in ("bo-transfer", "bo-task", "bo-task-wrong"):
+        if strategy in from_source:
             row["source"] = os.path.basename(transfer_source(all_files, f))
         elif strategy in ("bo-multi", "bo-multi-all"):
             row["source"] = "+".join(os.path.basename(g) for g in
