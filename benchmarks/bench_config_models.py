@@ -136,12 +136,12 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
     """Predictions of ``model`` (a ConfigModel kind or a screen, see the module docstring) for ``test``."""
     screens = {"gp-linknobs": ({}, False), "gp-logknobs": ({}, True),
                "gp-logknobs-additive": ({"kernel": "additive"}, True), "gp-bottleneck": ({}, True)}
-    if model not in screens and model != "gp-average":
-        return ConfigModel(model=model, knobs=knobs, target=target, model_params=params,
-                           random_state=seed).fit(train).predict(test)
     if model == "gp-average":
         both = [predict(m, train, test, knobs, target, params, seed) for m in ("gp-logknobs", "gp-logknobs-additive")]
         return np.exp(np.mean(np.log(both), axis=0))
+    if model not in screens:
+        return ConfigModel(model=model, knobs=knobs, target=target, model_params=params,
+                           random_state=seed).fit(train).predict(test)
     extra, log = screens[model]
     gp = ConfigModel(model="gp", knobs=knobs, target=target, model_params={**params, **extra}, random_state=seed,
                      log_knobs=log)
