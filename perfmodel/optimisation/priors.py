@@ -65,7 +65,7 @@ class ModelPrior:
                 if low is not None and low <= 0:
                     raise OptimisationError(
                         f"prior model {label!r} takes the logarithm of knob {e['name']!r}, which the space lets "
-                        f"reach {low}: fit it with log_knobs=False")
+                        f"reach {low}: fit it without log-scaled knobs")
         elif isinstance(model, LayerwisePredictor):
             self.kind = "layerwise"
             if network is None:

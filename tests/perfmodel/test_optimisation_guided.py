@@ -173,7 +173,8 @@ def test_transfer_prior_from_earlier_results():
 def test_a_prior_model_that_cannot_take_a_level_of_the_space_is_refused_up_front():
     rows = grid_frame().query("a > 0")
     model = ConfigModel(model="gp", knobs=["a", "b"], target="time", model_params={"n_restarts": 1}).fit(rows)
-    with pytest.raises(OptimisationError, match="logarithm of knob 'a', which the space lets reach 0"):
+    with pytest.raises(OptimisationError, match="logarithm of knob 'a', which the space lets reach 0: "
+                                                "fit it without log-scaled knobs"):
         ModelPrior(model, space(), label="m.json")
     plain = ConfigModel(model="gp", knobs=["a", "b"], target="time", log_knobs=False,
                         model_params={"n_restarts": 1}).fit(rows)
