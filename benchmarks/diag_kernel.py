@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from bench_optimisation import OBJECTIVES, grid_file, replay, run_multi, true_front  # noqa: E402
 from perfmodel.pareto import hypervolume, hypervolume_improvement, pareto_front  # noqa: E402
 from perfmodel.optimisation import gp as gpmod  # noqa: E402
-from perfmodel.optimisation.strategies import _Candidates  # noqa: E402
+from perfmodel.optimisation.candidates import Candidates  # noqa: E402
 
 GRIDS = ("200x200", "400x400", "600x600", "800x800")
 
@@ -41,7 +41,7 @@ def fit(n: int) -> None:
     res: dict = {}
     for grid in GRIDS:
         p = replay(grid_file(grid))
-        cands = _Candidates(p.space())
+        cands = Candidates(p.space())
         Y = np.array([[p.evaluate(c)[o] for o in OBJECTIVES] for c in cands.configs])
         X = cands.encode(cands.configs)
         for seed in range(3):
@@ -87,7 +87,7 @@ def choice() -> None:
 def bound() -> None:
     for grid in GRIDS:
         p = replay(grid_file(grid))
-        cands = _Candidates(p.space())
+        cands = Candidates(p.space())
         Y = np.array([[p.evaluate(c)[o] for o in OBJECTIVES] for c in cands.configs])
         X = cands.encode(cands.configs)
         _, ref, hv_true = true_front(Y)

@@ -31,16 +31,14 @@ from ..errors import USER_ERRORS, OptimisationError
 from ..pareto import non_dominated
 from .constraints import ModelConstraint, OutputConstraint, parse_constraints
 from .storage import StudyStorage
-from .strategies import MAX_CANDIDATES, SearchState, initial_design_size, make_strategy, reference_point
+from .strategies import (BO_OPTIONS, MAX_CANDIDATES, SearchState, initial_design_size, make_strategy,
+                         reference_point)
 
 # Settings that must match when a study file is resumed.
 _RESUME_KEYS = ("space", "objectives", "maximize", "constraints", "strategy", "n_init", "seed", "acquisition",
                 "a_priori", "reference")
 # Values of settings that study files written before they existed hold implicitly.
 _RESUME_DEFAULTS = {"a_priori": [], "reference": "observed"}
-_BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
-               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
-               "hyper_samples", "hyper_use", "lengthscale_prior", "kernel")
 
 
 @dataclass(frozen=True)
@@ -139,9 +137,9 @@ class Study:
         if resume and storage is None:
             raise OptimisationError("resume needs a study file")
         initial_design_size(n_init)                     # checked before any file is touched
-        unknown = sorted(set(bo_options or {}) - set(_BO_OPTIONS))
+        unknown = sorted(set(bo_options or {}) - set(BO_OPTIONS))
         if unknown:
-            raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose one of {', '.join(_BO_OPTIONS)}")
+            raise OptimisationError(f"unknown BO option {unknown[0]!r}; choose one of {', '.join(BO_OPTIONS)}")
         reference = reference_point((bo_options or {}).get("reference", "observed"))
         if isinstance(reference, dict):
             unknown = [m for m in reference if m not in objectives]

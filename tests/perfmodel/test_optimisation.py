@@ -14,7 +14,8 @@ from perfmodel.optimisation.acquisition import (expected_hypervolume_improvement
                                                 hypervolume_probability_of_improvement,
                                                 probability_non_dominated, probability_of_feasibility)
 from perfmodel.optimisation.gp import GPSurrogate
-from perfmodel.optimisation.strategies import BOStrategy, _Candidates, linked_groups
+from perfmodel.optimisation.candidates import Candidates, linked_groups
+from perfmodel.optimisation.strategies import BOStrategy
 from perfmodel.pareto import hypervolume_improvement, non_dominated
 from profiling.errors import PlatformError
 from profiling.space import Boolean, Categorical, ConfigSpace, Integer, Ordinal, config_key
@@ -299,7 +300,7 @@ def test_linked_groups_finds_chains_only():
 
 def test_encoding_merges_linked_flags_and_logs_numeric_levels():
     space = core_space()
-    cands = _Candidates(space)
+    cands = Candidates(space)
     assert len(cands.configs) == 16
     assert cands.groups == [(0, 1, 2), (3,)]
     E = cands.encode(cands.configs)
@@ -313,7 +314,7 @@ def test_encoding_merges_linked_flags_and_logs_numeric_levels():
     np.testing.assert_allclose(plain[:, :3], cands.matrix[:, :3])
     np.testing.assert_allclose(plain[:, 3], (freq - 100) / 700)
     # a full factorial links nothing; levels with zero or only two values are not logged
-    free = _Candidates(ConfigSpace((Ordinal("a", (0, 1, 2)), Ordinal("b", (10, 1000)), Integer("c", 1, 4))))
+    free = Candidates(ConfigSpace((Ordinal("a", (0, 1, 2)), Ordinal("b", (10, 1000)), Integer("c", 1, 4))))
     assert free.groups == [(0,), (1,), (2,)]
     E = free.encode(free.configs)
     np.testing.assert_allclose(np.unique(E[:, 0]), [0, 0.5, 1])
@@ -328,7 +329,7 @@ def test_encoding_one_hot_encodes_categorical_knobs():
     # choices), a boolean knob 0/1, a numeric knob its (log) value scaled to [0, 1].
     space = ConfigSpace((Categorical("governor", ("fast", "eco", "balanced")), Boolean("xla"),
                          Ordinal("freq", (100, 200, 400))))
-    cands = _Candidates(space)
+    cands = Candidates(space)
     E = cands.encode(cands.configs)
     assert E.shape == (len(cands.configs), 5)                  # 3 one-hot + xla + freq
     for c, row in zip(cands.configs, E):
@@ -719,3 +720,39 @@ def test_resuming_with_the_auto_design_keeps_the_study_files_own(tmp_path):
     assert resumed.n_init == 10 and resumed.settings["n_init"] == 10
     assert [t.phase for t in resumed.trials] == ["design"] * 10 + ["model"] * 2
     assert [t.config for t in resumed.trials[:7]] == [t.config for t in first.trials]
+
+
+# ------------------------------------------------------------------------- steps next to the front
+def test_neighbours_are_one_level_step_on_the_gp_inputs():
+    cands = Candidates(core_space())
+    centre = {"c1": 1, "c2": 0, "c3": 0, "freq": 200}
+    got = cands.neighbours([centre], cands.configs)
+    names = {(c["c1"] + c["c2"] + c["c3"], c["freq"]) for c, g in zip(cands.configs, got) if g}
+    # one core more or fewer (the linked flags are one input), or one frequency level up or down
+    assert names == {(0, 200), (2, 200), (1, 100), (1, 400)}
+    # two centres: the union, never a centre itself (distance 0) and never a diagonal step
+    other = {"c1": 1, "c2": 1, "c3": 1, "freq": 800}
+    got = cands.neighbours([centre, other], cands.configs)
+    names = {(c["c1"] + c["c2"] + c["c3"], c["freq"]) for c, g in zip(cands.configs, got) if g}
+    assert names == {(0, 200), (2, 200), (1, 100), (1, 400), (2, 800), (3, 400)}
+    assert not cands.neighbours([], cands.configs).any()
+
+
+def test_local_steps_pick_next_to_the_observed_front_and_are_checked():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+    def evaluate(c):
+        return {"time": (1 + c["a"]) * (7 - c["b"]) / 6, "power": (1 + c["b"] ** 2) * (1 + 0.1 * c["a"])}
+
+    study = optimize(evaluate, ["time", "power"], space=space, budget=16, n_init=6, seed=1,
+                     bo_options={"local": "all"})
+    cands = Candidates(space)
+    for k in range(6, 16):               # every model step is one level from the front observed before it
+        done = study.trials[:k]
+        Y = np.array([[t.outputs["time"], t.outputs["power"]] for t in done])
+        front = [t.config for t, keep in zip(done, non_dominated(Y)) if keep]
+        assert cands.neighbours(front, [study.trials[k].config])[0]
+    plain = optimize(evaluate, ["time", "power"], space=space, budget=16, n_init=6, seed=1)
+    assert [config_key(t.config) for t in plain.trials[:6]] == [config_key(t.config) for t in study.trials[:6]]
+    with pytest.raises(OptimisationError, match="unknown local steps 'near'"):
+        Study(space, ["time", "power"], bo_options={"local": "near"})

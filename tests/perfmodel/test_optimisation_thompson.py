@@ -9,7 +9,7 @@ from perfmodel.cli import main
 from perfmodel.commands import explore
 from perfmodel.models.gp_core import SURROGATE_HYPER, fit_gp
 from perfmodel.optimisation import Study, optimize
-from perfmodel.optimisation import strategies as strategies_module
+from perfmodel.optimisation import bo as bo_module
 from perfmodel.optimisation.gp import GPSurrogate
 from perfmodel.optimisation.strategies import BOStrategy
 from profiling.space import ConfigSpace, Integer, Ordinal, config_key
@@ -92,7 +92,7 @@ def test_thompson_sampling_proposes_only_where_its_draw_adds_hypervolume():
 
 
 def test_thompson_sampling_draws_at_a_random_subset_of_a_large_candidate_set(monkeypatch):
-    monkeypatch.setattr(strategies_module, "TS_MAX_CANDIDATES", 10)
+    monkeypatch.setattr(bo_module, "TS_MAX_CANDIDATES", 10)
     study = Study(space(), ["time", "power"], strategy="bo", n_init=6, seed=2, acquisition="ts")
     for _ in range(6):
         t = study.ask()
@@ -106,12 +106,12 @@ def test_thompson_sampling_draws_at_a_random_subset_of_a_large_candidate_set(mon
 
 
 def test_thompson_sampling_is_a_known_acquisition():
-    assert "ts" in strategies_module.ACQUISITIONS
+    assert "ts" in bo_module.ACQUISITIONS
     BOStrategy(space(), acquisition="ts")
 
 
 def test_explore_takes_thompson_sampling_and_offers_every_acquisition(tmp_path):
-    assert explore.ACQUISITIONS == strategies_module.ACQUISITIONS
+    assert explore.ACQUISITIONS == bo_module.ACQUISITIONS
     rows = [{"a": a, "b": b, **toy({"a": a, "b": b})} for a in range(8) for b in (1, 2, 3, 4, 5, 6)]
     table = tmp_path / "grid.csv"
     pd.DataFrame(rows).to_csv(table, index=False)
