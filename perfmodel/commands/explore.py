@@ -41,6 +41,8 @@ ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
 KERNELS = ("rbf", "matern52", "additive", "select", "average")
 # perfmodel.optimisation.strategies.PRIOR_DESIGNS, likewise
 PRIOR_DESIGNS = ("front", "model", "trusted", "space")
+# perfmodel.optimisation.strategies.EHVI_UNITS, likewise
+EHVI_UNITS = ("model", "output")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -99,6 +101,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the GPs' kernel for bo: matern52 (ARD Matern 5/2), additive (plus a first-order term "
                         "per knob), select (the one of the two with the better leave-one-out fit at every step), "
                         "average (both, the acquisition averaged; the default with two or more objectives), rbf")
+    g.add_argument("--ehvi-units", choices=EHVI_UNITS, default=None,
+                   help="scale of the hypervolume that bo's EHVI measures: model (the GP's scale, the log of a "
+                        "positive objective; default) or output (the objectives' own units, as a front is "
+                        "judged: on the TX2 grids fewer runs far from the best front, fewer within 1%% of it)")
     g.add_argument("--input-warp", action="store_true",
                    help="the GP learns a Kumaraswamy warping of each knob (responses that change faster at "
                         "one end of a knob's range)")
@@ -191,13 +197,16 @@ def run(args) -> int:
     if args.prior_design and not (args.prior or args.source):
         raise OptimisationError("--prior-design places the initial design by a --prior or a --source; give one")
     for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp),
-                        ("--prior-design", args.prior_design), ("--kernel", args.kernel)):
+                        ("--prior-design", args.prior_design), ("--kernel", args.kernel),
+                        ("--ehvi-units", args.ehvi_units)):
         if given and args.strategy != "bo":
             raise OptimisationError(f"{flag} guides the bo strategy, not {args.strategy}")
     if args.reference_point and args.strategy != "bo":
         raise OptimisationError(f"--reference-point guides the bo strategy, not {args.strategy}")
     if args.reference_point and len(objectives) < 2:
         raise OptimisationError("--reference-point is for two or more objectives (a hypervolume)")
+    if args.ehvi_units and len(objectives) < 2:
+        raise OptimisationError("--ehvi-units is for two or more objectives (a hypervolume)")
     reference = _reference_point(args.reference_point, objectives)
     if args.constraint_model and not constraints:
         raise OptimisationError("--constraint-model needs a --constraint to check")
@@ -232,6 +241,8 @@ def run(args) -> int:
         bo_options["prior_design"] = args.prior_design
     if args.kernel:
         bo_options["kernel"] = args.kernel
+    if args.ehvi_units:
+        bo_options["ehvi_units"] = args.ehvi_units
     if reference:
         bo_options["reference"] = reference
     if args.source:

@@ -257,6 +257,33 @@ def test_kernel_is_chosen_recorded_and_offered_as_the_library_offers(capsys, tmp
     assert exc.value.code == 2
 
 
+def test_ehvi_units_reach_the_strategy_and_are_checked(capsys, monkeypatch, grid_csv):
+    from perfmodel.commands import explore as explore_command
+    from perfmodel.optimisation import study as study_module
+    from perfmodel.optimisation.strategies import EHVI_UNITS
+
+    assert explore_command.EHVI_UNITS == EHVI_UNITS
+    seen = []
+    real = study_module.make_strategy
+
+    def spy(name, space, **options):
+        strategy = real(name, space, **options)
+        seen.append(strategy.ehvi_units)
+        return strategy
+
+    monkeypatch.setattr(study_module, "make_strategy", spy)
+    path, _ = grid_csv
+    base = ["--table", path, "--knobs", "a,b", "--budget", "7", "--init", "5"]
+    assert explore(*base, "--objectives", "time,power", "--ehvi-units", "output") == 0
+    assert explore(*base, "--objectives", "time,power") == 0
+    assert seen == ["output", "model"]
+    capsys.readouterr()
+    assert explore(*base, "--objectives", "time,power", "--ehvi-units", "output", "--strategy", "tpe") == 2
+    assert "--ehvi-units guides the bo strategy, not tpe" in err(capsys)
+    assert explore(*base, "--objectives", "time", "--ehvi-units", "output") == 2
+    assert "--ehvi-units is for two or more objectives" in err(capsys)
+
+
 def test_init_defaults_to_the_study_files_own_on_resume(capsys, tmp_path, grid_csv):
     import json
 
