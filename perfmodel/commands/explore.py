@@ -104,7 +104,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ehvi-units", choices=EHVI_UNITS, default=None,
                    help="scale of the hypervolume that bo's EHVI measures: model (the GP's scale, the log of a "
                         "positive objective; default) or output (the objectives' own units, as a front is "
-                        "judged: on the TX2 grids fewer runs far from the best front, fewer within 1%% of it)")
+                        "judged: on the TX2 Xception grids fewer runs far from the best front and fewer within 1%% of "
+                        "it; see docs/optimisation.md)")
     g.add_argument("--input-warp", action="store_true",
                    help="the GP learns a Kumaraswamy warping of each knob (responses that change faster at "
                         "one end of a knob's range)")
