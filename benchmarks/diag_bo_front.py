@@ -121,7 +121,7 @@ def probe(study, strat, F_table, keys_table, table, front_keys, k):
               + " ".join(f"{mus[m][i]:.2f}+-{sds[m][i]:.2f}" for m in obj) + f" log-acq {acq[i]:.2f}")
 
 
-def run(grid, seed, bo_options, budget=40, init=10, verbose=True, path=None, probes=()):
+def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None, probes=()):
     from profiling.space import config_key
     p = replay(path or grid_file(grid))
     table = p.frame()
@@ -130,6 +130,7 @@ def run(grid, seed, bo_options, budget=40, init=10, verbose=True, path=None, pro
     front_keys = {tuple(r) for r in F}
     study = Study(p.space(), bench.OBJECTIVES, strategy="bo", n_init=init, seed=seed, bo_options=bo_options)
     strat = study._strategy
+    init = study.n_init                          # "auto" resolved as the benchmark's runs resolve it
     space = p.space()
     rows_front = [r for _, r in table.iterrows() if tuple(float(r[m]) for m in bench.OBJECTIVES) in front_keys]
     F_table = [np.array([float(r[m]) for m in bench.OBJECTIVES]) for r in rows_front]
@@ -181,6 +182,8 @@ if __name__ == "__main__":
     ap.add_argument("--objectives", help="comma list of the two minimised objectives (as the benchmark's)")
     ap.add_argument("--probe", default="", help="comma list of evaluation counts to probe the model at")
     ap.add_argument("--bo-options", default="")
+    ap.add_argument("--init", type=bench.init_size, default="auto",
+                    help="initial design size, or auto (the library's default, as the benchmark's --init)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
     if a.knobs:
@@ -194,4 +197,4 @@ if __name__ == "__main__":
             g, s = os.path.basename(a.file), item
         else:
             g, s = item.split(":")
-        run(g, int(s), opts, verbose=not a.quiet, path=a.file, probes=probes)
+        run(g, int(s), opts, init=a.init, verbose=not a.quiet, path=a.file, probes=probes)
