@@ -11,7 +11,7 @@ from perfmodel import analysis as A
 from perfmodel.cli import main
 from perfmodel.reports import write_report
 
-from report_testdata import ISOLATED_OVER_INPLACE, LAYERS, WHOLE_OVER_SUM, profile_table
+from report_testdata import ISOLATED_OVER_INPLACE, WHOLE_OVER_SUM, profile_table
 
 KNOBS = ["threads", "batch"]
 
