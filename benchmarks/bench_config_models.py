@@ -17,7 +17,10 @@ first-order term per input); ``gp-average``, the geometric mean of those two GPs
 average that the optimiser's surrogate uses with several objectives); ``gp-bottleneck``, the GP on the ratio to a parametric mean written for this
 board (``_bottleneck_mean``: a fixed time plus a smooth maximum of a CPU path, ``b / f_cpu * (1 + g / cores)``,
 and a GPU path, ``c / f_gpu + e / f_emc``, plus ``h * cores``; seven positive parameters fitted by least
-squares on the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles.
+squares on the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles;
+``gp-linked``, the GP with the optimiser's linked inputs (knobs that only move together, the per-core flags,
+merged into one input, their sum), and ``gp-linked-log``, the same with that sum plus one (the number of cores)
+log-scaled as the clocks are.
 
 ``--heldout`` runs the same comparison on tables that no default was chosen on, with a fixed number of
 training rows (``--train-rows``, 77 = 10 % of a grid): ``flexibo-tx2/it_ec_te_obj.csv`` (another TX2 grid:
@@ -139,6 +142,24 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
     if model == "gp-average":
         both = [predict(m, train, test, knobs, target, params, seed) for m in ("gp-logknobs", "gp-logknobs-additive")]
         return np.exp(np.mean(np.log(both), axis=0))
+    if model in ("gp-linked", "gp-linked-log"):
+        # the optimiser's linked inputs: knobs that only move together (the per-core flags, 000/100/110/111
+        # over the grid) become one input, their sum (plus one: the number of cores, log-scaled, for -log)
+        from perfmodel.optimisation.candidates import linked_groups
+
+        groups = [g for g in linked_groups(pd.concat([train, test])[knobs].to_numpy(dtype=float)) if len(g) > 1]
+        merged = [knobs[j] for g in groups for j in g]
+
+        def inputs(d):
+            out = d[[k for k in knobs if k not in merged]].copy()
+            for i, g in enumerate(groups):
+                out[f"linked{i}"] = d[[knobs[j] for j in g]].to_numpy(dtype=float).sum(axis=1) \
+                    + (1.0 if model.endswith("-log") else 0.0)
+            return out
+
+        cols = list(inputs(train.head(1)).columns)
+        gp = ConfigModel(model="gp", knobs=cols, target=target, model_params=params, random_state=seed)
+        return gp.fit(inputs(train), train[target].to_numpy(dtype=float)).predict(inputs(test))
     if model not in screens:
         return ConfigModel(model=model, knobs=knobs, target=target, model_params=params,
                            random_state=seed).fit(train).predict(test)
