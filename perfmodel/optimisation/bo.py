@@ -382,7 +382,8 @@ class BOStrategy(Strategy):
         if not ok.any():
             return None
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        Y = np.array([[sign[j] * o.get(m, np.nan) for j, m in enumerate(state.objectives)] for _, o in state.complete])[ok]
+        Y = np.array([[sign[j] * o.get(m, np.nan) for j, m in enumerate(state.objectives)]
+                      for _, o in state.complete])[ok]
         done = [c for (c, _), u in zip(state.complete, ok) if u]
         centres = [done[i] for i in np.flatnonzero(non_dominated(Y))]
         return self._cands.neighbours(centres, configs)
