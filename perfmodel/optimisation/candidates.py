@@ -53,16 +53,10 @@ def linked_groups(matrix: np.ndarray) -> list[tuple[int, ...]]:
     return [tuple(g) for g in groups]
 
 
-def log_positions(knob) -> np.ndarray | None:
-    # Position of each level of a numeric knob by the log of its value, or None when not applicable.
-    if getattr(knob, "kind", None) not in ("integer", "ordinal"):
-        return None
-    levels = knob.levels
-    if levels is None or not log_scaled(levels):
-        return None
-    lv = np.log(np.asarray(levels, dtype=float))
-    span = lv.max() - lv.min()
-    return None if span <= 0 else (lv - lv.min()) / span
+def _log_scaled_knob(knob) -> bool:
+    # Whether an integer or ordinal knob's levels are a scale the GP sees as logarithms (log_scaled).
+    return getattr(knob, "kind", None) in ("integer", "ordinal") and knob.levels is not None \
+        and log_scaled(knob.levels)
 
 
 class Candidates:
@@ -91,8 +85,9 @@ class Candidates:
     def __init__(self, space: ConfigSpace):
         self.space = space
         self.finite = space.is_finite and space.size <= MAX_CANDIDATES
-        self.log_knobs = tuple(k.name for k in space.knobs if log_positions(k) is not None)
+        self.log_knobs = tuple(k.name for k in space.knobs if _log_scaled_knob(k))
         self._enc: dict[bool, tuple] = {}
+        self._ranks: np.ndarray | None = None          # level index of each candidate's inputs, when asked
         if self.finite:
             self.configs = list(space.grid())
             if not self.configs:
@@ -162,7 +157,7 @@ class Candidates:
         neighbours a centre when their level indices differ by one in exactly one input."""
         if not self.finite or not len(centres) or not len(configs):
             return np.zeros(len(configs), dtype=bool)
-        if getattr(self, "_ranks", None) is None:
+        if self._ranks is None:
             F = self.encode(self.configs)
             self._ranks = np.column_stack([np.unique(np.round(F[:, j], 12), return_inverse=True)[1]
                                            for j in range(F.shape[1])])
