@@ -199,15 +199,12 @@ def run(args) -> int:
         raise OptimisationError("--prior-design places the initial design by a --prior or a --source; give one")
     for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp),
                         ("--prior-design", args.prior_design), ("--kernel", args.kernel),
-                        ("--ehvi-units", args.ehvi_units)):
+                        ("--ehvi-units", args.ehvi_units), ("--reference-point", args.reference_point)):
         if given and args.strategy != "bo":
             raise OptimisationError(f"{flag} guides the bo strategy, not {args.strategy}")
-    if args.reference_point and args.strategy != "bo":
-        raise OptimisationError(f"--reference-point guides the bo strategy, not {args.strategy}")
-    if args.reference_point and len(objectives) < 2:
-        raise OptimisationError("--reference-point is for two or more objectives (a hypervolume)")
-    if args.ehvi_units and len(objectives) < 2:
-        raise OptimisationError("--ehvi-units is for two or more objectives (a hypervolume)")
+    for flag, given in (("--reference-point", args.reference_point), ("--ehvi-units", args.ehvi_units)):
+        if given and len(objectives) < 2:
+            raise OptimisationError(f"{flag} is for two or more objectives (a hypervolume)")
     reference = _reference_point(args.reference_point, objectives)
     if args.constraint_model and not constraints:
         raise OptimisationError("--constraint-model needs a --constraint to check")
