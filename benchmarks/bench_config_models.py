@@ -20,7 +20,11 @@ and a GPU path, ``c / f_gpu + e / f_emc``, plus ``h * cores``; seven positive pa
 squares on the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles;
 ``gp-linked``, the GP with the optimiser's linked inputs (knobs that only move together, the per-core flags,
 merged into one input, their sum), and ``gp-linked-log``, the same with that sum plus one (the number of cores)
-log-scaled as the clocks are.
+log-scaled as the clocks are. ``gp-monotone``, the GP on the ratio to a monotone additive mean that names no
+knob's role: a non-negative least-squares fit (``scipy.optimize.nnls``, on the target's own scale) of a constant,
+``x / max(x)`` and ``max(x) / x`` of every log-scaled knob (the clocks), and ``n / max(n)``, ``1 / n`` of each
+group of linked knobs (``n`` = one plus the group's sum: the number of cores); every term can only raise or only
+lower the target, which is how a clock acts on time (``1 / f``) and on power (``f``).
 
 ``--heldout`` runs the same comparison on tables that no default was chosen on, with a fixed number of
 training rows (``--train-rows``, 77 = 10 % of a grid): ``flexibo-tx2/it_ec_te_obj.csv`` (another TX2 grid:
@@ -160,6 +164,11 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
         cols = list(inputs(train.head(1)).columns)
         gp = ConfigModel(model="gp", knobs=cols, target=target, model_params=params, random_state=seed)
         return gp.fit(inputs(train), train[target].to_numpy(dtype=float)).predict(inputs(test))
+    if model == "gp-monotone":
+        mean = _monotone_mean(pd.concat([train, test])[knobs], train, train[target].to_numpy(dtype=float))
+        gp = ConfigModel(model="gp", knobs=knobs, target=target, model_params=params, random_state=seed)
+        y = train[target].to_numpy(dtype=float)
+        return mean(test) * gp.fit(train[knobs], y / mean(train)).predict(test[knobs])
     if model not in screens:
         return ConfigModel(model=model, knobs=knobs, target=target, model_params=params,
                            random_state=seed).fit(train).predict(test)
@@ -171,6 +180,34 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
         return gp.fit(train[knobs], y).predict(test[knobs])
     mean = _bottleneck_mean(train, y)
     return mean(test) * gp.fit(train[knobs], y / mean(train)).predict(test[knobs])
+
+
+def _monotone_mean(space, train, y):
+    # The monotone additive mean of ``gp-monotone`` (module docstring); ``space`` holds every level of each knob.
+    from scipy.optimize import nnls
+
+    from perfmodel.optimisation.candidates import linked_groups
+    from profiling.encoding import log_scaled
+
+    names = list(space.columns)
+    clocks = [k for k in names if log_scaled(space[k].unique())]
+    groups = [[names[j] for j in g] for g in linked_groups(space.to_numpy(dtype=float)) if len(g) > 1]
+    top = {k: float(space[k].max()) for k in clocks}
+    n_top = [1.0 + len(g) for g in groups]
+
+    def basis(d):
+        cols = [np.ones(len(d))]
+        for k in clocks:
+            x = d[k].to_numpy(dtype=float) / top[k]
+            cols += [x, 1.0 / x]
+        for g, m in zip(groups, n_top):
+            n = 1.0 + d[g].to_numpy(dtype=float).sum(axis=1)
+            cols += [n / m, 1.0 / n]
+        return np.column_stack(cols)
+
+    w, _ = nnls(basis(train), y)
+    floor = 1e-6 * float(np.median(y))
+    return lambda d: np.maximum(basis(d) @ w, floor)
 
 
 def _bottleneck_mean(train, y):
