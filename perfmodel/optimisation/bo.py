@@ -30,10 +30,11 @@ BO_KERNELS = ("auto", *SURROGATE_KERNELS)
 TS_MAX_CANDIDATES = 2_000
 EHVI_UNITS = ("model", "output")
 LOCAL_STEPS = ("off", "alternate", "all")
+MEANS = ("constant", "monotone")
 # The BO strategy's options a study passes through (``bo_options``), beside its own settings.
 BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
-              "hyper_samples", "hyper_use", "lengthscale_prior", "kernel", "local")
+              "hyper_samples", "hyper_use", "lengthscale_prior", "kernel", "local", "mean")
 # What BOStrategy does with hyper-parameter samples: average the acquisition over them, or use their mean
 BO_HYPER_USES = ("acquisition", "mean")
 REFERENCES = ("observed", "front", "nadir", "predicted", "plausible", "robust")
@@ -60,6 +61,24 @@ def _spread_front(configs: list[dict], P: np.ndarray, k: int) -> list[dict]:
     return [configs[i] for i in picked[:k]]
 
 
+
+
+def _monotone_prior(B_done: np.ndarray, y: np.ndarray, B_cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``mean="monotone"``: (leave-one-out values at the evaluations, values at the candidates) of a
+    non-negative least-squares fit of ``y`` on the basis ``B``; values floored at a millionth of the median
+    observation (positive, so that the GP's log scale holds them)."""
+    from scipy.optimize import nnls
+
+    ok = np.flatnonzero(np.isfinite(y))
+    floor = 1e-6 * abs(float(np.median(y[ok]))) if len(ok) else 1e-12
+    scale = np.maximum(np.abs(B_done[ok]).max(axis=0), 1e-12) if len(ok) else np.ones(B_done.shape[1])
+    fit = lambda rows: nnls(B_done[rows] / scale, y[rows])[0] / scale  # noqa: E731
+    loo = np.full(len(y), floor)
+    for i in ok:
+        w = fit(ok[ok != i])
+        loo[i] = B_done[i] @ w
+    cand = B_cand @ fit(ok)
+    return np.maximum(loo, floor), np.maximum(cand, floor)
 
 
 def reference_point(value) -> str | dict[str, float]:
@@ -204,6 +223,13 @@ class BOStrategy(Strategy):
         evaluation (:meth:`~perfmodel.optimisation.candidates.Candidates.neighbours`) are candidates,
         while any of them has a finite acquisition. ``"off"`` (default): every remaining configuration.
         Measured in docs/optimisation-results.md and not adopted.
+    mean : {"constant", "monotone"}
+        ``"monotone"``: an output with neither a prior mean nor source data gets, at every model step, a prior
+        mean fitted to this study's own evaluations: a non-negative least-squares combination of
+        :meth:`~perfmodel.optimisation.candidates.Candidates.monotone_basis` (each knob can only raise or only
+        lower the output). Its values at the evaluated configurations are leave-one-out predictions, so the
+        GP's evidence test (``prior_selection``) judges it on data it was not fitted to. ``"constant"``
+        (default): the GP's constant mean. Measured in docs/optimisation-sessions.md and not adopted.
     """
 
     name = "bo"
@@ -217,8 +243,11 @@ class BOStrategy(Strategy):
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
                  ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
                  hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None,
-                 kernel: str = "auto", local: str = "off"):
+                 kernel: str = "auto", local: str = "off", mean: str = "constant"):
         super().__init__(space)
+        if mean not in MEANS:
+            raise OptimisationError(f"unknown mean {mean!r}; choose one of {', '.join(MEANS)}")
+        self.mean = mean
         if local not in LOCAL_STEPS:
             raise OptimisationError(f"unknown local steps {local!r}; choose one of {', '.join(LOCAL_STEPS)}")
         self.local = local
@@ -463,14 +492,17 @@ class BOStrategy(Strategy):
             if ok.sum() < 2:
                 raise OptimisationError(f"output {m!r} has fewer than 2 finite observations")
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
+            source = self._source(m, enc) if prior_d is None else None
+            if prior_d is None and source is None and self.mean == "monotone":
+                prior_d, prior_c = _monotone_prior(self._cands.monotone_basis(done_cfgs), y,
+                                                   self._cands.monotone_basis(configs))
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
                              prior_selection=self.prior_selection, input_warp=self.input_warp,
                              noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
                              lengthscale_prior=self.lengthscale_prior, kernel=kernel)
-            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok],
-                   source=self._source(m, enc) if prior_d is None else None)
+            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok], source=source)
             if self.hyper_samples and self.hyper_use == "acquisition" or kernel == "average":
                 mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
             else:

@@ -150,6 +150,28 @@ class Candidates:
         return np.column_stack([X[:, list(g)].mean(axis=1) for g in groups]) if len(X) else \
             np.empty((0, len(groups)))
 
+    def monotone_basis(self, configs: Sequence[Mapping]) -> np.ndarray:
+        """A constant and two monotone functions of each GP input of ``configs``: ``r / max(r)``, ``1 / r``.
+
+        ``r`` is each (linked) input as a ratio to its smallest level: the knob's value over its smallest
+        level for a positive numeric knob (a clock: ``f / f_min``), one plus the number of members set for a
+        group of linked knobs (the number of cores), ``1 + u`` otherwise (``u`` the input in [0, 1]). A
+        non-negative combination can only raise or only lower an output along each input, as a clock does a
+        runtime (``1 / f``) and a power (``f``): the basis of :class:`BOStrategy`'s ``mean="monotone"``."""
+        enc, lo, span, groups, _ = self._encoding(False)
+        U = self.encode(configs, linked=True, log_inputs=False)
+        groups = groups if groups is not None and self.finite else [(j,) for j in range(U.shape[1])]
+        cols = [np.ones(len(U))]
+        for j, g in enumerate(groups):
+            if len(g) > 1:
+                r, top = 1.0 + len(g) * U[:, j], 1.0 + len(g)
+            elif lo[g[0]] > 0:
+                r, top = (lo[g[0]] + U[:, j] * span[g[0]]) / lo[g[0]], (lo[g[0]] + span[g[0]]) / lo[g[0]]
+            else:
+                r, top = 1.0 + U[:, j], 2.0
+            cols += [r / top, 1.0 / r]
+        return np.column_stack(cols)
+
     def neighbours(self, centres: Sequence[Mapping], configs: Sequence[Mapping]) -> np.ndarray:
         """Which of ``configs`` are one level step from one of ``centres`` on the GP's inputs (finite spaces).
 

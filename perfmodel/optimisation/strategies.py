@@ -8,13 +8,13 @@ from profiling.space import ConfigSpace
 
 from ..errors import OptimisationError
 from .base import N_INIT, N_INIT_UNGUIDED, RandomStrategy, SearchState, Strategy, initial_design_size
-from .bo import (ACQUISITIONS, BO_HYPER_USES, BO_KERNELS, BO_OPTIONS, EHVI_UNITS, LOCAL_STEPS, PRIOR_DESIGNS,
-                 REFERENCES, BOStrategy, reference_point)
+from .bo import (ACQUISITIONS, BO_HYPER_USES, BO_KERNELS, BO_OPTIONS, EHVI_UNITS, LOCAL_STEPS, MEANS,
+                 PRIOR_DESIGNS, REFERENCES, BOStrategy, reference_point)
 from .candidates import MAX_CANDIDATES
 from .optuna_samplers import NSGA2Strategy, TPEStrategy
 
 __all__ = ["ACQUISITIONS", "BO_HYPER_USES", "BO_KERNELS", "BO_OPTIONS", "EHVI_UNITS", "LOCAL_STEPS", "MAX_CANDIDATES",
-           "N_INIT", "N_INIT_UNGUIDED", "PRIOR_DESIGNS", "REFERENCES", "STRATEGIES", "BOStrategy", "NSGA2Strategy",
+           "MEANS", "N_INIT", "N_INIT_UNGUIDED", "PRIOR_DESIGNS", "REFERENCES", "STRATEGIES", "BOStrategy", "NSGA2Strategy",
            "RandomStrategy", "SearchState", "Strategy", "TPEStrategy", "initial_design_size", "make_strategy",
            "reference_point"]
 

@@ -756,3 +756,55 @@ def test_local_steps_pick_next_to_the_observed_front_and_are_checked():
     assert [config_key(t.config) for t in plain.trials[:6]] == [config_key(t.config) for t in study.trials[:6]]
     with pytest.raises(OptimisationError, match="unknown local steps 'near'"):
         Study(space, ["time", "power"], bo_options={"local": "near"})
+
+
+# ------------------------------------------------------------------------- a monotone prior of its own
+def test_monotone_basis_is_each_input_as_a_ratio_and_its_inverse():
+    cands = Candidates(core_space())
+    configs = [{"c1": 0, "c2": 0, "c3": 0, "freq": 100}, {"c1": 1, "c2": 1, "c3": 0, "freq": 400},
+               {"c1": 1, "c2": 1, "c3": 1, "freq": 800}]
+    B = cands.monotone_basis(configs)
+    # columns: constant; cores n / 4, 1 / n (n = 1 + flags set); freq f / 800, 100 / f
+    np.testing.assert_allclose(B, [[1, 1 / 4, 1, 100 / 800, 1],
+                                   [1, 3 / 4, 1 / 3, 400 / 800, 100 / 400],
+                                   [1, 1, 1 / 4, 1, 100 / 800]])
+
+
+def test_monotone_prior_is_exact_for_a_monotone_output_and_left_out_where_evaluated():
+    from perfmodel.optimisation.bo import _monotone_prior
+
+    cands = Candidates(core_space())
+    cfgs = cands.configs
+    B = cands.monotone_basis(cfgs)
+    n = np.array([1 + c["c1"] + c["c2"] + c["c3"] for c in cfgs], dtype=float)
+    f = np.array([c["freq"] for c in cfgs], dtype=float)
+    y = 0.2 + 30.0 / f + 0.5 * n / 4          # falls with the clock, rises with the cores
+    done = list(range(0, len(cfgs), 2))
+    loo, cand = _monotone_prior(B[done], y[done], B)
+    np.testing.assert_allclose(cand, y, rtol=1e-6)
+    np.testing.assert_allclose(loo, y[done], rtol=1e-5)   # every term is needed by other points too
+    # a point the others cannot explain keeps its own value out of its left-out prediction
+    y_odd = y[done].copy()
+    y_odd[3] *= 5.0
+    loo_odd, _ = _monotone_prior(B[done], y_odd, B)
+    assert abs(loo_odd[3] - y_odd[3]) > 0.5 * abs(y_odd[3] - y[done][3])
+    # never below a millionth of the median (the GP's log scale must hold it)
+    loo_neg, cand_neg = _monotone_prior(B[done], -y[done], B)
+    assert np.all(loo_neg > 0) and np.all(cand_neg > 0)
+
+
+def test_monotone_mean_is_offered_checked_and_kept_by_the_evidence_where_it_fits():
+    space = core_space()
+
+    def evaluate(c):
+        n = 1 + c["c1"] + c["c2"] + c["c3"]
+        return {"time": 0.2 + 30.0 / c["freq"] + 0.02 * n, "power": 1.0 + c["freq"] / 100 + 2.0 * n}
+
+    study = optimize(evaluate, ["time", "power"], space=space, budget=10, n_init=6, seed=0,
+                     bo_options={"mean": "monotone"})
+    weights = study.prior_weights()
+    assert set(weights) == {"time", "power"}                      # the monotone fit became each output's prior
+    assert all(w > 0.5 for w in weights.values())                  # and the evidence kept it
+    assert optimize(evaluate, ["time", "power"], space=space, budget=10, n_init=6, seed=0).prior_weights() == {}
+    with pytest.raises(OptimisationError, match="unknown mean 'linear'"):
+        Study(space, ["time", "power"], bo_options={"mean": "linear"})
