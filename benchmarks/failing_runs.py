@@ -1,0 +1,70 @@
+"""Which runs fall short, across variants: are the failing runs the same (file, seed) runs in every variant?
+
+Reads raw files of ``bench_optimisation.py`` (one ``name=a.csv,b.csv`` per variant; ``bo`` rows; where a (file,
+seed) run occurs twice the later file wins), keeps the runs every variant has, and prints the Spearman
+correlation of HV@40 between variants, how many runs fall below ``--level`` in k of the variants (against what
+independent failures at each variant's rate would give), and the failing runs per grid and variant::
+
+    PYTHONPATH=. python benchmarks/failing_runs.py --seeds 0-19 \\
+        default=benchmarks/results/s10_task_init6_s09_raw.csv,benchmarks/results/s10_task_init6_s1019_raw.csv \\
+        monotone=benchmarks/results/s13_monotone_s09_raw.csv,benchmarks/results/s13_monotone_s1019_raw.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from perfmodel.reports.markdown import md_table  # noqa: E402
+
+
+def load(files: str, strategy: str, seeds: range) -> pd.Series:
+    d = pd.concat([pd.read_csv(f) for f in files.split(",")])
+    d = d[(d["strategy"] == strategy) & d["seed"].isin(seeds)].drop_duplicates(["file", "seed"], keep="last")
+    return d.set_index(["file", "seed"])["hv40"]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("variants", nargs="+", metavar="NAME=FILES", help="a variant: name=comma list of raw files")
+    ap.add_argument("--seeds", default="0-19", help="A-B (default 0-19)")
+    ap.add_argument("--strategy", default="bo")
+    ap.add_argument("--level", type=float, default=0.99, help="HV@40 below this fails (default 0.99)")
+    args = ap.parse_args(argv)
+    lo, _, hi = args.seeds.partition("-")
+    seeds = range(int(lo), int(hi or lo) + 1)
+    runs = {}
+    for item in args.variants:
+        name, sep, files = item.partition("=")
+        if not sep or not files:
+            ap.error(f"{item!r} is not name=files")
+        runs[name] = load(files, args.strategy, seeds)
+    hv = pd.DataFrame(runs).dropna()
+    if hv.empty:
+        ap.error("no (file, seed) run is in every variant")
+    fails = hv < args.level
+    print(f"{len(hv)} runs in every variant; runs below {args.level}: "
+          + ", ".join(f"{k} {int(v)}" for k, v in fails.sum().items()))
+    print("\nSpearman correlation of HV@40 between variants:\n")
+    print(md_table(hv.corr(method="spearman").round(2).reset_index(names="variant")))
+    dist = np.array([1.0])
+    for p in fails.mean().to_numpy():               # Poisson-binomial: failures independent of the run
+        dist = np.convolve(dist, [1 - p, p])
+    seen = fails.sum(axis=1).value_counts()
+    print("\n| variants failing | runs | expected if failures were independent |\n|---|---|---|")
+    for k in range(len(dist)):
+        print(f"| {k} | {int(seen.get(k, 0))} | {dist[k] * len(hv):.1f} |")
+    grid = fails.reset_index()
+    grid["grid"] = grid["file"].str.extract(r"(\d+x\d+)", expand=False).fillna(grid["file"])
+    print("\nFailing runs per grid:\n")
+    print(md_table(grid.groupby("grid")[list(runs)].sum().reset_index()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
