@@ -21,10 +21,11 @@ squares on the log), a screen of "time is set by the slower of the CPU and the G
 ``gp-linked``, the GP with the optimiser's linked inputs (knobs that only move together, the per-core flags,
 merged into one input, their sum), and ``gp-linked-log``, the same with that sum plus one (the number of cores)
 log-scaled as the clocks are. ``gp-monotone``, the GP on the ratio to a monotone additive mean that names no
-knob's role: a non-negative least-squares fit (``scipy.optimize.nnls``, on the target's own scale) of a constant,
-``x / max(x)`` and ``max(x) / x`` of every log-scaled knob (the clocks), and ``n / max(n)``, ``1 / n`` of each
-group of linked knobs (``n`` = one plus the group's sum: the number of cores); every term can only raise or only
-lower the target, which is how a clock acts on time (``1 / f``) and on power (``f``).
+knob's role, the optimiser's ``mean="monotone"`` prior (``Candidates.monotone_basis``, ``bo.monotone_prior``): a
+non-negative least-squares fit, on the target's own scale, of a constant and ``r / max(r)``, ``1 / r`` of every GP
+input, ``r`` the input as a ratio to its smallest level (``f / f_min`` for a clock, the number of cores for the
+linked per-core flags, ``1 + u`` for other inputs); every term can only raise or only lower the target, which is
+how a clock acts on time (``1 / f``) and on power (``f``).
 
 ``--heldout`` runs the same comparison on tables that no default was chosen on, with a fixed number of
 training rows (``--train-rows``, 77 = 10 % of a grid): ``flexibo-tx2/it_ec_te_obj.csv`` (another TX2 grid:
@@ -37,6 +38,7 @@ kernel settings) and Unicorn's sampled Xavier Image table (26 hardware and kerne
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import warnings
@@ -165,10 +167,10 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
         gp = ConfigModel(model="gp", knobs=cols, target=target, model_params=params, random_state=seed)
         return gp.fit(inputs(train), train[target].to_numpy(dtype=float)).predict(inputs(test))
     if model == "gp-monotone":
-        mean = _monotone_mean(pd.concat([train, test])[knobs], train, train[target].to_numpy(dtype=float))
-        gp = ConfigModel(model="gp", knobs=knobs, target=target, model_params=params, random_state=seed)
         y = train[target].to_numpy(dtype=float)
-        return mean(test) * gp.fit(train[knobs], y / mean(train)).predict(test[knobs])
+        m_train, m_test = _monotone_mean(pd.concat([train, test])[knobs], train, test, y)
+        gp = ConfigModel(model="gp", knobs=knobs, target=target, model_params=params, random_state=seed)
+        return m_test * gp.fit(train[knobs], y / m_train).predict(test[knobs])
     if model not in screens:
         return ConfigModel(model=model, knobs=knobs, target=target, model_params=params,
                            random_state=seed).fit(train).predict(test)
@@ -182,32 +184,19 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
     return mean(test) * gp.fit(train[knobs], y / mean(train)).predict(test[knobs])
 
 
-def _monotone_mean(space, train, y):
-    # The monotone additive mean of ``gp-monotone`` (module docstring); ``space`` holds every level of each knob.
-    from scipy.optimize import nnls
+def _monotone_mean(space, train, test, y):
+    # The monotone additive mean of ``gp-monotone`` (module docstring) at ``train`` and ``test``: the optimiser's
+    # basis and fit (``Candidates.monotone_basis``, ``monotone_prior``), ``space`` holding the grid's configurations.
+    from perfmodel.optimisation.bo import monotone_prior
+    from perfmodel.optimisation.candidates import Candidates
+    from profiling.space import ConfigSpace
 
-    from perfmodel.optimisation.candidates import linked_groups
-    from profiling.encoding import log_scaled
-
-    names = list(space.columns)
-    clocks = [k for k in names if log_scaled(space[k].unique())]
-    groups = [[names[j] for j in g] for g in linked_groups(space.to_numpy(dtype=float)) if len(g) > 1]
-    top = {k: float(space[k].max()) for k in clocks}
-    n_top = [1.0 + len(g) for g in groups]
-
-    def basis(d):
-        cols = [np.ones(len(d))]
-        for k in clocks:
-            x = d[k].to_numpy(dtype=float) / top[k]
-            cols += [x, 1.0 / x]
-        for g, m in zip(groups, n_top):
-            n = 1.0 + d[g].to_numpy(dtype=float).sum(axis=1)
-            cols += [n / m, 1.0 / n]
-        return np.column_stack(cols)
-
-    w, _ = nnls(basis(train), y)
-    floor = 1e-6 * float(np.median(y))
-    return lambda d: np.maximum(basis(d) @ w, floor)
+    names = {k: re.sub(r"\W", "_", k) for k in space.columns}     # a knob name must be an identifier
+    cands = Candidates(ConfigSpace.from_table(space.rename(columns=names), list(names.values())))
+    B_train, B_test = (cands.monotone_basis(d[list(names)].rename(columns=names).to_dict("records"))
+                       for d in (train, test))
+    _, values = monotone_prior(B_train, y, np.vstack([B_train, B_test]))
+    return values[:len(train)], values[len(train):]
 
 
 def _bottleneck_mean(train, y):

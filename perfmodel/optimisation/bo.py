@@ -61,9 +61,7 @@ def _spread_front(configs: list[dict], P: np.ndarray, k: int) -> list[dict]:
     return [configs[i] for i in picked[:k]]
 
 
-
-
-def _monotone_prior(B_done: np.ndarray, y: np.ndarray, B_cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def monotone_prior(B_done: np.ndarray, y: np.ndarray, B_cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``mean="monotone"``: (leave-one-out values at the evaluations, values at the candidates) of a
     non-negative least-squares fit of ``y`` on the basis ``B``; values floored at a millionth of the median
     observation (positive, so that the GP's log scale holds them)."""
@@ -494,7 +492,7 @@ class BOStrategy(Strategy):
             prior_d, prior_c = self._prior(m, done_cfgs), self._prior(m, configs)
             source = self._source(m, enc) if prior_d is None else None
             if prior_d is None and source is None and self.mean == "monotone":
-                prior_d, prior_c = _monotone_prior(self._cands.monotone_basis(done_cfgs), y,
+                prior_d, prior_c = monotone_prior(self._cands.monotone_basis(done_cfgs), y,
                                                    self._cands.monotone_basis(configs))
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,

@@ -158,7 +158,7 @@ class Candidates:
         group of linked knobs (the number of cores), ``1 + u`` otherwise (``u`` the input in [0, 1]). A
         non-negative combination can only raise or only lower an output along each input, as a clock does a
         runtime (``1 / f``) and a power (``f``): the basis of :class:`BOStrategy`'s ``mean="monotone"``."""
-        enc, lo, span, groups, _ = self._encoding(False)
+        _, lo, span, groups, _ = self._encoding(False)
         U = self.encode(configs, linked=True, log_inputs=False)
         groups = groups if groups is not None and self.finite else [(j,) for j in range(U.shape[1])]
         cols = [np.ones(len(U))]

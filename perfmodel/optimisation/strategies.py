@@ -14,9 +14,9 @@ from .candidates import MAX_CANDIDATES
 from .optuna_samplers import NSGA2Strategy, TPEStrategy
 
 __all__ = ["ACQUISITIONS", "BO_HYPER_USES", "BO_KERNELS", "BO_OPTIONS", "EHVI_UNITS", "LOCAL_STEPS", "MAX_CANDIDATES",
-           "MEANS", "N_INIT", "N_INIT_UNGUIDED", "PRIOR_DESIGNS", "REFERENCES", "STRATEGIES", "BOStrategy", "NSGA2Strategy",
-           "RandomStrategy", "SearchState", "Strategy", "TPEStrategy", "initial_design_size", "make_strategy",
-           "reference_point"]
+           "MEANS", "N_INIT", "N_INIT_UNGUIDED", "PRIOR_DESIGNS", "REFERENCES", "STRATEGIES", "BOStrategy",
+           "NSGA2Strategy", "RandomStrategy", "SearchState", "Strategy", "TPEStrategy", "initial_design_size",
+           "make_strategy", "reference_point"]
 
 STRATEGIES = {"bo": BOStrategy, "random": RandomStrategy, "tpe": TPEStrategy, "nsga2": NSGA2Strategy}
 

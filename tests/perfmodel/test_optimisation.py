@@ -771,7 +771,7 @@ def test_monotone_basis_is_each_input_as_a_ratio_and_its_inverse():
 
 
 def test_monotone_prior_is_exact_for_a_monotone_output_and_left_out_where_evaluated():
-    from perfmodel.optimisation.bo import _monotone_prior
+    from perfmodel.optimisation.bo import monotone_prior
 
     cands = Candidates(core_space())
     cfgs = cands.configs
@@ -780,16 +780,16 @@ def test_monotone_prior_is_exact_for_a_monotone_output_and_left_out_where_evalua
     f = np.array([c["freq"] for c in cfgs], dtype=float)
     y = 0.2 + 30.0 / f + 0.5 * n / 4          # falls with the clock, rises with the cores
     done = list(range(0, len(cfgs), 2))
-    loo, cand = _monotone_prior(B[done], y[done], B)
+    loo, cand = monotone_prior(B[done], y[done], B)
     np.testing.assert_allclose(cand, y, rtol=1e-6)
     np.testing.assert_allclose(loo, y[done], rtol=1e-5)   # every term is needed by other points too
     # a point the others cannot explain keeps its own value out of its left-out prediction
     y_odd = y[done].copy()
     y_odd[3] *= 5.0
-    loo_odd, _ = _monotone_prior(B[done], y_odd, B)
+    loo_odd, _ = monotone_prior(B[done], y_odd, B)
     assert abs(loo_odd[3] - y_odd[3]) > 0.5 * abs(y_odd[3] - y[done][3])
     # never below a millionth of the median (the GP's log scale must hold it)
-    loo_neg, cand_neg = _monotone_prior(B[done], -y[done], B)
+    loo_neg, cand_neg = monotone_prior(B[done], -y[done], B)
     assert np.all(loo_neg > 0) and np.all(cand_neg > 0)
 
 
