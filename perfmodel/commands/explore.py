@@ -360,6 +360,12 @@ def _summary(study, results, replay) -> None:
     if weights:
         print("learned prior weight (1: the model taken as it is, 0: ignored): "
               + ", ".join(f"{m} {w:.2f}" for m, w in weights.items()))
+    outlook = study.front_outlook()
+    if outlook is not None and outlook["remaining"]:
+        print(f"surrogate's outlook: the front found holds {outlook['found_share_mean']:.1%} of the hypervolume "
+              f"its predicted means reach over the {outlook['remaining']} configurations not evaluated, "
+              f"{outlook['found_share_optimistic']:.1%} if the better end of its 95% band held "
+              "(a model's view, not a measurement)")
     correlations = study.task_correlations()
     if correlations:
         print("learned correlation with the --source study (1: the same, 0: not used): "

@@ -15,7 +15,7 @@ from profiling.designs import sample as design_sample
 from profiling.space import config_key
 
 from ..errors import OptimisationError
-from ..pareto import hypervolume_improvement, non_dominated, pareto_front
+from ..pareto import hypervolume, hypervolume_improvement, non_dominated, pareto_front
 from .acquisition import (expected_hypervolume_improvement, hypervolume_probability_of_improvement,
                           log_expected_hypervolume_improvement, log_expected_improvement,
                           log_probability_of_feasibility)
@@ -449,20 +449,64 @@ class BOStrategy(Strategy):
         # Kriging believer: the predicted mean (output units) of every modelled output at ``config``.
         key = config_key(config)
         out = {}
-        for m, (gp, keys, mu) in self._last.items():
+        for m, (gp, keys, mu, _) in self._last.items():
             i = keys.get(key)
             if i is None:
                 return None
             out[m] = float(np.exp(mu[i]) if gp.log_ else mu[i])
         return out or None
 
+    def front_outlook(self, state: SearchState, z: float = 1.96) -> dict | None:
+        """What the surrogate believes the observed front is missing (two or more objectives; not ParEGO).
+
+        The GPs are fitted to every evaluation so far; each objective's predicted mean at every configuration
+        not yet evaluated (and, for the optimistic figure, the better end of the central band of ``z``
+        predictive sd, 95 % by default) is added to the observed feasible evaluations, and the hypervolume of
+        the observed front is compared with that of the joint front, in the objectives' own units, with the
+        reference point of the ``"observed"`` rule (the worst observed value + 10 % of the observed range;
+        remaining configurations beyond it add nothing). With constraints, only candidates whose predicted
+        means meet every limit count. Returns ``{"found_share_mean", "found_share_optimistic",
+        "remaining"}`` (shares in (0, 1]: 1 means nothing left to gain), or None where it does not apply."""
+        if len(state.objectives) < 2 or self.acquisition == "parego" or len(state.complete) < 2:
+            return None
+        feasible, obj_ok = self._feasibility(state)
+        ok = feasible & obj_ok
+        if not ok.any():
+            return None
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        Y = np.array([[sign[j] * o[m] for j, m in enumerate(state.objectives)]
+                      for (_, o), use in zip(state.complete, ok) if use])
+        ref = Y.max(axis=0) + 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-12)
+        configs, X = self._cands.remaining(state)
+        found = hypervolume(Y, ref)
+        out = {"found_share_mean": 1.0, "found_share_optimistic": 1.0, "remaining": len(configs)}
+        if not configs or found <= 0:
+            return out
+        with threadpool_limits(1):
+            self.acquisition_values(state, configs, X)
+
+        def outputs(m: str, shift: float) -> np.ndarray:
+            gp, _, mu, sd = self._last[m]
+            v = mu + shift * sd
+            return np.exp(v) if gp.log_ else v
+
+        allowed = np.ones(len(configs), dtype=bool)
+        for c in state.constraints:
+            allowed &= np.array([c.satisfied(v) for v in outputs(c.metric, 0.0)], dtype=bool)
+        for key, k in (("found_share_mean", 0.0), ("found_share_optimistic", z)):
+            P = np.column_stack([sign[j] * outputs(m, -sign[j] * k) for j, m in enumerate(state.objectives)])
+            P = P[allowed & np.all(np.isfinite(P), axis=1)]
+            whole = hypervolume(np.vstack([Y, P]), ref) if len(P) else found
+            out[key] = float(found / whole) if whole > 0 else 1.0
+        return out
+
     def prior_weights(self) -> dict[str, float]:
         """Learned weight of each output's prior at the last model fit (1: trusted as is, 0: ignored)."""
-        return {m: gp.prior_weight_ for m, (gp, _, _) in self._last.items() if gp.has_prior_}
+        return {m: gp.prior_weight_ for m, (gp, *_) in self._last.items() if gp.has_prior_}
 
     def task_correlations(self) -> dict[str, float]:
         """Learned correlation of each output with the source data at the last model fit (0: not used)."""
-        return {m: gp.task_correlation_ for m, (gp, _, _) in self._last.items()
+        return {m: gp.task_correlation_ for m, (gp, *_) in self._last.items()
                 if getattr(gp, "has_source_", False)}
 
     def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray | None = None) -> np.ndarray:
@@ -508,8 +552,9 @@ class BOStrategy(Strategy):
                 mu, sd = mu[None], sd[None]
             models[m] = (gp, y, mu, sd)
         keys = {config_key(c): i for i, c in enumerate(configs)}
-        # the mean is noise-free; over hyper-parameter samples, the mean of the mixture
-        self._last = {m: (gp, keys, mu.mean(axis=0)) for m, (gp, _, mu, _) in models.items()}
+        # the mean is noise-free; over hyper-parameter samples, the mean and sd of the mixture
+        self._last = {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
+                      for m, (gp, _, mu, sd) in models.items()}
         n_samples = next(iter(models.values()))[2].shape[0] if models else 1
         feasible, obj_ok = self._feasibility(state)       # of the evaluations: the same for every sample
         if parego:

@@ -290,6 +290,15 @@ class Study:
         fn = getattr(self._strategy, "prior_weights", None)
         return fn() if fn is not None else {}
 
+    def front_outlook(self) -> dict[str, float] | None:
+        """What the surrogate believes the front found so far is missing: the share of hypervolume the
+        observed front holds against its predicted means, and against the optimistic end of its 95 % band,
+        at every configuration not yet evaluated (:meth:`BOStrategy.front_outlook
+        <perfmodel.optimisation.bo.BOStrategy.front_outlook>`). None for strategies without a surrogate, one
+        objective or ParEGO. Refits the surrogate once (about one step's time)."""
+        fn = getattr(self._strategy, "front_outlook", None)
+        return fn(self._state()) if fn is not None else None
+
     def task_correlations(self) -> dict[str, float]:
         """Learned correlation of each output with the source data (``bo_options["source_data"]``) at the
         last BO step (0: the source was not used at that step; empty without source data)."""

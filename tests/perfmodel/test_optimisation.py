@@ -808,3 +808,36 @@ def test_monotone_mean_is_offered_checked_and_kept_by_the_evidence_where_it_fits
     assert optimize(evaluate, ["time", "power"], space=space, budget=10, n_init=6, seed=0).prior_weights() == {}
     with pytest.raises(OptimisationError, match="unknown mean 'linear'"):
         Study(space, ["time", "power"], bo_options={"mean": "linear"})
+
+
+# ------------------------------------------------------------------------------- the front outlook
+def test_front_outlook_compares_the_observed_front_with_the_models_view_of_the_rest():
+    space = small_space()
+    study = optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0)
+    got = study.front_outlook()
+    assert got["remaining"] == space.size - 8
+    assert 0 < got["found_share_optimistic"] <= got["found_share_mean"] <= 1.0
+    assert got["found_share_optimistic"] < 1.0          # the 95 % band's better end improves somewhere
+
+    # evaluated everywhere: nothing is left, and the shares say so without fitting anything
+    full = optimize(Toy(space), ["time", "power"], space=space, budget=space.size, n_init=6, seed=0)
+    assert full.front_outlook() == {"found_share_mean": 1.0, "found_share_optimistic": 1.0, "remaining": 0}
+
+
+def test_front_outlook_needs_a_feasible_evaluation():
+    space = small_space()
+    bound = optimize(Toy(space), ["time", "power"], space=space, budget=10, n_init=6, seed=0,
+                     constraints=["other <= 1"])                # every configuration breaks it (other = 3)
+    assert bound.front_outlook() is None                       # no feasible evaluation: no front to judge
+    loose = optimize(Toy(space), ["time", "power"], space=space, budget=10, n_init=6, seed=0,
+                     constraints=["other <= 5"])                # every configuration meets it
+    assert loose.front_outlook()["remaining"] == space.size - 10
+
+
+def test_front_outlook_applies_to_the_gp_with_two_or_more_objectives_only():
+    space = small_space()
+    assert optimize(Toy(space), ["time"], space=space, budget=8, n_init=6, seed=0).front_outlook() is None
+    assert optimize(Toy(space), ["time", "power"], space=space, budget=8, seed=0,
+                    strategy="random").front_outlook() is None
+    assert optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0,
+                    acquisition="parego").front_outlook() is None

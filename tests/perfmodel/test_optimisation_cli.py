@@ -309,3 +309,16 @@ def test_init_defaults_to_the_study_files_own_on_resume(capsys, tmp_path, grid_c
     assert "9 evaluations (9 complete, 0 failed) with bo (initial design 6)" in capsys.readouterr().out
     assert explore(*base, "--budget", "4", "--init", "0") == 2
     assert "--init must be at least 1, got 0" in err(capsys)
+
+
+def test_the_surrogates_outlook_is_reported_for_bo_with_two_objectives(capsys, grid_csv):
+    path, _ = grid_csv
+    common = ["--table", path, "--knobs", "a,b", "--budget", "10", "--init", "5"]
+    assert main(["explore", *common, "--objectives", "time,power"]) == 0
+    line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("surrogate's outlook")]
+    assert len(line) == 1 and "over the 20 configurations not evaluated" in line[0]
+    shares = [float(w.rstrip("%")) for w in line[0].replace(",", " ").split() if w.endswith("%")]
+    assert len(shares) == 3 and 0 < shares[1] <= shares[0] <= 100   # optimistic <= mean (95% is the band's)
+    for other in (["--objectives", "time,power", "--strategy", "random"], ["--objectives", "time"]):
+        assert main(["explore", *common, *other]) == 0
+        assert "surrogate's outlook" not in capsys.readouterr().out
