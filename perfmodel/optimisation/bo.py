@@ -404,14 +404,10 @@ class BOStrategy(Strategy):
         on = self.local == "all" or self.local == "alternate" and k % 2 == 1
         if not on or len(state.objectives) < 2 or not self._cands.finite:
             return None
-        feasible, obj_ok = self._feasibility(state)
-        ok = feasible & obj_ok
-        if not ok.any():
+        got = self._usable(state)
+        if got is None:
             return None
-        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        Y = np.array([[sign[j] * o.get(m, np.nan) for j, m in enumerate(state.objectives)]
-                      for _, o in state.complete])[ok]
-        done = [c for (c, _), u in zip(state.complete, ok) if u]
+        Y, done = got
         centres = [done[i] for i in np.flatnonzero(non_dominated(Y))]
         return self._cands.neighbours(centres, configs)
 
@@ -469,13 +465,11 @@ class BOStrategy(Strategy):
         "remaining"}`` (shares in (0, 1]: 1 means nothing left to gain), or None where it does not apply."""
         if len(state.objectives) < 2 or self.acquisition == "parego" or len(state.complete) < 2:
             return None
-        feasible, obj_ok = self._feasibility(state)
-        ok = feasible & obj_ok
-        if not ok.any():
+        got = self._usable(state)
+        if got is None:
             return None
+        Y, _ = got
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        Y = np.array([[sign[j] * o[m] for j, m in enumerate(state.objectives)]
-                      for (_, o), use in zip(state.complete, ok) if use])
         ref = Y.max(axis=0) + 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-12)
         configs, X = self._cands.remaining(state)
         found = hypervolume(Y, ref)
@@ -577,6 +571,17 @@ class BOStrategy(Strategy):
             return self.kernel
         several = n_objectives >= 2 and self.acquisition != "parego"
         return "average" if several and not self.hyper_samples else "matern52"
+
+    def _usable(self, state: SearchState) -> tuple[np.ndarray, list[dict]] | None:
+        # (objectives to minimise, configurations) of the feasible evaluations with every objective finite
+        feasible, obj_ok = self._feasibility(state)
+        ok = feasible & obj_ok
+        if not ok.any():
+            return None
+        sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
+        used = [(c, o) for (c, o), u in zip(state.complete, ok) if u]
+        return (np.array([[sign[j] * o[m] for j, m in enumerate(state.objectives)] for _, o in used]),
+                [c for c, _ in used])
 
     def _feasibility(self, state: SearchState) -> tuple[np.ndarray, np.ndarray]:
         feasible = np.array([all(c.satisfied(o.get(c.metric, np.nan)) for c in state.constraints)
