@@ -33,17 +33,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-from bench_optimisation import DEFAULT_FILES, KNOBS, OBJECTIVES, true_front  # noqa: E402
+from bench_optimisation import DEFAULT_FILES, KNOBS, OBJECTIVES, replay, true_front  # noqa: E402
+from perfmodel.optimisation.bo import observed_reference  # noqa: E402
 from perfmodel.optimisation import Study  # noqa: E402
 from perfmodel.pareto import hypervolume  # noqa: E402
 from perfmodel.reports.markdown import md_table  # noqa: E402
-from profiling.platforms.replay import ReplayPlatform  # noqa: E402
 
 
 def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: list[str]) -> list[dict]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        platform = ReplayPlatform(path, knobs, objectives)
+    platform = replay(path, knobs, objectives)
     table = platform.frame()
     Y_all = table[objectives].to_numpy(float)
     _, ref_score, hv_true = true_front(Y_all)
@@ -57,7 +55,7 @@ def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: 
             if study.n_told not in budgets:
                 continue
             Y = study.results()[objectives].to_numpy(float)
-            ref = Y.max(axis=0) + 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-12)   # the outlook's own
+            ref = observed_reference(Y)                                       # the outlook's own
             outlook = study.front_outlook()
             rows.append({"file": os.path.basename(path), "seed": seed, "evaluations": study.n_told,
                          "outlook_mean": outlook["found_share_mean"],

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_bo_raw import load  # noqa: E402
 from perfmodel.reports.markdown import md_table  # noqa: E402
 
 
-def load(files: str, strategy: str, seeds: range) -> pd.Series:
-    d = pd.concat([pd.read_csv(f) for f in files.split(",")])
-    d = d[(d["strategy"] == strategy) & d["seed"].isin(seeds)].drop_duplicates(["file", "seed"], keep="last")
-    return d.set_index(["file", "seed"])["hv40"]
+def load_hv40(files: str, strategy: str, seeds: range) -> pd.Series:
+    d = load(files.split(","), strategy)          # compare_bo_raw's reading: the later file wins
+    return d[d.index.get_level_values("seed").isin(seeds)]["hv40"]
 
 
 def main(argv=None) -> int:
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
         name, sep, files = item.partition("=")
         if not sep or not files:
             ap.error(f"{item!r} is not name=files")
-        runs[name] = load(files, args.strategy, seeds)
+        runs[name] = load_hv40(files, args.strategy, seeds)
     hv = pd.DataFrame(runs).dropna()
     if hv.empty:
         ap.error("no (file, seed) run is in every variant")

@@ -79,6 +79,12 @@ def monotone_prior(B_done: np.ndarray, y: np.ndarray, B_cand: np.ndarray) -> tup
     return np.maximum(loo, floor), np.maximum(cand, floor)
 
 
+def observed_reference(Y: np.ndarray) -> np.ndarray:
+    """The ``"observed"`` reference point of minimised objectives ``Y`` (rows: evaluations): the worst observed
+    value of each + 10 % of its observed range."""
+    return Y.max(axis=0) + 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-9)
+
+
 def reference_point(value) -> str | dict[str, float]:
     """A BO reference-point setting, checked: ``"observed"``, ``"front"``, or a mapping of objective names
     to finite values (the user's reference point, in the objectives' units)."""
@@ -470,14 +476,14 @@ class BOStrategy(Strategy):
             return None
         Y, _ = got
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        ref = Y.max(axis=0) + 0.1 * np.maximum(Y.max(axis=0) - Y.min(axis=0), 1e-12)
-        configs, X = self._cands.remaining(state)
+        ref = observed_reference(Y)
+        configs, _ = self._cands.remaining(state)
         found = hypervolume(Y, ref)
         out = {"found_share_mean": 1.0, "found_share_optimistic": 1.0, "remaining": len(configs)}
         if not configs or found <= 0:
             return out
         with threadpool_limits(1):
-            self.acquisition_values(state, configs, X)
+            self._fit_models(state, configs)           # the GPs' predictions; no acquisition is needed
 
         def outputs(m: str, shift: float) -> np.ndarray:
             gp, _, mu, sd = self._last[m]
@@ -511,13 +517,35 @@ class BOStrategy(Strategy):
         ``LogExpectedImprovement``), so candidates are still ranked where the values themselves underflow
         (a model confident that nothing improves, e.g. after a good prior). ``X`` is not used (the GP inputs
         come from the configurations; kept for callers passing the unit-cube matrix)."""
+        parego = self.acquisition == "parego"
+        if parego and len(state.objectives) < 2:
+            raise OptimisationError("acquisition 'parego' needs two or more objectives")
+        models, Xd, X = self._fit_models(state, configs)
+        n_samples = next(iter(models.values()))[2].shape[0] if models else 1
+        feasible, obj_ok = self._feasibility(state)       # of the evaluations: the same for every sample
+        if parego:
+            pof = self._log_pof(state, models, 0, len(configs))
+            if not np.any(feasible & obj_ok):
+                return pof
+            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
+        if self.acquisition == "ts":
+            return self._thompson(state, models, X, configs, feasible, obj_ok)
+        per_sample = np.array([self._log_acquisition(state, models, k, feasible, obj_ok) for k in range(n_samples)])
+        if n_samples == 1:
+            return per_sample[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # log of the mean over the samples of the acquisition (-inf where it is 0 in every sample)
+            return logsumexp(per_sample, axis=0) - np.log(n_samples)
+
+    def _fit_models(self, state: SearchState, configs: list[dict]) -> tuple[dict, np.ndarray, np.ndarray]:
+        # One GP per modelled output (the objectives, or none with ParEGO, and the constrained outputs), fitted to
+        # every evaluation, with its predictions at ``configs``: ({output: (gp, y, mu, sd)}, Xd, X), the
+        # predictions (samples, candidates) on the model's scale. Remembers the fit in ``self._last``.
         done_cfgs = [c for c, _ in state.complete]
         enc = {"linked": self.linked, "log_inputs": self.log_inputs}
         Xd = self._cands.encode(done_cfgs, **enc)
         X = self._cands.encode(configs, **enc)
         parego = self.acquisition == "parego"
-        if parego and len(state.objectives) < 2:
-            raise OptimisationError("acquisition 'parego' needs two or more objectives")
         metrics = list(dict.fromkeys([*([] if parego else state.objectives),
                                       *(c.metric for c in state.constraints)]))
         models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -549,21 +577,7 @@ class BOStrategy(Strategy):
         # the mean is noise-free; over hyper-parameter samples, the mean and sd of the mixture
         self._last = {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
                       for m, (gp, _, mu, sd) in models.items()}
-        n_samples = next(iter(models.values()))[2].shape[0] if models else 1
-        feasible, obj_ok = self._feasibility(state)       # of the evaluations: the same for every sample
-        if parego:
-            pof = self._log_pof(state, models, 0, len(configs))
-            if not np.any(feasible & obj_ok):
-                return pof
-            return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
-        if self.acquisition == "ts":
-            return self._thompson(state, models, X, configs, feasible, obj_ok)
-        per_sample = np.array([self._log_acquisition(state, models, k, feasible, obj_ok) for k in range(n_samples)])
-        if n_samples == 1:
-            return per_sample[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # log of the mean over the samples of the acquisition (-inf where it is 0 in every sample)
-            return logsumexp(per_sample, axis=0) - np.log(n_samples)
+        return models, Xd, X
 
     def kernel_for(self, n_objectives: int) -> str:
         """The kernel the GPs use in a study of ``n_objectives`` objectives (``"auto"`` resolved)."""
@@ -729,7 +743,7 @@ class BOStrategy(Strategy):
             span = np.where(span > 1e-12 * np.maximum(1.0, np.abs(front.max(axis=0))), span, span_all)
             rule = front.max(axis=0) + 0.1 * span
         else:
-            rule = Yall.max(axis=0) + 0.1 * span_all
+            rule = observed_reference(Yall)
         return rule if stated is None else np.where(np.isnan(stated), rule, stated)
 
     def _parego(self, state, Xd, X, feasible, obj_ok) -> np.ndarray:
