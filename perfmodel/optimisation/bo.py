@@ -469,6 +469,8 @@ class BOStrategy(Strategy):
         remaining configurations beyond it add nothing). With constraints, only candidates whose predicted
         means meet every limit count. Returns ``{"found_share_mean", "found_share_optimistic",
         "remaining"}`` (shares in (0, 1]: 1 means nothing left to gain), or None where it does not apply."""
+        if not np.isfinite(z) or z < 0:
+            raise OptimisationError(f"the band's half-width must be a finite number of sd >= 0, got {z!r}")
         if len(state.objectives) < 2 or self.acquisition == "parego" or len(state.complete) < 2:
             return None
         got = self._usable(state)

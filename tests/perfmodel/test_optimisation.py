@@ -822,6 +822,12 @@ def test_front_outlook_compares_the_observed_front_with_the_models_view_of_the_r
     # evaluated everywhere: nothing is left, and the shares say so without fitting anything
     full = optimize(Toy(space), ["time", "power"], space=space, budget=space.size, n_init=6, seed=0)
     assert full.front_outlook() == {"found_share_mean": 1.0, "found_share_optimistic": 1.0, "remaining": 0}
+    strategy = study._strategy
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(OptimisationError, match="band's half-width"):
+            strategy.front_outlook(study._state(), z=bad)
+    assert strategy.front_outlook(study._state(), z=0.0)["found_share_optimistic"] == pytest.approx(
+        got["found_share_mean"])                                  # no band: the optimistic share is the mean's
 
 
 def test_front_outlook_needs_a_feasible_evaluation():
