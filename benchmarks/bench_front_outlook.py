@@ -9,10 +9,14 @@ benchmark's score (HV ratio against the true front with the scoring reference)::
 
     PYTHONPATH=. python benchmarks/bench_front_outlook.py --seeds 0-9 --raw outlook_s09.csv
     PYTHONPATH=. python benchmarks/bench_front_outlook.py --from-raw outlook_s09.csv,outlook_s1019.csv
+    # looks every 5 evaluations to 80: extending a 40-evaluation budget (optimize(extend_to=80)) read off them
+    PYTHONPATH=. python benchmarks/bench_front_outlook.py --seeds 0-9 --budgets 25,30,35,40,45,50,55,60,65,70,75,80
 
 The summary: rank correlation of each outlook with the truth and with the score, how often the optimistic share
 is at or below the true share (the band holds), and how well a rule "the run fell short where the share is below
-x" finds the runs that scored below 0.99.
+x" finds the runs that scored below 0.99; and, where the looks are regular, what extending a budget while the
+means expect more (``optimize(extend_to=...)``: the same runs, since a look does not change a run) gives against
+fixed budgets.
 """
 
 from __future__ import annotations
@@ -36,16 +40,20 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from bench_optimisation import DEFAULT_FILES, KNOBS, OBJECTIVES, replay, true_front  # noqa: E402
 from perfmodel.optimisation.bo import observed_reference  # noqa: E402
 from perfmodel.optimisation import Study  # noqa: E402
+from perfmodel.optimisation.study import EXTEND_GAIN  # noqa: E402
 from perfmodel.pareto import hypervolume  # noqa: E402
 from perfmodel.reports.markdown import md_table  # noqa: E402
 
 
-def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: list[str]) -> list[dict]:
+def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: list[str],
+        reference_table: bool = False) -> list[dict]:
     platform = replay(path, knobs, objectives)
     table = platform.frame()
     Y_all = table[objectives].to_numpy(float)
     _, ref_score, hv_true = true_front(Y_all)
-    study = Study(platform.space(), objectives, seed=seed, source=platform.source)
+    # --reference-table: the score's reference point stated (an oracle user, as bench_optimisation's reference=table)
+    options = {"reference": dict(zip(objectives, map(float, ref_score)))} if reference_table else None
+    study = Study(platform.space(), objectives, seed=seed, source=platform.source, bo_options=options)
     rows, t0 = [], time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -55,7 +63,7 @@ def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: 
             if study.n_told not in budgets:
                 continue
             Y = study.results()[objectives].to_numpy(float)
-            ref = observed_reference(Y)                                       # the outlook's own
+            ref = ref_score if reference_table else observed_reference(Y)     # the outlook's own
             outlook = study.front_outlook()
             rows.append({"file": os.path.basename(path), "seed": seed, "evaluations": study.n_told,
                          "outlook_mean": outlook["found_share_mean"],
@@ -68,6 +76,7 @@ def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: 
 
 
 def summarise(df: pd.DataFrame, level: float, gain: float) -> None:
+    warnings.simplefilter("ignore", category=RuntimeWarning)  # scipy: a constant share (1 in every run) has no rho
     out = []
     for b, g in df.groupby("evaluations"):
         short = g["hv_ratio"] < level
@@ -102,6 +111,38 @@ def summarise(df: pd.DataFrame, level: float, gain: float) -> None:
     print(md_table(pd.DataFrame(lines)))
 
 
+def extension(df: pd.DataFrame, level: float, gain: float, budget: int) -> None:
+    """``optimize(extend_to=...)`` read off the looks: from ``budget`` on, a run stops at the first look where
+    the means expect no more than ``gain`` of the hypervolume, else at its last look (the cap); against fixed
+    budgets at every look from ``budget`` on."""
+    looks = sorted(df["evaluations"].unique())
+    if budget not in looks:
+        print(f"\n(no look at {budget} evaluations: no extension table)")
+        return
+    lines = []
+
+    def line(name, picks):
+        hv, ev = np.array([p[0] for p in picks]), np.array([p[1] for p in picks])
+        lines.append({"rule": name, "runs": len(picks), f">= {level}": int((hv >= level).sum()),
+                      ">= 0.98": int((hv >= 0.98).sum()), "worst HV ratio": round(float(hv.min()), 4),
+                      "evaluations: median": float(np.median(ev)), "mean": round(float(ev.mean()), 1),
+                      "most": int(ev.max())})
+
+    runs = [g.sort_values("evaluations") for _, g in df.groupby(["file", "seed"])]
+    for b in (b for b in looks if b >= budget):
+        line(f"fixed budget {b}", [(float(g.loc[g["evaluations"] == b, "hv_ratio"].iloc[0]), b) for g in runs])
+    picks = []
+    for g in runs:
+        g = g[g["evaluations"] >= budget]
+        stop = np.flatnonzero(g["outlook_mean"].to_numpy() >= 1.0 - gain)
+        i = int(stop[0]) if len(stop) else len(g) - 1
+        picks.append((float(g["hv_ratio"].iloc[i]), int(g["evaluations"].iloc[i])))
+    line(f"budget {budget}, extended to {looks[-1]} while the means expect > {gain:.2%}", picks)
+    print(f"\nExtending the budget (optimize(extend_to=...)), looks every {int(np.diff(looks).min())} "
+          "evaluations:\n")
+    print(md_table(pd.DataFrame(lines)))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", default=DEFAULT_FILES, help="glob of grid files (default: the four Xception grids)")
@@ -111,13 +152,21 @@ def main(argv=None) -> int:
                     help="two minimised objective columns (default inference_time,power_consumption)")
     ap.add_argument("--budgets", default="20,40", help="evaluations at which to look (default 20,40)")
     ap.add_argument("--level", type=float, default=0.99, help="an HV ratio below this is a short run (0.99)")
-    ap.add_argument("--gain", type=float, default=1e-4,
-                    help="the 'expects more' rule: mean share below 1 - GAIN (default 1e-4, i.e. 0.01 %%)")
+    ap.add_argument("--gain", type=float, default=EXTEND_GAIN,
+                    help="the 'expects more' rule: mean share below 1 - GAIN (default the library's "
+                         f"EXTEND_GAIN, {EXTEND_GAIN:g})")
+    ap.add_argument("--extend-from", type=int, default=40,
+                    help="the budget an extended study starts looking at (default 40; needs a look there)")
+    ap.add_argument("--reference-table", action="store_true",
+                    help="state the score's reference point (the true front's nadir + 10 %% of its range) to the "
+                         "study, so that the search and the outlook answer the score's question")
     ap.add_argument("--raw", help="write every (file, seed, budget) row here")
     ap.add_argument("--from-raw", help="comma list of raw files to summarise instead of running")
     args = ap.parse_args(argv)
     if args.from_raw:
-        summarise(pd.concat([pd.read_csv(f) for f in args.from_raw.split(",")]), args.level, args.gain)
+        df = pd.concat([pd.read_csv(f) for f in args.from_raw.split(",")])
+        summarise(df, args.level, args.gain)
+        extension(df, args.level, args.gain, args.extend_from)
         return 0
     lo, _, hi = args.seeds.partition("-")
     seeds = range(int(lo), int(hi or lo) + 1)
@@ -128,10 +177,11 @@ def main(argv=None) -> int:
     rows = []
     for seed in tqdm(seeds, desc="seeds"):
         for path in files:
-            rows += run(path, seed, budgets, args.knobs.split(","), args.objectives.split(","))
+            rows += run(path, seed, budgets, args.knobs.split(","), args.objectives.split(","), args.reference_table)
             if args.raw:
                 pd.DataFrame(rows).to_csv(args.raw, index=False)
     summarise(pd.DataFrame(rows), args.level, args.gain)
+    extension(pd.DataFrame(rows), args.level, args.gain, args.extend_from)
     return 0
 
 

@@ -43,6 +43,8 @@ KERNELS = ("rbf", "matern52", "additive", "select", "average")
 PRIOR_DESIGNS = ("front", "model", "trusted", "space")
 # perfmodel.optimisation.strategies.EHVI_UNITS, likewise
 EHVI_UNITS = ("model", "output")
+# perfmodel.optimisation.study.EXTEND_GAIN, likewise
+EXTEND_GAIN = 1e-4
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -66,6 +68,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
+    p.add_argument("--extend-to", type=int, default=None, metavar="N",
+                   help="bo, two or more objectives: after --budget, go on 5 evaluations at a time up to N in all "
+                        "while the surrogate's predicted means still expect more than --extend-gain of the "
+                        "hypervolume (a model's view: see docs/optimisation.md)")
+    p.add_argument("--extend-gain", type=float, default=EXTEND_GAIN, metavar="SHARE",
+                   help=f"share of the hypervolume that keeps an extended study going (default {EXTEND_GAIN:g})")
     p.add_argument("--init", type=int, default=None,
                    help="initial design size: bo's Latin hypercube, tpe's random start-up trials, nsga2's "
                         "population (default: 10 for bo with --prior, tpe and nsga2, 6 otherwise, --source included; "
@@ -193,6 +201,10 @@ def run(args) -> int:
         raise OptimisationError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.batch_size > args.budget:
         raise OptimisationError(f"--batch-size {args.batch_size} is larger than --budget {args.budget}")
+    if args.extend_to is not None and args.extend_to < args.budget:
+        raise OptimisationError(f"--extend-to {args.extend_to} is smaller than --budget {args.budget}")
+    if not 0 < args.extend_gain < 1:
+        raise OptimisationError(f"--extend-gain must be a share in (0, 1), got {args.extend_gain}")
     if not 0.5 <= args.confidence < 1:
         raise OptimisationError(f"--confidence must be in [0.5, 1), got {args.confidence}")
     if args.prior_design and not (args.prior or args.source):
@@ -262,7 +274,8 @@ def run(args) -> int:
                              constraints=constraints, seed=args.seed, storage=args.study,
                              resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
                              prior_mean=prior_mean or None, constraint_models=constraint_models,
-                             batch_size=args.batch_size, bo_options=bo_options or None, guidance=guidance)
+                             batch_size=args.batch_size, bo_options=bo_options or None, guidance=guidance,
+                             extend_to=args.extend_to, extend_gain=args.extend_gain)
     finally:
         # a fleet measurer holds a connection to the scheduler: closed however the study ends
         if callable(getattr(evaluator, "close", None)):
@@ -275,7 +288,7 @@ def run(args) -> int:
     if args.output:
         write_csv(args.output, results, error=OptimisationError, what="results file")
     if not args.quiet:
-        _summary(study, results, evaluator if args.table else None)
+        _summary(study, results, evaluator if args.table else None, args.extend_gain)
     return 0
 
 
@@ -348,7 +361,7 @@ def _constraint_models(paths, space, constraints, network, confidence) -> list:
     return out
 
 
-def _summary(study, results, replay) -> None:
+def _summary(study, results, replay, extend_gain: float = EXTEND_GAIN) -> None:
     objectives = list(study.objectives)
     n_ok = int((results["state"] == "complete").sum())
     n_failed = int((results["state"] == "failed").sum())
@@ -360,6 +373,15 @@ def _summary(study, results, replay) -> None:
     if weights:
         print("learned prior weight (1: the model taken as it is, 0: ignored): "
               + ", ".join(f"{m} {w:.2f}" for m, w in weights.items()))
+    if study.extension:
+        n, share = study.extension[-1]
+        looks = ", ".join(f"{k} ({1 - s:.3%})" for k, s in study.extension)
+        if share >= 1.0 - extend_gain:
+            why = f"the predicted means expect no more than {extend_gain:.2%} of the hypervolume"
+        else:
+            why = "the most allowed"
+        print(f"budget {'extended to' if len(results) > study.extension[0][0] else 'kept at'} {len(results)} "
+              f"evaluations: {why} (more hypervolume the predicted means expected at each look: {looks})")
     outlook = study.front_outlook()
     if outlook is not None and outlook["remaining"]:
         print(f"surrogate's outlook: the front found holds {outlook['found_share_mean']:.1%} of the hypervolume "

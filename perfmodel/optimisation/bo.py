@@ -466,9 +466,11 @@ class BOStrategy(Strategy):
         predictive sd, 95 % by default) is added to the observed feasible evaluations, and the hypervolume of
         the observed front is compared with that of the joint front, in the objectives' own units, with the
         reference point of the ``"observed"`` rule (the worst observed value + 10 % of the observed range;
-        remaining configurations beyond it add nothing). With constraints, only candidates whose predicted
-        means meet every limit count. Returns ``{"found_share_mean", "found_share_optimistic",
-        "remaining"}`` (shares in (0, 1]: 1 means nothing left to gain), or None where it does not apply."""
+        remaining configurations beyond it add nothing), or the user's where one is stated (objectives it
+        does not name take the rule). With constraints, only candidates whose predicted means meet every
+        limit count. Returns ``{"found_share_mean", "found_share_optimistic", "remaining"}`` (shares in
+        [0, 1]: 1 means nothing left to gain, 0 that nothing found lies within a stated reference point
+        while the model predicts something does), or None where it does not apply."""
         if not np.isfinite(z) or z < 0:
             raise OptimisationError(f"the band's half-width must be a finite number of sd >= 0, got {z!r}")
         if len(state.objectives) < 2 or self.acquisition == "parego" or len(state.complete) < 2:
@@ -478,14 +480,17 @@ class BOStrategy(Strategy):
             return None
         Y, _ = got
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
-        ref = observed_reference(Y)
         configs, _ = self._cands.remaining(state)
-        found = hypervolume(Y, ref)
         out = {"found_share_mean": 1.0, "found_share_optimistic": 1.0, "remaining": len(configs)}
-        if not configs or found <= 0:
+        if not configs:
             return out
         with threadpool_limits(1):
             self._fit_models(state, configs)           # the GPs' predictions; no acquisition is needed
+        ref = observed_reference(Y)
+        stated = self._stated(state, self._last, np.ones(len(state.objectives), dtype=bool))  # objectives' units
+        if stated is not None:
+            ref = np.where(np.isnan(stated), ref, stated)
+        found = hypervolume(Y, ref)
 
         def outputs(m: str, shift: float) -> np.ndarray:
             gp, _, mu, sd = self._last[m]

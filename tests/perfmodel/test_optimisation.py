@@ -847,3 +847,101 @@ def test_front_outlook_applies_to_the_gp_with_two_or_more_objectives_only():
                     strategy="random").front_outlook() is None
     assert optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0,
                     acquisition="parego").front_outlook() is None
+
+
+# ------------------------------------------------------------------------------------ extending the budget
+def _scripted_outlook(monkeypatch, shares):
+    """Study.front_outlook answering the given mean shares in turn (then the last one again)."""
+    seen = []
+
+    def outlook(self):
+        seen.append(self.n_told)
+        share = shares[min(len(seen), len(shares)) - 1]
+        return {"found_share_mean": share, "found_share_optimistic": share, "remaining": 1}
+
+    monkeypatch.setattr(Study, "front_outlook", outlook)
+    return seen
+
+
+def test_extend_to_goes_on_while_the_outlook_expects_more_and_stops_when_it_does_not(monkeypatch):
+    space = small_space()
+    seen = _scripted_outlook(monkeypatch, [0.99, 0.995, 1.0 - 5e-5])
+    study = optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0, extend_to=30,
+                     extend_step=3)
+    assert seen == [8, 11, 14]                                  # a look at the budget, then every 3 evaluations
+    assert study.n_told == 14                                   # 0.005 % left < the default 0.01 %: stop
+    assert study.extension == [(8, 0.99), (11, 0.995), (14, 1.0 - 5e-5)]
+    # a larger gain threshold stops at the first look
+    _scripted_outlook(monkeypatch, [0.99])
+    assert optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0, extend_to=30,
+                    extend_gain=0.02).n_told == 8
+
+
+def test_extend_to_is_the_most_evaluated_and_batches_keep_to_it(monkeypatch):
+    space = small_space()
+    seen = _scripted_outlook(monkeypatch, [0.9])                # always expects more
+    study = optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0, extend_to=15,
+                     extend_step=3, batch_size=2)
+    assert study.n_told == 15 and seen == [8, 11, 14]           # the last step is cut to the cap
+    toy = Toy(space)
+    _scripted_outlook(monkeypatch, [0.9])
+    big = optimize(toy, ["time", "power"], space=space, budget=40, n_init=6, seed=0, extend_to=500)
+    assert big.n_told == space.size and max(toy.calls.values()) == 1   # capped at the space, nothing twice
+
+
+def test_extend_to_with_the_real_outlook_stops_only_where_the_model_expects_little():
+    space = small_space()
+    study = optimize(Toy(space), ["time", "power"], space=space, budget=8, n_init=6, seed=0, extend_to=24,
+                     extend_step=4)
+    looks = study.extension
+    assert looks and looks[0][0] == 8 and all(0 < s <= 1 for _, s in looks)
+    assert all(s < 1 - 1e-4 for _, s in looks[:-1])            # every look but the last went on
+    assert [n for n, _ in looks] == list(range(8, 8 + 4 * len(looks), 4))
+    last_n, last_share = looks[-1]
+    assert study.n_told == (last_n if last_share >= 1 - 1e-4 else 24)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"extend_to": 5}, "at least the budget"),
+    ({"extend_to": 20.5}, "at least the budget"),
+    ({"extend_to": 20, "extend_gain": 0.0}, r"share in \(0, 1\)"),
+    ({"extend_to": 20, "extend_gain": 1.0}, r"share in \(0, 1\)"),
+    ({"extend_to": 20, "extend_step": 0}, "positive integer"),
+    ({"extend_to": 20, "objectives": ["time"]}, "two or more objectives"),
+    ({"extend_to": 20, "strategy": "random"}, "the bo strategy"),
+    ({"extend_to": 20, "acquisition": "parego"}, "not ParEGO"),
+])
+def test_extend_to_refuses_what_it_cannot_do_before_anything_is_stored(tmp_path, kwargs, match):
+    space = small_space()
+    kwargs = dict(kwargs)
+    objectives = kwargs.pop("objectives", ["time", "power"])
+    storage = tmp_path / "study.sqlite"
+    toy = Toy(space)
+    with pytest.raises(OptimisationError, match=match):
+        optimize(toy, objectives, space=space, budget=8, n_init=6, seed=0, storage=str(storage), **kwargs)
+    assert not storage.exists() and not toy.calls
+
+
+def test_front_outlook_uses_a_stated_reference_point():
+    from perfmodel.optimisation.bo import observed_reference
+
+    space = small_space()
+    study = optimize(Toy(space), ["time", "power"], space=space, budget=10, n_init=6, seed=0)
+    strategy, state = study._strategy, study._state()
+    rule = study.front_outlook()
+    ref = observed_reference(study.results()[["time", "power"]].to_numpy(float))
+    strategy.reference = {"time": float(ref[0]), "power": float(ref[1])}    # the rule's own point, stated
+    same = strategy.front_outlook(state)
+    assert same["found_share_mean"] == pytest.approx(rule["found_share_mean"])
+    assert same["found_share_optimistic"] == pytest.approx(rule["found_share_optimistic"])
+    strategy.reference = {"time": float(ref[0]) * 50}                       # looser in time; power keeps the rule
+    loose = strategy.front_outlook(state)
+    assert loose["found_share_optimistic"] != pytest.approx(rule["found_share_optimistic"])
+    assert 0 < loose["found_share_optimistic"] <= loose["found_share_mean"] <= 1
+
+
+def test_extend_to_goes_on_while_no_evaluation_is_feasible():
+    space = small_space()
+    study = optimize(Toy(space), ["time", "power"], space=space, budget=6, n_init=6, seed=0, extend_to=12,
+                     extend_step=3, constraints=["other <= 1"])          # nothing meets it (other = 3)
+    assert study.n_told == 12 and study.extension == [(6, 0.0), (9, 0.0)]

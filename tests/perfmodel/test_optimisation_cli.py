@@ -322,3 +322,27 @@ def test_the_surrogates_outlook_is_reported_for_bo_with_two_objectives(capsys, g
     for other in (["--objectives", "time,power", "--strategy", "random"], ["--objectives", "time"]):
         assert main(["explore", *common, *other]) == 0
         assert "surrogate's outlook" not in capsys.readouterr().out
+
+
+def test_extend_to_goes_past_the_budget_reports_why_and_is_checked(capsys, tmp_path, grid_csv):
+    from perfmodel.commands import explore as explore_command
+    from perfmodel.optimisation.study import EXTEND_GAIN
+
+    assert explore_command.EXTEND_GAIN == EXTEND_GAIN
+    path, _ = grid_csv
+    out = tmp_path / "run.csv"
+    base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--budget", "8", "--init", "5"]
+    # a large gain: the study stops at its budget, and says so
+    assert main(["explore", *base, "--extend-to", "20", "--extend-gain", "0.5", "-o", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 8
+    assert "budget kept at 8 evaluations: the predicted means expect no more than 50.00%" in capsys.readouterr().out
+    study = tmp_path / "s.sqlite"
+    assert explore(*base, "--study", str(study)) == 0
+    before = study.read_bytes()
+    for args, msg in ((["--extend-to", "5"], "--extend-to 5 is smaller than --budget 8"),
+                      (["--extend-to", "20", "--extend-gain", "0"], "--extend-gain must be a share in (0, 1)"),
+                      (["--extend-to", "20", "--strategy", "random"], "needs the surrogate's front outlook"),
+                      (["--extend-to", "20", "--acquisition", "parego"], "not ParEGO")):
+        assert explore(*base, "--study", str(study), "--resume", *args) == 2
+        assert msg in err(capsys)
+    assert study.read_bytes() == before
