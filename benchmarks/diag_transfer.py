@@ -5,7 +5,8 @@ Three parts, on the four flexibo-tx2 xception grids (replays, no GPU):
 * ``relations``: how each transfer pair's grids relate over all 768 configurations (the benchmark's pairs:
   200<-400, 400<-200, 600<-400, 800<-600): Spearman rho, the least-squares affine map of log values
   (slope, residual std against the target's own std), the share of the target's log-variance each knob
-  explains (a one-way ANOVA eta^2, per grid), how many true-front configurations the two grids share and in
+  explains (a one-way ANOVA eta^2, per grid) and all of them as additive factors, alone and with their pairwise
+  interactions (least-squares R^2), how many true-front configurations the two grids share and in
   which non-dominated layer of the source grid the target's front points lie.
 * ``bounds``: BO (the benchmark's ``bo-transfer`` settings, initial design 10) with two priors that no
   transfer from 40 evaluations can beat, HV ratio at 10 and 20 evaluations: ``oracle`` (the target grid's
@@ -28,6 +29,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import statsmodels.formula.api as smf
 from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,16 +73,22 @@ def relations(files: list[str]) -> list[str]:
                       f"({lay.min()}-{lay.max()}) |")
     lines += ["", "| target <- source | true front points | shared with the source's front | their layer in the "
               "source grid, median (range) |", "|---|---|---|---|", *fronts, ""]
-    lines += ["| grid | output | " + " | ".join(["cores", "core_freq", "gpu_freq", "emc_freq"]) + " |",
-              "|---|---|---|---|---|---|"]
+    knobs = ("cores", "core_freq", "gpu_freq", "emc_freq")
+    lines += ["| grid | output | " + " | ".join(knobs) + " | every knob's levels (R^2) | and every pair's |",
+              "|---|---|---|---|---|---|---|---|"]
+    main_effects = " + ".join(f"C({k})" for k in knobs)
     for f in files:
         d = pd.read_csv(f)
         d["cores"] = 1 + d["core1_status"] + d["core2_status"] + d["core3_status"]
         for m in B.OBJECTIVES:
             y = np.log(d[m])
-            eta = [d.assign(y=y).groupby(k)["y"].transform("mean").var() / y.var()
-                   for k in ("cores", "core_freq", "gpu_freq", "emc_freq")]
-            lines.append(f"| {name(f)} | {m} | " + " | ".join(f"{e:.2f}" for e in eta) + " |")
+            eta = [d.assign(y=y).groupby(k)["y"].transform("mean").var() / y.var() for k in knobs]
+            # least squares on every level of every knob as a factor (additive in log space), then with every
+            # pairwise interaction of levels as well
+            r2 = [smf.ols(f"y ~ {terms}", d.assign(y=y)).fit().rsquared
+                  for terms in (main_effects, f"({main_effects}) ** 2")]
+            lines.append(f"| {name(f)} | {m} | " + " | ".join(f"{e:.2f}" for e in eta) + " | "
+                         + " | ".join(f"{r:.3f}" for r in r2) + " |")
     return lines
 
 
