@@ -635,6 +635,20 @@ class ConfigSpace:
         keep = tuple(c for c in self.constraints if c.names <= set(names))
         return ConfigSpace(knobs, keep, None, self.name)
 
+    def restrict(self, configs: Iterable[Mapping[str, Any]], name: str | None = None) -> ConfigSpace:
+        """The same knobs, over exactly ``configs`` (feasible configurations of this space): a candidate space.
+
+        E.g. the configurations a search may still ask once some are ruled out before it starts (a-priori
+        constraints): a design drawn from it lands on ``configs`` alone, with this space's vectors.
+        """
+        rows = []
+        for cfg in configs:
+            out = self.validate(cfg)                  # its one-line error names a configuration outside the space
+            rows.append(tuple(out[n] for n in self.names))
+        if not rows:
+            raise ConfigError("a restricted space needs at least one configuration")
+        return ConfigSpace(self.knobs, self.constraints, tuple(rows), self.name if name is None else name)
+
     # -- persistence
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -119,7 +119,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "one end of a knob's range)")
     g.add_argument("--constraint-model", action="append", default=[], metavar="FILE",
                    help="model(s) predicting the outputs of --constraint: configurations predicted infeasible "
-                        "with probability >= --confidence are skipped before any measurement (HyperPower)")
+                        "with probability >= --confidence are skipped before any measurement (HyperPower); "
+                        "on the TX2 grids this halved the measurements of infeasible configurations but skipped "
+                        "the constrained optimum, which lies at the limit, in up to a third of the runs "
+                        "(docs/optimisation-results.md)")
     g.add_argument("--confidence", type=float, default=0.95,
                    help="probability of infeasibility above which --constraint-model skips (default 0.95)")
     g.add_argument("--batch-size", type=int, default=1, metavar="Q",

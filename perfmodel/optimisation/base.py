@@ -48,6 +48,9 @@ class SearchState:
     number: int                                   # number of the trial being asked (0-based)
     complete: list[tuple[dict, dict]]             # (config, outputs) of successful evaluations
     taken: set[str]                               # config keys of every trial (complete, failed, pending)
+    # config keys ruled out before the search (a-priori constraints; also in ``taken``): never to be asked,
+    # and no part of the space an initial design should cover
+    ruled_out: frozenset[str] = frozenset()
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng([int(self.seed) & 0xFFFFFFFF, self.number, salt])

@@ -311,7 +311,13 @@ class BOStrategy(Strategy):
         space-filling and half spread along the front the priors predict (or the source study measured):
         a warm start that costs at most half the design when the priors or the source are wrong."""
         if self._init is None:
-            n = min(self.n_init, int(min(self.space.size, MAX_CANDIDATES)))
+            space = self.space
+            if state.ruled_out and self._cands.finite:
+                # spread over the configurations the search may ask, not over the whole space (a-priori
+                # constraints can rule out most of it: a design drawn there would lose most of its points)
+                space = space.restrict([c for c, k in zip(self._cands.configs, self._cands.keys)
+                                        if k not in state.ruled_out])
+            n = min(self.n_init, int(min(space.size, MAX_CANDIDATES)))
             by_prior = all(m in self.prior_mean for m in state.objectives)
             by_source = bool(self.source_data) and all(
                 np.isfinite([float(o.get(m, np.nan)) for _, o in self.source_data]).sum() >= 2
@@ -320,7 +326,7 @@ class BOStrategy(Strategy):
             n_fill = n - n // 2 if guided else n
             self._n_fill = n_fill
             # "trusted" keeps the whole plain design to fall back on (its first n_fill points come first)
-            self._init = design_sample(self.space, n if self.prior_design == "trusted" else n_fill, self.design,
+            self._init = design_sample(space, n if self.prior_design == "trusted" else n_fill, self.design,
                                        state.seed)
             if guided and self.prior_design == "front":
                 exclude = {config_key(c) for c in self._init}

@@ -261,7 +261,7 @@ class Study:
             space=self.space, objectives=self.objectives, maximize=self.maximize, constraints=self.constraints,
             seed=self.seed, number=len(self._trials),
             complete=[(t.config, t.outputs) for t in self._trials if t.state == "complete"],
-            taken={config_key(t.config) for t in self._trials} | self._rejected)
+            taken={config_key(t.config) for t in self._trials} | self._rejected, ruled_out=frozenset(self._rejected))
 
     def ask(self) -> Trial | None:
         """The next configuration to evaluate, or ``None`` when every configuration has been tried."""

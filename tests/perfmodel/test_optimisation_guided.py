@@ -340,6 +340,31 @@ def test_a_priori_constraint_skips_predicted_infeasible_configurations():
     assert study.front()["time"].min() == best
 
 
+@pytest.mark.parametrize("strategy", ["bo", "random", "tpe"])
+def test_a_priori_constraint_draws_the_whole_initial_design_from_the_configurations_kept(strategy):
+    # power <= 6 keeps 15 of the 48 configurations: a design drawn over the whole space would lose most of
+    # its points to the rejected ones (the search would start from one or two measurements)
+    def predict(configs):
+        p = np.array([outputs(c)["power"] for c in configs], float)
+        return p, 0.01 * p
+    mc = ModelConstraint(OutputConstraint.parse("power<=6"), predict)
+    study = Study(space(), ["time"], constraints=["power<=6"], n_init=6, seed=3, strategy=strategy,
+                  constraint_models=[mc])
+    kept = {config_key(c) for c in space().grid() if outputs(c)["power"] <= 6}
+    assert len(kept) == 15 and len(study.skipped) == 33
+    trials = []
+    for _ in range(6):
+        t = study.ask()
+        study.tell(t, outputs(t.config))
+        trials.append(t)
+    assert all(config_key(t.config) in kept for t in trials)
+    assert len({config_key(t.config) for t in trials}) == 6
+    if strategy == "bo":
+        assert [t.phase for t in trials] == ["design"] * 6
+    # the study itself still describes, stores and validates against the whole space
+    assert study.space.size == 48 and study.settings["space"] == space().to_dict()
+
+
 def test_a_priori_constraint_probability_uses_the_model_std():
     c = OutputConstraint.parse("power<=10")
     sure = ModelConstraint(c, lambda cs: (np.full(len(cs), 12.0), np.full(len(cs), 0.1)))

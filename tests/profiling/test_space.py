@@ -154,6 +154,21 @@ def test_from_table_is_a_candidate_space():
         ConfigSpace.from_table(pd.DataFrame({"a": [1, None]}), ["a"])
 
 
+def test_restrict_searches_exactly_the_configurations_given_with_the_same_vectors():
+    sp = ConfigSpace((Integer("a", 0, 3), Ordinal("b", (1, 2, 4))), ("a + b <= 5",))
+    kept = [{"a": 3, "b": 2}, {"a": 0, "b": 1}, {"a": 1, "b": 4}]
+    sub = sp.restrict(kept, name="kept")
+    assert sub.size == 3 and sub.name == "kept" and sub.knobs == sp.knobs
+    assert [config_key(c) for c in sub.grid()] == [config_key(c) for c in kept]
+    assert np.array_equal(sub.to_matrix(kept), sp.to_matrix(kept))     # the same encoding as the whole space
+    assert not sub.is_feasible({"a": 2, "b": 2}) and sp.is_feasible({"a": 2, "b": 2})
+    assert {config_key(c) for c in sub.sample(3, "lhs", seed=0)} == {config_key(c) for c in kept}
+    with pytest.raises(ConfigError, match="violates constraint"):
+        sp.restrict([{"a": 3, "b": 4}])                             # not a configuration of the space
+    with pytest.raises(ConfigError, match="at least one"):
+        sp.restrict([])
+
+
 def test_size_and_default():
     sp = space()
     assert math.isinf(sp.size)
