@@ -80,12 +80,12 @@ def _transfer_model(source: str) -> ConfigModel:
 
 def run(platform, table: pd.DataFrame, limit: float, seed: int, budget: int, model=None,
         confidence: float = 0.95, as_prior: bool = False, metric: str = POWER) -> dict:
-    """One constrained study; with ``model``, its a-priori constraint on power (and with ``as_prior`` the
-    power GP's prior mean)."""
+    """One constrained study (``metric <= limit``); with ``model``, its a-priori constraint on ``metric`` (and
+    with ``as_prior`` the prior mean of that output's GP)."""
     feasible = table[metric] <= limit
     best_row = table.loc[feasible, TIME].idxmin()
     true_best = float(table.loc[best_row, TIME])
-    power_of = {config_key(dict(zip(KNOBS, r))): p for r, p in zip(table[KNOBS].itertuples(index=False),
+    value_of = {config_key(dict(zip(KNOBS, r))): p for r, p in zip(table[KNOBS].itertuples(index=False),
                                                                     table[metric])}
     optimum_key = config_key(dict(zip(KNOBS, table.loc[best_row, KNOBS])))
     constraint = OutputConstraint(metric, "<=", limit)
@@ -95,7 +95,7 @@ def run(platform, table: pd.DataFrame, limit: float, seed: int, budget: int, mod
         extra["constraint_models"] = [prior.constraint(constraint, confidence=confidence)]
         if as_prior:
             extra["prior_mean"] = {metric: prior.mean_function(metric)}
-    out = {"limit_w": limit, "n_feasible": int(feasible.sum())}
+    out = {"limit": limit, "n_feasible": int(feasible.sum())}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -106,10 +106,10 @@ def run(platform, table: pd.DataFrame, limit: float, seed: int, budget: int, mod
                        skipped_feasible=int(feasible.sum()), optimum_skipped=True)
             return out
     skipped = [config_key(c) for c in study.skipped]
-    missing = [k for k in skipped if k not in power_of]
+    missing = [k for k in skipped if k not in value_of]
     if missing:
         raise SystemExit(f"a skipped configuration is not in the table: {missing[0]}")
-    skipped_feasible = sum(power_of[k] <= limit for k in skipped)
+    skipped_feasible = sum(value_of[k] <= limit for k in skipped)
     res = study.results()
     t = np.where(res["feasible"], res[TIME], np.inf)
     traj = np.minimum.accumulate(t) / true_best
@@ -205,10 +205,12 @@ def main(argv=None) -> int:
         ap.error(f"--confidence must be in [0.5, 1), got {args.confidence}")
     if not 0 < args.sample_fraction < 1:
         ap.error(f"--sample-fraction must be in (0, 1), got {args.sample_fraction}")
+    if args.file and not os.path.isfile(args.file):
+        ap.error(f"--file: no such file: {args.file}")
     if args.file and "transfer" in models:
         ap.error("--file: the transfer model needs the neighbouring grids; leave it out of --models")
-    if args.budget < 10:
-        ap.error("--budget must be at least 10")
+    if args.budget < 20:
+        ap.error("--budget must be at least 20 (the tables report 10, 20 and the budget)")
 
     if args.from_raw:
         df = pd.concat([pd.read_csv(p) for p in args.from_raw.split(",")], ignore_index=True)
