@@ -13,6 +13,8 @@ the study does not see:
   same board and network;
 * ``sample-poly``: the polynomial (NeuralPower's model; no std, so 10 % relative error is assumed,
   ``DEFAULT_REL_STD``) on the same sample;
+* ``sample-gbr``: gradient boosting on the same rows (no std: 10 % relative error assumed), a model whose trees
+  can follow a step in the limited output;
 * ``sample+prior``: the ``sample`` GP, also given as the prior mean of the study's power GP (``--prior`` and
   ``--constraint-model`` naming the same file): the model also tells the constrained EI where the limit lies;
 * ``transfer``: the GP on the whole grid of the next smaller input size (the smallest: the next larger), the
@@ -25,11 +27,12 @@ replay: the table's value, never measured by the study), whether the constrained
 the infeasible evaluations spent within the budget, the best feasible time found / the true constrained best
 at each budget, and the evaluation at which the constrained optimum was found. Every figure is a replay.
 
-About 6 s per study on one core. The run in docs/optimisation-results.md (4 grids x 3 limits x 10 seeds x
-5 studies, about 30 minutes on the 2-core machine as two processes over seed halves, then one table):
+About 6 s per study on one core. The figures' commands are in docs/optimisation-results.md (section
+"A-priori constraints"); the main run, as two processes over seed halves (about 25 minutes), then one table:
 
-    .venv/bin/python benchmarks/bench_apriori.py --seeds 0-4 --raw benchmarks/results/s15_apriori_s04_raw.csv
-    .venv/bin/python benchmarks/bench_apriori.py --seeds 5-9 --raw benchmarks/results/s15_apriori_s59_raw.csv
+    M=sample,sample-poly,sample+prior,transfer
+    .venv/bin/python benchmarks/bench_apriori.py --seeds 0-4 --models $M --raw benchmarks/results/s15_apriori_s04_raw.csv
+    .venv/bin/python benchmarks/bench_apriori.py --seeds 5-9 --models $M --raw benchmarks/results/s15_apriori_s59_raw.csv
     .venv/bin/python benchmarks/bench_apriori.py --markdown benchmarks/results/s15_apriori.md \\
         --from-raw benchmarks/results/s15_apriori_s04_raw.csv,benchmarks/results/s15_apriori_s59_raw.csv
 """
@@ -59,7 +62,7 @@ from perfmodel.optimisation.priors import ModelPrior  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 
 TIME, POWER = "inference_time", "power_consumption"
-MODELS = ("sample", "sample-poly", "sample+prior", "transfer")
+MODELS = ("sample", "sample-poly", "sample-gbr", "sample+prior", "transfer")
 
 
 def constraint_model(kind: str, files: list[str], f: str, table: pd.DataFrame, seed: int,
@@ -68,7 +71,7 @@ def constraint_model(kind: str, files: list[str], f: str, table: pd.DataFrame, s
     if kind == "transfer":
         return _transfer_model(transfer_source(files, f))
     rows = table.sample(n=max(2, int(round(sample_fraction * len(table)))), random_state=seed)
-    model = "polynomial" if kind == "sample-poly" else "gp"
+    model = {"sample-poly": "polynomial", "sample-gbr": "gbr"}.get(kind, "gp")
     return ConfigModel(model=model, knobs=KNOBS, target=metric, random_state=seed).fit(rows)
 
 
