@@ -170,7 +170,7 @@ class Study:
         self.skipped: list[dict] = []
         # optimize(extend_to=...): each look past the budget, (evaluations, the front outlook's mean share)
         self.extension: list[tuple[int, float]] = []
-        self._rejected: set[str] = set()
+        self._rejected: frozenset[str] = frozenset()      # set once: the a-priori rejections
         if constraint_models:
             self._reject_a_priori(constraint_models)
         if isinstance(n_init, str) and resume:
@@ -212,7 +212,7 @@ class Study:
             raise OptimisationError("the constraint model(s) predict every configuration infeasible: nothing to "
                                     "search")
         self.skipped = [c for c, r in zip(configs, reject) if r]
-        self._rejected = {config_key(c) for c in self.skipped}
+        self._rejected = frozenset(config_key(c) for c in self.skipped)
 
     # -- persistence
     def _check_resume(self, stored: dict, path: str) -> None:
@@ -261,7 +261,7 @@ class Study:
             space=self.space, objectives=self.objectives, maximize=self.maximize, constraints=self.constraints,
             seed=self.seed, number=len(self._trials),
             complete=[(t.config, t.outputs) for t in self._trials if t.state == "complete"],
-            taken={config_key(t.config) for t in self._trials} | self._rejected, ruled_out=frozenset(self._rejected))
+            taken={config_key(t.config) for t in self._trials} | self._rejected, ruled_out=self._rejected)
 
     def ask(self) -> Trial | None:
         """The next configuration to evaluate, or ``None`` when every configuration has been tried."""
