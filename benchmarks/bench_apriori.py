@@ -15,6 +15,8 @@ the study does not see:
   ``DEFAULT_REL_STD``) on the same sample;
 * ``sample-gbr``: gradient boosting on the same rows (no std: 10 % relative error assumed), a model whose trees
   can follow a step in the limited output;
+* ``sample-warp``: the ``sample`` GP with input warping (``model_params={"input_warp": True}``, ``perfmodel
+  fit --input-warp``): a learned Kumaraswamy CDF of each clock, which can steepen where power steps up;
 * ``sample+prior``: the ``sample`` GP, also given as the prior mean of the study's power GP (``--prior`` and
   ``--constraint-model`` naming the same file): the model also tells the constrained EI where the limit lies;
 * ``transfer``: the GP on the whole grid of the next smaller input size (the smallest: the next larger), the
@@ -62,7 +64,7 @@ from perfmodel.optimisation.priors import ModelPrior  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 
 TIME, POWER = "inference_time", "power_consumption"
-MODELS = ("sample", "sample-poly", "sample-gbr", "sample+prior", "transfer")
+MODELS = ("sample", "sample-poly", "sample-gbr", "sample-warp", "sample+prior", "transfer")
 
 
 def constraint_model(kind: str, files: list[str], f: str, table: pd.DataFrame, seed: int,
@@ -72,7 +74,8 @@ def constraint_model(kind: str, files: list[str], f: str, table: pd.DataFrame, s
         return _transfer_model(transfer_source(files, f))
     rows = table.sample(n=max(2, int(round(sample_fraction * len(table)))), random_state=seed)
     model = {"sample-poly": "polynomial", "sample-gbr": "gbr"}.get(kind, "gp")
-    return ConfigModel(model=model, knobs=KNOBS, target=metric, random_state=seed).fit(rows)
+    params = {"input_warp": True} if kind == "sample-warp" else None
+    return ConfigModel(model=model, knobs=KNOBS, target=metric, model_params=params, random_state=seed).fit(rows)
 
 
 @functools.lru_cache(maxsize=None)

@@ -25,7 +25,9 @@ knob's role, the optimiser's ``mean="monotone"`` prior (``Candidates.monotone_ba
 non-negative least-squares fit, on the target's own scale, of a constant and ``r / max(r)``, ``1 / r`` of every GP
 input, ``r`` the input as a ratio to its smallest level (``f / f_min`` for a clock, the number of cores for the
 linked per-core flags, ``1 + u`` for other inputs); every term can only raise or only lower the target, which is
-how a clock acts on time (``1 / f``) and on power (``f``).
+how a clock acts on time (``1 / f``) and on power (``f``). ``gp-warp``, the GP with input warping
+(``model_params={"input_warp": True}``, ``perfmodel fit --input-warp``: a learned Kumaraswamy CDF of each
+input with three or more levels), and ``gp-warp-additive``, that GP with the additive kernel as well.
 
 ``--heldout`` runs the same comparison on tables that no default was chosen on, with a fixed number of
 training rows (``--train-rows``, 77 = 10 % of a grid): ``flexibo-tx2/it_ec_te_obj.csv`` (another TX2 grid:
@@ -144,7 +146,9 @@ def heldout_table(name: str) -> tuple[pd.DataFrame, list[str], list[str]]:
 def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
     """Predictions of ``model`` (a ConfigModel kind or a screen, see the module docstring) for ``test``."""
     screens = {"gp-linknobs": ({}, False), "gp-logknobs": ({}, True),
-               "gp-logknobs-additive": ({"kernel": "additive"}, True), "gp-bottleneck": ({}, True)}
+               "gp-logknobs-additive": ({"kernel": "additive"}, True), "gp-bottleneck": ({}, True),
+               "gp-warp": ({"input_warp": True}, True),
+               "gp-warp-additive": ({"input_warp": True, "kernel": "additive"}, True)}
     if model == "gp-average":
         both = [predict(m, train, test, knobs, target, params, seed) for m in ("gp-logknobs", "gp-logknobs-additive")]
         return np.exp(np.mean(np.log(both), axis=0))

@@ -21,6 +21,14 @@ def scale_params(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
+def unit_params(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column minima and ranges (``(X - min) / range`` is in [0, 1]); a constant column gets range 1."""
+    low = X.min(axis=0)
+    span = X.max(axis=0) - low
+    span = np.where(span > 1e-12 * np.maximum(1.0, np.abs(low)), span, 1.0)
+    return low, span
+
+
 def forward_target(name: str, y: np.ndarray, log_target: bool) -> np.ndarray:
     if not log_target:
         return y

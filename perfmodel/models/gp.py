@@ -1,7 +1,7 @@
 """Gaussian-process regression: GPy fits the hyper-parameters, perfmodel computes the posterior.
 
-The model is a thin user of the one GP core (:mod:`perfmodel.models.gp_core`): standardised inputs, an
-optional log target, Gamma priors on the hyper-parameters (``REGRESSION_HYPER``), restarts, and the numpy
+The model is a thin user of the one GP core (:mod:`perfmodel.models.gp_core`): standardised inputs (or, with
+``input_warp``, inputs scaled to the unit cube and warped), an optional log target, Gamma priors on the hyper-parameters (``REGRESSION_HYPER``), restarts, and the numpy
 posterior, so that a model loaded from JSON predicts exactly as the fitted one, with any GPy version or none.
 """
 
@@ -14,8 +14,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ModelError
-from ._common import check_min_samples, forward_target, require_state, scale_params
-from .gp_core import KERNELS, REGRESSION_HYPER, FittedGP, OutcomeTransform, fit_gp, kernel_matrix
+from ._common import check_min_samples, forward_target, require_state, scale_params, unit_params
+from .gp_core import KERNELS, REGRESSION_HYPER, FittedGP, InputWarp, OutcomeTransform, fit_gp, kernel_matrix
 
 __all__ = ["GPRegressor", "kernel_matrix", "KERNELS"]
 
@@ -40,6 +40,11 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         Lower bound of the noise variance (of the standardised target), for numerical stability.
     random_state : int or None, default 0
         Seed of the random restarts (and of the subset drawn under ``max_points``).
+    input_warp : bool, default False
+        Scale each input to the unit cube (by the training rows' range) and learn a Kumaraswamy CDF of each
+        input with three or more distinct values (Snoek et al. 2014; the optimiser's ``input_warp``), for
+        responses that change faster over part of a knob's range (a power step between two clock levels).
+        Inputs outside the training range are clipped to it.
     max_points : int or None, default None
         Fit on a random subset of at most this many rows (subset-of-data approximation). Exact GP
         fitting costs O(n^3) per likelihood evaluation: layer tables of several thousand units take tens of
@@ -52,7 +57,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, kernel="matern52", ard=True, log_target=False, n_restarts=3, max_iters=200,
-                 noise_floor=1e-6, random_state=0, max_points=None):
+                 noise_floor=1e-6, random_state=0, max_points=None, input_warp=False):
         self.kernel = kernel
         self.ard = ard
         self.log_target = log_target
@@ -61,6 +66,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         self.noise_floor = noise_floor
         self.random_state = random_state
         self.max_points = max_points
+        self.input_warp = input_warp
 
     def fit(self, X, y):
         """Fit hyper-parameters (GPy) and the posterior (numpy)."""
@@ -70,7 +76,8 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         if self.kernel not in KERNELS:
             raise ModelError(f"unknown kernel {self.kernel!r}; choose one of {', '.join(KERNELS)}")
         forward_target(type(self).__name__, y.astype(float), bool(self.log_target))  # a log needs y > 0
-        self.x_mean_, self.x_scale_ = scale_params(X)
+        # x_mean_ / x_scale_: the offset and scale of the inputs (mean and std; with input_warp, min and range)
+        self.x_mean_, self.x_scale_ = unit_params(X) if self.input_warp else scale_params(X)
         self.outcome_ = OutcomeTransform(log=bool(self.log_target)).fitted(y)
         self.y_mean_, self.y_scale_ = self.outcome_.mean_, self.outcome_.scale_
         Xs = (X - self.x_mean_) / self.x_scale_
@@ -83,6 +90,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         self.n_train_used_ = len(Xs)
         hyper = dataclasses.replace(REGRESSION_HYPER, noise_floor=float(self.noise_floor))
         self.gp_ = fit_gp(Xs, ys, kernel=self.kernel, ard=bool(self.ard), hyper=hyper,
+                          warp=_warp(Xs) if self.input_warp else None,
                           n_restarts=self.n_restarts, max_iters=self.max_iters, seed=self.random_state)
         self._expose()
         return self
@@ -100,6 +108,8 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "alpha_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Xs = (X - self.x_mean_) / self.x_scale_
+        if self.input_warp:
+            Xs = np.clip(Xs, 0.0, 1.0)          # the warping is defined on the unit cube only
         mu, var = self.gp_.predict(Xs, noisy=True)
         mu, sd = self.outcome_.backward(mu, np.sqrt(var))
         if self.log_target:
@@ -134,3 +144,9 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         est.gp_ = FittedGP.from_state(state, est.kernel, est.n_features_in_)
         est._expose()
         return est
+
+
+def _warp(Xs: np.ndarray) -> InputWarp | None:
+    """The warp of the inputs with three or more distinct values (None when there is none)."""
+    dims = tuple(j for j in range(Xs.shape[1]) if len(np.unique(Xs[:, j])) >= 3)
+    return InputWarp(dims=dims) if dims else None

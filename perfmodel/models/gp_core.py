@@ -163,9 +163,11 @@ class PriorMean:
 @dataclass(frozen=True)
 class InputWarp:
     """Learned Kumaraswamy CDF ``1 - (1 - x^a)^b`` of each input in [0, 1] (GPy's ``KumarWarping``:
-    ``a, b`` in (0, 10) with log-normal(0, 0.75) priors, 1 = no warping)."""
+    ``a, b`` in (0, 10) with log-normal(0, 0.75) priors, 1 = no warping). ``dims``: the inputs warped (all when
+    None; a two-level input gains nothing from a warp but two more hyper-parameters)."""
 
     epsilon: float = 1e-6
+    dims: tuple[int, ...] | None = None
 
 
 def jittered_cholesky(K: np.ndarray, scale: float, tries: int = 6) -> np.ndarray:
@@ -245,6 +247,7 @@ class FittedGP:
     warp_a: np.ndarray | None = None     # InputWarp, when used
     warp_b: np.ndarray | None = None
     warp_epsilon: float = 1e-6
+    warp_dims: np.ndarray | None = None  # the inputs warp_a, warp_b apply to (all when None)
     add_variance: np.ndarray | None = None      # kernel "additive": the first-order terms (one per input)
     add_lengthscale: np.ndarray | None = None
     L: np.ndarray = field(init=False, repr=False)
@@ -257,6 +260,8 @@ class FittedGP:
         if self.warp_a is not None:
             self.warp_a = np.asarray(self.warp_a, dtype=float)
             self.warp_b = np.asarray(self.warp_b, dtype=float)
+            if self.warp_dims is not None:
+                self.warp_dims = np.asarray(self.warp_dims, dtype=int).ravel()
         if self.add_variance is not None:
             self.add_variance = np.asarray(self.add_variance, dtype=float).ravel()
             self.add_lengthscale = np.asarray(self.add_lengthscale, dtype=float).ravel()
@@ -284,7 +289,10 @@ class FittedGP:
     def _kernel_inputs(self, X: np.ndarray) -> np.ndarray:
         Xk = X[:, : self.n_kernel_inputs]
         if self.warp_a is not None:
-            Xk = _kumar(Xk, self.warp_a, self.warp_b, self.warp_epsilon)
+            if self.warp_dims is None:
+                return _kumar(Xk, self.warp_a, self.warp_b, self.warp_epsilon)
+            Xk = Xk.copy()
+            Xk[:, self.warp_dims] = _kumar(Xk[:, self.warp_dims], self.warp_a, self.warp_b, self.warp_epsilon)
         return Xk
 
     def _mean(self, X: np.ndarray) -> np.ndarray:
@@ -328,6 +336,8 @@ class FittedGP:
             out["mean_offset"], out["mean_weight"] = self.mean_offset, self.mean_weight
         if self.warp_a is not None:
             out["warp_a"], out["warp_b"], out["warp_epsilon"] = self.warp_a, self.warp_b, self.warp_epsilon
+            if self.warp_dims is not None:
+                out["warp_dims"] = self.warp_dims
         if self.add_variance is not None:
             out["add_variance"], out["add_lengthscale"] = self.add_variance, self.add_lengthscale
         return out
@@ -340,7 +350,7 @@ class FittedGP:
             kw.update(mean_offset=float(state["mean_offset"]), mean_weight=float(state["mean_weight"]))
         if state.get("warp_a") is not None:
             kw.update(warp_a=state["warp_a"], warp_b=state["warp_b"],
-                      warp_epsilon=float(state.get("warp_epsilon", 1e-6)))
+                      warp_epsilon=float(state.get("warp_epsilon", 1e-6)), warp_dims=state.get("warp_dims"))
         if state.get("add_variance") is not None:
             kw.update(add_variance=state["add_variance"], add_lengthscale=state["add_lengthscale"])
         return cls(kernel=kernel, variance=float(state["variance"]),
@@ -470,7 +480,8 @@ def _gpy_model(GPy, X, z, kern, mean_fn, warp: InputWarp | None, d: int):
             previous = logging.root.manager.disable
             logging.disable(logging.WARNING)      # paramz logs "reconstraining parameters" for each a, b
             try:
-                self.warping_function = KumarWarping(X, list(range(d)), warp.epsilon, np.zeros(X.shape[1]),
+                dims = list(range(d)) if warp.dims is None else [int(j) for j in warp.dims]
+                self.warping_function = KumarWarping(X, dims, warp.epsilon, np.zeros(X.shape[1]),
                                                      np.ones(X.shape[1]))
             finally:
                 logging.disable(previous)
@@ -566,7 +577,8 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
         kw.update(mean_offset=float(mean_fn.offset.values[0]), mean_weight=float(mean_fn.weight.values[0]))
     if warp is not None:
         wp = np.asarray(model.warping_function.param_array, dtype=float).reshape(-1, 2)
-        kw.update(warp_a=wp[:, 0].copy(), warp_b=wp[:, 1].copy(), warp_epsilon=warp.epsilon)
+        kw.update(warp_a=wp[:, 0].copy(), warp_b=wp[:, 1].copy(), warp_epsilon=warp.epsilon,
+                  warp_dims=None if warp.dims is None else np.asarray(warp.dims, dtype=int))
     return FittedGP(kernel=kernel, variance=float(kern.variance.values[0]), lengthscale=ls,
                     noise_variance=max(float(noise.values[0]), hyper.noise_floor), X_train=X, y_train=z.ravel(),
                     log_marginal_likelihood=best[2], objective=best[0], **kw)

@@ -328,7 +328,7 @@ def _gp(state: dict) -> None:
     _params(state, "gp", {"kernel": lambda v, n: _str(v, n, KERNELS), "ard": _bool, "log_target": _bool,
                           "n_restarts": lambda v, n: _int(v, n, 0), "max_iters": lambda v, n: _int(v, n, 0),
                           "noise_floor": lambda v, n: _real(v, n, lo=0.0), "random_state": _seed,
-                          "max_points": lambda v, n: _int(v, n, 2, none=True)})
+                          "max_points": lambda v, n: _int(v, n, 2, none=True), "input_warp": _bool})
     _feature_names(state, d)
     _vector(_field(state, "x_mean", ""), "x_mean", d)
     _vector(_field(state, "x_scale", ""), "x_scale", d, nonzero=True)
@@ -343,6 +343,26 @@ def _gp(state: dict) -> None:
     if len(y) == 0:
         raise _Invalid("y_train is empty")
     _matrix(_field(state, "X_train", ""), "X_train", d, len(y))
+    _gp_parts(state, d)
+
+
+def _gp_parts(state: dict, d: int) -> None:
+    """The optional parts of a GP's state: the additive kernel's first-order terms and the input warp."""
+    if state.get("add_variance") is not None:
+        _vector(state["add_variance"], "add_variance", d, positive=True)
+        _vector(_field(state, "add_lengthscale", ""), "add_lengthscale", d, positive=True)
+    if state.get("warp_a") is None:
+        return
+    n = d
+    if state.get("warp_dims") is not None:
+        dims = _vector(state["warp_dims"], "warp_dims", integer=True, max_len=d)
+        if np.any(dims < 0) or np.any(dims >= d) or len(set(dims.tolist())) != len(dims):
+            raise _Invalid(f"warp_dims must hold distinct inputs in 0..{d - 1}")
+        n = len(dims)
+    _vector(state["warp_a"], "warp_a", n, positive=True)
+    _vector(_field(state, "warp_b", ""), "warp_b", n, positive=True)
+    if "warp_epsilon" in state:
+        _real(state["warp_epsilon"], "warp_epsilon", positive=True)
 
 
 def _roofline(state: dict) -> None:

@@ -395,3 +395,34 @@ def test_fit_log_knobs_is_refused_for_the_layerwise_model(tables, capsys):
     assert main(["fit", "--store", str(d / "nowhere.sqlite"), "--log-knobs", "yes", "-o", str(out)]) == 2
     assert "--log-knobs is for a configuration-level model" in _err(capsys)
     assert not out.exists()
+
+
+def test_fit_input_warp_saves_a_warped_gp_of_the_clocks_that_predicts(tables, capsys):
+    d, grid = tables
+    out = d / "warp.json"
+    argv = ["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption",
+            "--model", "gp", "--input-warp", "-o", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    state = json.loads(out.read_text())["state"]["regressor"]["state"]
+    assert state["params"]["input_warp"] is True
+    names = [e["name"] for e in json.loads(out.read_text())["state"]["encoding"]]
+    # the clocks have 12/4/4 levels, the per-core flags two: only the clocks are warped
+    assert sorted(names[j] for j in state["warp_dims"]) == ["core_freq", "emc_freq", "gpu_freq"]
+    pred = d / "warp_pred.csv"
+    assert main(["predict", "--model", str(out), "--table", str(d / "new.csv"), "-o", str(pred)]) == 0
+    got = pd.read_csv(pred)
+    truth = grid.iloc[100:130]["power_consumption"].to_numpy()
+    assert np.median(np.abs(got["power_consumption_pred"].to_numpy() / truth - 1)) < 0.1
+    assert (got["power_consumption_std"] > 0).all()
+
+
+@pytest.mark.parametrize("extra", [["--model", "polynomial"], ["--layerwise"]])
+def test_fit_input_warp_is_refused_except_for_a_configuration_gp(tables, extra, capsys):
+    d, _ = tables
+    out = d / "never_warp.json"
+    argv = ["fit", "--table", str(d / "train.csv"), "--input-warp", "-o", str(out)] + extra
+    if "--layerwise" not in extra:
+        argv += ["--knobs", KNOBS, "--target", "power_consumption"]
+    assert main(argv) == 2
+    assert "--input-warp is for a configuration-level GP" in _err(capsys)
+    assert not out.exists()

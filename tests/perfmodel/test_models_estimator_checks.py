@@ -11,6 +11,7 @@ from perfmodel.models import (ConfigModel, FlopsLinearRegressor, GPRegressor, Gr
 ESTIMATORS = [
     SparsePolynomialRegressor(degrees=(1, 2), cv=3, n_alphas=8, max_iter=2000),
     GPRegressor(n_restarts=1, max_iters=15),
+    GPRegressor(input_warp=True, n_restarts=1, max_iters=15),
     FlopsLinearRegressor(columns=None),
     GradientBoostingBaseline(n_estimators=20),
     RooflineRegressor(peak_flops=1e9, bandwidth_bytes_s=1e9, calibrate=True),

@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # name -> kind saved in the file
 FILES = {"flops_linear": "flops_linear", "gbr": "gbr", "sparse_polynomial": "sparse_polynomial", "gp": "gp",
+         "gp_additive_warp": "gp",
          "roofline": "roofline", "config_model": "config_model", "config_model_gbr": "config_model",
          "layerwise": "layerwise", "layerwise_gbr": "layerwise"}
 
@@ -47,6 +48,10 @@ def fit_models() -> dict:
             "sparse_polynomial": SparsePolynomialRegressor(degrees=(2,), log_target=True, linear_only=(2,),
                                                            clip_margin=0.25).fit(X, y),
             "gp": GPRegressor(n_restarts=1, max_iters=50, log_target=True).fit(X[:15], y[:15]),
+            # the optional parts of a GP's state: first-order terms, a warp of two inputs of three (one two-level)
+            "gp_additive_warp": GPRegressor(kernel="additive", input_warp=True, n_restarts=1, max_iters=30,
+                                            log_target=True).fit(np.column_stack([X[:15, :2], X[:15, 2] > 5]),
+                                                                 y[:15]),
             "roofline": RooflineRegressor(peak_flops=1e11, bandwidth_bytes_s=1e10, bytes_columns=(1, 2),
                                           calibrate=True).fit(X, y),
             "config_model": ConfigModel("polynomial", knobs=["threads", "batch", "mode"], target="runtime_s",
