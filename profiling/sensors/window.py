@@ -162,7 +162,12 @@ def power_window(fn: Callable[[], Any], sensor: PowerSensor, window_s: float, *,
         elapsed = time.perf_counter() - t0
     trace = sampler.trace
     power = trace.mean_power_w() if trace is not None else None
-    energy = trace.total_energy_j() if trace is not None else None
+    if trace is not None and trace.energy_j:
+        energy = trace.total_energy_j()     # an energy counter, read just before and just after the calls
+    else:
+        # sampled power: the window's energy is its mean power x its length (the samples start before the
+        # window opens and end after the sampling thread has stopped, later still on a busy machine)
+        energy = power * elapsed if power is not None else None
     out: dict[str, Any] = {"power_w": power, "energy_j": energy / calls if energy is not None else None,
                            "power_window_s": elapsed, "power_calls": calls,
                            "power_steps": elapsed / step_s if step_s else None, "idle_power_w": idle_power_w}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from profiling.errors import SensorUnavailable
@@ -70,9 +72,30 @@ def test_power_window_runs_back_to_back_and_gives_energy_per_call():
     out = power_window(lambda: calls.append(1), Flat(5.0), 0.05, step_s=0.01, idle_power_w=2.0)
     assert out["power_calls"] == len(calls) >= 3 and out["power_window_s"] >= 0.05
     assert out["power_w"] == pytest.approx(5.0)
-    # energy per call: mean power x window / calls (the trace spans the window)
-    assert out["energy_j"] == pytest.approx(5.0 * out["power_window_s"] / len(calls), rel=0.2)
+    # energy per call: mean power x window / calls
+    assert out["energy_j"] == pytest.approx(5.0 * out["power_window_s"] / len(calls), rel=1e-9)
     assert out["idle_power_w"] == 2.0 and out["power_steps"] >= 5
+
+
+class SlowAfter(Flat):
+    """5 W; every reading after ``after_s`` takes 0.2 s (a sampler that stops late, as on a busy machine)."""
+
+    def __init__(self, watts: float, after_s: float):
+        super().__init__(watts)
+        self.end = time.monotonic() + after_s
+
+    def read_power_w(self):
+        if time.monotonic() > self.end:
+            time.sleep(0.2)
+        return super().read_power_w()
+
+
+def test_energy_per_call_is_the_windows_not_the_traces_when_the_sampler_stops_late():
+    calls = []
+    out = power_window(lambda: calls.append(1), SlowAfter(5.0, 0.05), 0.03, step_s=0.01)
+    # the trace runs at least 0.2 s past the window; energy per call is still mean power x window / calls
+    assert out["power_w"] == pytest.approx(5.0)
+    assert out["energy_j"] == pytest.approx(5.0 * out["power_window_s"] / len(calls), rel=1e-9)
 
 
 def test_sensor_refs_rebuild_the_sensor(tmp_path):
