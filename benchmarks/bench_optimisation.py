@@ -67,12 +67,12 @@ OBJECTIVES = ["inference_time", "power_consumption"]
 DEFAULT_FILES = os.path.join(ROOT, "datasets", "flexibo-tx2", "tx2_sampled_output_xception_*.csv")
 
 
-def replay(path: str, knobs=KNOBS, objectives=OBJECTIVES) -> ReplayPlatform:
-    """A table replayed, by default a TX2 grid with the knobs and objectives of this benchmark (its duplicate-row
-    notes silenced)."""
+def replay(path: str, knobs=None, objectives=None) -> ReplayPlatform:
+    """A table replayed, by default with the knobs and objectives of this run (``--knobs``/``--objectives``,
+    read when called: a TX2 grid's unless given; its duplicate-row notes silenced)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ReplayPlatform(path, knobs, objectives)
+        return ReplayPlatform(path, KNOBS if knobs is None else knobs, OBJECTIVES if objectives is None else objectives)
 
 
 def grid_file(grid: str) -> str:
