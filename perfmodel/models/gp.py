@@ -1,8 +1,9 @@
 """Gaussian-process regression: GPy fits the hyper-parameters, perfmodel computes the posterior.
 
 The model is a thin user of the one GP core (:mod:`perfmodel.models.gp_core`): standardised inputs (or, with
-``input_warp``, inputs scaled to the unit cube and warped), an optional log target, Gamma priors on the hyper-parameters (``REGRESSION_HYPER``), restarts, and the numpy
-posterior, so that a model loaded from JSON predicts exactly as the fitted one, with any GPy version or none.
+``input_warp``, inputs scaled to the unit cube and warped), an optional log target, Gamma priors on the
+hyper-parameters (``REGRESSION_HYPER``), restarts, and the numpy posterior, so that a model loaded from JSON
+predicts exactly as the fitted one, with any GPy version or none.
 """
 
 from __future__ import annotations
