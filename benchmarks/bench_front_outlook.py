@@ -5,7 +5,8 @@ runs, so each run's HV@40 can be checked against the recorded raw files) and, at
 surrogate's outlook (the share of hypervolume the observed front holds against the GP's predicted means, and
 against the optimistic end of their 95 % band, over every configuration not yet evaluated) beside the truth on
 the same terms (the share it holds against the whole table, with the same observed reference point) and the
-benchmark's score (HV ratio against the true front with the scoring reference)::
+benchmark's score (HV ratio against the true front with the scoring reference), and the surrogate's fit
+(``Study.fit_quality``: each output's leave-one-out R^2; columns ``fit_r2_<output>``)::
 
     PYTHONPATH=. python benchmarks/bench_front_outlook.py --seeds 0-9 --raw outlook_s09.csv
     PYTHONPATH=. python benchmarks/bench_front_outlook.py --from-raw outlook_s09.csv,outlook_s1019.csv
@@ -65,7 +66,8 @@ def run(path: str, seed: int, budgets: list[int], knobs: list[str], objectives: 
             Y = study.results()[objectives].to_numpy(float)
             ref = ref_score if reference_table else observed_reference(Y)     # the outlook's own
             outlook = study.front_outlook()
-            rows.append({"file": os.path.basename(path), "seed": seed, "evaluations": study.n_told,
+            fit = {f"fit_r2_{m}": r for m, r in study.fit_quality().items()}
+            rows.append({**fit, "file": os.path.basename(path), "seed": seed, "evaluations": study.n_told,
                          "outlook_mean": outlook["found_share_mean"],
                          "outlook_optimistic": outlook["found_share_optimistic"],
                          "true_share": hypervolume(Y, ref) / hypervolume(np.vstack([Y, Y_all]), ref),
@@ -109,6 +111,13 @@ def summarise(df: pd.DataFrame, level: float, gain: float) -> None:
                       "of them short": int((more & short).sum()), "runs expecting nothing": int((~more).sum()),
                       "of them short ": int((~more & short).sum())})
     print(md_table(pd.DataFrame(lines)))
+    fit = [c for c in df.columns if c.startswith("fit_r2_")]
+    if fit:
+        print("\nThe surrogate's fit (Study.fit_quality: leave-one-out R^2 on the model's scale), median (min-max) "
+              "over the runs:\n")
+        print(md_table(pd.DataFrame([{"evaluations": b, **{c[len("fit_r2_"):]: (
+            f"{g[c].median():.2f} ({g[c].min():.2f}-{g[c].max():.2f})") for c in fit}}
+            for b, g in df.groupby("evaluations")])))
 
 
 def extension(df: pd.DataFrame, level: float, gain: float, budget: int) -> None:
@@ -149,7 +158,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0-9", help="A-B (default 0-9)")
     ap.add_argument("--knobs", default=",".join(KNOBS), help="knob columns (default: the TX2 grids' six)")
     ap.add_argument("--objectives", default=",".join(OBJECTIVES),
-                    help="two minimised objective columns (default inference_time,power_consumption)")
+                    help="two or more minimised objective columns (default inference_time,power_consumption)")
     ap.add_argument("--budgets", default="20,40", help="evaluations at which to look (default 20,40)")
     ap.add_argument("--level", type=float, default=0.99, help="an HV ratio below this is a short run (0.99)")
     ap.add_argument("--gain", type=float, default=EXTEND_GAIN,

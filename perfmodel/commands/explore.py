@@ -45,6 +45,8 @@ PRIOR_DESIGNS = ("front", "model", "trusted", "space")
 EHVI_UNITS = ("model", "output")
 # perfmodel.optimisation.study.EXTEND_GAIN, likewise
 EXTEND_GAIN = 1e-4
+# below this leave-one-out R^2 the summary says an objective is mostly noise to the surrogate (docs/optimisation.md)
+WEAK_FIT_R2 = 0.5
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -391,6 +393,15 @@ def _summary(study, results, replay, extend_gain: float = EXTEND_GAIN) -> None:
               f"its predicted means reach over the {outlook['remaining']} configurations not evaluated, "
               f"{outlook['found_share_optimistic']:.1%} if the better end of its 95% band held "
               "(a model's view, not a measurement)")
+    quality = {m: r for m, r in study.fit_quality().items() if m in objectives and np.isfinite(r)}
+    if quality:
+        print("surrogate's fit (leave-one-out R^2 on the model's scale; 1: each evaluation predicted from the "
+              "others): " + ", ".join(f"{m} {r:.2f}" for m, r in quality.items()))
+        weak = [m for m, r in quality.items() if r < WEAK_FIT_R2]
+        if weak:
+            print(f"  {', '.join(weak)}: the knobs predict little of {'it' if len(weak) == 1 else 'them'} "
+                  f"(R^2 < {WEAK_FIT_R2}); to the model {'it is' if len(weak) == 1 else 'they are'} mostly "
+                  "noise, and the front found on it is largely chance (docs/optimisation.md)")
     correlations = study.task_correlations()
     if correlations:
         print("learned correlation with the --source study (1: the same, 0: not used): "

@@ -317,14 +317,19 @@ class FittedGP:
         v = solve_triangular(self.L, Ks.T, lower=True)
         return self._mean(X) + Ks @ self.alpha, self._k(Xk, Xk) - v.T @ v
 
-    def loo_log_density(self, rows=None) -> float:
-        """Sum of the leave-one-out log predictive densities of the training ``rows`` (all by default),
-        in closed form from the inverse covariance (Rasmussen & Williams 2006, eq. 5.10-5.12)."""
+    def loo_residuals(self, rows=None) -> tuple[np.ndarray, np.ndarray]:
+        """Leave-one-out residuals ``y_i - mu_-i`` of the training ``rows`` (all by default) and their
+        predictive variances, in closed form from the inverse covariance (Rasmussen & Williams 2006,
+        eq. 5.10-5.12; the hyper-parameters and the mean function's parameters held at the fit's)."""
         Kinv = cho_solve((self.L, True), np.eye(len(self.L)))
         d = np.diag(Kinv)
         rows = np.arange(len(d)) if rows is None else np.asarray(rows)
         var = 1.0 / d[rows]
-        resid = self.alpha[rows] * var                     # y_i - mu_i
+        return self.alpha[rows] * var, var
+
+    def loo_log_density(self, rows=None) -> float:
+        """Sum of the leave-one-out log predictive densities of the training ``rows`` (all by default)."""
+        resid, var = self.loo_residuals(rows)
         return float(np.sum(-0.5 * np.log(2 * np.pi * var) - 0.5 * resid * resid / var))
 
     # -- JSON state (the keys GPRegressor's model files have always used, plus the optional parts)

@@ -513,6 +513,18 @@ class BOStrategy(Strategy):
             out[key] = float(found / whole) if whole > 0 else 1.0
         return out
 
+    def fit_quality(self, state: SearchState) -> dict[str, float]:
+        """How well the GPs predict each modelled output (the objectives, or none with ParEGO, and the
+        constrained outputs) from the inputs: the leave-one-out R^2 of every evaluation so far on the model's
+        scale (:attr:`GPSurrogate.loo_r2_ <perfmodel.optimisation.gp.GPSurrogate.loo_r2_>`). Refits the GPs
+        (about one step's time); empty before two evaluations are complete."""
+        if len(state.complete) < 2:
+            return {}
+        configs, _ = self._cands.remaining(state)
+        with threadpool_limits(1):                     # predictions only where the fit needs some
+            self._fit_models(state, configs or [state.complete[0][0]])
+        return {m: gp.loo_r2_ for m, (gp, *_) in self._last.items()}
+
     def prior_weights(self) -> dict[str, float]:
         """Learned weight of each output's prior at the last model fit (1: trusted as is, 0: ignored)."""
         return {m: gp.prior_weight_ for m, (gp, *_) in self._last.items() if gp.has_prior_}

@@ -305,6 +305,14 @@ class Study:
         fn = getattr(self._strategy, "front_outlook", None)
         return fn(self._state()) if fn is not None else None
 
+    def fit_quality(self) -> dict[str, float]:
+        """Leave-one-out R^2 of the surrogate's GP for each modelled output, on the model's (log) scale
+        (:meth:`BOStrategy.fit_quality <perfmodel.optimisation.bo.BOStrategy.fit_quality>`): near 1 the knobs
+        predict the output, near 0 or below it is mostly noise to the model, and a search can do little
+        better than chance on it. Empty for strategies without a surrogate. Refits the surrogate once."""
+        fn = getattr(self._strategy, "fit_quality", None)
+        return fn(self._state()) if fn is not None else {}
+
     def task_correlations(self) -> dict[str, float]:
         """Learned correlation of each output with the source data (``bo_options["source_data"]``) at the
         last BO step (0: the source was not used at that step; empty without source data)."""

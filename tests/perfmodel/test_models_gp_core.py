@@ -73,6 +73,19 @@ def test_leave_one_out_density_equals_refitting_without_each_point():
     assert fit.loo_log_density([0]) + fit.loo_log_density([1]) == pytest.approx(fit.loo_log_density([0, 1]))
 
 
+def test_leave_one_out_residuals_equal_refitting_without_each_point():
+    X, z = _data(12)
+    fit = FittedGP("matern52", 0.8, np.array([0.4, 0.7]), 0.01, X, z)
+    resid, var = fit.loo_residuals()
+    for i in range(len(z)):
+        keep = np.arange(len(z)) != i
+        mu, v = FittedGP("matern52", 0.8, np.array([0.4, 0.7]), 0.01, X[keep], z[keep]).predict(X[i:i + 1],
+                                                                                                 noisy=True)
+        assert resid[i] == pytest.approx(z[i] - mu[0], rel=1e-7, abs=1e-10)
+        assert var[i] == pytest.approx(v[0], rel=1e-7)
+    np.testing.assert_array_equal(fit.loo_residuals([3, 5])[0], resid[[3, 5]])
+
+
 def test_priors_and_bounds_both_fit_and_failures_are_reported():
     X, z = _data()
     a = fit_gp(X, z, hyper=REGRESSION_HYPER, n_restarts=2, max_iters=50)

@@ -849,6 +849,43 @@ def test_front_outlook_applies_to_the_gp_with_two_or_more_objectives_only():
                     acquisition="parego").front_outlook() is None
 
 
+# ------------------------------------------------------------------------------------------- the fit quality
+def test_fit_quality_tells_an_output_the_knobs_set_from_one_they_do_not():
+    space = small_space()
+    rng = np.random.default_rng(3)
+    noise = {config_key(c): float(np.exp(rng.normal(0.0, 0.5))) for c in space.grid()}
+
+    def evaluate(c):   # time: set by the knobs; heat: a recorded value the knobs do not explain
+        return {"time": 1.0 + (c["a"] - 6) ** 2 + 0.5 * (c["b"] - 5) ** 2, "heat": noise[config_key(c)]}
+
+    study = optimize(evaluate, ["time", "heat"], space=space, budget=20, n_init=6, seed=0)
+    got = study.fit_quality()
+    assert set(got) == {"time", "heat"}
+    assert got["time"] > 0.9 and got["heat"] < 0.3
+    assert study.n_told == 20 and len(study.results()) == 20          # looking evaluates nothing
+    # constrained outputs are modelled too; strategies without a surrogate and studies with one evaluation
+    # have nothing to say
+    constrained = optimize(Toy(space), ["time"], space=space, budget=8, n_init=6, seed=0,
+                           constraints=["power <= 9"])
+    assert set(constrained.fit_quality()) == {"time", "power"}
+    assert optimize(Toy(space), ["time", "power"], space=space, budget=8, seed=0,
+                    strategy="random").fit_quality() == {}
+    assert optimize(Toy(space), ["time"], space=space, budget=1, n_init=6, seed=0).fit_quality() == {}
+
+
+def test_fit_quality_does_not_change_the_run():
+    space = small_space()
+    plain = optimize(Toy(space), ["time", "power"], space=space, budget=10, n_init=6, seed=1)
+    looked = Study(space, ["time", "power"], seed=1, n_init=6)
+    toy = Toy(space)
+    while looked.n_told < 10:
+        trial = looked.ask()
+        looked.tell(trial, toy.evaluate(dict(trial.config)))
+        if looked.n_told >= 6:
+            looked.fit_quality()
+    assert [t.config for t in looked.trials] == [t.config for t in plain.trials]
+
+
 # ------------------------------------------------------------------------------------ extending the budget
 def _scripted_outlook(monkeypatch, shares):
     """Study.front_outlook answering the given mean shares in turn (then the last one again)."""

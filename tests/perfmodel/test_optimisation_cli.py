@@ -324,6 +324,33 @@ def test_the_surrogates_outlook_is_reported_for_bo_with_two_objectives(capsys, g
         assert "surrogate's outlook" not in capsys.readouterr().out
 
 
+def test_the_surrogates_fit_is_reported_and_an_unpredictable_objective_named(capsys, tmp_path, grid_csv):
+    path, df = grid_csv
+    rng = np.random.default_rng(0)
+    df = df.assign(heat=np.exp(rng.normal(0.0, 0.5, len(df))))     # a recorded value the knobs do not set
+    noisy = tmp_path / "heat.csv"
+    df.to_csv(noisy, index=False)
+    common = ["--knobs", "a,b", "--budget", "16", "--init", "5"]
+
+    def fit_lines(table, objectives):
+        assert main(["explore", "--table", table, *common, "--objectives", objectives]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        i = [k for k, s in enumerate(lines) if s.startswith("surrogate's fit")]
+        assert len(i) == 1
+        return lines[i[0]], lines[i[0] + 1]
+
+    line, after = fit_lines(path, "time,power")
+    r2 = dict(w.split() for w in line.split("others): ")[1].split(", "))
+    assert set(r2) == {"time", "power"} and all(float(v) > 0.5 for v in r2.values())
+    assert "predict little" not in after
+    line, after = fit_lines(str(noisy), "time,heat")
+    r2 = dict(w.split() for w in line.split("others): ")[1].split(", "))
+    assert float(r2["time"]) > 0.5 and float(r2["heat"]) < 0.5
+    assert after.startswith("  heat: the knobs predict little of it")
+    assert main(["explore", "--table", path, *common, "--objectives", "time,power", "--strategy", "random"]) == 0
+    assert "surrogate's fit" not in capsys.readouterr().out
+
+
 def test_extend_to_goes_past_the_budget_reports_why_and_is_checked(capsys, tmp_path, grid_csv):
     from perfmodel.commands import explore as explore_command
     from perfmodel.optimisation.study import EXTEND_GAIN
