@@ -91,7 +91,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         self.n_train_used_ = len(Xs)
         hyper = dataclasses.replace(REGRESSION_HYPER, noise_floor=float(self.noise_floor))
         self.gp_ = fit_gp(Xs, ys, kernel=self.kernel, ard=bool(self.ard), hyper=hyper,
-                          warp=_warp(Xs) if self.input_warp else None,
+                          warp=InputWarp.for_levels(Xs) if self.input_warp else None,
                           n_restarts=self.n_restarts, max_iters=self.max_iters, seed=self.random_state)
         self._expose()
         return self
@@ -146,8 +146,3 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         est._expose()
         return est
 
-
-def _warp(Xs: np.ndarray) -> InputWarp | None:
-    """The warp of the inputs with three or more distinct values (None when there is none)."""
-    dims = tuple(j for j in range(Xs.shape[1]) if len(np.unique(Xs[:, j])) >= 3)
-    return InputWarp(dims=dims) if dims else None

@@ -169,6 +169,14 @@ class InputWarp:
     epsilon: float = 1e-6
     dims: tuple[int, ...] | None = None
 
+    @classmethod
+    def for_levels(cls, X: np.ndarray) -> InputWarp | None:
+        """The warp of the columns of ``X`` (the inputs' possible or observed values, on the unit cube) with
+        three or more distinct values; None when there is none."""
+        X = np.asarray(X, dtype=float)
+        dims = tuple(j for j in range(X.shape[1]) if len(np.unique(X[:, j])) >= 3)
+        return cls(dims=dims) if dims else None
+
 
 def jittered_cholesky(K: np.ndarray, scale: float, tries: int = 6) -> np.ndarray:
     """Lower Cholesky factor of ``K``, adding ``scale`` x 1e-10, 1e-9, ... to the diagonal (``tries`` attempts

@@ -15,6 +15,7 @@ from profiling.designs import sample as design_sample
 from profiling.space import config_key
 
 from ..errors import OptimisationError
+from ..models.gp_core import InputWarp
 from ..pareto import hypervolume, hypervolume_improvement, non_dominated, pareto_front
 from .acquisition import (expected_hypervolume_improvement, hypervolume_probability_of_improvement,
                           log_expected_hypervolume_improvement, log_expected_improvement,
@@ -161,7 +162,9 @@ class BOStrategy(Strategy):
         objective at that fit, and otherwise the next point of the plain space-filling design (a prior the
         data do not support changes nothing); ``"space"`` (False): the plain design.
     input_warp : bool
-        The GPs learn a Kumaraswamy warping of each input (:class:`~perfmodel.optimisation.gp.GPSurrogate`).
+        The GPs learn a Kumaraswamy warping of each input with three or more levels in the space
+        (:class:`~perfmodel.optimisation.gp.GPSurrogate`; a two-level input is left as it is, since no warp
+        can change it, as in the configuration models' ``input_warp``).
     ehvi_units : {"model", "output"}
         Scale of the hypervolume that EHVI measures. ``"model"``: the GP's scale (log of a positive
         objective), Gaussian predictions. ``"output"``: the objectives' own units, as a front is judged (a
@@ -575,6 +578,8 @@ class BOStrategy(Strategy):
                                       *(c.metric for c in state.constraints)]))
         models: dict[str, tuple[GPSurrogate, np.ndarray, np.ndarray, np.ndarray]] = {}
         kernel = self.kernel_for(len(state.objectives))
+        # the space's inputs with three or more levels (a two-level input gains nothing from a warp)
+        warp = InputWarp.for_levels(np.vstack([Xd, X])) if self.input_warp else None
         for j, m in enumerate(metrics):
             y = np.array([o.get(m, np.nan) for _, o in state.complete], dtype=float)
             ok = np.isfinite(y)
@@ -587,11 +592,11 @@ class BOStrategy(Strategy):
                                                    self._cands.monotone_basis(configs))
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
-                             prior_selection=self.prior_selection, input_warp=self.input_warp,
+                             prior_selection=self.prior_selection, input_warp=warp is not None,
                              noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
                              lengthscale_prior=self.lengthscale_prior, kernel=kernel)
-            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok], source=source)
+            gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok], source=source, warp=warp)
             if self.hyper_samples and self.hyper_use == "acquisition" or kernel == "average":
                 mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
             else:
@@ -783,12 +788,13 @@ class BOStrategy(Strategy):
         Y = (Y - lo) / np.maximum(hi - lo, 1e-12)
         w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
+        warp = InputWarp.for_levels(np.vstack([Xd, X])) if self.input_warp else None
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
-                         seed=int(state.rng(17).integers(2**31)), input_warp=self.input_warp,
+                         seed=int(state.rng(17).integers(2**31)), input_warp=warp is not None,
                          noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                          hyper_use="mean" if self.hyper_use == "mean" else "samples",
                          lengthscale_prior=self.lengthscale_prior, kernel=self.kernel_for(1))
-        gp.fit(Xd[obj_ok], f)
+        gp.fit(Xd[obj_ok], f, warp=warp)
         best = float(f[feasible[obj_ok]].min())
         if not self.hyper_samples or self.hyper_use == "mean":
             mu, sd = gp.predict(X, noisy=self.noisy)

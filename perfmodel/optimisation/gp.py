@@ -112,7 +112,7 @@ class GPSurrogate:
         ``[1e-6, 0.5]``: a GP that cannot fit the data otherwise does not explain them as noise at no cost.
     input_warp : bool
         Learn a Kumaraswamy CDF per input (inputs in the unit cube; BoTorch's ``Warp``), for outputs that
-        change faster at one end of a knob's range than at the other.
+        change faster at one end of a knob's range than at the other; :meth:`fit`'s ``warp`` names the inputs.
     hyper_samples : int
         0: the optimum of the hyper-parameters only. N >= 1: also N posterior samples of them (log-uniform
         prior inside the optimiser's bounds, or the noise prior; slice sampling started at the optimum, 10
@@ -181,12 +181,15 @@ class GPSurrogate:
             raise OptimisationError("the prior must give one value per row")
         return np.column_stack([X, self.outcome_.forward(self.outcome_.scale(p))])
 
-    def fit(self, X, y, prior=None, source=None) -> GPSurrogate:
+    def fit(self, X, y, prior=None, source=None, warp: InputWarp | None = None) -> GPSurrogate:
         """Fit on this study's ``X, y`` (and the ``prior``'s values at ``X``, or an earlier study's data
         ``source = (X_src, y_src)`` as a second task, or ``(X_src, y_src, d_src)`` with each source row's
         signed task distance from this study, e.g. the difference of the log input sizes, for several source
         tasks on one task axis; see the module docstring). With ``hyper_samples``, the posterior samples of
-        the hyper-parameters are drawn from the chosen model's optimum (``samples_``)."""
+        the hyper-parameters are drawn from the chosen model's optimum (``samples_``). ``warp``: with
+        ``input_warp``, the inputs to warp (:meth:`InputWarp.for_levels
+        <perfmodel.models.gp_core.InputWarp.for_levels>` of the space's levels, say; None: every input)."""
+        self._warp = (warp or InputWarp()) if self.input_warp else None
         # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
         self.samples_ = list(self._fit_map(X, y, prior, source))
         self.train_t_ = self.outcome_.scale(np.asarray(y, dtype=float).ravel())   # this study's, first in gp_
@@ -326,7 +329,7 @@ class GPSurrogate:
         try:
             return fit_gp(X, z, kernel=kernel, ard=True, hyper=self._hyper(),
                           mean=PriorMean() if with_prior else None,
-                          warp=InputWarp() if self.input_warp else None,
+                          warp=self._warp,
                           n_restarts=1 + max(0, int(self.restarts)), max_iters=self.max_iters, seed=self.seed,
                           on_failure="keep")
         except ModelError as e:

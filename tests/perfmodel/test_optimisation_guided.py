@@ -319,6 +319,38 @@ def test_input_warping_surrogate_fits_a_response_that_moves_at_one_end():
     assert np.all(sd > 0)
 
 
+
+def test_the_search_warps_the_inputs_with_three_or_more_levels_in_the_space_only(monkeypatch):
+    two = ConfigSpace((Ordinal("turbo", (0, 1)), Integer("freq", 1, 8), Ordinal("mem", (1, 2, 4))))
+
+    def evaluate(c):
+        return {"time": (1.0 + 0.2 * c["turbo"]) * (1.0 + 8.0 / c["freq"] ** 2) / c["mem"] ** 0.3,
+                "power": 1.0 + c["freq"] + 2.0 * c["turbo"] + 0.5 * c["mem"]}
+
+    fitted, fit = [], GPSurrogate.fit
+
+    def recording(self, *args, **kwargs):
+        out = fit(self, *args, **kwargs)
+        fitted.append(self.gp_)
+        return out
+
+    monkeypatch.setattr(GPSurrogate, "fit", recording)
+    for acquisition in ("ehvi", "parego"):
+        fitted.clear()
+        optimize(evaluate, ["time", "power"], space=two, budget=8, n_init=6, seed=0, acquisition=acquisition,
+                 bo_options={"input_warp": True})
+        assert len(fitted) == (4 if acquisition == "ehvi" else 2)     # two model steps, one GP per output
+        for gp in fitted:
+            # the first fits see 6 points, which need not show all of mem's 3 levels: the rule counts the space's
+            assert gp.warp_dims.tolist() == [1, 2]
+    monkeypatch.undo()
+    flags = ConfigSpace((Ordinal("a", (0, 1)), Ordinal("b", (0, 1))))
+    plain = optimize(lambda c: {"time": 1.0 + c["a"] + 2 * c["b"], "power": 3.0 - c["a"] + c["b"]},
+                     ["time", "power"], space=flags, budget=4, n_init=3, seed=0, bo_options={"input_warp": True})
+    plain.fit_quality()
+    assert all(gp.gp_.warp_a is None for gp, *_ in plain._strategy._last.values())   # nothing to warp
+
+
 # ------------------------------------------------------------------------------ a-priori constraints
 def test_a_priori_constraint_skips_predicted_infeasible_configurations():
     def predict(configs):
