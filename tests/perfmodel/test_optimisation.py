@@ -871,6 +871,9 @@ def test_fit_quality_tells_an_output_the_knobs_set_from_one_they_do_not():
     assert optimize(Toy(space), ["time", "power"], space=space, budget=8, seed=0,
                     strategy="random").fit_quality() == {}
     assert optimize(Toy(space), ["time"], space=space, budget=1, n_init=6, seed=0).fit_quality() == {}
+    X = np.array([[0.0], [0.5], [1.0], [0.25]])
+    assert np.isnan(GPSurrogate(seed=0).fit(X[:2], np.array([1.0, 2.0])).loo_r2_)      # too few to say
+    assert np.isnan(GPSurrogate(seed=0).fit(X, np.full(4, 3.0)).loo_r2_)               # nothing to explain
 
 
 def test_fit_quality_does_not_change_the_run():
