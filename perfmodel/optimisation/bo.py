@@ -304,6 +304,7 @@ class BOStrategy(Strategy):
         self._source_X = None
         self._prior_cache: dict[str, dict[str, float]] = {}
         self._last: dict[str, tuple] = {}
+        self._fitted_on: tuple | None = None          # the evaluations self._last was fitted to
         self._init: list[dict] | None = None
         self._warned = False
         self._warned_reference = False
@@ -523,9 +524,10 @@ class BOStrategy(Strategy):
         (about one step's time); empty before two evaluations are complete."""
         if len(state.complete) < 2:
             return {}
-        configs, _ = self._cands.remaining(state)
-        with threadpool_limits(1):                     # predictions only where the fit needs some
-            self._fit_models(state, configs or [state.complete[0][0]])
+        if not self._last or self._fitted_on != _data_key(state):   # not fitted to these evaluations yet
+            configs, _ = self._cands.remaining(state)
+            with threadpool_limits(1):                 # predictions only where the fit needs some
+                self._fit_models(state, configs or [state.complete[0][0]])
         return {m: gp.loo_r2_ for m, (gp, *_) in self._last.items()}
 
     def prior_weights(self) -> dict[str, float]:
@@ -607,6 +609,7 @@ class BOStrategy(Strategy):
         # the mean is noise-free; over hyper-parameter samples, the mean and sd of the mixture
         self._last = {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
                       for m, (gp, _, mu, sd) in models.items()}
+        self._fitted_on = _data_key(state)
         return models, Xd, X
 
     def kernel_for(self, n_objectives: int) -> str:
@@ -802,3 +805,8 @@ class BOStrategy(Strategy):
         mu, sd = gp.predict_samples(X, noisy=self.noisy)
         with np.errstate(divide="ignore", invalid="ignore"):
             return logsumexp([log_expected_improvement(m, s, best) for m, s in zip(mu, sd)], axis=0) - np.log(len(mu))
+
+
+def _data_key(state: SearchState) -> tuple:
+    # the evaluations a fit sees (believed outcomes of a batch's pending configurations included)
+    return tuple((config_key(c), tuple(sorted(o.items()))) for c, o in state.complete)
