@@ -22,7 +22,7 @@ from .acquisition import (expected_hypervolume_improvement, hypervolume_probabil
                           log_probability_of_feasibility)
 from .base import N_INIT, N_INIT_UNGUIDED, SearchState, Strategy, initial_design_size
 from .candidates import MAX_CANDIDATES
-from .gp import SURROGATE_KERNELS, GPSurrogate, check_model_options
+from .gp import SURROGATE_KERNELS, GPSurrogate, check_model_options, input_warp_mode
 
 ACQUISITIONS = ("auto", "ei", "ehvi", "hvpoi", "parego", "ts")
 # The BO surrogate's kernels: the GP's, and "auto" (see BOStrategy)
@@ -161,10 +161,11 @@ class BOStrategy(Strategy):
         those steps is the model's only when the evidence keeps the prior (or the source) for every
         objective at that fit, and otherwise the next point of the plain space-filling design (a prior the
         data do not support changes nothing); ``"space"`` (False): the plain design.
-    input_warp : bool
+    input_warp : bool or "fallback"
         The GPs learn a Kumaraswamy warping of each input with three or more levels in the space
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`; a two-level input is left as it is, since no warp
-        can change it, as in the configuration models' ``input_warp``).
+        can change it, as in the configuration models' ``input_warp``). ``"fallback"``: only the plain GP
+        that replaces a prior mean the evidence test rejects at a fit is warped (not with source data).
     ehvi_units : {"model", "output"}
         Scale of the hypervolume that EHVI measures. ``"model"``: the GP's scale (log of a positive
         objective), Gaussian predictions. ``"output"``: the objectives' own units, as a front is judged (a
@@ -287,7 +288,7 @@ class BOStrategy(Strategy):
         self.prior_weight = prior_weight
         self.prior_design = _prior_design_mode(prior_design)
         self.prior_selection = prior_selection
-        self.input_warp = bool(input_warp)
+        self.input_warp = input_warp_mode(input_warp)
         self.source_data = list(source_data or [])
         self.n_init = initial_design_size(n_init, N_INIT if self.prior_mean else N_INIT_UNGUIDED)
         self.source_tasks = None
@@ -594,7 +595,8 @@ class BOStrategy(Strategy):
                                                    self._cands.monotone_basis(configs))
             gp = GPSurrogate(log=self.log, restarts=self.restarts, max_iters=self.max_iters,
                              seed=int(state.rng(11 + j).integers(2**31)), prior_weight=self.prior_weight,
-                             prior_selection=self.prior_selection, input_warp=warp is not None,
+                             prior_selection=self.prior_selection,
+                             input_warp=self.input_warp if warp is not None else False,
                              noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
                              lengthscale_prior=self.lengthscale_prior, kernel=kernel)
@@ -791,7 +793,8 @@ class BOStrategy(Strategy):
         Y = (Y - lo) / np.maximum(hi - lo, 1e-12)
         w = state.rng(13).dirichlet(np.ones(Y.shape[1]))
         f = np.max(Y * w, axis=1) + 0.05 * (Y @ w)
-        warp = InputWarp.for_levels(np.vstack([Xd, X])) if self.input_warp else None
+        # (no prior mean or source data here: "fallback" leaves this GP as it is)
+        warp = InputWarp.for_levels(np.vstack([Xd, X])) if self.input_warp is True else None
         gp = GPSurrogate(log=False, restarts=self.restarts, max_iters=self.max_iters,
                          seed=int(state.rng(17).integers(2**31)), input_warp=warp is not None,
                          noise_prior=self.noise_prior, hyper_samples=self.hyper_samples,

@@ -70,7 +70,21 @@ NOISE_PRIOR = (-4.0, 1.0)
 HYPER_USES = ("samples", "mean")
 
 
-def check_model_options(kernel: str, hyper_samples, input_warp: bool, lengthscale_prior: str | None) -> int:
+#: ``input_warp`` besides True and False: warp only the plain GP that stands in for a prior mean the
+#: evidence test rejected (see :class:`GPSurrogate`)
+WARP_FALLBACK = "fallback"
+
+
+def input_warp_mode(value) -> bool | str:
+    """``input_warp`` as True, False or ``"fallback"`` (also from 0/1)."""
+    if isinstance(value, str) and value == WARP_FALLBACK:
+        return WARP_FALLBACK
+    if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+        return bool(value)
+    raise OptimisationError(f"unknown input warp {value!r}; choose True, False or {WARP_FALLBACK!r}")
+
+
+def check_model_options(kernel: str, hyper_samples, input_warp: bool | str, lengthscale_prior: str | None) -> int:
     """Check the surrogate's kernel and hyper-parameter sampling options together; the number of samples."""
     if kernel not in SURROGATE_KERNELS:
         raise OptimisationError(f"unknown kernel {kernel!r}; choose one of {', '.join(SURROGATE_KERNELS)}")
@@ -110,9 +124,14 @@ class GPSurrogate:
     noise_prior : bool
         Regularise the noise variance by a log-normal prior (``NOISE_PRIOR``) instead of bounding it to
         ``[1e-6, 0.5]``: a GP that cannot fit the data otherwise does not explain them as noise at no cost.
-    input_warp : bool
+    input_warp : bool or "fallback"
         Learn a Kumaraswamy CDF per input (inputs in the unit cube; BoTorch's ``Warp``), for outputs that
         change faster at one end of a knob's range than at the other; :meth:`fit`'s ``warp`` names the inputs.
+        ``"fallback"``: only where a prior mean was given and the evidence test drops it
+        (``prior_selection="evidence"``) is the plain GP that takes its place fitted with the warp
+        (``warped_``); a fit that keeps its prior, had none, or has source data is not warped. The shape the
+        prior was to supply is then learned from the data. (With source data the source is dropped at many
+        steps even where it is related, and a warped stand-in cost there: docs/optimisation-results.md.)
     hyper_samples : int
         0: the optimum of the hyper-parameters only. N >= 1: also N posterior samples of them (log-uniform
         prior inside the optimiser's bounds, or the noise prior; slice sampling started at the optimum, 10
@@ -154,7 +173,7 @@ class GPSurrogate:
         self.outcome_transform = outcome_transform
         self.prior_weight = prior_weight
         self.prior_selection = prior_selection
-        self.input_warp = input_warp
+        self.input_warp = input_warp_mode(input_warp)
         self.noise_prior = noise_prior
 
     # Transform of the output scale: shared with the acquisition so that limits are mapped the same way.
@@ -189,7 +208,9 @@ class GPSurrogate:
         the hyper-parameters are drawn from the chosen model's optimum (``samples_``). ``warp``: with
         ``input_warp``, the inputs to warp (:meth:`InputWarp.for_levels
         <perfmodel.models.gp_core.InputWarp.for_levels>` of the space's levels, say; None: every input)."""
-        self._warp = (warp or InputWarp()) if self.input_warp else None
+        self._warp = (warp or InputWarp()) if self.input_warp is True else None
+        self._fallback_warp = (warp or InputWarp()) if self.input_warp == WARP_FALLBACK else None
+        self.warped_ = self._warp is not None
         # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
         self.samples_ = list(self._fit_map(X, y, prior, source))
         self.train_t_ = self.outcome_.scale(np.asarray(y, dtype=float).ravel())   # this study's, first in gp_
@@ -243,8 +264,15 @@ class GPSurrogate:
             plain, plain_members = self._optimise(X, z, False)
             penalty = np.log(max(len(y), 2))          # 0.5 * 2 parameters * ln(n)
             if -plain.objective >= -self.gp_.objective - penalty or not np.isfinite(self.gp_.objective):
-                self.gp_, members, self.prior_used_ = plain, plain_members, False
+                (self.gp_, members), self.prior_used_ = self._fallback(X, z, (plain, plain_members)), False
         return members
+
+    def _fallback(self, X, z, plain):
+        # The plain GP (fit, members) that replaces a rejected prior; refitted warped with input_warp="fallback".
+        if self._fallback_warp is None:
+            return plain
+        self.warped_ = True
+        return self._optimise(X, z, False, warp=self._fallback_warp)
 
     def _fit_tasks(self, X, y, source) -> tuple[FittedGP, ...]:
         Xs = np.asarray(source[0], dtype=float)
@@ -317,19 +345,21 @@ class GPSurrogate:
     def _hyper(self):
         return replace(SURROGATE_HYPER, noise_prior=NOISE_PRIOR) if self.noise_prior else SURROGATE_HYPER
 
-    def _optimise(self, X, z, with_prior: bool) -> tuple[FittedGP, tuple[FittedGP, ...]]:
-        # (the fitted GP, the fits it stands for: both kernels' with "average", else none)
+    def _optimise(self, X, z, with_prior: bool, warp: InputWarp | None = None) -> tuple[FittedGP, tuple[FittedGP, ...]]:
+        # (the fitted GP, the fits it stands for: both kernels' with "average", else none); warp: this fit's
+        # warp where it is not the surrogate's own (the fallback's)
+        warp = warp or self._warp
         if self.kernel in ("select", "average"):
-            fits = tuple(self._optimise_kernel(X, z, with_prior, k) for k in ("matern52", "additive"))
+            fits = tuple(self._optimise_kernel(X, z, with_prior, k, warp) for k in ("matern52", "additive"))
             best = max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
             return best, fits if self.kernel == "average" else ()
-        return self._optimise_kernel(X, z, with_prior, self.kernel), ()
+        return self._optimise_kernel(X, z, with_prior, self.kernel, warp), ()
 
-    def _optimise_kernel(self, X, z, with_prior: bool, kernel: str):
+    def _optimise_kernel(self, X, z, with_prior: bool, kernel: str, warp: InputWarp | None):
         try:
             return fit_gp(X, z, kernel=kernel, ard=True, hyper=self._hyper(),
                           mean=PriorMean() if with_prior else None,
-                          warp=self._warp,
+                          warp=warp,
                           n_restarts=1 + max(0, int(self.restarts)), max_iters=self.max_iters, seed=self.seed,
                           on_failure="keep")
         except ModelError as e:

@@ -91,7 +91,8 @@ class Study:
         BO only: ``linked``, ``log_inputs``, ``noisy``, ``prior_design`` (all True by default;
         ``prior_design`` also takes ``"front"`` (= True), ``"model"``, ``"trusted"``, ``"space"`` (= False)),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
-        default, or ``"none"``), ``input_warp`` (False by default), ``source_data`` (an earlier study's
+        default, or ``"none"``), ``input_warp`` (False by default; True, or ``"fallback"``: only the plain GP that
+        replaces a rejected prior mean), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
@@ -184,6 +185,7 @@ class Study:
         # which surrogate the proposals came from, for whoever reads the study file (not checked on resume)
         if hasattr(self._strategy, "kernel_for"):
             self.settings["kernel"] = self._strategy.kernel_for(len(objectives))
+            self.settings["input_warp"] = self._strategy.input_warp
         self._trials: list[Trial] = []
         self._reissue: list[int] = []
         self._storage: StudyStorage | None = None

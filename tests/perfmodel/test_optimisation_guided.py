@@ -13,6 +13,7 @@ import pytest
 from perfmodel.cli import main
 from perfmodel.errors import OptimisationError
 from perfmodel.models.config_model import ConfigModel
+from perfmodel.models.gp_core import InputWarp
 from perfmodel.optimisation import Study, optimize
 from perfmodel.optimisation.constraints import ModelConstraint, OutputConstraint
 from perfmodel.optimisation.gp import GPSurrogate
@@ -351,6 +352,61 @@ def test_the_search_warps_the_inputs_with_three_or_more_levels_in_the_space_only
     assert all(gp.gp_.warp_a is None for gp, *_ in plain._strategy._last.values())   # nothing to warp
 
 
+def test_fallback_warp_is_learned_only_by_the_plain_gp_that_replaces_rejected_guidance():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(14, 2))
+    f = np.exp(3 * X[:, 0] ** 4 + 0.5 * X[:, 1])
+    warp = InputWarp(dims=(0,))
+    kept = GPSurrogate(seed=0, input_warp="fallback").fit(X, f, 1.2 * f, warp=warp)
+    assert kept.prior_used_ and not kept.warped_ and kept.gp_.warp_a is None
+    dropped = GPSurrogate(seed=0, input_warp="fallback").fit(X, f, rng.permutation(f), warp=warp)
+    assert not dropped.prior_used_ and dropped.warped_
+    assert dropped.gp_.warp_dims.tolist() == [0] and dropped.gp_.warp_a is not None
+    # without the fallback the same rejected prior leaves the plain GP unwarped
+    assert GPSurrogate(seed=0).fit(X, f, rng.permutation(f)).gp_.warp_a is None
+    none = GPSurrogate(seed=0, input_warp="fallback").fit(X, f, warp=warp)     # no guidance at all
+    assert not none.warped_ and none.gp_.warp_a is None
+    # source data is never warped: a related study is kept, a study of unrelated values dropped for the plain GP
+    Xs = rng.uniform(size=(30, 2))
+    fs = np.exp(3 * Xs[:, 0] ** 4 + 0.5 * Xs[:, 1])
+    related = GPSurrogate(seed=0, input_warp="fallback").fit(X[:8], f[:8], source=(Xs, 2 * fs), warp=warp)
+    assert related.source_used_ and not related.warped_ and related.gp_.warp_a is None
+    unrelated = GPSurrogate(seed=0, input_warp="fallback").fit(X[:8], f[:8], source=(Xs, rng.permutation(fs)),
+                                                              warp=warp)
+    assert not unrelated.source_used_ and not unrelated.warped_ and unrelated.gp_.warp_a is None
+    with pytest.raises(OptimisationError, match="unknown input warp 'sometimes'"):
+        GPSurrogate(input_warp="sometimes")
+    with pytest.raises(OptimisationError, match="not available with input warping"):
+        GPSurrogate(input_warp="fallback", hyper_samples=2)
+
+
+def test_the_search_with_the_fallback_warp_warps_only_where_a_prior_is_dropped(monkeypatch):
+    fitted, fit = [], GPSurrogate.fit
+
+    def recording(self, *args, **kwargs):
+        out = fit(self, *args, **kwargs)
+        fitted.append((self.has_prior_, self.prior_used_, self.warped_, self.gp_.warp_a is not None))
+        return out
+
+    monkeypatch.setattr(GPSurrogate, "fit", recording)
+    rng = np.random.default_rng(1)
+    shuffled = dict(zip((config_key(c) for c in space().grid()),
+                        rng.permutation([outputs(c)["time"] for c in space().grid()])))
+    priors = {"time": lambda cs: [shuffled[config_key(c)] for c in cs],
+              "power": lambda cs: [outputs(c)["power"] for c in cs]}
+    optimize(outputs, ["time", "power"], space=space(), budget=14, n_init=8, seed=0,
+             prior_mean=priors, bo_options={"input_warp": "fallback"})
+    assert len(fitted) == 12                                  # six model steps, two outputs
+    assert all(has for has, *_ in fitted)
+    # warped exactly where the prior was dropped; the right power prior is kept at least once, unwarped
+    assert all(warped == (not used) == has_warp for _, used, warped, has_warp in fitted)
+    assert any(not used for _, used, *_ in fitted) and any(used for _, used, *_ in fitted)
+    fitted.clear()
+    optimize(outputs, ["time", "power"], space=space(), budget=8, n_init=6, seed=0,
+             bo_options={"input_warp": "fallback"})           # no guidance: nothing is warped
+    assert len(fitted) == 4 and not any(w for *_, w in fitted)
+
+
 # ------------------------------------------------------------------------------ a-priori constraints
 def test_a_priori_constraint_skips_predicted_infeasible_configurations():
     def predict(configs):
@@ -569,7 +625,15 @@ def test_cli_source_study_as_task_data_and_its_bad_input(capsys, table):
     assert "no such file" in err(capsys)
     assert main([*base, "--study", str(study), "--strategy", "random", "--input-warp"]) == 2
     assert "--input-warp guides the bo strategy" in err(capsys)
+    assert main([*base, "--study", str(study), "--source", str(d / "earlier.csv"), "--input-warp", "fallback"]) == 2
+    assert "--input-warp fallback warps the GP that replaces a rejected --prior; give one" in err(capsys)
     assert not study.exists()
+    for given, recorded in ((["--input-warp", "fallback"], '"input_warp": "fallback"'),
+                            (["--input-warp"], '"input_warp": true'), ([], '"input_warp": false')):
+        run = d / f"w{len(given)}.sqlite"
+        assert main([*base, "--prior", str(d / "earlier.csv"), "--study", str(run), *given]) == 0
+        stored = sqlite3.connect(run).execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0]
+        assert recorded in stored
 
 
 def test_two_resumes_of_one_study_cannot_run_at_once(capsys, table):
