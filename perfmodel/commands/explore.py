@@ -116,11 +116,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "positive objective; default) or output (the objectives' own units, as a front is "
                         "judged: on the TX2 Xception grids fewer runs far from the best front and fewer within 1%% of "
                         "it; see docs/optimisation.md)")
-    g.add_argument("--input-warp", nargs="?", const="all", choices=("all", "fallback"), default=None,
+    g.add_argument("--input-warp", action="store_true",
                    help="the GP learns a Kumaraswamy warping of each knob with three or more levels "
-                        "(responses that change faster at one end of a knob's range); 'fallback': only the "
-                        "plain GP that replaces a --prior the data reject at a step (guards against a wrong "
-                        "prior; see docs/optimisation.md)")
+                        "(responses that change faster at one end of a knob's range)")
     g.add_argument("--constraint-model", action="append", default=[], metavar="FILE",
                    help="model(s) predicting the outputs of --constraint: configurations predicted infeasible "
                         "with probability >= --confidence are skipped before any measurement (HyperPower); "
@@ -216,8 +214,6 @@ def run(args) -> int:
         raise OptimisationError(f"--confidence must be in [0.5, 1), got {args.confidence}")
     if args.prior_design and not (args.prior or args.source):
         raise OptimisationError("--prior-design places the initial design by a --prior or a --source; give one")
-    if args.input_warp == "fallback" and not args.prior:
-        raise OptimisationError("--input-warp fallback warps the GP that replaces a rejected --prior; give one")
     for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp),
                         ("--prior-design", args.prior_design), ("--kernel", args.kernel),
                         ("--ehvi-units", args.ehvi_units), ("--reference-point", args.reference_point)):
@@ -255,7 +251,7 @@ def run(args) -> int:
     prior_mean, prior_files = _priors(args.prior, space, outputs, args.network)
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network,
                                            args.confidence)
-    bo_options = {"input_warp": True if args.input_warp == "all" else args.input_warp} if args.input_warp else {}
+    bo_options = {"input_warp": True} if args.input_warp else {}
     if args.prior_design:
         bo_options["prior_design"] = args.prior_design
     if args.kernel:

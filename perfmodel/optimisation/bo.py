@@ -165,7 +165,8 @@ class BOStrategy(Strategy):
         The GPs learn a Kumaraswamy warping of each input with three or more levels in the space
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`; a two-level input is left as it is, since no warp
         can change it, as in the configuration models' ``input_warp``). ``"fallback"``: only the plain GP
-        that replaces a prior mean the evidence test rejects at a fit is warped (not with source data).
+        that replaces a prior mean the evidence test rejects at a fit is warped (not with source data); measured
+        in docs/optimisation-results.md and not adopted.
     ehvi_units : {"model", "output"}
         Scale of the hypervolume that EHVI measures. ``"model"``: the GP's scale (log of a positive
         objective), Gaussian predictions. ``"output"``: the objectives' own units, as a front is judged (a

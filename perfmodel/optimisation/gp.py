@@ -131,7 +131,8 @@ class GPSurrogate:
         (``prior_selection="evidence"``) is the plain GP that takes its place fitted with the warp
         (``warped_``); a fit that keeps its prior, had none, or has source data is not warped. The shape the
         prior was to supply is then learned from the data. (With source data the source is dropped at many
-        steps even where it is related, and a warped stand-in cost there: docs/optimisation-results.md.)
+        steps even where it is related, and a warped stand-in cost there.) Measured in docs/optimisation-results.md
+        and not adopted: it cost a good prior as much as warping every fit, and protected a wrong one less.
     hyper_samples : int
         0: the optimum of the hyper-parameters only. N >= 1: also N posterior samples of them (log-uniform
         prior inside the optimiser's bounds, or the noise prior; slice sampling started at the optimum, 10

@@ -92,7 +92,7 @@ class Study:
         ``prior_design`` also takes ``"front"`` (= True), ``"model"``, ``"trusted"``, ``"space"`` (= False)),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
         default, or ``"none"``), ``input_warp`` (False by default; True, or ``"fallback"``: only the plain GP that
-        replaces a rejected prior mean), ``source_data`` (an earlier study's
+        replaces a rejected prior mean, measured and not adopted), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,

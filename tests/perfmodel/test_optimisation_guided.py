@@ -625,11 +625,8 @@ def test_cli_source_study_as_task_data_and_its_bad_input(capsys, table):
     assert "no such file" in err(capsys)
     assert main([*base, "--study", str(study), "--strategy", "random", "--input-warp"]) == 2
     assert "--input-warp guides the bo strategy" in err(capsys)
-    assert main([*base, "--study", str(study), "--source", str(d / "earlier.csv"), "--input-warp", "fallback"]) == 2
-    assert "--input-warp fallback warps the GP that replaces a rejected --prior; give one" in err(capsys)
     assert not study.exists()
-    for given, recorded in ((["--input-warp", "fallback"], '"input_warp": "fallback"'),
-                            (["--input-warp"], '"input_warp": true'), ([], '"input_warp": false')):
+    for given, recorded in ((["--input-warp"], '"input_warp": true'), ([], '"input_warp": false')):
         run = d / f"w{len(given)}.sqlite"
         assert main([*base, "--prior", str(d / "earlier.csv"), "--study", str(run), *given]) == 0
         stored = sqlite3.connect(run).execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0]
