@@ -211,7 +211,6 @@ class GPSurrogate:
         <perfmodel.models.gp_core.InputWarp.for_levels>` of the space's levels, say; None: every input)."""
         self._warp = (warp or InputWarp()) if self.input_warp is True else None
         self._fallback_warp = (warp or InputWarp()) if self.input_warp == WARP_FALLBACK else None
-        self.warped_ = self._warp is not None
         # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
         self.samples_ = list(self._fit_map(X, y, prior, source))
         self.train_t_ = self.outcome_.scale(np.asarray(y, dtype=float).ravel())   # this study's, first in gp_
@@ -272,7 +271,6 @@ class GPSurrogate:
         # The plain GP (fit, members) that replaces a rejected prior; refitted warped with input_warp="fallback".
         if self._fallback_warp is None:
             return plain
-        self.warped_ = True
         return self._optimise(X, z, False, warp=self._fallback_warp)
 
     def _fit_tasks(self, X, y, source) -> tuple[FittedGP, ...]:
@@ -365,6 +363,11 @@ class GPSurrogate:
                           on_failure="keep")
         except ModelError as e:
             raise OptimisationError(str(e)) from None
+
+    @property
+    def warped_(self) -> bool:
+        """Whether the fitted GP warps its inputs (``input_warp``, or the fallback's stand-in)."""
+        return self.gp_.warp_a is not None
 
     @property
     def prior_weight_(self) -> float:
