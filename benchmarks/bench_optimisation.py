@@ -51,7 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from perfmodel.optimisation import optimize  # noqa: E402
-from perfmodel.optimisation.gp import PRIOR_WEIGHTS, WARP_FALLBACK  # noqa: E402
+from perfmodel.optimisation.gp import PRIOR_WEIGHTS, WARP_BOTH, WARP_FALLBACK  # noqa: E402
 from perfmodel.optimisation.strategies import (BO_HYPER_USES, BO_KERNELS, EHVI_UNITS, LOCAL_STEPS, MEANS,  # noqa: E402
                                                PRIOR_DESIGNS, REFERENCES, initial_design_size)
 from perfmodel.errors import OptimisationError  # noqa: E402
@@ -293,9 +293,9 @@ def parse_bo_options(text: str, ap) -> dict:
     choices = {"prior_weight": PRIOR_WEIGHTS, "prior_design": PRIOR_DESIGNS, "ehvi_units": EHVI_UNITS,
                "hyper_use": BO_HYPER_USES, "reference": (*REFERENCES, "table"),
                "lengthscale_prior": tuple(p for p in LENGTHSCALE_PRIORS if p), "design": tuple(DESIGNS),
-               "kernel": BO_KERNELS, "local": LOCAL_STEPS, "mean": MEANS, "input_warp": (WARP_FALLBACK,)}
+               "kernel": BO_KERNELS, "local": LOCAL_STEPS, "mean": MEANS, "input_warp": (WARP_FALLBACK, WARP_BOTH)}
     switches = ("linked", "log_inputs", "noisy", "prior_design", "input_warp", "noise_prior")
-    numbers = ("gp_restarts", "hyper_samples")
+    numbers = ("gp_restarts", "hyper_samples", "extremes")
     out = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, sep, value = item.partition("=")

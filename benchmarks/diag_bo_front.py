@@ -147,7 +147,7 @@ def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None,
             out = p.evaluate(t.config)
             study.tell(t, out)
             y = np.array([out[m] for m in bench.OBJECTIVES], float)
-            noise = {m: gp.noise_variance for m, (gp, _, _) in strat._last.items()}
+            noise = {m: gp.noise_variance for m, (gp, *_) in strat._last.items()}
             logY = np.log(np.array(Y)) if Y else None
             dist = (np.min(np.max(np.abs(logY - np.log(y)), axis=1)) if Y else np.nan)
             on_front = tuple(y) in front_keys

@@ -35,7 +35,7 @@ MEANS = ("constant", "monotone")
 # The BO strategy's options a study passes through (``bo_options``), beside its own settings.
 BO_OPTIONS = ("linked", "log_inputs", "noisy", "prior_weight", "prior_design", "prior_selection", "input_warp",
               "source_data", "source_tasks", "task", "ehvi_units", "reference", "noise_prior", "design",
-              "hyper_samples", "hyper_use", "lengthscale_prior", "kernel", "local", "mean")
+              "hyper_samples", "hyper_use", "lengthscale_prior", "kernel", "local", "mean", "extremes")
 # What BOStrategy does with hyper-parameter samples: average the acquisition over them, or use their mean
 BO_HYPER_USES = ("acquisition", "mean")
 REFERENCES = ("observed", "front", "nadir", "predicted", "plausible", "robust")
@@ -161,12 +161,13 @@ class BOStrategy(Strategy):
         those steps is the model's only when the evidence keeps the prior (or the source) for every
         objective at that fit, and otherwise the next point of the plain space-filling design (a prior the
         data do not support changes nothing); ``"space"`` (False): the plain design.
-    input_warp : bool or "fallback"
+    input_warp : bool, "fallback" or "both"
         The GPs learn a Kumaraswamy warping of each input with three or more levels in the space
         (:class:`~perfmodel.optimisation.gp.GPSurrogate`; a two-level input is left as it is, since no warp
         can change it, as in the configuration models' ``input_warp``). ``"fallback"``: only the plain GP
-        that replaces a prior mean the evidence test rejects at a fit is warped (not with source data); measured
-        in docs/optimisation-results.md and not adopted.
+        that replaces a prior mean the evidence test rejects at a fit is warped (not with source data).
+        ``"both"``: every kernel fitted with and without the warp, the acquisition averaged over all the fits
+        (as with ``kernel="average"``). Both measured in docs/optimisation-results.md and not adopted.
     ehvi_units : {"model", "output"}
         Scale of the hypervolume that EHVI measures. ``"model"``: the GP's scale (log of a positive
         objective), Gaussian predictions. ``"output"``: the objectives' own units, as a front is judged (a
@@ -239,6 +240,12 @@ class BOStrategy(Strategy):
         lower the output). Its values at the evaluated configurations are leave-one-out predictions, so the
         GP's evidence test (``prior_selection``) judges it on data it was not fitted to. ``"constant"``
         (default): the GP's constant mean. Measured in docs/optimisation-sessions.md and not adopted.
+    extremes : int
+        With two or more objectives, every ``extremes``-th model step is a single-objective step: the
+        objectives in turn, each step the expected improvement of that objective alone over its best
+        feasible value (the front's ends, which a reference point beyond the worst observed values weights
+        heavily, are where near-equal configurations differ only by noise). 0 (default): every model step
+        is the multi-objective acquisition's.
     """
 
     name = "bo"
@@ -252,8 +259,12 @@ class BOStrategy(Strategy):
                  source_tasks: Sequence[float] | None = None, task: float | None = None,
                  ehvi_units: str = "model", reference: str = "observed", noise_prior: bool = False,
                  hyper_samples: int = 0, hyper_use: str = "acquisition", lengthscale_prior: str | None = None,
-                 kernel: str = "auto", local: str = "off", mean: str = "constant"):
+                 kernel: str = "auto", local: str = "off", mean: str = "constant", extremes: int = 0):
         super().__init__(space)
+        if isinstance(extremes, bool) or not isinstance(extremes, (int, np.integer)) or extremes < 0:
+            raise OptimisationError(f"extremes must be a whole number >= 0, got {extremes!r}")
+        self.extremes = int(extremes)
+        self._extreme: int | None = None      # the objective of this model step's single-objective EI
         if mean not in MEANS:
             raise OptimisationError(f"unknown mean {mean!r}; choose one of {', '.join(MEANS)}")
         self.mean = mean
@@ -403,9 +414,15 @@ class BOStrategy(Strategy):
         configs, X = self._cands.remaining(state)
         if not configs:
             return None
+        k = state.number - self.n_init
+        if self.extremes and len(state.objectives) >= 2 and k >= 0 and (k + 1) % self.extremes == 0:
+            self._extreme = (k // self.extremes) % len(state.objectives)
         # Small matrices: BLAS threads only contend (up to 1000x slower on a loaded 2-core machine).
-        with threadpool_limits(1):
-            acq = self.acquisition_values(state, configs, X)
+        try:
+            with threadpool_limits(1):
+                acq = self.acquisition_values(state, configs, X)
+        finally:
+            self._extreme = None
         local = self._local_mask(state, configs)
         if local is not None and np.any(local) and np.any(np.isfinite(acq[local])):
             acq = np.where(local, acq, -np.inf)
@@ -602,7 +619,7 @@ class BOStrategy(Strategy):
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
                              lengthscale_prior=self.lengthscale_prior, kernel=kernel)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok], source=source, warp=warp)
-            if self.hyper_samples and self.hyper_use == "acquisition" or kernel == "average":
+            if self.hyper_samples and self.hyper_use == "acquisition" or kernel == "average" or gp.samples_:
                 mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
             else:
                 mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
@@ -666,6 +683,9 @@ class BOStrategy(Strategy):
             if self.acquisition not in ("auto", "ei", "ts"):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
             return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
+        if self._extreme is not None:                 # a single-objective step (``extremes``)
+            j = self._extreme
+            return log_expected_improvement(mu[:, j], sd[:, j], float(Yf[:, j].min())) + pof
         Yall = Y[obj_ok]
         front = pareto_front(Yf)
         optimistic = mu - 1.96 * sd if self.reference == "plausible" else mu

@@ -73,15 +73,17 @@ HYPER_USES = ("samples", "mean")
 #: ``input_warp`` besides True and False: warp only the plain GP that stands in for a prior mean the
 #: evidence test rejected (see :class:`GPSurrogate`)
 WARP_FALLBACK = "fallback"
+#: ``input_warp``: every kernel fitted with and without the warp, the fits kept as members (see :class:`GPSurrogate`)
+WARP_BOTH = "both"
 
 
 def input_warp_mode(value) -> bool | str:
-    """``input_warp`` as True, False or ``"fallback"`` (also from 0/1)."""
-    if isinstance(value, str) and value == WARP_FALLBACK:
-        return WARP_FALLBACK
+    """``input_warp`` as True, False, ``"fallback"`` or ``"both"`` (also from 0/1)."""
+    if isinstance(value, str) and value in (WARP_FALLBACK, WARP_BOTH):
+        return value
     if isinstance(value, (bool, np.bool_)) or value in (0, 1):
         return bool(value)
-    raise OptimisationError(f"unknown input warp {value!r}; choose True, False or {WARP_FALLBACK!r}")
+    raise OptimisationError(f"unknown input warp {value!r}; choose True, False, {WARP_FALLBACK!r} or {WARP_BOTH!r}")
 
 
 def check_model_options(kernel: str, hyper_samples, input_warp: bool | str, lengthscale_prior: str | None) -> int:
@@ -124,7 +126,7 @@ class GPSurrogate:
     noise_prior : bool
         Regularise the noise variance by a log-normal prior (``NOISE_PRIOR``) instead of bounding it to
         ``[1e-6, 0.5]``: a GP that cannot fit the data otherwise does not explain them as noise at no cost.
-    input_warp : bool or "fallback"
+    input_warp : bool, "fallback" or "both"
         Learn a Kumaraswamy CDF per input (inputs in the unit cube; BoTorch's ``Warp``), for outputs that
         change faster at one end of a knob's range than at the other; :meth:`fit`'s ``warp`` names the inputs.
         ``"fallback"``: only where a prior mean was given and the evidence test drops it
@@ -133,6 +135,10 @@ class GPSurrogate:
         prior was to supply is then learned from the data. (With source data the source is dropped at many
         steps even where it is related, and a warped stand-in cost there.) Measured in docs/optimisation-results.md
         and not adopted: it cost a good prior as much as warping every fit, and protected a wrong one less.
+        ``"both"``: each kernel is fitted without and with the warp and every fit is kept as a member
+        (``samples_``, as with ``kernel="average"``; ``gp_`` is the member with the best leave-one-out
+        density), so that an acquisition averaged over them follows neither model alone. Measured without a
+        prior and not adopted (the same runs at 0.99 as the default, at 4x its CPU time).
     hyper_samples : int
         0: the optimum of the hyper-parameters only. N >= 1: also N posterior samples of them (log-uniform
         prior inside the optimiser's bounds, or the noise prior; slice sampling started at the optimum, 10
@@ -211,6 +217,7 @@ class GPSurrogate:
         <perfmodel.models.gp_core.InputWarp.for_levels>` of the space's levels, say; None: every input)."""
         self._warp = (warp or InputWarp()) if self.input_warp is True else None
         self._fallback_warp = (warp or InputWarp()) if self.input_warp == WARP_FALLBACK else None
+        self._both_warp = (warp or InputWarp()) if self.input_warp == WARP_BOTH else None
         # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
         self.samples_ = list(self._fit_map(X, y, prior, source))
         self.train_t_ = self.outcome_.scale(np.asarray(y, dtype=float).ravel())   # this study's, first in gp_
@@ -348,10 +355,12 @@ class GPSurrogate:
         # (the fitted GP, the fits it stands for: both kernels' with "average", else none); warp: this fit's
         # warp where it is not the surrogate's own (the fallback's)
         warp = warp or self._warp
-        if self.kernel in ("select", "average"):
-            fits = tuple(self._optimise_kernel(X, z, with_prior, k, warp) for k in ("matern52", "additive"))
+        kernels = ("matern52", "additive") if self.kernel in ("select", "average") else (self.kernel,)
+        warps = (warp,) if warp is not None or self._both_warp is None else (None, self._both_warp)
+        if len(kernels) * len(warps) > 1:
+            fits = tuple(self._optimise_kernel(X, z, with_prior, k, w) for k in kernels for w in warps)
             best = max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
-            return best, fits if self.kernel == "average" else ()
+            return best, fits if self.kernel == "average" or len(warps) > 1 else ()
         return self._optimise_kernel(X, z, with_prior, self.kernel, warp), ()
 
     def _optimise_kernel(self, X, z, with_prior: bool, kernel: str, warp: InputWarp | None):

@@ -758,6 +758,30 @@ def test_local_steps_pick_next_to_the_observed_front_and_are_checked():
         Study(space, ["time", "power"], bo_options={"local": "near"})
 
 
+def test_extreme_steps_take_each_objectives_own_best_in_turn():
+    space = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+    def evaluate(c):            # time falls with both knobs, power rises: the ends are (7, 6) and (0, 1)
+        return {"time": 1 + (7 - c["a"]) + 0.5 * (6 - c["b"]), "power": 1 + c["a"] + c["b"]}
+
+    grid = list(space.grid())
+    for seed in range(3):
+        study = optimize(evaluate, ["time", "power"], space=space, budget=10, n_init=6, seed=seed,
+                         bo_options={"extremes": 2})
+        trials = study.trials
+        # model steps 2 and 4 (trials 7 and 9): time's step, then power's
+        assert (trials[7].config["a"], trials[7].config["b"]) == (7, 6)
+        left = [c for c in grid if config_key(c) not in {config_key(t.config) for t in trials[:9]}]
+        assert trials[9].outputs["power"] == min(evaluate(c)["power"] for c in left)
+        plain = optimize(evaluate, ["time", "power"], space=space, budget=10, n_init=6, seed=seed)
+        assert [config_key(t.config) for t in plain.trials[:7]] == [config_key(t.config) for t in trials[:7]]
+        # the hypervolume acquisition alone does not go to the fast end within these steps
+        assert (7, 6) not in [(t.config["a"], t.config["b"]) for t in plain.trials]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(OptimisationError, match="extremes must be a whole number"):
+            Study(space, ["time", "power"], bo_options={"extremes": bad})
+
+
 # ------------------------------------------------------------------------- a monotone prior of its own
 def test_monotone_basis_is_each_input_as_a_ratio_and_its_inverse():
     cands = Candidates(core_space())

@@ -380,6 +380,30 @@ def test_fallback_warp_is_learned_only_by_the_plain_gp_that_replaces_rejected_gu
         GPSurrogate(input_warp="fallback", hyper_samples=2)
 
 
+def test_both_warps_keep_a_warped_and_a_plain_fit_of_every_kernel_as_members():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(14, 2))
+    f = np.exp(3 * X[:, 0] ** 4 + 0.5 * X[:, 1])
+    warp = InputWarp(dims=(0,))
+    one = GPSurrogate(seed=0, input_warp="both").fit(X, f, warp=warp)
+    assert [g.warp_a is not None for g in one.samples_] == [False, True]
+    assert one.samples_[1].warp_dims.tolist() == [0]
+    # gp_ is the member with the higher leave-one-out density
+    assert one.gp_ is max(one.samples_, key=lambda g: g.loo_log_density())
+    mu, sd = one.predict_samples(X[:3])
+    assert mu.shape == sd.shape == (2, 3)
+    assert not np.allclose(mu[0], mu[1])                      # two different models, not one twice
+    four = GPSurrogate(seed=0, input_warp="both", kernel="average").fit(X, f, warp=warp)
+    assert [(g.kernel, g.warp_a is not None) for g in four.samples_] == [
+        ("matern52", False), ("matern52", True), ("additive", False), ("additive", True)]
+    # with a prior the evidence test compares the best member with and without it; members share the choice
+    guided = GPSurrogate(seed=0, input_warp="both").fit(X, f, 1.2 * f, warp=warp)
+    assert guided.prior_used_ and len(guided.samples_) == 2
+    assert all(g.mean_weight is not None for g in guided.samples_)
+    with pytest.raises(OptimisationError, match="not available with input warping"):
+        GPSurrogate(input_warp="both", hyper_samples=2)
+
+
 def test_the_search_with_the_fallback_warp_warps_only_where_a_prior_is_dropped(monkeypatch):
     fitted, fit = [], GPSurrogate.fit
 
