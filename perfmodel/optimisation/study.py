@@ -92,7 +92,8 @@ class Study:
         ``prior_design`` also takes ``"front"`` (= True), ``"model"``, ``"trusted"``, ``"space"`` (= False)),
         ``prior_weight`` (``"learned"``, default, or ``"fixed"``), ``prior_selection`` (``"evidence"``,
         default, or ``"none"``), ``input_warp`` (False by default; True, or ``"fallback"``: only the plain GP that
-        replaces a rejected prior mean, measured and not adopted), ``source_data`` (an earlier study's
+        replaces a rejected prior mean, or ``"both"``: warped and unwarped fits averaged; these two measured and
+        not adopted), ``source_data`` (an earlier study's
         ``(config, outputs)`` pairs, transfer with a task feature; ``source_tasks`` and ``task`` for several
         earlier studies on one task axis), ``ehvi_units`` (``"model"``, default, or ``"output"``),
         ``reference`` (``"observed"``, default, ``"front"``, ``"nadir"``, ``"predicted"``,
@@ -102,7 +103,8 @@ class Study:
         ``"select"``, ``"average"``; the kernel used is stored with the study), ``design`` (the initial
         design, ``"lhs"`` by default), ``hyper_samples`` (0 by default: the acquisition averaged over that
         many posterior samples of the GPs' hyper-parameters; ``hyper_use="mean"``: one GP at their posterior
-        mean instead), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
+        mean instead), ``extremes`` (0 by default: every N-th model step one objective's own expected
+        improvement, in turn; measured and not adopted), see :class:`~perfmodel.optimisation.strategies.BOStrategy`.
     constraint_models : sequence of ModelConstraint
         A-priori constraints (HyperPower): every configuration of the (finite) space that a model predicts
         infeasible with high probability is rejected before any measurement, by every strategy; see
