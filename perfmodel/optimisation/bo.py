@@ -264,7 +264,6 @@ class BOStrategy(Strategy):
         if isinstance(extremes, bool) or not isinstance(extremes, (int, np.integer)) or extremes < 0:
             raise OptimisationError(f"extremes must be a whole number >= 0, got {extremes!r}")
         self.extremes = int(extremes)
-        self._extreme: int | None = None      # the objective of this model step's single-objective EI
         if mean not in MEANS:
             raise OptimisationError(f"unknown mean {mean!r}; choose one of {', '.join(MEANS)}")
         self.mean = mean
@@ -415,14 +414,12 @@ class BOStrategy(Strategy):
         if not configs:
             return None
         k = state.number - self.n_init
+        single = None                                 # ``extremes``: this step's one objective
         if self.extremes and len(state.objectives) >= 2 and k >= 0 and (k + 1) % self.extremes == 0:
-            self._extreme = (k // self.extremes) % len(state.objectives)
+            single = (k // self.extremes) % len(state.objectives)
         # Small matrices: BLAS threads only contend (up to 1000x slower on a loaded 2-core machine).
-        try:
-            with threadpool_limits(1):
-                acq = self.acquisition_values(state, configs, X)
-        finally:
-            self._extreme = None
+        with threadpool_limits(1):
+            acq = self.acquisition_values(state, configs, X, single=single)
         local = self._local_mask(state, configs)
         if local is not None and np.any(local) and np.any(np.isfinite(acq[local])):
             acq = np.where(local, acq, -np.inf)
@@ -558,14 +555,16 @@ class BOStrategy(Strategy):
         return {m: gp.task_correlation_ for m, (gp, *_) in self._last.items()
                 if getattr(gp, "has_source_", False)}
 
-    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray | None = None) -> np.ndarray:
+    def acquisition_values(self, state: SearchState, configs: list[dict], X: np.ndarray | None = None, *,
+                           single: int | None = None) -> np.ndarray:
         """Log of the acquisition of each candidate (higher is better; ``-inf`` where it is zero).
 
         EI, EHVI and the probability of feasibility are computed in log space
         (:func:`~perfmodel.optimisation.acquisition.log_expected_improvement`, as BoTorch's
         ``LogExpectedImprovement``), so candidates are still ranked where the values themselves underflow
         (a model confident that nothing improves, e.g. after a good prior). ``X`` is not used (the GP inputs
-        come from the configurations; kept for callers passing the unit-cube matrix)."""
+        come from the configurations; kept for callers passing the unit-cube matrix). ``single``: with two or
+        more objectives, the EI of that objective (its index) alone instead (``extremes``' steps)."""
         parego = self.acquisition == "parego"
         if parego and len(state.objectives) < 2:
             raise OptimisationError("acquisition 'parego' needs two or more objectives")
@@ -579,7 +578,8 @@ class BOStrategy(Strategy):
             return self._parego(state, Xd, X, feasible & obj_ok, obj_ok) + pof
         if self.acquisition == "ts":
             return self._thompson(state, models, X, configs, feasible, obj_ok)
-        per_sample = np.array([self._log_acquisition(state, models, k, feasible, obj_ok) for k in range(n_samples)])
+        per_sample = np.array([self._log_acquisition(state, models, k, feasible, obj_ok, single)
+                               for k in range(n_samples)])
         if n_samples == 1:
             return per_sample[0]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -619,11 +619,8 @@ class BOStrategy(Strategy):
                              hyper_use="mean" if self.hyper_use == "mean" else "samples",
                              lengthscale_prior=self.lengthscale_prior, kernel=kernel)
             gp.fit(Xd[ok], y[ok], None if prior_d is None else prior_d[ok], source=source, warp=warp)
-            if self.hyper_samples and self.hyper_use == "acquisition" or kernel == "average" or gp.samples_:
-                mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)      # (samples, candidates)
-            else:
-                mu, sd = gp.predict(X, prior_c, noisy=self.noisy)
-                mu, sd = mu[None], sd[None]
+            # (members, candidates): the hyper-parameter samples or the kernels' fits, else the one fit's
+            mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
         keys = {config_key(c): i for i, c in enumerate(configs)}
         # the mean is noise-free; over hyper-parameter samples, the mean and sd of the mixture
@@ -670,7 +667,7 @@ class BOStrategy(Strategy):
         return pof
 
     def _log_acquisition(self, state: SearchState, models: dict, k: int, feasible: np.ndarray,
-                         obj_ok: np.ndarray) -> np.ndarray:
+                         obj_ok: np.ndarray, single: int | None = None) -> np.ndarray:
         # Log acquisition of every candidate with the k-th hyper-parameter sample of every output's GP
         # (the optimum's predictions are "sample" 0 of 1); ``feasible``, ``obj_ok``: of the evaluations.
         pof = self._log_pof(state, models, k, models[state.objectives[0]][2].shape[1])
@@ -683,9 +680,8 @@ class BOStrategy(Strategy):
             if self.acquisition not in ("auto", "ei", "ts"):
                 raise OptimisationError(f"acquisition {self.acquisition!r} needs two or more objectives")
             return log_expected_improvement(mu[:, 0], sd[:, 0], float(Yf[:, 0].min())) + pof
-        if self._extreme is not None:                 # a single-objective step (``extremes``)
-            j = self._extreme
-            return log_expected_improvement(mu[:, j], sd[:, j], float(Yf[:, j].min())) + pof
+        if single is not None:                        # a single-objective step (``extremes``)
+            return log_expected_improvement(mu[:, single], sd[:, single], float(Yf[:, single].min())) + pof
         Yall = Y[obj_ok]
         front = pareto_front(Yf)
         optimistic = mu - 1.96 * sd if self.reference == "plausible" else mu

@@ -215,9 +215,7 @@ class GPSurrogate:
         the hyper-parameters are drawn from the chosen model's optimum (``samples_``). ``warp``: with
         ``input_warp``, the inputs to warp (:meth:`InputWarp.for_levels
         <perfmodel.models.gp_core.InputWarp.for_levels>` of the space's levels, say; None: every input)."""
-        self._warp = (warp or InputWarp()) if self.input_warp is True else None
-        self._fallback_warp = (warp or InputWarp()) if self.input_warp == WARP_FALLBACK else None
-        self._both_warp = (warp or InputWarp()) if self.input_warp == WARP_BOTH else None
+        self._warp_inputs = warp or InputWarp()      # what input_warp (in whichever mode) warps
         # kernel "average": the two fits of the chosen model stand as two "samples" of the surrogate
         self.samples_ = list(self._fit_map(X, y, prior, source))
         self.train_t_ = self.outcome_.scale(np.asarray(y, dtype=float).ravel())   # this study's, first in gp_
@@ -276,9 +274,9 @@ class GPSurrogate:
 
     def _fallback(self, X, z, plain):
         # The plain GP (fit, members) that replaces a rejected prior; refitted warped with input_warp="fallback".
-        if self._fallback_warp is None:
+        if self.input_warp != WARP_FALLBACK:
             return plain
-        return self._optimise(X, z, False, warp=self._fallback_warp)
+        return self._optimise(X, z, False, warp=self._warp_inputs)
 
     def _fit_tasks(self, X, y, source) -> tuple[FittedGP, ...]:
         Xs = np.asarray(source[0], dtype=float)
@@ -354,9 +352,9 @@ class GPSurrogate:
     def _optimise(self, X, z, with_prior: bool, warp: InputWarp | None = None) -> tuple[FittedGP, tuple[FittedGP, ...]]:
         # (the fitted GP, the fits it stands for: both kernels' with "average", else none); warp: this fit's
         # warp where it is not the surrogate's own (the fallback's)
-        warp = warp or self._warp
+        warp = warp or (self._warp_inputs if self.input_warp is True else None)
         kernels = ("matern52", "additive") if self.kernel in ("select", "average") else (self.kernel,)
-        warps = (warp,) if warp is not None or self._both_warp is None else (None, self._both_warp)
+        warps = (None, self._warp_inputs) if warp is None and self.input_warp == WARP_BOTH else (warp,)
         if len(kernels) * len(warps) > 1:
             fits = tuple(self._optimise_kernel(X, z, with_prior, k, w) for k in kernels for w in warps)
             best = max(fits, key=lambda f: f.loo_log_density())      # the first (matern52) on a tie
