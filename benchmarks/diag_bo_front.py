@@ -8,6 +8,9 @@ to the nearest earlier evaluation in objective space.
 
     PYTHONPATH=. python benchmarks/diag_bo_front.py --runs 400x400:12,200x200:16 [--bo-options k=v,...]
 
+``--ends`` (no replay): for each grid, the true front's best point in each objective, its exclusive share of
+the front's hypervolume and its lead over the table's next configuration in that objective.
+
 Any replayed table (``--file`` with ``--knobs``/``--objectives``, as the benchmark's ``--files``): ``--runs`` is
 then a comma list of seeds, e.g. the fifth TX2 table:
 
@@ -121,6 +124,23 @@ def probe(study, strat, F_table, keys_table, table, front_keys, k):
               + " ".join(f"{mus[m][i]:.2f}+-{sds[m][i]:.2f}" for m in obj) + f" log-acq {acq[i]:.2f}")
 
 
+def ends(grid, path=None):
+    """The true front's two ends: each end point's exclusive share of the front's hypervolume (what a run
+    loses by missing that point alone), and how much better it is than the table's next-best configuration in
+    that objective (``--ends``; no replay)."""
+    Y_all = replay(path or grid_file(grid)).frame()[bench.OBJECTIVES].to_numpy(float)
+    F, ref, hv_true = true_front(Y_all)
+    line = [f"{grid}: true front {len(F)} points"]
+    for j, m in enumerate(bench.OBJECTIVES):
+        i = int(np.argmin(F[:, j]))
+        share = (hv_true - hypervolume(np.delete(F, i, axis=0), ref)) / hv_true
+        best, second = np.sort(Y_all[:, j])[:2]
+        line.append(f"best {m} {F[i, j]:.4g}: exclusive share {100 * share:.2f} %, "
+                    f"{100 * (second / best - 1):.1f} % better than the next configuration")
+        line.append(f"front points within 5 % of it: {int(np.sum(F[:, j] <= 1.05 * best))}")
+    print("; ".join(line))
+
+
 def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None, probes=()):
     from profiling.space import config_key
     p = replay(path or grid_file(grid))
@@ -176,7 +196,10 @@ def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None,
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", required=True, help="grid:seed,... (the four TX2 grids) or seeds with --file")
+    ap.add_argument("--runs", help="grid:seed,... (the four TX2 grids) or seeds with --file")
+    ap.add_argument("--ends", action="store_true",
+                    help="instead: each grid's (or --file's) true front ends, their exclusive hypervolume share "
+                         "and their lead over the next configuration")
     ap.add_argument("--file", help="a replayed table instead of the TX2 grids (then --runs lists seeds)")
     ap.add_argument("--knobs", help="comma list of the knob columns (as the benchmark's --knobs)")
     ap.add_argument("--objectives", help="comma list of the two minimised objectives (as the benchmark's)")
@@ -190,6 +213,12 @@ if __name__ == "__main__":
         bench.KNOBS = a.knobs.split(",")
     if a.objectives:
         bench.OBJECTIVES = a.objectives.split(",")
+    if a.ends:
+        for g in ([os.path.basename(a.file)] if a.file else ["200x200", "400x400", "600x600", "800x800"]):
+            ends(g, a.file)
+        raise SystemExit(0)
+    if not a.runs:
+        ap.error("give --runs (or --ends)")
     opts = parse_bo_options(a.bo_options, ap)
     probes = {int(v) for v in a.probe.split(",") if v}
     for item in a.runs.split(","):
