@@ -1,0 +1,62 @@
+"""benchmarks/noise_hv.py: the benchmark's score against a simulated re-measurement of a grid."""
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+_DIR = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+sys.path.insert(0, _DIR)   # the script imports bench_optimisation from its own folder
+_spec = importlib.util.spec_from_file_location("noise_hv", os.path.join(_DIR, "noise_hv.py"))
+noise_hv = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(noise_hv)
+
+# (time, power): rows 0-2 are the front, row 3 is dominated by row 1, row 4 by everything, row 5 repeats row 1
+TABLE = np.array([[1.0, 4.0], [2.0, 2.0], [4.0, 1.0], [3.0, 3.0], [5.0, 5.0], [2.0, 2.0]])
+
+
+def test_front_rows_are_every_row_on_the_true_front_repeats_included():
+    assert noise_hv.front_rows(TABLE).tolist() == [0, 1, 2, 5]
+
+
+def test_score_is_the_benchmarks_hypervolume_ratio_worked_by_hand():
+    score = noise_hv.Scorer(TABLE)
+    # reference = the front's nadir (4, 4) + 10 % of its range (3, 3) = (4.3, 4.3); the front's hypervolume is
+    # 0.3 x 1 + 2.3 x 2 + 3.3 x 0.3 = 5.89; with (3, 3) in place of (2, 2): 0.3 x 2 + 1.3 x 1 + 3.3 x 0.3 = 2.89
+    assert score(np.array([0, 1, 2])) == pytest.approx(1.0)
+    assert score(np.array([0, 2, 3, 4])) == pytest.approx(2.89 / 5.89)
+    assert score(np.array([4])) == 0.0
+
+
+def test_remeasured_scales_each_value_by_its_objectives_own_noise():
+    rng = np.random.default_rng(0)
+    Y = np.ones((20000, 2))
+    again = noise_hv.remeasured(Y, np.array([0.0, 0.1]), rng)
+    assert np.array_equal(again[:, 0], Y[:, 0])
+    assert 0.095 < np.log(again[:, 1]).std() < 0.105
+    assert abs(np.log(again[:, 1]).mean()) < 0.005
+
+
+def test_noise_levels_read_numbers_and_the_fitted_estimate():
+    import pandas as pd
+    fitted = pd.DataFrame([{"grid": "200x200", "inference_time_noise_sd_log": 0.02,
+                            "power_consumption_noise_sd_log": 0.03}])
+    levels = noise_hv.noise_levels("0.01,fitted", "200x200", fitted)
+    assert [label for label, _ in levels] == ["0.01", "fitted"]
+    assert levels[0][1].tolist() == [0.01, 0.01] and levels[1][1].tolist() == [0.02, 0.03]
+
+
+def test_without_noise_the_perfect_answer_scores_one_on_every_grid():
+    out = noise_hv.part_floor("0", draws=2, seed=0, fitted=None)
+    assert sorted(out["grid"]) == noise_hv.GRIDS
+    assert np.allclose(out["min"], 1.0)
+    assert (out["front_points"] >= 10).all()
+
+
+def test_bad_noise_levels_are_refused_in_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        noise_hv.main(["--part", "floor", "--sigmas", "0.01,lots"])
+    assert e.value.code == 2
+    assert "--sigmas" in capsys.readouterr().err
