@@ -24,6 +24,14 @@ the perfect answer under the same re-measurements. ``--evaluated FILE`` keeps th
     PYTHONPATH=. python benchmarks/noise_hv.py --part runs --seeds 0-19 --sigmas 0.014,0.02,0.027,fitted \\
         --evaluated benchmarks/results/s20_noise_bo_evaluated.csv --csv benchmarks/results/s20_noise_bo_runs.csv
 
+Any other recorded table (``--file`` with ``--knobs`` and ``--objectives``, for ``--part floor`` and
+``sigma``); where it repeats configurations, ``--part sigma`` also reports the noise measured from the repeats
+and ``--sigmas repeats`` (or ``repeats-robust``) re-measures with it, e.g. the fifth TX2 table:
+
+    PYTHONPATH=. python benchmarks/noise_hv.py --part floor --sigmas 0.014,0.027,fitted,repeats,repeats-robust \\
+        --file datasets/flexibo-tx2/it_ec_te_obj.csv --objectives inference_time,energy_consumption \\
+        --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq
+
 The noise model is an assumption (independent per configuration and objective, log-normal); ``sigma`` spans the
 issue's stated floor (1.4-2.7 %) and the surrogate's estimates from ``--part sigma``.
 """
@@ -43,6 +51,7 @@ sys.path.insert(0, ROOT)
 import bench_optimisation as bench  # noqa: E402
 from bench_optimisation import KNOBS, OBJECTIVES, grid_file, parse_seeds, replay, true_front  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
+from profiling.encoding import log_scaled  # noqa: E402
 
 GRIDS = ["200x200", "400x400", "600x600", "800x800"]
 
@@ -61,6 +70,8 @@ class Scorer:
         _, self.ref, self.hv_true = true_front(Y_table)
 
     def __call__(self, found: np.ndarray) -> float:
+        if self.hv_true == 0:     # a front of one point (it dominates every other row): found or not
+            return float(np.any(np.all(self.Y[found] <= self.ref, axis=1)))
         return hypervolume(self.Y[found], self.ref) / self.hv_true
 
 
@@ -70,25 +81,50 @@ def front_rows(Y: np.ndarray) -> np.ndarray:
     return np.flatnonzero((Y[:, None, :] == F[None, :, :]).all(axis=2).any(axis=1))
 
 
-def load(grid: str) -> pd.DataFrame:
-    return pd.read_csv(grid_file(grid))
+def raw(name: str) -> pd.DataFrame:
+    """A TX2 grid by name (``"200x200"``) or any table by its path, as recorded (repeated rows included)."""
+    return pd.read_csv(name if name not in GRIDS else grid_file(name))
+
+
+def load(name: str) -> pd.DataFrame:
+    """The table as the benchmark replays it: one row per configuration, repeated rows averaged."""
+    t = raw(name)
+    return t.groupby(KNOBS, as_index=False, sort=False)[OBJECTIVES].mean() if t.duplicated(KNOBS).any() else t
+
+
+def repeat_sd(name: str) -> dict:
+    """From the table's repeated configurations, each objective's measurement noise (sd of the log over the
+    repeats, pooled as an RMS, and a robust version from the median absolute log ratio of pairs); empty
+    without repeats."""
+    t = raw(name)
+    groups = [g for _, g in t.groupby(KNOBS) if len(g) > 1]
+    out = {"repeated_configurations": len(groups)}
+    for o in OBJECTIVES if groups else ():
+        sds = np.array([np.log(g[o].to_numpy(float)).std(ddof=1) for g in groups])
+        pairs = np.array([abs(np.log(g[o].iloc[0] / g[o].iloc[1])) for g in groups])
+        out[f"{o}_repeat_sd_log"] = float(np.sqrt(np.mean(sds ** 2)))
+        out[f"{o}_repeat_sd_log_robust"] = float(np.median(pairs) / (0.6745 * np.sqrt(2)))
+    return out
 
 
 def noise_levels(text: str, grid: str, fitted: pd.DataFrame | None):
     """``--sigmas`` for one grid: [(label, sigma per objective)]; ``fitted`` is the grid's --part sigma estimate."""
     out = []
     for item in text.split(","):
-        if item == "fitted":
+        if item in ("fitted", "repeats", "repeats-robust"):
             row = fitted.set_index("grid").loc[grid]
-            out.append((item, np.array([row[f"{o}_noise_sd_log"] for o in OBJECTIVES])))
+            col = {"fitted": "noise_sd_log", "repeats": "repeat_sd_log", "repeats-robust": "repeat_sd_log_robust"}[item]
+            if f"{OBJECTIVES[0]}_{col}" not in row or not np.isfinite(row[f"{OBJECTIVES[0]}_{col}"]):
+                raise SystemExit(f"--sigmas {item}: {grid} has no repeated configuration")
+            out.append((item, np.array([row[f"{o}_{col}"] for o in OBJECTIVES])))
         else:
             out.append((item, np.full(len(OBJECTIVES), float(item))))
     return out
 
 
-def part_floor(sigmas, draws, seed, fitted) -> pd.DataFrame:
+def part_floor(sigmas, draws, seed, fitted, names=GRIDS) -> pd.DataFrame:
     rows = []
-    for g, grid in enumerate(GRIDS):
+    for g, grid in enumerate(names):
         Y = load(grid)[OBJECTIVES].to_numpy(float)
         perfect = front_rows(Y)
         for k, (label, sigma) in enumerate(noise_levels(sigmas, grid, fitted)):
@@ -100,16 +136,16 @@ def part_floor(sigmas, draws, seed, fitted) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def part_sigma(restarts) -> pd.DataFrame:
+def part_sigma(restarts, names=GRIDS) -> pd.DataFrame:
     from perfmodel.models.gp import GPRegressor
     rows = []
-    for grid in GRIDS:
+    for grid in names:
         t = load(grid)
         X = t[KNOBS].to_numpy(float).copy()
         for j, k in enumerate(KNOBS):
-            if k.endswith("freq"):          # the optimiser's rule: clocks (3+ positive levels) on a log scale
+            if log_scaled(np.unique(X[:, j])):   # the optimiser's rule: 3+ positive levels on a log scale
                 X[:, j] = np.log(X[:, j])
-        row = {"grid": grid}
+        row = {"grid": grid, **repeat_sd(grid)}
         for obj in OBJECTIVES:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -180,18 +216,31 @@ def main(argv=None) -> int:
     ap.add_argument("--restarts", type=int, default=2, help="GP restarts for --part sigma")
     ap.add_argument("--evaluated", help="CSV of evaluated configurations for --part runs (read if present, else written)")
     ap.add_argument("--csv", help="write the per-run (runs) or per-grid table here")
+    ap.add_argument("--file", help="any recorded table instead of the four TX2 grids (--part floor and sigma)")
+    ap.add_argument("--knobs", help="the --file's knob columns (comma list)")
+    ap.add_argument("--objectives", help="the --file's two objective columns, both minimised (comma list)")
     args = ap.parse_args(argv)
+    named = {"fitted", "repeats", "repeats-robust"}
     try:
-        [float(s) for s in args.sigmas.split(",") if s != "fitted"]
+        [float(s) for s in args.sigmas.split(",") if s not in named]
     except ValueError:
-        ap.error(f"--sigmas: numbers or 'fitted', comma-separated: {args.sigmas!r}")
-    fitted = part_sigma(args.restarts) if "fitted" in args.sigmas.split(",") else None
+        ap.error(f"--sigmas: numbers, 'fitted', 'repeats' or 'repeats-robust', comma-separated: {args.sigmas!r}")
+    names = GRIDS
+    if args.file:
+        if args.part == "runs" or not (args.knobs and args.objectives):
+            ap.error("--file: with --part floor or sigma, and with --knobs and --objectives")
+        global KNOBS, OBJECTIVES
+        KNOBS, OBJECTIVES, names = args.knobs.split(","), args.objectives.split(","), [args.file]
+        missing = set(KNOBS + OBJECTIVES) - set(raw(args.file).columns)
+        if missing:
+            ap.error(f"--file {args.file}: no column {sorted(missing)}")
+    fitted = part_sigma(args.restarts, names) if named & set(args.sigmas.split(",")) else None
     sigmas = args.sigmas
     pd.set_option("display.width", 200)
     if args.part == "floor":
-        out = part_floor(sigmas, args.draws, args.seed, fitted)
+        out = part_floor(sigmas, args.draws, args.seed, fitted, names)
     elif args.part == "sigma":
-        out = fitted if fitted is not None else part_sigma(args.restarts)
+        out = fitted if fitted is not None else part_sigma(args.restarts, names)
     else:
         if args.evaluated and os.path.exists(args.evaluated):
             ev = pd.read_csv(args.evaluated)

@@ -60,3 +60,36 @@ def test_bad_noise_levels_are_refused_in_one_line(capsys):
         noise_hv.main(["--part", "floor", "--sigmas", "0.01,lots"])
     assert e.value.code == 2
     assert "--sigmas" in capsys.readouterr().err
+
+
+def test_a_front_of_one_point_scores_whether_it_was_found():
+    Y = np.array([[1.0, 1.0], [2.0, 3.0], [3.0, 2.0]])
+    score = noise_hv.Scorer(Y)
+    assert score(np.array([0, 2])) == 1.0
+    assert score(np.array([1, 2])) == 0.0
+
+
+def test_repeated_configurations_give_the_measured_noise_and_are_averaged(tmp_path, monkeypatch):
+    path = tmp_path / "table.csv"
+    e = float(np.exp(0.2))
+    path.write_text("a,b,t,p\n1,1,1.0,2.0\n1,1,%r,2.0\n1,2,3.0,1.0\n2,1,0.5,4.0\n" % e)
+    monkeypatch.setattr(noise_hv, "KNOBS", ["a", "b"])
+    monkeypatch.setattr(noise_hv, "OBJECTIVES", ["t", "p"])
+    got = noise_hv.repeat_sd(str(path))
+    assert got["repeated_configurations"] == 1
+    # one pair whose times differ by 0.2 in log: sd 0.2 / sqrt(2); the robust estimate 0.2 / (0.6745 sqrt(2))
+    assert got["t_repeat_sd_log"] == pytest.approx(0.2 / np.sqrt(2))
+    assert got["t_repeat_sd_log_robust"] == pytest.approx(0.2 / (0.6745 * np.sqrt(2)))
+    assert got["p_repeat_sd_log"] == 0.0
+    table = noise_hv.load(str(path))
+    assert len(table) == 3
+    assert table.loc[(table.a == 1) & (table.b == 1), "t"].item() == pytest.approx((1 + e) / 2)
+
+
+def test_a_file_without_the_named_columns_is_refused_in_one_line(tmp_path, capsys):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,t,p\n1,1,1.0,2.0\n")
+    with pytest.raises(SystemExit) as e:
+        noise_hv.main(["--part", "floor", "--file", str(path), "--knobs", "a,c", "--objectives", "t,p"])
+    assert e.value.code == 2
+    assert "no column ['c']" in capsys.readouterr().err
