@@ -136,6 +136,14 @@ def part_floor(sigmas, draws, seed, fitted, names=GRIDS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def mape_floor(sigma: float) -> float:
+    """The mean absolute percentage error (as a fraction) of a model that knows each configuration's median
+    exactly, against values with log-normal noise of log sd ``sigma``: E|exp(sigma z) - 1| =
+    exp(sigma^2 / 2) (2 Phi(sigma) - 1)."""
+    from scipy.stats import norm
+    return float(np.exp(sigma * sigma / 2) * (2 * norm.cdf(sigma) - 1))
+
+
 def part_sigma(restarts, names=GRIDS) -> pd.DataFrame:
     from perfmodel.models.gp import GPRegressor
     rows = []
@@ -150,7 +158,8 @@ def part_sigma(restarts, names=GRIDS) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 gp = GPRegressor(log_target=True, n_restarts=restarts).fit(X, t[obj].to_numpy(float))
-            row[f"{obj}_noise_sd_log"] = float(np.sqrt(gp.noise_variance_) * gp.y_scale_)
+            row[f"{obj}_noise_sd_log"] = sd = float(np.sqrt(gp.noise_variance_) * gp.y_scale_)
+            row[f"{obj}_mape_floor_pct"] = 100 * mape_floor(sd)
         rows.append(row)
     return pd.DataFrame(rows)
 

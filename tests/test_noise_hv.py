@@ -93,3 +93,11 @@ def test_a_file_without_the_named_columns_is_refused_in_one_line(tmp_path, capsy
         noise_hv.main(["--part", "floor", "--file", str(path), "--knobs", "a,c", "--objectives", "t,p"])
     assert e.value.code == 2
     assert "no column ['c']" in capsys.readouterr().err
+
+
+def test_the_mape_floor_of_log_normal_noise():
+    # small noise: E|exp(s z) - 1| ~ s E|z| = s sqrt(2 / pi); checked against a large sample as well
+    assert noise_hv.mape_floor(0.0) == 0.0
+    assert noise_hv.mape_floor(0.001) == pytest.approx(0.001 * np.sqrt(2 / np.pi), rel=1e-3)
+    z = np.random.default_rng(1).standard_normal(1_000_000)
+    assert noise_hv.mape_floor(0.3) == pytest.approx(np.mean(np.abs(np.exp(0.3 * z) - 1)), rel=5e-3)
