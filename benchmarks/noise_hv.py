@@ -5,7 +5,7 @@ configuration. Had the board been measured again, the table, its true front and 
 differ a little. This script re-measures a grid in simulation (each configuration's time and power multiplied
 by an independent log-normal factor of relative standard deviation ``sigma``) and asks:
 
-``--part floor`` (seconds): what does the *perfect* answer to the recorded table, its exact true front, score
+``--part floor`` (about two minutes for the four grids): what does the *perfect* answer to the recorded table, its exact true front, score
 against a re-measured table (its own true front and reference point, the benchmark's rule)? If that is often
 below 0.99, a score of 0.99 against one measurement is finer than the measurements resolve.
 
@@ -56,8 +56,9 @@ from profiling.encoding import log_scaled  # noqa: E402
 GRIDS = ["200x200", "400x400", "600x600", "800x800"]
 
 
-def remeasured(Y: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """The table measured again: each value times an independent log-normal factor (relative sd ~ sigma)."""
+def remeasured(Y: np.ndarray, sigma, rng: np.random.Generator) -> np.ndarray:
+    """The table measured again: each value times an independent log-normal factor (relative sd ~ sigma; one
+    sigma, or one per objective)."""
     return Y * np.exp(sigma * rng.standard_normal(Y.shape))
 
 
@@ -215,7 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--part", choices=["floor", "sigma", "runs"], required=True)
     ap.add_argument("--sigmas", default="0.005,0.01,0.014,0.02,0.027",
                     help="relative noise levels of the simulated re-measurement (comma list); 'fitted': each grid's "
-                         "and objective's own, the --part sigma estimate")
+                         "and objective's own, the --part sigma estimate; 'repeats', 'repeats-robust': measured "
+                         "from a --file's repeated configurations")
     ap.add_argument("--draws", type=int, default=200, help="re-measured tables per grid and noise level")
     ap.add_argument("--seed", type=int, default=0, help="seed of the simulated re-measurements")
     ap.add_argument("--seeds", default="0-19", help="BO seeds replayed by --part runs")
