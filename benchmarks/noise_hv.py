@@ -254,11 +254,11 @@ def main(argv=None) -> int:
     if args.file:
         if args.part == "runs" or not (args.knobs and args.objectives):
             ap.error("--file: with --part floor or sigma, and with --knobs and --objectives")
-        global KNOBS, OBJECTIVES
-        KNOBS, OBJECTIVES, names = args.knobs.split(","), args.objectives.split(","), [args.file]
-        missing = set(KNOBS + OBJECTIVES) - set(raw(args.file).columns)
+        missing = set(args.knobs.split(",") + args.objectives.split(",")) - set(raw(args.file).columns)
         if missing:
             ap.error(f"--file {args.file}: no column {sorted(missing)}")
+        global KNOBS, OBJECTIVES      # the columns every part reads (bench_optimisation's --knobs does the same)
+        KNOBS, OBJECTIVES, names = args.knobs.split(","), args.objectives.split(","), [args.file]
     fitted = part_sigma(args.restarts, names) if named & set(args.sigmas.split(",")) else None
     sigmas = args.sigmas
     pd.set_option("display.width", 200)

@@ -86,13 +86,16 @@ def test_repeated_configurations_give_the_measured_noise_and_are_averaged(tmp_pa
     assert table.loc[(table.a == 1) & (table.b == 1), "t"].item() == pytest.approx((1 + e) / 2)
 
 
-def test_a_file_without_the_named_columns_is_refused_in_one_line(tmp_path, capsys):
+def test_a_file_without_the_named_columns_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    for name in ("KNOBS", "OBJECTIVES"):      # restored after the test, whatever main sets
+        monkeypatch.setattr(noise_hv, name, list(getattr(noise_hv, name)))
     path = tmp_path / "table.csv"
     path.write_text("a,b,t,p\n1,1,1.0,2.0\n")
     with pytest.raises(SystemExit) as e:
         noise_hv.main(["--part", "floor", "--file", str(path), "--knobs", "a,c", "--objectives", "t,p"])
     assert e.value.code == 2
     assert "no column ['c']" in capsys.readouterr().err
+    assert noise_hv.OBJECTIVES == ["inference_time", "power_consumption"]      # nothing changed on refusal
 
 
 def test_the_mape_floor_of_log_normal_noise():
@@ -101,3 +104,20 @@ def test_the_mape_floor_of_log_normal_noise():
     assert noise_hv.mape_floor(0.001) == pytest.approx(0.001 * np.sqrt(2 / np.pi), rel=1e-3)
     z = np.random.default_rng(1).standard_normal(1_000_000)
     assert noise_hv.mape_floor(0.3) == pytest.approx(np.mean(np.abs(np.exp(0.3 * z) - 1)), rel=5e-3)
+
+
+def test_runs_are_scored_against_the_recorded_and_the_remeasured_tables():
+    import pandas as pd
+    Y = noise_hv.load("600x600")[noise_hv.OBJECTIVES].to_numpy(float)
+    front = noise_hv.front_rows(Y)
+    worst = np.argsort(Y[:, 0])[-5:]                       # the five slowest configurations: far from the front
+    ev = pd.DataFrame([{"grid": "600x600", "strategy": "bo", "seed": seed, "step": k + 1, "row": int(r)}
+                       for seed, rows in ((0, front), (1, np.concatenate([front[:3], worst])))
+                       for k, r in enumerate(rows)])
+    per_run, summary, order = noise_hv.part_runs(ev, "0,0.01", draws=3, seed=0, budget=len(front), fitted=None)
+    exact = per_run[per_run.sigma == "0"].set_index("seed")
+    assert exact.loc[0, "recorded"] == pytest.approx(1.0) and exact.loc[0, "share_ge_0.99"] == 1.0
+    assert exact.loc[1, "recorded"] < 0.99 and exact.loc[1, "share_run_ge_perfect"] == 0.0
+    assert summary.set_index("sigma").loc["0", "recorded_ge_0.99"] == 1
+    assert order.set_index("sigma").loc["0", "pairs"] == 1
+    assert order.set_index("sigma").loc["0", "short_ge_passing"] == 0.0
