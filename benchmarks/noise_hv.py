@@ -24,8 +24,11 @@ the perfect answer under the same re-measurements. ``--evaluated FILE`` keeps th
     PYTHONPATH=. python benchmarks/noise_hv.py --part runs --seeds 0-19 --sigmas 0.014,0.02,0.027,fitted \\
         --evaluated benchmarks/results/s20_noise_bo_evaluated.csv --csv benchmarks/results/s20_noise_bo_runs.csv
 
-Any other recorded table (``--file`` with ``--knobs`` and ``--objectives``, for ``--part floor`` and
-``sigma``); where it repeats configurations, ``--part sigma`` also reports the noise measured from the repeats
+``--part oracle`` (seconds): the fewest evaluations a search could need, an oracle's that evaluates the true
+front's points in the order that adds the most hypervolume each time, to reach 0.95 / 0.98 / 0.99.
+
+Any other recorded table (``--file`` with ``--knobs`` and ``--objectives``, for ``--part floor``,
+``sigma`` and ``oracle``); where it repeats configurations, ``--part sigma`` also reports the noise measured from the repeats
 and ``--sigmas repeats`` (or ``repeats-robust``) re-measures with it, e.g. the fifth TX2 table:
 
     PYTHONPATH=. python benchmarks/noise_hv.py --part floor --sigmas 0.014,0.027,fitted,repeats,repeats-robust \\
@@ -145,6 +148,30 @@ def mape_floor(sigma: float) -> float:
     return float(np.exp(sigma * sigma / 2) * (2 * norm.cdf(sigma) - 1))
 
 
+def greedy_front(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An oracle that knows the table: its true-front points in the order that adds the most hypervolume at each
+    step (rows of the front, and the score after each), the fewest evaluations a search could need."""
+    F, ref, hv_true = true_front(Y)
+    chosen, rest, scores = [], list(range(len(F))), []
+    while rest:
+        best = max(rest, key=lambda i: hypervolume(F[chosen + [i]], ref))
+        chosen.append(best)
+        rest.remove(best)
+        scores.append(hypervolume(F[chosen], ref) / hv_true)
+    return F[chosen], np.array(scores)
+
+
+def part_oracle(names=GRIDS) -> pd.DataFrame:
+    rows = []
+    for grid in names:
+        _, scores = greedy_front(load(grid)[OBJECTIVES].to_numpy(float))
+        row = {"grid": grid, "front_points": len(scores)}
+        for level in (0.95, 0.98, 0.99):
+            row[f"evaluations_to_{level}"] = int(np.argmax(scores >= level - 1e-12)) + 1
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def part_sigma(restarts, names=GRIDS) -> pd.DataFrame:
     from perfmodel.models.gp import GPRegressor
     rows = []
@@ -227,7 +254,7 @@ def part_runs(ev: pd.DataFrame, sigmas, draws, seed, budget, fitted) -> tuple[pd
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=["floor", "sigma", "runs"], required=True)
+    ap.add_argument("--part", choices=["floor", "sigma", "runs", "oracle"], required=True)
     ap.add_argument("--sigmas", default="0.005,0.01,0.014,0.02,0.027",
                     help="relative noise levels of the simulated re-measurement (comma list); 'fitted': each grid's "
                          "and objective's own, the --part sigma estimate; 'repeats', 'repeats-robust': measured "
@@ -253,7 +280,7 @@ def main(argv=None) -> int:
     names = GRIDS
     if args.file:
         if args.part == "runs" or not (args.knobs and args.objectives):
-            ap.error("--file: with --part floor or sigma, and with --knobs and --objectives")
+            ap.error("--file: with --part floor, sigma or oracle, and with --knobs and --objectives")
         missing = set(args.knobs.split(",") + args.objectives.split(",")) - set(raw(args.file).columns)
         if missing:
             ap.error(f"--file {args.file}: no column {sorted(missing)}")
@@ -262,7 +289,9 @@ def main(argv=None) -> int:
     fitted = part_sigma(args.restarts, names) if named & set(args.sigmas.split(",")) else None
     sigmas = args.sigmas
     pd.set_option("display.width", 200)
-    if args.part == "floor":
+    if args.part == "oracle":
+        out = part_oracle(names)
+    elif args.part == "floor":
         out = part_floor(sigmas, args.draws, args.seed, fitted, names)
     elif args.part == "sigma":
         out = fitted if fitted is not None else part_sigma(args.restarts, names)

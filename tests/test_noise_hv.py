@@ -121,3 +121,13 @@ def test_runs_are_scored_against_the_recorded_and_the_remeasured_tables():
     assert summary.set_index("sigma").loc["0", "recorded_ge_0.99"] == 1
     assert order.set_index("sigma").loc["0", "pairs"] == 1
     assert order.set_index("sigma").loc["0", "short_ge_passing"] == 0.0
+
+
+def test_the_oracle_takes_the_front_point_worth_most_first():
+    # TABLE's front (1, 4), (2, 2), (4, 1), reference (4.3, 4.3): alone (2, 2) covers 2.3 x 2.3 = 5.29 of 5.89,
+    # (1, 4) or (4, 1) 3.3 x 0.3 = 0.99; after (2, 2) each of the other two adds 1 x 0.3 = 0.3
+    F, scores = noise_hv.greedy_front(TABLE)
+    assert F[0].tolist() == [2.0, 2.0]
+    assert scores[0] == pytest.approx(5.29 / 5.89)
+    assert scores[-1] == pytest.approx(1.0) and len(scores) == 3
+    assert np.all(np.diff(scores) > 0)
