@@ -53,7 +53,7 @@ sys.path.insert(0, ROOT)
 
 import bench_optimisation as bench  # noqa: E402
 from bench_optimisation import KNOBS, OBJECTIVES, grid_file, parse_seeds, replay, true_front  # noqa: E402
-from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
+from perfmodel.pareto import hypervolume, non_dominated  # noqa: E402
 from profiling.encoding import log_scaled  # noqa: E402
 
 GRIDS = ["200x200", "400x400", "600x600", "800x800"]
@@ -81,8 +81,7 @@ class Scorer:
 
 def front_rows(Y: np.ndarray) -> np.ndarray:
     """Indices of the table's true-front rows (every row with the values of a front point)."""
-    F = pareto_front(Y)
-    return np.flatnonzero((Y[:, None, :] == F[None, :, :]).all(axis=2).any(axis=1))
+    return np.flatnonzero(non_dominated(Y))
 
 
 def raw(name: str) -> pd.DataFrame:
@@ -92,8 +91,7 @@ def raw(name: str) -> pd.DataFrame:
 
 def load(name: str) -> pd.DataFrame:
     """The table as the benchmark replays it: one row per configuration, repeated rows averaged."""
-    t = raw(name)
-    return t.groupby(KNOBS, as_index=False, sort=False)[OBJECTIVES].mean() if t.duplicated(KNOBS).any() else t
+    return replay(name if name not in GRIDS else grid_file(name), KNOBS, OBJECTIVES).frame()
 
 
 def repeat_sd(name: str) -> dict:
