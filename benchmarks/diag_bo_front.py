@@ -8,6 +8,9 @@ to the nearest earlier evaluation in objective space.
 
     PYTHONPATH=. python benchmarks/diag_bo_front.py --runs 400x400:12,200x200:16 [--bo-options k=v,...]
 
+``--levels KNOB`` (no replay): for each grid, how each objective changes between neighbouring levels of KNOB
+with the other knobs held (median log change, share of pairs falling or rising by more than 2 %).
+
 ``--ends`` (no replay): for each grid, the true front's best point in each objective, its exclusive share of
 the front's hypervolume and its lead over the table's next configuration in that objective.
 
@@ -141,6 +144,27 @@ def ends(grid, path=None):
     print("; ".join(line))
 
 
+def loo_z_rms(gp) -> float:
+    """RMS of a surrogate's leave-one-out standardised residuals on its own evaluations (about 1: calibrated
+    there; the largest over the fits it averages)."""
+    fits = getattr(gp, "samples_", None) or [gp.gp_]
+    return max(float(np.sqrt(np.mean(r * r / v))) for r, v in (f.loo_residuals() for f in fits))
+
+
+def levels(grid, knob, path=None):
+    """How each objective changes from one level of ``knob`` to the next, the other knobs held (``--levels``;
+    no replay): per step, the median log change and the share of pairs that fall or rise by more than 2 %."""
+    t = replay(path or grid_file(grid)).frame()
+    others = [k for k in bench.KNOBS if k != knob]
+    for m in bench.OBJECTIVES:
+        L = np.log(t.pivot_table(index=others, columns=knob, values=m).to_numpy(float))
+        d = np.diff(L, axis=1)
+        steps = sorted(t[knob].unique())
+        print(f"{grid} {m} by {knob}: " + "; ".join(
+            f"{a:.4g}->{b:.4g} median {np.nanmedian(d[:, i]):+.3f}, falls {np.nanmean(d[:, i] < -0.02):.2f}, "
+            f"rises {np.nanmean(d[:, i] > 0.02):.2f}" for i, (a, b) in enumerate(zip(steps, steps[1:]))))
+
+
 def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None, probes=()):
     from profiling.space import config_key
     p = replay(path or grid_file(grid))
@@ -168,6 +192,7 @@ def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None,
             study.tell(t, out)
             y = np.array([out[m] for m in bench.OBJECTIVES], float)
             noise = {m: gp.noise_variance for m, (gp, *_) in strat._last.items()}
+            looz = {m: loo_z_rms(gp) for m, (gp, *_) in strat._last.items()}
             logY = np.log(np.array(Y)) if Y else None
             dist = (np.min(np.max(np.abs(logY - np.log(y)), axis=1)) if Y else np.nan)
             on_front = tuple(y) in front_keys
@@ -175,7 +200,8 @@ def run(grid, seed, bo_options, budget=40, init="auto", verbose=True, path=None,
             hv = hypervolume(np.array(Y), ref) / hv_true
             lines.append(f"  {k+1:2d} {t.phase:6s} [{_cfg_text(t.config)}] t={y[0]:.4g} p={y[1]:8.1f} "
                          f"front={int(on_front)} dlog={dist:.3f} HV={hv:.4f} noise="
-                         + ",".join(f"{v:.2g}" for v in noise.values()))
+                         + ",".join(f"{v:.2g}" for v in noise.values())
+                         + " looz=" + ",".join(f"{v:.2f}" for v in looz.values()))
     Y = np.array(Y)
     found = pareto_front(Y)
     hv = hypervolume(Y, ref) / hv_true
@@ -200,6 +226,8 @@ if __name__ == "__main__":
     ap.add_argument("--ends", action="store_true",
                     help="instead: each grid's (or --file's) true front ends, their exclusive hypervolume share "
                          "and their lead over the next configuration")
+    ap.add_argument("--levels", metavar="KNOB",
+                    help="instead: how each objective changes between neighbouring levels of KNOB, per grid")
     ap.add_argument("--file", help="a replayed table instead of the TX2 grids (then --runs lists seeds)")
     ap.add_argument("--knobs", help="comma list of the knob columns (as the benchmark's --knobs)")
     ap.add_argument("--objectives", help="comma list of the two minimised objectives (as the benchmark's)")
@@ -213,9 +241,11 @@ if __name__ == "__main__":
         bench.KNOBS = a.knobs.split(",")
     if a.objectives:
         bench.OBJECTIVES = a.objectives.split(",")
-    if a.ends:
+    if a.ends or a.levels:
+        if a.levels and a.levels not in bench.KNOBS:
+            ap.error(f"--levels {a.levels}: not a knob ({', '.join(bench.KNOBS)})")
         for g in ([os.path.basename(a.file)] if a.file else ["200x200", "400x400", "600x600", "800x800"]):
-            ends(g, a.file)
+            ends(g, a.file) if a.ends else levels(g, a.levels, a.file)
         raise SystemExit(0)
     if not a.runs:
         ap.error("give --runs (or --ends)")

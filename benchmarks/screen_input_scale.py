@@ -1,7 +1,7 @@
 """Screen (twentieth session, not adopted): some outputs' GPs on the clocks' linear values, the others on
 their logarithms (the default, ``log_inputs=True``, takes the logarithms for every output's GP).
 
-The TX2 grids' power is U-shaped in the GPU clock (it falls by about 30 % from 140 to 497 MHz and rises
+The TX2 grids' power is U-shaped in the GPU clock (it falls by 23-28 % from 140 to 497 MHz and rises
 after), which the log scale puts far apart; time is about 1/f, which the log scale suits. This runs
 ``bench_optimisation.py`` with the strategy's model fit patched so that the outputs named by
 ``--linear-outputs`` get the linear encoding; every other argument goes to the benchmark::
