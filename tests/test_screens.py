@@ -1,0 +1,137 @@
+"""benchmarks/screen_greedy.py and screen_forest.py: the screens' wraps of the BO strategy do what they say."""
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import perfmodel.optimisation.bo as bo
+from perfmodel.optimisation import optimize
+from perfmodel.pareto import non_dominated
+from profiling.space import ConfigSpace, Integer, Ordinal, config_key
+
+_DIR = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+sys.path.insert(0, _DIR)   # the scripts import bench_optimisation from their own folder
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(_DIR, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+screen_greedy = _load("screen_greedy")
+screen_forest = _load("screen_forest")
+
+SPACE = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
+
+
+def evaluate(c):
+    return {"time": (1 + c["a"]) * (7 - c["b"]) / 6, "power": (1 + c["b"] ** 2) * (1 + 0.1 * c["a"])}
+
+
+def _keys(study):
+    return [config_key(t.config) for t in study.trials]
+
+
+@pytest.fixture
+def restore_strategy(monkeypatch):
+    # the screens patch the class; put its methods back after the test
+    monkeypatch.setattr(bo.BOStrategy, "_model_step", bo.BOStrategy._model_step)
+    monkeypatch.setattr(bo.BOStrategy, "_fit_models", bo.BOStrategy._fit_models)
+
+
+def test_greedy_with_epsilon_zero_changes_nothing(restore_strategy):
+    plain = optimize(evaluate, ["time", "power"], space=SPACE, budget=12, n_init=6, seed=2)
+    screen_greedy.patch(0.0, "random")
+    assert _keys(optimize(evaluate, ["time", "power"], space=SPACE, budget=12, n_init=6, seed=2)) == _keys(plain)
+
+
+def _front_pick_checks(pick, monkeypatch):
+    # For every model step: was the pick on the front of the evaluations and the means of the remaining
+    # configurations (on the remaining ones' own front where none is)?
+    seen = []
+    original = bo.BOStrategy._fit_models
+
+    def record(self, state, configs):          # the means each model step's pick is judged against
+        out = original(self, state, configs)
+        seen.append((state.number, list(configs), dict(self._last), list(state.complete)))
+        return out
+
+    monkeypatch.setattr(bo.BOStrategy, "_fit_models", record)
+    screen_greedy.patch(1.0, pick)
+    study = optimize(evaluate, ["time", "power"], space=SPACE, budget=14, n_init=6, seed=2)
+    assert len(seen) == 8                       # one fit per model step
+    checks = []
+    for number, configs, last, complete in seen:
+        cols = []
+        for m in ("time", "power"):
+            gp, keys, mu, _ = last[m]
+            v = np.array([mu[keys[config_key(c)]] for c in configs])
+            cols.append(np.exp(v) if gp.log_ else v)
+        P = np.column_stack(cols)
+        Y = np.array([[o["time"], o["power"]] for _, o in complete])
+        on_front = non_dominated(np.vstack([Y, P]))[len(Y):]
+        if not on_front.any():
+            on_front = non_dominated(P)
+        i = [config_key(c) for c in configs].index(config_key(study.trials[number].config))
+        checks.append(bool(on_front[i]))
+    return checks
+
+
+def test_greedy_front_steps_take_configurations_the_means_put_on_the_front(restore_strategy, monkeypatch):
+    assert all(_front_pick_checks("front", monkeypatch))
+
+
+def test_greedy_random_steps_are_not_confined_to_the_means_front(restore_strategy, monkeypatch):
+    assert not all(_front_pick_checks("random", monkeypatch))
+
+
+def test_greedy_random_steps_differ_from_the_acquisitions_and_repeat_with_the_seed(restore_strategy):
+    plain = optimize(evaluate, ["time", "power"], space=SPACE, budget=14, n_init=6, seed=3)
+    screen_greedy.patch(1.0, "random")
+    once = optimize(evaluate, ["time", "power"], space=SPACE, budget=14, n_init=6, seed=3)
+    again = optimize(evaluate, ["time", "power"], space=SPACE, budget=14, n_init=6, seed=3)
+    assert _keys(once) == _keys(again)
+    assert _keys(once)[:6] == _keys(plain)[:6]          # the design is not touched
+    assert _keys(once)[6:] != _keys(plain)[6:]
+    assert len(set(_keys(once))) == 14                  # nothing evaluated twice
+
+
+def test_forest_predictions_follow_a_step_and_floor_the_sd():
+    X = np.linspace(0, 1, 40)[:, None]
+    y = np.where(X[:, 0] < 0.5, 0.0, 1.0)
+    mean, sd = screen_forest.forest_predictions(X, y, np.array([[0.1], [0.9]]), 0, trees=30, leaf=1,
+                                                sd_floor=0.05)
+    assert mean[0] < 0.1 and mean[1] > 0.9
+    assert np.all(sd >= 0.05)
+    flat_mean, flat_sd = screen_forest.forest_predictions(X, np.full(40, 2.0), X, 0, trees=10, leaf=1,
+                                                          sd_floor=0.03)
+    assert np.allclose(flat_mean, 2.0) and np.allclose(flat_sd, 0.03)
+
+
+def test_forest_is_uncertain_between_two_levels_no_evaluation_separates():
+    X = np.array([[0.0], [0.1], [0.2], [0.8], [0.9], [1.0]])
+    y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    _, sd = screen_forest.forest_predictions(X, y, np.array([[0.05], [0.5], [0.95]]), 1, trees=200, leaf=1,
+                                             sd_floor=0.0)
+    assert sd[1] > 2 * max(sd[0], sd[2])
+
+
+def test_forest_average_adds_one_member_per_objective(restore_strategy, monkeypatch):
+    sizes = []
+    screen_forest.patch("average", trees=10, leaf=1, sd_floor=0.01)
+    patched = bo.BOStrategy._fit_models
+
+    def record(self, state, configs):
+        models, Xd, X = patched(self, state, configs)
+        sizes.append({m: models[m][2].shape[0] for m in models})
+        return models, Xd, X
+
+    monkeypatch.setattr(bo.BOStrategy, "_fit_models", record)
+    optimize(evaluate, ["time", "power"], space=SPACE, budget=8, n_init=6, seed=0)
+    # the default's two kernels' fits, and the forest
+    assert sizes and all(s == {"time": 3, "power": 3} for s in sizes)
