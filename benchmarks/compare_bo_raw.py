@@ -1,6 +1,7 @@
 """Compare ``bo`` runs (or another strategy's, ``--strategy``) of a variant (raw files of bench_optimisation.py) with the recorded default on the same
 (file, seed) runs: the table row of each (runs, HV@20 and HV@40 median with the worst run, runs >= 0.99 / 0.98
-at 40, mean CPU s/run), per-run differences, and a paired Wilcoxon signed-rank test of HV@20 and HV@40.
+at 40, mean CPU s/run), per-run differences, a paired Wilcoxon signed-rank test of HV@20 and HV@40, and an exact
+McNemar test of the runs >= 0.99 (and >= 0.98) at 40: do the two pass different numbers of the same runs?
 
     PYTHONPATH=. python benchmarks/compare_bo_raw.py --seeds 0-9 \\
         --default benchmarks/results/logei_bo_s05_raw.csv,benchmarks/results/s5_guided_s619_raw.csv \\
@@ -16,6 +17,7 @@ import argparse
 
 import pandas as pd
 from scipy.stats import wilcoxon
+from statsmodels.stats.contingency_tables import mcnemar
 
 
 def load(files: list[str], strategy: str = "bo") -> pd.DataFrame:
@@ -29,6 +31,16 @@ def row(name: str, d: pd.DataFrame) -> str:
     h = d.hv40
     return (f"| {name} | {len(d)} | {d.hv20.median():.3f} ({d.hv20.min():.3f}) | {h.median():.3f} ({h.min():.3f}) | "
             f"{(h >= 0.99).sum()} / {(h >= 0.98).sum()} | {d.cpu_s.mean():.1f} |")
+
+
+def passes(default: pd.Series, variant: pd.Series, level: float) -> str:
+    """Which of the same runs reach ``level`` under one of the two only, with the exact McNemar test's p."""
+    a, b = default >= level, variant >= level
+    only_v, only_d = int((b & ~a).sum()), int((a & ~b).sum())
+    table = [[int((a & b).sum()), only_d], [only_v, int((~a & ~b).sum())]]
+    p = mcnemar(table, exact=True).pvalue if only_v + only_d else 1.0
+    return (f">= {level:g} @40: in the variant only {only_v}, in the default only {only_d}, "
+            f"exact McNemar p {p:.3f}")
 
 
 def main(argv=None) -> int:
@@ -56,6 +68,8 @@ def main(argv=None) -> int:
             print(f"  {h}: better in {(diff > 0).sum()}, worse in {(diff < 0).sum()} (by > 0.01: "
                   f"{(diff > 0.01).sum()} / {(diff < -0.01).sum()}), median difference {diff.median():+.4f}, "
                   f"paired Wilcoxon p {p:.3f}")
+        for level in (0.99, 0.98):
+            print("  " + passes(d.hv40, v.hv40, level))
         worst = v.hv40.sort_values().head(5)
         print("  worst runs:", ", ".join(f"{f} s{s} {x:.3f} (default {d.hv40[(f, s)]:.3f})"
                                         for (f, s), x in worst.items()))

@@ -1,4 +1,5 @@
-"""benchmarks/screen_greedy.py and screen_forest.py: the screens' wraps of the BO strategy do what they say."""
+"""benchmarks/screen_greedy.py and screen_forest.py (the screens' wraps of the BO strategy do what they say), and
+compare_bo_raw.py's count of the runs each of two variants passes alone."""
 
 import importlib.util
 import os
@@ -135,3 +136,15 @@ def test_forest_average_adds_one_member_per_objective(restore_strategy, monkeypa
     optimize(evaluate, ["time", "power"], space=SPACE, budget=8, n_init=6, seed=0)
     # the default's two kernels' fits, and the forest
     assert sizes and all(s == {"time": 3, "power": 3} for s in sizes)
+
+
+def test_compare_counts_the_runs_each_passes_alone_with_the_exact_mcnemar_p():
+    import pandas as pd
+    compare = _load("compare_bo_raw")
+    # 20 runs: both pass 3, only the default 10, only the variant 5, neither 2
+    default = pd.Series([0.995] * 3 + [0.992] * 10 + [0.97] * 5 + [0.9] * 2)
+    variant = pd.Series([0.999] * 3 + [0.985] * 10 + [0.991] * 5 + [0.95] * 2)
+    line = compare.passes(default, variant, 0.99)
+    # two-sided binomial test of 5 of 15 discordant runs: 2 x (1 + 15 + 105 + 455 + 1365 + 3003) / 2^15
+    assert line == ">= 0.99 @40: in the variant only 5, in the default only 10, exact McNemar p 0.302"
+    assert compare.passes(default, default, 0.99).endswith("only 0, exact McNemar p 1.000")
