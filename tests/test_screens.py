@@ -1,4 +1,5 @@
-"""benchmarks/screen_greedy.py and screen_forest.py (the screens' wraps of the BO strategy do what they say), and
+"""benchmarks/screen_greedy.py, screen_forest.py and screen_restart_seed.py (the screens' wraps of the BO strategy
+do what they say), and
 compare_bo_raw.py's count of the runs each of two variants passes alone."""
 
 import importlib.util
@@ -26,6 +27,7 @@ def _load(name):
 
 screen_greedy = _load("screen_greedy")
 screen_forest = _load("screen_forest")
+screen_restart_seed = _load("screen_restart_seed")
 
 SPACE = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
 
@@ -148,3 +150,16 @@ def test_compare_counts_the_runs_each_passes_alone_with_the_exact_mcnemar_p():
     # two-sided binomial test of 5 of 15 discordant runs: 2 x (1 + 15 + 105 + 455 + 1365 + 3003) / 2^15
     assert line == ">= 0.99 @40: in the variant only 5, in the default only 10, exact McNemar p 0.302"
     assert compare.passes(default, default, 0.99).endswith("only 0, exact McNemar p 1.000")
+
+
+def test_restart_seed_shifts_only_the_gps_salts(monkeypatch):
+    from perfmodel.optimisation.base import SearchState
+    monkeypatch.setattr(SearchState, "rng", SearchState.rng)
+    state = SearchState(space=SPACE, objectives=("time", "power"), maximize=(False, False), constraints=(),
+                        seed=5, number=7, complete=[], taken=set())
+    before = {salt: state.rng(salt).integers(2**31) for salt in (3, 7, 11, 12, 17)}
+    screen_restart_seed.patch(1000)
+    after = {salt: state.rng(salt).integers(2**31) for salt in (3, 7, 11, 12, 17)}
+    assert [after[s] == before[s] for s in (3, 7, 11, 12, 17)] == [True, True, False, False, True]
+    assert after[11] == np.random.default_rng([5, 7, 1011]).integers(2**31)
+
