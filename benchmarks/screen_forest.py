@@ -3,10 +3,9 @@
 The runs that fall short of 0.99 on the TX2 grids miss front configurations whose log power the GPs predict
 0.08-0.36 too high with a predictive sd of 0.01-0.12 (``diag_bo_front.py --runs 200x200:13,400x400:8 --probe
 39``): power steps between neighbouring clock levels at some levels of another knob (on 400x400 with one core,
-from 4640 to 7771 mW between CPU 1114 and 1267 MHz at GPU 1300 MHz, by 22 % at 944 MHz), and a smooth model
-interpolates across the step with confidence. Trees split at steps, and where no evaluation pins a step down
-their bootstrap replicas disagree, so a forest is uncertain exactly
-there. This runs ``bench_optimisation.py`` with the strategy's model fit wrapped: every objective's fit gains
+from 4640 to 7771 mW between CPU 1114 and 1267 MHz at GPU 1300 MHz), and a smooth model interpolates across
+the step with confidence. Trees split at steps, and where no evaluation pins a step down their bootstrap
+replicas disagree, so a forest is uncertain exactly there. This runs ``bench_optimisation.py`` with the strategy's model fit wrapped: every objective's fit gains
 one more member, a random forest on the same inputs and on the GP's scale (log), with the mean and the
 standard deviation over its trees (floored at ``--sd-floor``); EHVI is averaged over the members as it is
 over the two kernels' fits (``--mode average``), or the forest replaces them (``--mode alone``)::
