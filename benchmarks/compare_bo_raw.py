@@ -67,7 +67,8 @@ def main(argv=None) -> int:
             p = wilcoxon(nz).pvalue if len(nz) > 1 else float("nan")
             print(f"  {h}: better in {(diff > 0).sum()}, worse in {(diff < 0).sum()} (by > 0.01: "
                   f"{(diff > 0.01).sum()} / {(diff < -0.01).sum()}), median difference {diff.median():+.4f}, "
-                  f"paired Wilcoxon p {p:.3f}")
+                  f"paired Wilcoxon p {p:.3f}; |difference| median {diff.abs().median():.4f}, "
+                  f"largest {diff.abs().max():.4f}")
         for level in (0.99, 0.98):
             print("  " + passes(d.hv40, v.hv40, level))
         worst = v.hv40.sort_values().head(5)

@@ -3,7 +3,8 @@
 Reads raw files of ``bench_optimisation.py`` (one ``name=a.csv,b.csv`` per variant; ``bo`` rows; where a (file,
 seed) run occurs twice the later file wins), keeps the runs every variant has, and prints the Spearman
 correlation of HV@40 between variants, how many runs fall below ``--level`` in k of the variants (against what
-independent failures at each variant's rate would give), and the failing runs per grid and variant::
+independent failures at each variant's rate would give), the failing runs per grid and variant, and the runs
+that fail in every variant::
 
     PYTHONPATH=. python benchmarks/failing_runs.py --seeds 0-19 \\
         default=benchmarks/results/s10_task_init6_s09_raw.csv,benchmarks/results/s10_task_init6_s1019_raw.csv \\
@@ -64,6 +65,9 @@ def main(argv=None) -> int:
     grid["grid"] = grid["file"].str.extract(r"(\d+x\d+)", expand=False).fillna(grid["file"])
     print("\nFailing runs per grid:\n")
     print(md_table(grid.groupby("grid")[list(runs)].sum().reset_index()))
+    every = grid[fails.all(axis=1).to_numpy()]
+    print("\nFailing in every variant: "
+          + (", ".join(f"{g} s{s}" for g, s in zip(every["grid"], every["seed"])) or "none"))
     return 0
 
 

@@ -1,6 +1,6 @@
 """benchmarks/screen_greedy.py, screen_forest.py and screen_restart_seed.py (the screens' wraps of the BO strategy
-do what they say), and
-compare_bo_raw.py's count of the runs each of two variants passes alone."""
+do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
+failing_runs.py's list of the runs short in every variant."""
 
 import importlib.util
 import os
@@ -163,3 +163,19 @@ def test_restart_seed_shifts_only_the_gps_salts(monkeypatch):
     assert [after[s] == before[s] for s in (3, 7, 11, 12, 17)] == [True, True, False, False, True]
     assert after[11] == np.random.default_rng([5, 7, 1011]).integers(2**31)
 
+
+
+def test_failing_runs_names_the_runs_short_in_every_variant(tmp_path, capsys):
+    failing = _load("failing_runs")
+    head = "file,strategy,seed,cpu_s,evaluations,reach95,reach99,hv10,hv20,hv40\n"
+    rows = {"a": [0.995, 0.98, 0.97, 0.999], "b": [0.98, 0.985, 0.991, 0.999]}
+    paths = {}
+    for name, hv in rows.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_text(head + "".join(
+            f"tx2_sampled_output_xception_{'200x200' if s < 2 else '800x800'}.csv,bo,{s},1,40,10,20,0.8,0.9,{h}\n"
+            for s, h in enumerate(hv)))
+    assert failing.main(["--seeds", "0-3", f"a={paths['a']}", f"b={paths['b']}"]) == 0
+    out = capsys.readouterr().out
+    assert "runs below 0.99: a 2, b 2" in out
+    assert out.rstrip().endswith("Failing in every variant: 200x200 s1")
