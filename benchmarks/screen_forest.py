@@ -62,9 +62,7 @@ def patch(mode: str, trees: int, leaf: int, sd_floor: float) -> None:
             else:
                 mu, sd = np.vstack([mu, fm]), np.vstack([sd, fs])
             models[m] = (gp, y, mu, sd)
-        keys = {bo.config_key(c): i for i, c in enumerate(configs)}
-        self._last = {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
-                      for m, (gp, _, mu, sd) in models.items()}
+        self._last = self._summarise(models, configs)
         return models, Xd, X
 
     bo.BOStrategy._fit_models = _fit_models

@@ -622,12 +622,17 @@ class BOStrategy(Strategy):
             # (members, candidates): the hyper-parameter samples or the kernels' fits, else the one fit's
             mu, sd = gp.predict_samples(X, prior_c, noisy=self.noisy)
             models[m] = (gp, y, mu, sd)
-        keys = {config_key(c): i for i, c in enumerate(configs)}
-        # the mean is noise-free; over hyper-parameter samples, the mean and sd of the mixture
-        self._last = {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
-                      for m, (gp, _, mu, sd) in models.items()}
+        self._last = self._summarise(models, configs)
         self._fitted_on = _data_key(state)
         return models, Xd, X
+
+    @staticmethod
+    def _summarise(models: dict, configs: list[dict]) -> dict:
+        # What ``self._last`` keeps of a fit: {output: (gp, {config key: column}, mean, sd)} at ``configs``; the
+        # mean is noise-free; over the members (hyper-parameter samples, kernels' fits), the mixture's mean and sd
+        keys = {config_key(c): i for i, c in enumerate(configs)}
+        return {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
+                for m, (gp, _, mu, sd) in models.items()}
 
     def kernel_for(self, n_objectives: int) -> str:
         """The kernel the GPs use in a study of ``n_objectives`` objectives (``"auto"`` resolved)."""
