@@ -1,5 +1,5 @@
-"""benchmarks/screen_greedy.py, screen_forest.py and screen_restart_seed.py (the screens' wraps of the BO strategy
-do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
+"""benchmarks/screen_greedy.py, screen_forest.py, screen_restart_seed.py and screen_level_bo.py (the screens' wraps
+of the BO strategy and its GP do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
 failing_runs.py's list of the runs short in every variant."""
 
 import importlib.util
@@ -28,6 +28,7 @@ def _load(name):
 screen_greedy = _load("screen_greedy")
 screen_forest = _load("screen_forest")
 screen_restart_seed = _load("screen_restart_seed")
+screen_level_bo = _load("screen_level_bo")
 
 SPACE = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
 
@@ -163,6 +164,41 @@ def test_restart_seed_shifts_only_the_gps_salts(monkeypatch):
     assert [after[s] == before[s] for s in (3, 7, 11, 12, 17)] == [True, True, False, False, True]
     assert after[11] == np.random.default_rng([5, 7, 1011]).integers(2**31)
 
+
+def test_level_kernel_is_a_random_effect_per_level_with_correct_gradients():
+    import GPy
+    kern = screen_level_bo.level_kernel_class(GPy, 1e-3)(2)
+    kern.variance[:] = 0.5
+    kern.lengthscale[:] = 1e6                    # the full term: the same constant for every pair
+    kern.add_variance[:] = [0.2, 0.3]
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [0.05, 0.0], [0.05, 1.0]])
+    # the level terms add v_j where input j is at the same level, nothing where it is not (even 0.05 apart)
+    expected = 0.5 + 0.2 * (X[:, None, 0] == X[None, :, 0]) + 0.3 * (X[:, None, 1] == X[None, :, 1])
+    assert np.allclose(kern.K(X), expected, atol=1e-9)
+    rng = np.random.default_rng(0)
+    Xr = np.column_stack([rng.choice(np.linspace(0, 1, 6), 25), rng.choice([0.0, 1.0], 25)])
+    model = GPy.models.GPRegression(Xr, np.sin(3 * Xr[:, :1]) + Xr[:, 1:], kern.copy())
+    assert model.checkgrad()
+
+
+def test_level_patch_holds_the_fitted_first_order_lengthscales(monkeypatch):
+    import perfmodel.models.gp_core as gp_core
+    import perfmodel.optimisation.gp as bo_gp
+    monkeypatch.setattr(gp_core, "_ADDITIVE_KERN", None)
+    monkeypatch.setattr(bo_gp, "fit_gp", bo_gp.fit_gp)
+    screen_level_bo.patch(1e-3)
+    X = np.column_stack([np.repeat(np.linspace(0, 1, 6), 2), np.tile([0.0, 1.0], 6)])
+    y = np.where(X[:, 0] == 0.4, 2.0, X[:, 0]) + X[:, 1]           # one level off its neighbours' line
+    gp = bo_gp.fit_gp(X, (y - y.mean()) / y.std(), kernel="additive", hyper=bo_gp.SURROGATE_HYPER,
+                      n_restarts=2, seed=0)
+    assert np.all(gp.add_lengthscale == 1e-3)
+    # the posterior's covariance: the full Matern term, plus input 1's level term (same level), and nothing of
+    # input 0's (0.05 apart)
+    a, b = np.array([[0.2, 0.0]]), np.array([[0.25, 0.0]])
+    r = np.sqrt(5.0) * 0.05 / gp.lengthscale[0]
+    full = gp.variance * (1 + r + r * r / 3) * np.exp(-r)
+    assert gp._k(a, b)[0, 0] == pytest.approx(full + gp.add_variance[1], rel=1e-9)
+    assert gp._k(a, a)[0, 0] == pytest.approx(gp.variance + gp.add_variance.sum(), rel=1e-9)
 
 
 def test_failing_runs_names_the_runs_short_in_every_variant(tmp_path, capsys):
