@@ -1,5 +1,5 @@
-"""benchmarks/screen_greedy.py, screen_forest.py, screen_restart_seed.py and screen_level_bo.py (the screens' wraps
-of the BO strategy and its GP do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
+"""benchmarks/screen_greedy.py, screen_forest.py, screen_restart_seed.py, screen_level_bo.py and screen_design.py
+(the screens' wraps of the BO strategy, its GP and its design do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
 failing_runs.py's list of the runs short in every variant."""
 
 import importlib.util
@@ -29,6 +29,7 @@ screen_greedy = _load("screen_greedy")
 screen_forest = _load("screen_forest")
 screen_restart_seed = _load("screen_restart_seed")
 screen_level_bo = _load("screen_level_bo")
+screen_design = _load("screen_design")
 
 SPACE = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
 
@@ -199,6 +200,23 @@ def test_level_patch_holds_the_fitted_first_order_lengthscales(monkeypatch):
     full = gp.variance * (1 + r + r * r / 3) * np.exp(-r)
     assert gp._k(a, b)[0, 0] == pytest.approx(full + gp.add_variance[1], rel=1e-9)
     assert gp._k(a, a)[0, 0] == pytest.approx(gp.variance + gp.add_variance.sum(), rel=1e-9)
+
+def test_optimised_design_is_registered_and_used_by_the_strategy(monkeypatch):
+    from profiling import designs
+    monkeypatch.setattr(designs, "DESIGNS", dict(designs.DESIGNS))
+    screen_design.register("random-cd")
+    space = ConfigSpace((Integer("a", 0, 7), Integer("b", 0, 7), Integer("c", 0, 7)))
+    first = designs.sample(space, 8, "lhs-opt", seed=4)
+    assert first == designs.sample(space, 8, "lhs-opt", seed=4)
+    assert len({config_key(c) for c in first}) == 8
+    assert first != designs.sample(space, 8, "lhs", seed=4)
+    # a Latin hypercube of 8 points on 8 levels: every level of every input once
+    for name in ("a", "b", "c"):
+        assert sorted(c[name] for c in first) == list(range(8))
+    plain = optimize(evaluate, ["time", "power"], space=SPACE, budget=6, n_init=6, seed=1)
+    opt = optimize(evaluate, ["time", "power"], space=SPACE, budget=6, n_init=6, seed=1,
+                   bo_options={"design": "lhs-opt"})
+    assert _keys(opt) != _keys(plain)
 
 
 def test_failing_runs_names_the_runs_short_in_every_variant(tmp_path, capsys):
