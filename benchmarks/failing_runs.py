@@ -3,8 +3,8 @@
 Reads raw files of ``bench_optimisation.py`` (one ``name=a.csv,b.csv`` per variant; ``bo`` rows; where a (file,
 seed) run occurs twice the later file wins), keeps the runs every variant has, and prints the Spearman
 correlation of HV@40 between variants, how many runs fall below ``--level`` in k of the variants (against what
-independent failures at each variant's rate would give), the failing runs per grid and variant, and the runs
-that fail in every variant::
+independent failures at each variant's rate would give), the failing runs per grid and variant with the share
+of runs passing pooled over the variants, and the runs that fail in every variant (or in ``--at-least K``)::
 
     PYTHONPATH=. python benchmarks/failing_runs.py --seeds 0-19 \\
         default=benchmarks/results/s10_task_init6_s09_raw.csv,benchmarks/results/s10_task_init6_s1019_raw.csv \\
@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0-19", help="A-B (default 0-19)")
     ap.add_argument("--strategy", default="bo")
     ap.add_argument("--level", type=float, default=0.99, help="HV@40 below this fails (default 0.99)")
+    ap.add_argument("--at-least", type=int, default=None, metavar="K",
+                    help="list the runs failing in at least K variants (default: in every variant)")
     args = ap.parse_args(argv)
     lo, _, hi = args.seeds.partition("-")
     seeds = range(int(lo), int(hi or lo) + 1)
@@ -64,9 +66,14 @@ def main(argv=None) -> int:
     grid = fails.reset_index()
     grid["grid"] = grid["file"].str.extract(r"(\d+x\d+)", expand=False).fillna(grid["file"])
     print("\nFailing runs per grid:\n")
-    print(md_table(grid.groupby("grid")[list(runs)].sum().reset_index()))
-    every = grid[fails.all(axis=1).to_numpy()]
-    print("\nFailing in every variant: "
+    per = grid.groupby("grid")[list(runs)].sum()
+    size = grid.groupby("grid").size()
+    per["passing, pooled"] = [f"{1 - per.loc[g].sum() / (size[g] * len(runs)):.2f}" for g in per.index]
+    print(md_table(per.reset_index()))
+    k = len(runs) if args.at_least is None else args.at_least
+    every = grid[(fails.sum(axis=1) >= k).to_numpy()]
+    label = "every variant" if k >= len(runs) else f"at least {k} of {len(runs)} variants"
+    print(f"\nFailing in {label}: "
           + (", ".join(f"{g} s{s}" for g, s in zip(every["grid"], every["seed"])) or "none"))
     return 0
 

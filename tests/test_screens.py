@@ -233,3 +233,8 @@ def test_failing_runs_names_the_runs_short_in_every_variant(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "runs below 0.99: a 2, b 2" in out
     assert out.rstrip().endswith("Failing in every variant: 200x200 s1")
+    # 200x200: a fails s1, b fails s0 and s1 (3 of 4 fail); 800x800: a fails s2 (1 of 4)
+    assert "| 200x200 | 1 | 2 | 0.25 |" in out and "| 800x800 | 1 | 0 | 0.75 |" in out
+    assert failing.main(["--seeds", "0-3", "--at-least", "1", f"a={paths['a']}", f"b={paths['b']}"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        "Failing in at least 1 of 2 variants: 200x200 s0, 200x200 s1, 800x800 s2")
