@@ -217,6 +217,12 @@ def test_optimised_design_is_registered_and_used_by_the_strategy(monkeypatch):
     opt = optimize(evaluate, ["time", "power"], space=SPACE, budget=6, n_init=6, seed=1,
                    bo_options={"design": "lhs-opt"})
     assert _keys(opt) != _keys(plain)
+    # no optimisation: the default's design, from the study's seed plus the offset
+    screen_design.register(None, 0)
+    assert designs.sample(space, 8, "lhs-opt", seed=4) == designs.sample(space, 8, "lhs", seed=4)
+    screen_design.register(None, 1000)
+    assert designs.sample(space, 8, "lhs-opt", seed=4) == designs.sample(space, 8, "lhs", seed=1004)
+    assert designs.sample(space, 8, "lhs-opt", seed=4) != designs.sample(space, 8, "lhs", seed=4)
 
 
 def test_failing_runs_names_the_runs_short_in_every_variant(tmp_path, capsys):
