@@ -11,8 +11,8 @@ terms slightly better for power at 40 training points, not for time.
 The default surrogate averages the acquisition over two kernels' fits, ARD Matern 5/2 and the additive kernel
 (that plus one first-order Matern 5/2 term per input). This runs ``bench_optimisation.py`` with the additive
 kernel's first-order length-scales held at ``--level-lengthscale`` (default 1e-3, far below the smallest gap
-between two levels of an input in the unit cube, about 0.03), which turns each first-order term into a
-per-level random effect whose variance the marginal likelihood sets::
+between two levels of an input in the unit cube: 0.044, the log-scaled CPU clock's on the Xception grids),
+which turns each first-order term into a per-level random effect whose variance the marginal likelihood sets::
 
     PYTHONPATH=. python benchmarks/screen_level_bo.py \\
         --budgets 10,20,40 --tpe-cap 40 --single-budget 0 --strategies bo --seeds 0-9 --raw FILE
@@ -50,7 +50,7 @@ def level_kernel_class(GPy, level: float):
             super().update_gradients_full(dL_dK, X, X2)
             self.add_lengthscale.gradient = np.zeros(self.add_lengthscale.size)
 
-        # gradients_X (input warping only): the first-order terms' part is zero at these distances (R >= 30)
+        # gradients_X (input warping only): the first-order terms' part is zero at these distances (R >= 44)
 
     return LevelMatern52
 
