@@ -50,9 +50,8 @@ def patch(epsilon: float, pick: str) -> None:
         sign = np.where(np.asarray(state.maximize), -1.0, 1.0)
         cols = []
         for j, m in enumerate(state.objectives):
-            gp, keys, mu, _ = self._last[m]
-            v = np.array([mu[keys[config_key(c)]] for c in configs])
-            cols.append(sign[j] * (np.exp(v) if gp.log_ else v))
+            keys = self._last[m][1]                  # the fit's columns, by configuration
+            cols.append(sign[j] * self._last_values(m)[[keys[config_key(c)] for c in configs]])
         P = np.column_stack(cols)
         used = self._usable(state)
         if used is not None:

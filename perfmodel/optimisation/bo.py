@@ -517,17 +517,12 @@ class BOStrategy(Strategy):
         if stated is not None:
             ref = np.where(np.isnan(stated), ref, stated)
         found = hypervolume(Y, ref)
-
-        def outputs(m: str, shift: float) -> np.ndarray:
-            gp, _, mu, sd = self._last[m]
-            v = mu + shift * sd
-            return np.exp(v) if gp.log_ else v
-
         allowed = np.ones(len(configs), dtype=bool)
         for c in state.constraints:
-            allowed &= np.array([c.satisfied(v) for v in outputs(c.metric, 0.0)], dtype=bool)
+            allowed &= np.array([c.satisfied(v) for v in self._last_values(c.metric)], dtype=bool)
         for key, k in (("found_share_mean", 0.0), ("found_share_optimistic", z)):
-            P = np.column_stack([sign[j] * outputs(m, -sign[j] * k) for j, m in enumerate(state.objectives)])
+            P = np.column_stack([sign[j] * self._last_values(m, -sign[j] * k)
+                                 for j, m in enumerate(state.objectives)])
             P = P[allowed & np.all(np.isfinite(P), axis=1)]
             whole = hypervolume(np.vstack([Y, P]), ref) if len(P) else found
             out[key] = float(found / whole) if whole > 0 else 1.0
@@ -633,6 +628,12 @@ class BOStrategy(Strategy):
         keys = {config_key(c): i for i, c in enumerate(configs)}
         return {m: (gp, keys, mu.mean(axis=0), np.sqrt((sd ** 2).mean(axis=0) + mu.var(axis=0)))
                 for m, (gp, _, mu, sd) in models.items()}
+
+    def _last_values(self, m: str, shift: float = 0.0) -> np.ndarray:
+        # Output m's predicted mean + shift sd at the configurations of the last fit, in the output's own units
+        gp, _, mu, sd = self._last[m]
+        v = mu + shift * sd
+        return np.exp(v) if gp.log_ else v
 
     def kernel_for(self, n_objectives: int) -> str:
         """The kernel the GPs use in a study of ``n_objectives`` objectives (``"auto"`` resolved)."""
