@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     ap.add_argument("--at-least", type=int, default=None, metavar="K",
                     help="list the runs failing in at least K variants (default: in every variant)")
     args = ap.parse_args(argv)
+    if args.at_least is not None and args.at_least < 1:
+        ap.error(f"--at-least must be a number of variants >= 1, got {args.at_least}")
     lo, _, hi = args.seeds.partition("-")
     seeds = range(int(lo), int(hi or lo) + 1)
     runs = {}

@@ -75,6 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--level-lengthscale", type=float, default=1e-3,
                     help="the first-order terms' length-scale in the unit cube (default 1e-3)")
     args, rest = ap.parse_known_args(argv)
+    if not args.level_lengthscale > 0:
+        ap.error(f"--level-lengthscale must be a positive length-scale, got {args.level_lengthscale!r}")
     patch(args.level_lengthscale)
     import bench_optimisation
     return bench_optimisation.main(rest)

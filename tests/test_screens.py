@@ -244,3 +244,13 @@ def test_failing_runs_names_the_runs_short_in_every_variant(tmp_path, capsys):
     assert failing.main(["--seeds", "0-3", "--at-least", "1", f"a={paths['a']}", f"b={paths['b']}"]) == 0
     assert capsys.readouterr().out.rstrip().endswith(
         "Failing in at least 1 of 2 variants: 200x200 s0, 200x200 s1, 800x800 s2")
+
+
+def test_bad_screen_arguments_are_one_line_errors_with_exit_2(capsys):
+    failing = _load("failing_runs")
+    with pytest.raises(SystemExit) as out:
+        failing.main(["--at-least", "0", "a=missing.csv"])
+    assert out.value.code == 2 and "--at-least must be a number of variants >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as out:
+        screen_level_bo.main(["--level-lengthscale", "0", "--seeds", "0-0"])
+    assert out.value.code == 2 and "--level-lengthscale must be a positive length-scale" in capsys.readouterr().err
