@@ -1,4 +1,5 @@
-"""benchmarks/screen_greedy.py, screen_forest.py, screen_restart_seed.py, screen_level_bo.py and screen_design.py
+"""benchmarks/screen_greedy.py, screen_forest.py, screen_restart_seed.py, screen_level_bo.py, screen_design.py and
+screen_noise_floor.py
 (the screens' wraps of the BO strategy, its GP and its design do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
 failing_runs.py's list of the runs short in every variant."""
 
@@ -30,6 +31,7 @@ screen_forest = _load("screen_forest")
 screen_restart_seed = _load("screen_restart_seed")
 screen_level_bo = _load("screen_level_bo")
 screen_design = _load("screen_design")
+screen_noise_floor = _load("screen_noise_floor")
 
 SPACE = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5, 6))))
 
@@ -254,3 +256,40 @@ def test_bad_screen_arguments_are_one_line_errors_with_exit_2(capsys):
     with pytest.raises(SystemExit) as out:
         screen_level_bo.main(["--level-lengthscale", "0", "--seeds", "0-0"])
     assert out.value.code == 2 and "--level-lengthscale must be a positive length-scale" in capsys.readouterr().err
+
+
+def test_noise_floor_is_the_relative_noise_on_the_standardised_scale():
+    from perfmodel.models.gp_core import OutcomeTransform
+    y = np.array([1.0, 2.0, 4.0, 8.0])
+    logged = OutcomeTransform(log=True).fitted(y)
+    # log outputs: 2 % on the log scale, standardised by the std of log(y) (ln 2 * sqrt(1.25))
+    assert screen_noise_floor.floor_variance(0.02, logged) == pytest.approx((0.02 / (np.log(2) * np.sqrt(1.25))) ** 2)
+    plain = OutcomeTransform(log=False).fitted(y)
+    # outputs as they are: 2 % of their mean (3.75), standardised by their std
+    assert screen_noise_floor.floor_variance(0.02, plain) == pytest.approx((0.02 * 3.75 / np.std(y)) ** 2)
+
+
+def test_noise_floor_patch_holds_every_fit_above_it(monkeypatch):
+    import perfmodel.optimisation.gp as bo_gp
+    monkeypatch.setattr(bo_gp.GPSurrogate, "_hyper", bo_gp.GPSurrogate._hyper)
+    X = np.column_stack([np.linspace(0, 1, 12), np.tile([0.0, 1.0], 6)])
+    y = np.exp(X[:, 0] + 0.5 * X[:, 1])                # exactly smooth: the fitted noise goes to its bound
+    plain = bo_gp.GPSurrogate(kernel="matern52").fit(X, y)
+    assert plain.noise_variance < 1e-4
+    screen_noise_floor.patch(0.05)
+    floored = bo_gp.GPSurrogate(kernel="matern52").fit(X, y)
+    floor = (0.05 / np.std(np.log(y))) ** 2
+    assert floor > 1e-3
+    assert floored.noise_variance >= floor * (1 - 1e-9)
+    # a noisier fit than the floor is left to the data
+    rng = np.random.default_rng(0)
+    noisy = bo_gp.GPSurrogate(kernel="matern52").fit(X, y * np.exp(0.3 * rng.standard_normal(12)))
+    assert noisy.noise_variance > 2 * floor
+    with pytest.raises(ValueError, match=">= 0"):
+        screen_noise_floor.patch(-0.01)
+
+
+def test_noise_floor_refuses_a_negative_noise_in_one_line(capsys):
+    assert screen_noise_floor.main(["--relative-noise", "-0.01", "--seeds", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --relative-noise must be >= 0, got -0.01"]
