@@ -1,6 +1,6 @@
 """Why the input-size transfer prior falls short of issue 22's target (>= 0.99 HV ratio at 20 evaluations).
 
-Three parts, on the four flexibo-tx2 xception grids (replays, no GPU):
+Four parts, on the four flexibo-tx2 xception grids (replays, no GPU):
 
 * ``relations``: how each transfer pair's grids relate over all 768 configurations (the benchmark's pairs:
   200<-400, 400<-200, 600<-400, 800<-600): Spearman rho, the least-squares affine map of log values
@@ -13,11 +13,16 @@ Three parts, on the four flexibo-tx2 xception grids (replays, no GPU):
   own values: what the prior machinery does with a perfect prior) and ``full-source`` (the source grid's
   values at every configuration: a perfect model of the source study, i.e. only the difference between the
   grids is left).
+* ``transplant``: no model at all, the source grid's true front itself measured on the target, in the order
+  that adds the most hypervolume on the source (what a perfect source study would recommend first): the
+  target's score of its first 5, 10, 15 and 20 points, of the whole front, and of the front with the source's
+  second non-dominated layer added.
 * ``--bo-options`` as in ``bench_optimisation.py`` (e.g. ``prior_design=model``) and ``--init`` (the initial
   design's size, 10 by default) for the ``bounds`` runs.
 
     PYTHONPATH=. python benchmarks/diag_transfer.py --part relations
     PYTHONPATH=. python benchmarks/diag_transfer.py --part bounds --seeds 0-1
+    PYTHONPATH=. python benchmarks/diag_transfer.py --part transplant
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_optimisation as B  # noqa: E402
-from perfmodel.pareto import non_dominated  # noqa: E402
+from perfmodel.pareto import hypervolume, non_dominated  # noqa: E402
 from profiling.space import config_key  # noqa: E402
 
 
@@ -116,9 +121,45 @@ def bounds(files: list[str], seeds: list[int], options: dict, init: int = 10) ->
     return lines
 
 
+def transplant_scores(Y_source: np.ndarray, Y_target: np.ndarray, ks=(5, 10, 15, 20)) -> dict:
+    """The target's score (the benchmark's HV ratio) of the source's true front measured on the target, rows
+    aligned (row i is the same configuration in both). The source's front is taken in the order that adds
+    the most hypervolume on the source (within the source's scoring reference point); ``k``: its first k
+    points, ``"front"``: all of them, ``"front+layer2"``: and the source's second non-dominated layer."""
+    _, ref, _ = B.true_front(Y_source)
+    _, ref_t, hv_t = B.true_front(Y_target)
+    layer = _layers(Y_source)
+    rest, order = list(np.flatnonzero(layer == 0)), []
+    while rest:
+        best = max(rest, key=lambda i: hypervolume(Y_source[order + [i]], ref))
+        order.append(best)
+        rest.remove(best)
+    score = lambda rows: hypervolume(Y_target[rows], ref_t) / hv_t  # noqa: E731
+    out = {k: score(order[:k]) for k in ks if k <= len(order)}
+    out["front"] = score(order)
+    out["front+layer2"] = score(order + list(np.flatnonzero(layer == 1)))
+    out["front_points"], out["layer2_points"] = len(order), int((layer == 1).sum())
+    return out
+
+
+def transplant(files: list[str]) -> list[str]:
+    tabs = {f: B.replay(f).frame().set_index(B.KNOBS)[B.OBJECTIVES].sort_index() for f in files}
+    name = lambda f: os.path.basename(f).split("_")[-1].replace(".csv", "")  # noqa: E731
+    lines = ["| target <- source | source front points | first 5 | 10 | 15 | 20 | the whole front | "
+             "and the second layer (evaluations) |", "|---|---|---|---|---|---|---|---|"]
+    for f in files:
+        s = B.transfer_source(files, f)
+        S, T = tabs[s], tabs[f].loc[tabs[s].index]
+        r = transplant_scores(S.to_numpy(float), T.to_numpy(float))
+        cells = " | ".join(f"{r[k]:.3f}" if k in r else "-" for k in (5, 10, 15, 20))
+        lines.append(f"| {name(f)} <- {name(s)} | {r['front_points']} | {cells} | {r['front']:.3f} | "
+                     f"{r['front+layer2']:.3f} ({r['front_points'] + r['layer2_points']}) |")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("relations", "bounds"), default="relations")
+    ap.add_argument("--part", choices=("relations", "bounds", "transplant"), default="relations")
     ap.add_argument("--seeds", default="0-1", help="N, A-B or a comma list (bounds)")
     ap.add_argument("--bo-options", default="", help="as bench_optimisation.py's (bounds)")
     ap.add_argument("--init", type=int, default=10, help="initial design size (bounds; default 10)")
@@ -126,6 +167,8 @@ def main(argv=None) -> int:
     files = sorted(glob.glob(B.DEFAULT_FILES), key=B._size_key)
     if args.part == "relations":
         print("\n".join(relations(files)))
+    elif args.part == "transplant":
+        print("\n".join(transplant(files)))
     else:
         opts = B.parse_bo_options(args.bo_options, ap)
         bounds(files, B.parse_seeds(args.seeds), opts, args.init)
