@@ -2,10 +2,10 @@
 
 The surrogate's noise variance is bounded to ``[1e-6, 0.5]`` of the standardised variance. Traced on a short
 run (``diag_bo_front.py --runs 200x200:13 --probe 20,30,40``), the power GP's fitted noise sits at that lower
-bound at every step: the GP treats the measurements as exact, so a configuration one memory-clock level from
-an evaluated one is predicted with a standard deviation of 0.00 on the log scale (5 % off in truth) and the
-acquisition ranks such neighbours of the front last, while late steps go to multi-core configurations far
-from it. A measurement is never exact: a user who has profiled a board knows its repeatability (say 1 % in
+bound at every model step: the GP treats the measurements as exact, so a configuration one memory-clock level
+from an evaluated one is predicted with a standard deviation of 0.00 on the log scale (4.5 % off in truth)
+and the acquisition ranks such neighbours of the front near the bottom, while late steps go to multi-core
+configurations far from it. A measurement is never exact: a user who has profiled a board knows its repeatability (say 1 % in
 time and power). This screen puts a floor under each GP's noise at that relative noise: ``sigma`` on the log
 scale, i.e. a noise variance of at least ``(sigma / s)^2`` on the standardised scale, where ``s`` is the
 standard deviation the log outputs were standardised by (outputs modelled as they are take ``sigma`` times
@@ -14,7 +14,7 @@ their mean, the same relative noise). The noise is still fitted above the floor:
     PYTHONPATH=. python benchmarks/screen_noise_floor.py --relative-noise 0.01 \\
         --budgets 10,20,40 --tpe-cap 40 --single-budget 0 --strategies bo --seeds 0-9 --raw FILE
 
-``--relative-noise 0`` leaves the bounds as they are (the default runs, reproduced exactly).
+``--relative-noise 0`` patches nothing: the default as it is.
 """
 from __future__ import annotations
 
