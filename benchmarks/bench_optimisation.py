@@ -90,6 +90,17 @@ def true_front(Y_all: np.ndarray):
     return F, ref, hypervolume(F, ref)
 
 
+def greedy_hv_order(Y: np.ndarray, rows, ref: np.ndarray) -> list:
+    """``rows`` of ``Y`` (minimised) in the order that adds the most hypervolume within ``ref`` at each step
+    (ties to the earlier row in ``rows``)."""
+    chosen, rest = [], list(rows)
+    while rest:
+        best = max(rest, key=lambda i: hypervolume(Y[chosen + [i]], ref))
+        chosen.append(best)
+        rest.remove(best)
+    return chosen
+
+
 def hv_trajectory(Y: np.ndarray, ref: np.ndarray, hv_true: float) -> np.ndarray:
     """Hypervolume ratio after each evaluation."""
     out = np.empty(len(Y))

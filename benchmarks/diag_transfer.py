@@ -129,11 +129,7 @@ def transplant_scores(Y_source: np.ndarray, Y_target: np.ndarray, ks=(5, 10, 15,
     _, ref, _ = B.true_front(Y_source)
     _, ref_t, hv_t = B.true_front(Y_target)
     layer = _layers(Y_source)
-    rest, order = list(np.flatnonzero(layer == 0)), []
-    while rest:
-        best = max(rest, key=lambda i: hypervolume(Y_source[order + [i]], ref))
-        order.append(best)
-        rest.remove(best)
+    order = B.greedy_hv_order(Y_source, np.flatnonzero(layer == 0), ref)
     score = lambda rows: hypervolume(Y_target[rows], ref_t) / hv_t  # noqa: E731
     out = {k: score(order[:k]) for k in ks if k <= len(order)}
     out["front"] = score(order)

@@ -52,7 +52,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import bench_optimisation as bench  # noqa: E402
-from bench_optimisation import KNOBS, OBJECTIVES, grid_file, parse_seeds, replay, true_front  # noqa: E402
+from bench_optimisation import (KNOBS, OBJECTIVES, grid_file, greedy_hv_order, parse_seeds, replay,  # noqa: E402
+                                true_front)
 from perfmodel.pareto import hypervolume, non_dominated  # noqa: E402
 from profiling.encoding import log_scaled  # noqa: E402
 
@@ -150,12 +151,8 @@ def greedy_front(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An oracle that knows the table: its true-front points in the order that adds the most hypervolume at each
     step (rows of the front, and the score after each), the fewest evaluations a search could need."""
     F, ref, hv_true = true_front(Y)
-    chosen, rest, scores = [], list(range(len(F))), []
-    while rest:
-        best = max(rest, key=lambda i: hypervolume(F[chosen + [i]], ref))
-        chosen.append(best)
-        rest.remove(best)
-        scores.append(hypervolume(F[chosen], ref) / hv_true)
+    chosen = greedy_hv_order(F, range(len(F)), ref)
+    scores = [hypervolume(F[chosen[:k]], ref) / hv_true for k in range(1, len(chosen) + 1)]
     return F[chosen], np.array(scores)
 
 
