@@ -371,7 +371,12 @@ def _summary(study, results, replay, extend_gain: float = EXTEND_GAIN) -> None:
     n_ok = int((results["state"] == "complete").sum())
     n_failed = int((results["state"] == "failed").sum())
     front = results[results["on_front"]]
-    design = f" (initial design {study.n_init})" if study.strategy_name != "random" else ""
+    if study.strategy_name == "random":
+        design = ""
+    elif len(results) < study.n_init:                  # a budget below the design size: no model step yet
+        design = f" (all from its initial design of {study.n_init})"
+    else:
+        design = f" (initial design {study.n_init})"
     print(f"{len(results)} evaluations ({n_ok} complete, {n_failed} failed) with {study.strategy_name}{design}; "
           f"source {study.source}")
     weights = study.prior_weights()

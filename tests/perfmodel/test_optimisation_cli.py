@@ -295,8 +295,10 @@ def test_init_defaults_to_the_study_files_own_on_resume(capsys, tmp_path, grid_c
         with sqlite3.connect(study) as db:
             return json.loads(db.execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0])["n_init"]
 
-    assert explore(*base, "--budget", "4", "--study", str(study)) == 0
+    capsys.readouterr()
+    assert main(["explore", *base, "--budget", "4", "--study", str(study)]) == 0
     assert stored_init() == 6                                      # bo without a prior: the smaller design
+    assert "4 evaluations (4 complete, 0 failed) with bo (all from its initial design of 6)" in capsys.readouterr().out
     before = study.read_bytes()
     capsys.readouterr()
     assert explore(*base, "--budget", "9", "--study", str(study), "--resume", "--init", "10") == 2
