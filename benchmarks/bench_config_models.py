@@ -14,7 +14,9 @@ as its value (``log_knobs=False``: ConfigModel's GP before the frequencies enter
 for the GP, the same as ``gp``, the name kept for the commands of earlier figures); ``gp-logknobs-additive``,
 that GP with the additive kernel (``model_params={"kernel": "additive"}``: the ARD Matern 5/2 term plus one
 first-order term per input); ``gp-average``, the geometric mean of those two GPs' predictions (the two-kernel
-average that the optimiser's surrogate uses with several objectives); ``gp-bottleneck``, the GP on the ratio to a parametric mean written for this
+average that the optimiser's surrogate uses with several objectives); ``gp-gbr-average`` and
+``gpwarp-gbr-average``, the geometric mean of the GP's (``gp``, or ``gp-warp``) and gradient boosting's
+predictions, a blend of a smooth model and a tree model; ``gp-bottleneck``, the GP on the ratio to a parametric mean written for this
 board (``_bottleneck_mean``: a fixed time plus a smooth maximum of a CPU path, ``b / f_cpu * (1 + g / cores)``,
 and a GPU path, ``c / f_gpu + e / f_emc``, plus ``h * cores``; seven positive parameters fitted by least
 squares on the log), a screen of "time is set by the slower of the CPU and the GPU" that names the knobs' roles;
@@ -149,8 +151,11 @@ def predict(model: str, train, test, knobs, target, params, seed) -> np.ndarray:
                "gp-logknobs-additive": ({"kernel": "additive"}, True), "gp-bottleneck": ({}, True),
                "gp-warp": ({"input_warp": True}, True),
                "gp-warp-additive": ({"input_warp": True, "kernel": "additive"}, True)}
-    if model == "gp-average":
-        both = [predict(m, train, test, knobs, target, params, seed) for m in ("gp-logknobs", "gp-logknobs-additive")]
+    blends = {"gp-average": ("gp-logknobs", "gp-logknobs-additive"), "gp-gbr-average": ("gp", "gbr"),
+              "gpwarp-gbr-average": ("gp-warp", "gbr")}
+    if model in blends:
+        both = [predict(m, train, test, knobs, target, params if m.startswith("gp") else None, seed)
+                for m in blends[model]]
         return np.exp(np.mean(np.log(both), axis=0))
     if model in ("gp-linked", "gp-linked-log"):
         # the optimiser's linked inputs: knobs that only move together (the per-core flags, 000/100/110/111
