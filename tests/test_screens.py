@@ -1,7 +1,7 @@
 """benchmarks/screen_greedy.py, screen_forest.py, screen_restart_seed.py, screen_level_bo.py, screen_design.py and
 screen_noise_floor.py
 (the screens' wraps of the BO strategy, its GP and its design do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
-failing_runs.py's list of the runs short in every variant."""
+failing_runs.py's list of the runs short in every variant, and bench_config_models.py's blend of two models."""
 
 import importlib.util
 import os
@@ -293,3 +293,20 @@ def test_noise_floor_refuses_a_negative_noise_in_one_line(capsys):
     assert screen_noise_floor.main(["--relative-noise", "-0.01", "--seeds", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --relative-noise must be >= 0, got -0.01"]
+
+
+def test_config_blend_is_the_geometric_mean_of_its_two_models():
+    import pandas as pd
+
+    bench = _load("bench_config_models")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.uniform(1, 2, 40), "z": rng.uniform(1, 3, 40)})
+    df["t"] = df["x"] * df["z"] ** 2 * rng.lognormal(0, 0.02, 40)
+    train, test = df.iloc[:30], df.iloc[30:]
+    params = {"n_restarts": 1, "max_iters": 50}
+    gp = bench.predict("gp", train, test, ["x", "z"], "t", params, 0)
+    gbr = bench.predict("gbr", train, test, ["x", "z"], "t", None, 0)
+    blend = bench.predict("gp-gbr-average", train, test, ["x", "z"], "t", params, 0)
+    assert not np.allclose(gp, gbr)                         # two different models, so the blend is neither
+    assert np.allclose(blend, np.sqrt(gp * gbr))
+    assert np.all((blend > np.minimum(gp, gbr)) & (blend < np.maximum(gp, gbr)))
