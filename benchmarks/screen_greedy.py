@@ -74,7 +74,7 @@ def main(argv=None) -> int:
                     help="front: one of the means' predicted front; random: any remaining candidate")
     args, rest = ap.parse_known_args(argv)
     if not 0.0 <= args.epsilon <= 1.0:
-        raise SystemExit("screen_greedy: --epsilon must lie in [0, 1]")
+        ap.error(f"--epsilon must be a share in [0, 1], got {args.epsilon!r}")
     patch(args.epsilon, args.pick)
     import bench_optimisation
     return bench_optimisation.main(rest)

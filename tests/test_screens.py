@@ -256,6 +256,9 @@ def test_bad_screen_arguments_are_one_line_errors_with_exit_2(capsys):
     with pytest.raises(SystemExit) as out:
         screen_level_bo.main(["--level-lengthscale", "0", "--seeds", "0-0"])
     assert out.value.code == 2 and "--level-lengthscale must be a positive length-scale" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as out:
+        screen_greedy.main(["--epsilon", "1.5", "--seeds", "0-0"])
+    assert out.value.code == 2 and "--epsilon must be a share in [0, 1], got 1.5" in capsys.readouterr().err
 
 
 def test_noise_floor_is_the_relative_noise_on_the_standardised_scale():
