@@ -27,16 +27,25 @@ the perfect answer under the same re-measurements. ``--evaluated FILE`` keeps th
 ``--part oracle`` (seconds): the fewest evaluations a search could need, an oracle's that evaluates the true
 front's points in the order that adds the most hypervolume each time, to reach 0.95 / 0.98 / 0.99.
 
-Any other recorded table (``--file`` with ``--knobs`` and ``--objectives``, for ``--part floor``,
-``sigma`` and ``oracle``); where it repeats configurations, ``--part sigma`` also reports the noise measured from the repeats
-and ``--sigmas repeats`` (or ``repeats-robust``) re-measures with it, e.g. the fifth TX2 table:
+Any other recorded table (``--file`` with ``--knobs`` and ``--objectives``, for every part); where it repeats
+configurations, ``--part sigma`` also reports the noise measured from the repeats and ``--sigmas repeats`` (or
+``repeats-robust``) re-measures with it, e.g. the fifth TX2 table:
 
     PYTHONPATH=. python benchmarks/noise_hv.py --part floor --sigmas 0.014,0.027,fitted,repeats,repeats-robust \\
         --file datasets/flexibo-tx2/it_ec_te_obj.csv --objectives inference_time,energy_consumption \\
         --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq
 
-The noise model is an assumption (independent per configuration and objective, log-normal); ``sigma`` spans the
-issue's stated floor (1.4-2.7 %) and the surrogate's estimates from ``--part sigma``.
+A table whose configurations are each measured several times, and replayed as their mean, can also be
+re-measured from its own repeats, without a noise model (``--sigmas bootstrap``, ``--part floor`` and ``runs``):
+each configuration's mean over its recorded rows drawn again with replacement, e.g. Unicorn's TX2 NLP debug
+table as ``bench_heldout_bo.py`` writes it (``--heldout``: its knob names made identifiers):
+
+    PYTHONPATH=. python benchmarks/noise_hv.py --part floor --sigmas 0.014,bootstrap --heldout tx2-nlp-debug
+    PYTHONPATH=. python benchmarks/noise_hv.py --part runs --seeds 0-19 --sigmas bootstrap --heldout tx2-nlp-debug \
+        --evaluated benchmarks/results/s24_noise_nlp_bo_evaluated.csv --csv benchmarks/results/s24_noise_nlp_bo_runs.csv
+
+Otherwise the noise model is an assumption (independent per configuration and objective, log-normal); ``sigma``
+spans the issue's stated floor (1.4-2.7 %) and the surrogate's estimates from ``--part sigma``.
 """
 from __future__ import annotations
 
@@ -110,10 +119,30 @@ def repeat_sd(name: str) -> dict:
     return out
 
 
+def bootstrap_draw(name: str):
+    """The table re-measured from its own repeats: ``draw(rng)`` gives the replayed table's values (rows as
+    ``load``) with each configuration's mean taken over its recorded rows drawn again with replacement, as many
+    as it has (a configuration measured once keeps its value). No noise model is assumed: the repeats' own
+    spread, outliers included, is the re-measurement's."""
+    t, frame = raw(name), load(name)
+    groups = {tuple(float(v) for v in k): g[OBJECTIVES].to_numpy(float) for k, g in t.groupby(KNOBS)}
+    reps = [groups[tuple(r)] for r in frame[KNOBS].to_numpy(float).tolist()]
+    if all(len(r) == 1 for r in reps):
+        raise SystemExit(f"--sigmas bootstrap: {name} has no repeated configuration")
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        return np.array([r[rng.integers(0, len(r), len(r))].mean(axis=0) for r in reps])
+    return draw
+
+
 def noise_levels(text: str, grid: str, fitted: pd.DataFrame | None):
-    """``--sigmas`` for one grid: [(label, sigma per objective)]; ``fitted`` is the grid's --part sigma estimate."""
+    """``--sigmas`` for one grid: [(label, sigma per objective)]; ``fitted`` is the grid's --part sigma estimate;
+    ``bootstrap`` gives (label, draw), ``draw(rng)`` a re-measured table (``bootstrap_draw``)."""
     out = []
     for item in text.split(","):
+        if item == "bootstrap":
+            out.append((item, bootstrap_draw(grid)))
+            continue
         if item in ("fitted", "repeats", "repeats-robust"):
             row = fitted.set_index("grid").loc[grid]
             col = {"fitted": "noise_sd_log", "repeats": "repeat_sd_log", "repeats-robust": "repeat_sd_log_robust"}[item]
@@ -132,7 +161,8 @@ def part_floor(sigmas, draws, seed, fitted, names=GRIDS) -> pd.DataFrame:
         perfect = front_rows(Y)
         for k, (label, sigma) in enumerate(noise_levels(sigmas, grid, fitted)):
             rng = np.random.default_rng([seed, k, g])
-            s = np.array([Scorer(remeasured(Y, sigma, rng))(perfect) for _ in range(draws)])
+            again = sigma if callable(sigma) else (lambda r: remeasured(Y, sigma, r))
+            s = np.array([Scorer(again(rng))(perfect) for _ in range(draws)])
             rows.append({"grid": grid, "sigma": label, "front_points": len(perfect), "median": np.median(s),
                          "p05": np.quantile(s, 0.05), "min": s.min(), "share_ge_0.99": np.mean(s >= 0.99 - 1e-12),
                          "share_ge_0.98": np.mean(s >= 0.98 - 1e-12)})
@@ -187,23 +217,34 @@ def part_sigma(restarts, names=GRIDS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def evaluated_rows(seeds, budget, strategy, init) -> pd.DataFrame:
+def evaluated_rows(seeds, budget, strategy, init, names=GRIDS) -> pd.DataFrame:
     out = []
-    for grid in GRIDS:
-        path = grid_file(grid)
+    saved = bench.KNOBS, bench.OBJECTIVES
+    bench.KNOBS, bench.OBJECTIVES = KNOBS, OBJECTIVES      # the columns run_multi reads (a --file's own)
+    try:
+        out = _evaluated_rows(seeds, budget, strategy, init, names)
+    finally:
+        bench.KNOBS, bench.OBJECTIVES = saved
+    return pd.DataFrame(out)
+
+
+def _evaluated_rows(seeds, budget, strategy, init, names) -> list[dict]:
+    out = []
+    for grid in names:
+        path = grid if grid not in GRIDS else grid_file(grid)
         table = load(grid)
         index = {tuple(r): i for i, r in enumerate(table[KNOBS].to_numpy(float).tolist())}
         for seed in seeds:
-            p = replay(path)
+            p = replay(path, KNOBS, OBJECTIVES)
             traj, _, res = bench.run_multi(p, table, strategy, seed, budget, init, return_results=True)
             rows = [index[tuple(r)] for r in res[KNOBS].to_numpy(float).tolist()]
             out += [{"grid": grid, "strategy": strategy, "seed": seed, "step": k + 1, "row": r}
                     for k, r in enumerate(rows)]
             print(f"{grid} {strategy} seed {seed}: HV@{budget} {traj[budget - 1]:.4f}", file=sys.stderr)
-    return pd.DataFrame(out)
+    return out
 
 
-def part_runs(ev: pd.DataFrame, sigmas, draws, seed, budget, fitted) -> tuple[pd.DataFrame, ...]:
+def part_runs(ev: pd.DataFrame, sigmas, draws, seed, budget, fitted, names=GRIDS) -> tuple[pd.DataFrame, ...]:
     """(per run and noise level, summary per strategy and noise level, order per grid and noise level: how
     often a run below 0.99 on the recorded table scores at least as much as one at or above it, on the same
     re-measured table; over every such pair of runs of one strategy, and over the pairs less than 0.005 apart
@@ -215,8 +256,9 @@ def part_runs(ev: pd.DataFrame, sigmas, draws, seed, budget, fitted) -> tuple[pd
         runs = {key: r.sort_values("step")["row"].to_numpy()[:budget] for key, r in g.groupby(["strategy", "seed"])}
         recorded = {key: Scorer(Y)(rows) for key, rows in runs.items()}
         for k, (label, sigma) in enumerate(noise_levels(sigmas, grid, fitted)):
-            rng = np.random.default_rng([seed, k, GRIDS.index(grid)])
-            tables = [Scorer(remeasured(Y, sigma, rng)) for _ in range(draws)]
+            rng = np.random.default_rng([seed, k, list(names).index(grid)])
+            again = sigma if callable(sigma) else (lambda r: remeasured(Y, sigma, r))
+            tables = [Scorer(again(rng)) for _ in range(draws)]
             s_perfect = np.array([T(perfect) for T in tables])
             scores = {}
             for (strategy, s), rows in runs.items():
@@ -224,6 +266,7 @@ def part_runs(ev: pd.DataFrame, sigmas, draws, seed, budget, fitted) -> tuple[pd
                 per_run.append({"grid": grid, "strategy": strategy, "seed": s, "sigma": label,
                                 "recorded": recorded[(strategy, s)], "remeasured_median": np.median(s_run),
                                 "share_ge_0.99": np.mean(s_run >= 0.99 - 1e-12),
+                                "perfect_remeasured_median": np.median(s_perfect),
                                 "perfect_share_ge_0.99": np.mean(s_perfect >= 0.99 - 1e-12),
                                 "share_run_ge_perfect": np.mean(s_run >= s_perfect - 1e-12)})
             for strategy in dict.fromkeys(key[0] for key in runs):
@@ -253,7 +296,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sigmas", default="0.005,0.01,0.014,0.02,0.027",
                     help="relative noise levels of the simulated re-measurement (comma list); 'fitted': each grid's "
                          "and objective's own, the --part sigma estimate; 'repeats', 'repeats-robust': measured "
-                         "from a --file's repeated configurations")
+                         "from a --file's repeated configurations; 'bootstrap' (--part floor, runs): each "
+                         "configuration's mean over its own repeats drawn again with replacement")
     ap.add_argument("--draws", type=int, default=200, help="re-measured tables per grid and noise level")
     ap.add_argument("--seed", type=int, default=0, help="seed of the simulated re-measurements")
     ap.add_argument("--seeds", default="0-19", help="BO seeds replayed by --part runs")
@@ -263,19 +307,37 @@ def main(argv=None) -> int:
     ap.add_argument("--restarts", type=int, default=2, help="GP restarts for --part sigma")
     ap.add_argument("--evaluated", help="CSV of evaluated configurations for --part runs (read if present, else written)")
     ap.add_argument("--csv", help="write the per-run (runs) or per-grid table here")
-    ap.add_argument("--file", help="any recorded table instead of the four TX2 grids (--part floor and sigma)")
+    ap.add_argument("--file", help="any recorded table instead of the four TX2 grids")
     ap.add_argument("--knobs", help="the --file's knob columns (comma list)")
     ap.add_argument("--objectives", help="the --file's two objective columns, both minimised (comma list)")
+    ap.add_argument("--heldout", choices=("tx2-nlp-debug", "xavier-image"),
+                    help="instead of --file: a held-out table as bench_heldout_bo.py replays it (time and energy)")
     args = ap.parse_args(argv)
+    if args.heldout:
+        if args.file or args.knobs or args.objectives:
+            ap.error("--heldout sets the table, its knobs and objectives: give it without --file, --knobs, "
+                     "--objectives")
+        import tempfile
+
+        import bench_heldout_bo
+        with tempfile.TemporaryDirectory() as tmp:
+            path, knobs = bench_heldout_bo.write_table(args.heldout, tmp)
+            rest = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--heldout" and a != args.heldout
+                    and not a.startswith("--heldout=")]
+            return main([*rest, "--file", path, "--knobs", ",".join(knobs),
+                         "--objectives", ",".join(bench_heldout_bo.OBJECTIVES)])
     named = {"fitted", "repeats", "repeats-robust"}
     try:
-        [float(s) for s in args.sigmas.split(",") if s not in named]
+        [float(s) for s in args.sigmas.split(",") if s not in named | {"bootstrap"}]
     except ValueError:
-        ap.error(f"--sigmas: numbers, 'fitted', 'repeats' or 'repeats-robust', comma-separated: {args.sigmas!r}")
+        ap.error(f"--sigmas: numbers, 'fitted', 'repeats', 'repeats-robust' or 'bootstrap', comma-separated: "
+                 f"{args.sigmas!r}")
+    if "bootstrap" in args.sigmas.split(",") and args.part not in ("floor", "runs"):
+        ap.error("--sigmas bootstrap re-measures a --file's repeats for --part floor or runs")
     names = GRIDS
     if args.file:
-        if args.part == "runs" or not (args.knobs and args.objectives):
-            ap.error("--file: with --part floor, sigma or oracle, and with --knobs and --objectives")
+        if not (args.knobs and args.objectives):
+            ap.error("--file: with --knobs and --objectives")
         missing = set(args.knobs.split(",") + args.objectives.split(",")) - set(raw(args.file).columns)
         if missing:
             ap.error(f"--file {args.file}: no column {sorted(missing)}")
@@ -294,10 +356,12 @@ def main(argv=None) -> int:
         if args.evaluated and os.path.exists(args.evaluated):
             ev = pd.read_csv(args.evaluated)
         else:
-            ev = evaluated_rows(parse_seeds(args.seeds), args.budget, args.strategy, args.init)
+            ev = evaluated_rows(parse_seeds(args.seeds), args.budget, args.strategy, args.init, names)
             if args.evaluated:
                 ev.to_csv(args.evaluated, index=False)
-        out, summary, order = part_runs(ev, sigmas, args.draws, args.seed, args.budget, fitted)
+        if args.file:                    # the evaluated file may name the table by another (temporary) path
+            ev = ev.assign(grid=args.file)
+        out, summary, order = part_runs(ev, sigmas, args.draws, args.seed, args.budget, fitted, names)
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print(order.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.csv:

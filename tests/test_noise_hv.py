@@ -131,3 +131,51 @@ def test_the_oracle_takes_the_front_point_worth_most_first():
     assert scores[0] == pytest.approx(5.29 / 5.89)
     assert scores[-1] == pytest.approx(1.0) and len(scores) == 3
     assert np.all(np.diff(scores) > 0)
+
+
+def test_bootstrap_remeasures_each_configuration_from_its_own_repeats(tmp_path, monkeypatch):
+    path = tmp_path / "table.csv"
+    # (a=1, b=1) measured twice (t 1 and 3), (1, 2) three times, (2, 1) once
+    path.write_text("a,b,t,p\n1,1,1.0,2.0\n1,2,5.0,1.0\n1,1,3.0,2.0\n1,2,6.0,1.0\n2,1,0.5,4.0\n1,2,7.0,1.0\n")
+    monkeypatch.setattr(noise_hv, "KNOBS", ["a", "b"])
+    monkeypatch.setattr(noise_hv, "OBJECTIVES", ["t", "p"])
+    table = noise_hv.load(str(path))
+    draw = noise_hv.bootstrap_draw(str(path))
+    rng = np.random.default_rng(0)
+    draws = np.array([draw(rng) for _ in range(4000)])
+    row = {(a, b): i for i, (a, b) in enumerate(table[["a", "b"]].to_numpy(int).tolist())}
+    twice, thrice, once = draws[:, row[(1, 1)], 0], draws[:, row[(1, 2)], 0], draws[:, row[(2, 1)], 0]
+    # the mean of two draws from {1, 3}: 1, 2 or 3 with chances 1/4, 1/2, 1/4
+    assert set(np.unique(twice)) == {1.0, 2.0, 3.0}
+    assert abs(np.mean(twice == 2.0) - 0.5) < 0.03
+    assert thrice.min() >= 5.0 and thrice.max() <= 7.0 and abs(thrice.mean() - 6.0) < 0.03
+    assert np.all(once == 0.5) and np.all(draws[:, :, 1] == table["p"].to_numpy())    # no spread: no change
+    levels = noise_hv.noise_levels("bootstrap,0.01", str(path), None)
+    assert [label for label, _ in levels] == ["bootstrap", "0.01"] and callable(levels[0][1])
+
+
+def test_bootstrap_needs_repeats_and_a_part_that_remeasures(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,t,p\n1,1,1.0,2.0\n1,2,5.0,1.0\n")
+    monkeypatch.setattr(noise_hv, "KNOBS", ["a", "b"])
+    monkeypatch.setattr(noise_hv, "OBJECTIVES", ["t", "p"])
+    with pytest.raises(SystemExit, match="has no repeated configuration"):
+        noise_hv.bootstrap_draw(str(path))
+    with pytest.raises(SystemExit) as e:
+        noise_hv.main(["--part", "sigma", "--sigmas", "bootstrap"])
+    assert e.value.code == 2 and "--sigmas bootstrap re-measures" in capsys.readouterr().err
+
+
+def test_heldout_table_is_scored_under_its_own_names(capsys, monkeypatch):
+    for name in ("KNOBS", "OBJECTIVES"):
+        monkeypatch.setattr(noise_hv, name, list(getattr(noise_hv, name)))
+    assert noise_hv.main(["--part", "floor", "--sigmas", "0,bootstrap", "--draws", "3", "--heldout",
+                          "tx2-nlp-debug"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "heldout_tx2-nlp-debug" in line]
+    assert len(lines) == 2
+    exact = lines[0].split()
+    assert exact[1] == "0" and exact[2] == "10" and float(exact[3]) == 1.0     # 10 front points, no noise: 1.0
+    with pytest.raises(SystemExit) as e:
+        noise_hv.main(["--part", "floor", "--heldout", "tx2-nlp-debug", "--knobs", "a"])
+    assert e.value.code == 2 and "--heldout sets the table" in capsys.readouterr().err
