@@ -1,24 +1,14 @@
 """benchmarks/bench_heldout_bo.py: the held-out tables reach bench_optimisation renamed, and only through --table."""
 
-import importlib.util
 import os
-import sys
 
 import pandas as pd
 import pytest
 
-_DIR = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
-sys.path.insert(0, _DIR)
+from benchmark_scripts import DIR as _DIR
+from benchmark_scripts import load
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_DIR, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-heldout = _load("bench_heldout_bo")
+heldout = load("bench_heldout_bo")
 
 
 def test_knob_names_become_identifiers_and_the_rows_keep_their_values(tmp_path):

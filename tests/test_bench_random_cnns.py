@@ -1,15 +1,13 @@
 """The offline mode of benchmarks/bench_random_cnns.py: reading shipped measured pairs and summarising them."""
 
-import importlib.util
 import os
 
 import pandas as pd
 import pytest
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "bench_random_cnns.py")
-_spec = importlib.util.spec_from_file_location("bench_random_cnns", _PATH)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from benchmark_scripts import load
+
+bench = load("bench_random_cnns")
 
 SHIPPED = os.path.join(os.path.dirname(__file__), "..", "datasets", "cpu-random-cnns")
 

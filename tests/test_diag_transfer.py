@@ -1,17 +1,11 @@
 """benchmarks/diag_transfer.py's transplant bound: the source grid's true front measured on the target."""
 
-import importlib.util
-import os
-import sys
-
 import numpy as np
 import pytest
 
-_DIR = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
-sys.path.insert(0, _DIR)   # the script imports bench_optimisation from its own folder
-_spec = importlib.util.spec_from_file_location("diag_transfer", os.path.join(_DIR, "diag_transfer.py"))
-diag_transfer = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(diag_transfer)
+from benchmark_scripts import load
+
+diag_transfer = load("diag_transfer")
 
 # (time, power) of four configurations; the source's front is rows 0-2, row 3 its second layer
 SOURCE = np.array([[1.0, 4.0], [2.0, 2.0], [4.0, 1.0], [3.0, 3.0]])

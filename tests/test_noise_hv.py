@@ -1,17 +1,11 @@
 """benchmarks/noise_hv.py: the benchmark's score against a simulated re-measurement of a grid."""
 
-import importlib.util
-import os
-import sys
-
 import numpy as np
 import pytest
 
-_DIR = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
-sys.path.insert(0, _DIR)   # the script imports bench_optimisation from its own folder
-_spec = importlib.util.spec_from_file_location("noise_hv", os.path.join(_DIR, "noise_hv.py"))
-noise_hv = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(noise_hv)
+from benchmark_scripts import load
+
+noise_hv = load("noise_hv")
 
 # (time, power): rows 0-2 are the front, row 3 is dominated by row 1, row 4 by everything, row 5 repeats row 1
 TABLE = np.array([[1.0, 4.0], [2.0, 2.0], [4.0, 1.0], [3.0, 3.0], [5.0, 5.0], [2.0, 2.0]])

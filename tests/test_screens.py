@@ -3,10 +3,6 @@ screen_noise_floor.py
 (the screens' wraps of the BO strategy, its GP and its design do what they say), compare_bo_raw.py's count of the runs each of two variants passes alone, and
 failing_runs.py's list of the runs short in every variant, and bench_config_models.py's blend of two models."""
 
-import importlib.util
-import os
-import sys
-
 import numpy as np
 import pytest
 
@@ -15,15 +11,7 @@ from perfmodel.optimisation import optimize
 from perfmodel.pareto import non_dominated
 from profiling.space import ConfigSpace, Integer, Ordinal, config_key
 
-_DIR = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
-sys.path.insert(0, _DIR)   # the scripts import bench_optimisation from their own folder
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_DIR, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmark_scripts import load as _load
 
 
 screen_greedy = _load("screen_greedy")
