@@ -16,6 +16,7 @@ import itertools
 import json
 import math
 import operator
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -42,7 +43,12 @@ class Knob:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ConfigError(f"knob name {self.name!r} must be an identifier (letters, digits, '_')")
+            hint = ""
+            if isinstance(self.name, str) and self.name:
+                fixed = re.sub(r"\W", "_", self.name)
+                fixed = fixed if fixed.isidentifier() else f"_{fixed}"     # a leading digit
+                hint = f", e.g. {fixed!r}"
+            raise ConfigError(f"knob name {self.name!r} must be an identifier (letters, digits, '_'){hint}")
 
     # Finite knobs list their levels; a continuous knob without discretisation returns None.
     @property

@@ -50,8 +50,14 @@ def test_knob_validation():
 
 
 def test_bad_knob_definitions():
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"knob name 'bad name' must be an identifier .*, e\.g\. 'bad_name'$"):
         Integer("bad name", 0, 1)
+    with pytest.raises(ConfigError, match=r"e\.g\. 'vm_swappiness'$"):          # a sysctl name (Unicorn's tables)
+        Ordinal("vm.swappiness", (0, 100))
+    with pytest.raises(ConfigError, match=r"e\.g\. '_2x'$"):                    # a leading digit
+        Integer("2x", 0, 1)
+    with pytest.raises(ConfigError, match=r"must be an identifier \(letters, digits, '_'\)$"):
+        Integer("", 0, 1)
     with pytest.raises(ConfigError):
         Integer("a", 3, 1)
     with pytest.raises(ConfigError):
