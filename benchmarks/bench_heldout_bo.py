@@ -17,6 +17,12 @@ bench_optimisation.py::
 
     PYTHONPATH=. python benchmarks/bench_heldout_bo.py --table tx2-nlp-debug --seeds 0-19 --budgets 10,20,40 \\
         --strategies bo,random,tpe --tpe-cap 40 --single-budget 0 --raw nlp_raw.csv
+
+``--write-table DIR`` only writes the renamed table and prints the flags that give it to the other benchmarks
+that take ``--files``, ``--knobs`` and ``--objectives``, e.g. the surrogate's outlook and fit::
+
+    PYTHONPATH=. python benchmarks/bench_front_outlook.py --seeds 0-9 \
+        $(PYTHONPATH=. python benchmarks/bench_heldout_bo.py --table tx2-nlp-debug --write-table /tmp)
 """
 
 from __future__ import annotations
@@ -57,7 +63,14 @@ def write_table(name: str, directory: str) -> tuple[str, list[str]]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False)
     ap.add_argument("--table", choices=TABLES, default="tx2-nlp-debug", help="the held-out table to replay")
+    ap.add_argument("--write-table", metavar="DIR",
+                    help="only write the table, renamed, to DIR and print the flags that name it for the other "
+                         "benchmarks (--files, --knobs, --objectives)")
     args, rest = ap.parse_known_args(argv)
+    if args.write_table:
+        path, knobs = write_table(args.table, args.write_table)
+        print(f"--files {path} --knobs {','.join(knobs)} --objectives {','.join(OBJECTIVES)}")
+        return 0
     if any(a.startswith(("--files", "--knobs", "--objectives", "--grids", "--boards")) for a in rest):
         ap.error("--files, --knobs, --objectives, --grids and --boards are set by --table")
     import bench_optimisation

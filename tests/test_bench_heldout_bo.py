@@ -37,3 +37,12 @@ def test_flags_the_table_sets_are_refused(capsys):
     with pytest.raises(SystemExit) as out:
         heldout.main(["--table", "tx2-nlp-debug", "--knobs", "a,b"])
     assert out.value.code == 2 and "are set by --table" in capsys.readouterr().err
+
+
+def test_write_table_prints_the_flags_that_name_it(tmp_path, capsys):
+    assert heldout.main(["--table", "xavier-image", "--write-table", str(tmp_path)]) == 0
+    flags = capsys.readouterr().out.split()
+    assert flags[0::2] == ["--files", "--knobs", "--objectives"]
+    written = pd.read_csv(flags[1])
+    assert list(written.columns) == flags[3].split(",") + flags[5].split(",")
+    assert flags[5] == "inference_time,total_energy_consumption" and len(written) == 266
