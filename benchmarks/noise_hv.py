@@ -50,8 +50,10 @@ spans the issue's stated floor (1.4-2.7 %) and the surrogate's estimates from ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -313,19 +315,20 @@ def main(argv=None) -> int:
     ap.add_argument("--heldout", choices=("tx2-nlp-debug", "xavier-image"),
                     help="instead of --file: a held-out table as bench_heldout_bo.py replays it (time and energy)")
     args = ap.parse_args(argv)
-    if args.heldout:
-        if args.file or args.knobs or args.objectives:
-            ap.error("--heldout sets the table, its knobs and objectives: give it without --file, --knobs, "
-                     "--objectives")
-        import tempfile
+    with contextlib.ExitStack() as stack:
+        if args.heldout:            # the table written, renamed, to a folder that lasts as long as the run
+            if args.file or args.knobs or args.objectives:
+                ap.error("--heldout sets the table, its knobs and objectives: give it without --file, --knobs, "
+                         "--objectives")
+            import bench_heldout_bo
+            path, knobs = bench_heldout_bo.write_table(args.heldout, stack.enter_context(tempfile.TemporaryDirectory()))
+            args.file, args.knobs, args.objectives = path, ",".join(knobs), ",".join(bench_heldout_bo.OBJECTIVES)
+        return run(args, ap)
 
-        import bench_heldout_bo
-        with tempfile.TemporaryDirectory() as tmp:
-            path, knobs = bench_heldout_bo.write_table(args.heldout, tmp)
-            rest = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--heldout" and a != args.heldout
-                    and not a.startswith("--heldout=")]
-            return main([*rest, "--file", path, "--knobs", ",".join(knobs),
-                         "--objectives", ",".join(bench_heldout_bo.OBJECTIVES)])
+
+def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
+    """The part ``args`` names, ``ap`` reporting bad flags."""
+    global KNOBS, OBJECTIVES      # the columns every part reads (bench_optimisation's --knobs does the same)
     named = {"fitted", "repeats", "repeats-robust"}
     try:
         [float(s) for s in args.sigmas.split(",") if s not in named | {"bootstrap"}]
@@ -341,7 +344,6 @@ def main(argv=None) -> int:
         missing = set(args.knobs.split(",") + args.objectives.split(",")) - set(raw(args.file).columns)
         if missing:
             ap.error(f"--file {args.file}: no column {sorted(missing)}")
-        global KNOBS, OBJECTIVES      # the columns every part reads (bench_optimisation's --knobs does the same)
         KNOBS, OBJECTIVES, names = args.knobs.split(","), args.objectives.split(","), [args.file]
     fitted = part_sigma(args.restarts, names) if named & set(args.sigmas.split(",")) else None
     sigmas = args.sigmas
