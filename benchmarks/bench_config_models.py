@@ -42,7 +42,6 @@ kernel settings) and Unicorn's sampled Xavier Image table (26 hardware and kerne
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 import warnings
@@ -198,9 +197,9 @@ def _monotone_mean(space, train, test, y):
     # basis and fit (``Candidates.monotone_basis``, ``monotone_prior``), ``space`` holding the grid's configurations.
     from perfmodel.optimisation.bo import monotone_prior
     from perfmodel.optimisation.candidates import Candidates
-    from profiling.space import ConfigSpace
+    from profiling.space import ConfigSpace, identifier_for
 
-    names = {k: re.sub(r"\W", "_", k) for k in space.columns}     # a knob name must be an identifier
+    names = {k: identifier_for(k) for k in space.columns}         # a knob name must be an identifier
     cands = Candidates(ConfigSpace.from_table(space.rename(columns=names), list(names.values())))
     B_train, B_test = (cands.monotone_basis(d[list(names)].rename(columns=names).to_dict("records"))
                        for d in (train, test))

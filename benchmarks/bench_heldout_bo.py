@@ -11,7 +11,7 @@ held-out tables of ``bench_config_models.py --heldout`` that carry time and ener
 
 Objectives: inference time and total energy, both minimised; the score is bench_optimisation's (hypervolume
 ratio to the table's true front, reference point its nadir + 10 % of its range). Knob names that are not
-identifiers (``scheduler.policy``) become identifiers (``scheduler_policy``), as the library requires; the
+identifiers (``scheduler.policy``) become identifiers (``scheduler_policy``, ``profiling.space.identifier_for``); the
 table is written, so renamed, to a temporary file for the replay. Every other flag goes to
 bench_optimisation.py::
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 
@@ -37,14 +36,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import bench_config_models  # noqa: E402
+from profiling.space import identifier_for  # noqa: E402
 
 OBJECTIVES = ["inference_time", "total_energy_consumption"]
 TABLES = ("tx2-nlp-debug", "xavier-image")
-
-
-def identifier(name: str) -> str:
-    """A knob name as the library accepts it: every character that is not a letter, digit or '_' made '_'."""
-    return re.sub(r"\W", "_", name)
 
 
 def write_table(name: str, directory: str) -> tuple[str, list[str]]:
@@ -52,7 +47,7 @@ def write_table(name: str, directory: str) -> tuple[str, list[str]]:
     df, knobs, targets = bench_config_models.heldout_table(name)
     if set(OBJECTIVES) - set(targets):
         raise ValueError(f"held-out table {name!r} has no {sorted(set(OBJECTIVES) - set(targets))[0]!r}")
-    renamed = {k: identifier(k) for k in knobs}
+    renamed = {k: identifier_for(k) for k in knobs}
     if len(set(renamed.values())) < len(renamed):
         raise ValueError(f"held-out table {name!r}: two knob names become the same identifier")
     path = os.path.join(directory, f"heldout_{name}.csv")

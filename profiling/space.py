@@ -34,6 +34,13 @@ Value = int | float | str | bool
 
 
 # --------------------------------------------------------------------------------------------- knobs
+def identifier_for(name: str) -> str:
+    """The knob name ``name`` could take: every character that is not a letter, digit or '_' made '_', and a
+    leading '_' where it would start with a digit (``scheduler.policy`` -> ``scheduler_policy``)."""
+    fixed = re.sub(r"\W", "_", name)
+    return fixed if fixed.isidentifier() else f"_{fixed}"
+
+
 @dataclass(frozen=True)
 class Knob:
     """Base class of a knob; see the concrete subclasses."""
@@ -43,11 +50,7 @@ class Knob:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
-            hint = ""
-            if isinstance(self.name, str) and self.name:
-                fixed = re.sub(r"\W", "_", self.name)
-                fixed = fixed if fixed.isidentifier() else f"_{fixed}"     # a leading digit
-                hint = f", e.g. {fixed!r}"
+            hint = f", e.g. {identifier_for(self.name)!r}" if isinstance(self.name, str) and self.name else ""
             raise ConfigError(f"knob name {self.name!r} must be an identifier (letters, digits, '_'){hint}")
 
     # Finite knobs list their levels; a continuous knob without discretisation returns None.
