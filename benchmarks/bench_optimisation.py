@@ -61,6 +61,7 @@ from perfmodel.optimisation.priors import prior_from_results, source_from_result
 from profiling.space import config_key  # noqa: E402
 from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
 from profiling.platforms.replay import ReplayPlatform  # noqa: E402
+from profiling.space import identifier_for  # noqa: E402
 
 KNOBS = ["core1_status", "core2_status", "core3_status", "core_freq", "gpu_freq", "emc_freq"]
 OBJECTIVES = ["inference_time", "power_consumption"]
@@ -200,7 +201,7 @@ def unicorn_table(board: str) -> pd.DataFrame:
         if "@" not in col:
             continue
         opt, value = col.split("@", 1)
-        opt = opt.replace(".", "_")          # knob names are identifiers (scheduler.policy -> scheduler_policy)
+        opt = identifier_for(opt)            # knob names are identifiers (scheduler.policy -> scheduler_policy)
         cur = out.setdefault(opt, pd.Series(np.nan, index=raw.index))
         cur[raw[col].astype(float) > 0.5] = float(value)
     df = pd.DataFrame(out)
