@@ -63,6 +63,8 @@ def main(argv=None) -> int:
                          "benchmarks (--files, --knobs, --objectives)")
     args, rest = ap.parse_known_args(argv)
     if args.write_table:
+        if not os.path.isdir(args.write_table):
+            ap.error(f"--write-table: {args.write_table!r} is not a folder")
         path, knobs = write_table(args.table, args.write_table)
         print(f"--files {path} --knobs {','.join(knobs)} --objectives {','.join(OBJECTIVES)}")
         return 0

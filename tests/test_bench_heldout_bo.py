@@ -46,3 +46,7 @@ def test_write_table_prints_the_flags_that_name_it(tmp_path, capsys):
     written = pd.read_csv(flags[1])
     assert list(written.columns) == flags[3].split(",") + flags[5].split(",")
     assert flags[5] == "inference_time,total_energy_consumption" and len(written) == 266
+    with pytest.raises(SystemExit) as out:
+        heldout.main(["--table", "xavier-image", "--write-table", str(tmp_path / "missing")])
+    assert out.value.code == 2 and "is not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
