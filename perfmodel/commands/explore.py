@@ -74,8 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="bo, two or more objectives: after --budget, go on 5 evaluations at a time up to N in all "
                         "while the surrogate's predicted means still expect more than --extend-gain of the "
                         "hypervolume (a model's view: see docs/optimisation.md)")
-    p.add_argument("--extend-gain", type=float, default=EXTEND_GAIN, metavar="SHARE",
-                   help=f"share of the hypervolume that keeps an extended study going (default {EXTEND_GAIN:g})")
+    p.add_argument("--extend-gain", type=float, default=None, metavar="SHARE",
+                   help=f"with --extend-to: share of the hypervolume that keeps an extended study going "
+                        f"(default {EXTEND_GAIN:g})")
     p.add_argument("--init", type=int, default=None,
                    help="initial design size: bo's Latin hypercube, tpe's random start-up trials, nsga2's "
                         "population (default: 10 for bo with --prior, tpe and nsga2, 6 otherwise, --source included; "
@@ -125,7 +126,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "on the TX2 grids this halved the measurements of infeasible configurations but skipped "
                         "the constrained optimum, which lies at the limit, in up to a third of the runs "
                         "(docs/optimisation-results.md)")
-    g.add_argument("--confidence", type=float, default=0.95,
+    g.add_argument("--confidence", type=float, default=None,
                    help="probability of infeasibility above which --constraint-model skips (default 0.95)")
     g.add_argument("--batch-size", type=int, default=1, metavar="Q",
                    help="configurations proposed at once, for platforms that measure several together "
@@ -208,10 +209,17 @@ def run(args) -> int:
         raise OptimisationError(f"--batch-size {args.batch_size} is larger than --budget {args.budget}")
     if args.extend_to is not None and args.extend_to < args.budget:
         raise OptimisationError(f"--extend-to {args.extend_to} is smaller than --budget {args.budget}")
-    if not 0 < args.extend_gain < 1:
-        raise OptimisationError(f"--extend-gain must be a share in (0, 1), got {args.extend_gain}")
-    if not 0.5 <= args.confidence < 1:
-        raise OptimisationError(f"--confidence must be in [0.5, 1), got {args.confidence}")
+    if args.extend_gain is not None and args.extend_to is None:
+        raise OptimisationError("--extend-gain sets when an extended study stops; give --extend-to as well")
+    extend_gain = EXTEND_GAIN if args.extend_gain is None else args.extend_gain
+    if not 0 < extend_gain < 1:
+        raise OptimisationError(f"--extend-gain must be a share in (0, 1), got {extend_gain}")
+    if args.confidence is not None and not args.constraint_model:
+        raise OptimisationError("--confidence is the --constraint-model's skipping threshold; give a "
+                                "--constraint-model as well")
+    confidence = 0.95 if args.confidence is None else args.confidence
+    if not 0.5 <= confidence < 1:
+        raise OptimisationError(f"--confidence must be in [0.5, 1), got {confidence}")
     if args.prior_design and not (args.prior or args.source):
         raise OptimisationError("--prior-design places the initial design by a --prior or a --source; give one")
     for flag, given in (("--prior", args.prior), ("--source", args.source), ("--input-warp", args.input_warp),
@@ -249,8 +257,7 @@ def run(args) -> int:
     space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
     outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))
     prior_mean, prior_files = _priors(args.prior, space, outputs, args.network)
-    constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network,
-                                           args.confidence)
+    constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network, confidence)
     bo_options = {"input_warp": True} if args.input_warp else {}
     if args.prior_design:
         bo_options["prior_design"] = args.prior_design
@@ -280,7 +287,7 @@ def run(args) -> int:
                              resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
                              prior_mean=prior_mean or None, constraint_models=constraint_models,
                              batch_size=args.batch_size, bo_options=bo_options or None, guidance=guidance,
-                             extend_to=args.extend_to, extend_gain=args.extend_gain)
+                             extend_to=args.extend_to, extend_gain=extend_gain)
     finally:
         # a fleet measurer holds a connection to the scheduler: closed however the study ends
         if callable(getattr(evaluator, "close", None)):
@@ -293,7 +300,7 @@ def run(args) -> int:
     if args.output:
         write_csv(args.output, results, error=OptimisationError, what="results file")
     if not args.quiet:
-        _summary(study, results, evaluator if args.table else None, args.extend_gain)
+        _summary(study, results, evaluator if args.table else None, extend_gain)
     return 0
 
 

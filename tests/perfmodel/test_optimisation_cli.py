@@ -371,7 +371,9 @@ def test_extend_to_goes_past_the_budget_reports_why_and_is_checked(capsys, tmp_p
     for args, msg in ((["--extend-to", "5"], "--extend-to 5 is smaller than --budget 8"),
                       (["--extend-to", "20", "--extend-gain", "0"], "--extend-gain must be a share in (0, 1)"),
                       (["--extend-to", "20", "--strategy", "random"], "needs the surrogate's front outlook"),
-                      (["--extend-to", "20", "--acquisition", "parego"], "not ParEGO")):
+                      (["--extend-to", "20", "--acquisition", "parego"], "not ParEGO"),
+                      (["--extend-gain", "0.5"], "--extend-gain sets when an extended study stops; give --extend-to"),
+                      (["--confidence", "0.9"], "give a --constraint-model as well")):
         assert explore(*base, "--study", str(study), "--resume", *args) == 2
         assert msg in err(capsys)
     assert study.read_bytes() == before

@@ -561,6 +561,12 @@ def test_cli_prior_and_constraint_model_report(capsys, table):
     assert (run["power"] <= 7).all() and n_infeasible > 0
     skipped = int(out.split("skipped before measuring (predicted infeasible): ")[1].split()[0])
     assert skipped == int((grid_frame()["power"] >= 8).sum())
+    # --confidence 0.6: skipped below P(feasible) 0.4, so power 7 (P 0.06) is skipped too, power 6 (P 0.5) is not
+    assert main(["explore", "--table", path, "--knobs", "a,b", "--objectives", "time", "--budget", "8",
+                 "--init", "4", "--constraint", "power<=6", "--constraint-model", str(d / "power.json"),
+                 "--confidence", "0.6"]) == 0
+    out = capsys.readouterr().out
+    assert int(out.split("skipped before measuring (predicted infeasible): ")[1].split()[0]) == n_infeasible
 
 
 def test_cli_bad_guidance_input_one_line_exit_2_study_untouched(capsys, table):
@@ -576,6 +582,9 @@ def test_cli_bad_guidance_input_one_line_exit_2_study_untouched(capsys, table):
     assert "no --constraint-model predicts" in err(capsys)
     assert main([*base, "--budget", "3", "--batch-size", "4"]) == 2
     assert "larger than --budget" in err(capsys)
+    assert main([*base, "--confidence", "0.9"]) == 2
+    assert err(capsys).endswith("--confidence is the --constraint-model's skipping threshold; give a "
+                                "--constraint-model as well")
     assert main([*base, "--prior", str(d / "time.json"), "--prior", str(d / "time.json")]) == 2
     assert "two --prior files" in err(capsys)
     assert not study.exists()
