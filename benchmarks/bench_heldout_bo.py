@@ -21,7 +21,7 @@ bench_optimisation.py::
 ``--write-table DIR`` only writes the renamed table and prints the flags that give it to the other benchmarks
 that take ``--files``, ``--knobs`` and ``--objectives``, e.g. the surrogate's outlook and fit::
 
-    PYTHONPATH=. python benchmarks/bench_front_outlook.py --seeds 0-9 \
+    PYTHONPATH=. python benchmarks/bench_front_outlook.py --seeds 0-9 \\
         $(PYTHONPATH=. python benchmarks/bench_heldout_bo.py --table tx2-nlp-debug --write-table /tmp)
 """
 

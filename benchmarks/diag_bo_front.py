@@ -17,8 +17,8 @@ the front's hypervolume and its lead over the table's next configuration in that
 Any replayed table (``--file`` with ``--knobs``/``--objectives``, as the benchmark's ``--files``): ``--runs`` is
 then a comma list of seeds, e.g. the fifth TX2 table:
 
-    PYTHONPATH=. python benchmarks/diag_bo_front.py --file datasets/flexibo-tx2/it_ec_te_obj.csv \
-        --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq \
+    PYTHONPATH=. python benchmarks/diag_bo_front.py --file datasets/flexibo-tx2/it_ec_te_obj.csv \\
+        --knobs core1_status,core2_status,core3_status,core_freq,gpu_freq,emc_freq \\
         --objectives inference_time,energy_consumption --runs 4 --probe 10,15,20
 
 ``--probe K,...``: before the (K+1)-th evaluation, the observed front, the reference point the acquisition

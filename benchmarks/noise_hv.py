@@ -41,7 +41,7 @@ each configuration's mean over its recorded rows drawn again with replacement, e
 table as ``bench_heldout_bo.py`` writes it (``--heldout``: its knob names made identifiers):
 
     PYTHONPATH=. python benchmarks/noise_hv.py --part floor --sigmas 0.014,bootstrap --heldout tx2-nlp-debug
-    PYTHONPATH=. python benchmarks/noise_hv.py --part runs --seeds 0-19 --sigmas bootstrap --heldout tx2-nlp-debug \
+    PYTHONPATH=. python benchmarks/noise_hv.py --part runs --seeds 0-19 --sigmas bootstrap --heldout tx2-nlp-debug \\
         --evaluated benchmarks/results/s24_noise_nlp_bo_evaluated.csv --csv benchmarks/results/s24_noise_nlp_bo_runs.csv
 
 Otherwise the noise model is an assumption (independent per configuration and objective, log-normal); ``sigma``

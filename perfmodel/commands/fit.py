@@ -11,7 +11,7 @@ Layer-wise (a campaign store of the profiler; predicts unseen networks):
 
 Layer-wise from exported measurement tables (several tables of one platform combine; gzipped CSV is fine):
 
-  perfmodel fit --layerwise --table datasets/h200-torch/graph.csv.gz --table datasets/h200-torch/eager.csv.gz \
+  perfmodel fit --layerwise --table datasets/h200-torch/graph.csv.gz --table datasets/h200-torch/eager.csv.gz \\
                 -o h200.json [--model polynomial|gp|gbr] [--view isolated|inplace]
 
 Models: polynomial (sparse polynomial, degree 2-4 by cross-validation), gp (Gaussian process, gives a std),

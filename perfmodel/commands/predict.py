@@ -8,7 +8,7 @@ Layer-wise: runtime_s, power_w, energy_j (and their std where the model gives on
 never have been measured, for one or more configurations:
 
   perfmodel predict --model model.json --network MobileNetV2 --config threads=2,batch=1 --config threads=1,batch=1
-  perfmodel predict --model h200.json --network datasets/h200-torch/specs/resnet50.json \
+  perfmodel predict --model h200.json --network datasets/h200-torch/specs/resnet50.json \\
                     --config batch=8,cuda_graph=on --config batch=8,cuda_graph=off
 
 --network takes a keras.applications name, a .keras file or a NetworkSpec JSON file. A configuration or a
