@@ -10,8 +10,13 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from .errors import USER_ERRORS
+
+# the two packages whose warnings speak to the user (a range extrapolated, rows skipped, ...)
+_OWN = tuple(os.path.dirname(os.path.abspath(p)) + os.sep
+             for p in (__file__, importlib.import_module("profiling").__file__))
 
 # Order shown in --help.
 COMMANDS = ("profile", "export", "calibrate", "fit", "predict", "explore", "report", "platform", "fleet", "shape",
@@ -62,6 +67,16 @@ def _restore_hint(exc: Exception) -> str:
     return f"; run 'perfmodel platform restore --restore-file {path}'" if path else ""
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """One line, like the errors, for the project's own UserWarnings; Python's format for anything else."""
+    if issubclass(category, UserWarning) and os.path.abspath(filename).startswith(_OWN):
+        return f"perfmodel: warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -79,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.formatwarning = _format_warning
+            return int(args._run(args) or 0)
     except USER_ERRORS as exc:
         if args.debug:
             raise

@@ -54,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--table", metavar="CSV", help="recorded measurements to replay (knob + objective columns)")
     src.add_argument("--platform", metavar="NAME",
                      help="measure live on this platform: cpu, nvml[:GPU_INDEX] (PyTorch) or jetson[:SYSFS_ROOT]")
-    p.add_argument("--network", metavar="NAME", help="network to measure (with --platform)")
+    p.add_argument("--network", metavar="NAME", help="network to measure (with --platform), or the network a "
+                   "layer-wise --prior predicts: a keras.applications name, a .keras file or a NetworkSpec JSON file")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="with --platform: measure on the boards of this Dask scheduler (tcp://host:8786; "
                         "docs/fleet.md); --batch-size Q measures Q proposals at once on Q boards")

@@ -131,9 +131,9 @@ def load_prior(path: str, space: ConfigSpace, network: str | None = None) -> Mod
     if type(model).__name__ == "LayerwisePredictor":
         if not network:
             raise OptimisationError(f"prior model {path!r} is layer-wise: name the network it predicts")
-        from ..models.layerwise import load_network_spec
+        from ..models.network_input import load_spec
 
-        spec = load_network_spec(network)
+        spec = load_spec(network)  # a keras.applications name, a .keras file or a NetworkSpec JSON file
     return ModelPrior(model, space, spec, label=os.path.basename(path))
 
 

@@ -748,6 +748,47 @@ def test_layerwise_model_as_prior_for_a_network():
         ModelPrior(model, bad, net, label="lw.json")
 
 
+def test_cli_layerwise_prior_for_a_network_spec_file_warns_in_one_line(tmp_path):
+    """``explore --prior lw.json --network spec.json``: a layer-wise model predicts a NetworkSpec JSON file's
+    network (no TensorFlow needed), and its extrapolation warning reaches the user as one line."""
+    import itertools
+    import warnings
+
+    from perfmodel.models.layerwise import LayerwisePredictor
+    from profiling.simulated import synthetic_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LayerwisePredictor(std_folds=0).fit(synthetic_table(n_networks=6, threads=(1, 2, 4), batches=(1, 2, 4),
+                                                            seed=0)).save(tmp_path / "lw.json")
+    rows = [{"threads": t, "batch": b, "runtime_s": 1e-3 * b / t ** 0.5} for t, b in itertools.product((1, 2, 4),
+                                                                                                       (1, 2, 4))]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    spec = os.path.join(ROOT, "datasets", "h200-torch", "specs", "tiny_cnn.json")
+    proc = subprocess.run([sys.executable, "-m", "perfmodel", "explore", "--quiet", "--table", "t.csv", "--knobs",
+                           "threads,batch", "--objectives", "runtime_s", "--network", spec, "--prior", "lw.json",
+                           "--budget", "5", "--init", "3", "-o", "run.csv"], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": os.path.abspath(ROOT)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run = pd.read_csv(tmp_path / "run.csv")
+    assert len(run) == 5 and run["runtime_s"].min() == pytest.approx(1e-3 / 2)
+    # the synthetic model never saw a dense layer as small as tiny_cnn's head: said once, as the CLI says things
+    said = [line for line in proc.stderr.splitlines() if "outside the training range" in line]
+    assert said and said[0].startswith("perfmodel: warning: tiny_cnn: layers outside the training range")
+    assert "UserWarning" not in proc.stderr and "priors.py" not in proc.stderr
+
+
+def test_cli_formats_only_the_projects_own_user_warnings():
+    from perfmodel import cli
+
+    own = os.path.join(os.path.dirname(cli.__file__), "optimisation", "priors.py")
+    assert cli._format_warning("range extrapolated", UserWarning, own, 9) == "perfmodel: warning: range extrapolated\n"
+    other = cli._format_warning("deprecated", DeprecationWarning, own, 9)
+    assert "DeprecationWarning" in other and "priors.py:9" in other
+    foreign = cli._format_warning("x", UserWarning, "/elsewhere/site-packages/lib.py", 3)
+    assert "UserWarning" in foreign and "lib.py:3" in foreign
+
+
 def test_cli_prior_unable_to_predict_the_space_fails_before_any_study_file(capsys, table, tmp_path):
     path, d = table
     # a model that saw only b in {1, 2} as categories cannot predict b = 3..6
