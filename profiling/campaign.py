@@ -444,9 +444,13 @@ def build_executor(name: str | None, platform: Platform, *, device: str | None =
 def platform_space(platform: str | Platform = "cpu", executor: str | Executor | None = None) -> ConfigSpace:
     """The configuration space of a live platform (by name or object) with its executor (default: the usual one)."""
     plat = _live_platform(platform)
-    ex = executor if isinstance(executor, Executor) else (
-        _default_executor(plat) if executor is None else build_executor(executor, plat))
-    return ex.space(plat)
+    return _live_executor(plat, executor).space(plat)
+
+
+def check_live_network(network: str, platform: str | Platform = "cpu", executor: str | Executor | None = None) -> str:
+    """The identifier under which :func:`measure_network` builds ``network`` on a live platform; raises
+    :class:`SpecError` where that platform's executor cannot build it (before anything is measured)."""
+    return _live_executor(_live_platform(platform), executor).check_network(network)
 
 
 def platform_source(platform: str | Platform = "cpu") -> str:
@@ -474,6 +478,12 @@ def _default_executor(platform: Platform) -> Executor:
     return build_executor(None, platform)
 
 
+def _live_executor(platform: Platform, executor: str | Executor | None) -> Executor:
+    if isinstance(executor, Executor):
+        return executor
+    return _default_executor(platform) if executor is None else build_executor(executor, platform)
+
+
 def measure_network(network: str, config: Mapping[str, Any], *, platform: str | Platform | None = "cpu",
                     executor: str | Executor | None = None, input_size: int | None = None,
                     policy: TimingPolicy | None = None, timeout_s: float = 600.0,
@@ -487,8 +497,7 @@ def measure_network(network: str, config: Mapping[str, Any], *, platform: str | 
     the executor's reason when the measurement fails.
     """
     plat = _live_platform(platform)
-    ex = executor if isinstance(executor, Executor) else (
-        _default_executor(plat) if executor is None else build_executor(executor, plat))
+    ex = _live_executor(plat, executor)
     space = ex.space(plat)
     cfg = campaign_config(plat, ex, config, space)
     ident = ex.check_network(network)

@@ -167,6 +167,7 @@ class LiveEvaluator:
         from profiling import campaign
 
         self._measure = campaign.measure_network
+        campaign.check_live_network(network, platform)  # a network it cannot build: refused before any study
         self.platform, self.network = platform, network
         full = campaign.platform_space(platform)
         self.base = full.parse_partial(base)

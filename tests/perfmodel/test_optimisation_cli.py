@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -172,6 +173,7 @@ def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
         return {"runtime_s": 1.0 / config["threads"], "energy_j": 2.0 + config["threads"]}
 
     fake.measure_network = measure_network
+    fake.check_live_network = lambda network, platform="cpu": calls.append(("checked", network, platform))
     import profiling
 
     monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
@@ -181,7 +183,21 @@ def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
                    "--budget", "3", "--strategy", "random", "-o", str(out)) == 0
     run = pd.read_csv(out)
     assert len(run) == 3 and (run["source"] == "measured:cpu").all()
-    assert all(c[0] == "resnet50" and c[1] == "cpu" for c in calls)
+    assert calls[0] == ("checked", "resnet50", "cpu")   # the network checked once, before the first measurement
+    assert all(c[0] == "resnet50" and c[1] == "cpu" for c in calls[1:]) and len(calls) == 4
+
+
+def test_live_network_the_platform_cannot_build_is_refused_before_any_study(capsys, tmp_path):
+    study = tmp_path / "s.sqlite"
+    base = ("--platform", "cpu", "--objectives", "runtime_s", "--knobs", "threads", "--budget", "2",
+            "--study", str(study))
+    # a NetworkSpec file: the CPU platform measures through TensorFlow, which builds Keras models only
+    spec = Path(__file__).resolve().parents[2] / "datasets" / "h200-torch" / "specs" / "tiny_cnn.json"
+    assert explore(*base, "--network", str(spec)) == 2
+    assert "is not a .keras file" in err(capsys)
+    assert explore(*base, "--network", "no_such_net") == 2
+    assert "no_such_net" in err(capsys)
+    assert not study.exists()
 
 
 def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
@@ -200,6 +216,7 @@ def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
         return {"runtime_s": config["batch"] / config["threads"]}
 
     fake.measure_network = measure_network
+    fake.check_live_network = lambda network, platform="cpu": network
     import profiling
 
     monkeypatch.setitem(sys.modules, "profiling.campaign", fake)

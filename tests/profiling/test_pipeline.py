@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 
@@ -19,7 +20,7 @@ from _nvml_fake import fake_pynvml, nvml  # noqa: F401  (nvml: the fixture)
 
 from perfmodel.cli import main
 from profiling.campaign import build_executor, build_platform, campaign_config, job_key, run_campaign
-from profiling.errors import ConfigError, PlatformError
+from profiling.errors import ConfigError, PlatformError, SpecError
 from profiling.executors.base import ExecutorJob
 from profiling.executors.tf_executor import TfExecutor
 from profiling.measurement import MeasurementRow
@@ -362,6 +363,16 @@ def test_explore_labels_a_simulated_jetson_and_spaces_its_knobs(tmp_path):
     assert platform_source(f"jetson:{root}") == "simulated:jetson"
     space = platform_space(f"jetson:{root}")
     assert {"cpu_freq", "gpu_freq", "emc_freq", "cores", "threads", "batch"} <= set(space.names)
+
+
+def test_check_live_network_asks_the_platforms_executor(tmp_path, torch):
+    from profiling.campaign import check_live_network
+
+    assert check_live_network(SPEC, "cpu", executor="torch") == os.path.abspath(SPEC)
+    with pytest.raises(SpecError, match="is not a .keras file"):  # the CPU's usual executor is TensorFlow
+        check_live_network(SPEC, "cpu")
+    with pytest.raises(SpecError, match="does not exist"):
+        check_live_network(str(tmp_path / "gone.json"), "cpu", executor="torch")
 
 
 def test_a_pending_restore_file_stops_a_campaign_before_anything_is_stored(tmp_path, torch):
