@@ -43,8 +43,8 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
     out_dir : path-like
         Folder to write into (created); existing report files there are replaced.
     study : pandas.DataFrame, optional
-        Evaluations of an optimisation study (``perfmodel explore -o``: knobs, objectives, ``iteration``):
-        adds the convergence figure and the study-vs-random prediction-error comparison.
+        Evaluations of an optimisation study (``perfmodel explore -o``: knobs, objectives, ``evaluation``; or
+        a ``perfmodel tune`` history, ordered by ``iteration``): adds the convergence figure and the study-vs-random prediction-error comparison.
     group_by : "auto", str, sequence of str or None
         Columns to compare groups across (Pareto per first group, transfer of optima, correlations);
         ``"auto"`` takes those of ``network, size, input_size, workload, dataset, platform, system_name``

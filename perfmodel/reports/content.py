@@ -210,7 +210,7 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
             top = eff.iloc[0]
             data.highlights.append(f"Equation for {o} (R² {m.r2_:.2f}): {top['effect']} explains {top['share']:.0%} "
                                    "of the explained variance.")
-    _figures(data, study)
+    _figures(data, study, {o for i, o in enumerate(objectives) if maximize is not None and maximize[i]})
     return data
 
 
@@ -270,7 +270,7 @@ def decision_objectives(table: pd.DataFrame, knobs: Sequence[str], objectives: S
     return table, None, None
 
 
-def _figures(data: ReportData, study: pd.DataFrame | None) -> None:
+def _figures(data: ReportData, study: pd.DataFrame | None, maximized: set[str] = frozenset()) -> None:
     t, add = data.table, data.figures.append
     if data.on_front is not None:
         a, b = data.decision_objectives
@@ -307,14 +307,17 @@ def _figures(data: ReportData, study: pd.DataFrame | None) -> None:
             add(Figure("predicted", "The equations' predictions against the measurements they were fitted on "
                                     "(in-sample; the dashed line is perfect agreement).", png))
     if study is not None:
-        order = "iteration" if "iteration" in study.columns else None
+        # the evaluation order: 'evaluation' in a study 'perfmodel explore -o' wrote, 'iteration' in a tune history
+        order = next((c for c in ("evaluation", "iteration") if c in study.columns), None)
         objs = [o for o in data.objectives if o in study.columns]
         if order is None:
-            data.problems.append("convergence figure: not drawn (the study has no 'iteration' column)")
+            data.problems.append("convergence figure: not drawn (the study has no 'evaluation' or 'iteration' "
+                                 "column)")
         elif not objs:
             data.problems.append("convergence figure: not drawn (the study has none of the objectives)")
         else:
             by = next((c for c in ("sampler", "strategy", "method") if c in study.columns), None)
-            png = _try(data, "convergence figure", figures.convergence, study, objs, order, by)
+            png = _try(data, "convergence figure", figures.convergence, study, objs, order, by,
+                       maximize=[o for o in objs if o in maximized])
             if png:
                 add(Figure("convergence", "Best value found so far against the evaluation order of the study.", png))

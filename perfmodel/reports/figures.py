@@ -192,21 +192,35 @@ def predicted_vs_measured(pairs: Mapping[str, tuple[np.ndarray, np.ndarray, str]
     return _png(fig)
 
 
+def best_so_far(study: pd.DataFrame, objective: str, maximize: bool = False, feasible_only: bool = False) -> pd.Series:
+    """The best ``objective`` among the rows so far (in the frame's order): the largest when ``maximize``, and
+    with ``feasible_only`` counting only the rows whose ``feasible`` is true (NaN until the first one)."""
+    values = study[objective].astype(float)
+    if feasible_only:
+        values = values.where(study["feasible"].astype(bool))
+    return (values.cummax() if maximize else values.cummin()).ffill()  # a failed or infeasible row keeps the best
+
+
 @styled
 def convergence(study: pd.DataFrame, objectives: Sequence[str], order: str = "iteration",
-                by: str | None = None) -> bytes:
-    """Best value found so far vs evaluation order, per objective (one line per sampler when ``by``)."""
+                by: str | None = None, maximize: Sequence[str] = ()) -> bytes:
+    """Best value found so far vs evaluation order, per objective (one line per sampler when ``by``).
+
+    The best is the largest value for the objectives in ``maximize``, else the smallest; with a ``feasible``
+    column (a constrained study), only feasible evaluations count for it (every one is drawn as a point).
+    """
     n = len(objectives)
     fig, axes = _subplots(1, n, figsize=(min(4.6 * n, WIDTH_IN), 3.8), squeeze=False)
     groups = study.groupby(by, sort=True) if by else [("study", study)]
+    constrained = "feasible" in study.columns and not study["feasible"].astype(bool).all()
     for name, g in groups:
         g = g.sort_values(order)
         for ax, obj in zip(axes[0], objectives):
-            ax.step(g[order], g[obj].cummin(), where="post", label=str(name))
+            ax.step(g[order], best_so_far(g, obj, obj in maximize, constrained), where="post", label=str(name))
             ax.scatter(g[order], g[obj], s=6, alpha=0.3)
     for ax, obj in zip(axes[0], objectives):
         ax.set_xlabel(order, fontsize=10)
-        ax.set_ylabel(f"best {obj} so far", fontsize=10)
+        ax.set_ylabel(f"best {obj} so far" + (" (feasible)" if constrained else ""), fontsize=10)
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)

@@ -126,6 +126,34 @@ def test_cli_report_from_table(tmp_path, capsys):
     assert (out / "figures" / "convergence.png").exists()
 
 
+def test_cli_report_draws_the_convergence_of_a_study_explore_wrote(tmp_path, capsys):
+    grid = pd.DataFrame([{"a": a, "b": b, "time": 1.0 + (a - 3) ** 2 + b, "power": 2.0 + a + 0.5 * b}
+                         for a in range(6) for b in range(4)])
+    grid.to_csv(tmp_path / "grid.csv", index=False)
+    base = ["--table", str(tmp_path / "grid.csv"), "--knobs", "a,b"]
+    assert main(["explore", *base, "--objectives", "time,power", "--strategy", "random", "--budget", "8",
+                 "--quiet", "-o", str(tmp_path / "run.csv")]) == 0
+    assert "evaluation" in pd.read_csv(tmp_path / "run.csv").columns
+    assert main(["report", *base, "--objectives", "time,power", "--study", str(tmp_path / "run.csv"),
+                 "--degree", "1", "-o", str(tmp_path / "rep")]) == 0
+    capsys.readouterr()
+    problems = json.loads((tmp_path / "rep" / "equations.json").read_text())["problems"]
+    assert not [p for p in problems if "convergence" in p], problems
+    assert (tmp_path / "rep" / "figures" / "convergence.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_best_so_far_follows_the_direction_and_counts_only_feasible_evaluations():
+    from perfmodel.reports.figures import best_so_far
+
+    study = pd.DataFrame({"time": [5.0, 3.0, 4.0, 1.0, 2.0], "feasible": [True, False, True, False, True]})
+    assert best_so_far(study, "time").tolist() == [5.0, 3.0, 3.0, 1.0, 1.0]
+    assert best_so_far(study, "time", maximize=True).tolist() == [5.0, 5.0, 5.0, 5.0, 5.0]
+    assert best_so_far(study, "time", feasible_only=True).tolist() == [5.0, 5.0, 4.0, 4.0, 2.0]
+    late = study.assign(feasible=[False, False, True, True, True])
+    got = best_so_far(late, "time", feasible_only=True)
+    assert got.isna().tolist() == [True, True, False, False, False] and got.tolist()[2:] == [4.0, 1.0, 1.0]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--knobs", "threads,zz"], "no column 'zz'"),
     (["--degree", "two"], "--degree must be"),
