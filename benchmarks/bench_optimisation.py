@@ -59,7 +59,7 @@ from perfmodel.models.gp_core import LENGTHSCALE_PRIORS  # noqa: E402
 from profiling.designs import DESIGNS  # noqa: E402
 from perfmodel.optimisation.priors import prior_from_results, source_from_results  # noqa: E402
 from profiling.space import config_key  # noqa: E402
-from perfmodel.pareto import hypervolume, pareto_front  # noqa: E402
+from perfmodel.pareto import hypervolume, hypervolume_trace, pareto_front, score_reference  # noqa: E402
 from profiling.platforms.replay import ReplayPlatform  # noqa: E402
 from profiling.space import identifier_for  # noqa: E402
 
@@ -87,7 +87,7 @@ def grid_file(grid: str) -> str:
 def true_front(Y_all: np.ndarray):
     """The table's true front, the scoring reference point (its nadir + 10 % of its range) and its hypervolume."""
     F = pareto_front(Y_all)
-    ref = F.max(axis=0) + 0.1 * (F.max(axis=0) - F.min(axis=0))
+    ref = score_reference(F)
     return F, ref, hypervolume(F, ref)
 
 
@@ -104,10 +104,7 @@ def greedy_hv_order(Y: np.ndarray, rows, ref: np.ndarray) -> list:
 
 def hv_trajectory(Y: np.ndarray, ref: np.ndarray, hv_true: float) -> np.ndarray:
     """Hypervolume ratio after each evaluation."""
-    out = np.empty(len(Y))
-    for k in range(1, len(Y) + 1):
-        out[k - 1] = hypervolume(Y[:k], ref) / hv_true
-    return out
+    return hypervolume_trace(Y, ref) / hv_true
 
 
 def first_reach(traj: np.ndarray, level: float) -> float:

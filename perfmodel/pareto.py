@@ -16,8 +16,8 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["non_dominated", "pareto_front", "hypervolume", "hypervolume_improvement",
-           "nondominated_boxes", "to_minimisation"]
+__all__ = ["non_dominated", "pareto_front", "hypervolume", "hypervolume_improvement", "hypervolume_trace",
+           "nondominated_boxes", "score_reference", "to_minimisation"]
 
 
 def _as_matrix(Y, what: str = "points") -> np.ndarray:
@@ -82,6 +82,27 @@ def hypervolume(Y, ref) -> float:
     if Y.shape[0] == 0:
         return 0.0
     return float(_hv(pareto_front(Y), ref))
+
+
+def score_reference(front) -> np.ndarray:
+    """The reference point a front found is scored against: the nadir of ``front`` (the true front, or the
+    best one known) plus 10 % of its range in each objective, so that the front's extremes count."""
+    F = _as_matrix(front, "front")
+    return F.max(axis=0) + 0.1 * np.maximum(F.max(axis=0) - F.min(axis=0), 1e-12)
+
+
+def hypervolume_trace(Y, ref) -> np.ndarray:
+    """Hypervolume of the first ``k`` rows of ``Y`` within ``ref``, for ``k = 1 .. len(Y)`` (the rows in the
+    order they were evaluated). A row with a NaN (a failed or left-out evaluation) adds nothing."""
+    ref = np.asarray(ref, dtype=float).ravel()
+    Y = np.asarray(Y, dtype=float).reshape(len(Y), -1)
+    out = np.zeros(len(Y))
+    front = np.empty((0, Y.shape[1]))
+    for k, y in enumerate(Y):
+        if np.all(np.isfinite(y)):
+            front = pareto_front(np.vstack([front, y]))
+        out[k] = hypervolume(front, ref) if len(front) else 0.0
+    return out
 
 
 def _hv(F: np.ndarray, ref: np.ndarray) -> float:

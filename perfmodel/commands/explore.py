@@ -434,7 +434,7 @@ def _summary(study, results, replay, extend_gain: float = EXTEND_GAIN) -> None:
     cols = ["evaluation", *study.space.names, *objectives]
     print(front[cols].sort_values(objectives[0]).to_string(index=False))
     if replay is not None:
-        from ..pareto import hypervolume, pareto_front
+        from ..pareto import hypervolume, pareto_front, score_reference
 
         table = replay.frame()
         ok = np.ones(len(table), dtype=bool)
@@ -448,7 +448,7 @@ def _summary(study, results, replay, extend_gain: float = EXTEND_GAIN) -> None:
                   f"(replay: the whole table is known)")
         else:
             F = pareto_front(true_Y)
-            ref = F.max(axis=0) + 0.1 * np.maximum(F.max(axis=0) - F.min(axis=0), 1e-12)
+            ref = score_reference(F)
             ratio = hypervolume(found_Y, ref) / max(hypervolume(F, ref), 1e-300)
             print(f"hypervolume of the front found / true front of the table: {ratio:.4f} "
                   f"(replay; reference point = true front's nadir + 10% of its range)")

@@ -317,7 +317,48 @@ def _figures(data: ReportData, study: pd.DataFrame | None, maximized: set[str] =
             data.problems.append("convergence figure: not drawn (the study has none of the objectives)")
         else:
             by = next((c for c in ("sampler", "strategy", "method") if c in study.columns), None)
+            hv = _try(data, "hypervolume so far", _hypervolume_so_far, t, study, objs, order, by,
+                      maximized) if len(objs) >= 2 else None
             png = _try(data, "convergence figure", figures.convergence, study, objs, order, by,
-                       maximize=[o for o in objs if o in maximized])
+                       maximize=[o for o in objs if o in maximized], hypervolume=hv[0] if hv else None)
+            for name, (x, share) in (hv[0].items() if hv else ()):
+                data.highlights.append(f"Study{'' if name == 'study' else f' ({name})'}: after {len(x)} evaluations "
+                                       f"the front found holds {share[-1]:.1%} of the hypervolume of {hv[1]}.")
             if png:
-                add(Figure("convergence", "Best value found so far against the evaluation order of the study.", png))
+                add(Figure("convergence", "Best value found so far against the evaluation order of the study"
+                           + (f"; last panel: the hypervolume of the front found so far, as a share of {hv[1]} "
+                              "(reference point: that front's nadir + 10 % of its range)" if hv else "") + ".",
+                           png))
+
+
+def _hypervolume_so_far(table: pd.DataFrame, study: pd.DataFrame, objectives: Sequence[str], order: str,
+                        by: str | None, maximized: set[str]) -> tuple[dict, str]:
+    """``({group: (evaluation order, share of the hypervolume)}, what the share is of)`` for a study of two or
+    more objectives. The share is of the front of every configuration measured (the table's and the study's),
+    which for a replayed grid is the true front; in a constrained study (a ``feasible`` column with a false
+    value), where the table's front may be infeasible, of the front of the study's own feasible evaluations."""
+    from ..pareto import hypervolume, hypervolume_trace, pareto_front, score_reference
+
+    sign = np.array([-1.0 if o in maximized else 1.0 for o in objectives])
+    feasible = study["feasible"].astype(bool) if "feasible" in study.columns else pd.Series(True, study.index)
+    S = study[list(objectives)].to_numpy(dtype=float) * sign
+    S[~feasible.to_numpy()] = np.nan
+    if feasible.all():
+        known = np.vstack([table[list(objectives)].to_numpy(dtype=float) * sign, S])
+        what = "the front of every configuration measured (table and study)"
+    else:
+        known, what = S, "the front of the study's feasible evaluations"
+    known = known[np.all(np.isfinite(known), axis=1)]
+    if not len(known):
+        raise DataError("no evaluation with every objective measured")
+    front = pareto_front(known)
+    ref = score_reference(front)
+    whole = hypervolume(front, ref)
+    if whole <= 0:
+        raise DataError("the known front has no hypervolume (one point, or no spread)")
+    groups = study.groupby(by, sort=True) if by else [("study", study)]
+    out = {}
+    for name, g in groups:
+        g = g.sort_values(order)
+        out[str(name)] = (g[order].to_numpy(), hypervolume_trace(S[study.index.get_indexer(g.index)], ref) / whole)
+    return out, what

@@ -203,13 +203,15 @@ def best_so_far(study: pd.DataFrame, objective: str, maximize: bool = False, fea
 
 @styled
 def convergence(study: pd.DataFrame, objectives: Sequence[str], order: str = "iteration",
-                by: str | None = None, maximize: Sequence[str] = ()) -> bytes:
+                by: str | None = None, maximize: Sequence[str] = (), hypervolume: dict | None = None) -> bytes:
     """Best value found so far vs evaluation order, per objective (one line per sampler when ``by``).
 
     The best is the largest value for the objectives in ``maximize``, else the smallest; with a ``feasible``
     column (a constrained study), only feasible evaluations count for it (every one is drawn as a point).
+    ``hypervolume`` (``{group: (evaluation order, share)}``) adds a last panel: the share of the hypervolume
+    the front found so far holds.
     """
-    n = len(objectives)
+    n = len(objectives) + (1 if hypervolume else 0)
     fig, axes = _subplots(1, n, figsize=(min(4.6 * n, WIDTH_IN), 3.8), squeeze=False)
     groups = study.groupby(by, sort=True) if by else [("study", study)]
     constrained = "feasible" in study.columns and not study["feasible"].astype(bool).all()
@@ -221,6 +223,17 @@ def convergence(study: pd.DataFrame, objectives: Sequence[str], order: str = "it
     for ax, obj in zip(axes[0], objectives):
         ax.set_xlabel(order, fontsize=10)
         ax.set_ylabel(f"best {obj} so far" + (" (feasible)" if constrained else ""), fontsize=10)
+        ax.tick_params(labelsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    if hypervolume:
+        ax = axes[0][-1]
+        for name, (x, share) in hypervolume.items():
+            ax.step(x, share, where="post", label=name)
+        ax.set_xlabel(order, fontsize=10)
+        ax.set_ylabel("share of the hypervolume", fontsize=10)
+        ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.02)
+        ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)

@@ -101,3 +101,19 @@ def test_hypervolume_improvement_matches_difference(d):
 def test_to_minimisation_negates_flagged_columns():
     Y = np.array([[1.0, 2.0]])
     assert to_minimisation(Y, [False, True]).tolist() == [[1.0, -2.0]]
+
+
+def test_score_reference_is_the_fronts_nadir_plus_a_tenth_of_its_range():
+    from perfmodel.pareto import score_reference
+
+    assert score_reference([[1.0, 4.0], [2.0, 2.0], [4.0, 1.0]]) == pytest.approx([4.3, 4.3])
+    assert score_reference([[1.0, 10.0], [3.0, 0.0]]) == pytest.approx([3.2, 11.0])
+
+
+def test_hypervolume_trace_adds_each_evaluation_in_turn_and_skips_a_failed_one():
+    from perfmodel.pareto import hypervolume_trace
+
+    Y = [[3.0, 3.0], [np.nan, 1.0], [1.0, 3.5], [3.5, 3.5], [2.0, 2.0]]
+    # box 1x1; a failed row adds nothing; [1, 3.5] adds a 2 x 0.5 strip above; [3.5, 3.5] is dominated;
+    # [2, 2] dominates [3, 3] and adds 2x2 minus the overlap with what is there
+    assert hypervolume_trace(Y, [4.0, 4.0]).tolist() == pytest.approx([1.0, 1.0, 2.0, 2.0, 4.5])

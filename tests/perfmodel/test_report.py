@@ -138,8 +138,27 @@ def test_cli_report_draws_the_convergence_of_a_study_explore_wrote(tmp_path, cap
                  "--degree", "1", "-o", str(tmp_path / "rep")]) == 0
     capsys.readouterr()
     problems = json.loads((tmp_path / "rep" / "equations.json").read_text())["problems"]
-    assert not [p for p in problems if "convergence" in p], problems
+    assert not [p for p in problems if "convergence" in p or "hypervolume" in p], problems
     assert (tmp_path / "rep" / "figures" / "convergence.png").read_bytes()[:4] == b"\x89PNG"
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "Study (random): after 8 evaluations the front found holds" in md
+    # the whole grid evaluated: its front is the table's, all of the hypervolume
+    assert main(["explore", *base, "--objectives", "time,power", "--strategy", "random", "--budget", "24",
+                 "--quiet", "-o", str(tmp_path / "all.csv")]) == 0
+    assert main(["report", *base, "--objectives", "time,power", "--study", str(tmp_path / "all.csv"),
+                 "--degree", "1", "-o", str(tmp_path / "rep-all")]) == 0
+    md = (tmp_path / "rep-all" / "report.md").read_text()
+    assert ("after 24 evaluations the front found holds 100.0% of the hypervolume of the front of every "
+            "configuration measured (table and study)") in md
+    # constrained: the share is of the study's own feasible front, and infeasible evaluations do not count
+    assert main(["explore", *base, "--objectives", "time,power", "--constraint", "power<=6", "--strategy",
+                 "random", "--budget", "24", "--quiet", "-o", str(tmp_path / "c.csv")]) == 0
+    assert not pd.read_csv(tmp_path / "c.csv")["feasible"].all()
+    assert main(["report", *base, "--objectives", "time,power", "--study", str(tmp_path / "c.csv"),
+                 "--degree", "1", "-o", str(tmp_path / "rep-c")]) == 0
+    capsys.readouterr()
+    md = (tmp_path / "rep-c" / "report.md").read_text()
+    assert "holds 100.0% of the hypervolume of the front of the study's feasible evaluations" in md
 
 
 def test_best_so_far_follows_the_direction_and_counts_only_feasible_evaluations():
