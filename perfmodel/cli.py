@@ -67,14 +67,14 @@ def _restore_hint(exc: Exception) -> str:
     return f"; run 'perfmodel platform restore --restore-file {path}'" if path else ""
 
 
+_python_format_warning = warnings.formatwarning
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     """One line, like the errors, for the project's own UserWarnings; Python's format for anything else."""
     if issubclass(category, UserWarning) and os.path.abspath(filename).startswith(_OWN):
         return f"perfmodel: warning: {message}\n"
     return _python_format_warning(message, category, filename, lineno, line)
-
-
-_python_format_warning = warnings.formatwarning
 
 
 def _version() -> str:
