@@ -74,7 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--extend-to", type=int, default=None, metavar="N",
                    help="bo, two or more objectives: after --budget, go on 5 evaluations at a time up to N in all "
                         "while the surrogate's predicted means still expect more than --extend-gain of the "
-                        "hypervolume (a model's view: see docs/optimisation.md)")
+                        "hypervolume (a model's view; on the TX2 Xception grids 194 of 200 runs of --budget 40 "
+                        "--extend-to 80 reached 0.99 of the true front's hypervolume, at 45 evaluations on "
+                        "average: see docs/optimisation.md)")
     p.add_argument("--extend-gain", type=float, default=None, metavar="SHARE",
                    help=f"with --extend-to: share of the hypervolume that keeps an extended study going "
                         f"(default {EXTEND_GAIN:g})")
