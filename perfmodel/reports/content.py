@@ -335,15 +335,15 @@ def _hypervolume_so_far(table: pd.DataFrame, study: pd.DataFrame, objectives: Se
                         by: str | None, maximized: set[str]) -> tuple[dict, str]:
     """``({group: (evaluation order, share of the hypervolume)}, what the share is of)`` for a study of two or
     more objectives. The share is of the front of every configuration measured (the table's and the study's),
-    which for a replayed grid is the true front; in a constrained study (a ``feasible`` column with a false
-    value), where the table's front may be infeasible, of the front of the study's own feasible evaluations."""
+    which for a replayed grid is the true front; in a constrained study (an evaluation measured but not
+    ``feasible``), where the table's front may be infeasible, of the front of the study's feasible evaluations."""
     from ..pareto import hypervolume, hypervolume_trace, pareto_front, score_reference
 
     sign = np.array([-1.0 if o in maximized else 1.0 for o in objectives])
     feasible = study["feasible"].astype(bool) if "feasible" in study.columns else pd.Series(True, study.index)
     S = study[list(objectives)].to_numpy(dtype=float) * sign
     S[~feasible.to_numpy()] = np.nan
-    if feasible.all():
+    if not figures.has_infeasible(study, objectives):
         known = np.vstack([table[list(objectives)].to_numpy(dtype=float) * sign, S])
         what = "the front of every configuration measured (table and study)"
     else:

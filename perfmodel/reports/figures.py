@@ -192,6 +192,15 @@ def predicted_vs_measured(pairs: Mapping[str, tuple[np.ndarray, np.ndarray, str]
     return _png(fig)
 
 
+def has_infeasible(study: pd.DataFrame, objectives: Sequence[str]) -> bool:
+    """Whether ``study`` is constrained: a row measured in every objective but not ``feasible`` (a failed
+    evaluation, measured in none, is not feasible either, without making the study constrained)."""
+    if "feasible" not in study.columns:
+        return False
+    measured = study[list(objectives)].notna().all(axis=1)
+    return bool((measured & ~study["feasible"].astype(bool)).any())
+
+
 def best_so_far(study: pd.DataFrame, objective: str, maximize: bool = False, feasible_only: bool = False) -> pd.Series:
     """The best ``objective`` among the rows so far (in the frame's order): the largest when ``maximize``, and
     with ``feasible_only`` counting only the rows whose ``feasible`` is true (NaN until the first one)."""
@@ -214,7 +223,7 @@ def convergence(study: pd.DataFrame, objectives: Sequence[str], order: str = "it
     n = len(objectives) + (1 if hypervolume else 0)
     fig, axes = _subplots(1, n, figsize=(min(4.6 * n, WIDTH_IN), 3.8), squeeze=False)
     groups = study.groupby(by, sort=True) if by else [("study", study)]
-    constrained = "feasible" in study.columns and not study["feasible"].astype(bool).all()
+    constrained = has_infeasible(study, objectives)
     for name, g in groups:
         g = g.sort_values(order)
         for ax, obj in zip(axes[0], objectives):

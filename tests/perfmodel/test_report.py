@@ -161,6 +161,27 @@ def test_cli_report_draws_the_convergence_of_a_study_explore_wrote(tmp_path, cap
     assert "holds 100.0% of the hypervolume of the front of the study's feasible evaluations" in md
 
 
+def test_a_failed_evaluation_does_not_make_a_study_constrained(tmp_path):
+    from perfmodel.reports.figures import has_infeasible
+
+    grid = pd.DataFrame([{"a": a, "time": 1.0 + a, "power": 6.0 - a} for a in range(6)])
+    study = grid.assign(evaluation=range(1, 7), feasible=True)
+    study.loc[2, ["time", "power"]] = np.nan            # failed: measured in nothing
+    study.loc[2, "feasible"] = False
+    assert not has_infeasible(study, ["time", "power"])
+    paths = write_report(grid, ["a"], ["time", "power"], tmp_path / "failed", study=study, group_by=None, degree=1)
+    md = paths["markdown"].read_text()
+    # against the table's front (all six points, reference (6.5, 6.5)): a staircase of 15.25; without the failed
+    # evaluation's point (3, 4) the study's front holds 14.25 of it
+    assert ("Study: after 6 evaluations the front found holds 93.4% of the hypervolume of the front of every "
+            "configuration measured (table and study).") in md
+    study.loc[4, "feasible"] = False                    # measured, but over a limit: a constrained study
+    assert has_infeasible(study, ["time", "power"])
+    md = write_report(grid, ["a"], ["time", "power"], tmp_path / "constrained", study=study, group_by=None,
+                      degree=1)["markdown"].read_text()
+    assert "of the hypervolume of the front of the study's feasible evaluations." in md
+
+
 def test_best_so_far_follows_the_direction_and_counts_only_feasible_evaluations():
     from perfmodel.reports.figures import best_so_far
 
