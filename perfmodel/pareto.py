@@ -97,11 +97,13 @@ def hypervolume_trace(Y, ref) -> np.ndarray:
     ref = np.asarray(ref, dtype=float).ravel()
     Y = np.asarray(Y, dtype=float).reshape(len(Y), -1)
     out = np.zeros(len(Y))
-    front = np.empty((0, Y.shape[1]))
+    front, hv = np.empty((0, Y.shape[1])), 0.0
     for k, y in enumerate(Y):
-        if np.all(np.isfinite(y)):
+        # a point that an earlier one weakly dominates changes neither the front nor its hypervolume
+        if np.all(np.isfinite(y)) and not np.any(np.all(front <= y, axis=1)):
             front = pareto_front(np.vstack([front, y]))
-        out[k] = hypervolume(front, ref) if len(front) else 0.0
+            hv = hypervolume(front, ref)
+        out[k] = hv
     return out
 
 
