@@ -69,7 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the base that the design varies")
     p.add_argument("--design", choices=("random", "factorial", "lhs", "sobol", "interval"),
                    help="generate configurations with an experimental design")
-    p.add_argument("--samples", type=int, default=8, help="number of configurations of the design (default 8)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="number of configurations of a sampling design (default 8); a factorial design "
+                        "measures the whole grid of --knobs")
     p.add_argument("--knobs", metavar="K1,K2", help="knobs the design varies (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the design (default 0)")
     p.add_argument("--input-size", type=int, metavar="PIXELS", help="input height/width (default: the network's)")
@@ -187,9 +189,18 @@ def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
     for k in knobs:
         space[k]
     sub = space.subspace(knobs)
-    if args.samples < 1:
+    if args.samples is not None and args.samples < 1:
         raise ConfigError("--samples must be at least 1")
-    return [{**bases[0], **c} for c in sub.sample(args.samples, args.design, args.seed)]
+    if args.design == "factorial":
+        grid = list(sub.grid())
+        if args.samples is not None and args.samples < len(grid):
+            # The first n of a grid in grid order vary the last knob alone: not a design anybody asks for.
+            raise ConfigError(f"the factorial design over {','.join(knobs)} has {len(grid)} configurations and "
+                              f"--samples {args.samples} would keep only the first ones in grid order; leave "
+                              "--samples out, or sample fewer with --design lhs, sobol, random or interval")
+        return [{**bases[0], **c} for c in grid]
+    n = 8 if args.samples is None else args.samples
+    return [{**bases[0], **c} for c in sub.sample(n, args.design, args.seed)]
 
 
 def _policy_views(args: argparse.Namespace):

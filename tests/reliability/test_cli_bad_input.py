@@ -142,6 +142,9 @@ def _cases():
             "profile", "--network", "tiny_dense", "--level", "network", flag, val, "--store", f["new"]])
     add("profile-design-samples-0", "profile", lambda f: [
         "profile", "--network", "tiny_dense", "--design", "lhs", "--samples", "0", "--store", f["new"]])
+    add("profile-factorial-cut", "profile", lambda f: [
+        "profile", "--network", "tiny_dense", "--design", "factorial", "--knobs", "threads,batch", "--samples", "3",
+        "--store", f["new"]])
     add("profile-design-knob", "profile", lambda f: [
         "profile", "--network", "tiny_dense", "--design", "lhs", "--knobs", "threads,nosuch", "--store", f["new"]])
     add("profile-two-bases-design", "profile", lambda f: [

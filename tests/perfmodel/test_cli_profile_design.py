@@ -1,0 +1,45 @@
+"""The configurations `perfmodel profile --design` measures (no measurement runs here)."""
+
+import argparse
+
+import pytest
+
+from perfmodel.commands.profile import _configs
+from profiling.errors import ConfigError
+from profiling.space import Categorical, ConfigSpace, Ordinal
+
+
+def space():
+    return ConfigSpace((Ordinal("threads", (1, 2)), Ordinal("batch", (1, 2, 4, 8, 16, 32, 64)),
+                        Categorical("xla", ("off", "on"))))
+
+
+def args(**kw):
+    base = dict(config=None, design=None, knobs=None, samples=None, seed=0)
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_factorial_measures_the_whole_grid_by_default():
+    # 2 threads x 7 batches: 14 configurations, every pair once, with the base's xla on each.
+    configs = _configs(args(design="factorial", knobs="threads,batch", config=["xla=on"]), None, space())
+    pairs = {(c["threads"], c["batch"]) for c in configs}
+    assert len(configs) == 14 and len(pairs) == 14
+    assert {c["xla"] for c in configs} == {"on"}
+    assert {t for t, _ in pairs} == {1, 2} and {b for _, b in pairs} == {1, 2, 4, 8, 16, 32, 64}
+
+
+def test_factorial_with_samples_at_least_the_grid_is_the_grid():
+    configs = _configs(args(design="factorial", knobs="threads,xla", samples=100), None, space())
+    assert sorted((c["threads"], c["xla"]) for c in configs) == [(1, "off"), (1, "on"), (2, "off"), (2, "on")]
+
+
+def test_factorial_cut_short_is_refused():
+    # The first 8 in grid order would be threads=1 at every batch and one threads=2 point.
+    with pytest.raises(ConfigError, match="has 14 configurations"):
+        _configs(args(design="factorial", knobs="threads,batch", samples=8), None, space())
+
+
+@pytest.mark.parametrize("design", ["random", "lhs", "sobol"])
+def test_sampling_designs_default_to_eight(design):
+    assert len(_configs(args(design=design, knobs="threads,batch,xla"), None, space())) == 8
+    assert len(_configs(args(design=design, knobs="threads,batch,xla", samples=5), None, space())) == 5
