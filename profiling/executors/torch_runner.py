@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import platform as _pyplatform
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,17 @@ __all__ = ["TorchRunner", "CUDA_KNOBS", "DTYPES"]
 #: Knobs that only mean something on a CUDA device (``on`` is refused on the CPU).
 CUDA_KNOBS = ("cuda_graph", "cudnn_benchmark", "tf32")
 DTYPES = ("float32", "float16", "bfloat16")
+
+
+def malloc_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allocator settings of this process's environment (glibc ``MALLOC_*`` variables, ``LD_PRELOAD``).
+
+    On the CPU they change what PyTorch's calls cost: with glibc's defaults a large freed activation goes
+    back to the kernel and the next call faults it in again, page by page (MobileNetV2 at batch 1: 1.45x
+    slower than with freed memory kept; docs/profiler.md). Recorded with a campaign, not changed by it.
+    """
+    env = os.environ if environ is None else environ
+    return {k: env[k] for k in sorted(env) if k.startswith("MALLOC_") or k == "LD_PRELOAD"}
 
 
 class TorchRunner(Executor):
@@ -98,7 +110,8 @@ class TorchRunner(Executor):
 
     def describe(self) -> dict[str, Any]:
         torch = _torch()
-        d: dict[str, Any] = {"executor": self.name, "torch": torch.__version__, "device": self.device}
+        d: dict[str, Any] = {"executor": self.name, "torch": torch.__version__, "device": self.device,
+                             "malloc_env": malloc_env()}
         if self.is_cuda:
             d.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
                      gpu=torch.cuda.get_device_name(torch.device(self.device)))

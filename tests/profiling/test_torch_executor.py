@@ -309,3 +309,14 @@ def test_runner_refuses_cuda_knobs_on_the_cpu(torch):
     runner.check_config({"cuda_graph": False, "batch": 8})
     with pytest.raises(PlatformError, match="neither cpu nor cuda"):
         te.TorchRunner("tpu")
+
+
+def test_the_allocator_environment_is_recorded_with_the_campaign(monkeypatch):
+    from profiling.executors.torch_runner import malloc_env
+
+    env = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "LD_PRELOAD": "/usr/lib/libjemalloc.so.2", "PATH": "/bin",
+           "MALLOCX": "no", "OMP_NUM_THREADS": "1"}
+    assert malloc_env(env) == {"LD_PRELOAD": "/usr/lib/libjemalloc.so.2", "MALLOC_MMAP_THRESHOLD_": "1073741824"}
+    assert malloc_env({"PATH": "/bin"}) == {}
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1073741824")
+    assert malloc_env()["MALLOC_TRIM_THRESHOLD_"] == "1073741824"
