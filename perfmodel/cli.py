@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import linecache
 import os
 import sys
 import warnings
@@ -67,14 +68,27 @@ def _restore_hint(exc: Exception) -> str:
     return f"; run 'perfmodel platform restore --restore-file {path}'" if path else ""
 
 
-_python_format_warning = warnings.formatwarning
+_python_showwarning = warnings.showwarning
 
 
-def _format_warning(message, category, filename, lineno, line=None) -> str:
-    """One line, like the errors, for the project's own UserWarnings; Python's format for anything else."""
-    if issubclass(category, UserWarning) and os.path.abspath(filename).startswith(_OWN):
+def format_warning(message, category, filename, lineno, line=None, *, debug: bool = False) -> str:
+    """One line, like the errors, for the project's own UserWarnings; Python's format for anything else.
+
+    Python's format is written out here rather than taken from ``warnings.formatwarning``, which a library
+    may replace when it is imported (GPy does, on a study's first model).
+    """
+    if not debug and issubclass(category, UserWarning) and os.path.abspath(filename).startswith(_OWN):
         return f"perfmodel: warning: {message}\n"
-    return _python_format_warning(message, category, filename, lineno, line)
+    text = f"{filename}:{lineno}: {category.__name__}: {message}\n"
+    source = line if line is not None else linecache.getline(filename, lineno)
+    return text + (f"  {source.strip()}\n" if source and source.strip() else "")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    try:
+        (sys.stderr if file is None else file).write(format_warning(message, category, filename, lineno, line))
+    except OSError:  # stderr closed: a warning is not worth a crash
+        pass
 
 
 def _version() -> str:
@@ -95,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with warnings.catch_warnings():
-            if not args.debug:
-                warnings.formatwarning = _format_warning
+            # Python's own printer only: a caller recording warnings (pytest, a library user) keeps them
+            if not args.debug and warnings.showwarning is _python_showwarning:
+                warnings.showwarning = _show_warning
             return int(args._run(args) or 0)
     except USER_ERRORS as exc:
         if args.debug:

@@ -164,6 +164,19 @@ def _replay(args, objectives, constraint_metrics):
     return platform
 
 
+def _show_warnings(caught, debug: bool = False) -> None:
+    """Print the warnings the study raised, each distinct one once (a prior or a model may say the same thing
+    at every step), in the CLI's format: the project's own in one line, other packages' as Python shows them."""
+    from ..cli import format_warning
+
+    seen = set()
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            print(format_warning(w.message, w.category, w.filename, w.lineno, debug=debug), end="", file=sys.stderr)
+
+
 class LiveEvaluator:
     """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
 
@@ -298,9 +311,7 @@ def run(args) -> int:
         # a fleet measurer holds a connection to the scheduler: closed however the study ends
         if callable(getattr(evaluator, "close", None)):
             evaluator.close()
-    for w in caught:
-        if issubclass(w.category, UserWarning) and "budget" in str(w.message):
-            print(f"perfmodel: warning: {w.message}", file=sys.stderr)
+    _show_warnings(caught, debug=getattr(args, "debug", False))
 
     results = study.results()
     if args.output:

@@ -782,11 +782,41 @@ def test_cli_formats_only_the_projects_own_user_warnings():
     from perfmodel import cli
 
     own = os.path.join(os.path.dirname(cli.__file__), "optimisation", "priors.py")
-    assert cli._format_warning("range extrapolated", UserWarning, own, 9) == "perfmodel: warning: range extrapolated\n"
-    other = cli._format_warning("deprecated", DeprecationWarning, own, 9)
+    assert cli.format_warning("range extrapolated", UserWarning, own, 9) == "perfmodel: warning: range extrapolated\n"
+    other = cli.format_warning("deprecated", DeprecationWarning, own, 9)
     assert "DeprecationWarning" in other and "priors.py:9" in other
-    foreign = cli._format_warning("x", UserWarning, "/elsewhere/site-packages/lib.py", 3)
-    assert "UserWarning" in foreign and "lib.py:3" in foreign
+    foreign = cli.format_warning("x", UserWarning, "/elsewhere/site-packages/lib.py", 3)
+    assert foreign == "/elsewhere/site-packages/lib.py:3: UserWarning: x\n"
+    assert cli.format_warning("range", UserWarning, own, 9, debug=True).startswith(own + ":9: UserWarning: range")
+
+
+def test_cli_warning_format_survives_a_library_that_replaces_pythons(monkeypatch):
+    # GPy's laplace module sets warnings.formatwarning to its own one-line format when it is imported
+    import warnings
+
+    from perfmodel import cli
+
+    monkeypatch.setattr(warnings, "formatwarning", lambda *a, **k: "replaced\n")
+    assert cli.format_warning("x", UserWarning, "/elsewhere/lib.py", 3) == "/elsewhere/lib.py:3: UserWarning: x\n"
+
+
+def test_cli_warning_raised_inside_the_study_reaches_the_user_once_in_one_line(tmp_path):
+    """A warning the optimiser raises mid-study (a reference point the log scale cannot take) was dropped by
+    explore, and GPy's import replaced the CLI's format for any later one: it is printed once, in one line."""
+    import itertools
+
+    rows = [{"a": a, "b": b, "time": 1.0 + a + 0.1 * b, "power": 5.0 - a + 0.2 * b}
+            for a, b in itertools.product(range(4), range(4))]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    proc = subprocess.run([sys.executable, "-m", "perfmodel", "explore", "--quiet", "--table", "t.csv", "--knobs",
+                           "a,b", "--objectives", "time,power", "--reference-point", "time=0", "--budget", "8",
+                           "--init", "4", "-o", "run.csv"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.path.abspath(ROOT)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if "reference point" in line]
+    assert said == ["perfmodel: warning: the reference point's time = 0 is not positive, but time is modelled on the "
+                    "log scale: the observed rule is used for it"]
+    assert "UserWarning" not in proc.stderr
 
 
 def test_cli_prior_unable_to_predict_the_space_fails_before_any_study_file(capsys, table, tmp_path):
