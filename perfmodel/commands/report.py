@@ -31,6 +31,9 @@ Examples:
       --objectives inference_time,power_consumption -o out/report
   perfmodel report --store runs/x.sqlite --knobs threads,batch --objectives runtime_s,energy_j \\
       --study out/study.csv -o out/report
+
+--study takes the CSV that 'perfmodel explore -o' writes or the study file of 'explore --study' (read, never
+written, even while the study runs).
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="JSON", help="layer-wise model written by 'perfmodel fit' (adds the "
                                                    "prediction section)")
     p.add_argument("-o", "--out", default="out/report", help="output folder (default: out/report)")
-    p.add_argument("--study", metavar="CSV", help="study written by 'perfmodel explore -o' (adds convergence and "
-                                                  "study-vs-random comparison)")
+    p.add_argument("--study", metavar="FILE", help="study: the CSV 'perfmodel explore -o' writes, or its study "
+                                                   "file (--study) (adds convergence and study-vs-random comparison)")
     p.add_argument("--group-by", default="auto", metavar="COLS",
                    help="columns to compare across (e.g. network,size); 'auto' (default) takes network, size, "
                         "workload, platform... when present; 'none' for no grouping")
@@ -158,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise ReportError(f"--maximize names {unknown[0]!r}, which is not one of --objectives")
     degree = _degree(args.degree)
-    study = read_table(args.study, knobs=knobs, allow_nan_objectives=True) if args.study else None
+    study = _read_study(args.study, knobs) if args.study else None
     if args.group_by == "auto":
         group_by = "auto"
     elif args.group_by.lower() == "none":
@@ -176,3 +179,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"                {paths['markdown']}")
     print(f"                {paths['equations']}")
     return 0
+
+
+def _read_study(path: str, knobs: list[str]) -> pd.DataFrame:
+    """A study's evaluations: from its SQLite study file (read, never written) or the CSV explore wrote."""
+    from profiling.sqlite import SQLITE_MAGIC
+
+    try:
+        with open(path, "rb") as fh:
+            is_sqlite = fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        is_sqlite = False                                    # read_table says what is wrong with the path
+    if not is_sqlite:
+        return read_table(path, knobs=knobs, allow_nan_objectives=True)
+    from ..optimisation import load_study
+    from ..tables import check_columns
+
+    df = load_study(path).results()
+    check_columns(df, knobs=knobs, allow_nan_objectives=True, source=path)
+    return df

@@ -9,6 +9,6 @@ See :mod:`perfmodel.optimisation.study` for the evaluator interface.
 
 from .constraints import OutputConstraint, parse_constraints
 from .strategies import STRATEGIES
-from .study import Study, Trial, optimize
+from .study import Study, Trial, load_study, optimize
 
-__all__ = ["optimize", "Study", "Trial", "OutputConstraint", "parse_constraints", "STRATEGIES"]
+__all__ = ["optimize", "load_study", "Study", "Trial", "OutputConstraint", "parse_constraints", "STRATEGIES"]

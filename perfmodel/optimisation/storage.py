@@ -97,7 +97,38 @@ class StudyStorage:
     def open(cls, path: str) -> StudyStorage:
         if not os.path.isfile(path):
             raise OptimisationError(f"no study file {path!r} to resume")
-        # Check the file read-only first: a file that is not ours must be left exactly as it was.
+        cls._check(path)
+        lock = _lock(path)
+        try:
+            conn = sqlite_connect(path, create=False)
+            use_wal(conn)
+        except sqlite3.Error as exc:
+            _unlock(lock)
+            raise OptimisationError(f"cannot open study file {path!r}: {exc}") from None
+        return cls(path, conn, lock)
+
+    @classmethod
+    def read(cls, path: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The settings and trials of a study file, read without a lock and without writing to it (a study
+        still running in another process is read as far as it has committed)."""
+        if not os.path.isfile(path):
+            raise OptimisationError(f"no study file {path!r}")
+        cls._check(path)
+        try:
+            conn = sqlite_connect(path, readonly=True)
+        except sqlite3.Error as exc:
+            raise OptimisationError(f"cannot read study file {path!r}: {exc}") from None
+        reader = cls(path, conn)
+        try:
+            return reader.settings(), reader.trials()
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            raise OptimisationError(f"cannot read study file {path!r}: {exc}") from None
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _check(path: str) -> None:
+        # Checked read-only first: a file that is not ours must be left exactly as it was.
         try:
             ours = has_sqlite_header(path, OptimisationError, what="study file")
         except OptimisationError:
@@ -118,14 +149,6 @@ class StudyStorage:
         if version != STUDY_VERSION:
             raise OptimisationError(f"study file {path!r} has version {rows.get('version')}, "
                                     f"this library reads version {STUDY_VERSION}")
-        lock = _lock(path)
-        try:
-            conn = sqlite_connect(path, create=False)
-            use_wal(conn)
-        except sqlite3.Error as exc:
-            _unlock(lock)
-            raise OptimisationError(f"cannot open study file {path!r}: {exc}") from None
-        return cls(path, conn, lock)
 
     def settings(self) -> dict[str, Any]:
         (value,) = self._conn.execute("SELECT value FROM meta WHERE key='settings'").fetchone()

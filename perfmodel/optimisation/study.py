@@ -446,13 +446,31 @@ def _describe(g: Any) -> str:
 
 def _stored_n_init(path: str) -> int:
     # The initial design size a study file was started with (read before the study's strategy is built).
-    st = StudyStorage.open(path)
+    settings, _ = StudyStorage.read(path)
     try:
-        return initial_design_size(st.settings().get("n_init"))
+        return initial_design_size(settings.get("n_init"))
     except OptimisationError:
         raise OptimisationError(f"study file {path!r} records no valid initial design size") from None
-    finally:
-        st.close()
+
+
+def load_study(path: str) -> Study:
+    """The study a file holds, for reading: its trials, :meth:`Study.results` and :meth:`Study.front`.
+
+    Read without a lock and without writing to the file (a study still running elsewhere is read as far as
+    it has committed). The returned study holds no file: to go on measuring, resume it with :func:`optimize`.
+    """
+    settings, trials = StudyStorage.read(path)
+    try:
+        study = Study(ConfigSpace.from_dict(settings["space"]), settings["objectives"],
+                      maximize=settings.get("maximize", ()), constraints=settings.get("constraints", ()),
+                      strategy=settings.get("strategy", "bo"), n_init=settings.get("n_init") or "auto",
+                      seed=settings.get("seed", 0), acquisition=settings.get("acquisition", "auto"),
+                      source=settings.get("source"))
+    except (KeyError, TypeError, *USER_ERRORS) as exc:
+        raise OptimisationError(f"study file {path!r} holds settings this library cannot read: {exc}") from None
+    study._load(trials)
+    study._reissue = []
+    return study
 
 
 def _short(value: Any) -> str:

@@ -248,6 +248,41 @@ def test_resume_after_crash_neither_repeats_nor_loses(tmp_path, strategy):
         assert [t.config for t in resumed.trials] == [t.config for t in reference.trials]
 
 
+def test_load_study_reads_a_running_study_without_touching_it(tmp_path):
+    from perfmodel.optimisation import load_study
+
+    path = str(tmp_path / "s.sqlite")
+    study = Study(small_space(), ["time", "power"], maximize=["power"], constraints=["power<=3"],
+                  strategy="random", storage=path)
+    outputs = [{"time": 2.0, "power": 1.0}, {"time": 1.0, "power": 5.0}, None, {"time": 3.0, "power": 2.0}]
+    for out in outputs:
+        t = study.ask()
+        if out is None:
+            study.tell(t, None, error="worker crashed")
+        else:
+            study.tell(t, out)
+    pending = study.ask()                       # asked, not told: the study is still running and holds the lock
+    before = (tmp_path / "s.sqlite").read_bytes()
+    loaded = load_study(path)
+    assert (tmp_path / "s.sqlite").read_bytes() == before
+    got = loaded.results()
+    assert list(got["state"]) == ["complete", "complete", "failed", "complete", "asked"]
+    assert list(got["feasible"]) == [True, False, False, True, False]       # power <= 3
+    # time minimised, power maximised: the feasible (2.0, 1.0) and (3.0, 2.0) trade one against the other
+    assert list(got["on_front"]) == [True, False, False, True, False]
+    assert got.loc[4, ["a", "b"]].to_dict() == {k: pending.config[k] for k in ("a", "b")}
+    assert loaded.objectives == ("time", "power") and loaded.maximize == (False, True)
+    # the study goes on; the file was never locked by the reader
+    study.tell(pending, {"time": 0.5, "power": 0.5})
+    study.close()
+    assert list(load_study(path).results()["state"])[-1] == "complete"
+    with pytest.raises(OptimisationError, match="no study file"):
+        load_study(str(tmp_path / "none.sqlite"))
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(OptimisationError, match="not a perfmodel study file"):
+        load_study(str(tmp_path / "t.csv"))
+
+
 def test_resume_with_different_settings_is_refused_and_file_unchanged(tmp_path):
     path = str(tmp_path / "s.sqlite")
     optimize(Toy(), ["time"], budget=3, strategy="random", storage=path)

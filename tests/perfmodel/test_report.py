@@ -245,3 +245,32 @@ def test_cli_missing_store_is_not_created(tmp_path, capsys):
     rc = main(["report", "--store", str(path), "--knobs", "a", "--objectives", "runtime_s", "-o", str(tmp_path / "r")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
     assert not path.exists() and not (tmp_path / "none.sqlite.lock").exists()
+
+
+def test_cli_report_reads_a_study_file_as_it_reads_the_csv(tmp_path, capsys):
+    import hashlib
+    import re
+
+    grid = pd.DataFrame([{"a": a, "b": b, "time": 1.0 + (a - 3) ** 2 + b, "power": 2.0 + a + 0.5 * b}
+                         for a in range(6) for b in range(4)])
+    grid.to_csv(tmp_path / "grid.csv", index=False)
+    base = ["--table", str(tmp_path / "grid.csv"), "--knobs", "a,b"]
+    study = tmp_path / "s.sqlite"
+    assert main(["explore", *base, "--objectives", "time,power", "--constraint", "power<=6", "--strategy", "random",
+                 "--budget", "10", "--quiet", "--study", str(study), "-o", str(tmp_path / "run.csv")]) == 0
+    digest = hashlib.sha256(study.read_bytes()).hexdigest()
+    lines = {}
+    for name, path in (("csv", tmp_path / "run.csv"), ("sqlite", study)):
+        assert main(["report", *base, "--objectives", "time,power", "--study", str(path), "--degree", "1",
+                     "-o", str(tmp_path / name)]) == 0
+        md = (tmp_path / name / "report.md").read_text()
+        lines[name] = re.findall(r"Study \(random\): after 10 evaluations.*", md)
+    assert lines["csv"] and lines["csv"] == lines["sqlite"]
+    assert hashlib.sha256(study.read_bytes()).hexdigest() == digest          # read, never written
+    # a campaign store is a SQLite file too, but not a study
+    capsys.readouterr()
+    from profiling.store import open_store
+    open_store(str(tmp_path / "store.sqlite")).close()
+    assert main(["report", *base, "--objectives", "time,power", "--study", str(tmp_path / "store.sqlite"),
+                 "-o", str(tmp_path / "bad")]) == 2
+    assert "is not a perfmodel study file" in capsys.readouterr().err
