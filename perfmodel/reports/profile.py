@@ -245,9 +245,11 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
     e = whole.dropna(subset=["energy_per_inference_j"])
     if len(e):
         lo, hi = e.loc[e["energy_per_inference_j"].idxmin()], e.loc[e["energy_per_inference_j"].idxmax()]
+        p = e["power_w"].dropna()      # energy without power: a table that recorded energy alone
+        power = f"; power {p.min():.3g}-{p.max():.3g} W" if len(p) else ""
         sec.highlights.append(f"Energy per inference: from {joules(lo['energy_per_inference_j'])} ({lo['network']}, "
                               f"{lo['config']}) to {joules(hi['energy_per_inference_j'])} ({hi['network']}, "
-                              f"{hi['config']}); power {e['power_w'].min():.0f}-{e['power_w'].max():.0f} W.")
+                              f"{hi['config']}){power}.")
     if not whole["energy_j"].notna().any():
         sec.highlights.append("No power or energy: these measurements had no power sensor (reported missing, not "
                               "filled in).")

@@ -112,6 +112,17 @@ def test_runtime_only_front_is_latency_against_time_per_sample(tmp_path):
     assert "No power or energy: these measurements had no power sensor" in md
 
 
+def test_energy_highlight_gives_the_power_range_only_where_power_was_measured(tmp_path):
+    df = profile_table()        # power 10 + 5 x threads: 15 W at one thread, 20 W at two
+    md = write_report(df, KNOBS, ["runtime_s", "energy_j"], tmp_path / "p")["markdown"].read_text()
+    line = next(x for x in md.splitlines() if x.startswith("- Energy per inference: from"))
+    assert line.endswith("; power 15-20 W.")
+    df["power_w"] = np.nan      # energy recorded alone (a study's file, a table of energy only)
+    md = write_report(df, KNOBS, ["runtime_s", "energy_j"], tmp_path / "e")["markdown"].read_text()
+    line = next(x for x in md.splitlines() if x.startswith("- Energy per inference: from"))
+    assert "power" not in line and "nan" not in line and line.endswith(").")
+
+
 def test_table_without_layer_rows_says_what_the_profile_could_not_compute(tmp_path, capsys):
     df = profile_table()
     csv = tmp_path / "whole.csv"
