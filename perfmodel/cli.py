@@ -68,14 +68,11 @@ def _restore_hint(exc: Exception) -> str:
     return f"; run 'perfmodel platform restore --restore-file {path}'" if path else ""
 
 
-_python_showwarning = warnings.showwarning
-
-
 def format_warning(message, category, filename, lineno, line=None, *, debug: bool = False) -> str:
     """One line, like the errors, for the project's own UserWarnings; Python's format for anything else.
 
     Python's format is written out here rather than taken from ``warnings.formatwarning``, which a library
-    may replace when it is imported (GPy does, on a study's first model).
+    may have replaced (GPy does on import; :func:`perfmodel.models.gp_core.import_gpy` puts the format back).
     """
     if not debug and issubclass(category, UserWarning) and os.path.abspath(filename).startswith(_OWN):
         return f"perfmodel: warning: {message}\n"
@@ -84,11 +81,18 @@ def format_warning(message, category, filename, lineno, line=None, *, debug: boo
     return text + (f"  {source.strip()}\n" if source and source.strip() else "")
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    try:
-        (sys.stderr if file is None else file).write(format_warning(message, category, filename, lineno, line))
-    except OSError:  # stderr closed: a warning is not worth a crash
-        pass
+def _check_outputs(args: argparse.Namespace) -> None:
+    """An output file that could not be written is an error before the command runs, not after an hour of
+    measuring (the library writes atomically, so a failed write at the end loses nothing stored, but the
+    result of the run)."""
+    from profiling.atomic import check_writable
+
+    from .errors import PerfmodelError
+
+    for dest, flag in (("output", "--output"), ("csv", "--csv")):
+        path = getattr(args, dest, None)
+        if isinstance(path, str) and path and path != "-":
+            check_writable(path, error=PerfmodelError, what=f"{flag} file")
 
 
 def _version() -> str:
@@ -108,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_outputs(args)
         with warnings.catch_warnings():
-            # Python's own printer only: a caller recording warnings (pytest, a library user) keeps them
-            if not args.debug and warnings.showwarning is _python_showwarning:
-                warnings.showwarning = _show_warning
+            if not args.debug:
+                warnings.formatwarning = format_warning
             return int(args._run(args) or 0)
     except USER_ERRORS as exc:
         if args.debug:
@@ -121,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("perfmodel: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (`perfmodel export -o - | head`): stop quietly, as a shell tool does;
+        # stdout pointed at /dev/null so that Python's own flush at exit does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -56,6 +56,19 @@ def atomic_write(path: str | os.PathLike, content: Content, *, error: type[Excep
     return path
 
 
+def check_writable(path: str | os.PathLike, *, error: type[Exception] = OSError, what: str = "file") -> None:
+    """Raise ``error`` (one line) when :func:`atomic_write` could not write ``path``: a directory, or a folder
+    that does not exist or cannot be written to. Nothing is created: a long job checks its output first."""
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"cannot write {what} {os.fspath(path)!r}: it is a directory")
+    folder = path.parent
+    if not folder.is_dir():
+        raise error(f"cannot write {what} {os.fspath(path)!r}: folder {os.fspath(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise error(f"cannot write {what} {os.fspath(path)!r}: folder {os.fspath(folder)!r} is not writable")
+
+
 def write_json(path: str | os.PathLike, doc: Any, *, error: type[Exception] = OSError, what: str = "file",
                indent: int | None = 2) -> Path:
     """:func:`atomic_write` of ``doc`` as strict JSON (NaN and infinities refused) with a final newline."""

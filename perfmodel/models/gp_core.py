@@ -374,8 +374,21 @@ class FittedGP:
                    log_marginal_likelihood=float(np.nan if lml is None else lml), **kw)
 
 
+def import_gpy():
+    """GPy, imported with the process's warning format kept: GPy's Laplace module replaces
+    ``warnings.formatwarning`` with a format of its own when it is imported, which would change how every later
+    warning of the process is printed (the CLI's one-line ``perfmodel: warning: ...`` among them)."""
+    before = warnings.formatwarning
+    try:
+        import GPy
+    finally:
+        warnings.formatwarning = before
+    return GPy
+
+
 def _prior_mapping(d: int):
     """GPy mapping ``f(x) = a + b * x[:, d]`` (the last input column is the prior's value)."""
+    import_gpy()
     from GPy.core.mapping import Mapping
     from GPy.core.parameterization import Param
 
@@ -411,6 +424,7 @@ def _additive_kernel(GPy):
     global _ADDITIVE_KERN
     if _ADDITIVE_KERN is not None:
         return _ADDITIVE_KERN
+    import_gpy()
     from paramz.transformations import Logexp
     from GPy.core.parameterization import Param
 
@@ -523,7 +537,7 @@ def fit_gp(X, z, *, kernel: str = "matern52", ard: bool = True, hyper: Hyper = R
     from ``hyper.start``). ``on_failure="raise"``: a :class:`ModelError` when every optimisation fails;
     ``"keep"``: the warm start's hyper-parameters are used then.
     """
-    import GPy  # heavy: only when fitting
+    GPy = import_gpy()  # heavy: only when fitting
     from threadpoolctl import threadpool_limits
 
     X = np.asarray(X, dtype=float)

@@ -426,3 +426,38 @@ def test_fit_input_warp_is_refused_except_for_a_configuration_gp(tables, extra, 
     assert main(argv) == 2
     assert "--input-warp is for a configuration-level GP" in _err(capsys)
     assert not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
+    # a study would run its whole budget and lose its result at the end; nothing is started, no file made
+    study = tmp_path / "s.sqlite"
+    rc = main(["explore", "--table", str(GRID), "--knobs", KNOBS, "--objectives", "inference_time", "--budget", "3",
+               "--quiet", "--study", str(study), "-o", str(tmp_path / "nodir" / "run.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("perfmodel: error: cannot write --output file") and "does not exist" in err
+    assert not study.exists() and not (tmp_path / "nodir").exists()
+    assert main(["fit", "--table", str(GRID), "--knobs", KNOBS, "--target", "inference_time", "-o",
+                 str(tmp_path)]) == 2
+    assert "it is a directory" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    """`perfmodel predict ... | head`: the closed pipe is not a traceback."""
+    import os
+    import subprocess
+
+    train = pd.read_csv(GRID, index_col=0)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    pd.concat([train.drop(columns=["inference_time", "power_consumption"])] * 40).to_csv(tmp_path / "big.csv",
+                                                                                       index=False)
+    assert main(["fit", "--table", str(tmp_path / "train.csv"), "--knobs", KNOBS, "--target", "inference_time",
+                 "--model", "linear", "-o", str(tmp_path / "m.json")]) == 0
+    root = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen([sys.executable, "-m", "perfmodel", "predict", "--model", str(tmp_path / "m.json"),
+                             "--table", str(tmp_path / "big.csv")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": root})
+    assert proc.stdout.read(64)                                       # 30 000 rows: far more than a pipe holds
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err

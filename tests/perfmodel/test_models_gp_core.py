@@ -264,3 +264,20 @@ def test_a_gp_on_repeated_points_without_noise_still_factors():
     mu, var = gp.predict(X[[0, 2]])
     np.testing.assert_allclose(mu, [1.0, -1.0], atol=1e-3)
     assert np.all(var < 1e-3)
+
+
+def test_importing_gpy_keeps_the_processs_warning_format():
+    # GPy's Laplace module sets warnings.formatwarning when imported; checked in a fresh interpreter, where
+    # GPy is not imported yet
+    import os
+    import subprocess
+    import sys
+
+    code = ("import warnings; before = warnings.formatwarning; "
+            "from perfmodel.models.gp_core import import_gpy; import sys; assert 'GPy' not in sys.modules; "
+            "import_gpy(); assert 'GPy' in sys.modules; print(warnings.formatwarning is before)")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

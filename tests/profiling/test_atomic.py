@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from profiling.atomic import atomic_write, write_json
+from profiling.atomic import atomic_write, check_writable, write_json
 from profiling.errors import StoreError
 
 
@@ -72,3 +72,13 @@ def test_csv_of_a_frame(tmp_path):
     write_csv(tmp_path / "t.csv", pd.DataFrame({"a": [1, 2], "b": ["x", "y,z"]}))
     assert (tmp_path / "t.csv").read_text() == 'a,b\n1,x\n2,"y,z"\n'
     assert _leftovers(tmp_path) == []
+
+
+def test_check_writable_says_before_a_long_job_what_the_write_would_say(tmp_path):
+    check_writable(tmp_path / "new.csv", error=StoreError)           # a new file in an existing folder
+    assert list(tmp_path.iterdir()) == []                            # nothing created
+    with pytest.raises(StoreError, match=r"folder '.*nodir' does not exist"):
+        check_writable(tmp_path / "nodir" / "x.csv", error=StoreError, what="results file")
+    with pytest.raises(StoreError, match="cannot write results file .*: it is a directory"):
+        check_writable(tmp_path, error=StoreError, what="results file")
+    assert not (tmp_path / "nodir").exists()
