@@ -83,8 +83,8 @@ def format_warning(message, category, filename, lineno, line=None, *, debug: boo
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """An output file that could not be written is an error before the command runs, not after an hour of
-    measuring (the library writes atomically, so a failed write at the end loses nothing stored, but the
-    result of the run)."""
+    measuring (a write that fails at the end leaves the files there as they were, but the run's result is
+    lost)."""
     from profiling.atomic import check_writable
 
     from .errors import PerfmodelError
@@ -128,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader of stdout went away (`perfmodel export -o - | head`): stop quietly, as a shell tool does;
         # stdout pointed at /dev/null so that Python's own flush at exit does not fail again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # stdout is not a file descriptor (captured)
+            pass
         return 141
 
 
