@@ -38,8 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--goal", default="accuracy", choices=("accuracy", "latency", "energy", "size", "none"),
                    help="what to optimise (default: accuracy); 'none' lists every shape meeting the limits")
     m = parser.add_argument_group("strategy")
-    m.add_argument("--modelling", default="standard", choices=("thorough", "standard", "optimistic"))
-    m.add_argument("--sampling", default="interval", choices=("interval", "random", "wider"))
+    m.add_argument("--modelling", default="standard", choices=("thorough", "standard", "optimistic"),
+                   help="how many shapes to train: a half to a third (thorough), 40 %% to a quarter (standard, "
+                        "default) or 30 %% to a fifth (optimistic), fewer in larger spaces")
+    m.add_argument("--sampling", default="interval", choices=("interval", "random", "wider"),
+                   help="which shapes to train: evenly spaced over width then depth (interval, default), at "
+                        "random, or the shallowest of every width first (wider)")
     m.add_argument("--ridge", type=float, default=1.0,
                    help="ridge penalty of the accuracy model on standardised features (default 1; 0 is the "
                         "seed's plain least squares, unstable with under ten trained shapes: docs/design.md)")
@@ -49,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=int, default=1, help="batch size of latency/energy (default 1)")
     t.add_argument("--model", metavar="JSON", help="layer-wise predictor model file for latency/energy")
     t.add_argument("--config", default="", help="hardware configuration for --model, e.g. threads=2")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="seed of the training and of random sampling (default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write the full result (every shape) as JSON")
     parser.add_argument("--csv", metavar="CSV", help="write the per-shape table as CSV")
 
