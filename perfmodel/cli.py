@@ -93,6 +93,26 @@ def _check_outputs(args: argparse.Namespace) -> None:
         path = getattr(args, dest, None)
         if isinstance(path, str) and path and path != "-":
             check_writable(path, error=PerfmodelError, what=f"{flag} file")
+            for src, given in _inputs(args):
+                # by inode, or by name for a file the command may create (a study, a store)
+                same = (os.path.samefile(path, given) if os.path.exists(path) and os.path.exists(given)
+                        else src in ("--study", "--store") and os.path.realpath(path) == os.path.realpath(given))
+                if same:
+                    raise PerfmodelError(f"{flag} {path!r} is also the command's {src} and would be "
+                                         "overwritten; write the result elsewhere")
+
+
+#: destinations of the options that name files a command reads (``model`` is a file for predict, report,
+#: shape and tune, a kind of model for fit; a kind is no file and never matches)
+_INPUT_DESTS = ("table", "store", "study", "source", "prior", "constraint_model", "model", "network", "specs")
+
+
+def _inputs(args: argparse.Namespace):
+    for dest in _INPUT_DESTS:
+        value = getattr(args, dest, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item:
+                yield f"--{dest.replace('_', '-')}", item
 
 
 def _version() -> str:

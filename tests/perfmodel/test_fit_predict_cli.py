@@ -461,3 +461,20 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_an_output_that_is_also_an_input_is_refused_and_the_input_kept(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    pd.read_csv(GRID, index_col=0).to_csv(table, index=False)
+    before = table.read_bytes()
+    # fit -o over its own table would have replaced the measurements with a model file
+    assert main(["fit", "--table", str(table), "--knobs", KNOBS, "--target", "inference_time", "-o",
+                 str(tmp_path / "." / "t.csv")]) == 2
+    assert "is also the command's --table and would be overwritten" in capsys.readouterr().err
+    assert table.read_bytes() == before
+    # explore -o naming the study file it is about to create: the CSV was written over the new study
+    study = tmp_path / "s.sqlite"
+    assert main(["explore", "--table", str(table), "--knobs", KNOBS, "--objectives", "inference_time",
+                 "--budget", "3", "--quiet", "--study", str(study), "-o", str(study)]) == 2
+    assert "is also the command's --study" in capsys.readouterr().err
+    assert not study.exists()
