@@ -453,6 +453,16 @@ def check_live_network(network: str, platform: str | Platform = "cpu", executor:
     return _live_executor(_live_platform(platform), executor).check_network(network)
 
 
+def live_outputs(platform: str | Platform = "cpu") -> tuple[tuple[str, ...], str]:
+    """The outputs :func:`measure_network` returns on a live platform, and why ``power_w`` and ``energy_j`` are
+    not among them (``""`` when they are): a search can refuse an objective no sensor measures before it
+    measures anything."""
+    sensor, note = _live_platform(platform).power_sensor()
+    if sensor is None:
+        return ("runtime_s", "other_load"), note
+    return ("runtime_s", "power_w", "energy_j", "other_load"), ""
+
+
 def platform_source(platform: str | Platform = "cpu") -> str:
     """The label of a live platform's measurements (``measured:nvml``, ``simulated:jetson``, ...)."""
     return _live_platform(platform).source

@@ -180,11 +180,19 @@ def _show_warnings(caught, debug: bool = False) -> None:
 class LiveEvaluator:
     """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
 
-    def __init__(self, platform: str, network: str, knobs=None, base: str = ""):
+    def __init__(self, platform: str, network: str, knobs=None, base: str = "", outputs=()):
         from profiling import campaign
 
         self._measure = campaign.measure_network
         campaign.check_live_network(network, platform)  # a network it cannot build: refused before any study
+        measured, why = campaign.live_outputs(platform)
+        for name in outputs:                            # an output nothing measures: refused before any study
+            if name in ("power_w", "energy_j") and name not in measured:
+                raise OptimisationError(f"{name} cannot be measured on the {platform} platform: its power sensor "
+                                        f"is {why}")
+            if name not in measured and name not in ("power_w", "energy_j"):
+                raise OptimisationError(f"{name!r} is not measured live; the {platform} platform measures "
+                                        f"{', '.join(m for m in measured if m != 'other_load')}")
         self.platform, self.network = platform, network
         full = campaign.platform_space(platform)
         self.base = full.parse_partial(base)
@@ -271,7 +279,8 @@ def run(args) -> int:
                                   resource=args.resource)
     else:
         evaluator = LiveEvaluator(args.platform, args.network,
-                                  parse_names(args.knobs, "knob") if args.knobs else None, args.config)
+                                  parse_names(args.knobs, "knob") if args.knobs else None, args.config,
+                                  outputs=[*objectives, *(c.metric for c in constraints)])
 
     space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
     outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))

@@ -174,6 +174,7 @@ def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
 
     fake.measure_network = measure_network
     fake.check_live_network = lambda network, platform="cpu": calls.append(("checked", network, platform))
+    fake.live_outputs = lambda platform="cpu": (("runtime_s", "power_w", "energy_j", "other_load"), "")
     import profiling
 
     monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
@@ -217,6 +218,7 @@ def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
 
     fake.measure_network = measure_network
     fake.check_live_network = lambda network, platform="cpu": network
+    fake.live_outputs = lambda platform="cpu": (("runtime_s", "other_load"), "absent: no RAPL domains")
     import profiling
 
     monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
@@ -229,6 +231,35 @@ def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
     assert "cores" not in pd.read_csv(out).columns
     assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s",
                    "--knobs", "warp") == 2
+
+
+def test_live_output_no_sensor_measures_is_refused_before_anything_is_measured(monkeypatch, tmp_path, capsys):
+    import sys
+    import types
+
+    from profiling.space import ConfigSpace, Integer
+
+    calls = []
+    fake = types.ModuleType("profiling.campaign")
+    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4),))
+    fake.measure_network = lambda network, config, *, platform="cpu": calls.append(config) or {"runtime_s": 1.0}
+    fake.check_live_network = lambda network, platform="cpu": network
+    fake.live_outputs = lambda platform="cpu": (("runtime_s", "other_load"), "absent: no RAPL domains")
+    import profiling
+
+    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
+    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    study = tmp_path / "s.sqlite"
+    base = ("--platform", "cpu", "--network", "tiny_cnn", "--budget", "2", "--study", str(study))
+    # it used to measure the first configuration, then stop on "the evaluation returned no 'energy_j'"
+    assert explore(*base, "--objectives", "runtime_s,energy_j") == 2
+    assert err(capsys) == ("perfmodel: error: energy_j cannot be measured on the cpu platform: its power sensor is "
+                           "absent: no RAPL domains")
+    assert explore(*base, "--objectives", "runtime_s", "--constraint", "power_w<=10") == 2
+    assert "power_w cannot be measured" in err(capsys)
+    assert explore(*base, "--objectives", "latency_ms") == 2
+    assert "'latency_ms' is not measured live; the cpu platform measures runtime_s" in err(capsys)
+    assert calls == [] and not study.exists()
 
 
 def test_resume_on_a_foreign_sqlite_file_leaves_it_unchanged(tmp_path, capsys):

@@ -365,6 +365,18 @@ def test_explore_labels_a_simulated_jetson_and_spaces_its_knobs(tmp_path):
     assert {"cpu_freq", "gpu_freq", "emc_freq", "cores", "threads", "batch"} <= set(space.names)
 
 
+def test_live_outputs_name_power_and_energy_only_where_a_sensor_measures_them(tmp_path):
+    from profiling.campaign import live_outputs
+    from profiling.platforms.cpu import CpuPlatform
+
+    root = build_fake_jetson(tmp_path / "tx2", "tx2", 32)       # a simulated INA3221
+    assert live_outputs(f"jetson:{root}") == (("runtime_s", "power_w", "energy_j", "other_load"), "")
+    (tmp_path / "powercap").mkdir()                             # a CPU without RAPL domains
+    measured, why = live_outputs(CpuPlatform(powercap_root=str(tmp_path / "powercap")))
+    assert measured == ("runtime_s", "other_load")
+    assert why.startswith("absent: ") and "RAPL" in why
+
+
 def test_check_live_network_asks_the_platforms_executor(tmp_path, torch):
     from profiling.campaign import check_live_network
 
