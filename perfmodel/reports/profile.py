@@ -67,12 +67,16 @@ def reference_configs(breakdown: pd.DataFrame) -> dict[str, str]:
     return dict(counts.groupby("network", sort=False)["config"].first())
 
 
+#: the network of a table that has no network column
+UNNAMED = "network"
+
+
 def _whole_frame(table: pd.DataFrame, knobs: Sequence[str]) -> pd.DataFrame:
     w = analysis.whole_rows(table)
     if w.empty or "runtime_s" not in w.columns:
         return pd.DataFrame()
     w = w[w["runtime_s"].notna()]
-    d = pd.DataFrame({"network": w["network"].astype(str) if "network" in w else "network",
+    d = pd.DataFrame({"network": w["network"].astype(str) if "network" in w else UNNAMED,
                       "config": analysis.config_labels(w, knobs), "runtime_s": w["runtime_s"].astype(float)})
     for c in ("power_w", "energy_j", "flops", "params", "n_layers"):
         d[c] = pd.to_numeric(w[c], errors="coerce") if c in w.columns else np.nan
@@ -247,9 +251,14 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
         lo, hi = e.loc[e["energy_per_inference_j"].idxmin()], e.loc[e["energy_per_inference_j"].idxmax()]
         p = e["power_w"].dropna()      # energy without power: a table that recorded energy alone
         power = f"; power {p.min():.3g}-{p.max():.3g} W" if len(p) else ""
-        sec.highlights.append(f"Energy per inference: from {joules(lo['energy_per_inference_j'])} ({lo['network']}, "
-                              f"{lo['config']}) to {joules(hi['energy_per_inference_j'])} ({hi['network']}, "
-                              f"{hi['config']}){power}.")
+        # a table without a network column (a study's file) has one unnamed network: its configurations only
+        named = not whole["network"].eq(UNNAMED).all()
+
+        def where(r) -> str:
+            return f"{r['network']}, {r['config']}" if named else str(r["config"])
+
+        sec.highlights.append(f"Energy per inference: from {joules(lo['energy_per_inference_j'])} ({where(lo)}) "
+                              f"to {joules(hi['energy_per_inference_j'])} ({where(hi)}){power}.")
     if not whole["energy_j"].notna().any():
         sec.highlights.append("No power or energy: these measurements had no power sensor (reported missing, not "
                               "filled in).")

@@ -121,6 +121,12 @@ def test_energy_highlight_gives_the_power_range_only_where_power_was_measured(tm
     md = write_report(df, KNOBS, ["runtime_s", "energy_j"], tmp_path / "e")["markdown"].read_text()
     line = next(x for x in md.splitlines() if x.startswith("- Energy per inference: from"))
     assert "power" not in line and "nan" not in line and line.endswith(").")
+    assert "(neta, " in line or "(netb, " in line
+    # no network column (a study's file): the configurations alone, not a made-up network name
+    md = write_report(df.drop(columns="network")[df["level"] == "network"], KNOBS, ["runtime_s", "energy_j"],
+                      tmp_path / "n")["markdown"].read_text()
+    line = next(x for x in md.splitlines() if x.startswith("- Energy per inference: from"))
+    assert "network" not in line and "(threads=" in line
 
 
 def test_table_without_layer_rows_says_what_the_profile_could_not_compute(tmp_path, capsys):
