@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import os
+import warnings
 import zlib
 from collections.abc import Sequence
 
@@ -126,3 +127,32 @@ def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Se
         if np.any(np.isinf(values)):  # a missing value can be reported as missing; an infinite one is wrong
             row = int(np.flatnonzero(np.isinf(values))[0])
             raise TableError(f"{source!r}: objective column {col!r} has an infinite value in row {row + 1}")
+
+
+def configuration_rows(df: pd.DataFrame, knobs: Sequence[str], source: str = "table") -> pd.DataFrame:
+    """The rows of ``df`` that describe configurations, for a configuration-level model or a replayed search.
+
+    A profiler's export (a ``level`` or ``view`` column) also holds per-layer and failed rows: only its
+    successful whole-network rows are configurations, and a UserWarning says how many were kept. A table of
+    several networks is refused unless ``network`` is one of ``knobs``: a configuration-level model of it would
+    average networks together.
+    """
+    kept = df
+    if "level" in df.columns or "view" in df.columns:
+        from .analysis import whole_rows
+
+        kept = whole_rows(df).reset_index(drop=True)
+        if kept.empty:
+            raise TableError(f"{source!r} has no successful whole-network rows (its rows are per-layer or "
+                             "failed measurements)")
+    if "network" in kept.columns and "network" not in knobs:
+        nets = sorted(set(kept["network"].astype(str)))
+        if len(nets) > 1:
+            shown = ", ".join(nets[:4]) + (", ..." if len(nets) > 4 else "")
+            raise TableError(f"{source!r} holds {len(nets)} networks ({shown}); a configuration-level model or "
+                             "search is of one network: give a table of one, make network one of the knobs, or "
+                             "fit the layer-wise model")
+    if len(kept) < len(df):
+        warnings.warn(f"{source}: using its {len(kept)} successful whole-network rows of {len(df)} (per-layer and "
+                      "failed rows are not configurations)", UserWarning, stacklevel=2)
+    return kept

@@ -30,7 +30,7 @@ import numpy as np
 from profiling.atomic import write_csv
 
 from ..errors import OptimisationError
-from ..tables import parse_names, read_table
+from ..tables import check_columns, configuration_rows, parse_names, read_table
 
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
@@ -154,7 +154,8 @@ def _replay(args, objectives, constraint_metrics):
     clash = [k for k in knobs if k in outputs]
     if clash:
         raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint")
-    df = read_table(args.table, knobs=knobs, objectives=outputs)
+    df = configuration_rows(read_table(args.table, knobs=knobs), knobs, args.table)
+    check_columns(df, objectives=outputs, source=args.table)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReplayDuplicateWarning)
         platform = ReplayPlatform(df, knobs, outputs, duplicates=args.duplicates,

@@ -25,7 +25,7 @@ import argparse
 from profiling.reference import REFERENCE_COLUMNS
 
 from ..errors import DataError, ModelError
-from ..tables import parse_names, read_table
+from ..tables import check_columns, configuration_rows, parse_names, read_table
 
 HELP = "fit a configuration-level or layer-wise model and save it as JSON"
 
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         target = parse_names(args.target, "target")
         if len(target) != 1:
             raise DataError("--target takes one column (fit one model per objective)")
-        df = read_table(args.table, knobs=knobs, objectives=target)
+        df = configuration_rows(read_table(args.table, knobs=knobs), knobs, args.table)
+        check_columns(df, objectives=target, source=args.table)
         log_knobs = {None: "auto", "auto": "auto", "yes": True, "no": False}[args.log_knobs]
         model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,
                             log_knobs=log_knobs, random_state=args.seed,

@@ -1,0 +1,62 @@
+"""Which rows of a table are configurations (perfmodel.tables.configuration_rows), and the CLI using it."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfmodel.cli import main
+from perfmodel.tables import configuration_rows
+from profiling.errors import TableError
+
+
+def export_like():
+    """A profiler export: per network and configuration one whole row, two layer rows, and a failed job."""
+    rows = []
+    for net, scale in (("neta", 1.0), ("netb", 3.0)):
+        for threads in (1, 2):
+            for batch in (1, 4):
+                t = scale * batch / threads
+                rows.append({"network": net, "level": "network", "view": "whole", "status": "ok",
+                             "threads": threads, "batch": batch, "runtime_s": t})
+                for layer in ("conv1", "fc"):
+                    rows.append({"network": net, "level": "layer", "view": "inplace", "status": "ok",
+                                 "threads": threads, "batch": batch, "runtime_s": t / 4, "layer": layer})
+        rows.append({"network": net, "level": "network", "view": "whole", "status": "failed",
+                     "threads": 2, "batch": 8, "runtime_s": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_only_whole_network_rows_of_one_network_are_configurations():
+    df = export_like()
+    with pytest.warns(UserWarning, match="using its 4 successful whole-network rows of 13"):
+        one = configuration_rows(df[df["network"] == "neta"], ["threads", "batch"], "t.csv")
+    # batch / threads for neta: (1, 1) 1, (1, 4) 4, (2, 1) 0.5, (2, 4) 2
+    assert sorted(one["runtime_s"]) == [0.5, 1.0, 2.0, 4.0] and set(one["level"]) == {"network"}
+    with pytest.raises(TableError, match=r"'t.csv' holds 2 networks \(neta, netb\)"):
+        configuration_rows(df, ["threads", "batch"], "t.csv")
+    with pytest.warns(UserWarning, match="8 successful whole-network rows of 26"):
+        both = configuration_rows(df, ["network", "threads", "batch"], "t.csv")    # network as a knob
+    assert len(both) == 8
+    # a plain table (no level/view column) is kept whole, without a word
+    plain = df[df["level"] == "network"].drop(columns=["level", "view", "status", "layer"]).dropna()
+    plain = plain[plain["network"] == "netb"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(configuration_rows(plain, ["threads", "batch"])) == 4
+    with pytest.raises(TableError, match="no successful whole-network rows"):
+        configuration_rows(df[df["level"] == "layer"], ["threads", "batch"], "t.csv")
+
+
+def test_fit_on_a_profiler_export_models_the_networks_not_their_layers(tmp_path, capsys):
+    df = export_like()
+    df.to_csv(tmp_path / "all.csv", index=False)
+    df[df["network"] == "netb"].to_csv(tmp_path / "b.csv", index=False)
+    base = ["fit", "--knobs", "threads,batch", "--target", "runtime_s", "--model", "linear"]
+    assert main([*base, "--table", str(tmp_path / "all.csv"), "-o", str(tmp_path / "m.json")]) == 2
+    assert "holds 2 networks" in capsys.readouterr().err and not (tmp_path / "m.json").exists()
+    # it used to fit on all 13 rows (layers, a failed job's NaN refused as a missing objective)
+    with pytest.warns(UserWarning, match="using its 4 successful whole-network rows of 13"):
+        assert main([*base, "--table", str(tmp_path / "b.csv"), "-o", str(tmp_path / "m.json")]) == 0
+    assert "on 4 rows" in capsys.readouterr().out
