@@ -178,6 +178,20 @@ def _show_warnings(caught, debug: bool = False) -> None:
             print(format_warning(w.message, w.category, w.filename, w.lineno, debug=debug), end="", file=sys.stderr)
 
 
+def check_measured(outputs, measured, why: str, platform: str) -> None:
+    """Refuse, before any study, an objective or constraint output the live platform does not measure:
+    ``measured`` are the outputs its measurements return, ``why`` the reason power and energy are not among
+    them."""
+    for name in outputs:
+        if name in measured:
+            continue
+        if name in ("power_w", "energy_j"):
+            raise OptimisationError(f"{name} cannot be measured on the {platform} platform: its power sensor is "
+                                    f"{why}")
+        raise OptimisationError(f"{name!r} is not measured live; the {platform} platform measures "
+                                f"{', '.join(m for m in measured if m != 'other_load')}")
+
+
 class LiveEvaluator:
     """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
 
@@ -186,14 +200,7 @@ class LiveEvaluator:
 
         self._measure = campaign.measure_network
         campaign.check_live_network(network, platform)  # a network it cannot build: refused before any study
-        measured, why = campaign.live_outputs(platform)
-        for name in outputs:                            # an output nothing measures: refused before any study
-            if name in ("power_w", "energy_j") and name not in measured:
-                raise OptimisationError(f"{name} cannot be measured on the {platform} platform: its power sensor "
-                                        f"is {why}")
-            if name not in measured and name not in ("power_w", "energy_j"):
-                raise OptimisationError(f"{name!r} is not measured live; the {platform} platform measures "
-                                        f"{', '.join(m for m in measured if m != 'other_load')}")
+        check_measured(outputs, *campaign.live_outputs(platform), platform)
         self.platform, self.network = platform, network
         full = campaign.platform_space(platform)
         self.base = full.parse_partial(base)
@@ -278,6 +285,12 @@ def run(args) -> int:
         evaluator = FleetMeasurer(args.scheduler, args.platform, args.network,
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config,
                                   resource=args.resource)
+        try:
+            check_measured([*objectives, *(c.metric for c in constraints)], evaluator.outputs,
+                           evaluator.power_note, args.platform)
+        except OptimisationError:
+            evaluator.close()
+            raise
     else:
         evaluator = LiveEvaluator(args.platform, args.network,
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config,

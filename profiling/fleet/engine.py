@@ -174,7 +174,9 @@ def board_check(platform: str, executor: Any, configs: Sequence[Mapping[str, Any
             ex.check_network(n)
     except ProfilingError as exc:
         return {"error": str(exc), "kind": type(exc).__name__}
+    _, power_note = plat.power_sensor()
     return {"source": plat.source, "name": plat.name, "space": space.to_json(indent=None),
+            "power_note": power_note,
             "machine": {**plat.describe(), "executor": ex.describe()}, "executor": ex.name,
             "inplace_methods": list(ex.inplace_methods), "configs": cfgs,
             "hardware": [k for k in plat.hardware_knobs() if k in space], "board": _board_identity()}
@@ -276,6 +278,7 @@ class FleetCheck:
     inplace_methods: list[str]
     configs: list[dict[str, Any]]
     hardware: list[str]
+    power_note: str = ""     # why the board measures no power ("absent: ..."), "" when it does
 
 
 def check_fleet(client, platform: str, executor: Any, configs: Sequence[Mapping[str, Any]],
@@ -442,6 +445,10 @@ class FleetMeasurer:
             self.close()
             raise
         self.source, self.boards = check.source, len(workers)
+        # what a board's measure_on_board returns (the board checked; the fleet's boards are of one platform)
+        self.power_note = check.power_note
+        self.outputs = ("runtime_s", "other_load") if check.power_note else (
+            "runtime_s", "power_w", "energy_j", "other_load")
 
     def evaluate_batch(self, configs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | ProfilingError]:
         """The outputs of each configuration, in order; a measurement that failed is its error (a

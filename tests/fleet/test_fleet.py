@@ -298,3 +298,27 @@ def test_fleet_status_of_an_unreachable_scheduler_is_one_line(capsys):
     assert main(["fleet", "status", "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot reach the Dask scheduler" in err and "--scheduler" in err
+
+
+@pytest.mark.parametrize("power,note", [("iio", ""), ("none", "absent: ")])
+def test_a_board_says_whether_it_measures_power(tmp_path, power, note):
+    """What `explore --scheduler` checks its objectives against (before any study): the board's power sensor."""
+    from profiling.fleet.engine import board_check
+
+    root = build_fake_jetson(tmp_path / "tx2", "tx2", 32, power=power)
+    answer = board_check(f"jetson:{root}", TfExecutor(_fleet_fake.runner), [], [])
+    assert "error" not in answer, answer
+    assert answer["power_note"].startswith(note) and (answer["power_note"] == "") == (power != "none")
+
+
+def test_explore_refuses_an_objective_the_boards_do_not_measure():
+    from perfmodel.commands.explore import check_measured
+    from perfmodel.errors import OptimisationError
+
+    no_power = ("runtime_s", "other_load")
+    with pytest.raises(OptimisationError, match="energy_j cannot be measured on the jetson platform: its power "
+                                                "sensor is absent: no rail"):
+        check_measured(["runtime_s", "energy_j"], no_power, "absent: no rail", "jetson")
+    with pytest.raises(OptimisationError, match="'fps' is not measured live; the jetson platform measures runtime_s"):
+        check_measured(["fps"], no_power, "absent: no rail", "jetson")
+    check_measured(["runtime_s", "energy_j"], ("runtime_s", "power_w", "energy_j", "other_load"), "", "jetson")
