@@ -457,10 +457,14 @@ def live_outputs(platform: str | Platform = "cpu") -> tuple[tuple[str, ...], str
     """The outputs :func:`measure_network` returns on a live platform, and why ``power_w`` and ``energy_j`` are
     not among them (``""`` when they are): a search can refuse an objective no sensor measures before it
     measures anything."""
-    sensor, note = _live_platform(platform).power_sensor()
-    if sensor is None:
-        return ("runtime_s", "other_load"), note
-    return ("runtime_s", "power_w", "energy_j", "other_load"), ""
+    _, note = _live_platform(platform).power_sensor()
+    return outputs_measured(note), note
+
+
+def outputs_measured(power_note: str) -> tuple[str, ...]:
+    """What :func:`measure_network` returns where the platform's power sensor is as ``power_note`` says
+    (``""``: readable; ``"absent: why"``: not)."""
+    return ("runtime_s", "other_load") if power_note else ("runtime_s", "power_w", "energy_j", "other_load")
 
 
 def platform_source(platform: str | Platform = "cpu") -> str:

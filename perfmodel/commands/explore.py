@@ -160,8 +160,7 @@ def _replay(args, objectives, constraint_metrics):
         warnings.simplefilter("always", ReplayDuplicateWarning)
         platform = ReplayPlatform(df, knobs, outputs, duplicates=args.duplicates,
                                   label=os.path.basename(args.table))
-    for w in caught:
-        print(f"perfmodel: warning: {w.message}", file=sys.stderr)
+    _show_warnings(caught, debug=getattr(args, "debug", False))
     return platform
 
 

@@ -183,13 +183,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_study(path: str, knobs: list[str]) -> pd.DataFrame:
     """A study's evaluations: from its SQLite study file (read, never written) or the CSV explore wrote."""
-    from profiling.sqlite import SQLITE_MAGIC
+    from profiling.sqlite import has_sqlite_header
 
     try:
-        with open(path, "rb") as fh:
-            is_sqlite = fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+        is_sqlite = has_sqlite_header(path, OSError, what="study file")
     except OSError:
-        is_sqlite = False                                    # read_table says what is wrong with the path
+        is_sqlite = False                     # not SQLite, or unreadable: read_table says what is wrong with it
     if not is_sqlite:
         return read_table(path, knobs=knobs, allow_nan_objectives=True)
     from ..optimisation import load_study

@@ -428,6 +428,7 @@ class FleetMeasurer:
                  base: str = "", *, resource: str | None = None, executor: Any = None,
                  input_size: int | None = None, timeout_s: float = 600.0, power: bool = True,
                  connect_timeout_s: float = 10.0):
+        from ..campaign import outputs_measured
         from ..space import ConfigSpace
 
         self.platform, self.network = platform.partition(":")[0], network
@@ -447,8 +448,7 @@ class FleetMeasurer:
         self.source, self.boards = check.source, len(workers)
         # what a board's measure_on_board returns (the board checked; the fleet's boards are of one platform)
         self.power_note = check.power_note
-        self.outputs = ("runtime_s", "other_load") if check.power_note else (
-            "runtime_s", "power_w", "energy_j", "other_load")
+        self.outputs = outputs_measured(check.power_note)
 
     def evaluate_batch(self, configs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | ProfilingError]:
         """The outputs of each configuration, in order; a measurement that failed is its error (a
