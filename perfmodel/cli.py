@@ -81,6 +81,22 @@ def format_warning(message, category, filename, lineno, line=None, *, debug: boo
     return text + (f"  {source.strip()}\n" if source and source.strip() else "")
 
 
+def format_each_once():
+    """:func:`format_warning` that gives each distinct warning (category and message) once and "" (nothing
+    shown) after: a model may warn the same at every configuration it predicts, and Python's own once-per-place
+    rule forgets what it showed whenever a library enters ``warnings.catch_warnings``."""
+    seen = set()
+
+    def fmt(message, category, filename, lineno, line=None):
+        key = (category, str(message))
+        if key in seen:
+            return ""
+        seen.add(key)
+        return format_warning(message, category, filename, lineno, line)
+
+    return fmt
+
+
 def _check_outputs(args: argparse.Namespace) -> None:
     """An output file that could not be written is an error before the command runs, not after an hour of
     measuring (a write that fails at the end leaves the files there as they were, but the run's result is
@@ -135,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_outputs(args)
         with warnings.catch_warnings():
             if not args.debug:
-                warnings.formatwarning = format_warning
+                warnings.formatwarning = format_each_once()
             return int(args._run(args) or 0)
     except USER_ERRORS as exc:
         if args.debug:

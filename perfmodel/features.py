@@ -79,21 +79,26 @@ def group_of(layer_type: str) -> str | None:
     return GROUPS.get(str(layer_type), "other")
 
 
-def knob_columns(table: pd.DataFrame) -> list[str]:
-    """Knob columns of an exported table: the keys of its ``config`` column (``k=v,...``) that are columns.
-
-    Without a usable ``config`` column, every column that the table contract does not name.
-    """
+def config_keys(table: pd.DataFrame) -> list[str]:
+    """The keys of ``table``'s ``config`` column (``k=v,...``) that are columns of it, in order of appearance;
+    empty without a usable ``config`` column."""
+    keys: list[str] = []
     if "config" in table.columns:
-        keys: list[str] = []
         for text in table["config"].dropna().astype(str).unique():
             for item in text.split(","):
                 k = item.split("=", 1)[0].strip()
                 if "=" in item and k and k not in keys and k in table.columns:
                     keys.append(k)
-        if keys:
-            return keys
-    return [c for c in table.columns if c not in TABLE_COLUMNS and not str(c).startswith("Unnamed")]
+    return keys
+
+
+def knob_columns(table: pd.DataFrame) -> list[str]:
+    """Knob columns of an exported table: the keys of its ``config`` column (``k=v,...``) that are columns.
+
+    Without a usable ``config`` column, every column that the table contract does not name.
+    """
+    return config_keys(table) or [c for c in table.columns
+                                  if c not in TABLE_COLUMNS and not str(c).startswith("Unnamed")]
 
 
 def fuse_layers(rows: pd.DataFrame, absorb: Sequence[str] = FUSED_INTO_MAIN,

@@ -7,6 +7,7 @@ temporary file is removed and the destination is untouched.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import secrets
@@ -76,5 +77,10 @@ def write_json(path: str | os.PathLike, doc: Any, *, error: type[Exception] = OS
 
 
 def write_csv(path: str | os.PathLike, frame: Any, *, error: type[Exception] = OSError, what: str = "CSV file") -> Path:
-    """:func:`atomic_write` of a pandas DataFrame as CSV (no index column)."""
+    """:func:`atomic_write` of a pandas DataFrame as CSV (no index column); gzip-compressed when ``path`` ends in
+    ``.gz``, as the project's readers (and pandas) expect of such a name."""
+    if os.fspath(path).lower().endswith(".gz"):
+        # mtime 0: the same table gives the same bytes
+        return atomic_write(path, gzip.compress(frame.to_csv(index=False).encode("utf-8"), mtime=0), error=error,
+                            what=what)
     return atomic_write(path, lambda fh: frame.to_csv(fh, index=False), error=error, what=what, newline="")

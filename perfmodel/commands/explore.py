@@ -29,6 +29,7 @@ import numpy as np
 
 from profiling.atomic import write_csv
 
+from . import argtypes
 from ..errors import OptimisationError
 from ..tables import check_columns, configuration_rows, parse_names, read_table
 
@@ -90,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="bo acquisition: auto = EI for one objective, EHVI for several; parego = EI on a "
                         "random Chebyshev scalarisation per step; ts = Thompson sampling (one joint draw of "
                         "the GPs per step)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="random seed (default 0)")
     g = p.add_argument_group("model guidance (bo)")
     g.add_argument("--prior", action="append", default=[], metavar="FILE",
                    help="a fitted model (perfmodel fit, JSON) whose prediction of an objective or constrained "

@@ -33,12 +33,19 @@ def run(args: argparse.Namespace) -> int:
 
     with open_store(args.store, readonly=True) as store:
         df = store.to_frame()
+    stored = df
     if args.level:
         df = df[df["level"] == args.level]
     if args.view:
         df = df[df["view"] == args.view]
     if args.ok_only:
         df = df[df["status"] == "ok"]
+    if df.empty and not stored.empty:  # an empty table would look like an empty store
+        asked = ", ".join(f"{k} {v}" for k, v in (("level", args.level), ("view", args.view),
+                                                   ("status", "ok" if args.ok_only else None)) if v)
+        held = ", ".join(f"{n} {lv}/{vw}" for (lv, vw), n in stored.groupby(["level", "view"]).size().items())
+        ok = int((stored["status"] == "ok").sum())
+        raise ConfigError(f"no row of the store has {asked}: it holds {held} rows (level/view), {ok} of them ok")
     if args.output == "-":
         df.to_csv(sys.stdout, index=False)
         return 0

@@ -24,6 +24,7 @@ import argparse
 
 from profiling.reference import REFERENCE_COLUMNS
 
+from . import argtypes
 from ..errors import DataError, ModelError
 from ..tables import check_columns, configuration_rows, parse_names, read_table
 
@@ -63,11 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--store: divide runtimes by this speed reference of their job (ref_compute_s, "
                              "ref_memory_s or ref_framework_s, recorded by campaigns since 2026-12-02), for a "
                              "machine whose speed drifts; predict then with --at-current-speed")
-    parser.add_argument("--std-folds", type=int, default=4, metavar="N",
-                        help="--store: measure the predicted std on networks left out of the unit models, in N "
-                             "groups (fitting takes N+1 times as long; 0: the spread on the training networks, "
-                             "which understates the error on a new one; default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (folds, restarts, boosting)")
+    parser.add_argument("--std-folds", type=int, default=None, metavar="N",
+                        help="layer-wise models (--store, --layerwise): measure the predicted std on networks left "
+                             "out of the unit models, in N groups (fitting takes N+1 times as long; default 4; "
+                             "--store also takes 0: the spread on the training networks, which understates the "
+                             "error on a new one)")
+    parser.add_argument("--seed", type=argtypes.seed, default=0, help="random seed (folds, restarts, boosting)")
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 
 
@@ -79,10 +81,13 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--log-knobs is for a configuration-level model (--table without --layerwise)")
     if args.input_warp and (args.layerwise or args.table is None or args.model != "gp"):
         raise DataError("--input-warp is for a configuration-level GP (--table with --model gp)")
+    if args.std_folds is not None and args.table is not None and not args.layerwise:
+        raise DataError("--std-folds is for a layer-wise model (--store, or --layerwise --table)")
+    std_folds = 4 if args.std_folds is None else args.std_folds
     if args.layerwise:
         if args.table is None:
             raise DataError("--layerwise goes with --table (a campaign store is layer-wise already)")
-        return _fit_tables(args)
+        return _fit_tables(args, std_folds)
     if args.table is not None:
         if len(args.table) > 1:
             raise DataError("a configuration-level model takes one --table (several combine with --layerwise)")
@@ -111,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     table = store_frame(args.store)
     model = LayerwisePredictor(model=args.model, view=args.view or "inplace", log_target=log_target is not False,
-                               random_state=args.seed, reference=args.reference, std_folds=args.std_folds).fit(table)
+                               random_state=args.seed, reference=args.reference, std_folds=std_folds).fit(table)
     model.save(args.output)
     print(f"fitted layer-wise {args.model} model on {model.n_train_rows_} layer rows of "
           f"{len(model.networks_)} networks -> {args.output}")
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fit_tables(args: argparse.Namespace) -> int:
+def _fit_tables(args: argparse.Namespace, std_folds: int) -> int:
     if args.model == "linear":
         raise ModelError("--model linear is for configuration-level tables; use polynomial, gp or gbr")
     if args.knobs or args.target or args.reference:
@@ -132,7 +137,7 @@ def _fit_tables(args: argparse.Namespace) -> int:
     if args.specs:
         specs = _read_specs(args.specs)
     table = read_tables(args.table)
-    model = TableLayerwisePredictor(model=args.model, view=args.view, std_folds=max(2, args.std_folds),
+    model = TableLayerwisePredictor(model=args.model, view=args.view, std_folds=std_folds,
                                     random_state=args.seed).fit(table, specs)
     model.save(args.output)
     print(f"fitted layer-wise {args.model} model on {len(args.table)} table(s) -> {args.output}")

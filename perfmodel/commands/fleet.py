@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import argtypes
+
 HELP = "show the boards of a Dask fleet (platforms, resources, jobs done/running/queued)"
 
 
@@ -20,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("status",), help="status: the boards and their jobs")
     p.add_argument("--scheduler", required=True, metavar="ADDRESS",
                    help="the Dask scheduler (tcp://host:8786, or a scheduler file)")
-    p.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--connect-timeout", type=argtypes.positive_float, default=10.0, metavar="SECONDS",
                    help="how long to wait for the scheduler (default 10)")
     p.add_argument("--json", action="store_true", help="print a JSON document instead of text")
 

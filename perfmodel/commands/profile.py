@@ -28,6 +28,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import argtypes
+
 HELP = "measure networks layer by layer on a platform (cpu, nvml GPU, jetson) into a campaign store"
 PLATFORMS = ("cpu", "nvml", "jetson")
 EXECUTORS = ("tensorflow", "torch")
@@ -73,7 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="number of configurations of a sampling design (default 8); a factorial design "
                         "measures the whole grid of --knobs")
     p.add_argument("--knobs", metavar="K1,K2", help="knobs the design varies (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the design (default 0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the design (default 0)")
     p.add_argument("--input-size", type=int, metavar="PIXELS", help="input height/width (default: the network's)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (5-30 per measurement, 5%% CI)")
     p.add_argument("--max-repeats", type=int, help="cap on timed repeats per measurement")
@@ -89,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="continue an interrupted campaign (what re-running always does: stored jobs are skipped)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a store locked by another process (default: fail at once)")
-    p.add_argument("--shuffle", type=int, metavar="SEED",
+    p.add_argument("--shuffle", type=argtypes.seed, metavar="SEED",
                    help="measure the (network, configuration) jobs in an order shuffled with this seed, not network "
                         "by network: on a machine whose speed drifts, every network then sees the drift alike")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -101,7 +103,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     fleet.add_argument("--resource", metavar="NAME",
                        help="worker resource that marks the boards of the platform (default: the platform's name; "
                             "a worker started with --resources \"jetson-tx2=1\" is found with --resource jetson-tx2)")
-    fleet.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+    fleet.add_argument("--connect-timeout", type=argtypes.positive_float, default=10.0, metavar="SECONDS",
                        help="how long to wait for the scheduler (default 10)")
 
 
@@ -180,6 +182,11 @@ def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
 
     bases = [_parse_config(platform, space, c) for c in (args.config or [""])]
     if not args.design:
+        given = [flag for flag, value in (("--samples", args.samples), ("--knobs", args.knobs)) if value is not None]
+        if given:  # measuring the one default configuration instead of the design asked for
+            raise ConfigError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} the design of a campaign; "
+                              "give --design (random, lhs, sobol, interval or factorial) as well, or leave "
+                              f"{' and '.join(given)} out to measure the --config configurations")
         return bases
     if len(bases) > 1:
         raise ConfigError("give at most one --config with --design (it is the base the design varies)")

@@ -41,9 +41,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import warnings
 
 import pandas as pd
 
+from . import argtypes
 from ..errors import DataError, ReportError
 from ..tables import parse_names, read_table
 
@@ -69,12 +71,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="columns to compare across (e.g. network,size); 'auto' (default) takes network, size, "
                         "workload, platform... when present; 'none' for no grouping")
     p.add_argument("--degree", default="cv", help="polynomial degree, or 'cv' to choose it (default)")
-    p.add_argument("--max-degree", type=int, default=3, help="highest degree tried with --degree cv (default 3)")
+    p.add_argument("--max-degree", type=argtypes.positive_int, default=3, help="highest degree tried with --degree cv (default 3)")
     p.add_argument("--units", choices=("natural", "standardized"), default="natural",
                    help="units of the equations (default natural)")
     p.add_argument("--maximize", default="", metavar="COLS", help="objectives to maximise instead of minimise")
     p.add_argument("--title", help="report title")
-    p.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds (default 0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the cross-validation folds (default 0)")
 
 
 def _degree(text: str):
@@ -113,14 +115,19 @@ def _label(where: str, df) -> str:
     return where
 
 
-def default_knobs(table: pd.DataFrame) -> list[str]:
+def default_knobs(table: pd.DataFrame, objectives: list[str] = ()) -> list[str]:
     """The knob columns of ``table`` (keys of its config column) that take two or more values in its
-    whole-network rows."""
+    whole-network rows; without a config column, every other column that varies, less the ``objectives``
+    (with a warning: such a guess may take an output for a knob)."""
     from ..analysis import whole_rows
-    from ..features import knob_columns
+    from ..features import config_keys, knob_columns
 
     whole = whole_rows(table)
-    return [k for k in knob_columns(whole) if k in whole.columns and whole[k].nunique() > 1]
+    knobs = [k for k in knob_columns(whole) if k in whole.columns and whole[k].nunique() > 1 and k not in objectives]
+    if knobs and not config_keys(whole):
+        warnings.warn(f"the table has no config column: its knobs are taken to be every other column that varies "
+                      f"({', '.join(knobs)}); name them with --knobs", stacklevel=2)
+    return knobs
 
 
 def default_objectives(table: pd.DataFrame) -> list[str]:
@@ -150,12 +157,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         table = _from_store(args.store)
         source = _label(f"store:{args.store}", table)
-    knobs = parse_names(args.knobs, "knob") if args.knobs else default_knobs(table)
-    if not knobs:
-        raise ReportError("no knob varies across the data's whole-network rows; name the knobs with --knobs")
     objectives = parse_names(args.objectives, "objective") if args.objectives else default_objectives(table)
     if not objectives:
         raise ReportError("the data have none of runtime_s, energy_j, power_w; name the objectives with --objectives")
+    knobs = parse_names(args.knobs, "knob") if args.knobs else default_knobs(table, objectives)
+    if not knobs:
+        raise ReportError("no knob varies across the data's whole-network rows; name the knobs with --knobs")
     maximize_names = parse_names(args.maximize, "objective") if args.maximize else []
     unknown = [m for m in maximize_names if m not in objectives]
     if unknown:

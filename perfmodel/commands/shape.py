@@ -19,6 +19,7 @@ import sys
 
 from profiling.atomic import write_csv
 
+from . import argtypes
 from ..errors import ConfigError
 
 HELP = "Shape_DNN: tune depth and width of a wide ResNet under size/latency/energy/accuracy limits"
@@ -31,9 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--depth", help="MIN:MAX:STEP (MAX exclusive), depths of the form 6n+4")
     g.add_argument("--width", help="MIN:MAX:STEP (MAX exclusive), fractions allowed")
     c = parser.add_argument_group("constraints and goal")
-    c.add_argument("--max-size-kb", type=float, help="largest model size in KB (float32 parameters)")
-    c.add_argument("--max-latency-ms", type=float, help="slowest inference latency per batch in ms")
-    c.add_argument("--max-energy-j", type=float, help="most energy per batch in J (needs --model)")
+    c.add_argument("--max-size-kb", type=argtypes.positive_float, help="largest model size in KB (float32 parameters)")
+    c.add_argument("--max-latency-ms", type=argtypes.positive_float, help="slowest inference latency per batch in ms")
+    c.add_argument("--max-energy-j", type=argtypes.positive_float, help="most energy per batch in J (needs --model)")
     c.add_argument("--min-accuracy", type=float, help="lowest test accuracy, a fraction (e.g. 0.95)")
     c.add_argument("--goal", default="accuracy", choices=("accuracy", "latency", "energy", "size", "none"),
                    help="what to optimise (default: accuracy); 'none' lists every shape meeting the limits")
@@ -44,16 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--sampling", default="interval", choices=("interval", "random", "wider"),
                    help="which shapes to train: evenly spaced over width then depth (interval, default), at "
                         "random, or the shallowest of every width first (wider)")
-    m.add_argument("--ridge", type=float, default=1.0,
+    m.add_argument("--ridge", type=argtypes.nonnegative_float, default=1.0,
                    help="ridge penalty of the accuracy model on standardised features (default 1; 0 is the "
                         "seed's plain least squares, unstable with under ten trained shapes: docs/design.md)")
     t = parser.add_argument_group("training and costs")
-    t.add_argument("--epochs", type=int, default=6, help="training epochs per shape (default 6)")
+    t.add_argument("--epochs", type=argtypes.positive_int, default=6, help="training epochs per shape (default 6)")
     t.add_argument("--image-size", type=int, default=8, help="digits image size, multiple of 8 (default 8)")
-    t.add_argument("--batch-size", type=int, default=1, help="batch size of latency/energy (default 1)")
+    t.add_argument("--batch-size", type=argtypes.positive_int, default=1, help="batch size of latency/energy (default 1)")
     t.add_argument("--model", metavar="JSON", help="layer-wise predictor model file for latency/energy")
     t.add_argument("--config", default="", help="hardware configuration for --model, e.g. threads=2")
-    t.add_argument("--seed", type=int, default=0, help="seed of the training and of random sampling (default 0)")
+    t.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the training and of random sampling (default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write the full result (every shape) as JSON")
     parser.add_argument("--csv", metavar="CSV", help="write the per-shape table as CSV")
 

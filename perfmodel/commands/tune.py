@@ -18,6 +18,7 @@ import sys
 
 from profiling.atomic import write_csv
 
+from . import argtypes
 from ..errors import ConfigError
 
 HELP = "PowerML: hyper-parameter search with training/inference energy in the objective"
@@ -28,31 +29,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dense feed-forward rectangle or CNN (default: dffr)")
     parser.add_argument("--alpha", type=float, default=0.0, help="weight of training cost^2 (default 0)")
     parser.add_argument("--beta", type=float, default=0.0, help="weight of inference cost^2 (default 0)")
-    parser.add_argument("--iters", type=int, default=10, help="iterations (default 10, as in the seed)")
-    parser.add_argument("--n-init", type=int, default=5, help="random start-up iterations (default 5)")
+    parser.add_argument("--iters", type=argtypes.positive_int, default=10, help="iterations (default 10, as in the seed)")
+    parser.add_argument("--n-init", type=argtypes.positive_int, default=5, help="random start-up iterations (default 5)")
     parser.add_argument("--strategy", default="tpe", choices=("tpe", "random", "bo"),
                         help="optimiser strategy (default: tpe, as in the seed)")
     parser.add_argument("--cost-source", default="auto", choices=("auto", "measured", "predicted", "proxy"),
                         help="where the hardware cost comes from (default: auto, see above)")
     parser.add_argument("--model", metavar="JSON", help="layer-wise predictor model file (predicted energy)")
     parser.add_argument("--config", default="", help="hardware configuration for --model, e.g. threads=2")
-    parser.add_argument("--epochs", type=int, default=10, help="training epochs of each network (default 10)")
+    parser.add_argument("--epochs", type=argtypes.positive_int, default=10, help="training epochs of each network (default 10)")
     parser.add_argument("--classes", type=int, default=2, help="digit classes 0..N-1 (default 2)")
     parser.add_argument("--n-train", type=int, default=100, help="training images (default 100)")
     parser.add_argument("--n-test", type=int, default=100, help="test images, scored for accuracy (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the optimiser "
+    parser.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the split, the weights and the optimiser "
                                                             "(default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write every iteration as JSON")
     parser.add_argument("--csv", metavar="CSV", help="write every iteration as CSV")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tune import check_weights, load_data, select_energy_source, tune
+    from ..tune import PredictedEnergy, check_weights, load_data, select_energy_source, tune
     from .shape import _config
 
     gamma = check_weights(args.alpha, args.beta)  # before anything slow
     data = load_data(args.n_train, args.n_test, args.classes, args.seed)
     energy = select_energy_source(args.cost_source, args.model, _config(args.config))
+    if args.config and not isinstance(energy, PredictedEnergy):
+        raise ConfigError(f"--config applies to --model predictions; the cost source here is {energy.source}, "
+                          "which uses this machine as it is")
     print(f"cost source: {energy.source} [{energy.unit}]; gamma = {gamma:g}", file=sys.stderr)
     res = tune(args.kind, args.alpha, args.beta, args.iters, energy=energy, epochs=args.epochs,
                strategy=args.strategy, n_init=args.n_init, seed=args.seed, data=data,

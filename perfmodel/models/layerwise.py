@@ -249,7 +249,7 @@ class LayerwisePredictor(BaseEstimator):
             raise ModelError(f"unknown layer model {self.model!r}; choose polynomial, gp or gbr")
         folds = self.std_folds
         if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 0:
-            raise ModelError(f"std_folds must be a whole number of folds >= 0, got {folds!r}")
+            raise ModelError(f"std_folds must be a whole number of folds >= 0, got {folds!r}", param="std_folds")
         table = self._check_table(table)
         self.reference_s_ = None
         table = self._normalise_speed(table)

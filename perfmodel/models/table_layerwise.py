@@ -147,7 +147,7 @@ class TableLayerwisePredictor(BaseEstimator):
             raise ModelError(f"unknown layer model {self.model!r}; choose polynomial, gp or gbr")
         folds = self.std_folds
         if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
-            raise ModelError(f"std_folds must be a whole number of folds >= 2, got {folds!r}")
+            raise ModelError(f"std_folds must be a whole number of folds >= 2, got {folds!r}", param="std_folds")
         if not isinstance(table, pd.DataFrame):
             raise DataError("TableLayerwisePredictor.fit takes the measurement table as a DataFrame")
         check_layer_table(table)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from .generator import BuiltNetwork
 
 __all__ = ["CostPredictor", "MeasuredCosts", "LayerwiseCosts"]
@@ -45,6 +45,8 @@ class MeasuredCosts:
     """
 
     def __init__(self, batch_size: int = 1, sensor: Any = None, policy: Any = None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ConfigError(f"the batch size of a measured latency must be a whole number >= 1, got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.sensor = sensor
         self.policy = policy

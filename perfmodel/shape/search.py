@@ -164,6 +164,9 @@ def shape_search(space: ShapeSpace, trainer: Callable[[Shape], dict], costs: Any
     """
     if goal is not None and goal not in GOALS:
         raise ConfigError(f"unknown goal {goal!r}; choose one of {', '.join(GOALS)}")
+    if not (isinstance(ridge_alpha, (int, float)) and math.isfinite(ridge_alpha) and ridge_alpha >= 0):
+        # checked before any shape is trained, not by the accuracy model's fit after them
+        raise ConfigError(f"ridge_alpha must be a finite number >= 0, got {ridge_alpha!r}", param="ridge_alpha")
     need_latency = constraints.max_latency_s is not None or goal == "latency"
     need_energy = constraints.max_energy_j is not None or goal == "energy"
     if (need_latency or need_energy) and costs is None:

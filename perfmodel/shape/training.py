@@ -17,13 +17,17 @@ from .space import Shape
 __all__ = ["load_digits_split", "DigitsTrainer"]
 
 
+def _check_image_size(image_size: int) -> None:
+    if image_size < 8 or image_size % 8:
+        raise ConfigError(f"image size must be a multiple of 8 (digits are 8x8), got {image_size}")
+
+
 def load_digits_split(image_size: int = 8, test_size: float = 0.25, seed: int = 0):
     """``(X_train, y_train, X_test, y_test)``: digits as NHWC float32 in [0, 1], stratified split."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if image_size < 8 or image_size % 8:
-        raise ConfigError(f"image size must be a multiple of 8 (digits are 8x8), got {image_size}")
+    _check_image_size(image_size)
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).reshape(-1, 8, 8, 1).astype(np.float32)
     r = image_size // 8
@@ -52,6 +56,7 @@ class DigitsTrainer:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch size must be >= 1")
+        _check_image_size(self.image_size)  # before the search starts, not at its first training
         self._data = None
 
     @property

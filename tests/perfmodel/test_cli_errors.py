@@ -30,3 +30,16 @@ def test_the_cli_adds_the_option_of_the_parameter(capsys):
 ])
 def test_option_of(exc, suffix):
     assert cli._option_of(cli.build_parser(), "tune", exc) == suffix
+
+
+def test_each_distinct_warning_is_shown_once():
+    # `predict --network N --config A --config B` said "layer type(s) dense unseen in training" once per
+    # configuration: Python's once-per-place rule is reset whenever a library enters warnings.catch_warnings
+    fmt = cli.format_each_once()
+    own = cli.__file__
+    assert fmt("dense unseen", UserWarning, own, 10) == "perfmodel: warning: dense unseen\n"
+    assert fmt("dense unseen", UserWarning, own, 99) == ""
+    assert fmt("batch=4 outside", UserWarning, own, 10) == "perfmodel: warning: batch=4 outside\n"
+    assert fmt("dense unseen", RuntimeWarning, "/elsewhere/m.py", 3).startswith(
+        "/elsewhere/m.py:3: RuntimeWarning: dense unseen")
+    assert cli.format_each_once()("dense unseen", UserWarning, own, 10) != ""  # one memory per command run

@@ -25,6 +25,17 @@ def test_profile_then_export_real_measurements(tmp_path, capsys):
     assert set(iso["layer"]) == {"fc1", "fc2"}  # dropout does no work at inference
     assert (iso["overhead_s"] > 0).all()
     assert df["source"].eq("measured:cpu").all()
+    # a .gz name gets gzip (it was plain text under that name, which no reader could open), read back alike
+    assert main(["export", "--store", str(store), "-o", str(tmp_path / "x.csv.gz")]) == 0
+    assert (tmp_path / "x.csv.gz").read_bytes()[:2] == b"\x1f\x8b"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "x.csv.gz"), df)
+    # filters that match no row are an error, not a table that looks like an empty store; nothing written
+    capsys.readouterr()
+    assert main(["export", "--store", str(store), "--level", "network", "--view", "isolated",
+                 "-o", str(tmp_path / "none.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("perfmodel: error: no row of the store has level network, view isolated: it holds ")
+    assert "1 network/whole" in err and len(err.splitlines()) == 1 and not (tmp_path / "none.csv").exists()
     # Running again resumes: nothing is measured twice.
     assert main(["profile", "--network", "tiny_dense", "--level", "layer", "--config", "threads=1,batch=2",
                  "--store", str(store), "--quick", "--no-progress"]) == 0

@@ -43,3 +43,19 @@ def test_factorial_cut_short_is_refused():
 def test_sampling_designs_default_to_eight(design):
     assert len(_configs(args(design=design, knobs="threads,batch,xla"), None, space())) == 8
     assert len(_configs(args(design=design, knobs="threads,batch,xla", samples=5), None, space())) == 5
+
+
+@pytest.mark.parametrize(("kw", "named"), [
+    (dict(samples=20), "--samples sets"),
+    (dict(knobs="threads"), "--knobs sets"),
+    (dict(samples=0, knobs="batch"), "--samples and --knobs set"),
+])
+def test_design_options_without_a_design_are_refused(kw, named):
+    # they measured the one --config configuration (the default), not the 20 configurations asked for
+    with pytest.raises(ConfigError, match=f"^{named} the design of a campaign; give --design"):
+        _configs(args(**kw), None, space())
+
+
+def test_without_design_options_the_config_configurations_are_measured():
+    assert _configs(args(config=["threads=2,batch=4", "threads=1,batch=4"]), None, space()) == [
+        {"threads": 2, "batch": 4}, {"threads": 1, "batch": 4}]

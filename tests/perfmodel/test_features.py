@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from perfmodel.errors import DataError
-from perfmodel.features import (GROUP_FEATURES, SPECIAL_FEATURES, KnobEncoder, collapse_units, fuse_layers, group_of,
+from perfmodel.features import (GROUP_FEATURES, SPECIAL_FEATURES, KnobEncoder, collapse_units, config_keys, fuse_layers,
+                                group_of,
                                 knob_columns, layer_features, separable_halves, split_separable)
 from profiling.simulated import synthetic_table
 
@@ -155,3 +156,11 @@ def test_collapsed_unit_applies_the_activation_of_its_members():
                                                      activation="relu6", flops=10.0)])
     unit = collapse_units(rows).iloc[0]
     assert unit["layer_type"] == "conv2d" and unit["activation"] == "relu6"
+
+
+def test_config_keys_are_empty_without_a_usable_config_column():
+    df = pd.DataFrame({"config": ["threads=1,xla=false", "threads=2,gone=1"], "threads": [1, 2], "xla": [0, 1]})
+    assert config_keys(df) == ["threads", "xla"]          # a key that is no column is not a knob
+    assert config_keys(df.drop(columns="config")) == []
+    assert config_keys(df.assign(config="default")) == []  # no k=v item
+    assert knob_columns(df.assign(config="default").drop(columns="threads")) == ["xla"]

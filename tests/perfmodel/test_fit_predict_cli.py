@@ -65,6 +65,9 @@ def _err(capsys) -> str:
     (["--knobs", KNOBS, "--target", "model_name"], "not numeric"),
     (["--knobs", "core_freq", "--target", "core0_status"], "constant"),
     (["--knobs", KNOBS], "needs --knobs and --target"),
+    # a configuration-level model has no unit models to leave networks out of: the option was ignored
+    (["--knobs", KNOBS, "--target", "inference_time", "--std-folds", "7"],
+     "--std-folds is for a layer-wise model (--store, or --layerwise --table)"),
 ])
 def test_fit_bad_input_exits_2_with_one_line_and_writes_nothing(tables, args, message, capsys):
     d, _ = tables
@@ -267,6 +270,10 @@ def test_layerwise_table_bad_input_exits_2_and_writes_nothing(h200_tables, tmp_p
     out = tmp_path / "m.json"
     assert main(["fit", "--layerwise", "--table", str(bad), "-o", str(out)]) == 2
     assert "has no column 'layer_type'" in _err(capsys) and not out.exists()
+    # fewer than two folds were silently raised to two
+    assert main(["fit", "--layerwise", "--table", str(d / "graph.csv.gz"), "--std-folds", "1", "-o", str(out)]) == 2
+    assert _err(capsys).endswith("std_folds must be a whole number of folds >= 2, got 1 (--std-folds)")
+    assert not out.exists()
     notspec = tmp_path / "net.json"
     notspec.write_text(json.dumps({"format": "perfmodel-model"}))
     model = d / "lw.json"

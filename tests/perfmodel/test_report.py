@@ -274,3 +274,20 @@ def test_cli_report_reads_a_study_file_as_it_reads_the_csv(tmp_path, capsys):
     assert main(["report", *base, "--objectives", "time,power", "--study", str(tmp_path / "store.sqlite"),
                  "-o", str(tmp_path / "bad")]) == 2
     assert "is not a perfmodel study file" in capsys.readouterr().err
+
+
+def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_path):
+    # a table of another tool (the FlexiBO grids): no config column, so every other column that varies is taken
+    # for a knob; the objectives named were among them, and each equation was "not computed" ("is both a knob
+    # and the objective")
+    grid = pd.DataFrame([{"a": a, "b": b, "time": 1.0 + (a - 3) ** 2 + b, "power": 2.0 + a + 0.5 * b}
+                         for a in range(6) for b in range(4)])
+    grid.to_csv(tmp_path / "grid.csv", index=False)
+    with pytest.warns(UserWarning) as said:
+        assert main(["report", "--table", str(tmp_path / "grid.csv"), "--objectives", "time,power", "--degree", "2",
+                     "-o", str(tmp_path / "rep")]) == 0
+    assert ("the table has no config column: its knobs are taken to be every other column that varies (a, b); "
+            "name them with --knobs") in [str(w.message) for w in said]
+    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+    assert d["knobs"] == ["a", "b"]
+    assert "error" not in d["objectives"]["time"] and "error" not in d["objectives"]["power"]

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from perfmodel.cli import main
-from perfmodel.errors import OptimisationError
+from perfmodel.errors import ConfigError, OptimisationError
 from perfmodel.shape import Constraints, ShapeSpace, count_params, shape_search
 
 SPACE = ShapeSpace.parse("10:41:6", "1/2:3:1/2")  # 6 depths x 5 widths = 30 shapes
@@ -117,3 +117,19 @@ def test_chosen_shape_is_measured_when_costs_are_predictions():
     assert meter.seen == [res.chosen]
     t = res.table
     assert t["measured_runtime_s"].notna().sum() == 1 and res.chosen_row()["measured_runtime_s"] == 0.5
+
+
+@pytest.mark.parametrize("alpha", [-1.0, float("nan"), float("inf")])
+def test_a_ridge_penalty_that_cannot_fit_is_refused_before_any_training(alpha):
+    tr = FakeTrainer()
+    with pytest.raises(ConfigError, match="ridge_alpha must be a finite number >= 0"):
+        shape_search(SPACE, tr, goal="accuracy", ridge_alpha=alpha)
+    assert tr.calls == []  # the accuracy model used to refuse it only after its shapes were trained
+
+
+@pytest.mark.parametrize("batch", [0, -3, 1.5, True])
+def test_measured_costs_refuse_a_batch_without_images(batch):
+    from perfmodel.shape import MeasuredCosts
+
+    with pytest.raises(ConfigError, match="batch size of a measured latency"):
+        MeasuredCosts(batch_size=batch)

@@ -224,3 +224,12 @@ def test_sensor_energy_is_the_energy_of_one_training_and_one_inference_pass():
         else:  # a read that fails is no reading: never filled in
             with pytest.raises(OptimisationError, match="no energy reading"):
                 SensorEnergy(sensor).costs(net, fit)
+
+
+def test_cli_refuses_a_config_no_model_reads(capsys):
+    # --config sets the configuration a layer-wise model predicts for; the proxy (or a sensor) measures this
+    # machine as it is, so the setting would be silently ignored
+    assert main(["tune", "--config", "threads=2", "--iters", "1", "--cost-source", "proxy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--config applies to --model predictions; the cost source here is proxy:cachegrind" in err

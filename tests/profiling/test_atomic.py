@@ -74,6 +74,24 @@ def test_csv_of_a_frame(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_csv_named_gz_is_compressed(tmp_path):
+    # `perfmodel export -o x.csv.gz` wrote plain text under a gzip name, which every reader then failed to open
+    import gzip
+
+    import pandas as pd
+
+    from profiling.atomic import write_csv
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y,z"]})
+    write_csv(tmp_path / "t.csv.gz", frame)
+    data = (tmp_path / "t.csv.gz").read_bytes()
+    assert data[:2] == b"\x1f\x8b" and gzip.decompress(data) == b'a,b\n1,x\n2,"y,z"\n'
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "t.csv.gz"), frame)
+    write_csv(tmp_path / "again.csv.GZ", frame)  # the same bytes for the same table
+    assert (tmp_path / "again.csv.GZ").read_bytes() == data
+    assert _leftovers(tmp_path) == []
+
+
 def test_check_writable_says_before_a_long_job_what_the_write_would_say(tmp_path):
     check_writable(tmp_path / "new.csv", error=StoreError)           # a new file in an existing folder
     assert list(tmp_path.iterdir()) == []                            # nothing created

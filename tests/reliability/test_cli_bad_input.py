@@ -234,7 +234,60 @@ def _cases():
             "platform", "restore", "--restore-file", f[key]])
     add("platform-info-bad-root", "platform", lambda f: ["platform", "info", "--platform", "jetson",
                                                           "--sysfs-root", f["dir"]])
+    # every numeric option of every command, from the parser: none takes a negative number or NaN (a negative
+    # seed was a NumPy traceback after the work; --connect-timeout nan a KeyError in Dask; --max-degree -1 a
+    # report whose every equation was "not computed")
+    for words, option in numeric_options():
+        for val in ("-1", "nan"):
+            add(f"numeric-{'-'.join(words)}{option}={val}", words[0], lambda f, words=words, option=option, val=val:
+                [*NUMERIC_BASE[words](f), option, val])
     return c
+
+
+#: a run that would be valid but for the numeric option appended to it, per (sub)command
+NUMERIC_BASE = {
+    ("profile",): lambda f: ["profile", "--network", "tiny_dense", "--level", "network", "--store", f["new"]],
+    ("fit",): lambda f: ["fit", "--table", f["good"], "--knobs", "threads,batch", "--target", "runtime_s",
+                         "-o", f["prev_json"]],
+    ("explore",): lambda f: ["explore", "--table", f["good"], "--knobs", "threads,batch", "--objectives",
+                             "runtime_s", "--budget", "4", "--quiet", "-o", f["prev_csv"]],
+    ("report",): lambda f: ["report", "--table", f["good"], "--knobs", "threads,batch", "--objectives", "runtime_s",
+                            "-o", f["rep"]],
+    ("shape",): lambda f: ["shape", "--depth", "10:11:6", "--width", "1/4:1/2:1/4", "--epochs", "1",
+                           "-o", f["prev_json"]],
+    ("tune",): lambda f: ["tune", "--iters", "1", "--n-init", "1", "--epochs", "1", "-o", f["prev_json"]],
+    ("platform", "info"): lambda f: ["platform", "info", "--platform", "nvml"],
+    ("platform", "restore"): lambda f: ["platform", "restore", "--platform", "nvml", "--restore-file", f["missing"]],
+    ("fleet",): lambda f: ["fleet", "status", "--scheduler", "tcp://127.0.0.1:9"],
+}
+
+
+def numeric_options() -> list[tuple[tuple[str, ...], str]]:
+    """(command words, option) of every option that takes a number, found in the CLI's parser."""
+    import argparse
+
+    from perfmodel.cli import build_parser
+    from perfmodel.commands import argtypes
+
+    numeric = {int, float, argtypes.seed, argtypes.positive_int, argtypes.positive_float, argtypes.nonnegative_float}
+    found = []
+
+    def walk(parser, words):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, (*words, name))
+            elif action.option_strings and action.type in numeric:
+                found.append((words, max(action.option_strings, key=len)))
+
+    walk(build_parser(), ())
+    return found
+
+
+def test_every_numeric_option_is_tried():
+    commands = {words for words, _ in numeric_options()}
+    assert commands <= set(NUMERIC_BASE), f"no base run for {sorted(commands - set(NUMERIC_BASE))}"
+    assert len(numeric_options()) >= 40  # explore, profile, shape and tune have most
 
 
 def _snapshot(root) -> dict[str, tuple[str, int]]:
