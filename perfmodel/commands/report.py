@@ -19,8 +19,9 @@ and writes, in the output folder:
                   in the knob names (natural units by default) and fit metrics
 
 A section that the data cannot feed (no per-layer rows, a model whose knobs the table lacks) says what it
-could not compute; the rest is written. Knobs default to the keys of the table's config column that vary;
-objectives to runtime_s, energy_j, power_w where measured.
+could not compute; the rest is written. Knobs default to the keys of the table's config column that vary
+(a table without one, as other tools write: every other column that varies, less the objectives, with a
+warning naming them; --knobs says which); objectives to runtime_s, energy_j, power_w where measured.
 
 Examples:
   perfmodel report --table out/measurements.csv --model out/layerwise-model.json -o out/report
@@ -59,7 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--store", metavar="PATH_OR_URL",
                      help="campaign store written by 'perfmodel profile' (SQLite file or postgresql:// URL)")
     p.add_argument("--knobs", help="comma-separated knob columns (default: the keys of the config column that vary "
-                                   "across the whole-network rows)")
+                                   "across the whole-network rows; without a config column, every other column that varies, less the "
+                                   "objectives)")
     p.add_argument("--objectives", help="comma-separated objective columns, minimised (default: runtime_s, energy_j, "
                                         "power_w, those with values)")
     p.add_argument("--model", metavar="JSON", help="layer-wise model written by 'perfmodel fit' (adds the "
