@@ -120,13 +120,17 @@ def _label(where: str, df) -> str:
 def default_knobs(table: pd.DataFrame, objectives: list[str] = ()) -> list[str]:
     """The knob columns of ``table`` (keys of its config column) that take two or more values in its
     whole-network rows; without a config column, every other column that varies, less the ``objectives``
-    (with a warning: such a guess may take an output for a knob)."""
+    (with a warning: such a guess may take an output for a knob). When no key of the config column varies
+    (one configuration profiled), all its keys: the profile section needs none to vary, and the decision
+    section says that it cannot fit an equation of knobs that do not move."""
     from ..analysis import whole_rows
     from ..features import config_keys, knob_columns
 
     whole = whole_rows(table)
     knobs = [k for k in knob_columns(whole) if k in whole.columns and whole[k].nunique() > 1 and k not in objectives]
-    if knobs and not config_keys(whole):
+    if not knobs:
+        return [k for k in config_keys(whole) if k not in objectives]
+    if not config_keys(whole):
         warnings.warn(f"the table has no config column: its knobs are taken to be every other column that varies "
                       f"({', '.join(knobs)}); name them with --knobs", stacklevel=2)
     return knobs

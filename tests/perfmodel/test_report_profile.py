@@ -145,6 +145,21 @@ def test_table_without_layer_rows_says_what_the_profile_could_not_compute(tmp_pa
     assert any("no per-layer rows" in p for p in d["problems"])
 
 
+def test_one_configuration_profiled_gets_its_profile_without_knobs_named(tmp_path, capsys):
+    # `profile --config threads=2,batch=1` then `report --store`: no knob varies; the report refused ("no knob
+    # varies ... name the knobs with --knobs") though its profile section needs none to vary
+    df = profile_table()
+    csv = tmp_path / "one.csv"
+    df[df.config == "threads=2,batch=4"].to_csv(csv, index=False)
+    rc = main(["report", "--table", str(csv), "-o", str(tmp_path / "r")])
+    assert rc == 0, capsys.readouterr().err
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "### Layer by layer" in md and "(no knob takes two values in the whole-network rows)" in md
+    d = json.loads((tmp_path / "r" / "equations.json").read_text())
+    assert d["knobs"] == ["threads", "batch"]
+    assert "error" in d["objectives"]["runtime_s"]  # one configuration per network: no equation, said so
+
+
 @pytest.mark.parametrize("content", [b"\x1f\x8b\x08\x00garbage", b"", "ä".encode("latin-1") + b",a\n1,2\n"])
 def test_unreadable_table_is_one_line_and_exit_2(tmp_path, capsys, content):
     bad = tmp_path / "bad.csv.gz"
