@@ -464,7 +464,9 @@ def live_outputs(platform: str | Platform = "cpu") -> tuple[tuple[str, ...], str
 def outputs_measured(power_note: str) -> tuple[str, ...]:
     """What :func:`measure_network` returns where the platform's power sensor is as ``power_note`` says
     (``""``: readable; ``"absent: why"``: not)."""
-    return ("runtime_s", "other_load") if power_note else ("runtime_s", "power_w", "energy_j", "other_load")
+    times = ("runtime_s", "runtime_per_sample_s")
+    return (*times, "other_load") if power_note else (*times, "power_w", "energy_j", "energy_per_sample_j",
+                                                      "other_load")
 
 
 def platform_source(platform: str | Platform = "cpu") -> str:
@@ -505,8 +507,10 @@ def measure_network(network: str, config: Mapping[str, Any], *, platform: str | 
     """Measure one network under one configuration (whole network) and return its objectives.
 
     Goes through the campaign's pipeline (validation, the platform's ``applied``, the executor, the
-    power window), without a store. Returns a dict with ``runtime_s`` and, when a power sensor exists,
-    ``power_w`` and ``energy_j`` (absent otherwise: never invented), plus ``other_load``. Raises
+    power window), without a store. Returns a dict with ``runtime_s`` (one call of the whole batch) and
+    ``runtime_per_sample_s`` (divided by the configuration's ``batch``, 1 without one) and, when a power
+    sensor exists, ``power_w``, ``energy_j`` and ``energy_per_sample_j`` (absent otherwise: never invented),
+    plus ``other_load``. Raises
     :class:`ConfigError`/:class:`PlatformError` for a bad configuration and :class:`MeasurementError` with
     the executor's reason when the measurement fails.
     """
@@ -523,7 +527,10 @@ def measure_network(network: str, config: Mapping[str, Any], *, platform: str | 
     if result.status != "ok" or not result.rows or result.rows[0].runtime_s is None:
         raise MeasurementError(f"measuring {network} [{format_config(stored)}] failed: {result.reason}")
     row = result.rows[0]
-    out = {"runtime_s": row.runtime_s, "other_load": row.other_load}
+    batch = int(stored.get("batch", 1) or 1)
+    # per sample: what a search over the batch size weighs (the time of one call alone favours batch 1)
+    out = {"runtime_s": row.runtime_s, "runtime_per_sample_s": row.runtime_s / batch, "other_load": row.other_load}
     if row.power_w is not None:
         out["power_w"], out["energy_j"] = row.power_w, row.energy_j
+        out["energy_per_sample_j"] = row.energy_j / batch
     return out

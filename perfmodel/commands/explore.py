@@ -67,7 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="K=V,...", default="",
                    help="with --platform: values of the knobs that are not varied (others take defaults)")
     p.add_argument("--objectives", metavar="O1,O2,...", required=True,
-                   help="outputs to optimise (minimised unless named in --maximize)")
+                   help="outputs to optimise (minimised unless named in --maximize): columns of --table; live, "
+                        "runtime_s, runtime_per_sample_s and, where a power sensor reads, power_w, energy_j, "
+                        "energy_per_sample_j")
     p.add_argument("--maximize", metavar="NAMES", default="", help="objectives to maximise instead")
     p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")

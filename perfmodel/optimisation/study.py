@@ -222,8 +222,9 @@ class Study:
     def _check_resume(self, stored: dict, path: str) -> None:
         for key in _RESUME_KEYS:
             if stored.get(key, _RESUME_DEFAULTS.get(key)) != self.settings[key]:
-                raise OptimisationError(f"cannot resume {path!r}: its {key} differs from this run's "
-                                        f"({_short(stored.get(key))} vs {_short(self.settings[key])})")
+                what = (_space_difference(stored.get(key), self.settings[key]) if key == "space" else
+                        f"{_short(stored.get(key))} vs {_short(self.settings[key])}")
+                raise OptimisationError(f"cannot resume {path!r}: its {key} differs from this run's ({what})")
         if "guidance" in stored and _guidance_key(stored["guidance"]) != _guidance_key(self.settings["guidance"]):
             raise OptimisationError(f"cannot resume {path!r}: it was guided by {_describe(stored['guidance'])}, "
                                     f"this run by {_describe(self.settings['guidance'])} (give the same priors "
@@ -473,6 +474,21 @@ def load_study(path: str) -> Study:
     return study
 
 
+def _space_difference(stored: Any, now: dict) -> str:
+    """What differs between two spaces written by ``ConfigSpace.to_dict``, in knob terms (their JSON, cut to a
+    few dozen characters, says nothing)."""
+    try:
+        a, b = ConfigSpace.from_dict(stored), ConfigSpace.from_dict(now)
+    except Exception:  # noqa: BLE001 - a space this version cannot read: show what there is
+        return f"{_short(stored)} vs {_short(now)}"
+    if a.names != b.names:
+        return f"knobs {', '.join(a.names)} vs {', '.join(b.names)}"
+    for name in a.names:
+        if a[name] != b[name]:
+            return f"{a[name].describe()} vs {b[name].describe()}"
+    return "the constraints between its knobs"
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -552,6 +568,10 @@ def optimize(evaluator: Any, objectives: Sequence[str], *, space: ConfigSpace | 
     study = Study(space, objectives, maximize=maximize, constraints=constraints, strategy=strategy,
                   n_init=n_init, seed=seed, storage=storage, resume=resume,
                   acquisition=acquisition, prior_mean=prior_mean, source=source, **study_options)
+    if resume and study.n_told >= (budget if extend_to is None else extend_to):
+        warnings.warn(f"the study already holds {study.n_told} evaluations, at least the budget "
+                      f"({budget if extend_to is None else extend_to}): nothing is evaluated; give a larger budget "
+                      "to go on", stacklevel=2)
     bar = None
     if progress:
         from tqdm import tqdm

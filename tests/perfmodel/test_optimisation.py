@@ -291,10 +291,24 @@ def test_resume_with_different_settings_is_refused_and_file_unchanged(tmp_path):
         optimize(Toy(), ["power"], budget=5, strategy="random", storage=path, resume=True)
     with pytest.raises(OptimisationError, match="strategy differs"):
         optimize(Toy(), ["time"], budget=5, strategy="bo", storage=path, resume=True)
+    # a space that differs is said in knob terms (it was its JSON cut to 40 characters on either side)
+    other = ConfigSpace((Integer("a", 0, 7), Ordinal("b", (1, 2, 3, 4, 5))))
+    with pytest.raises(OptimisationError, match=r"its space differs from this run's \(b: ordinal \{1, 2, 3, 4, 5, 6\} "
+                                                r"\(default 1\) vs b: ordinal \{1, 2, 3, 4, 5\} \(default 1\)\)$"):
+        optimize(Toy(other), ["time"], budget=5, strategy="random", storage=path, resume=True)
+    with pytest.raises(OptimisationError, match=r"\(knobs a, b vs a\)$"):
+        optimize(Toy(ConfigSpace((Integer("a", 0, 7),))), ["time"], budget=5, strategy="random", storage=path,
+                 resume=True)
     assert sqlite3.connect(path).execute("SELECT count(*) FROM trials").fetchone() == before
     # a larger budget on resume just continues
     study = optimize(Toy(), ["time"], budget=5, strategy="random", storage=path, resume=True)
     assert len(study.trials) == 5
+    # a budget the study has reached evaluates nothing, and says so (it used to end as if it had run)
+    toy = Toy()
+    with pytest.warns(UserWarning, match=r"already holds 5 evaluations, at least the budget \(4\): nothing is "
+                                         "evaluated; give a larger budget to go on"):
+        study = optimize(toy, ["time"], budget=4, strategy="random", storage=path, resume=True)
+    assert len(study.trials) == 5 and not toy.calls
 
 
 def test_bad_study_arguments():

@@ -370,11 +370,24 @@ def test_live_outputs_name_power_and_energy_only_where_a_sensor_measures_them(tm
     from profiling.platforms.cpu import CpuPlatform
 
     root = build_fake_jetson(tmp_path / "tx2", "tx2", 32)       # a simulated INA3221
-    assert live_outputs(f"jetson:{root}") == (("runtime_s", "power_w", "energy_j", "other_load"), "")
+    assert live_outputs(f"jetson:{root}") == (("runtime_s", "runtime_per_sample_s", "power_w", "energy_j",
+                                                "energy_per_sample_j", "other_load"), "")
     (tmp_path / "powercap").mkdir()                             # a CPU without RAPL domains
     measured, why = live_outputs(CpuPlatform(powercap_root=str(tmp_path / "powercap")))
-    assert measured == ("runtime_s", "other_load")
+    assert measured == ("runtime_s", "runtime_per_sample_s", "other_load")
     assert why.startswith("absent: ") and "RAPL" in why
+
+
+def test_a_live_measurement_gives_time_and_energy_per_sample(tmp_path, torch):
+    # a search over the batch size minimises the time of one sample; the time of one call favours batch 1
+    from profiling.campaign import live_outputs, measure_network
+
+    root = build_fake_jetson(tmp_path / "tx2", "tx2", 32)       # a simulated INA3221: power and energy
+    out = measure_network(SPEC, {"batch": 4, "cores": 1}, platform=f"jetson:{root}", executor="torch",
+                          policy=QUICK, timeout_s=120)
+    assert set(out) == set(live_outputs(f"jetson:{root}")[0])
+    assert out["runtime_s"] > 0 and out["runtime_per_sample_s"] == pytest.approx(out["runtime_s"] / 4)
+    assert out["energy_j"] > 0 and out["energy_per_sample_j"] == pytest.approx(out["energy_j"] / 4)
 
 
 def test_check_live_network_asks_the_platforms_executor(tmp_path, torch):
