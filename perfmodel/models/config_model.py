@@ -6,6 +6,8 @@ regression and gradient boosting; :class:`ConfigModel` does that for any table a
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -93,6 +95,9 @@ class ConfigModel(RegressorMixin, BaseEstimator):
     feature_names_ : list of str
     regressor_ : estimator
     n_train_, n_features_in_ : int
+    knob_ranges_ : dict
+        ``{knob: (lowest, highest)}`` of each numeric knob in the training rows: ``predict`` warns of a
+        configuration outside them (the prediction extrapolates). Empty for model files written before it.
     """
 
     def __init__(self, model: str = "polynomial", knobs: Sequence[str] = (), target: str = "",
@@ -150,6 +155,8 @@ class ConfigModel(RegressorMixin, BaseEstimator):
         self.encoding_ = encoder.to_list()
         self.feature_names_ = encoder.names
         Xe = self._encode(df, source)
+        self.knob_ranges_ = {k.name: (float(np.min(Xe[:, i])), float(np.max(Xe[:, i])))
+                             for i, k in _numeric_columns(encoder)}
         self.regressor_ = make_regressor(self.model, self.log_target_, self.model_params, self.random_state)
         if self.model == "linear" and self.log_target_:
             self.regressor_.fit(Xe, np.log(y_arr))
@@ -199,6 +206,7 @@ class ConfigModel(RegressorMixin, BaseEstimator):
         else:
             df = _as_frame(validate_data(self, X, reset=False, dtype="numeric"))
         Xe = self._encode(df, source)
+        self._warn_outside(Xe)
         if self.model == "gp":
             mean, std = self.regressor_.predict(Xe, return_std=True)
         else:
@@ -207,6 +215,22 @@ class ConfigModel(RegressorMixin, BaseEstimator):
                 mean = np.exp(mean)
             std = np.full(len(mean), np.nan)
         return (mean, std) if return_std else mean
+
+    def _warn_outside(self, Xe: np.ndarray) -> None:
+        """Warn of the numeric knobs some of whose values lie outside the training rows' range (one line, the
+        same for any rows outside: an optimiser predicting candidates step after step says it once)."""
+        ranges = getattr(self, "knob_ranges_", None) or {}
+        outside = []
+        for i, k in _numeric_columns(self.encoder_):
+            if k.name in ranges and len(Xe):
+                lo, hi = ranges[k.name]
+                span = 1e-9 * max(1.0, abs(lo), abs(hi))
+                if np.any(Xe[:, i] < lo - span) or np.any(Xe[:, i] > hi + span):
+                    a, b = (math.exp(lo), math.exp(hi)) if k.log else (lo, hi)
+                    outside.append(f"{k.name} (trained on {a:.10g}..{b:.10g})")
+        if outside:
+            warnings.warn(f"{self.target_} model: {', '.join(outside)}: outside the training range, the prediction "
+                          "extrapolates", stacklevel=3)
 
     # -- persistence
     def _get_state(self) -> dict:
@@ -221,6 +245,8 @@ class ConfigModel(RegressorMixin, BaseEstimator):
                  "regressor": state_of(self.regressor_)}
         if self.encoder_.constants:
             state["constants"] = self.encoder_.constants_list()
+        if getattr(self, "knob_ranges_", None):
+            state["knob_ranges"] = {k: list(v) for k, v in self.knob_ranges_.items()}
         return state
 
     @classmethod
@@ -243,6 +269,7 @@ class ConfigModel(RegressorMixin, BaseEstimator):
         m.n_train_ = int(state.get("n_train", 0))
         m.regressor_ = from_state(state["regressor"])
         m.n_features_in_ = len(m.knobs_)
+        m.knob_ranges_ = _ranges_of(state.get("knob_ranges", {}), m.encoder_)  # files before it: none
         return m
 
     def save(self, path) -> None:
@@ -261,6 +288,33 @@ class ConfigModel(RegressorMixin, BaseEstimator):
 class _NotFitted(ModelError, NotFittedError):
     """Used before ``fit``: a :class:`~perfmodel.errors.ModelError` that is also scikit-learn's
     ``NotFittedError``."""
+
+
+def _numeric_columns(encoder: Encoding):
+    """(feature column, encoded knob) of the numeric knobs: one feature each, on the model's scale."""
+    col = 0
+    for k in encoder.knobs:
+        if k.kind == "number":
+            yield col, k
+        col += len(encoder.columns_of(k))
+
+
+def _ranges_of(doc, encoder: Encoding) -> dict:
+    """The ``knob_ranges`` of a model file, checked: a numeric knob of the model mapped to two finite numbers,
+    the lower first."""
+    if not isinstance(doc, dict):
+        raise ModelError("corrupt 'config_model' model state: knob_ranges is not a mapping")
+    numeric = {k.name for _, k in _numeric_columns(encoder)}
+    out = {}
+    for name, pair in doc.items():
+        ok = (name in numeric and isinstance(pair, list) and len(pair) == 2
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in pair)
+              and pair[0] <= pair[1])
+        if not ok:
+            raise ModelError(f"corrupt 'config_model' model state: knob_ranges[{str(name)[:40]!r}] is not a "
+                             "numeric knob's [lowest, highest]")
+        out[name] = (float(pair[0]), float(pair[1]))
+    return out
 
 
 def _named(X: pd.DataFrame) -> pd.DataFrame:

@@ -117,3 +117,37 @@ def test_a_saved_gp_keeps_its_log_encoding_and_older_files_load_without_one(grid
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     with pytest.raises(ModelError, match="log_knobs must be 'auto', true or false, got 'sometimes'"):
         ConfigModel.load(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("model", ["polynomial", "gp"])  # the gp's clocks are encoded as logarithms
+def test_a_configuration_outside_the_training_range_is_predicted_with_a_warning(grid, model, tmp_path):
+    import json
+    import warnings
+
+    fast = grid[grid["core_freq"] >= 1113600]          # trained on the upper clocks only
+    m = ConfigModel(model=model, knobs=KNOBS, target="inference_time",
+                    model_params={"n_restarts": 1, "max_iters": 30} if model == "gp" else None).fit(fast)
+    assert m.knob_ranges_["core_freq"] == pytest.approx(
+        (np.log(1113600), np.log(2035200)) if model == "gp" else (1113600, 2035200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # inside the range: no warning
+        m.predict(fast.iloc[:20])
+    slow = grid[grid["core_freq"] < 1113600].iloc[:5]
+    with pytest.warns(UserWarning, match=r"^inference_time model: core_freq \(trained on 1113600\.\.2035200\): "
+                                         r"outside the training range, the prediction extrapolates$"):
+        m.predict(slow)
+    m.save(tmp_path / "m.json")                          # the range is kept in the file
+    with pytest.warns(UserWarning, match="core_freq"):
+        ConfigModel.load(tmp_path / "m.json").predict(slow)
+    doc = json.loads((tmp_path / "m.json").read_text())
+    del doc["state"]["knob_ranges"]                      # a file from before: predicts, without the warning
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ConfigModel.load(tmp_path / "old.json").predict(slow)
+    for bad in ({"core_freq": [2.0, 1.0]}, {"nosuch": [0, 1]}, {"core_freq": ["a", 1]}, [1, 2],
+                {"core_freq": [0, 1, 2]}):
+        doc["state"]["knob_ranges"] = bad
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        with pytest.raises(ModelError, match="corrupt 'config_model' model state: knob_ranges"):  # one line
+            ConfigModel.load(tmp_path / "bad.json")
