@@ -425,6 +425,14 @@ def gpu_index(device: str | None) -> int:
     return int(tail)
 
 
+def knob_notes(platform: Platform, executor: Executor) -> dict[str, str]:
+    """How each knob of a campaign's space is applied: a hardware knob by the platform, the others by the
+    executor (a platform's note on a software knob it declares for itself does not apply in a campaign)."""
+    hw = set(platform.hardware_knobs())
+    plat, ex = platform.knob_notes(), executor.knob_notes()
+    return {k.name: (plat if k.name in hw else ex).get(k.name, "") for k in executor.space(platform)}
+
+
 def build_executor(name: str | None, platform: Platform, *, device: str | None = None) -> Executor:
     """The executor by name (default: the platform's usual one); torch runs on ``device`` (default: the
     platform's GPU on nvml, else the CPU)."""

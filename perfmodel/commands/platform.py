@@ -5,8 +5,10 @@
   perfmodel platform info --platform cpu
   perfmodel platform restore [--platform jetson --sysfs-root DIR] [--restore-file FILE]
 
-'info' lists the knobs the platform detected with their levels and current values, the knobs it knows
-but this machine lacks (with the reason), and the power sensors with a reading.
+'info' lists the knobs a campaign on the platform varies, as 'perfmodel profile --list-knobs' does: the
+hardware knobs the platform detected, with their levels and current values, then the software knobs of the
+executor (--executor; default: torch on nvml, tensorflow elsewhere); the knobs it knows but this machine
+lacks (with the reason); and the power sensors with a reading.
 
 'restore' applies a restore file written before a configuration was applied (the profiler removes it
 after a clean restore, so one is left only after a crash). Without --restore-file it restores the
@@ -37,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="platform kind (default for info: cpu)")
         p.add_argument("--sysfs-root", metavar="DIR", help="root of sys/, proc/, etc/ for jetson (default /)")
         p.add_argument("--index", type=int, default=0, help="GPU index for nvml (default 0)")
+    info.add_argument("--executor", choices=("tensorflow", "torch"),
+                      help="whose software knobs to list (default: torch on nvml, tensorflow elsewhere)")
     info.add_argument("--json", action="store_true", help="print a JSON document instead of text")
     restore.add_argument("--restore-file", metavar="FILE", help="restore file to apply (default: see above)")
 
@@ -59,18 +63,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------- info
-def platform_info(platform: Platform) -> dict[str, Any]:
-    """Everything ``platform info`` shows, as a JSON-serialisable dict."""
-    space = platform.space()
+def platform_info(platform: Platform, executor: Any = None) -> dict[str, Any]:
+    """Everything ``platform info`` shows, as a JSON-serialisable dict: with ``executor``, the knobs of a
+    campaign's space (``executor.space(platform)``: the platform's hardware knobs, the executor's software
+    knobs), else the platform's own space."""
+    from profiling.campaign import knob_notes
+
+    space = platform.space() if executor is None else executor.space(platform)
     current = platform.current_values()
-    notes = platform.knob_notes()
+    notes = platform.knob_notes() if executor is None else knob_notes(platform, executor)
     hw = set(platform.hardware_knobs())
     knobs = []
     for knob in space:
+        how = notes.get(knob.name, "")
+        if executor is not None and knob.name not in hw:
+            how = f"{executor.name}: {how}" if how else executor.name
         knobs.append({"name": knob.name, "kind": knob.kind, "hardware": knob.name in hw,
                       "levels": list(knob.levels) if knob.levels is not None else None,
-                      "default": knob.default_value, "current": current.get(knob.name),
-                      "how": notes.get(knob.name, "")})
+                      "default": knob.default_value, "current": current.get(knob.name), "how": how})
     sensors = []
     for sensor in platform.sensors():
         ok, why = sensor.availability()
@@ -87,7 +97,8 @@ def platform_info(platform: Platform) -> dict[str, Any]:
                 entry["rails"] = describe()
         sensors.append(entry)
     return {"platform": platform.name, "source": platform.source, "describe": platform.describe(),
-            "knobs": knobs, "unavailable": platform.unavailable_knobs(), "sensors": sensors,
+            "executor": None if executor is None else executor.name, "knobs": knobs,
+            "unavailable": platform.unavailable_knobs(), "sensors": sensors,
             "restore_file": str(platform.restore_path()) if hw else None}
 
 
@@ -108,8 +119,10 @@ def _fmt_levels(name: str, levels: list[Any] | None) -> str:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from profiling.campaign import build_executor
+
     platform = _build(args.platform, args)
-    doc = platform_info(platform)
+    doc = platform_info(platform, build_executor(args.executor, platform))
     if args.json:
         print(json.dumps(doc, indent=2, default=str))
         return 0

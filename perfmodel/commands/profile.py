@@ -291,8 +291,10 @@ def _parse_config(platform, space, text: str) -> dict:
 
 
 def _list_knobs(platform, executor, space) -> None:
+    from profiling.campaign import knob_notes
+
     hw = set(platform.hardware_knobs())
-    notes = {**executor.knob_notes(), **platform.knob_notes()}
+    notes = knob_notes(platform, executor)
     print(f"platform {platform.name} ({platform.source}), executor {executor.name}")
     for k in space:
         tag = "hardware" if k.name in hw else f"software ({executor.name})"

@@ -31,16 +31,26 @@ def test_info_jetson_text(tx1, capsys):
 
 
 def test_info_jetson_json_matches_the_platform(tmp_path, capsys):
+    from profiling.campaign import build_executor
+
     root = build_fake_jetson(tmp_path / "tx2", "tx2", 32)
     assert main(["platform", "info", "--platform", "jetson", "--sysfs-root", str(root), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     p = JetsonPlatform(root)
     knobs = {k["name"]: k for k in doc["knobs"]}
-    assert list(knobs) == list(p.space().names)
+    # the knobs a campaign varies, as profile --list-knobs gives them: the board's hardware knobs, then the
+    # executor's (it listed the platform's own allow_growth and memory_fraction, which every campaign refused)
+    assert doc["executor"] == "tensorflow"
+    assert list(knobs) == list(build_executor(None, p).space(p).names)
+    assert "memory_fraction" not in knobs and knobs["threads"]["how"] == "tensorflow: tf.config intra-op threads"
     for name in ("cpu_freq", "gpu_freq", "emc_freq", "cores"):
         assert tuple(knobs[name]["levels"]) == p.space()[name].levels
         assert knobs[name]["current"] == p.current_values()[name]
     assert doc["sensors"][0]["available"] and set(doc["sensors"][0]["power_w"]) >= {"total", "cpu", "gpu", "ddr"}
+    assert main(["platform", "info", "--platform", "jetson", "--sysfs-root", str(root), "--executor", "torch",
+                 "--json"]) == 0
+    knobs = {k["name"]: k for k in json.loads(capsys.readouterr().out)["knobs"]}
+    assert {"cuda_graph", "dtype", "cpu_freq"} <= set(knobs) and "xla" not in knobs
 
 
 def test_info_lists_missing_knobs_and_sensors(tmp_path, capsys):
