@@ -79,6 +79,9 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
         raise TableError(f"table {path!r} is not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
         raise TableError(f"table {path!r} is empty")
+    kind = _json_kind(text) if text.lstrip()[:1] in ("{", "[") else None
+    if kind is not None:  # a model, a result or a spec file given where a table goes
+        raise TableError(f"table {path!r} is a JSON document{kind}, not a CSV table")
     try:
         header = next(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
@@ -99,6 +102,21 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     check_columns(df, knobs=knobs, objectives=objectives, numeric_knobs=numeric_knobs,
                   allow_nan_objectives=allow_nan_objectives, source=path)
     return df
+
+
+def _json_kind(text: str) -> str | None:
+    """For a JSON document: `` (a perfmodel-model file)`` where it names its format, else ``""``; None for
+    text that is not JSON (a CSV table whose first header begins with a bracket)."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, (dict, list)):
+        return None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    return f" (a {fmt[:60]} file)" if isinstance(fmt, str) and fmt else ""
 
 
 def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Sequence[str] = (),

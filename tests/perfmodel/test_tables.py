@@ -60,3 +60,26 @@ def test_fit_on_a_profiler_export_models_the_networks_not_their_layers(tmp_path,
     with pytest.warns(UserWarning, match="using its 4 successful whole-network rows of 13"):
         assert main([*base, "--table", str(tmp_path / "b.csv"), "-o", str(tmp_path / "m.json")]) == 0
     assert "on 4 rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
+    ('[{"threads": 1}]', ""),
+])
+def test_a_json_file_given_as_a_table_is_named_as_such(tmp_path, content, said):
+    # it was read as CSV: "has the column '0' twice", or "has no column 'a'; columns: {"
+    from perfmodel.tables import read_table
+
+    path = tmp_path / "m.json"
+    path.write_text(content)
+    with pytest.raises(TableError, match=rf"^table '{path}' is a JSON document{said}, not a CSV table$".replace(
+            "(", r"\(").replace(")", r"\)")):
+        read_table(path)
+
+
+def test_a_csv_whose_first_header_begins_with_a_bracket_is_still_a_table(tmp_path):
+    from perfmodel.tables import read_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("[ms],b\n1,2\n3,4\n")
+    assert list(read_table(path).columns) == ["[ms]", "b"]
