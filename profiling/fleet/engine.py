@@ -74,14 +74,49 @@ def connect(scheduler: str, timeout_s: float = 10.0):
     answer within ``timeout_s``."""
     from distributed import Client
 
+    address = scheduler_address(scheduler)  # before a Client exists: one that fails to start hangs at exit
     try:
-        if os.path.isfile(str(scheduler)):
-            return Client(scheduler_file=str(scheduler), timeout=timeout_s, set_as_default=False)
-        return Client(str(scheduler), timeout=timeout_s, set_as_default=False)
+        return Client(address, timeout=timeout_s, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         text = str(exc).strip().splitlines()
         raise FleetError(f"cannot reach the Dask scheduler {scheduler!r}: "
                          f"{text[0] if text else type(exc).__name__}", param="scheduler") from None
+
+
+def scheduler_address(scheduler: str) -> str:
+    """The address of ``scheduler`` (an address, or a scheduler file holding one), checked: FleetError (one
+    line) for a file without an address, an unknown scheme or a missing port. A Dask ``Client`` that fails
+    on such an address leaves a half-started client whose clean-up waits twice the time-out at exit and then
+    prints a traceback."""
+    import json
+
+    from distributed.comm import get_address_host_port, parse_address
+
+    text = str(scheduler)
+    if os.path.isfile(text):
+        try:
+            with open(text, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise FleetError(f"scheduler file {text!r} is not a Dask scheduler file: {exc}",
+                             param="scheduler") from None
+        address = doc.get("address") if isinstance(doc, dict) else None
+        if not isinstance(address, str) or not address:
+            raise FleetError(f"scheduler file {text!r} holds no scheduler 'address' (the file 'dask scheduler "
+                             "--scheduler-file' writes)", param="scheduler")
+        where = f"scheduler file {text!r}: address {address!r}"
+    else:
+        address, where = text, f"scheduler address {text!r}"
+    try:
+        scheme, _ = parse_address(address)
+        if scheme != "inproc":
+            get_address_host_port(address)
+    except (ValueError, TypeError) as exc:
+        hint = " (and no scheduler file of that name)" if "://" not in text and text.lower().endswith(
+            (".json", ".yaml", ".yml")) else ""
+        raise FleetError(f"{where} is not usable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                         f"{hint}; give tcp://host:port or a scheduler file", param="scheduler") from None
+    return address
 
 
 def workers_offering(client, resource: str) -> dict[str, dict[str, Any]]:

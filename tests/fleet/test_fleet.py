@@ -300,6 +300,39 @@ def test_fleet_status_of_an_unreachable_scheduler_is_one_line(capsys):
     assert len(err.splitlines()) == 1 and "cannot reach the Dask scheduler" in err and "--scheduler" in err
 
 
+@pytest.mark.parametrize(("scheduler", "said"), [
+    ("nofile.json", "scheduler address 'nofile.json' is not usable: missing port number"),
+    ("{}", "holds no scheduler 'address'"),
+    ("garbage", "is not a Dask scheduler file"),
+    ("http://lab:8786", "unknown address scheme 'http'"),
+    ("tcp://lab", "missing port number in address 'lab'"),
+])
+def test_a_scheduler_that_is_no_address_is_one_line_and_the_command_ends(tmp_path, scheduler, said):
+    # these reached a Dask Client, whose failed start left a client that, at exit, waited twice the time-out
+    # and then printed a traceback under the one-line error (a scheduler file without an address: a traceback)
+    import subprocess
+    import sys
+
+    if scheduler in ("{}", "garbage"):
+        (tmp_path / "sched.json").write_text(scheduler)
+        scheduler = str(tmp_path / "sched.json")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([sys.executable, "-m", "perfmodel", "fleet", "status", "--scheduler", scheduler,
+                           "--connect-timeout", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": root})
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith("perfmodel: error: ") and said in err
+
+
+def test_a_scheduler_file_gives_its_address(tmp_path):
+    from profiling.fleet.engine import scheduler_address
+
+    (tmp_path / "s.json").write_text(json.dumps({"type": "Scheduler", "address": "tcp://10.0.0.2:8786"}))
+    assert scheduler_address(str(tmp_path / "s.json")) == "tcp://10.0.0.2:8786"
+    assert scheduler_address("lab-host:8786") == "lab-host:8786"
+
+
 @pytest.mark.parametrize("power,note", [("iio", ""), ("none", "absent: ")])
 def test_a_board_says_whether_it_measures_power(tmp_path, power, note):
     """What `explore --scheduler` checks its objectives against (before any study): the board's power sensor."""
