@@ -106,11 +106,18 @@ def build_profile(table: pd.DataFrame, knobs: Sequence[str], source: str, object
     n_layer = int(bd["repeats"].sum()) if bd is not None and len(bd) else 0
     nets = sorted(set(whole["network"]) if len(whole) else set()) + sorted(
         set(bd["network"]) - set(whole["network"] if len(whole) else []) if bd is not None and len(bd) else set())
-    sec.text(f"From {source}: {len(nets)} network(s), {len(whole)} measured network/configuration pair(s) as "
-             f"whole networks, {n_layer} per-layer measurement(s)"
-             + (f" in the view(s) {', '.join(views)}" if views else "") + ". Repeated measurements are averaged "
-             "(median). Views: whole = the network's runtime; inplace = each layer's time inside the running network; "
-             "isolated = each layer run alone.")
+    if nets:
+        sec.text(f"From {source}: {len(nets)} network(s), {len(whole)} measured network/configuration pair(s) as "
+                 f"whole networks, {n_layer} per-layer measurement(s)"
+                 + (f" in the view(s) {', '.join(views)}" if views else "") + ". Repeated measurements are averaged "
+                 "(median). Views: whole = the network's runtime; inplace = each layer's time inside the running "
+                 "network; isolated = each layer run alone.")
+    else:  # another tool's table: configurations and its own objective columns, no runtime_s, no layers
+        sec.text(f"From {source}: {len(analysis.whole_rows(table))} row(s) of configurations, without a runtime_s "
+                 "column or per-layer rows: this section shows how "
+                 + (" and ".join([", ".join(objectives[:-1]), objectives[-1]] if len(objectives) > 1 else
+                                 objectives) if objectives else "the objectives")
+                 + " move with each knob. Repeated measurements are averaged (median).")
     if nets:
         sec.highlights.append(f"Profile: {len(nets)} network(s), {len(whole)} network/configuration pair(s) measured "
                               f"whole, {n_layer} per-layer measurement(s)"

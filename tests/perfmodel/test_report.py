@@ -291,3 +291,8 @@ def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_
     d = json.loads((tmp_path / "rep" / "equations.json").read_text())
     assert d["knobs"] == ["a", "b"]
     assert "error" not in d["objectives"]["time"] and "error" not in d["objectives"]["power"]
+    # the profile section says what such a table holds ("0 network(s), 0 measured network/configuration pairs")
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert (f"From {tmp_path / 'grid.csv'}: 24 row(s) of configurations, without a runtime_s column or per-layer "
+            "rows: this section shows how time and power move with each knob.") in md
+    assert "0 network(s)" not in md
