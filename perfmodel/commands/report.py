@@ -60,8 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--store", metavar="PATH_OR_URL",
                      help="campaign store written by 'perfmodel profile' (SQLite file or postgresql:// URL)")
     p.add_argument("--knobs", help="comma-separated knob columns (default: the keys of the config column that vary "
-                                   "across the whole-network rows; without a config column, every other column that varies, less the "
-                                   "objectives)")
+                                   "across the whole-network rows; without a config column, every other column "
+                                   "that varies, less the objectives)")
     p.add_argument("--objectives", help="comma-separated objective columns, minimised (default: runtime_s, energy_j, "
                                         "power_w, those with values)")
     p.add_argument("--model", metavar="JSON", help="layer-wise model written by 'perfmodel fit' (adds the "
@@ -73,7 +73,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="columns to compare across (e.g. network,size); 'auto' (default) takes network, size, "
                         "workload, platform... when present; 'none' for no grouping")
     p.add_argument("--degree", default="cv", help="polynomial degree, or 'cv' to choose it (default)")
-    p.add_argument("--max-degree", type=argtypes.positive_int, default=3, help="highest degree tried with --degree cv (default 3)")
+    p.add_argument("--max-degree", type=argtypes.positive_int, default=3,
+                   help="highest degree tried with --degree cv (default 3)")
     p.add_argument("--units", choices=("natural", "standardized"), default="natural",
                    help="units of the equations (default natural)")
     p.add_argument("--maximize", default="", metavar="COLS", help="objectives to maximise instead of minimise")

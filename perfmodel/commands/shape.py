@@ -51,10 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("training and costs")
     t.add_argument("--epochs", type=argtypes.positive_int, default=6, help="training epochs per shape (default 6)")
     t.add_argument("--image-size", type=int, default=8, help="digits image size, multiple of 8 (default 8)")
-    t.add_argument("--batch-size", type=argtypes.positive_int, default=1, help="batch size of latency/energy (default 1)")
+    t.add_argument("--batch-size", type=argtypes.positive_int, default=1,
+                   help="batch size of latency/energy (default 1)")
     t.add_argument("--model", metavar="JSON", help="layer-wise predictor model file for latency/energy")
     t.add_argument("--config", default="", help="hardware configuration for --model, e.g. threads=2")
-    t.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the training and of random sampling (default 0)")
+    t.add_argument("--seed", type=argtypes.seed, default=0,
+                   help="seed of the training and of random sampling (default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write the full result (every shape) as JSON")
     parser.add_argument("--csv", metavar="CSV", help="write the per-shape table as CSV")
 

@@ -29,20 +29,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dense feed-forward rectangle or CNN (default: dffr)")
     parser.add_argument("--alpha", type=float, default=0.0, help="weight of training cost^2 (default 0)")
     parser.add_argument("--beta", type=float, default=0.0, help="weight of inference cost^2 (default 0)")
-    parser.add_argument("--iters", type=argtypes.positive_int, default=10, help="iterations (default 10, as in the seed)")
-    parser.add_argument("--n-init", type=argtypes.positive_int, default=5, help="random start-up iterations (default 5)")
+    parser.add_argument("--iters", type=argtypes.positive_int, default=10,
+                        help="iterations (default 10, as in the seed)")
+    parser.add_argument("--n-init", type=argtypes.positive_int, default=5,
+                        help="random start-up iterations (default 5)")
     parser.add_argument("--strategy", default="tpe", choices=("tpe", "random", "bo"),
                         help="optimiser strategy (default: tpe, as in the seed)")
     parser.add_argument("--cost-source", default="auto", choices=("auto", "measured", "predicted", "proxy"),
                         help="where the hardware cost comes from (default: auto, see above)")
     parser.add_argument("--model", metavar="JSON", help="layer-wise predictor model file (predicted energy)")
     parser.add_argument("--config", default="", help="hardware configuration for --model, e.g. threads=2")
-    parser.add_argument("--epochs", type=argtypes.positive_int, default=10, help="training epochs of each network (default 10)")
+    parser.add_argument("--epochs", type=argtypes.positive_int, default=10,
+                        help="training epochs of each network (default 10)")
     parser.add_argument("--classes", type=int, default=2, help="digit classes 0..N-1 (default 2)")
     parser.add_argument("--n-train", type=int, default=100, help="training images (default 100)")
     parser.add_argument("--n-test", type=int, default=100, help="test images, scored for accuracy (default 100)")
-    parser.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the split, the weights and the optimiser "
-                                                            "(default 0)")
+    parser.add_argument("--seed", type=argtypes.seed, default=0,
+                        help="seed of the split, the weights and the optimiser (default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write every iteration as JSON")
     parser.add_argument("--csv", metavar="CSV", help="write every iteration as CSV")
 
