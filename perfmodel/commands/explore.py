@@ -71,6 +71,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "runtime_s, runtime_per_sample_s and, where a power sensor reads, power_w, energy_j, "
                         "energy_per_sample_j")
     p.add_argument("--maximize", metavar="NAMES", default="", help="objectives to maximise instead")
+    p.add_argument("--where", action="append", default=[], metavar="EXPR",
+                   help="search only the configurations whose knobs satisfy EXPR (repeatable), e.g. \"cores <= 2\" "
+                        "or \"inter_op_threads <= threads\"; with --table the table's true front is taken over them "
+                        "too")
     p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
@@ -156,7 +160,8 @@ def _replay(args, objectives, constraint_metrics):
     outputs = list(dict.fromkeys([*objectives, *constraint_metrics]))
     clash = [k for k in knobs if k in outputs]
     if clash:
-        raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint")
+        raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint (a condition on "
+                                "the knobs goes in --where)")
     df = configuration_rows(read_table(args.table, knobs=knobs), knobs, args.table)
     check_columns(df, objectives=outputs, source=args.table)
     with warnings.catch_warnings(record=True) as caught:
@@ -299,6 +304,7 @@ def run(args) -> int:
                                   outputs=[*objectives, *(c.metric for c in constraints)])
 
     space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
+    space = _where(space, args.where)
     outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))
     prior_mean, prior_files = _priors(args.prior, space, outputs, args.network)
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network, confidence)
@@ -325,7 +331,7 @@ def run(args) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
-            study = optimize(evaluator, objectives, budget=args.budget, strategy=args.strategy,
+            study = optimize(evaluator, objectives, space=space, budget=args.budget, strategy=args.strategy,
                              n_init="auto" if args.init is None else args.init, maximize=maximize,
                              constraints=constraints, seed=args.seed, storage=args.study,
                              resume=args.resume, acquisition=args.acquisition, progress=not args.quiet,
@@ -344,6 +350,28 @@ def run(args) -> int:
     if not args.quiet:
         _summary(study, results, evaluator if args.table else None, extend_gain)
     return 0
+
+
+def _where(space, expressions):
+    """``space`` with the ``--where`` conditions on its knobs (one line for a condition naming no knob of the
+    space, or met by none of its configurations); a finite space becomes the candidate set of the
+    configurations that meet them."""
+    if not expressions:
+        return space
+    from dataclasses import replace
+
+    from profiling.errors import ConfigError
+
+    try:
+        narrowed = replace(space, constraints=(*space.constraints, *expressions))
+        if not space.is_finite:
+            return narrowed
+        rows = [c for c in narrowed.grid() if narrowed.is_feasible(c)]
+        if not rows:
+            raise OptimisationError(f"no configuration of the space meets {' and '.join(expressions)} (--where)")
+        return narrowed.restrict(rows) if space.candidates is not None else narrowed
+    except ConfigError as exc:
+        raise OptimisationError(f"--where: {exc}") from None
 
 
 def _reference_point(text: str, objectives) -> dict[str, float]:
@@ -477,7 +505,8 @@ def _summary(study, results, replay, extend_gain: float = EXTEND_GAIN) -> None:
         from ..pareto import hypervolume, pareto_front, score_reference
 
         table = replay.frame()
-        ok = np.ones(len(table), dtype=bool)
+        # the configurations the search could ask (--where narrows them), and those meeting the constraints
+        ok = np.array([study.space.is_feasible(cfg) for cfg in table[list(study.space.names)].to_dict("records")])
         for c in study.constraints:
             ok &= np.array([c.satisfied(v) for v in table[c.metric].to_numpy(dtype=float)])
         sign = np.where(np.asarray(study.maximize), -1.0, 1.0)

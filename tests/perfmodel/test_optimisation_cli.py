@@ -425,3 +425,62 @@ def test_extend_to_goes_past_the_budget_reports_why_and_is_checked(capsys, tmp_p
         assert explore(*base, "--study", str(study), "--resume", *args) == 2
         assert msg in err(capsys)
     assert study.read_bytes() == before
+
+
+def test_where_narrows_the_replayed_space_and_its_true_front(tmp_path, grid_csv, capsys):
+    path, df = grid_csv
+    out = tmp_path / "run.csv"
+    # time is least at a=5; with a <= 2 the best the search may find is at a=2, b=4 (time 1 + 9 = 10)
+    assert main(["explore", "--table", path, "--knobs", "a,b", "--objectives", "time", "--where", "a <= 2",
+                 "--budget", "8", "--strategy", "bo", "-o", str(out)]) == 0
+    run = pd.read_csv(out)
+    assert len(run) == 8 and (run["a"] <= 2).all()
+    said = capsys.readouterr().out
+    assert "best in the table 10 (replay: the whole table is known)" in said
+    # two conditions, every configuration that meets them evaluated once (the budget is cut to the 6 there are)
+    assert explore("--table", path, "--knobs", "a,b", "--objectives", "time,power", "--where", "a <= 2",
+                   "--where", "b >= 3", "--budget", "10", "--strategy", "random", "-o", str(out)) == 0
+    run = pd.read_csv(out)
+    assert len(run) == 6 and set(zip(run["a"], run["b"])) == {(a, b) for a in (0, 1, 2) for b in (3, 4)}
+
+
+def test_where_on_a_live_platform_restricts_what_is_measured(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    from profiling.space import ConfigSpace, Integer, Ordinal
+
+    calls = []
+    fake = types.ModuleType("profiling.campaign")
+    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4), Ordinal("batch", (1, 2, 4))))
+
+    def measure_network(network, config, *, platform="cpu"):
+        calls.append(dict(config))
+        return {"runtime_s": config["batch"] / config["threads"]}
+
+    fake.measure_network = measure_network
+    fake.check_live_network = lambda network, platform="cpu": network
+    fake.live_outputs = lambda platform="cpu": (("runtime_s", "other_load"), "absent: no RAPL domains")
+    import profiling
+
+    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
+    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s",
+                   "--where", "threads * batch <= 4", "--budget", "6", "--strategy", "bo", "--init", "3") == 0
+    assert len(calls) == 6 and all(c["threads"] * c["batch"] <= 4 for c in calls)
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("c <= 2", "--where: constraint 'c <= 2' names unknown knob(s): c"),
+    ("a <=", "--where: constraint 'a <=' is not a valid expression"),
+    ("a > 9", "no configuration of the space meets a > 9 (--where)"),
+])
+def test_a_where_that_cannot_narrow_the_space_is_one_line(tmp_path, grid_csv, capsys, where, message):
+    path, _ = grid_csv
+    study = tmp_path / "s.sqlite"
+    assert explore("--table", path, "--knobs", "a,b", "--objectives", "time", "--where", where,
+                   "--study", str(study)) == 2
+    assert err(capsys) == f"perfmodel: error: {message}" and not study.exists()
+    # a condition on a knob given as an output constraint says where it goes
+    assert explore("--table", path, "--knobs", "a,b", "--objectives", "time", "--constraint", "a<=2") == 2
+    assert err(capsys).endswith("(a condition on the knobs goes in --where)")
