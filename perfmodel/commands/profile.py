@@ -75,6 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="number of configurations of a sampling design (default 8); a factorial design "
                         "measures the whole grid of --knobs")
     p.add_argument("--knobs", metavar="K1,K2", help="knobs the design varies (default: all)")
+    p.add_argument("--where", action="append", default=[], metavar="EXPR",
+                   help="the design keeps only configurations whose varied knobs satisfy EXPR (repeatable), "
+                        "e.g. \"threads * batch <= 8\"")
     p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the design (default 0)")
     p.add_argument("--input-size", type=int, metavar="PIXELS", help="input height/width (default: the network's)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (5-30 per measurement, 5%% CI)")
@@ -182,7 +185,8 @@ def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
 
     bases = [_parse_config(platform, space, c) for c in (args.config or [""])]
     if not args.design:
-        given = [flag for flag, value in (("--samples", args.samples), ("--knobs", args.knobs)) if value is not None]
+        given = [flag for flag, value in (("--samples", args.samples), ("--knobs", args.knobs),
+                                           ("--where", args.where or None)) if value is not None]
         if given:  # measuring the one default configuration instead of the design asked for
             raise ConfigError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} the design of a campaign; "
                               "give --design (random, lhs, sobol, interval or factorial) as well, or leave "
@@ -196,6 +200,13 @@ def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
     for k in knobs:
         space[k]
     sub = space.subspace(knobs)
+    where = args.where
+    if where:
+        from dataclasses import replace
+
+        sub = replace(sub, constraints=(*sub.constraints, *where))  # a knob not varied: one line from the space
+        if sub.is_finite and next(iter(sub.grid()), None) is None:
+            raise ConfigError(f"no configuration of {', '.join(knobs)} meets {' and '.join(where)} (--where)")
     if args.samples is not None and args.samples < 1:
         raise ConfigError("--samples must be at least 1")
     if args.design == "factorial":

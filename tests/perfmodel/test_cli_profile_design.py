@@ -1,6 +1,7 @@
 """The configurations `perfmodel profile --design` measures (no measurement runs here)."""
 
 import argparse
+import re
 
 import pytest
 
@@ -15,7 +16,7 @@ def space():
 
 
 def args(**kw):
-    base = dict(config=None, design=None, knobs=None, samples=None, seed=0)
+    base = dict(config=None, design=None, knobs=None, samples=None, seed=0, where=[])
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -59,3 +60,21 @@ def test_design_options_without_a_design_are_refused(kw, named):
 def test_without_design_options_the_config_configurations_are_measured():
     assert _configs(args(config=["threads=2,batch=4", "threads=1,batch=4"]), None, space()) == [
         {"threads": 2, "batch": 4}, {"threads": 1, "batch": 4}]
+
+
+@pytest.mark.parametrize("design", ["factorial", "lhs", "random"])
+def test_where_keeps_the_design_within_the_conditions(design):
+    configs = _configs(args(design=design, knobs="threads,batch", where=["threads * batch <= 8"]), None, space())
+    assert configs and all(c["threads"] * c["batch"] <= 8 for c in configs)
+    if design == "factorial":  # every pair that meets it: threads 1 with batch 1..8, threads 2 with 1..4
+        assert len(configs) == 7
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    (dict(design="lhs", knobs="threads", where=["batch <= 4"]), "names unknown knob(s): batch"),
+    (dict(design="lhs", knobs="threads,batch", where=["batch > 64"]), "meets batch > 64 (--where)"),
+    (dict(where=["threads <= 1"]), "--where sets the design of a campaign"),
+])
+def test_a_where_that_cannot_apply_is_refused(kw, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _configs(args(**kw), None, space())
