@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     for n in networks:
         executor.check_network(n)
     _check_numbers(args, ConfigError)
-    configs = _configs(args, platform, space)
+    configs = _configs(args, platform, space, fixed=executor.fixed_knobs())
     configs = [campaign_config(platform, executor, c, space) for c in configs]  # checked before the store opens
     policy, views = _policy_views(args)
     if args.inplace_method is not None and args.inplace_method not in executor.inplace_methods:
@@ -177,9 +177,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
-    """The campaign's configurations: the --config ones, or a design over --knobs from the first.
-    ``platform`` None: a fleet's (the space came from a board, which validates the knobs)."""
+def _configs(args: argparse.Namespace, platform, space, fixed=()) -> list[dict]:
+    """The campaign's configurations: the --config ones, or a design over --knobs from the first (default: every
+    knob the base does not set, less the ``fixed`` ones the executor cannot vary here: the CUDA knobs of torch on
+    a CPU). ``platform`` None: a fleet's (the space came from a board, which validates the knobs)."""
     from perfmodel.tables import parse_names
     from profiling.errors import ConfigError
 
@@ -194,7 +195,8 @@ def _configs(args: argparse.Namespace, platform, space) -> list[dict]:
         return bases
     if len(bases) > 1:
         raise ConfigError("give at most one --config with --design (it is the base the design varies)")
-    knobs = parse_names(args.knobs, "knob") if args.knobs else [k.name for k in space if k.name not in bases[0]]
+    knobs = parse_names(args.knobs, "knob") if args.knobs else [k.name for k in space
+                                                                 if k.name not in bases[0] and k.name not in fixed]
     if platform is not None:
         platform.validate_knobs(dict.fromkeys(knobs))
     for k in knobs:

@@ -111,6 +111,11 @@ class Executor(abc.ABC):
     def check_config(self, config: Mapping[str, Any]) -> None:
         """Refuse (ConfigError) a configuration this executor cannot run here (e.g. a CUDA knob on a CPU)."""
 
+    def fixed_knobs(self) -> tuple[str, ...]:
+        """Knobs of the space that this executor cannot vary here (only their default runs, see
+        :meth:`check_config`): a design over all knobs leaves them out."""
+        return ()
+
     def check_network(self, name: str) -> str:
         """The canonical identifier of a network this executor can build (SpecError otherwise)."""
         from ..networks import check_network

@@ -90,6 +90,9 @@ class TorchRunner(Executor):
                 "tf32": "torch.backends.cuda.matmul.allow_tf32 and cudnn.allow_tf32",
                 "cuda_graph": "whole network and isolated layers captured as CUDA graphs and replayed"}
 
+    def fixed_knobs(self) -> tuple[str, ...]:
+        return () if self.is_cuda else CUDA_KNOBS
+
     def check_config(self, config: Mapping[str, Any]) -> None:
         if not self.is_cuda:
             for k in CUDA_KNOBS:

@@ -78,3 +78,18 @@ def test_where_keeps_the_design_within_the_conditions(design):
 def test_a_where_that_cannot_apply_is_refused(kw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         _configs(args(**kw), None, space())
+
+
+def test_a_design_over_all_knobs_leaves_out_those_the_executor_cannot_vary_here():
+    # torch on a CPU: a design over every knob drew cuda_graph=on, and the campaign refused it ("needs a CUDA
+    # device"); the CUDA knobs are left at their defaults unless named in --knobs
+    from profiling.campaign import build_executor
+    from profiling.executors.torch_runner import CUDA_KNOBS
+    from profiling.platforms.cpu import CpuPlatform
+
+    cpu = CpuPlatform()
+    torch_cpu = build_executor("torch", cpu)
+    assert torch_cpu.fixed_knobs() == CUDA_KNOBS and build_executor("tensorflow", cpu).fixed_knobs() == ()
+    configs = _configs(args(design="lhs", samples=6), cpu, torch_cpu.space(cpu), fixed=torch_cpu.fixed_knobs())
+    assert len(configs) == 6 and not any(c.get(k) for c in configs for k in CUDA_KNOBS)
+    assert len({(c["batch"], c["dtype"]) for c in configs}) > 1  # the others vary
