@@ -631,6 +631,15 @@ class ConfigSpace:
             if all(c(cfg) for c in self.constraints):
                 yield cfg
 
+    def any_feasible(self, limit: int = 10**6) -> bool | None:
+        """Whether some configuration meets the constraints; None for a continuous space or a grid of more than
+        ``limit`` configurations, which are not gone through (a Jetson's with TensorFlow's knobs holds 10**8)."""
+        if self.candidates is not None:
+            return any(all(c(dict(zip(self.names, row))) for c in self.constraints) for row in self.candidates)
+        if not self.is_finite or self.size > limit:
+            return None
+        return next(self.grid(), None) is not None
+
     def sample(self, n: int, design: str = "random", seed: int | None = 0) -> list[dict[str, Value]]:
         """Draw ``n`` feasible configurations with a design; see :func:`profiling.designs.sample`."""
         from .designs import sample

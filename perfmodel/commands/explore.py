@@ -364,12 +364,11 @@ def _where(space, expressions):
 
     try:
         narrowed = replace(space, constraints=(*space.constraints, *expressions))
-        if not space.is_finite:
-            return narrowed
-        rows = [c for c in narrowed.grid() if narrowed.is_feasible(c)]
-        if not rows:
+        if narrowed.any_feasible() is False:
             raise OptimisationError(f"no configuration of the space meets {' and '.join(expressions)} (--where)")
-        return narrowed.restrict(rows) if space.candidates is not None else narrowed
+        if space.candidates is None:  # a grid: its constraints filter what is asked
+            return narrowed
+        return narrowed.restrict(c for c in narrowed.grid() if narrowed.is_feasible(c))  # a table's rows
     except ConfigError as exc:
         raise OptimisationError(f"--where: {exc}") from None
 

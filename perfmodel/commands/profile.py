@@ -207,7 +207,7 @@ def _configs(args: argparse.Namespace, platform, space, fixed=()) -> list[dict]:
         from dataclasses import replace
 
         sub = replace(sub, constraints=(*sub.constraints, *where))  # a knob not varied: one line from the space
-        if sub.is_finite and next(iter(sub.grid()), None) is None:
+        if sub.any_feasible() is False:
             raise ConfigError(f"no configuration of {', '.join(knobs)} meets {' and '.join(where)} (--where)")
     if args.samples is not None and args.samples < 1:
         raise ConfigError("--samples must be at least 1")

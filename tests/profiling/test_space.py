@@ -184,3 +184,17 @@ def test_size_and_default():
 
 def test_config_key_is_order_independent():
     assert config_key({"a": 1, "b": np.int64(2)}) == config_key({"b": 2, "a": 1})
+
+
+def test_any_feasible_goes_through_small_spaces_only():
+    from profiling.space import Boolean, ConfigSpace, Integer
+
+    small = ConfigSpace((Integer("a", 0, 3), Boolean("b")), ("a >= 2",))
+    assert small.any_feasible() is True
+    assert ConfigSpace(small.knobs, ("a > 3",)).any_feasible() is False
+    rows = ConfigSpace(small.knobs, ("a > 1",), candidates=({"a": 0, "b": False}, {"a": 3, "b": True}))
+    assert rows.any_feasible() is True
+    assert ConfigSpace(small.knobs, ("a > 3",), candidates=({"a": 0, "b": False},)).any_feasible() is False
+    big = ConfigSpace(tuple(Integer(f"k{i}", 0, 9) for i in range(7)), ("k0 > 99",))  # 10**7 configurations
+    assert big.any_feasible() is None                     # not gone through: unknown
+    assert ConfigSpace(big.knobs[:3], ("k0 > 99",)).any_feasible() is False
