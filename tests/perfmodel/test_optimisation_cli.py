@@ -88,6 +88,25 @@ def err(capsys):
     return text[-1]
 
 
+def fake_campaign(monkeypatch, space, measure, outputs=(("runtime_s", "other_load"), "absent: no RAPL domains"),
+                  check=lambda network, platform="cpu": network):
+    """A stand-in for profiling.campaign, the profiler interface live explore uses: the platform's ``space``,
+    ``measure(network, config, platform=...)``, the outputs it measures and the network check."""
+    import sys
+    import types
+
+    import profiling
+
+    fake = types.ModuleType("profiling.campaign")
+    fake.platform_space = lambda platform: space
+    fake.measure_network = measure
+    fake.check_live_network = check
+    fake.live_outputs = lambda platform="cpu": outputs
+    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
+    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    return fake
+
+
 def test_bad_input_one_line_errors_and_no_study_file(capsys, tmp_path, grid_csv):
     path, df = grid_csv
     study = tmp_path / "s.sqlite"
@@ -159,26 +178,17 @@ def test_live_platform_needs_a_network(capsys):
 
 def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
     """The interface explore expects from profiling.campaign (a fake stands in for the profiler)."""
-    import sys
-    import types
-
     from profiling.space import ConfigSpace, Integer
 
     calls = []
-    fake = types.ModuleType("profiling.campaign")
-    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4),))
 
     def measure_network(network, config, *, platform="cpu"):
         calls.append((network, platform, dict(config)))
         return {"runtime_s": 1.0 / config["threads"], "energy_j": 2.0 + config["threads"]}
 
-    fake.measure_network = measure_network
-    fake.check_live_network = lambda network, platform="cpu": calls.append(("checked", network, platform))
-    fake.live_outputs = lambda platform="cpu": (("runtime_s", "power_w", "energy_j", "other_load"), "")
-    import profiling
-
-    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
-    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    fake_campaign(monkeypatch, ConfigSpace((Integer("threads", 1, 4),)), measure_network,
+                  outputs=(("runtime_s", "power_w", "energy_j", "other_load"), ""),
+                  check=lambda network, platform="cpu": calls.append(("checked", network, platform)))
     out = tmp_path / "live.csv"
     assert explore("--platform", "cpu", "--network", "resnet50", "--objectives", "runtime_s,energy_j",
                    "--budget", "3", "--strategy", "random", "-o", str(out)) == 0
@@ -202,27 +212,16 @@ def test_live_network_the_platform_cannot_build_is_refused_before_any_study(caps
 
 
 def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
-    import sys
-    import types
-
     from profiling.space import ConfigSpace, Integer, Ordinal
 
     calls = []
-    fake = types.ModuleType("profiling.campaign")
-    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4), Ordinal("batch", (1, 2, 4)),
-                                                        Integer("cores", 1, 2)))
 
     def measure_network(network, config, *, platform="cpu"):
         calls.append(dict(config))
         return {"runtime_s": config["batch"] / config["threads"]}
 
-    fake.measure_network = measure_network
-    fake.check_live_network = lambda network, platform="cpu": network
-    fake.live_outputs = lambda platform="cpu": (("runtime_s", "other_load"), "absent: no RAPL domains")
-    import profiling
-
-    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
-    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    fake_campaign(monkeypatch, ConfigSpace((Integer("threads", 1, 4), Ordinal("batch", (1, 2, 4)),
+                                            Integer("cores", 1, 2))), measure_network)
     out = tmp_path / "live.csv"
     assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s", "--knobs", "threads",
                    "--config", "batch=2", "--budget", "4", "--strategy", "random", "-o", str(out)) == 0
@@ -234,21 +233,11 @@ def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
 
 
 def test_live_output_no_sensor_measures_is_refused_before_anything_is_measured(monkeypatch, tmp_path, capsys):
-    import sys
-    import types
-
     from profiling.space import ConfigSpace, Integer
 
     calls = []
-    fake = types.ModuleType("profiling.campaign")
-    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4),))
-    fake.measure_network = lambda network, config, *, platform="cpu": calls.append(config) or {"runtime_s": 1.0}
-    fake.check_live_network = lambda network, platform="cpu": network
-    fake.live_outputs = lambda platform="cpu": (("runtime_s", "other_load"), "absent: no RAPL domains")
-    import profiling
-
-    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
-    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    fake_campaign(monkeypatch, ConfigSpace((Integer("threads", 1, 4),)),
+                  lambda network, config, *, platform="cpu": calls.append(config) or {"runtime_s": 1.0})
     study = tmp_path / "s.sqlite"
     base = ("--platform", "cpu", "--network", "tiny_cnn", "--budget", "2", "--study", str(study))
     # it used to measure the first configuration, then stop on "the evaluation returned no 'energy_j'"
@@ -445,26 +434,15 @@ def test_where_narrows_the_replayed_space_and_its_true_front(tmp_path, grid_csv,
 
 
 def test_where_on_a_live_platform_restricts_what_is_measured(monkeypatch, tmp_path):
-    import sys
-    import types
-
     from profiling.space import ConfigSpace, Integer, Ordinal
 
     calls = []
-    fake = types.ModuleType("profiling.campaign")
-    fake.platform_space = lambda platform: ConfigSpace((Integer("threads", 1, 4), Ordinal("batch", (1, 2, 4))))
 
     def measure_network(network, config, *, platform="cpu"):
         calls.append(dict(config))
         return {"runtime_s": config["batch"] / config["threads"]}
 
-    fake.measure_network = measure_network
-    fake.check_live_network = lambda network, platform="cpu": network
-    fake.live_outputs = lambda platform="cpu": (("runtime_s", "other_load"), "absent: no RAPL domains")
-    import profiling
-
-    monkeypatch.setitem(sys.modules, "profiling.campaign", fake)
-    monkeypatch.setattr(profiling, "campaign", fake, raising=False)
+    fake_campaign(monkeypatch, ConfigSpace((Integer("threads", 1, 4), Ordinal("batch", (1, 2, 4)))), measure_network)
     assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s",
                    "--where", "threads * batch <= 4", "--budget", "6", "--strategy", "bo", "--init", "3") == 0
     assert len(calls) == 6 and all(c["threads"] * c["batch"] <= 4 for c in calls)
