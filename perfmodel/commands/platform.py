@@ -120,9 +120,18 @@ def _fmt_levels(name: str, levels: list[Any] | None) -> str:
 
 def _info(args: argparse.Namespace) -> int:
     from profiling.campaign import build_executor
+    from profiling.errors import ProfilingError
 
     platform = _build(args.platform, args)
-    doc = platform_info(platform, build_executor(args.executor, platform))
+    try:
+        executor = build_executor(args.executor, platform)
+    except ProfilingError as exc:  # the usual executor cannot run here (torch without CUDA beside an NVML GPU)
+        if args.executor:
+            raise
+        executor, why = None, str(exc)
+    doc = platform_info(platform, executor)
+    if executor is None:
+        doc["executor_unavailable"] = why
     if args.json:
         print(json.dumps(doc, indent=2, default=str))
         return 0
@@ -132,7 +141,8 @@ def _info(args: argparse.Namespace) -> int:
             continue
         shown = json.dumps(value, default=str) if isinstance(value, (dict, list)) else value
         print(f"  {key}: {shown}")
-    print("knobs:")
+    print("knobs:" if doc["executor"] else f"knobs (the platform's own; its executor is unavailable here: "
+                                             f"{doc['executor_unavailable']}):")
     for k in doc["knobs"]:
         tag = "hardware" if k["hardware"] else "software"
         cur = f"current {_fmt_value(k['name'], k['current'])}" if k["hardware"] else \

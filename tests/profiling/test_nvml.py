@@ -125,6 +125,27 @@ def test_cli_info_nvml(nvml, capsys):
     assert "nvml (energy counter + power): gpu0=71.500 W" in out
 
 
+def test_cli_info_nvml_when_its_executor_cannot_run_here(nvml, monkeypatch, capsys):
+    # an NVML GPU beside a CPU build of torch: the knobs of the platform, said to be its own, and why
+    import profiling.campaign
+    from perfmodel.cli import main
+    from profiling.errors import PlatformError
+
+    nvml()
+
+    def no_cuda(name, platform, **kw):
+        raise PlatformError("device 'cuda:0' requested but torch sees no CUDA GPU")
+
+    monkeypatch.setattr(profiling.campaign, "build_executor", no_cuda)
+    assert main(["platform", "info", "--platform", "nvml"]) == 0
+    out = capsys.readouterr().out
+    assert ("knobs (the platform's own; its executor is unavailable here: device 'cuda:0' requested but torch sees "
+            "no CUDA GPU):") in out
+    assert "gpu_freq (hardware, ordinal, 4 levels): {600, 1200, 1290, 1380} MHz; current 1380 MHz" in out
+    assert main(["platform", "info", "--platform", "nvml", "--executor", "torch"]) == 2  # asked for: an error
+    assert "torch sees no CUDA GPU" in capsys.readouterr().err
+
+
 def test_cli_info_without_nvml(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pynvml", None)
     reset_nvml_state()
