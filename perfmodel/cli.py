@@ -81,7 +81,7 @@ def format_warning(message, category, filename, lineno, line=None, *, debug: boo
     return text + (f"  {source.strip()}\n" if source and source.strip() else "")
 
 
-def format_each_once():
+def format_each_once(debug: bool = False):
     """:func:`format_warning` that gives each distinct warning (category and message) once and "" (nothing
     shown) after: a model may warn the same at every configuration it predicts, and Python's own once-per-place
     rule forgets what it showed whenever a library enters ``warnings.catch_warnings``."""
@@ -92,7 +92,7 @@ def format_each_once():
         if key in seen:
             return ""
         seen.add(key)
-        return format_warning(message, category, filename, lineno, line)
+        return format_warning(message, category, filename, lineno, line, debug=debug)
 
     return fmt
 

@@ -21,7 +21,7 @@ from .errors import ConfigError, MeasurementError, PlatformError, RestoreError, 
 from .executors.base import Executor, ExecutorJob, JobResult, executor_from_name
 from .executors.tf_executor import TfExecutor
 from .executors.tf_worker import INPLACE_METHODS
-from .measurement import VIEWS, MeasurementRow
+from .measurement import POWER_OUTPUTS, VIEWS, MeasurementRow
 from .platforms.base import Platform, platform_from_name
 from .platforms.base import _check_no_pending as check_no_pending
 from .platforms.cpu import CpuPlatform
@@ -473,8 +473,7 @@ def outputs_measured(power_note: str) -> tuple[str, ...]:
     """What :func:`measure_network` returns where the platform's power sensor is as ``power_note`` says
     (``""``: readable; ``"absent: why"``: not)."""
     times = ("runtime_s", "runtime_per_sample_s")
-    return (*times, "other_load") if power_note else (*times, "power_w", "energy_j", "energy_per_sample_j",
-                                                      "other_load")
+    return (*times, "other_load") if power_note else (*times, *POWER_OUTPUTS, "other_load")
 
 
 def platform_source(platform: str | Platform = "cpu") -> str:

@@ -175,24 +175,23 @@ def _replay(args, objectives, constraint_metrics):
 def _show_warnings(caught, debug: bool = False) -> None:
     """Print the warnings the study raised, each distinct one once (a prior or a model may say the same thing
     at every step), in the CLI's format: the project's own in one line, other packages' as Python shows them."""
-    from ..cli import format_warning
+    from ..cli import format_each_once
 
-    seen = set()
+    fmt = format_each_once(debug=debug)
     for w in caught:
-        key = (w.category, str(w.message))
-        if key not in seen:
-            seen.add(key)
-            print(format_warning(w.message, w.category, w.filename, w.lineno, debug=debug), end="", file=sys.stderr)
+        print(fmt(w.message, w.category, w.filename, w.lineno), end="", file=sys.stderr)
 
 
 def check_measured(outputs, measured, why: str, platform: str) -> None:
     """Refuse, before any study, an objective or constraint output the live platform does not measure:
     ``measured`` are the outputs its measurements return, ``why`` the reason power and energy are not among
     them."""
+    from profiling.measurement import POWER_OUTPUTS
+
     for name in outputs:
         if name in measured:
             continue
-        if name in ("power_w", "energy_j"):
+        if name in POWER_OUTPUTS:
             raise OptimisationError(f"{name} cannot be measured on the {platform} platform: its power sensor is "
                                     f"{why}")
         raise OptimisationError(f"{name!r} is not measured live; the {platform} platform measures "

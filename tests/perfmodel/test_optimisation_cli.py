@@ -246,6 +246,8 @@ def test_live_output_no_sensor_measures_is_refused_before_anything_is_measured(m
                            "absent: no RAPL domains")
     assert explore(*base, "--objectives", "runtime_s", "--constraint", "power_w<=10") == 2
     assert "power_w cannot be measured" in err(capsys)
+    assert explore(*base, "--objectives", "energy_per_sample_j") == 2  # a sensor's output too, said as such
+    assert "energy_per_sample_j cannot be measured on the cpu platform: its power sensor is absent" in err(capsys)
     assert explore(*base, "--objectives", "latency_ms") == 2
     assert "'latency_ms' is not measured live; the cpu platform measures runtime_s" in err(capsys)
     assert calls == [] and not study.exists()
