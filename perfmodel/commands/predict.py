@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--network", metavar="NAME_OR_PATH",
                      help="keras.applications name, .keras file or NetworkSpec JSON file")
     parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
-                        help="configuration for --network (repeatable; default: the model's first training config)")
+                        help="configuration for --network (repeatable; at least one: each is one output row)")
     parser.add_argument("--at-current-speed", action="store_true",
                         help="--network, for a model fitted with --reference: time the speed reference on this "
                              "machine now (under 0.1 s) and scale the predictions to it")
@@ -92,13 +92,13 @@ def run(args: argparse.Namespace) -> int:
         if args.output:
             print(f"predicted {model.target_!r} for {len(out)} rows -> {args.output}")
         return 0
+    if not args.config:  # checked before the model and the network are read (a keras network takes seconds)
+        raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
     model = load_model(args.model, kind=("layerwise", "layerwise_tables"))
     from ..models.network_input import load_spec
 
     spec = load_spec(args.network)
-    configs = [parse_config(c, declared_knobs(model)) for c in args.config] or None
-    if configs is None:
-        raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
+    configs = [parse_config(c, declared_knobs(model)) for c in args.config]
     if not hasattr(model, "reference"):  # a model fitted on tables (fit --layerwise --table)
         if args.at_current_speed:
             raise ModelError("--at-current-speed needs a model fitted with --store --reference")

@@ -154,6 +154,15 @@ def test_store_and_network_paths_use_the_profiler_contract(tmp_path, capsys, mon
     capsys.readouterr()
     assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads"]) == 2
     assert "not key=value" in _err(capsys)
+    # no --config: said before the model or the network is read (neither exists here), and --help does not
+    # promise a default configuration the command does not have
+    nets.load_network = lambda name: pytest.fail("the network was loaded without a configuration to predict")
+    assert main(["predict", "--model", str(tmp_path / "absent.json"), "--network", "net0"]) == 2
+    assert "--network needs at least one --config" in _err(capsys)
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert "default: the model's first" not in " ".join(capsys.readouterr().out.split())
+    nets.load_network = lambda name: Spec()
     # speed references: refused without the column or a model fitted with one, used with both
     assert main(["predict", "--model", str(model), "--network", "net0", "--config", "threads=1,batch=1",
                  "--at-current-speed"]) == 2
