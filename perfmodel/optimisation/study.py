@@ -242,6 +242,13 @@ class Study:
             self._storage.close()
             self._storage = None
 
+    def __repr__(self) -> str:
+        """``<Study bo ['runtime_s', 'power_w'] where ['power_w<=15']: 12 told, 11 complete, file s.sqlite>``."""
+        where = f" where {[str(c) for c in self.constraints]}" if self.constraints else ""
+        stored = f", file {self._storage.path}" if self._storage is not None else ""
+        return (f"<Study {self.strategy_name} {list(self.objectives)}{where}: {self.n_told} told, "
+                f"{self.n_complete} complete{stored}>")
+
     def __enter__(self) -> Study:
         return self
 

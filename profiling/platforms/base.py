@@ -77,6 +77,12 @@ class Platform(abc.ABC):
         """Label written into every measurement (``measured:<name>`` for live hardware)."""
         return f"{'simulated' if self.simulated else 'measured'}:{self.name}"
 
+    def __repr__(self) -> str:
+        """``<NvmlPlatform measured:nvml index=0>``: the kind, what its measurements are labelled and what
+        rebuilds it (no machine is read)."""
+        args = "".join(f" {k}={v!r}" for k, v in self.restore_init().items())
+        return f"<{type(self).__name__} {self.source}{args}>"
+
     @abc.abstractmethod
     def space(self) -> ConfigSpace:
         """The knobs this platform accepts, with their levels."""

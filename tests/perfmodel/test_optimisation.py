@@ -1058,3 +1058,15 @@ def test_extend_to_goes_on_while_no_evaluation_is_feasible():
     study = optimize(Toy(space), ["time", "power"], space=space, budget=6, n_init=6, seed=0, extend_to=12,
                      extend_step=3, constraints=["other <= 1"])          # nothing meets it (other = 3)
     assert study.n_told == 12 and study.extension == [(6, 0.0), (9, 0.0)]
+
+
+def test_repr_says_what_a_study_searches_and_how_far_it_got(tmp_path):
+    space = ConfigSpace((Integer("threads", 1, 4),))
+    path = str(tmp_path / "s.sqlite")
+    with Study(space, ["runtime_s"], constraints=["power_w<=15"], strategy="random", storage=path) as study:
+        assert repr(study) == f"<Study random ['runtime_s'] where ['power_w<=15']: 0 told, 0 complete, file {path}>"
+        study.tell(study.ask(), {"runtime_s": 0.1, "power_w": 9.0})
+        study.tell(study.ask(), error="timed out")
+        study.ask()
+        assert repr(study).endswith(f": 2 told, 1 complete, file {path}>")
+    assert repr(study) == "<Study random ['runtime_s'] where ['power_w<=15']: 2 told, 1 complete>"

@@ -78,3 +78,17 @@ def test_random_sample_table_with_repeated_configurations():
         p = ReplayPlatform(path, KNOBS, ["inference_time", "energy_consumption"])
     raw = pd.read_csv(path)
     assert p.space().size == len(raw.drop_duplicates(KNOBS)) < len(raw)
+
+
+def test_repr_says_the_kind_and_the_label_of_its_measurements():
+    from profiling import CpuPlatform
+
+    assert repr(ReplayPlatform(table(), ["a", "b"], ["time"], label="t.csv")) == "<ReplayPlatform replay:t.csv>"
+    assert repr(CpuPlatform()) == "<CpuPlatform measured:cpu>"
+
+
+def test_repr_of_a_board_names_the_tree_it_rebuilds_from(tmp_path):
+    from profiling import JetsonPlatform, build_fake_jetson
+
+    build_fake_jetson(tmp_path)
+    assert repr(JetsonPlatform(tmp_path)) == f"<JetsonPlatform simulated:jetson sysfs_root={str(tmp_path.resolve())!r}>"
