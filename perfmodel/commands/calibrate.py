@@ -8,16 +8,15 @@ On nvml the PyTorch executor runs the same networks on the GPU under batch 1/8 (
 and the mode whose layers compose cleanly).
 
 'quick' measures small networks, 12 sampled synthetic ones and 4 with large fully-connected layers (whole
-network + in-place units, no isolated layers) under threads 1/2 and batch 1/4 (on the CPU each synthetic network
-under 3 of these 4 configurations, a different one left out in turn: 68 jobs instead of 84); 'full' adds keras.applications
-networks, 48 synthetic networks, 12 with large fully-connected layers, 8 with large feature maps, and more
-configurations. On the CPU one TensorFlow worker measures a network's batches under one thread setting one
-after another (starting a worker, not timing, is most of a small job: 42 worker starts for quick instead of
-68); these groups run in a shuffled order (a drift of the machine's speed falls on all networks alike). The
-measurements go into a campaign store (default: the model path with .sqlite; a SQLite path or a database URL,
-as for 'perfmodel profile'); a run that is interrupted resumes where it stopped when started again with the
-same arguments. The model is then fitted
-exactly as 'perfmodel fit --store'.
+network + in-place units, no isolated layers) under threads 1/2 and batch 1/4 (on the CPU each synthetic
+network under 3 of these 4 configurations, a different one left out in turn: 68 jobs instead of 84); 'full'
+adds keras.applications networks, 48 synthetic networks, 12 with large fully-connected layers, 8 with large
+feature maps, and more configurations. On the CPU one TensorFlow worker measures a network's batches under one
+thread setting one after another (starting a worker, not timing, is most of a small job: 42 worker starts for
+quick instead of 68); these groups run in a shuffled order (a drift of the machine's speed falls on all
+networks alike). The measurements go into a campaign store (default: the model path with .sqlite; a SQLite
+path or a database URL, as for 'perfmodel profile'); a run that is interrupted resumes where it stopped when
+started again with the same arguments. The model is then fitted exactly as 'perfmodel fit --store'.
 """
 
 from __future__ import annotations
