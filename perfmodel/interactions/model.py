@@ -27,7 +27,7 @@ from sklearn.utils.validation import validate_data
 
 from ..errors import DataError, ModelError
 from ..monomials import DEGREE_RULES, Monomials
-from .design import _onehot_name, encode_knobs, min_rows, monomials
+from .design import _onehot_name, encode_knobs, monomials, rows_needed
 
 FORMAT = "perfmodel.interaction-equation"
 VERSION = 1
@@ -148,19 +148,20 @@ class InteractionModel(RegressorMixin, BaseEstimator):
         if self.degree == "cv":
             if not (isinstance(self.max_degree, int | np.integer) and self.max_degree >= 1):
                 raise ModelError(f"max_degree must be an integer >= 1, not {self.max_degree!r}")
-            degrees = [d for d in range(1, self.max_degree + 1) if len(y) >= min_rows(n_var, d)]
+            need = {d: rows_needed(V, d) for d in range(1, self.max_degree + 1)}
+            degrees = [d for d, n in need.items() if len(y) >= n]
             if not degrees:
                 raise DataError(f"too few rows ({len(y)}) for {n_var} knob variable(s): "
-                                f"a degree-1 equation needs at least {min_rows(n_var, 1)}")
-            skipped = [d for d in range(1, self.max_degree + 1) if d not in degrees]
+                                f"a degree-1 equation needs at least {need[1]}")
+            skipped = [d for d in need if d not in degrees]
             if skipped:
                 self.notes_.append(f"degree(s) {', '.join(map(str, skipped))} not tried: too few rows "
-                                   f"({len(y)}; degree {skipped[0]} needs {min_rows(n_var, skipped[0])})")
+                                   f"({len(y)}; degree {skipped[0]} needs {need[skipped[0]]})")
         else:
             if not (isinstance(self.degree, int | np.integer) and not isinstance(self.degree, bool)
                     and self.degree >= 1):
                 raise ModelError(f"degree must be 'cv' or an integer >= 1, not {self.degree!r}")
-            need = min_rows(n_var, int(self.degree))
+            need = rows_needed(V, int(self.degree))
             if len(y) < need:
                 raise DataError(f"too few rows ({len(y)}) for a degree-{self.degree} equation of {n_var} "
                                 f"knob variable(s): at least {need} needed")
@@ -401,8 +402,10 @@ def _select_refit(F: np.ndarray, y: np.ndarray, folds: int, seed: int, p_max: fl
         Z = (F[:, usable] - F[:, usable].mean(axis=0)) / sd[usable]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # scikit-learn's default of 1000 passes per alpha: 20000 took 2-4x as long and was no better
+            # (docs/interactions.md, "Solver settings")
             lasso = LassoCV(cv=KFold(max(2, min(folds, n)), shuffle=True, random_state=seed),
-                            max_iter=20000, random_state=seed).fit(Z, y)
+                            random_state=seed).fit(Z, y)
         keep = np.abs(lasso.coef_) > 1e-12
         order = np.argsort(-np.abs(lasso.coef_[keep]))
         sel = usable[keep][order][: max(0, n - 2)]  # OLS needs a residual degree of freedom

@@ -123,6 +123,22 @@ def test_fixed_degree_and_too_few_rows():
     assert any("not tried" in n for n in m.notes_)
 
 
+def test_a_degree_with_more_candidate_terms_than_rows_is_not_tried():
+    """12 knobs on 60 rows: degree 2 has 12 + 78 = 90 candidate terms, more than the rows (a fit that took
+    minutes on a 26-knob table selected nothing the rows could support)."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({f"k{i}": rng.uniform(0, 1, 60) for i in range(12)})
+    df["y"] = 2 * df.k0 - df.k1 + rng.normal(0, 0.05, 60)
+    knobs = [f"k{i}" for i in range(12)]
+    m = fit_equation(df, knobs, "y")
+    assert m.degree_ == 1 and list(m.cv_errors_) == [1]
+    assert "degree(s) 2, 3 not tried: too few rows (60; degree 2 needs 92)" in m.notes_
+    assert {"k0", "k1"} <= set(m.terms_["term"])
+    with pytest.raises(DataError, match=r"too few rows \(60\) for a degree-2 equation of 12 knob variable\(s\): "
+                                        r"at least 92 needed"):
+        fit_equation(df, knobs, "y", degree=2)
+
+
 def test_constant_and_collinear_knobs_are_dropped_with_a_note():
     df = _synthetic(n=120)
     df["const"] = 5.0
