@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import sys
 import warnings
 
 import pandas as pd
@@ -188,11 +189,19 @@ def run(args: argparse.Namespace) -> int:
     paths = write_report(table, knobs, objectives, args.out, study=study, group_by=group_by, degree=degree,
                          units=args.units, max_degree=args.max_degree,
                          maximize=[o in maximize_names for o in objectives], title=args.title, source=source,
-                         seed=args.seed, model=model, model_label=args.model or "model")
+                         seed=args.seed, model=model, model_label=args.model or "model",
+                         progress=_progress_printer())
     print(f"report written: {paths['html']}")
     print(f"                {paths['markdown']}")
     print(f"                {paths['equations']}")
     return 0
+
+
+def _progress_printer():
+    """Steps of a long report on stderr when a person watches it (a terminal); nothing in a pipe or a log."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda text: print(f"perfmodel report: {text}", file=sys.stderr, flush=True)
 
 
 def _read_study(path: str, knobs: list[str]) -> pd.DataFrame:

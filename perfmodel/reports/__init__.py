@@ -28,7 +28,8 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
                  degree: str | int = "cv", units: str = "natural", max_degree: int = 3,
                  maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
                  seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
-                 model_label: str = "model", model_table: pd.DataFrame | None = None) -> dict[str, Path]:
+                 model_label: str = "model", model_table: pd.DataFrame | None = None,
+                 progress=None) -> dict[str, Path]:
     """Fit the interaction equations, run the analyses and write the report files.
 
     Parameters
@@ -64,6 +65,9 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
         not trained on, against their measurements. ``model_label`` names it (its file); ``model_table``
         holds the measurements to compare with when they are not all of the profile table (the rows of the
         settings the model knows).
+    progress : callable, optional
+        Called with a line of text before each step that can take long (each equation's fit: seconds to a
+        minute on a thousand rows of nine knobs), for a command to show.
 
     Returns
     -------
@@ -81,7 +85,8 @@ def write_report(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence
         check_columns(study, knobs=knobs, allow_nan_objectives=True, source="study")
     data = build(table, knobs, objectives, study=study, group_by=group_by, degree=degree, units=units,
                  max_degree=max_degree, maximize=maximize, title=title, source=source, seed=seed,
-                 profile_table=profile_table, model=model, model_label=model_label, model_table=model_table)
+                 profile_table=profile_table, model=model, model_label=model_label, model_table=model_table,
+                 progress=progress)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -136,7 +136,7 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
           group_by: Sequence[str] | str | None = "auto", degree="cv", units: str = "natural", max_degree: int = 3,
           maximize: Sequence[bool] | None = None, title: str | None = None, source: str = "table",
           seed: int = 0, profile_table: pd.DataFrame | None = None, model=None,
-          model_label: str = "model", model_table: pd.DataFrame | None = None) -> ReportData:
+          model_label: str = "model", model_table: pd.DataFrame | None = None, progress=None) -> ReportData:
     """Fit equations and run the analyses for a report; see :func:`perfmodel.reports.write_report`."""
     knobs, objectives = list(knobs), list(objectives)
     full = table if profile_table is None else profile_table
@@ -153,7 +153,10 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
         if n_nan:
             data.notes.append(f"{obj}: {n_nan} of {len(table)} row(s) have no value and are left out of its analyses")
     # Equations: one per objective, fitted on every group together (groups may be added as knobs by the user).
-    for obj in objectives:
+    for i, obj in enumerate(objectives, 1):
+        if progress is not None:
+            tried = f"degree {degree}" if degree != "cv" else f"degrees 1-{max_degree}, each cross-validated"
+            progress(f"equation {i}/{len(objectives)}: {obj} ({len(table)} rows, {len(knobs)} knob(s), {tried})")
         m = _try(data, f"equation for {obj}", fit_equation, table, knobs, obj, degree=degree, units=units,
                  max_degree=max_degree, random_state=seed)
         if m is not None:

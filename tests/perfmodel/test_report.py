@@ -296,3 +296,20 @@ def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_
     assert (f"From {tmp_path / 'grid.csv'}: 24 row(s) of configurations, without a runtime_s column or per-layer "
             "rows: this section shows how time and power move with each knob.") in md
     assert "0 network(s)" not in md
+
+
+def test_cli_report_says_each_equation_it_fits_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    csv = tmp_path / "data.csv"
+    small = synthetic_table()
+    small[small.network == "small"].to_csv(csv, index=False)
+    args = ["report", "--table", str(csv), "--knobs", ",".join(KNOBS), "--objectives", "runtime_s,power_w",
+            "--group-by", "none", "-o", str(tmp_path / "rep")]
+    assert main(args) == 0
+    assert "equation 1/2" not in capsys.readouterr().err  # a pipe or a log: no progress lines
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert main(args + ["--max-degree", "2"]) == 0
+    err = capsys.readouterr().err
+    n = len(small[small.network == "small"])
+    assert (f"perfmodel report: equation 1/2: runtime_s ({n} rows, 3 knob(s), degrees 1-2, each cross-validated)"
+            in err.splitlines())
+    assert any(line.startswith("perfmodel report: equation 2/2: power_w (") for line in err.splitlines())
