@@ -164,10 +164,11 @@ def main() -> None:
                             index_col=0))
     xknobs = [c for c in xs.columns if c not in ("inference_time", "total_energy_consumption")]
     print(f"sampled/Xavier/Image/Xavier_Image_sampled.csv ({len(xs)} rows, {len(xknobs)} knobs; gpu_freq holds "
-          "CPU-like values in the source, see SOURCE.txt), degree 1 (a degree-2 run, 377 candidate terms on 266 rows, also found no term and "
-          "took ~15 min):\n")
+          "CPU-like values in the source, see SOURCE.txt):\n")
     for obj in ("inference_time", "total_energy_consumption"):
-        print(equation_block(obj, fit_equation(xs, xknobs, obj, degree=1)))
+        m = fit_equation(xs, xknobs, obj, max_degree=max_degree)
+        print(equation_block(obj, m))
+        print("".join(f"Note: {n}\n\n" for n in m.notes_ if "not tried" in n))
     # Cross-workload / cross-platform: the 'initial' files (25 configurations each).
     parts = []
     for plat in ("TX2", "Xavier"):
