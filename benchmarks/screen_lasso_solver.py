@@ -67,7 +67,7 @@ def main() -> None:
     setting = sys.argv[1] if len(sys.argv) > 1 else "default"
     use(setting)
     warnings.simplefilter("ignore")
-    print(f"| setting | table, objective | wall (s) | degree | CV RMSE | CV RMSE / std | R² | terms |")
+    print("| setting | table, objective | wall (s) | degree | CV RMSE | CV RMSE / std | R² | terms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, df, knobs, obj in cases():
         t = time.perf_counter()
