@@ -43,7 +43,9 @@ class InteractionModel(RegressorMixin, BaseEstimator):
         Knob columns of ``X``; all columns when omitted.
     degree : {"cv"} or int, default "cv"
         Polynomial degree, or ``"cv"`` to choose among ``1..max_degree`` by cross-validated error: the
-        lowest degree within one standard error (over folds) of the best.
+        lowest degree within one standard error (over folds) of the best. A degree is fitted only on enough
+        rows (:func:`perfmodel.interactions.design.rows_needed`: each knob's own polynomial, and no more
+        candidate terms than rows less two); ``"cv"`` skips the others with a note, a fixed degree is an error.
     units : {"natural", "standardized"}, default "natural"
         Variables of the equation: the knob values as measured, or z-scores ``(x - mean) / std``.
     max_degree : int, default 3
