@@ -131,17 +131,14 @@ def monomials(x: pd.DataFrame, degree: int) -> Monomials:
     A power ``p`` of a variable with ``L`` distinct values is left out when ``p >= L`` (it is a linear
     combination of lower powers on those values: ``b**2 == b`` for a 0/1 variable).
     """
-    powers = _identifiable_powers(x, degree)
+    n_levels = np.array([x[c].nunique() for c in x.columns])
+    powers = monomial_powers(x.shape[1], degree)
+    keep = np.all(powers < np.maximum(n_levels, 1)[None, :], axis=1)
+    powers = powers[keep]
     if len(powers) > MAX_TERMS:
         raise DataError(f"a degree-{degree} polynomial of {x.shape[1]} knobs has {len(powers)} terms "
                         f"(more than {MAX_TERMS}): choose fewer knobs or a lower degree")
     return Monomials(tuple(x.columns), powers)
-
-
-def _identifiable_powers(x: pd.DataFrame, degree: int) -> np.ndarray:
-    n_levels = np.array([x[c].nunique() for c in x.columns])
-    powers = monomial_powers(x.shape[1], degree)
-    return powers[np.all(powers < np.maximum(n_levels, 1)[None, :], axis=1)]
 
 
 def min_rows(n_variables: int, degree: int) -> int:
@@ -154,4 +151,16 @@ def rows_needed(x: pd.DataFrame, degree: int) -> int:
     candidate terms than rows (with the intercept and one residual dof). With more candidates than rows the
     selection among them is unstable and the Lasso path slow: 26 knobs give 355 terms at degree 2 and 3059 at
     degree 3, which took minutes per degree on 266 rows (docs/interactions.md)."""
-    return max(min_rows(x.shape[1], degree), len(_identifiable_powers(x, degree)) + 2)
+    return max(min_rows(x.shape[1], degree), count_terms(x, degree) + 2)
+
+
+def count_terms(x: pd.DataFrame, degree: int) -> int:
+    """How many terms :func:`monomials` gives, counted without building them (a degree that is not tried may
+    have millions): the coefficients of ``x**1..x**degree`` in the product over the variables of
+    ``1 + x + ... + x**p``, ``p`` the highest power the variable's levels identify."""
+    counts = np.zeros(degree + 1, dtype=np.int64)
+    counts[0] = 1
+    for c in x.columns:
+        top = min(max(int(x[c].nunique()), 1) - 1, degree)
+        counts = np.convolve(counts, np.ones(top + 1, dtype=np.int64))[: degree + 1]
+    return int(counts[1:].sum())

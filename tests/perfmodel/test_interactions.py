@@ -139,6 +139,33 @@ def test_a_degree_with_more_candidate_terms_than_rows_is_not_tried():
         fit_equation(df, knobs, "y", degree=2)
 
 
+@pytest.mark.parametrize("levels,degree", [((2, 2, 2), 3), ((2, 3, 10, 1), 3), ((50,) * 6, 4), ((2, 7), 1)])
+def test_terms_are_counted_as_the_monomials_built(levels, degree):
+    """The rows a degree needs are counted without building its terms, and the count is what is built."""
+    from perfmodel.interactions.design import count_terms, monomials
+
+    x = pd.DataFrame({f"v{i}": np.arange(60) % n for i, n in enumerate(levels)})
+    assert count_terms(x, degree) == len(monomials(x, degree).powers)
+
+
+def test_a_degree_not_tried_is_not_built():
+    """200 variables: degree 3 has 1.37 million terms (2 GB of exponents); only its count is needed to skip it."""
+    from perfmodel.interactions.design import count_terms, rows_needed
+
+    import tracemalloc
+
+    x = pd.DataFrame(np.random.default_rng(0).uniform(size=(50, 200)))
+    tracemalloc.start()
+    try:
+        need = rows_needed(x, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert need == 200 + 200 * 201 // 2 + 200 * 201 * 202 // 6 + 2
+    assert peak < 20e6, f"{peak / 1e6:.0f} MB to count the terms"
+    assert count_terms(x, 2) == 200 + 200 * 201 // 2
+
+
 def test_constant_and_collinear_knobs_are_dropped_with_a_note():
     df = _synthetic(n=120)
     df["const"] = 5.0
