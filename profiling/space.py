@@ -35,10 +35,21 @@ Value = int | float | str | bool
 
 # --------------------------------------------------------------------------------------------- knobs
 def identifier_for(name: str) -> str:
-    """The knob name ``name`` could take: every character that is not a letter, digit or '_' made '_', and a
-    leading '_' where it would start with a digit (``scheduler.policy`` -> ``scheduler_policy``)."""
+    """The identifier ``name`` could become: every character that is not a letter, digit or '_' made '_', and
+    a leading '_' where it would start with a digit (``scheduler.policy`` -> ``scheduler_policy``)."""
     fixed = re.sub(r"\W", "_", name)
     return fixed if fixed.isidentifier() else f"_{fixed}"
+
+
+def is_knob_name(name: object) -> bool:
+    """True for an identifier or identifiers joined by dots, as sysctl names are (``vm.swappiness``): a name
+    a constraint can write as it is."""
+    return isinstance(name, str) and all(part.isidentifier() for part in name.split("."))
+
+
+def knob_name_for(name: str) -> str:
+    """The knob name ``name`` could take: :func:`identifier_for` of each dot-separated part."""
+    return ".".join(identifier_for(part) if part else "_" for part in name.split("."))
 
 
 @dataclass(frozen=True)
@@ -49,9 +60,10 @@ class Knob:
     kind: ClassVar[str] = "knob"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            hint = f", e.g. {identifier_for(self.name)!r}" if isinstance(self.name, str) and self.name else ""
-            raise ConfigError(f"knob name {self.name!r} must be an identifier (letters, digits, '_'){hint}")
+        if not is_knob_name(self.name):
+            hint = f", e.g. {knob_name_for(self.name)!r}" if isinstance(self.name, str) and self.name else ""
+            raise ConfigError(f"knob name {self.name!r} must be an identifier (letters, digits, '_'), or "
+                              f"identifiers joined by '.'{hint}")
 
     # Finite knobs list their levels; a continuous knob without discretisation returns None.
     @property
@@ -366,6 +378,24 @@ def _check_size(op: ast.operator, left: Any, right: Any) -> None:
         raise ConfigError("% takes numbers only")
 
 
+def _dotted_name(node: ast.AST) -> str | None:
+    """The knob name ``node`` writes: ``x`` for a name, ``vm.swappiness`` for names joined by dots; else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    name = _dotted_name(node)
+    if name is not None:
+        return {name}
+    return set().union(*(_names_in(child) for child in ast.iter_child_nodes(node)))
+
+
 def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
     # A tiny expression evaluator: constraints come from files and must never run code. Every intermediate
     # result is bounded (``_check_size``), so an expression cannot exhaust memory or time either.
@@ -375,10 +405,11 @@ def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
         if isinstance(node.value, int) and _bits(node.value) > MAX_INT_BITS:
             raise ConfigError(f"holds a number larger than 2**{MAX_INT_BITS}")
         return node.value
-    if isinstance(node, ast.Name):
-        if node.id not in env:
-            raise ConfigError(f"names unknown knob {node.id!r}")
-        return env[node.id]
+    name = _dotted_name(node)
+    if name is not None:
+        if name not in env:
+            raise ConfigError(f"names unknown knob {name!r}")
+        return env[name]
     if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
         left, right = _safe_eval(node.left, env), _safe_eval(node.right, env)
         _check_size(node.op, left, right)
@@ -421,7 +452,7 @@ class Constraint:
 
     @property
     def names(self) -> set[str]:
-        return {n.id for n in ast.walk(self._tree) if isinstance(n, ast.Name)}  # type: ignore[attr-defined]
+        return _names_in(self._tree)  # type: ignore[attr-defined]
 
     def __call__(self, config: Mapping[str, Any]) -> bool:
         try:

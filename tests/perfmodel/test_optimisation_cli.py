@@ -435,6 +435,23 @@ def test_where_narrows_the_replayed_space_and_its_true_front(tmp_path, grid_csv,
     assert len(run) == 6 and set(zip(run["a"], run["b"])) == {(a, b) for a in (0, 1, 2) for b in (3, 4)}
 
 
+def test_a_table_with_sysctl_knob_names_is_explored_under_those_names(tmp_path, grid_csv):
+    # Unicorn's tables name kernel knobs as sysctl does: they are searched, narrowed and written as named
+    path, df = grid_csv
+    dotted = tmp_path / "sysctl.csv"
+    df.rename(columns={"a": "vm.swappiness", "b": "scheduler.policy"}).to_csv(dotted, index=False)
+    out = tmp_path / "run.csv"
+    study = tmp_path / "s.sqlite"
+    base = ["--table", str(dotted), "--knobs", "vm.swappiness,scheduler.policy", "--objectives", "time,power",
+            "--where", "vm.swappiness <= 2 and scheduler.policy >= 3", "--strategy", "bo", "--init", "3",
+            "--study", str(study), "-o", str(out)]
+    assert explore(*base, "--budget", "4") == 0
+    assert explore(*base, "--budget", "6", "--resume") == 0
+    run = pd.read_csv(out)
+    assert list(run.columns[1:3]) == ["vm.swappiness", "scheduler.policy"]
+    assert set(zip(run["vm.swappiness"], run["scheduler.policy"])) == {(a, b) for a in (0, 1, 2) for b in (3, 4)}
+
+
 def test_where_on_a_live_platform_restricts_what_is_measured(monkeypatch, tmp_path):
     from profiling.space import ConfigSpace, Integer, Ordinal
 

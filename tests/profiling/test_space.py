@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -52,11 +53,15 @@ def test_knob_validation():
 def test_bad_knob_definitions():
     with pytest.raises(ConfigError, match=r"knob name 'bad name' must be an identifier .*, e\.g\. 'bad_name'$"):
         Integer("bad name", 0, 1)
-    with pytest.raises(ConfigError, match=r"e\.g\. 'vm_swappiness'$"):          # a sysctl name (Unicorn's tables)
-        Ordinal("vm.swappiness", (0, 100))
     with pytest.raises(ConfigError, match=r"e\.g\. '_2x'$"):                    # a leading digit
         Integer("2x", 0, 1)
-    with pytest.raises(ConfigError, match=r"must be an identifier \(letters, digits, '_'\)$"):
+    with pytest.raises(ConfigError, match=r"e\.g\. 'vm.dirty_ratio'$"):         # each dotted part an identifier
+        Integer("vm.dirty ratio", 0, 1)
+    for name, hint in (("vm..x", "vm._.x"), (".x", "_.x"), ("x.", "x._"), ("vm.2x", "vm._2x")):
+        with pytest.raises(ConfigError, match=rf"'{re.escape(name)}' must be .*, e\.g\. '{re.escape(hint)}'$"):
+            Integer(name, 0, 1)
+    with pytest.raises(ConfigError, match=r"must be an identifier \(letters, digits, '_'\), or identifiers "
+                                          r"joined by '\.'$"):
         Integer("", 0, 1)
     with pytest.raises(ConfigError):
         Integer("a", 3, 1)
@@ -87,6 +92,23 @@ def test_validate_parse_and_constraints():
     with pytest.raises(ConfigError, match="knob=value"):
         sp.parse("threads")
     assert sp.parse(format_config(cfg)) == cfg
+
+
+def test_dotted_knob_names_as_sysctl_writes_them():
+    # Unicorn's tables name kernel knobs as sysctl does (vm.swappiness): a knob and a constraint take them as
+    # written, and a dotted name is looked up whole, never as an attribute of a knob
+    sp = ConfigSpace((Ordinal("vm.swappiness", (10, 60, 100)), Integer("vm", 0, 3), Ordinal("scheduler.policy", (0, 1))),
+                     ["vm.swappiness >= 60 or scheduler.policy == 1"])
+    assert sp.constraints[0].names == {"vm.swappiness", "scheduler.policy"}
+    assert sp.is_feasible({"vm.swappiness": 60, "vm": 0, "scheduler.policy": 0})
+    assert not sp.is_feasible({"vm.swappiness": 10, "vm": 3, "scheduler.policy": 0})
+    assert sp.parse("vm.swappiness=10,scheduler.policy=1") == {"vm.swappiness": 10, "vm": 0, "scheduler.policy": 1}
+    assert len(list(sp.grid())) == 4 * (3 + 2)                  # (60, 100) x any policy, or 10 x policy 1
+    assert ConfigSpace.from_json(sp.to_json()) == sp
+    with pytest.raises(ConfigError, match=r"names unknown knob\(s\): vm.swapiness$"):
+        ConfigSpace(sp.knobs, ["vm.swapiness > 10"])
+    with pytest.raises(ConfigError, match=r"names unknown knob 'vm.real'"):
+        Constraint("vm.real > 1")({"vm": 2})                   # an attribute of a knob's value is not read
 
 
 def test_constraints_never_run_code():
