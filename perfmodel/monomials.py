@@ -9,13 +9,14 @@ cross-validated errors of each candidate degree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.preprocessing import PolynomialFeatures
 
-__all__ = ["Monomials", "monomial_powers", "evaluate", "term_name", "DEGREE_RULES", "lowest_error",
+__all__ = ["Monomials", "monomial_powers", "count_monomials", "evaluate", "term_name", "DEGREE_RULES", "lowest_error",
            "one_standard_error"]
 
 
@@ -35,6 +36,13 @@ def monomial_powers(n_features: int, degree: int, linear_only: Sequence[int] = (
     lin = np.zeros((len(linear_only), n_features), dtype=int)
     lin[np.arange(len(linear_only)), linear_only] = 1
     return np.vstack([rows, lin]).astype(int)
+
+
+def count_monomials(n_features: int, degree: int, linear_only: Sequence[int] = ()) -> int:
+    """How many rows :func:`monomial_powers` gives, without building them: the monomials of degree 1..``degree``
+    of the other columns (``C(p + degree, degree) - 1`` of ``p`` columns) and one term per linear-only column."""
+    n_lin = len({int(i) for i in linear_only})
+    return math.comb(n_features - n_lin + int(degree), int(degree)) - 1 + n_lin
 
 
 def evaluate(x: np.ndarray, powers: np.ndarray) -> np.ndarray:

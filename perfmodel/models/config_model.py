@@ -163,6 +163,10 @@ class ConfigModel(RegressorMixin, BaseEstimator):
         else:
             self.regressor_.fit(Xe, y_arr)
         self.n_train_ = len(y_arr)
+        if self.model == "polynomial" and not len(self.regressor_.coef_):
+            warnings.warn(f"{source}: the polynomial selected no term of the knobs: it predicts {target} = "
+                          f"{float(self.regressor_.predict(Xe[:1])[0]):.4g} for every configuration (cross-"
+                          "validation found nothing the knobs explain)", UserWarning, stacklevel=2)
         return self
 
     def _training_data(self, X, y, source: str):

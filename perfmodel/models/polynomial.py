@@ -11,7 +11,7 @@ from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..monomials import DEGREE_RULES, evaluate, monomial_powers
+from ..monomials import DEGREE_RULES, count_monomials, evaluate, monomial_powers
 from ._common import check_min_samples, forward_target, inverse_target, require_state, scale_params
 
 __all__ = ["SparsePolynomialRegressor"]
@@ -43,6 +43,10 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         Length of the Lasso penalty path.
     max_iter : int, default 5000
         Coordinate-descent iterations per Lasso fit.
+    max_terms : int or None, default 5000
+        A candidate degree with more monomials than this is not tried (with a warning): its Lasso path takes
+        minutes and a matrix of rows x terms (26 inputs on 266 rows: degree 3, 3653 terms, 14 s; degree 4,
+        27404 terms, over 5 minutes on a 2-core machine). None tries every degree.
     degree_rule : {"lowest", "one_se"}, default "lowest"
         How the degree is chosen from the cross-validated errors (:data:`perfmodel.monomials.DEGREE_RULES`):
         the lowest mean error, or the lowest degree within one standard error of it (the interaction
@@ -71,7 +75,7 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, degrees=(2, 3, 4), log_target=False, linear_only=(), cv=5, n_alphas=40, max_iter=5000,
-                 random_state=0, clip_margin=None, degree_rule="lowest"):
+                 random_state=0, clip_margin=None, degree_rule="lowest", max_terms=5000):
         self.degrees = degrees
         self.log_target = log_target
         self.linear_only = linear_only
@@ -81,6 +85,7 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.clip_margin = clip_margin
         self.degree_rule = degree_rule
+        self.max_terms = max_terms
 
     def fit(self, X, y):
         """Fit the model; ``X`` is (n_samples, n_features), ``y`` (n_samples,)."""
@@ -99,9 +104,10 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         self.z_min_, self.z_max_ = Z.min(axis=0), Z.max(axis=0)
         if self.degree_rule not in DEGREE_RULES:
             raise ValueError(f"degree_rule must be one of {', '.join(DEGREE_RULES)}, not {self.degree_rule!r}")
+        degrees = self._degrees_to_try(sorted(set(degrees)), d, lin)
         folds = KFold(n_splits=max(2, min(int(self.cv), n)), shuffle=True, random_state=self.random_state)
         fits, fold_mse = {}, {}
-        for deg in sorted(set(degrees)):
+        for deg in degrees:
             powers = monomial_powers(d, deg, lin)
             T = evaluate(Z, powers)
             t_mean, t_scale = scale_params(T)
@@ -123,6 +129,24 @@ class SparsePolynomialRegressor(RegressorMixin, BaseEstimator):
         self.alpha_ = float(lasso.alpha_)
         self.n_iter_ = int(lasso.n_iter_)
         return self
+
+    def _degrees_to_try(self, degrees: list[int], d: int, lin: tuple[int, ...]) -> list[int]:
+        """The candidate degrees whose monomials of ``d`` inputs number at most ``max_terms`` (warns of the others)."""
+        if self.max_terms is None:
+            return degrees
+        if isinstance(self.max_terms, bool) or not isinstance(self.max_terms, (int, np.integer)) or self.max_terms < 1:
+            raise ValueError(f"max_terms must be a positive integer or None, got {self.max_terms!r}")
+        terms = {deg: count_monomials(d, deg, lin) for deg in degrees}
+        kept = [deg for deg in degrees if terms[deg] <= self.max_terms]
+        if not kept:
+            raise ValueError(f"every candidate degree has more than max_terms={self.max_terms} terms of {d} inputs "
+                             f"(degree {degrees[0]}: {terms[degrees[0]]})")
+        skipped = [deg for deg in degrees if deg not in kept]
+        if skipped:
+            warnings.warn(f"polynomial degree {', '.join(map(str, skipped))} not tried: "
+                          f"{', '.join(str(terms[g]) for g in skipped)} candidate terms of {d} inputs, more than "
+                          f"max_terms={self.max_terms}", UserWarning, stacklevel=3)
+        return kept
 
     def _decision(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")

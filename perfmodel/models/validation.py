@@ -296,7 +296,8 @@ def _sparse_polynomial(state: dict) -> None:
         "cv": lambda v, n: _int(v, n, 2), "n_alphas": lambda v, n: _int(v, n, 1),
         "max_iter": lambda v, n: _int(v, n, 1), "random_state": _seed,
         "clip_margin": lambda v, n: _real(v, n, lo=0.0, none=True),
-        "degree_rule": lambda v, n: _str(v, n, choices=tuple(DEGREE_RULES))})
+        "degree_rule": lambda v, n: _str(v, n, choices=tuple(DEGREE_RULES)),
+        "max_terms": lambda v, n: _int(v, n, 1, none=True)})
     _feature_names(state, d)
     _vector(_field(state, "x_mean", ""), "x_mean", d)
     _vector(_field(state, "x_scale", ""), "x_scale", d, nonzero=True)

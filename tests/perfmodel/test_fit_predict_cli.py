@@ -44,6 +44,19 @@ def test_fit_then_predict_adds_pred_column(tables, model, capsys):
     assert np.median(rel) < 0.3 * spread  # far better than guessing the training median
 
 
+def test_fit_says_when_the_polynomial_predicts_one_value_for_every_configuration(tmp_path, capsys):
+    # Unicorn's Xavier table under its sysctl names: two kernel settings that tell nothing of the inference time
+    table = Path(__file__).resolve().parents[2] / "datasets" / "unicorn" / "data" / "sampled" / "Xavier" / "Image" / \
+        "Xavier_Image_sampled.csv"
+    out = tmp_path / "m.json"
+    with pytest.warns(UserWarning, match=f"^{table}: the polynomial selected no term of the knobs: it predicts "
+                                         "inference_time = "):
+        assert main(["fit", "--table", str(table), "--knobs", "vm.swappiness,kernel.max_pids", "--target",
+                     "inference_time", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("fitted polynomial model of 'inference_time' on 266 rows")
+    assert json.loads(out.read_text())["state"]["regressor"]["state"]["coef"] == []
+
+
 def test_predict_without_output_prints_csv(tables, capsys):
     d, _ = tables
     main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption",

@@ -33,6 +33,22 @@ def test_beats_the_mean_predictor_by_far_on_held_out_configurations(grid, model)
                                                          np.full(len(test), train["inference_time"].median()))
 
 
+def test_a_polynomial_that_selects_no_term_says_it_predicts_one_value(grid):
+    import warnings
+
+    # Unicorn's Xavier table: two kernel settings tell nothing of the inference time, and the Lasso keeps no term
+    xavier = pd.read_csv(Path(__file__).resolve().parents[2] / "datasets" / "unicorn" / "data" / "sampled" /
+                         "Xavier" / "Image" / "Xavier_Image_sampled.csv")
+    with pytest.warns(UserWarning, match=r"^xavier: the polynomial selected no term of the knobs: it predicts "
+                                         r"inference_time = [0-9.]+ for every configuration"):
+        m = ConfigModel(knobs=["vm.swappiness", "kernel.max_pids"], target="inference_time").fit(xavier,
+                                                                                                 source="xavier")
+    assert len(m.regressor_.coef_) == 0 and np.ptp(m.predict(xavier)) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # the TX2 grid's clocks: terms selected, no warning
+        assert len(ConfigModel(knobs=KNOBS, target="inference_time").fit(grid.iloc[:80]).regressor_.coef_) > 0
+
+
 def test_gp_gives_std_and_categorical_knobs_are_one_hot(grid):
     df = grid.iloc[:40].copy()
     df["governor"] = np.where(np.arange(40) % 2, "fast", "slow")

@@ -34,6 +34,22 @@ def test_quadratic_truth_does_not_need_degree_4_and_selection_is_sparse():
     assert len(m.terms_) == len(m.coef_) == m.powers_.shape[0]
 
 
+def test_a_degree_with_more_terms_than_max_terms_is_not_tried():
+    # 3 inputs: 9 monomials to degree 2, 19 to degree 3
+    X, y = _cubic(80)
+    with pytest.warns(UserWarning, match=r"^polynomial degree 3 not tried: 19 candidate terms of 3 inputs, more than "
+                                         r"max_terms=10$"):
+        m = SparsePolynomialRegressor(degrees=(1, 2, 3), max_terms=10).fit(X, y)
+    assert set(m.cv_scores_) == {1, 2} and m.degree_ <= 2
+    assert set(SparsePolynomialRegressor(degrees=(2, 3), max_terms=None).fit(X, y).cv_scores_) == {2, 3}
+    with pytest.raises(ValueError, match=r"every candidate degree has more than max_terms=8 terms of 3 inputs "
+                                         r"\(degree 2: 9\)"):
+        SparsePolynomialRegressor(degrees=(3, 2), max_terms=8).fit(X, y)
+    for bad in (0, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="max_terms must be a positive integer or None"):
+            SparsePolynomialRegressor(max_terms=bad).fit(X, y)
+
+
 def test_linear_only_columns_never_enter_products():
     rng = np.random.default_rng(0)
     X = rng.uniform(1, 2, (80, 3))
@@ -68,6 +84,24 @@ def test_json_round_trip_predicts_identically(tmp_path):
     np.testing.assert_allclose(m2.predict(Xt), m.predict(Xt), rtol=1e-12)
     assert m2.get_params() == m.get_params()
     assert m2.terms_ == m.terms_
+
+
+@pytest.mark.parametrize(("max_terms", "loads"), [(None, True), (200, True), (0, False), ("many", False)])
+def test_max_terms_in_a_model_file_is_checked_on_load(tmp_path, max_terms, loads):
+    import json
+
+    from perfmodel.errors import ModelError
+
+    X, y = _cubic(40)
+    save_model(SparsePolynomialRegressor(degrees=(2,)).fit(X, y), tmp_path / "p.json")
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc["state"]["params"]["max_terms"] = max_terms
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    if loads:
+        assert load_model(tmp_path / "p.json").max_terms == max_terms
+    else:
+        with pytest.raises(ModelError, match=r"params\.max_terms must be"):
+            load_model(tmp_path / "p.json")
 
 
 def test_clip_margin_bounds_polynomial_terms_but_not_linear_special_terms():

@@ -3,7 +3,8 @@ import pytest
 
 from perfmodel.interactions import InteractionModel
 from perfmodel.models import SparsePolynomialRegressor
-from perfmodel.monomials import Monomials, evaluate, lowest_error, monomial_powers, one_standard_error
+from perfmodel.monomials import (Monomials, count_monomials, evaluate, lowest_error, monomial_powers,
+                                 one_standard_error)
 
 
 def test_powers_of_two_variables_to_degree_two_lowest_degree_first():
@@ -14,6 +15,16 @@ def test_linear_only_columns_come_last_and_only_linearly():
     assert monomial_powers(3, 2, linear_only=(1,)).tolist() == [
         [1, 0, 0], [0, 0, 1], [2, 0, 0], [1, 0, 1], [0, 0, 2], [0, 1, 0]]
     assert monomial_powers(1, 3, linear_only=(0,)).tolist() == [[1]]
+
+
+def test_count_monomials_without_building_them():
+    # C(p + degree, degree) - 1 products of the p polynomial columns, plus one term per linear-only column
+    assert count_monomials(2, 2) == 5 and count_monomials(3, 2, linear_only=(1,)) == 6
+    assert count_monomials(26, 3) == 3653 and count_monomials(26, 4) == 27404     # Unicorn's 26 knobs
+    assert count_monomials(1, 3, linear_only=(0,)) == 1
+    for n in range(1, 6):
+        for degree in range(1, 5):
+            assert count_monomials(n, degree, (0,)) == len(monomial_powers(n, degree, (0,)))
 
 
 def test_evaluate_and_names():
