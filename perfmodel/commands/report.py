@@ -133,9 +133,32 @@ def default_knobs(table: pd.DataFrame, objectives: list[str] = ()) -> list[str]:
     if not knobs:
         return [k for k in config_keys(whole) if k not in objectives]
     if not config_keys(whole):
+        per_row = per_row_columns(whole, knobs)
+        knobs = [k for k in knobs if k not in per_row]
+        left_out = f"; left out, a different value in most rows: {', '.join(f'{k} ({v})' for k, v in per_row.items())}" \
+            if per_row else ""
         warnings.warn(f"the table has no config column: its knobs are taken to be every other column that varies "
-                      f"({', '.join(knobs)}); name them with --knobs", stacklevel=2)
+                      f"({', '.join(knobs) or 'none'}){left_out}; name them with --knobs", stacklevel=2)
     return knobs
+
+
+#: A column with a different value in more than this share of the rows (and in more than MIN_PER_ROW rows) is
+#: taken for a measurement or a label, not a knob: a knob is set to a few levels that rows repeat.
+PER_ROW_SHARE = 0.5
+MIN_PER_ROW = 10
+
+
+def per_row_columns(table: pd.DataFrame, columns) -> dict[str, str]:
+    """``{column: "a measurement" or "a label"}`` of the ``columns`` of ``table`` that take a different value in
+    most rows (:data:`PER_ROW_SHARE`): numbers measured per row (another objective, such as the power beside
+    the time) or names of each configuration (``config_name``); neither is a knob an equation can hold."""
+    out = {}
+    for c in columns:
+        values = table[c].dropna()
+        if values.nunique() > max(PER_ROW_SHARE * len(values), MIN_PER_ROW):
+            numeric = pd.to_numeric(values, errors="coerce").notna().all()
+            out[c] = "a measurement" if numeric else "a label"
+    return out
 
 
 def default_objectives(table: pd.DataFrame) -> list[str]:
@@ -167,7 +190,15 @@ def run(args: argparse.Namespace) -> int:
         source = _label(f"store:{args.store}", table)
     objectives = parse_names(args.objectives, "objective") if args.objectives else default_objectives(table)
     if not objectives:
-        raise ReportError("the data have none of runtime_s, energy_j, power_w; name the objectives with --objectives")
+        from ..analysis import whole_rows
+        from ..features import knob_columns
+
+        whole = whole_rows(table)
+        measured = [c for c, what in per_row_columns(whole, [c for c in knob_columns(whole) if c in whole.columns])
+                    .items() if what == "a measurement"]
+        hint = f" (columns measured per row: {', '.join(measured[:6])})" if measured else ""
+        raise ReportError(f"the data have none of runtime_s, energy_j, power_w; name the objectives with "
+                          f"--objectives{hint}")
     knobs = parse_names(args.knobs, "knob") if args.knobs else default_knobs(table, objectives)
     if not knobs:
         raise ReportError("no knob varies across the data's whole-network rows; name the knobs with --knobs")

@@ -276,6 +276,29 @@ def test_cli_report_reads_a_study_file_as_it_reads_the_csv(tmp_path, capsys):
     assert "is not a perfmodel study file" in capsys.readouterr().err
 
 
+def test_cli_knobs_guessed_without_a_config_column_leave_out_labels_and_other_measurements(tmp_path, capsys):
+    # the FlexiBO grids name each configuration (config_name) and measure power beside time: with one objective
+    # named, neither was to be a knob (config_name, 768 words, made the equation "not computed")
+    rng = np.random.default_rng(0)
+    grid = pd.DataFrame([{"config_name": f"Config{i}", "a": a, "b": b, "time": 1.0 + (a - 3) ** 2 + b,
+                          "power": 2.0 + a + rng.uniform()} for i, (a, b) in enumerate((a, b) for a in range(6)
+                                                                                        for b in range(4))])
+    grid.to_csv(tmp_path / "grid.csv", index=False)
+    with pytest.warns(UserWarning) as said:
+        assert main(["report", "--table", str(tmp_path / "grid.csv"), "--objectives", "time", "--degree", "2",
+                     "-o", str(tmp_path / "rep")]) == 0
+    assert ("the table has no config column: its knobs are taken to be every other column that varies (a, b); "
+            "left out, a different value in most rows: config_name (a label), power (a measurement); name them "
+            "with --knobs") in [str(w.message) for w in said]
+    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+    assert d["knobs"] == ["a", "b"] and "error" not in d["objectives"]["time"]
+    # without objectives, the error names the columns measured per row
+    capsys.readouterr()
+    assert main(["report", "--table", str(tmp_path / "grid.csv"), "-o", str(tmp_path / "rep2")]) == 2
+    assert capsys.readouterr().err == ("perfmodel: error: the data have none of runtime_s, energy_j, power_w; name "
+                                       "the objectives with --objectives (columns measured per row: power)\n")
+
+
 def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_path):
     # a table of another tool (the FlexiBO grids): no config column, so every other column that varies is taken
     # for a knob; the objectives named were among them, and each equation was "not computed" ("is both a knob
