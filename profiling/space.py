@@ -18,7 +18,7 @@ import math
 import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -697,6 +697,24 @@ class ConfigSpace:
         if not rows:
             raise ConfigError("a restricted space needs at least one configuration")
         return ConfigSpace(self.knobs, self.constraints, tuple(rows), self.name if name is None else name)
+
+    def where(self, *expressions: str | Constraint) -> ConfigSpace:
+        """This space with the conditions ``expressions`` on its knobs (``"cores <= 2"``) added to its constraints;
+        a candidate space (a recorded table's rows) keeps the candidates that meet them.
+
+        A condition naming a knob outside the space, or met by no configuration (where the space is small
+        enough to go through, :meth:`any_feasible`), is a :class:`ConfigError`.
+        """
+        if not expressions:
+            return self
+        narrowed = replace(self, constraints=(*self.constraints, *expressions))
+        if narrowed.any_feasible() is False:
+            of = ", ".join(self.names) if len(self.names) <= 6 else f"the {len(self.names)} knobs"
+            met = " and ".join(e.expression if isinstance(e, Constraint) else str(e) for e in expressions)
+            raise ConfigError(f"no configuration of {of} meets {met}")
+        if self.candidates is None:  # a grid or a continuous space: its constraints filter what is drawn
+            return narrowed
+        return narrowed.restrict(c for c in narrowed.grid() if narrowed.is_feasible(c))
 
     # -- persistence
     def to_dict(self) -> dict[str, Any]:

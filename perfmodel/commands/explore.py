@@ -352,22 +352,12 @@ def run(args) -> int:
 
 
 def _where(space, expressions):
-    """``space`` with the ``--where`` conditions on its knobs (one line for a condition naming no knob of the
-    space, or met by none of its configurations); a finite space becomes the candidate set of the
-    configurations that meet them."""
-    if not expressions:
-        return space
-    from dataclasses import replace
-
+    """``space`` with the ``--where`` conditions on its knobs (:meth:`ConfigSpace.where`; its errors in one
+    line naming the option)."""
     from profiling.errors import ConfigError
 
     try:
-        narrowed = replace(space, constraints=(*space.constraints, *expressions))
-        if narrowed.any_feasible() is False:
-            raise OptimisationError(f"no configuration of the space meets {' and '.join(expressions)} (--where)")
-        if space.candidates is None:  # a grid: its constraints filter what is asked
-            return narrowed
-        return narrowed.restrict(c for c in narrowed.grid() if narrowed.is_feasible(c))  # a table's rows
+        return space.where(*expressions)
     except ConfigError as exc:
         raise OptimisationError(f"--where: {exc}") from None
 

@@ -201,14 +201,10 @@ def _configs(args: argparse.Namespace, platform, space, fixed=()) -> list[dict]:
         platform.validate_knobs(dict.fromkeys(knobs))
     for k in knobs:
         space[k]
-    sub = space.subspace(knobs)
-    where = args.where
-    if where:
-        from dataclasses import replace
-
-        sub = replace(sub, constraints=(*sub.constraints, *where))  # a knob not varied: one line from the space
-        if sub.any_feasible() is False:
-            raise ConfigError(f"no configuration of {', '.join(knobs)} meets {' and '.join(where)} (--where)")
+    try:
+        sub = space.subspace(knobs).where(*args.where)   # a knob not varied: one line from the space
+    except ConfigError as exc:
+        raise ConfigError(f"--where: {exc}") from None
     if args.samples is not None and args.samples < 1:
         raise ConfigError("--samples must be at least 1")
     if args.design == "factorial":

@@ -72,7 +72,7 @@ def test_where_keeps_the_design_within_the_conditions(design):
 
 @pytest.mark.parametrize(("kw", "message"), [
     (dict(design="lhs", knobs="threads", where=["batch <= 4"]), "names unknown knob(s): batch"),
-    (dict(design="lhs", knobs="threads,batch", where=["batch > 64"]), "meets batch > 64 (--where)"),
+    (dict(design="lhs", knobs="threads,batch", where=["batch > 64"]), "--where: no configuration of threads, batch meets batch > 64"),
     (dict(where=["threads <= 1"]), "--where sets the design of a campaign"),
 ])
 def test_a_where_that_cannot_apply_is_refused(kw, message):

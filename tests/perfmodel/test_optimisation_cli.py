@@ -470,7 +470,7 @@ def test_where_on_a_live_platform_restricts_what_is_measured(monkeypatch, tmp_pa
 @pytest.mark.parametrize(("where", "message"), [
     ("c <= 2", "--where: constraint 'c <= 2' names unknown knob(s): c"),
     ("a <=", "--where: constraint 'a <=' is not a valid expression"),
-    ("a > 9", "no configuration of the space meets a > 9 (--where)"),
+    ("a > 9", "--where: no configuration of a, b meets a > 9"),
 ])
 def test_a_where_that_cannot_narrow_the_space_is_one_line(tmp_path, grid_csv, capsys, where, message):
     path, _ = grid_csv

@@ -111,6 +111,25 @@ def test_dotted_knob_names_as_sysctl_writes_them():
         Constraint("vm.real > 1")({"vm": 2})                   # an attribute of a knob's value is not read
 
 
+def test_where_narrows_a_grid_and_a_table_alike():
+    grid = ConfigSpace((Integer("a", 1, 4), Integer("b", 1, 4)), ["b <= a"])
+    narrowed = grid.where("a + b <= 4", "b >= 2")
+    assert grid.where() is grid and narrowed.candidates is None          # a grid stays a grid, its filter added
+    assert sorted((c["a"], c["b"]) for c in narrowed.grid()) == [(2, 2)]
+    assert [c.expression for c in narrowed.constraints] == ["b <= a", "a + b <= 4", "b >= 2"]
+    table = ConfigSpace.from_table(pd.DataFrame({"a": [1, 2, 3, 3], "b": [1, 1, 2, 3]}), ["a", "b"])
+    rows = table.where("a >= 2")
+    assert rows.candidates == ((2, 1), (3, 2), (3, 3))                    # the table's rows that meet it
+    np.testing.assert_array_equal(rows.to_vector({"a": 3, "b": 2}), table.to_vector({"a": 3, "b": 2}))
+    with pytest.raises(ConfigError, match=r"^no configuration of a, b meets a > 3 and b < 9$"):
+        table.where("a > 3", "b < 9")
+    with pytest.raises(ConfigError, match=r"names unknown knob\(s\): c$"):
+        grid.where("c <= 1")
+    wide = ConfigSpace(tuple(Integer(f"k{i}", 0, 1) for i in range(8)))
+    with pytest.raises(ConfigError, match=r"^no configuration of the 8 knobs meets k0 > 1$"):
+        wide.where("k0 > 1")
+
+
 def test_constraints_never_run_code():
     c = Constraint("__import__('os').system('true') == 0")
     with pytest.raises(ConfigError):
