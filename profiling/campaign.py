@@ -496,15 +496,16 @@ def _named_platform(name: str) -> Platform:
 
 
 @functools.lru_cache(maxsize=8)
-def _default_executor(platform: Platform) -> Executor:
-    """The platform's usual executor, kept (the PyTorch executor caches the network specs it built)."""
-    return build_executor(None, platform)
+def _named_executor(platform: Platform, name: str | None) -> Executor:
+    """The executor by name (None: the platform's usual one), kept per platform (the PyTorch executor caches the
+    network specs it built)."""
+    return build_executor(name, platform)
 
 
 def _live_executor(platform: Platform, executor: str | Executor | None) -> Executor:
     if isinstance(executor, Executor):
         return executor
-    return _default_executor(platform) if executor is None else build_executor(executor, platform)
+    return _named_executor(platform, executor)
 
 
 def measure_network(network: str, config: Mapping[str, Any], *, platform: str | Platform | None = "cpu",

@@ -30,6 +30,7 @@ import numpy as np
 from profiling.atomic import write_csv
 
 from . import argtypes
+from .profile import EXECUTORS
 from ..errors import OptimisationError
 from ..tables import check_columns, configuration_rows, parse_names, read_table
 
@@ -55,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--table", metavar="CSV", help="recorded measurements to replay (knob + objective columns)")
     src.add_argument("--platform", metavar="NAME",
                      help="measure live on this platform: cpu, nvml[:GPU_INDEX] (PyTorch) or jetson[:SYSFS_ROOT]")
+    p.add_argument("--executor", choices=EXECUTORS, metavar="{tensorflow,torch}",
+                   help="with --platform: the framework that runs the network (default: torch on nvml, "
+                        "tensorflow on cpu and jetson)")
     p.add_argument("--network", metavar="NAME", help="network to measure (with --platform), or the network a "
                    "layer-wise --prior predicts: a keras.applications name, a .keras file or a NetworkSpec JSON file")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -201,14 +205,15 @@ def check_measured(outputs, measured, why: str, platform: str) -> None:
 class LiveEvaluator:
     """Live measurements through :func:`profiling.campaign.measure_network` (see docs/optimisation.md)."""
 
-    def __init__(self, platform: str, network: str, knobs=None, base: str = "", outputs=()):
+    def __init__(self, platform: str, network: str, knobs=None, base: str = "", outputs=(), executor=None):
         from profiling import campaign
 
         self._measure = campaign.measure_network
-        campaign.check_live_network(network, platform)  # a network it cannot build: refused before any study
+        # a network it cannot build: refused before any study
+        campaign.check_live_network(network, platform, executor=executor)
         check_measured(outputs, *campaign.live_outputs(platform), platform)
-        self.platform, self.network = platform, network
-        full = campaign.platform_space(platform)
+        self.platform, self.network, self.executor = platform, network, executor
+        full = campaign.platform_space(platform, executor=executor)
         self.base = full.parse_partial(base)
         varied = list(knobs) if knobs else [k.name for k in full if k.name not in self.base]
         self.space = full.subspace(varied)
@@ -216,7 +221,8 @@ class LiveEvaluator:
         self.source = source_fn(platform) if source_fn is not None else f"measured:{platform}"
 
     def evaluate(self, config):
-        return dict(self._measure(self.network, {**self.base, **config}, platform=self.platform))
+        return dict(self._measure(self.network, {**self.base, **config}, platform=self.platform,
+                                  executor=self.executor))
 
 
 def run(args) -> int:
@@ -226,6 +232,8 @@ def run(args) -> int:
 
     if bool(args.table) == bool(args.platform):
         raise OptimisationError("give exactly one of --table (replay) or --platform (live)")
+    if args.executor and not args.platform:
+        raise OptimisationError("--executor runs a network live: give --platform and --network as well")
     if args.platform and not args.network:
         raise OptimisationError("--platform needs --network")
     if args.scheduler and not args.platform:
@@ -290,7 +298,7 @@ def run(args) -> int:
 
         evaluator = FleetMeasurer(args.scheduler, args.platform, args.network,
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config,
-                                  resource=args.resource)
+                                  resource=args.resource, executor=args.executor)
         try:
             check_measured([*objectives, *(c.metric for c in constraints)], evaluator.outputs,
                            evaluator.power_note, args.platform)
@@ -300,7 +308,7 @@ def run(args) -> int:
     else:
         evaluator = LiveEvaluator(args.platform, args.network,
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config,
-                                  outputs=[*objectives, *(c.metric for c in constraints)])
+                                  outputs=[*objectives, *(c.metric for c in constraints)], executor=args.executor)
 
     space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
     space = _where(space, args.where)

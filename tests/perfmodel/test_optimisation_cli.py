@@ -89,7 +89,7 @@ def err(capsys):
 
 
 def fake_campaign(monkeypatch, space, measure, outputs=(("runtime_s", "other_load"), "absent: no RAPL domains"),
-                  check=lambda network, platform="cpu": network):
+                  check=lambda network, platform="cpu", executor=None: network):
     """A stand-in for profiling.campaign, the profiler interface live explore uses: the platform's ``space``,
     ``measure(network, config, platform=...)``, the outputs it measures and the network check."""
     import sys
@@ -98,7 +98,7 @@ def fake_campaign(monkeypatch, space, measure, outputs=(("runtime_s", "other_loa
     import profiling
 
     fake = types.ModuleType("profiling.campaign")
-    fake.platform_space = lambda platform: space
+    fake.platform_space = lambda platform, executor=None: space
     fake.measure_network = measure
     fake.check_live_network = check
     fake.live_outputs = lambda platform="cpu": outputs
@@ -174,6 +174,10 @@ def test_duplicates_and_oversized_budget_warn(capsys, tmp_path, grid_csv):
 def test_live_platform_needs_a_network(capsys):
     assert explore("--platform", "cpu", "--objectives", "runtime_s") == 2
     assert "--network" in err(capsys)
+    assert explore("--table", TX2, "--knobs", "core_freq", "--objectives", "inference_time", "--executor",
+                   "torch") == 2
+    assert err(capsys) == ("perfmodel: error: --executor runs a network live: give --platform and --network as "
+                           "well")
 
 
 def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
@@ -182,20 +186,34 @@ def test_live_platform_uses_the_profiler_interface(monkeypatch, tmp_path):
 
     calls = []
 
-    def measure_network(network, config, *, platform="cpu"):
-        calls.append((network, platform, dict(config)))
+    def measure_network(network, config, *, platform="cpu", executor=None):
+        calls.append((network, platform, executor, dict(config)))
         return {"runtime_s": 1.0 / config["threads"], "energy_j": 2.0 + config["threads"]}
 
-    fake_campaign(monkeypatch, ConfigSpace((Integer("threads", 1, 4),)), measure_network,
-                  outputs=(("runtime_s", "power_w", "energy_j", "other_load"), ""),
-                  check=lambda network, platform="cpu": calls.append(("checked", network, platform)))
+    spaces = []
+
+    def platform_space(platform, executor=None):
+        spaces.append((platform, executor))
+        return ConfigSpace((Integer("threads", 1, 4),))
+
+    fake = fake_campaign(monkeypatch, None, measure_network,
+                         outputs=(("runtime_s", "power_w", "energy_j", "other_load"), ""),
+                         check=lambda network, platform="cpu", executor=None: calls.append(("checked", network,
+                                                                                           platform, executor)))
+    fake.platform_space = platform_space
     out = tmp_path / "live.csv"
     assert explore("--platform", "cpu", "--network", "resnet50", "--objectives", "runtime_s,energy_j",
                    "--budget", "3", "--strategy", "random", "-o", str(out)) == 0
     run = pd.read_csv(out)
     assert len(run) == 3 and (run["source"] == "measured:cpu").all()
-    assert calls[0] == ("checked", "resnet50", "cpu")   # the network checked once, before the first measurement
-    assert all(c[0] == "resnet50" and c[1] == "cpu" for c in calls[1:]) and len(calls) == 4
+    assert calls[0] == ("checked", "resnet50", "cpu", None)   # checked once, before the first measurement
+    assert all(c[:3] == ("resnet50", "cpu", None) for c in calls[1:]) and len(calls) == 4
+    # --executor: the network checked, the space read and every measurement made with that framework
+    calls.clear()
+    assert explore("--platform", "cpu", "--executor", "torch", "--network", "resnet50", "--objectives", "runtime_s",
+                   "--budget", "2", "--strategy", "random") == 0
+    assert calls[0] == ("checked", "resnet50", "cpu", "torch") and spaces[-1] == ("cpu", "torch")
+    assert [c[2] for c in calls[1:]] == ["torch", "torch"]
 
 
 def test_live_network_the_platform_cannot_build_is_refused_before_any_study(capsys, tmp_path):
@@ -216,7 +234,7 @@ def test_live_platform_varies_only_the_named_knobs(monkeypatch, tmp_path):
 
     calls = []
 
-    def measure_network(network, config, *, platform="cpu"):
+    def measure_network(network, config, *, platform="cpu", executor=None):
         calls.append(dict(config))
         return {"runtime_s": config["batch"] / config["threads"]}
 
@@ -237,7 +255,7 @@ def test_live_output_no_sensor_measures_is_refused_before_anything_is_measured(m
 
     calls = []
     fake_campaign(monkeypatch, ConfigSpace((Integer("threads", 1, 4),)),
-                  lambda network, config, *, platform="cpu": calls.append(config) or {"runtime_s": 1.0})
+                  lambda network, config, *, platform="cpu", executor=None: calls.append(config) or {"runtime_s": 1.0})
     study = tmp_path / "s.sqlite"
     base = ("--platform", "cpu", "--network", "tiny_cnn", "--budget", "2", "--study", str(study))
     # it used to measure the first configuration, then stop on "the evaluation returned no 'energy_j'"
@@ -457,7 +475,7 @@ def test_where_on_a_live_platform_restricts_what_is_measured(monkeypatch, tmp_pa
 
     calls = []
 
-    def measure_network(network, config, *, platform="cpu"):
+    def measure_network(network, config, *, platform="cpu", executor=None):
         calls.append(dict(config))
         return {"runtime_s": config["batch"] / config["threads"]}
 
