@@ -396,6 +396,29 @@ def _names_in(node: ast.AST) -> set[str]:
     return set().union(*(_names_in(child) for child in ast.iter_child_nodes(node)))
 
 
+class _Substitute(ast.NodeTransformer):
+    """Knob names of ``values`` replaced by their values (a dotted name replaced whole)."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.values = values
+
+    def visit_Attribute(self, node: ast.AST) -> ast.AST:
+        name = _dotted_name(node)
+        if name is None:
+            return self.generic_visit(node)
+        return ast.copy_location(ast.Constant(self.values[name]), node) if name in self.values else node
+
+    visit_Name = visit_Attribute
+
+
+def _substituted(expression: str, values: Mapping[str, Any]) -> str | Constraint:
+    """``expression`` with the knobs of ``values`` written as their values (unchanged when it names none)."""
+    constraint = Constraint(expression)
+    if not constraint.names & set(values):
+        return constraint
+    return ast.unparse(_Substitute(values).visit(constraint._tree))  # type: ignore[attr-defined]
+
+
 def _safe_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
     # A tiny expression evaluator: constraints come from files and must never run code. Every intermediate
     # result is bounded (``_check_size``), so an expression cannot exhaust memory or time either.
@@ -698,20 +721,26 @@ class ConfigSpace:
             raise ConfigError("a restricted space needs at least one configuration")
         return ConfigSpace(self.knobs, self.constraints, tuple(rows), self.name if name is None else name)
 
-    def where(self, *expressions: str | Constraint) -> ConfigSpace:
+    def where(self, *expressions: str | Constraint, fixed: Mapping[str, Value] | None = None) -> ConfigSpace:
         """This space with the conditions ``expressions`` on its knobs (``"cores <= 2"``) added to its constraints;
         a candidate space (a recorded table's rows) keeps the candidates that meet them.
 
-        A condition naming a knob outside the space, or met by no configuration (where the space is small
-        enough to go through, :meth:`any_feasible`), is a :class:`ConfigError`.
+        ``fixed`` holds the values of knobs that are not in this space but set for every configuration of it
+        (the base a search varies the others from): a condition takes them as they are (``batch * threads <= 8``
+        with ``batch`` fixed at 4 is ``4 * threads <= 8``). A condition naming another knob, or met by no
+        configuration (where the space is small enough to go through, :meth:`any_feasible`), is a
+        :class:`ConfigError`.
         """
         if not expressions:
             return self
-        narrowed = replace(self, constraints=(*self.constraints, *expressions))
+        texts = [e.expression if isinstance(e, Constraint) else e for e in expressions]
+        values = {k: v for k, v in (fixed or {}).items() if k not in self}
+        narrowed = replace(self, constraints=(*self.constraints, *(_substituted(t, values) for t in texts)))
         if narrowed.any_feasible() is False:
             of = ", ".join(self.names) if len(self.names) <= 6 else f"the {len(self.names)} knobs"
-            met = " and ".join(e.expression if isinstance(e, Constraint) else str(e) for e in expressions)
-            raise ConfigError(f"no configuration of {of} meets {met}")
+            named = sorted({n for t in texts for n in Constraint(t).names if n in values})
+            given = f" (with {format_config({n: values[n] for n in named})})" if named else ""
+            raise ConfigError(f"no configuration of {of} meets {' and '.join(texts)}{given}")
         if self.candidates is None:  # a grid or a continuous space: its constraints filter what is drawn
             return narrowed
         return narrowed.restrict(c for c in narrowed.grid() if narrowed.is_feasible(c))

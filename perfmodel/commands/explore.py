@@ -77,8 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--maximize", metavar="NAMES", default="", help="objectives to maximise instead")
     p.add_argument("--where", action="append", default=[], metavar="EXPR",
                    help="search only the configurations whose knobs satisfy EXPR (repeatable), e.g. \"cores <= 2\" "
-                        "or \"inter_op_threads <= threads\"; with --table the table's true front is taken over them "
-                        "too")
+                        "or \"inter_op_threads <= threads\" (live, a knob not varied counts at its --config or "
+                        "default value); with --table the table's true front is taken over them too")
     p.add_argument("--constraint", action="append", default=[], metavar="EXPR",
                    help="limit on an output, e.g. 'power_consumption<=3000' (repeatable)")
     p.add_argument("--budget", type=int, default=40, help="number of evaluations (default 40)")
@@ -217,6 +217,8 @@ class LiveEvaluator:
         self.base = full.parse_partial(base)
         varied = list(knobs) if knobs else [k.name for k in full if k.name not in self.base]
         self.space = full.subspace(varied)
+        # the values every measurement takes for the knobs not varied (a --where condition may name them)
+        self.fixed = {k: v for k, v in {**full.default(), **self.base}.items() if k not in varied}
         source_fn = getattr(campaign, "platform_source", None)  # simulated:jetson on a simulated tree
         self.source = source_fn(platform) if source_fn is not None else f"measured:{platform}"
 
@@ -311,7 +313,7 @@ def run(args) -> int:
                                   outputs=[*objectives, *(c.metric for c in constraints)], executor=args.executor)
 
     space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
-    space = _where(space, args.where)
+    space = _where(space, args.where, getattr(evaluator, "fixed", None))
     outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))
     prior_mean, prior_files = _priors(args.prior, space, outputs, args.network)
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network, confidence)
@@ -359,13 +361,13 @@ def run(args) -> int:
     return 0
 
 
-def _where(space, expressions):
-    """``space`` with the ``--where`` conditions on its knobs (:meth:`ConfigSpace.where`; its errors in one
-    line naming the option)."""
+def _where(space, expressions, fixed=None):
+    """``space`` with the ``--where`` conditions on its knobs, the knobs not varied at their ``fixed`` values
+    (:meth:`ConfigSpace.where`; its errors in one line naming the option)."""
     from profiling.errors import ConfigError
 
     try:
-        return space.where(*expressions)
+        return space.where(*expressions, fixed=fixed)
     except ConfigError as exc:
         raise OptimisationError(f"--where: {exc}") from None
 

@@ -76,8 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "measures the whole grid of --knobs")
     p.add_argument("--knobs", metavar="K1,K2", help="knobs the design varies (default: all)")
     p.add_argument("--where", action="append", default=[], metavar="EXPR",
-                   help="the design keeps only configurations whose varied knobs satisfy EXPR (repeatable), "
-                        "e.g. \"threads * batch <= 8\"")
+                   help="the design keeps only configurations whose knobs satisfy EXPR (repeatable), e.g. "
+                        "\"threads * batch <= 8\"; a knob not varied counts at its --config or default value")
     p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the design (default 0)")
     p.add_argument("--input-size", type=int, metavar="PIXELS", help="input height/width (default: the network's)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (5-30 per measurement, 5%% CI)")
@@ -202,7 +202,8 @@ def _configs(args: argparse.Namespace, platform, space, fixed=()) -> list[dict]:
     for k in knobs:
         space[k]
     try:
-        sub = space.subspace(knobs).where(*args.where)   # a knob not varied: one line from the space
+        # a knob not varied takes its --config value or its default, as every configuration of the design does
+        sub = space.subspace(knobs).where(*args.where, fixed={**space.default(), **bases[0]})
     except ConfigError as exc:
         raise ConfigError(f"--where: {exc}") from None
     if args.samples is not None and args.samples < 1:

@@ -70,8 +70,20 @@ def test_where_keeps_the_design_within_the_conditions(design):
         assert len(configs) == 7
 
 
+def test_where_takes_the_knobs_not_varied_at_their_base_or_default_values():
+    # threads varied; batch at its --config value 4, or at its default 1: "batch * threads <= 2" keeps threads
+    # 1 only, or both
+    both = args(design="factorial", knobs="threads", where=["batch * threads <= 2"])
+    assert [c["threads"] for c in _configs(both, None, space())] == [1, 2]
+    assert _configs(args(design="factorial", knobs="threads", where=["batch * threads <= 2"], config=["batch=2"]),
+                    None, space()) == [{"batch": 2, "threads": 1}]
+    with pytest.raises(ConfigError, match=re.escape("--where: no configuration of threads meets batch <= 2 (with "
+                                                    "batch=4)")):
+        _configs(args(design="lhs", knobs="threads", where=["batch <= 2"], config=["batch=4"]), None, space())
+
+
 @pytest.mark.parametrize(("kw", "message"), [
-    (dict(design="lhs", knobs="threads", where=["batch <= 4"]), "names unknown knob(s): batch"),
+    (dict(design="lhs", knobs="threads", where=["warp <= 4"]), "names unknown knob(s): warp"),
     (dict(design="lhs", knobs="threads,batch", where=["batch > 64"]), "--where: no configuration of threads, batch meets batch > 64"),
     (dict(where=["threads <= 1"]), "--where sets the design of a campaign"),
 ])

@@ -483,6 +483,12 @@ def test_where_on_a_live_platform_restricts_what_is_measured(monkeypatch, tmp_pa
     assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s",
                    "--where", "threads * batch <= 4", "--budget", "6", "--strategy", "bo", "--init", "3") == 0
     assert len(calls) == 6 and all(c["threads"] * c["batch"] <= 4 for c in calls)
+    # a knob that --config fixes (batch=2) enters the condition at its value: threads 1 and 2 are left
+    calls.clear()
+    assert explore("--platform", "cpu", "--network", "tiny_cnn", "--objectives", "runtime_s", "--knobs", "threads",
+                   "--config", "batch=2", "--where", "threads * batch <= 4", "--budget", "4",
+                   "--strategy", "random") == 0
+    assert sorted(c["threads"] for c in calls) == [1, 2] and {c["batch"] for c in calls} == {2}
 
 
 @pytest.mark.parametrize(("where", "message"), [

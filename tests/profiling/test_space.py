@@ -125,6 +125,15 @@ def test_where_narrows_a_grid_and_a_table_alike():
         table.where("a > 3", "b < 9")
     with pytest.raises(ConfigError, match=r"names unknown knob\(s\): c$"):
         grid.where("c <= 1")
+    # a knob held at one value outside the space: a condition takes its value
+    threads = ConfigSpace((Integer("threads", 1, 4),))
+    assert [c["threads"] for c in threads.where("batch * threads <= 8", fixed={"batch": 4}).grid()] == [1, 2]
+    assert threads.where("vm.swappiness >= 10", fixed={"vm.swappiness": 60}).size == 4     # always met
+    assert [c.expression for c in threads.where("threads < batch", fixed={"batch": 3, "threads": 9}).constraints] \
+        == ["threads < 3"]                                                  # the space's own knob stays a knob
+    with pytest.raises(ConfigError, match=r"^no configuration of threads meets batch <= 2 and threads > 1 "
+                                          r"\(with batch=4\)$"):
+        threads.where("batch <= 2", "threads > 1", fixed={"batch": 4, "dtype": "float32"})
     wide = ConfigSpace(tuple(Integer(f"k{i}", 0, 1) for i in range(8)))
     with pytest.raises(ConfigError, match=r"^no configuration of the 8 knobs meets k0 > 1$"):
         wide.where("k0 > 1")
