@@ -69,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "out of the unit models, in N groups (fitting takes N+1 times as long; default 4; "
                              "--store also takes 0: the spread on the training networks, which understates the "
                              "error on a new one)")
+    parser.add_argument("--cv", type=int, default=None, metavar="K",
+                        help="configuration model (--table): also estimate its error on configurations it was not "
+                             "fitted on, each row predicted by a model fitted without its fold (K folds; fitting "
+                             "takes K+1 times as long)")
     parser.add_argument("--seed", type=argtypes.seed, default=0, help="random seed (folds, restarts, boosting)")
     parser.add_argument("-o", "--output", required=True, metavar="JSON", help="model file to write")
 
@@ -81,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--log-knobs is for a configuration-level model (--table without --layerwise)")
     if args.input_warp and (args.layerwise or args.table is None or args.model != "gp"):
         raise DataError("--input-warp is for a configuration-level GP (--table with --model gp)")
+    if args.cv is not None and (args.layerwise or args.table is None):
+        raise DataError("--cv is for a configuration-level model (--table without --layerwise); a layer-wise "
+                        "model measures its spread with --std-folds")
     if args.std_folds is not None and args.table is not None and not args.layerwise:
         raise DataError("--std-folds is for a layer-wise model (--store, or --layerwise --table)")
     std_folds = 4 if args.std_folds is None else args.std_folds
@@ -106,8 +113,24 @@ def run(args: argparse.Namespace) -> int:
         model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,
                             log_knobs=log_knobs, random_state=args.seed,
                             model_params={"input_warp": True} if args.input_warp else None).fit(df, source=args.table)
+        if args.cv is not None:  # before the save: bad folds write nothing
+            from ..models.config_model import cross_validated_predictions
+            from ..models.metrics import mape, within
+
+            pred = cross_validated_predictions(model, df, args.cv, source=args.table)
         model.save(args.output)
         print(f"fitted {args.model} model of {target[0]!r} on {len(df)} rows -> {args.output}")
+        if args.cv is not None:
+            import numpy as np
+
+            truth = df[target[0]].to_numpy(dtype=float)
+            if np.all(truth != 0):
+                print(f"{args.cv}-fold cross-validation (each row predicted by the model fitted without its fold): "
+                      f"MAPE {mape(truth, pred):.2f} %, {100 * within(truth, pred):.0f} % of rows within +-10 %")
+            else:
+                rmse = float(np.sqrt(np.mean((pred - truth) ** 2)))
+                print(f"{args.cv}-fold cross-validation (each row predicted by the model fitted without its fold): "
+                      f"RMSE {rmse:.4g} (the target has zeros: no relative error)")
         return 0
     if args.model == "linear":
         raise ModelError("--model linear is for --table only; use polynomial, gp or gbr with --store")

@@ -23,7 +23,7 @@ from ..errors import DataError, ModelError
 from ..tables import check_columns
 from ._common import require_state
 
-__all__ = ["ConfigModel", "MODELS", "MIN_ROWS", "make_regressor"]
+__all__ = ["ConfigModel", "MODELS", "MIN_ROWS", "make_regressor", "cross_validated_predictions"]
 
 MODELS = ("polynomial", "gp", "gbr", "linear")
 # below these, cross-validation / boosting / a GP posterior says nothing useful
@@ -319,6 +319,35 @@ def _ranges_of(doc, encoder: Encoding) -> dict:
                              "numeric knob's [lowest, highest]")
         out[name] = (float(pair[0]), float(pair[1]))
     return out
+
+
+def cross_validated_predictions(model: ConfigModel, table: pd.DataFrame, folds: int = 5,
+                                source: str = "table") -> np.ndarray:
+    """Each row of ``table`` predicted by a copy of ``model`` (unfitted, :func:`sklearn.base.clone`) fitted on
+    the rows of the other folds (:class:`sklearn.model_selection.KFold`, shuffled with the model's
+    ``random_state``): an estimate of its error on configurations it was not fitted on.
+
+    The fold models' warnings are not shown (they speak of models that are not kept); a fold whose rows hold a
+    level of a named knob that the other folds lack is a :class:`DataError`.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    n = len(table)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= n:
+        raise DataError(f"{source}: cross-validation takes 2 to {n} folds (one per row at most), got {folds!r}")
+    need = MIN_ROWS.get(model.model, 1)
+    if n - math.ceil(n / folds) < need:
+        raise DataError(f"{source}: {n} rows in {folds} folds leave {n - math.ceil(n / folds)} rows to fit each "
+                        f"fold's {model.model!r} model (it needs at least {need})")
+    pred = np.empty(n)
+    split = KFold(n_splits=int(folds), shuffle=True, random_state=model.random_state)
+    for i, (train, test) in enumerate(split.split(table)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            fold = clone(model).fit(table.iloc[train], source=f"{source} (fold {i + 1} of {folds})")
+            pred[test] = fold.predict(table.iloc[test], source=f"{source} (fold {i + 1} of {folds})")
+    return pred
 
 
 def _named(X: pd.DataFrame) -> pd.DataFrame:

@@ -49,6 +49,33 @@ def test_a_polynomial_that_selects_no_term_says_it_predicts_one_value(grid):
         assert len(ConfigModel(knobs=KNOBS, target="inference_time").fit(grid.iloc[:80]).regressor_.coef_) > 0
 
 
+def test_cross_validated_predictions_come_from_models_fitted_without_the_row():
+    from perfmodel.models.config_model import cross_validated_predictions
+
+    a = np.arange(20.0)
+    table = pd.DataFrame({"a": a, "y": 2.0 * a + 1.0})
+    table.loc[0, "y"] = 500.0                      # a row no other row explains
+    model = ConfigModel(model="linear", knobs=["a"], target="y", log_target=False)
+    pred = cross_validated_predictions(model, table, folds=5)
+    # the rows of row 0's fold are predicted by a line fitted on clean rows alone: the line itself; the others'
+    # lines were pulled by row 0
+    assert pred[0] == pytest.approx(1.0) and not hasattr(model, "regressor_")       # the model given stays unfitted
+    fitted = model.fit(table)
+    assert fitted.predict(table.iloc[:1])[0] > 20                                  # fitted on it, row 0 pulls it up
+    with pytest.raises(DataError, match=r"^t: cross-validation takes 2 to 20 folds \(one per row at most\), got 1$"):
+        cross_validated_predictions(model, table, folds=1, source="t")
+    with pytest.raises(DataError, match="takes 2 to 20 folds"):
+        cross_validated_predictions(model, table, folds=21)
+    few = table.iloc[:7]
+    with pytest.raises(DataError, match=r"7 rows in 2 folds leave 3 rows to fit each fold's 'polynomial' model "
+                                        r"\(it needs at least 6\)"):
+        cross_validated_predictions(ConfigModel(knobs=["a"], target="y"), few, folds=2)
+    # a level of a named knob that only one fold holds: its model cannot predict it
+    words = pd.DataFrame({"mode": ["x", "y"] * 6 + ["rare"], "y": np.arange(1.0, 14.0)})
+    with pytest.raises(DataError, match=r"^table \(fold \d of 5\): knob 'mode' has the level 'rare', unseen when"):
+        cross_validated_predictions(ConfigModel(model="linear", knobs=["mode"], target="y"), words, folds=5)
+
+
 def test_gp_gives_std_and_categorical_knobs_are_one_hot(grid):
     df = grid.iloc[:40].copy()
     df["governor"] = np.where(np.arange(40) % 2, "fast", "slow")
