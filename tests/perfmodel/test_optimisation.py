@@ -347,6 +347,46 @@ def test_linked_groups_finds_chains_only():
     assert (0, 1, 2) not in groups and sorted(j for g in groups for j in g) == [0, 1, 2]
 
 
+def _chain_by_definition(a, b) -> bool:
+    # every two distinct joint values ordered alike in both columns
+    pts = {(x, y) for x, y in zip(a, b)}
+    return all((x1 - x2) * (y1 - y2) >= 0 for x1, y1 in pts for x2, y2 in pts)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_linked_groups_match_the_definition_of_a_chain(seed):
+    # columns of few levels, some built as chains of others: the groups are those the definition gives
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 4, 30)
+    cols = [base, (base >= 1).astype(int), (base >= 3).astype(int), rng.integers(0, 2, 30), np.minimum(base, 2),
+            rng.integers(0, 3, 30), 3 - base]
+    m = np.column_stack(cols).astype(float)
+    expected: list[list[int]] = []
+    for j in range(m.shape[1]):
+        for g in expected:
+            if all(len(set(m[:, i])) > 1 and len(set(m[:, j])) > 1 and _chain_by_definition(m[:, i], m[:, j])
+                   for i in g):
+                g.append(j)
+                break
+        else:
+            expected.append([j])
+    assert linked_groups(m) == [tuple(g) for g in expected]
+    assert (0, 1, 2, 4) in linked_groups(m)
+
+
+def test_linked_groups_skip_the_exact_test_for_pairs_that_cannot_chain(monkeypatch):
+    # a categorical knob with one level per row (a table's config_name: 768 one-hot columns) has no chain; the
+    # exact test on all its pairs took minutes (explore --knobs config_name: 4 minutes for 10 evaluations)
+    from perfmodel.optimisation import candidates
+
+    tested = []
+    exact = candidates._is_chain
+    monkeypatch.setattr(candidates, "_is_chain", lambda pairs: tested.append(1) or exact(pairs))
+    assert linked_groups(np.eye(50)) == [(j,) for j in range(50)]
+    assert tested == []                           # one-hot columns are never positively correlated
+    assert linked_groups(np.array([[0, 0], [1, 0], [1, 1]])) == [(0, 1)] and len(tested) == 1
+
+
 def test_encoding_merges_linked_flags_and_logs_numeric_levels():
     space = core_space()
     cands = Candidates(space)
