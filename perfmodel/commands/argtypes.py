@@ -32,6 +32,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def folds(text: str) -> int:
+    """A number of cross-validation folds: a whole number >= 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of folds, a whole number >= 2, not {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected a number of folds, a whole number >= 2, not {text!r}")
+    return value
+
+
 def _number(text: str, what: str) -> float:
     try:
         value = float(text)

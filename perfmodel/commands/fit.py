@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "out of the unit models, in N groups (fitting takes N+1 times as long; default 4; "
                              "--store also takes 0: the spread on the training networks, which understates the "
                              "error on a new one)")
-    parser.add_argument("--cv", type=int, default=None, metavar="K",
+    parser.add_argument("--cv", type=argtypes.folds, default=None, metavar="K",
                         help="configuration model (--table): also estimate its error on configurations it was not "
                              "fitted on, each row predicted by a model fitted without its fold (K folds; fitting "
                              "takes K+1 times as long)")
@@ -117,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
             from ..models.config_model import cross_validated_predictions
             from ..models.metrics import mape, within
 
-            pred = cross_validated_predictions(model, df, args.cv, source=args.table)
+            try:
+                pred = cross_validated_predictions(model, df, args.cv, source=args.table)
+            except DataError as exc:
+                raise DataError(f"--cv {args.cv}: {exc}") from None
         model.save(args.output)
         print(f"fitted {args.model} model of {target[0]!r} on {len(df)} rows -> {args.output}")
         if args.cv is not None:

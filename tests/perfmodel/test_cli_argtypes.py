@@ -52,6 +52,7 @@ def test_a_seed_numpy_cannot_take_is_refused_while_parsing(command, option, valu
     ("shape", "--epochs", "0"),
     ("tune", "--iters", "0"),
     ("tune", "--epochs", "-2"),
+    ("fit", "--cv", "1"),                        # one fold has no rows left to fit on
 ])
 def test_numbers_out_of_range_are_refused_naming_the_option(command, option, value, capsys):
     argv = [command, "status", option, value] if command == "fleet" else [command, option, value]
@@ -71,6 +72,7 @@ def test_seed_takes_the_whole_range(text, value):
     (argtypes.positive_float, "1e-3", 1e-3), (argtypes.positive_float, "12", 12.0),
     (argtypes.nonnegative_float, "0", 0.0), (argtypes.nonnegative_float, "2.5", 2.5),
     (argtypes.positive_int, "1", 1), (argtypes.positive_int, "40", 40),
+    (argtypes.folds, "2", 2), (argtypes.folds, "10", 10),
 ])
 def test_values_in_range_pass(convert, text, value):
     assert convert(text) == value
@@ -80,6 +82,7 @@ def test_values_in_range_pass(convert, text, value):
     (argtypes.positive_float, "0"), (argtypes.positive_float, "-inf"), (argtypes.positive_float, "x"),
     (argtypes.nonnegative_float, "-0.1"), (argtypes.nonnegative_float, "nan"),
     (argtypes.positive_int, "0"), (argtypes.positive_int, "2.0"),
+    (argtypes.folds, "1"), (argtypes.folds, "-5"), (argtypes.folds, "five"),
 ])
 def test_values_out_of_range_fail(convert, text):
     with pytest.raises(argparse.ArgumentTypeError):

@@ -90,9 +90,13 @@ def test_fit_cv_estimates_the_error_on_rows_left_out(tables, capsys, tmp_path):
     train = pd.read_csv(d / "train.csv")
     assert mape(train["inference_time"], saved.predict(train)) < float(m.group(1)) / 2
     # bad folds: one line, exit 2, nothing written
-    for bad in ("1", "61"):
-        assert main([*base, "--cv", bad, "-o", str(tmp_path / "bad.json")]) == 2
-        assert "cross-validation takes 2 to 60 folds" in _err(capsys)
+    assert main([*base, "--cv", "61", "-o", str(tmp_path / "bad.json")]) == 2
+    assert _err(capsys) == (f"perfmodel: error: --cv 61: {d / 'train.csv'}: cross-validation takes 2 to 60 folds "
+                            "(one per row at most), got 61")
+    with pytest.raises(SystemExit) as exit_:
+        main([*base, "--cv", "1", "-o", str(tmp_path / "bad.json")])
+    assert exit_.value.code == 2
+    assert "argument --cv: expected a number of folds, a whole number >= 2, not '1'" in capsys.readouterr().err
     assert not (tmp_path / "bad.json").exists()
     assert main(["fit", "--layerwise", "--table", str(d / "train.csv"), "--cv", "3", "-o", str(tmp_path / "l.json")]) == 2
     assert _err(capsys).endswith("--cv is for a configuration-level model (--table without --layerwise); a layer-wise "
