@@ -21,26 +21,24 @@ def seed(text: str) -> int:
     return value
 
 
-def positive_int(text: str) -> int:
-    """A whole number >= 1."""
+def _whole(text: str, lowest: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if value < lowest:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1."""
+    return _whole(text, 1, "a whole number >= 1")
 
 
 def folds(text: str) -> int:
     """A number of cross-validation folds: a whole number >= 2."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of folds, a whole number >= 2, not {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected a number of folds, a whole number >= 2, not {text!r}")
-    return value
+    return _whole(text, 2, "a number of folds, a whole number >= 2")
 
 
 def _number(text: str, what: str) -> float:
