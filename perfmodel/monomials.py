@@ -9,7 +9,6 @@ cross-validated errors of each candidate degree.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,11 +37,21 @@ def monomial_powers(n_features: int, degree: int, linear_only: Sequence[int] = (
     return np.vstack([rows, lin]).astype(int)
 
 
-def count_monomials(n_features: int, degree: int, linear_only: Sequence[int] = ()) -> int:
-    """How many rows :func:`monomial_powers` gives, without building them: the monomials of degree 1..``degree``
-    of the other columns (``C(p + degree, degree) - 1`` of ``p`` columns) and one term per linear-only column."""
-    n_lin = len({int(i) for i in linear_only})
-    return math.comb(n_features - n_lin + int(degree), int(degree)) - 1 + n_lin
+def count_monomials(n_features: int, degree: int, linear_only: Sequence[int] = (),
+                    max_powers: Sequence[int] | None = None) -> int:
+    """How many rows :func:`monomial_powers` gives, without building them (a degree that is not tried may have
+    millions): the coefficients of ``x**1..x**degree`` in the product over the polynomial columns of ``1 + x +
+    ... + x**p``, ``p`` the degree or the column's ``max_powers`` entry if lower (the interaction equations
+    leave out powers its levels cannot identify), plus one term per linear-only column."""
+    lin = {int(i) for i in linear_only}
+    counts = np.zeros(int(degree) + 1, dtype=np.int64)
+    counts[0] = 1
+    for i in range(n_features):
+        if i in lin:
+            continue
+        top = int(degree) if max_powers is None else max(min(int(max_powers[i]), int(degree)), 0)
+        counts = np.convolve(counts, np.ones(top + 1, dtype=np.int64))[: int(degree) + 1]
+    return int(counts[1:].sum()) + len(lin)
 
 
 def evaluate(x: np.ndarray, powers: np.ndarray) -> np.ndarray:

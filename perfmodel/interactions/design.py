@@ -19,7 +19,7 @@ import pandas as pd
 from profiling.encoding import Encoding
 
 from ..errors import DataError
-from ..monomials import Monomials, monomial_powers, term_name  # noqa: F401  (term_name: part of this API)
+from ..monomials import Monomials, count_monomials, monomial_powers, term_name  # noqa: F401  (term_name: part of this API)
 
 MAX_TERMS = 5000
 
@@ -155,12 +155,7 @@ def rows_needed(x: pd.DataFrame, degree: int) -> int:
 
 
 def count_terms(x: pd.DataFrame, degree: int) -> int:
-    """How many terms :func:`monomials` gives, counted without building them (a degree that is not tried may
-    have millions): the coefficients of ``x**1..x**degree`` in the product over the variables of
-    ``1 + x + ... + x**p``, ``p`` the highest power the variable's levels identify."""
-    counts = np.zeros(degree + 1, dtype=np.int64)
-    counts[0] = 1
-    for c in x.columns:
-        top = min(max(int(x[c].nunique()), 1) - 1, degree)
-        counts = np.convolve(counts, np.ones(top + 1, dtype=np.int64))[: degree + 1]
-    return int(counts[1:].sum())
+    """How many terms :func:`monomials` gives, counted without building them (:func:`count_monomials`, each
+    variable's powers up to the highest its levels identify)."""
+    tops = [max(int(x[c].nunique()), 1) - 1 for c in x.columns]
+    return count_monomials(x.shape[1], degree, max_powers=tops)
