@@ -157,6 +157,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _replay(args, objectives, constraint_metrics):
     from profiling.platforms.replay import ReplayPlatform, ReplayDuplicateWarning
+    from profiling.space import ConfigSpace, format_config
 
     if not args.knobs:
         raise OptimisationError("--table needs --knobs (the configuration columns)")
@@ -167,13 +168,26 @@ def _replay(args, objectives, constraint_metrics):
         raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint (a condition on "
                                 "the knobs goes in --where)")
     df = configuration_rows(read_table(args.table, knobs=knobs), knobs, args.table)
-    check_columns(df, objectives=outputs, source=args.table)
+    label = os.path.basename(args.table)
+    # the space of every row; --where narrows it, and the rows it leaves out are not checked or replayed (a
+    # configuration with no measurement of an objective can be left out by a condition on its knobs)
+    space = _where(ConfigSpace.from_table(df, knobs, name=f"replay:{label}"), args.where)
+    if args.where:
+        df = df[[space.is_feasible(dict(zip(knobs, row)))
+                 for row in df[knobs].itertuples(index=False, name=None)]].reset_index(drop=True)
+    check_columns(df, objectives=outputs, source=args.table, allow_nan_objectives=True)
+    for col in outputs:  # a configuration with no measurement cannot be replayed
+        missing = df[col].isna().to_numpy()
+        if missing.any():
+            example = format_config(df.loc[int(np.flatnonzero(missing)[0]), knobs].to_dict())
+            raise OptimisationError(f"{args.table!r}: {col} is missing in {int(missing.sum())} of the {len(df)} "
+                                    f"rows{' meeting --where' if args.where else ''} (first: {example}); "
+                                    "leave them out with --where on their knobs")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReplayDuplicateWarning)
-        platform = ReplayPlatform(df, knobs, outputs, duplicates=args.duplicates,
-                                  label=os.path.basename(args.table))
+        platform = ReplayPlatform(df, knobs, outputs, duplicates=args.duplicates, label=label)
     _show_warnings(caught, debug=getattr(args, "debug", False))
-    return platform
+    return platform, space
 
 
 def _show_warnings(caught, debug: bool = False) -> None:
@@ -286,7 +300,7 @@ def run(args) -> int:
         raise OptimisationError("--constraint-model needs a --constraint to check")
 
     if args.table:
-        evaluator = _replay(args, objectives, [c.metric for c in constraints])
+        evaluator, space = _replay(args, objectives, [c.metric for c in constraints])
         table = evaluator.frame()
         if constraints:
             ok = np.ones(len(table), dtype=bool)
@@ -312,8 +326,9 @@ def run(args) -> int:
                                   parse_names(args.knobs, "knob") if args.knobs else None, args.config,
                                   outputs=[*objectives, *(c.metric for c in constraints)], executor=args.executor)
 
-    space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
-    space = _where(space, args.where, getattr(evaluator, "fixed", None))
+    if not args.table:  # a replayed table's space is narrowed with its rows
+        space = evaluator.space() if callable(getattr(evaluator, "space", None)) else evaluator.space
+        space = _where(space, args.where, getattr(evaluator, "fixed", None))
     outputs = list(dict.fromkeys([*objectives, *(c.metric for c in constraints)]))
     prior_mean, prior_files = _priors(args.prior, space, outputs, args.network)
     constraint_models = _constraint_models(args.constraint_model, space, constraints, args.network, confidence)

@@ -127,7 +127,7 @@ def test_bad_input_one_line_errors_and_no_study_file(capsys, tmp_path, grid_csv)
     nan_path = tmp_path / "nan.csv"
     nan.to_csv(nan_path, index=False)
     assert explore("--table", str(nan_path), "--knobs", "a,b", "--objectives", "time") == 2
-    assert "row 4" in err(capsys)
+    assert "time is missing in 1 of the 30 rows (first: a=0,b=3)" in err(capsys)  # the table's 4th row
     assert explore("--table", path, "--knobs", "a,b", "--objectives", "time", "--resume") == 2
     assert "--study" in err(capsys)
     assert explore("--knobs", "a,b", "--objectives", "time") == 2
@@ -451,6 +451,29 @@ def test_where_narrows_the_replayed_space_and_its_true_front(tmp_path, grid_csv,
                    "--where", "b >= 3", "--budget", "10", "--strategy", "random", "-o", str(out)) == 0
     run = pd.read_csv(out)
     assert len(run) == 6 and set(zip(run["a"], run["b"])) == {(a, b) for a in (0, 1, 2) for b in (3, 4)}
+
+
+def test_where_leaves_out_configurations_with_no_measurement_of_an_objective(tmp_path, grid_csv, capsys):
+    # as in the H200 tables, where power (so energy) was measured at one batch only: the search over that batch
+    # replays the rows that have it, and the rows without it are named, not refused as a broken table
+    path, df = grid_csv
+    df = df.assign(power=df["power"].where(df["b"] == 4))
+    holes = tmp_path / "holes.csv"
+    df.to_csv(holes, index=False)
+    study = tmp_path / "s.sqlite"
+    base = ["--table", str(holes), "--knobs", "a,b", "--objectives", "time,power", "--strategy", "random"]
+    assert explore(*base, "--study", str(study)) == 2
+    assert err(capsys) == (f"perfmodel: error: {str(holes)!r}: power is missing in 24 of the 30 rows (first: a=0,b=0); "
+                           "leave them out with --where on their knobs")
+    assert not study.exists()
+    assert explore(*base, "--where", "b >= 3") == 2
+    assert "power is missing in 6 of the 12 rows meeting --where (first: a=0,b=3)" in err(capsys)
+    out = tmp_path / "run.csv"
+    assert main(["explore", *base, "--where", "b == 4", "--budget", "10", "-o", str(out)]) == 0
+    run = pd.read_csv(out)
+    assert len(run) == 6 and (run["b"] == 4).all() and run["power"].notna().all()
+    # the true front is the one over the rows meeting --where (every one of them evaluated: the ratio is 1)
+    assert "true front of the table: 1.0000" in capsys.readouterr().out
 
 
 def test_a_table_with_sysctl_knob_names_is_explored_under_those_names(tmp_path, grid_csv):
