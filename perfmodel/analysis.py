@@ -346,6 +346,7 @@ def knob_effects(df: pd.DataFrame, knobs: Sequence[str], objective: str, by: str
     """
     _check(df, list(knobs) + [objective] + ([by] if by else []))
     d = df.dropna(subset=[objective])
+    knobs = [k for k in knobs if k != by]  # the grouping column (a network given as a knob) is not one of them
     rows = []
     for k in knobs:
         others = ([by] if by else []) + [o for o in knobs if o != k]

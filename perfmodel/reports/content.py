@@ -181,7 +181,12 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
         data.on_front = _try(data, "Pareto front", analysis.pareto_by_group, table, list(pair),
                              by=data.pareto_group, maximize=pair_max)
     # Transfer of optima and correlations across every grouping column.
-    if not groups:
+    as_knobs = [c for c in GROUP_COLUMNS if c in knobs and c in table.columns and table[c].nunique() > 1]
+    if not groups and as_knobs:
+        data.problems.append("transfer of optima and correlations across groups: not computed ("
+                             f"{' and '.join(as_knobs)} {'is a knob' if len(as_knobs) == 1 else 'are knobs'} here, "
+                             "modelled with the others; its groups are compared when it is not a knob)")
+    elif not groups:
         data.problems.append("transfer of optima and correlations across groups: not computed (no column such as "
                              f"{', '.join(GROUP_COLUMNS[:4])} with two or more values)")
     for g in groups:
@@ -204,7 +209,10 @@ def build(table: pd.DataFrame, knobs: Sequence[str], objectives: Sequence[str], 
                     data.samplers[obj] = s
     if data.on_front is not None:
         n_on = int(data.on_front.sum())
-        data.highlights.append(f"Decision: {n_on} of {len(table)} measured row(s) are Pareto-optimal in "
+        n_both = int(table[list(pair)].apply(pd.to_numeric, errors="coerce").notna().all(axis=1).sum())
+        data.highlights.append(f"Decision: {n_on} of {n_both} measured row(s)"
+                               + (f" (of {len(table)}; the others lack {' or '.join(pair)})" if n_both < len(table)
+                                  else "") + " are Pareto-optimal in "
                                f"{pair[0]} against {pair[1]}" + (f" within their {data.pareto_group}"
                                                                  if data.pareto_group else "") + ".")
     for o, m in data.equations.items():

@@ -283,7 +283,9 @@ def _across_networks(sec: Section, whole: pd.DataFrame, common: set[str]) -> Non
 def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str], report_objectives: Sequence[str] = ()) -> None:
     sec.heading("How the runtime moves with each knob")
     w = analysis.whole_rows(table)
-    varied = [k for k in knobs if k in w.columns and w[k].nunique() > 1]
+    by = "network" if "network" in w.columns else None
+    # the network, given as a knob, is what the groups are: each other knob's effect is taken within one
+    varied = [k for k in knobs if k != by and k in w.columns and w[k].nunique() > 1]
     if not varied:
         sec.problem("runtime against each knob: not computed (no knob takes two values in the whole-network rows)")
         return
@@ -292,7 +294,6 @@ def _knobs(sec: Section, table: pd.DataFrame, knobs: Sequence[str], report_objec
     if not objectives:
         sec.problem("objectives against each knob: not computed (no runtime_s or objective column with values)")
         return
-    by = "network" if "network" in w.columns else None
     effects = {}
     for o in objectives:
         e = sec.attempt(f"effect of each knob on {o}", analysis.knob_effects, w, varied, o, by)

@@ -45,6 +45,10 @@ def test_type_shares_and_knob_effects_match_the_known_times():
     # a design where no two configurations differ in one knob alone has no effect to show
     lhs = pd.DataFrame({"network": "n", "threads": [1, 2, 3], "batch": [4, 1, 2], "runtime_s": [1.0, 2.0, 3.0]})
     assert A.knob_effects(lhs, KNOBS, "runtime_s").empty
+    # the network given as a knob as well (a report with --knobs network,...) groups the others, as without it
+    with_net = A.knob_effect_summary(A.knob_effects(A.whole_rows(profile_table()), ["network", *KNOBS], "runtime_s"))
+    assert set(with_net["knob"]) == set(KNOBS)
+    assert with_net.set_index(["knob", "level"]).loc[("batch", 4), "groups"] == 4
 
 
 def test_level_order_puts_off_before_on_and_numbers_by_value():
@@ -127,6 +131,20 @@ def test_energy_highlight_gives_the_power_range_only_where_power_was_measured(tm
                       tmp_path / "n")["markdown"].read_text()
     line = next(x for x in md.splitlines() if x.startswith("- Energy per inference: from"))
     assert "network" not in line and "(threads=" in line
+
+
+def test_network_as_a_knob_and_energy_on_some_rows_only(tmp_path):
+    # the H200 tables: power (so energy) measured at one batch only, and the network one of the report's knobs
+    df = profile_table()
+    df.loc[df["batch"] == 1, ["power_w", "energy_j"]] = np.nan
+    md = write_report(df, ["network", *KNOBS], ["runtime_s", "energy_j"], tmp_path)["markdown"].read_text()
+    assert "cannot insert" not in md
+    # each knob's effect within a network, as when the network is not a knob (threads halve the time)
+    assert "Knob threads from 1 to 2: runtime_s x0.5" in md and "(median over 4 group(s)" in md
+    assert ("transfer of optima and correlations across groups: not computed (network is a knob here, modelled "
+            "with the others; its groups are compared when it is not a knob)") in md
+    # the front is of the rows that have both objectives: 4 of the 8 (batch 4 of 2 networks x 2 thread settings)
+    assert "- Decision: " in md and " of 4 measured row(s) (of 8; the others lack runtime_s or energy_per_sample_j)" in md
 
 
 def test_table_without_layer_rows_says_what_the_profile_could_not_compute(tmp_path, capsys):
