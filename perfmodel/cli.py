@@ -62,6 +62,16 @@ def _option_of(parser: argparse.ArgumentParser, command: str, exc: Exception) ->
     return ""
 
 
+def _metavar(parser: argparse.ArgumentParser, command: str, dest: str) -> str | None:
+    """The metavar (``CSV``, ``JSON``) of ``command``'s option with destination ``dest``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            for option in action.choices[command]._actions:
+                if option.dest == dest:
+                    return option.metavar
+    return None
+
+
 def _restore_hint(exc: Exception) -> str:
     """How to apply the restore file a platform error names (the library's message names no command)."""
     path = getattr(exc, "restore_file", None)
@@ -97,17 +107,19 @@ def format_each_once(debug: bool = False):
     return fmt
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
+def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """An output file that could not be written is an error before the command runs, not after an hour of
     measuring (a write that fails at the end leaves the files there as they were, but the run's result is
-    lost)."""
-    from profiling.atomic import check_writable
+    lost). ``-`` is standard output for an option that writes a CSV table, an error for any other."""
+    from profiling.atomic import STDOUT, check_writable
 
     from .errors import PerfmodelError
 
     for dest, flag in (("output", "--output"), ("csv", "--csv")):
         path = getattr(args, dest, None)
-        if isinstance(path, str) and path and path != "-":
+        if path == STDOUT and _metavar(parser, args.command, dest) == "CSV":
+            continue
+        if isinstance(path, str) and path:
             check_writable(path, error=PerfmodelError, what=f"{flag} file")
             for src, given in _inputs(args):
                 # by inode, or by name for a file the command may create (a study, a store)
@@ -148,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        _check_outputs(args)
+        _check_outputs(parser, args)
         with warnings.catch_warnings():
             if not args.debug:
                 warnings.formatwarning = format_each_once()

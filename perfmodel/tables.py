@@ -153,8 +153,10 @@ def configuration_rows(df: pd.DataFrame, knobs: Sequence[str], source: str = "ta
     A profiler's export (a ``level`` or ``view`` column) also holds per-layer and failed rows: only its
     successful whole-network rows are configurations, and a UserWarning says how many were kept. A table of
     several networks is refused unless ``network`` is one of ``knobs``: a configuration-level model of it would
-    average networks together.
+    average networks together. The knob columns must exist and hold a value in every kept row (a failed
+    measurement, left out, may have none).
     """
+    check_columns(df.iloc[:0], knobs=knobs, source=source)  # the columns exist
     kept = df
     if "level" in df.columns or "view" in df.columns:
         from .analysis import whole_rows
@@ -170,6 +172,7 @@ def configuration_rows(df: pd.DataFrame, knobs: Sequence[str], source: str = "ta
             raise TableError(f"{source!r} holds {len(nets)} networks ({shown}); a configuration-level model or "
                              "search is of one network: give a table of one, make network one of the knobs, or "
                              "fit the layer-wise model")
+    check_columns(kept, knobs=knobs, source=source)
     if len(kept) < len(df):
         warnings.warn(f"{source}: using its {len(kept)} successful whole-network rows of {len(df)} (per-layer and "
                       "failed rows are not configurations)", UserWarning, stacklevel=2)

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -29,6 +30,7 @@ def atomic_write(path: str | os.PathLike, content: Content, *, error: type[Excep
         Raised with one line (``cannot write <what> '<path>': <reason>``) when the folder is missing, not
         writable, or the disk is full.
     """
+    _not_stdout(path, error, what)
     path = Path(path)
     if path.is_dir():
         raise error(f"cannot write {what} {os.fspath(path)!r}: it is a directory")
@@ -60,6 +62,7 @@ def atomic_write(path: str | os.PathLike, content: Content, *, error: type[Excep
 def check_writable(path: str | os.PathLike, *, error: type[Exception] = OSError, what: str = "file") -> None:
     """Raise ``error`` (one line) when :func:`atomic_write` could not write ``path``: a directory, or a folder
     that does not exist or cannot be written to. Nothing is created: a long job checks its output first."""
+    _not_stdout(path, error, what)
     path = Path(path)
     if path.is_dir():
         raise error(f"cannot write {what} {os.fspath(path)!r}: it is a directory")
@@ -70,15 +73,31 @@ def check_writable(path: str | os.PathLike, *, error: type[Exception] = OSError,
         raise error(f"cannot write {what} {os.fspath(path)!r}: folder {os.fspath(folder)!r} is not writable")
 
 
+#: the name that stands for standard output, where a CSV table may go (``write_csv``); no other file does
+STDOUT = "-"
+
+
+def _not_stdout(path, error: type[Exception], what: str) -> None:
+    if os.fspath(path) == STDOUT:
+        raise error(f"cannot write {what} '-': standard output takes a CSV table only; name a file "
+                    "('./-' for a file called '-')")
+
+
 def write_json(path: str | os.PathLike, doc: Any, *, error: type[Exception] = OSError, what: str = "file",
                indent: int | None = 2) -> Path:
     """:func:`atomic_write` of ``doc`` as strict JSON (NaN and infinities refused) with a final newline."""
     return atomic_write(path, json.dumps(doc, indent=indent, allow_nan=False) + "\n", error=error, what=what)
 
 
-def write_csv(path: str | os.PathLike, frame: Any, *, error: type[Exception] = OSError, what: str = "CSV file") -> Path:
+def write_csv(path: str | os.PathLike, frame: Any, *, error: type[Exception] = OSError,
+              what: str = "CSV file") -> Path | None:
     """:func:`atomic_write` of a pandas DataFrame as CSV (no index column); gzip-compressed when ``path`` ends in
-    ``.gz``, as the project's readers (and pandas) expect of such a name."""
+    ``.gz``, as the project's readers (and pandas) expect of such a name; ``"-"`` (:data:`STDOUT`) prints it to
+    standard output (and returns None)."""
+    if os.fspath(path) == STDOUT:
+        frame.to_csv(sys.stdout, index=False)
+        sys.stdout.flush()
+        return None
     if os.fspath(path).lower().endswith(".gz"):
         # mtime 0: the same table gives the same bytes
         return atomic_write(path, gzip.compress(frame.to_csv(index=False).encode("utf-8"), mtime=0), error=error,

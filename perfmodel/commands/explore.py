@@ -21,13 +21,14 @@ examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
 
 import numpy as np
 
-from profiling.atomic import write_csv
+from profiling.atomic import STDOUT, write_csv
 
 from . import argtypes
 from .profile import EXECUTORS
@@ -149,7 +150,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default 1)")
     p.add_argument("--duplicates", choices=("mean", "error"), default="mean",
                    help="rows of --table with the same configuration: average them (default) or refuse")
-    p.add_argument("-o", "--output", metavar="CSV", help="write the evaluated configurations here")
+    p.add_argument("-o", "--output", metavar="CSV",
+                   help="write the evaluated configurations here ('-' for stdout; the summary then goes to stderr)")
     p.add_argument("--study", metavar="SQLITE", help="record every ask and tell in this SQLite file")
     p.add_argument("--resume", action="store_true", help="continue the study in --study after an interruption")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -167,7 +169,7 @@ def _replay(args, objectives, constraint_metrics):
     if clash:
         raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint (a condition on "
                                 "the knobs goes in --where)")
-    df = configuration_rows(read_table(args.table, knobs=knobs), knobs, args.table)
+    df = configuration_rows(read_table(args.table), knobs, args.table)
     label = os.path.basename(args.table)
     # the space of every row; --where narrows it, and the rows it leaves out are not checked or replayed (a
     # configuration with no measurement of an objective can be left out by a condition on its knobs)
@@ -371,8 +373,9 @@ def run(args) -> int:
     results = study.results()
     if args.output:
         write_csv(args.output, results, error=OptimisationError, what="results file")
-    if not args.quiet:
-        _summary(study, results, evaluator if args.table else None, extend_gain)
+    if not args.quiet:  # beside a table printed to standard output, on standard error
+        with contextlib.redirect_stdout(sys.stderr if args.output == STDOUT else sys.stdout):
+            _summary(study, results, evaluator if args.table else None, extend_gain)
     return 0
 
 

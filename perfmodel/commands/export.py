@@ -25,9 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from profiling.atomic import write_csv
+    from profiling.atomic import STDOUT, write_csv
     from profiling.errors import ConfigError
     from profiling.store import is_store_url, open_store
 
@@ -46,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
         held = ", ".join(f"{n} {lv}/{vw}" for (lv, vw), n in stored.groupby(["level", "view"]).size().items())
         ok = int((stored["status"] == "ok").sum())
         raise ConfigError(f"no row of the store has {asked}: it holds {held} rows (level/view), {ok} of them ok")
-    if args.output == "-":
-        df.to_csv(sys.stdout, index=False)
+    if args.output == STDOUT:
+        write_csv(STDOUT, df)
         return 0
     if not is_store_url(args.store) and os.path.abspath(args.output) == os.path.abspath(args.store):
         raise ConfigError("the output file is the store itself; choose another -o path")

@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
         target = parse_names(args.target, "target")
         if len(target) != 1:
             raise DataError("--target takes one column (fit one model per objective)")
-        df = configuration_rows(read_table(args.table, knobs=knobs), knobs, args.table)
-        check_columns(df, objectives=target, source=args.table)
+        df = configuration_rows(read_table(args.table), knobs, args.table)
+        df = _rows_with(df, target[0], knobs, args.table)
         log_knobs = {None: "auto", "auto": "auto", "yes": True, "no": False}[args.log_knobs]
         model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,
                             log_knobs=log_knobs, random_state=args.seed,
@@ -148,6 +148,25 @@ def run(args: argparse.Namespace) -> int:
           f"{len(model.networks_)} networks -> {args.output}")
     print_spread(model)
     return 0
+
+
+def _rows_with(df, target: str, knobs, source: str):
+    """The rows of ``df`` where ``target`` was measured: a row without it (a sensor read at some settings only,
+    as the H200 tables' power at batch 64) is left out with a warning, never filled in."""
+    import warnings
+
+    from profiling.space import format_config
+
+    check_columns(df, objectives=[target], source=source, allow_nan_objectives=True)
+    missing = df[target].isna().to_numpy()
+    if missing.all():
+        raise DataError(f"{source!r}: {target} has no value in any of its {len(df)} rows")
+    if missing.any():
+        first = format_config(df.loc[missing.argmax(), knobs].to_dict())
+        warnings.warn(f"{source}: {target} is missing in {int(missing.sum())} of {len(df)} rows (first: {first}); "
+                      f"the model is fitted on the {int((~missing).sum())} that have it", UserWarning, stacklevel=2)
+        df = df[~missing].reset_index(drop=True)
+    return df
 
 
 def _fit_tables(args: argparse.Namespace, std_folds: int) -> int:

@@ -21,11 +21,10 @@ Without -o the result is printed as CSV.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import pandas as pd
 
-from profiling.atomic import write_csv
+from profiling.atomic import STDOUT, write_csv
 from profiling.encoding import parse_config as _parse
 
 from ..errors import DataError, ModelError
@@ -44,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at-current-speed", action="store_true",
                         help="--network, for a model fitted with --reference: time the speed reference on this "
                              "machine now (under 0.1 s) and scale the predictions to it")
-    parser.add_argument("-o", "--output", metavar="CSV", help="write the predictions here (default: stdout)")
+    parser.add_argument("-o", "--output", metavar="CSV", help="write the predictions here (default, or '-': stdout)")
 
 
 def parse_config(text: str, knobs=None) -> dict:
@@ -65,10 +64,7 @@ def declared_knobs(model):
 
 
 def write_frame(df: pd.DataFrame, path: str | None) -> None:
-    if path is None:
-        df.to_csv(sys.stdout, index=False)
-        return
-    write_csv(path, df, error=DataError, what="predictions file")
+    write_csv(path or STDOUT, df, error=DataError, what="predictions file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if model.has_std:
             out[f"{model.target_}_std"] = std
         write_frame(out, args.output)
-        if args.output:
+        if args.output and args.output != STDOUT:
             print(f"predicted {model.target_!r} for {len(out)} rows -> {args.output}")
         return 0
     if not args.config:  # checked before the model and the network are read (a keras network takes seconds)
@@ -104,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             raise ModelError("--at-current-speed needs a model fitted with --store --reference")
         out = model.predict(spec, configs)
         write_frame(out, args.output)
-        if args.output:
+        if args.output and args.output != STDOUT:
             print(f"predicted {len(out)} configuration(s) of {args.network} -> {args.output}")
         return 0
     reference_s = None
@@ -116,6 +112,6 @@ def run(args: argparse.Namespace) -> int:
         reference_s = reference_now(model.reference)
     out = model.predict(spec, configs, reference_s=reference_s)
     write_frame(out, args.output)
-    if args.output:
+    if args.output and args.output != STDOUT:
         print(f"predicted {len(out)} configuration(s) of {args.network} -> {args.output}")
     return 0

@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=argtypes.seed, default=0,
                    help="seed of the training and of random sampling (default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write the full result (every shape) as JSON")
-    parser.add_argument("--csv", metavar="CSV", help="write the per-shape table as CSV")
+    parser.add_argument("--csv", metavar="CSV", help="write the per-shape table as CSV ('-' for stdout)")
 
 
 def _space(args):

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=argtypes.seed, default=0,
                         help="seed of the split, the weights and the optimiser (default 0)")
     parser.add_argument("-o", "--output", metavar="JSON", help="write every iteration as JSON")
-    parser.add_argument("--csv", metavar="CSV", help="write every iteration as CSV")
+    parser.add_argument("--csv", metavar="CSV", help="write every iteration as CSV ('-' for stdout)")
 
 
 def run(args: argparse.Namespace) -> int:

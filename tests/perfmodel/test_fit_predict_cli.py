@@ -506,6 +506,49 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, c
     assert "it is a directory" in capsys.readouterr().err
 
 
+def test_dash_is_standard_output_for_a_table_and_refused_for_a_model_file(tables, tmp_path, capsys, monkeypatch):
+    # export -o - printed the table; predict and explore wrote a file called '-', and so did fit (a model file)
+    d, _ = tables
+    monkeypatch.chdir(tmp_path)
+    main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption", "-o", "p.json"])
+    capsys.readouterr()
+    assert main(["predict", "--model", "p.json", "--table", str(d / "new.csv"), "-o", "-"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].endswith("power_consumption_pred") and len(lines) == 31  # the table alone: no "predicted ..."
+    assert main(["explore", "--table", str(GRID), "--knobs", KNOBS, "--objectives", "inference_time", "--budget", "3",
+                 "--strategy", "random", "-o", "-"]) == 0
+    said = capsys.readouterr()
+    table = pd.read_csv(__import__("io").StringIO(said.out))
+    assert len(table) == 3 and list(table.columns[:2]) == ["evaluation", "core1_status"]
+    assert "3 evaluations (3 complete, 0 failed) with random" in said.err  # the summary beside it, on stderr
+    assert main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption",
+                 "-o", "-"]) == 2
+    assert _err(capsys) == ("perfmodel: error: cannot write --output file '-': standard output takes a CSV table "
+                            "only; name a file ('./-' for a file called '-')")
+    assert not (tmp_path / "-").exists()
+
+
+def test_fit_leaves_out_rows_where_the_target_was_not_measured(tmp_path, capsys):
+    # the H200 tables measured power (so energy) at batch 64 alone: the model of energy is fitted on those rows,
+    # with a warning, never on values filled in; a target measured nowhere is an error
+    table = tmp_path / "t.csv"
+    df = pd.DataFrame({"a": np.repeat([1, 2, 4, 8], 6), "b": np.tile(np.arange(6), 4)})
+    df["energy_j"] = np.where(df["a"] == 8, 1.0 + df["b"], np.nan)
+    df.to_csv(table, index=False)
+    out = tmp_path / "m.json"
+    with pytest.warns(UserWarning) as said:
+        assert main(["fit", "--table", str(table), "--knobs", "a,b", "--target", "energy_j", "--model", "gbr",
+                     "-o", str(out)]) == 0
+    assert [str(w.message) for w in said] == [f"{table}: energy_j is missing in 18 of 24 rows (first: a=1,b=0); "
+                                              "the model is fitted on the 6 that have it"]
+    assert capsys.readouterr().out.startswith("fitted gbr model of 'energy_j' on 6 rows")
+    df["energy_j"] = np.nan
+    df.to_csv(table, index=False)
+    assert main(["fit", "--table", str(table), "--knobs", "a,b", "--target", "energy_j", "-o", str(tmp_path / "n.json")]) == 2
+    assert _err(capsys) == f"perfmodel: error: {str(table)!r}: energy_j has no value in any of its 24 rows"
+    assert not (tmp_path / "n.json").exists()
+
+
 def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     """`perfmodel predict ... | head`: the closed pipe is not a traceback."""
     import os

@@ -62,6 +62,27 @@ def test_fit_on_a_profiler_export_models_the_networks_not_their_layers(tmp_path,
     assert "on 4 rows" in capsys.readouterr().out
 
 
+def test_a_failed_job_without_knob_values_does_not_stop_a_search_of_the_others(tmp_path, capsys):
+    # the H200 eager table's inceptionresnetv2 failed before its configuration was known (no batch): the knob
+    # check refused the whole table ("knob column 'batch' is empty in row 24741") though the row is no configuration
+    df = export_like()
+    df = pd.concat([df, pd.DataFrame([{"network": "netc", "status": "failed"}])], ignore_index=True)
+    df.to_csv(tmp_path / "all.csv", index=False)
+    base = ["--table", str(tmp_path / "all.csv"), "--knobs", "network,threads,batch"]
+    with pytest.warns(UserWarning, match="using its 8 successful whole-network rows of 27"):
+        assert main(["explore", *base, "--objectives", "runtime_s", "--budget", "3", "--strategy", "random",
+                     "--quiet"]) == 0
+        assert main(["fit", *base, "--target", "runtime_s", "--model", "linear", "-o", str(tmp_path / "m.json")]) == 0
+    assert "on 8 rows" in capsys.readouterr().out
+    # a configuration without a knob value is still refused, and a knob that is no column before anything else
+    df.loc[0, "batch"] = np.nan
+    df.to_csv(tmp_path / "all.csv", index=False)
+    with pytest.raises(TableError, match="knob column 'batch' is empty in row 1"):
+        configuration_rows(df, ["network", "threads", "batch"], "t.csv")
+    with pytest.raises(TableError, match="has no column 'cores'"):
+        configuration_rows(df, ["threads", "cores"], "t.csv")
+
+
 @pytest.mark.parametrize(("content", "said"), [
     ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
     ('[{"threads": 1}]', ""),
