@@ -471,7 +471,8 @@ class TableLayerwisePredictor(BaseEstimator):
             lines.append(st["described"])
             lines.append(f"  composition on {st['n_network_rows']} (network, configuration) rows: "
                          f"runtime = {c.scale:.3f} * "
-                         f"sum max(t - {1e6 * c.replay_s:.1f} us, {1e6 * c.gap_s:.2f} us) + {1e6 * c.offset_s:.1f} us;"
+                         f"sum max(t - {1e6 * c.replay_s:.1f} us, {1e6 * c.gap_s:.2f} us) "
+                         f"{'-' if c.offset_s < 0 else '+'} {1e6 * abs(c.offset_s):.1f} us;"
                          f" relative std on networks left out {100 * st['rel_std']:.1f} %")
             corr = st.get("correction")
             if corr is None:

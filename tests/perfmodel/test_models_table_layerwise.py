@@ -179,6 +179,18 @@ def test_a_cpu_style_table_with_a_numeric_knob_warns_outside_its_range():
         out["power_w"].iloc[0] * out["runtime_s"].iloc[0])
 
 
+def test_the_summary_writes_a_negative_offset_as_a_subtraction(model):
+    # the H200 graph-mode fit printed "... 0.00 us) + -1.2 us"
+    import copy
+
+    m = copy.deepcopy(model)
+    mode = next(iter(m.modes_))
+    for offset, said in ((-1.2e-6, ") - 1.2 us;"), (38.6e-6, ") + 38.6 us;")):
+        m.modes_[mode]["composition"] = RuntimeComposition(scale=0.912, replay_s=9.3e-6, gap_s=0.0, offset_s=offset)
+        line = next(x for x in m.summary() if "composition on" in x)
+        assert f"runtime = 0.912 * sum max(t - 9.3 us, 0.00 us{said}" in line
+
+
 def test_units_timed_in_place_compose_by_scale_and_offset_only():
     rng = np.random.default_rng(1)
     units = [rng.uniform(10e-6, 200e-6, size=rng.integers(10, 200)) for _ in range(20)]
