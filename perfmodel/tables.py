@@ -147,6 +147,23 @@ def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Se
             raise TableError(f"{source!r}: objective column {col!r} has an infinite value in row {row + 1}")
 
 
+def with_per_sample(df: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """``df`` with the per-sample outputs among ``names`` that it lacks (``runtime_per_sample_s``,
+    ``energy_per_sample_j``: :data:`profiling.measurement.PER_SAMPLE`) derived as a live search measures them,
+    the per-call value divided by the ``batch`` column (missing in a row without a positive batch, a failed job's);
+    unchanged where there is no such column."""
+    from profiling.measurement import PER_SAMPLE
+
+    wanted = [n for n in names if n in PER_SAMPLE and n not in df.columns and PER_SAMPLE[n] in df.columns]
+    if not wanted or "batch" not in df.columns:
+        return df
+    batch = pd.to_numeric(df["batch"], errors="coerce")
+    batch = batch.where(batch > 0)
+    if batch.isna().all():
+        return df
+    return df.assign(**{n: pd.to_numeric(df[PER_SAMPLE[n]], errors="coerce") / batch for n in wanted})
+
+
 def configuration_rows(df: pd.DataFrame, knobs: Sequence[str], source: str = "table") -> pd.DataFrame:
     """The rows of ``df`` that describe configurations, for a configuration-level model or a replayed search.
 

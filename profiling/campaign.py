@@ -21,7 +21,7 @@ from .errors import ConfigError, MeasurementError, PlatformError, RestoreError, 
 from .executors.base import Executor, ExecutorJob, JobResult, executor_from_name
 from .executors.tf_executor import TfExecutor
 from .executors.tf_worker import INPLACE_METHODS
-from .measurement import POWER_OUTPUTS, VIEWS, MeasurementRow
+from .measurement import PER_SAMPLE, POWER_OUTPUTS, VIEWS, MeasurementRow
 from .platforms.base import Platform, platform_from_name
 from .platforms.base import _check_no_pending as check_no_pending
 from .platforms.cpu import CpuPlatform
@@ -537,8 +537,8 @@ def measure_network(network: str, config: Mapping[str, Any], *, platform: str | 
     row = result.rows[0]
     batch = int(stored.get("batch", 1) or 1)
     # per sample: what a search over the batch size weighs (the time of one call alone favours batch 1)
-    out = {"runtime_s": row.runtime_s, "runtime_per_sample_s": row.runtime_s / batch, "other_load": row.other_load}
+    out = {"runtime_s": row.runtime_s, "other_load": row.other_load}
     if row.power_w is not None:
         out["power_w"], out["energy_j"] = row.power_w, row.energy_j
-        out["energy_per_sample_j"] = row.energy_j / batch
+    out.update({name: out[per_call] / batch for name, per_call in PER_SAMPLE.items() if per_call in out})
     return out

@@ -24,6 +24,8 @@ LEVELS = ("network", "layer")
 STATUSES = ("ok", "failed")
 #: the outputs of a live measurement (profiling.campaign.measure_network) that only a power sensor gives
 POWER_OUTPUTS = ("power_w", "energy_j", "energy_per_sample_j")
+#: outputs per sample (what a search over the batch size weighs) and the per-call output each divides by ``batch``
+PER_SAMPLE = {"runtime_per_sample_s": "runtime_s", "energy_per_sample_j": "energy_j"}
 
 #: Timing and power fields, in the order of the store's columns.
 NUMBER_FIELDS = ("runtime_s", "runtime_s_mean", "runtime_s_std", "runtime_s_ci_low", "runtime_s_ci_high",

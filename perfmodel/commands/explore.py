@@ -33,7 +33,7 @@ from profiling.atomic import STDOUT, write_csv
 from . import argtypes
 from .profile import EXECUTORS
 from ..errors import OptimisationError
-from ..tables import check_columns, configuration_rows, parse_names, read_table
+from ..tables import check_columns, configuration_rows, parse_names, read_table, with_per_sample
 
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
@@ -169,7 +169,7 @@ def _replay(args, objectives, constraint_metrics):
     if clash:
         raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint (a condition on "
                                 "the knobs goes in --where)")
-    df = configuration_rows(read_table(args.table), knobs, args.table)
+    df = with_per_sample(configuration_rows(read_table(args.table), knobs, args.table), outputs)
     label = os.path.basename(args.table)
     # the space of every row; --where narrows it, and the rows it leaves out are not checked or replayed (a
     # configuration with no measurement of an objective can be left out by a condition on its knobs)

@@ -26,7 +26,7 @@ from profiling.reference import REFERENCE_COLUMNS
 
 from . import argtypes
 from ..errors import DataError, ModelError
-from ..tables import check_columns, configuration_rows, parse_names, read_table
+from ..tables import check_columns, configuration_rows, parse_names, read_table, with_per_sample
 
 HELP = "fit a configuration-level or layer-wise model and save it as JSON"
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         target = parse_names(args.target, "target")
         if len(target) != 1:
             raise DataError("--target takes one column (fit one model per objective)")
-        df = configuration_rows(read_table(args.table), knobs, args.table)
+        df = with_per_sample(configuration_rows(read_table(args.table), knobs, args.table), target)
         df = _rows_with(df, target[0], knobs, args.table)
         log_knobs = {None: "auto", "auto": "auto", "yes": True, "no": False}[args.log_knobs]
         model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,

@@ -49,7 +49,7 @@ import pandas as pd
 
 from . import argtypes
 from ..errors import DataError, ReportError
-from ..tables import parse_names, read_table
+from ..tables import parse_names, read_table, with_per_sample
 
 HELP = "write an HTML/Markdown report with interaction equations and analyses"
 
@@ -199,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         hint = f" (columns measured per row: {', '.join(measured[:6])})" if measured else ""
         raise ReportError(f"the data have none of runtime_s, energy_j, power_w; name the objectives with "
                           f"--objectives{hint}")
+    table = with_per_sample(table, objectives)  # as explore measures them live
     knobs = parse_names(args.knobs, "knob") if args.knobs else default_knobs(table, objectives)
     if not knobs:
         raise ReportError("no knob varies across the data's whole-network rows; name the knobs with --knobs")

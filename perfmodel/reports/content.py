@@ -275,6 +275,10 @@ def decision_objectives(table: pd.DataFrame, knobs: Sequence[str], objectives: S
             b2 = "energy_per_sample_j"
         return table, (a, b2), mx[:2]
     is_time = objectives[0].endswith("_s") or any(w in objectives[0].lower() for w in ("time", "latency"))
+    if objectives[0] == "runtime_per_sample_s":  # the time per sample itself: against the latency, where measured
+        if batch is not None and not mx[0] and "runtime_s" in table.columns:
+            return table, ("runtime_s", "runtime_per_sample_s"), [False, False]
+        return table, None, None
     if batch is not None and not mx[0] and is_time:
         table = table.assign(runtime_per_sample_s=table[objectives[0]] / batch)
         return table, (objectives[0], "runtime_per_sample_s"), [False, False]

@@ -83,6 +83,47 @@ def test_a_failed_job_without_knob_values_does_not_stop_a_search_of_the_others(t
         configuration_rows(df, ["threads", "cores"], "t.csv")
 
 
+def test_per_sample_outputs_are_derived_from_an_export_as_a_live_search_measures_them(tmp_path, capsys):
+    # a live explore measures runtime_per_sample_s (runtime_s / batch); a replayed export of the same runs
+    # said "has no column 'runtime_per_sample_s'"
+    from perfmodel.tables import with_per_sample
+
+    df = export_like()
+    df["energy_j"] = 2.0 * df["runtime_s"]
+    got = with_per_sample(df, ["runtime_per_sample_s", "energy_per_sample_j", "power_w"])
+    ok = df["status"] == "ok"
+    np.testing.assert_allclose(got.loc[ok, "runtime_per_sample_s"], df.loc[ok, "runtime_s"] / df.loc[ok, "batch"])
+    np.testing.assert_allclose(got.loc[ok, "energy_per_sample_j"], 2.0 * df.loc[ok, "runtime_s"] / df.loc[ok, "batch"])
+    assert "power_w" not in got  # only the per-sample outputs are derived
+    # a row without a batch (a failed job) has no value; a column the table has is kept as it is; no batch column,
+    # nothing derived
+    df.loc[0, "batch"] = np.nan
+    assert np.isnan(with_per_sample(df, ["runtime_per_sample_s"]).loc[0, "runtime_per_sample_s"])
+    kept = df.assign(runtime_per_sample_s=7.0)
+    assert (with_per_sample(kept, ["runtime_per_sample_s"])["runtime_per_sample_s"] == 7.0).all()
+    assert "runtime_per_sample_s" not in with_per_sample(df.drop(columns="batch"), ["runtime_per_sample_s"])
+    # the commands: a search, a model and a report of the time per sample on a profiler's export
+    table = tmp_path / "b.csv"
+    export_like()[lambda d: d["network"] == "netb"].to_csv(table, index=False)
+    out = tmp_path / "run.csv"
+    with pytest.warns(UserWarning, match="successful whole-network rows"):
+        assert main(["explore", "--table", str(table), "--knobs", "threads,batch", "--objectives",
+                     "runtime_s,runtime_per_sample_s", "--budget", "4", "--strategy", "random", "--quiet",
+                     "-o", str(out)]) == 0
+        run = pd.read_csv(out)
+        # netb: runtime 3 * batch / threads, so 3 / threads per sample
+        np.testing.assert_allclose(run["runtime_per_sample_s"], 3.0 / run["threads"])
+        assert main(["fit", "--table", str(table), "--knobs", "threads,batch", "--target", "runtime_per_sample_s",
+                     "--model", "linear", "-o", str(tmp_path / "m.json")]) == 0
+    assert main(["report", "--table", str(table), "--knobs", "threads,batch", "--objectives",
+                 "runtime_per_sample_s", "-o", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "Equation for runtime_per_sample_s" in md
+    # its front weighs the latency against it (it was drawn against itself)
+    assert "Pareto-optimal in runtime_s against runtime_per_sample_s" in md
+    assert "runtime_per_sample_s against runtime_per_sample_s" not in md
+
+
 @pytest.mark.parametrize(("content", "said"), [
     ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
     ('[{"threads": 1}]', ""),
