@@ -3,6 +3,7 @@
 Configuration level: adds <target>_pred (and <target>_std for a GP) to every row of the table:
 
   perfmodel predict --model model.json --table new.csv -o pred.csv
+  perfmodel predict --model model.json --config core_freq=1113600,gpu_freq=624750000,emc_freq=1331200000
 
 Layer-wise: runtime_s, power_w, energy_j (and their std where the model gives one) of a network that may
 never have been measured, for one or more configurations:
@@ -34,12 +35,13 @@ HELP = "predict objectives of configurations (--table) or of a network (--networ
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="JSON", help="model file written by 'perfmodel fit'")
-    src = parser.add_mutually_exclusive_group(required=True)
+    src = parser.add_mutually_exclusive_group()
     src.add_argument("--table", metavar="CSV", help="configurations to predict (must hold the model's knobs)")
     src.add_argument("--network", metavar="NAME_OR_PATH",
                      help="keras.applications name, .keras file or NetworkSpec JSON file")
     parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
-                        help="configuration for --network (repeatable; at least one: each is one output row)")
+                        help="configuration to predict (repeatable; each is one output row): of --network with a "
+                             "layer-wise model, or alone with a configuration-level model (every one of its knobs)")
     parser.add_argument("--at-current-speed", action="store_true",
                         help="--network, for a model fitted with --reference: time the speed reference on this "
                              "machine now (under 0.1 s) and scale the predictions to it")
@@ -67,6 +69,20 @@ def write_frame(df: pd.DataFrame, path: str | None) -> None:
     write_csv(path or STDOUT, df, error=DataError, what="predictions file")
 
 
+def _predict_rows(model, df: pd.DataFrame, source: str, output: str | None) -> int:
+    """A configuration-level model's prediction (``<target>_pred``, and ``_std`` where it gives one) added to
+    each row of ``df``, written to ``output``."""
+    mean, std = model.predict(df, return_std=True, source=source)
+    out = df.copy()
+    out[f"{model.target_}_pred"] = mean
+    if model.has_std:
+        out[f"{model.target_}_std"] = std
+    write_frame(out, output)
+    if output and output != STDOUT:
+        print(f"predicted {model.target_!r} for {len(out)} rows -> {output}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..models.persistence import load_model
 
@@ -78,16 +94,29 @@ def run(args: argparse.Namespace) -> int:
         if args.at_current_speed:
             raise DataError("--at-current-speed goes with --network (a layer-wise model fitted with --reference)")
         model = load_model(args.model, kind="config_model")
-        df = read_table(args.table, knobs=model.knobs_)
-        mean, std = model.predict(df, return_std=True, source=args.table)
-        out = df.copy()
-        out[f"{model.target_}_pred"] = mean
-        if model.has_std:
-            out[f"{model.target_}_std"] = std
-        write_frame(out, args.output)
-        if args.output and args.output != STDOUT:
-            print(f"predicted {model.target_!r} for {len(out)} rows -> {args.output}")
-        return 0
+        return _predict_rows(model, read_table(args.table, knobs=model.knobs_), args.table, args.output)
+    if args.network is None:  # configurations given one by one to a configuration-level model
+        if not args.config:
+            raise DataError("give --table (configurations), --config (a configuration-level model's knobs) or "
+                            "--network with --config (a layer-wise model)")
+        if args.at_current_speed:
+            raise DataError("--at-current-speed goes with --network (a layer-wise model fitted with --reference)")
+        model = load_model(args.model, kind=("config_model", "layerwise", "layerwise_tables"))
+        from ..models.config_model import ConfigModel
+
+        if not isinstance(model, ConfigModel):
+            raise DataError(f"{args.model!r} is a layer-wise model: it predicts a network, give --network with "
+                            "--config")
+        rows = []
+        for text in args.config:
+            cfg = parse_config(text)
+            unknown = [k for k in cfg if k not in model.knobs_]
+            missing = [k for k in model.knobs_ if k not in cfg]
+            if unknown or missing:
+                what = f"names {unknown[0]!r}, not" if unknown else f"does not set {missing[0]!r},"
+                raise DataError(f"--config {text!r} {what} one of the model's knobs ({', '.join(model.knobs_)})")
+            rows.append(cfg)
+        return _predict_rows(model, pd.DataFrame(rows, columns=model.knobs_), "--config", args.output)
     if not args.config:  # checked before the model and the network are read (a keras network takes seconds)
         raise ModelError("--network needs at least one --config (e.g. --config threads=2,batch=1)")
     model = load_model(args.model, kind=("layerwise", "layerwise_tables"))

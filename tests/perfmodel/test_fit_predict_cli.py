@@ -68,6 +68,32 @@ def test_predict_without_output_prints_csv(tables, capsys):
     assert lines[0].endswith("power_consumption_pred") and len(lines) == 31
 
 
+def test_predict_configurations_given_one_by_one(tables, tmp_path, capsys):
+    # a configuration-level model took a table only: one configuration needed a CSV file written by hand
+    d, grid = tables
+    main(["fit", "--table", str(d / "train.csv"), "--knobs", KNOBS, "--target", "power_consumption", "--model", "gbr",
+          "-o", str(d / "pc.json")])
+    capsys.readouterr()
+    rows = grid.iloc[100:102]
+    configs = [",".join(f"{k}={r[k]}" for k in KNOBS.split(",")) for _, r in rows.iterrows()]
+    assert main(["predict", "--model", str(d / "pc.json"), "--config", configs[0], "--config", configs[1]]) == 0
+    got = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert list(got.columns) == [*KNOBS.split(","), "power_consumption_pred"] and len(got) == 2
+    # the same numbers as the table's path gives for those rows
+    assert main(["predict", "--model", str(d / "pc.json"), "--table", str(d / "new.csv")]) == 0
+    by_table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    np.testing.assert_allclose(got["power_consumption_pred"], by_table["power_consumption_pred"].iloc[:2])
+    # a knob left out or one the model does not have, a layer-wise model, nothing to predict: one line, exit 2
+    knobs = ", ".join(KNOBS.split(","))
+    for cfg, said in ((configs[0].rsplit(",", 1)[0], f"does not set 'emc_freq', one of the model's knobs ({knobs})"),
+                      (configs[0] + ",threads=2", f"names 'threads', not one of the model's knobs ({knobs})")):
+        assert main(["predict", "--model", str(d / "pc.json"), "--config", cfg]) == 2
+        assert _err(capsys) == f"perfmodel: error: --config {cfg!r} {said}"
+    assert main(["predict", "--model", str(d / "pc.json")]) == 2
+    assert _err(capsys) == ("perfmodel: error: give --table (configurations), --config (a configuration-level "
+                            "model's knobs) or --network with --config (a layer-wise model)")
+
+
 def test_fit_cv_estimates_the_error_on_rows_left_out(tables, capsys, tmp_path):
     d, grid = tables
     out = tmp_path / "m.json"
@@ -319,6 +345,9 @@ def test_layerwise_table_model_refuses_unknown_knobs(h200_tables, config, messag
     assert main(["predict", "--model", str(model), "--network", str(H200 / "specs" / "synthetic_9.json"),
                  "--config", config]) == 2
     assert message in _err(capsys)
+    # without a network, a layer-wise model has nothing to predict
+    assert main(["predict", "--model", str(model), "--config", config]) == 2
+    assert _err(capsys).endswith("is a layer-wise model: it predicts a network, give --network with --config")
 
 
 def test_layerwise_table_bad_input_exits_2_and_writes_nothing(h200_tables, tmp_path, capsys):
