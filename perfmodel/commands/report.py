@@ -134,9 +134,13 @@ def default_knobs(table: pd.DataFrame, objectives: list[str] = ()) -> list[str]:
         return [k for k in config_keys(whole) if k not in objectives]
     if not config_keys(whole):
         per_row = per_row_columns(whole, knobs)
-        knobs = [k for k in knobs if k not in per_row]
+        # a knob is set in every configuration: a column empty in some rows holds a reading that was not taken
+        gaps = [k for k in knobs if k not in per_row and whole[k].isna().any()]
+        knobs = [k for k in knobs if k not in per_row and k not in gaps]
         left_out = f"; left out, a different value in most rows: {', '.join(f'{k} ({v})' for k, v in per_row.items())}" \
             if per_row else ""
+        if gaps:
+            left_out += f"; left out, empty in some rows: {', '.join(gaps)}"
         warnings.warn(f"the table has no config column: its knobs are taken to be every other column that varies "
                       f"({', '.join(knobs) or 'none'}){left_out}; name them with --knobs", stacklevel=2)
     return knobs

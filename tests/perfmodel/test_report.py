@@ -297,6 +297,16 @@ def test_cli_knobs_guessed_without_a_config_column_leave_out_labels_and_other_me
     assert main(["report", "--table", str(tmp_path / "grid.csv"), "-o", str(tmp_path / "rep2")]) == 2
     assert capsys.readouterr().err == ("perfmodel: error: the data have none of runtime_s, energy_j, power_w; name "
                                        "the objectives with --objectives (columns measured per row: power)\n")
+    # a reading with a few levels that was not taken in some rows (Unicorn's debug table: temperatures) was
+    # guessed a knob, and the report refused the table ("knob column 'temp' is empty in row 3")
+    grid["temp"] = np.where(np.arange(len(grid)) % 7 == 2, np.nan, 40.0 + grid["a"] % 2)
+    grid.to_csv(tmp_path / "grid.csv", index=False)
+    with pytest.warns(UserWarning) as said:
+        assert main(["report", "--table", str(tmp_path / "grid.csv"), "--objectives", "time", "--degree", "2",
+                     "-o", str(tmp_path / "rep3")]) == 0
+    assert any(str(w.message).endswith("power (a measurement); left out, empty in some rows: temp; name them with "
+                                       "--knobs") for w in said)
+    assert json.loads((tmp_path / "rep3" / "equations.json").read_text())["knobs"] == ["a", "b"]
 
 
 def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_path):
