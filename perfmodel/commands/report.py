@@ -55,7 +55,7 @@ HELP = "write an HTML/Markdown report with interaction equations and analyses"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--table", metavar="CSV", action="append",
                      help="measurement table (one row per measurement; .csv or .csv.gz); repeat to join tables")
     src.add_argument("--store", metavar="PATH_OR_URL",
@@ -69,7 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                    "prediction section)")
     p.add_argument("-o", "--out", default="out/report", help="output folder (default: out/report)")
     p.add_argument("--study", metavar="FILE", help="study: the CSV 'perfmodel explore -o' writes, or its study "
-                                                   "file (--study) (adds convergence and study-vs-random comparison)")
+                                                   "file (--study) (adds convergence and study-vs-random comparison); "
+                                                   "alone, a report of its evaluations (a live search's)")
     p.add_argument("--group-by", default="auto", metavar="COLS",
                    help="columns to compare across (e.g. network,size); 'auto' (default) takes network, size, "
                         "workload, platform... when present; 'none' for no grouping")
@@ -186,12 +187,24 @@ def run(args: argparse.Namespace) -> int:
         from ..models.layerwise import LayerwisePredictor
 
         model = LayerwisePredictor.load(args.model)  # an unreadable model is bad input: one line, exit 2
+    study_defaults = {}
     if args.table:
         table = _read_tables(args.table)
         source = _label(", ".join(args.table), table)
-    else:
+    elif args.store:
         table = _from_store(args.store)
         source = _label(f"store:{args.store}", table)
+    elif args.study:  # the evaluations of a search (a live one has no other table): knobs and objectives its own
+        table, study_defaults = _study_alone(args)
+        source = _label(f"study:{args.study}", table)
+    else:
+        raise ReportError("give --table, --store or --study (the data to report on)")
+    if study_defaults and not args.objectives:
+        args.objectives = ",".join(study_defaults["objectives"])
+        args.maximize = args.maximize or ",".join(o for o, mx in zip(study_defaults["objectives"],
+                                                                   study_defaults["maximize"]) if mx)
+    if study_defaults and not args.knobs:
+        args.knobs = ",".join(study_defaults["knobs"])
     objectives = parse_names(args.objectives, "objective") if args.objectives else default_objectives(table)
     if not objectives:
         from ..analysis import whole_rows
@@ -238,6 +251,27 @@ def _progress_printer():
     if not sys.stderr.isatty():
         return None
     return lambda text: print(f"perfmodel report: {text}", file=sys.stderr, flush=True)
+
+
+def _study_alone(args: argparse.Namespace):
+    """``(evaluations, {knobs, objectives, maximize})`` of the study ``--study`` names, for a report of it alone:
+    a study file knows its knobs and objectives, a CSV of one needs them named."""
+    from profiling.sqlite import has_sqlite_header
+
+    try:
+        is_sqlite = has_sqlite_header(args.study, OSError, what="study file")
+    except OSError:
+        is_sqlite = False
+    if not is_sqlite:
+        if not (args.knobs and args.objectives):
+            raise ReportError("a report of a study's CSV alone needs --knobs and --objectives (its study file, "
+                              "explore --study, knows them)")
+        return read_table(args.study, allow_nan_objectives=True), {}
+    from ..optimisation import load_study
+
+    study = load_study(args.study)
+    return study.results(), {"knobs": list(study.space.names), "objectives": list(study.objectives),
+                             "maximize": list(study.maximize)}
 
 
 def _read_study(path: str, knobs: list[str]) -> pd.DataFrame:

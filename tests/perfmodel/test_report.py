@@ -276,6 +276,45 @@ def test_cli_report_reads_a_study_file_as_it_reads_the_csv(tmp_path, capsys):
     assert "is not a perfmodel study file" in capsys.readouterr().err
 
 
+def test_cli_report_of_a_study_alone(tmp_path, capsys):
+    # a live search has no table: 'report --study' alone was refused ("one of the arguments --table --store is
+    # required"); its study file knows the knobs and objectives (a maximised one stays maximised)
+    import hashlib
+
+    grid = pd.DataFrame([{"a": a, "b": b, "time": 1.0 + (a - 3) ** 2 + b, "speed": 10.0 - a + b}
+                         for a in range(6) for b in range(4)])
+    grid.to_csv(tmp_path / "grid.csv", index=False)
+    study = tmp_path / "s.sqlite"
+    assert main(["explore", "--table", str(tmp_path / "grid.csv"), "--knobs", "a,b", "--objectives", "time,speed",
+                 "--maximize", "speed", "--strategy", "random", "--budget", "12", "--quiet", "--study", str(study),
+                 "-o", str(tmp_path / "run.csv")]) == 0
+    digest = hashlib.sha256(study.read_bytes()).hexdigest()
+    assert main(["report", "--study", str(study), "--degree", "1", "-o", str(tmp_path / "rep")]) == 0
+    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+    assert d["knobs"] == ["a", "b"] and d["objectives"]["time"]["fit"]["n_rows"] == 12
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "Source: study:" in md and "Study (random): after 12 evaluations" in md
+    assert "Pareto-optimal in time against speed" in md
+    # the front: rows no other evaluation beats in lower time and higher speed
+    run = pd.read_csv(tmp_path / "run.csv")
+    front = [(r.a, r.b) for r in run.itertuples() if not any(
+        o.time <= r.time and o.speed >= r.speed and (o.time < r.time or o.speed > r.speed) for o in run.itertuples())]
+    table = md.split("### Pareto-optimal configurations")[1].split("###")[0]
+    assert sorted(front) == sorted((int(x), int(y)) for x, y in
+                                   (ln.strip("|").split("|")[:2] for ln in table.splitlines() if ln.startswith("| ")
+                                    and ln[2].isdigit()))
+    assert hashlib.sha256(study.read_bytes()).hexdigest() == digest  # read, never written
+    # the CSV explore wrote names neither its knobs nor its objectives; nothing at all is one line too
+    capsys.readouterr()
+    assert main(["report", "--study", str(tmp_path / "run.csv"), "-o", str(tmp_path / "r2")]) == 2
+    assert capsys.readouterr().err == ("perfmodel: error: a report of a study's CSV alone needs --knobs and "
+                                       "--objectives (its study file, explore --study, knows them)\n")
+    assert main(["report", "--study", str(tmp_path / "run.csv"), "--knobs", "a,b", "--objectives", "time",
+                 "--degree", "1", "-o", str(tmp_path / "r2")]) == 0
+    assert main(["report", "-o", str(tmp_path / "r3")]) == 2
+    assert "give --table, --store or --study" in capsys.readouterr().err
+
+
 def test_cli_knobs_guessed_without_a_config_column_leave_out_labels_and_other_measurements(tmp_path, capsys):
     # the FlexiBO grids name each configuration (config_name) and measure power beside time: with one objective
     # named, neither was to be a knob (config_name, 768 words, made the equation "not computed")
