@@ -99,9 +99,45 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
         df = df.drop(columns=df.columns[0])
     if len(df) == 0:
         raise TableError(f"table {path!r} has a header but no rows")
+    df = one_hot_knobs(df, path)
     check_columns(df, knobs=knobs, objectives=objectives, numeric_knobs=numeric_knobs,
                   allow_nan_objectives=allow_nan_objectives, source=path)
     return df
+
+
+def one_hot_knobs(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
+    """``df`` with each group of one-hot columns ``name@level`` (Unicorn's ``*_baseline.csv``: ``core_freq@345600``,
+    ``core_freq@499200``, ...) read back as one column ``name`` holding the level of the row's 1 (a number where
+    every level is one), with a UserWarning naming them. A group is decoded only where its columns hold 0 and 1
+    alone, every row has exactly one 1, there are two or more of them, and no column is called ``name`` already;
+    other columns are kept as they are."""
+    groups: dict[str, list[str]] = {}
+    for col in df.columns:
+        name, at, level = str(col).rpartition("@")
+        if at and name and level:
+            groups.setdefault(name, []).append(col)
+    decoded = {}
+    for name, cols in groups.items():
+        if len(cols) < 2 or name in df.columns:
+            continue
+        block = df[cols]
+        if not block.isin([0, 1]).all().all() or not (block.sum(axis=1) == 1).all():
+            continue
+        levels = pd.Series([str(c).rpartition("@")[2] for c in cols])
+        numeric = pd.to_numeric(levels, errors="coerce")
+        values = numeric if numeric.notna().all() else levels
+        decoded[name] = values.to_numpy()[block.to_numpy().argmax(axis=1)]
+    if not decoded:
+        return df
+    dropped = [c for name in decoded for c in groups[name]]
+    first = df.columns.get_loc(groups[next(iter(decoded))][0])
+    out = df.drop(columns=dropped)
+    for i, (name, values) in enumerate(decoded.items()):
+        out.insert(min(first + i, len(out.columns)), name, values)
+    shown = ", ".join(list(decoded)[:8]) + (", ..." if len(decoded) > 8 else "")
+    warnings.warn(f"{source}: {len(decoded)} group(s) of one-hot columns (name@level) read as knob columns: {shown}",
+                  UserWarning, stacklevel=2)
+    return out
 
 
 def _json_kind(text: str) -> str | None:

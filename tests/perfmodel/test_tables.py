@@ -124,6 +124,54 @@ def test_per_sample_outputs_are_derived_from_an_export_as_a_live_search_measures
     assert "runtime_per_sample_s against runtime_per_sample_s" not in md
 
 
+def test_one_hot_columns_are_read_back_as_knob_columns(tmp_path):
+    # Unicorn's *_baseline.csv encode each option one-hot ("core_freq@345600", ...): no knob could be named
+    from perfmodel.tables import read_table
+
+    freq = [345600, 499200, 499200, 652800]
+    policy = ["rr", "fifo", "rr", "rr"]
+    rows = []
+    for f, p in zip(freq, policy):
+        row = {f"core_freq@{v}": int(v == f) for v in (345600, 499200, 652800)}
+        row.update({f"scheduler.policy@{v}": int(v == p) for v in ("fifo", "rr")})
+        row.update({"x@1": 1, "x@2": 1, "only@1": 1, "y@a": 0.5, "y@b": 0.5, "time": f / 1e5})
+        rows.append(row)
+    path = tmp_path / "hot.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match=r"hot.csv: 2 group\(s\) of one-hot columns \(name@level\) read as knob "
+                                         r"columns: core_freq, scheduler.policy$"):
+        df = read_table(path, knobs=["core_freq", "scheduler.policy"])
+    assert df["core_freq"].tolist() == freq and pd.api.types.is_numeric_dtype(df["core_freq"])
+    assert df["scheduler.policy"].tolist() == policy
+    assert list(df.columns[:2]) == ["core_freq", "scheduler.policy"]  # where the groups were
+    # not one-hot (two 1s in a row, values other than 0 and 1, a single column): kept as they are
+    assert {"x@1", "x@2", "only@1", "y@a", "y@b", "time"} <= set(df.columns)
+    assert not any(c.startswith(("core_freq@", "scheduler.policy@")) for c in df.columns)
+    # a table that has the column already keeps its one-hot columns too
+    pd.DataFrame(rows).assign(core_freq=1).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="1 group"):
+        assert "core_freq@345600" in read_table(path).columns
+
+
+def test_unicorns_one_hot_baseline_is_searched_and_fitted_by_its_knob_names(tmp_path, capsys):
+    import os
+
+    table = os.path.join(os.path.dirname(__file__), "..", "..", "datasets", "unicorn", "data", "sampled", "TX2",
+                         "Image", "TX2_Image_baseline.csv")
+    raw = pd.read_csv(table)
+    hot = raw[[c for c in raw.columns if c.startswith("core_freq@")]]
+    expected = hot.idxmax(axis=1).str.split("@").str[1].astype(int)  # the level of each row's 1
+    out = tmp_path / "run.csv"
+    with pytest.warns(UserWarning, match="26 group"):
+        assert main(["explore", "--table", table, "--knobs", "core_freq,num_cores,vm.swappiness", "--objectives",
+                     "inference_time", "--budget", "5", "--strategy", "random", "--quiet", "-o", str(out)]) == 0
+        assert main(["fit", "--table", table, "--knobs", "core_freq,num_cores", "--target", "inference_time",
+                     "--model", "linear", "-o", str(tmp_path / "m.json")]) == 0
+    run = pd.read_csv(out)
+    assert set(run["core_freq"]) <= set(expected) and set(run["vm.swappiness"]) <= {10, 60, 100}
+    assert f"on {len(raw)} rows" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("content", "said"), [
     ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
     ('[{"threads": 1}]', ""),
