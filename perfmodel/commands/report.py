@@ -1,7 +1,7 @@
 """Write an analysis report of measurements: profile, prediction, Pareto front and interaction equations.
 
-Reads a measurement table (--table data.csv, .csv.gz; repeatable) or a campaign store (--store runs/x.sqlite)
-and writes, in the output folder:
+Reads a measurement table (--table data.csv, .csv.gz; repeatable), a campaign store (--store runs/x.sqlite)
+or a search's own evaluations (--study run.sqlite alone) and writes, in the output folder:
 
   report.html     self-contained page (figures embedded) in three sections:
                   profile     per network and configuration: top layers, share by layer type, in-place vs
@@ -34,7 +34,9 @@ Examples:
       --study out/study.csv -o out/report
 
 --study takes the CSV that 'perfmodel explore -o' writes or the study file of 'explore --study' (read, never
-written, even while the study runs).
+written, even while the study runs). Alone, it is the data (a live search has no other table); the study file
+gives the knobs and objectives, a CSV needs --knobs and --objectives:
+  perfmodel report --study out/study.sqlite -o out/report-study
 """
 
 from __future__ import annotations
@@ -134,14 +136,23 @@ def default_knobs(table: pd.DataFrame, objectives: list[str] = ()) -> list[str]:
     if not knobs:
         return [k for k in config_keys(whole) if k not in objectives]
     if not config_keys(whole):
+        from ..interactions.design import MAX_CATEGORY_LEVELS
+        from ..reports.content import GROUP_COLUMNS
+
         per_row = per_row_columns(whole, knobs)
+        # names of many configurations (FlexiBO's config_name over several tables): a label, not a knob
+        per_row.update({k: "a label" for k in knobs if k not in per_row and not pd.api.types.is_numeric_dtype(
+            whole[k]) and whole[k].nunique() > MAX_CATEGORY_LEVELS})
         # a knob is set in every configuration: a column empty in some rows holds a reading that was not taken
         gaps = [k for k in knobs if k not in per_row and whole[k].isna().any()]
-        knobs = [k for k in knobs if k not in per_row and k not in gaps]
+        groups = [k for k in knobs if k in GROUP_COLUMNS and k not in per_row and k not in gaps]
+        knobs = [k for k in knobs if k not in per_row and k not in gaps and k not in groups]
         left_out = f"; left out, a different value in most rows: {', '.join(f'{k} ({v})' for k, v in per_row.items())}" \
             if per_row else ""
         if gaps:
             left_out += f"; left out, empty in some rows: {', '.join(gaps)}"
+        if groups:
+            left_out += f"; compared as groups, not knobs: {', '.join(groups)}"
         warnings.warn(f"the table has no config column: its knobs are taken to be every other column that varies "
                       f"({', '.join(knobs) or 'none'}){left_out}; name them with --knobs", stacklevel=2)
     return knobs

@@ -79,6 +79,10 @@ def _onehot_name(knob: str, level) -> str:
     return _identifier(f"{knob}_{level}")
 
 
+#: the most levels of a knob that is not numeric that an equation one-hot encodes (one variable per level)
+MAX_CATEGORY_LEVELS = 50
+
+
 def encode_knobs(df: pd.DataFrame, knobs: Sequence[str]) -> KnobEncoding:
     """Decide how to encode ``knobs`` of ``df`` and which variables carry information.
 
@@ -93,7 +97,7 @@ def encode_knobs(df: pd.DataFrame, knobs: Sequence[str]) -> KnobEncoding:
         if k.kind == "bool":
             enc.booleans.append(k.name)
         elif k.kind == "category":
-            if len(k.levels) > 50:
+            if len(k.levels) > MAX_CATEGORY_LEVELS:
                 raise DataError(f"knob {k.name!r} is not numeric and has {len(k.levels)} levels; "
                                 "too many to one-hot encode (give it as numbers)")
             enc.categories[k.name] = list(k.levels)

@@ -276,6 +276,25 @@ def test_cli_report_reads_a_study_file_as_it_reads_the_csv(tmp_path, capsys):
     assert "is not a perfmodel study file" in capsys.readouterr().err
 
 
+def test_cli_knobs_guessed_from_joined_tables_leave_out_their_groups_and_labels(tmp_path):
+    # the four FlexiBO grids joined: config_name (768 names, each on 4 rows) and size were taken for knobs, so
+    # both equations were "not computed" (too many levels) and nothing was compared across sizes
+    rows = [{"config_name": f"Config{i}", "size": size, "a": a, "b": b,
+             "time": (1.0 + (a - 3) ** 2 + b) * (2 if size == "400x400" else 1), "power": 2.0 + a + 0.1 * b}
+            for size in ("200x200", "400x400") for i, (a, b) in enumerate((a, b) for a in range(6) for b in range(10))]
+    pd.DataFrame(rows).to_csv(tmp_path / "grids.csv", index=False)
+    with pytest.warns(UserWarning) as said:
+        assert main(["report", "--table", str(tmp_path / "grids.csv"), "--objectives", "time,power", "--degree", "2",
+                     "-o", str(tmp_path / "rep")]) == 0
+    assert ("the table has no config column: its knobs are taken to be every other column that varies (a, b); "
+            "left out, a different value in most rows: config_name (a label); compared as groups, not knobs: size; "
+            "name them with --knobs") in [str(w.message) for w in said]
+    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+    assert d["knobs"] == ["a", "b"] and all("error" not in o for o in d["objectives"].values())
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "### Transfer of optima across size: time" in md and "within their size" in md
+
+
 def test_cli_report_of_a_study_alone(tmp_path, capsys):
     # a live search has no table: 'report --study' alone was refused ("one of the arguments --table --store is
     # required"); its study file knows the knobs and objectives (a maximised one stays maximised)
