@@ -105,6 +105,18 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     return df
 
 
+def read_joined(paths: Sequence[str | os.PathLike], **checks) -> pd.DataFrame:
+    """The tables ``paths`` read by :func:`read_table` (each with ``checks``) and joined row-wise: the rows of
+    all of them, a column that one lacks empty in its rows (tables of one platform, one input size each)."""
+    tables = [read_table(p, **checks) for p in paths]
+    return tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True, sort=False)
+
+
+def joined_name(paths: Sequence[str | os.PathLike]) -> str:
+    """How errors and labels name the tables ``paths`` together: the path of one, ``a.csv + b.csv`` of several."""
+    return " + ".join(os.fspath(p) for p in paths)
+
+
 def one_hot_knobs(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
     """``df`` with each group of one-hot columns ``name@level`` (Unicorn's ``*_baseline.csv``: ``core_freq@345600``,
     ``core_freq@499200``, ...) read back as one column ``name`` holding the level of the row's 1 (a number where

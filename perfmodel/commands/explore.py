@@ -33,7 +33,7 @@ from profiling.atomic import STDOUT, write_csv
 from . import argtypes
 from .profile import EXECUTORS
 from ..errors import OptimisationError
-from ..tables import check_columns, configuration_rows, parse_names, read_table, with_per_sample
+from ..tables import check_columns, configuration_rows, joined_name, parse_names, read_joined, with_per_sample
 
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
@@ -54,7 +54,9 @@ WEAK_FIT_R2 = 0.5
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("what to explore (one of)")
-    src.add_argument("--table", metavar="CSV", help="recorded measurements to replay (knob + objective columns)")
+    src.add_argument("--table", metavar="CSV", action="append",
+                     help="recorded measurements to replay (knob + objective columns); repeat to join tables (one "
+                          "input size each, with the size among --knobs)")
     src.add_argument("--platform", metavar="NAME",
                      help="measure live on this platform: cpu, nvml[:GPU_INDEX] (PyTorch) or jetson[:SYSFS_ROOT]")
     p.add_argument("--executor", choices=EXECUTORS, metavar="{tensorflow,torch}",
@@ -169,8 +171,8 @@ def _replay(args, objectives, constraint_metrics):
     if clash:
         raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint (a condition on "
                                 "the knobs goes in --where)")
-    df = with_per_sample(configuration_rows(read_table(args.table), knobs, args.table), outputs)
-    label = os.path.basename(args.table)
+    df = with_per_sample(configuration_rows(read_joined(args.tables), knobs, args.table), outputs)
+    label = "+".join(os.path.basename(p) for p in args.tables)
     # the space of every row; --where narrows it, and the rows it leaves out are not checked or replayed (a
     # configuration with no measurement of an objective can be left out by a condition on its knobs)
     space = _where(ConfigSpace.from_table(df, knobs, name=f"replay:{label}"), args.where)
@@ -250,6 +252,8 @@ def run(args) -> int:
 
     if bool(args.table) == bool(args.platform):
         raise OptimisationError("give exactly one of --table (replay) or --platform (live)")
+    if args.table:  # the files, and how messages name them
+        args.tables, args.table = list(args.table), joined_name(args.table)
     if args.executor and not args.platform:
         raise OptimisationError("--executor runs a network live: give --platform and --network as well")
     if args.platform and not args.network:

@@ -26,7 +26,7 @@ from profiling.reference import REFERENCE_COLUMNS
 
 from . import argtypes
 from ..errors import DataError, ModelError
-from ..tables import check_columns, configuration_rows, parse_names, read_table, with_per_sample
+from ..tables import check_columns, configuration_rows, joined_name, parse_names, read_joined, with_per_sample
 
 HELP = "fit a configuration-level or layer-wise model and save it as JSON"
 
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", metavar="CSV", action="append",
                      help="table of configurations and measured objectives; with --layerwise an exported "
-                          "measurement table (repeatable: tables of one platform combine)")
+                          "measurement table (repeatable: the tables' rows are joined, of one platform)")
     src.add_argument("--store", metavar="PATH", help="campaign store of the profiler (layer-wise model)")
     parser.add_argument("--layerwise", action="store_true",
                         help="--table: fit the layer-wise model (per-layer rows -> network runtime, power, energy; "
@@ -96,9 +96,7 @@ def run(args: argparse.Namespace) -> int:
             raise DataError("--layerwise goes with --table (a campaign store is layer-wise already)")
         return _fit_tables(args, std_folds)
     if args.table is not None:
-        if len(args.table) > 1:
-            raise DataError("a configuration-level model takes one --table (several combine with --layerwise)")
-        args.table = args.table[0]
+        tables, args.table = list(args.table), joined_name(args.table)  # the files, and how messages name them
         if not args.knobs or not args.target:
             raise DataError("--table needs --knobs and --target")
         from ..models.config_model import ConfigModel
@@ -107,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         target = parse_names(args.target, "target")
         if len(target) != 1:
             raise DataError("--target takes one column (fit one model per objective)")
-        df = with_per_sample(configuration_rows(read_table(args.table), knobs, args.table), target)
+        df = with_per_sample(configuration_rows(read_joined(tables), knobs, args.table), target)
         df = _rows_with(df, target[0], knobs, args.table)
         log_knobs = {None: "auto", "auto": "auto", "yes": True, "no": False}[args.log_knobs]
         model = ConfigModel(model=args.model, knobs=knobs, target=target[0], log_target=log_target,

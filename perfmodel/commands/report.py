@@ -51,7 +51,7 @@ import pandas as pd
 
 from . import argtypes
 from ..errors import DataError, ReportError
-from ..tables import parse_names, read_table, with_per_sample
+from ..tables import parse_names, read_joined, read_table, with_per_sample
 
 HELP = "write an HTML/Markdown report with interaction equations and analyses"
 
@@ -185,11 +185,6 @@ def default_objectives(table: pd.DataFrame) -> list[str]:
             and pd.to_numeric(whole[o], errors="coerce").notna().any()]
 
 
-def _read_tables(paths: list[str]) -> pd.DataFrame:
-    tables = [read_table(p, allow_nan_objectives=True) for p in paths]
-    return tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..reports import write_report
 
@@ -200,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         model = LayerwisePredictor.load(args.model)  # an unreadable model is bad input: one line, exit 2
     study_defaults = {}
     if args.table:
-        table = _read_tables(args.table)
+        table = read_joined(args.table, allow_nan_objectives=True)
         source = _label(", ".join(args.table), table)
     elif args.store:
         table = _from_store(args.store)

@@ -172,6 +172,29 @@ def test_unicorns_one_hot_baseline_is_searched_and_fitted_by_its_knob_names(tmp_
     assert f"on {len(raw)} rows" in capsys.readouterr().out
 
 
+def test_tables_of_one_input_size_each_are_joined_for_a_search_and_a_model(tmp_path, capsys):
+    # explore took the last of two --table options without a word; fit refused a second
+    for size, scale in (("200x200", 1.0), ("400x400", 3.0)):
+        rows = [{"size": size, "a": a, "b": b, "time": scale * (1.0 + (a - 2) ** 2 + b)} for a in range(5)
+                for b in range(3)]
+        pd.DataFrame(rows).to_csv(tmp_path / f"{size}.csv", index=False)
+    tables = ["--table", str(tmp_path / "200x200.csv"), "--table", str(tmp_path / "400x400.csv")]
+    out = tmp_path / "run.csv"
+    assert main(["explore", *tables, "--knobs", "size,a,b", "--objectives", "time", "--budget", "30",
+                 "--strategy", "random", "-o", str(out)]) == 0
+    run = pd.read_csv(out)
+    assert len(run) == 30 and set(run["size"]) == {"200x200", "400x400"}  # every configuration of both
+    assert (run["source"] == "replay:200x200.csv+400x400.csv").all()
+    assert "best found 1, best in the table 1" in capsys.readouterr().out
+    assert main(["fit", *tables, "--knobs", "size,a,b", "--target", "time", "--model", "gbr",
+                 "-o", str(tmp_path / "m.json")]) == 0
+    assert "on 30 rows" in capsys.readouterr().out
+    # a column named in only one of them is missing in the other's rows: named as such
+    pd.DataFrame(rows).drop(columns="size").to_csv(tmp_path / "400x400.csv", index=False)
+    assert main(["explore", *tables, "--knobs", "size,a,b", "--objectives", "time", "--budget", "3", "--quiet"]) == 2
+    assert "knob column 'size' is empty in row 16" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("content", "said"), [
     ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
     ('[{"threads": 1}]', ""),
