@@ -24,7 +24,25 @@ COMMANDS = ("profile", "export", "calibrate", "fit", "predict", "explore", "repo
             "tune")
 
 
+class _StoreOnce(argparse._StoreAction):
+    """An option of one value: given twice, an error (argparse keeps the last without a word, so a second
+    ``--model`` or ``--study`` would silently replace the first)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_given", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given twice; it takes one value (the options that may be repeated "
+                                               "say so in --help)")
+        given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)      # add_argument without an action: one value
+        self.register("action", "store", _StoreOnce)
+
     def error(self, message: str) -> None:  # one line, exit status 2
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 

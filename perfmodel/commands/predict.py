@@ -36,7 +36,8 @@ HELP = "predict objectives of configurations (--table) or of a network (--networ
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="JSON", help="model file written by 'perfmodel fit'")
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--table", metavar="CSV", help="configurations to predict (must hold the model's knobs)")
+    src.add_argument("--table", metavar="CSV", action="append",
+                     help="configurations to predict (must hold the model's knobs; repeat to join tables)")
     src.add_argument("--network", metavar="NAME_OR_PATH",
                      help="keras.applications name, .keras file or NetworkSpec JSON file")
     parser.add_argument("--config", action="append", default=[], metavar="K=V,...",
@@ -87,14 +88,15 @@ def run(args: argparse.Namespace) -> int:
     from ..models.persistence import load_model
 
     if args.table is not None:
-        from ..tables import read_table
+        from ..tables import joined_name, read_joined
 
         if args.config:
             raise DataError("--config goes with --network; a --table holds its configurations")
         if args.at_current_speed:
             raise DataError("--at-current-speed goes with --network (a layer-wise model fitted with --reference)")
         model = load_model(args.model, kind="config_model")
-        return _predict_rows(model, read_table(args.table, knobs=model.knobs_), args.table, args.output)
+        return _predict_rows(model, read_joined(args.table, knobs=model.knobs_), joined_name(args.table),
+                             args.output)
     if args.network is None:  # configurations given one by one to a configuration-level model
         if not args.config:
             raise DataError("give --table (configurations), --config (a configuration-level model's knobs) or "

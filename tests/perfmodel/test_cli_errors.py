@@ -43,3 +43,25 @@ def test_each_distinct_warning_is_shown_once():
     assert fmt("dense unseen", RuntimeWarning, "/elsewhere/m.py", 3).startswith(
         "/elsewhere/m.py:3: RuntimeWarning: dense unseen")
     assert cli.format_each_once()("dense unseen", UserWarning, own, 10) != ""  # one memory per command run
+
+
+def test_an_option_of_one_value_given_twice_is_refused(tmp_path, capsys):
+    # argparse kept the last: 'explore --table a.csv ... --budget 40 --budget 4' ran 4 evaluations without a word,
+    # and 'predict --model a.json --model b.json' predicted with b
+    study = tmp_path / "s.sqlite"
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["explore", "--table", "t.csv", "--knobs", "a", "--objectives", "time", "--budget", "40",
+                  "--study", str(study), "--budget", "4"])
+    assert exit_.value.code == 2 and not study.exists()
+    assert capsys.readouterr().err == ("perfmodel explore: error: argument --budget: given twice; it takes one value "
+                                       "(the options that may be repeated say so in --help) (see 'perfmodel "
+                                       "explore --help')\n")
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "--model", "a.json", "--model=b.json", "--config", "x=1"])
+    assert "argument --model: given twice" in capsys.readouterr().err
+    # the options that are repeated by design still are, and one given once is as before
+    args = cli.build_parser().parse_args(["explore", "--table", "a.csv", "--table", "b.csv", "--prior", "p.json",
+                                          "--prior", "q.json", "--where", "a<1", "--where", "b<1", "--budget", "5",
+                                          "--objectives", "time"])
+    assert args.table == ["a.csv", "b.csv"] and args.prior == ["p.json", "q.json"] and args.budget == 5
+    assert args.where == ["a<1", "b<1"]

@@ -137,8 +137,9 @@ def test_bad_input_one_line_errors_and_no_study_file(capsys, tmp_path, grid_csv)
 def test_reference_point_is_used_reported_and_checked(capsys, tmp_path, grid_csv):
     path, _ = grid_csv
     study = tmp_path / "s.sqlite"
-    base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--budget", "8", "--init", "5"]
-    assert main(["explore", *base, "--reference-point", "time=5, power=9", "--study", str(study)]) == 0
+    base = ["--table", path, "--knobs", "a,b", "--objectives", "time,power", "--init", "5"]
+    assert main(["explore", *base, "--budget", "8", "--reference-point", "time=5, power=9", "--study",
+                 str(study)]) == 0
     assert "within the stated reference point: " in capsys.readouterr().out
     stored = sqlite3.connect(study).execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0]
     assert '"reference": {"time": 5.0, "power": 9.0}' in stored
@@ -149,7 +150,8 @@ def test_reference_point_is_used_reported_and_checked(capsys, tmp_path, grid_csv
                       (["--reference-point", "time=1,time=2"], "objective 'time' is given twice"),
                       (["--reference-point", "time=1", "--strategy", "tpe"], "guides the bo strategy"),
                       (["--reference-point", "time=6", "--budget", "9"], "its reference differs")):
-        assert explore(*base, "--study", str(study), "--resume", *args) == 2
+        budget = [] if "--budget" in args else ["--budget", "8"]
+        assert explore(*base, *budget, "--study", str(study), "--resume", *args) == 2
         assert msg in err(capsys)
     assert study.read_bytes() == before                            # the study file untouched
     assert explore("--table", path, "--knobs", "a,b", "--objectives", "time", "--reference-point", "time=1") == 2
@@ -431,7 +433,8 @@ def test_extend_to_goes_past_the_budget_reports_why_and_is_checked(capsys, tmp_p
                       (["--extend-to", "20", "--acquisition", "parego"], "not ParEGO"),
                       (["--extend-gain", "0.5"], "--extend-gain sets when an extended study stops; give --extend-to"),
                       (["--confidence", "0.9"], "give a --constraint-model as well")):
-        assert explore(*base, "--study", str(study), "--resume", *args) == 2
+        budget = [] if "--budget" in args else ["--budget", "8"]
+        assert explore(*base, *budget, "--study", str(study), "--resume", *args) == 2
         assert msg in err(capsys)
     assert study.read_bytes() == before
 
