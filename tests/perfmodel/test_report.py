@@ -275,6 +275,14 @@ def test_cli_report_reads_a_study_file_as_it_reads_the_csv(tmp_path, capsys):
     assert "is not a perfmodel study file" in capsys.readouterr().err
 
 
+def _report_with_guessed_knobs(table, objectives: str, out) -> tuple[list[str], dict]:
+    """``perfmodel report`` of ``table`` without --knobs: (the warnings it gave, its equations.json)."""
+    with pytest.warns(UserWarning) as said:
+        assert main(["report", "--table", str(table), "--objectives", objectives, "--degree", "2",
+                     "-o", str(out)]) == 0
+    return [str(w.message) for w in said], json.loads((out / "equations.json").read_text())
+
+
 def test_cli_knobs_guessed_from_joined_tables_leave_out_their_groups_and_labels(tmp_path):
     # the four FlexiBO grids joined: config_name (768 names, each on 4 rows) and size were taken for knobs, so
     # both equations were "not computed" (too many levels) and nothing was compared across sizes
@@ -282,13 +290,10 @@ def test_cli_knobs_guessed_from_joined_tables_leave_out_their_groups_and_labels(
              "time": (1.0 + (a - 3) ** 2 + b) * (2 if size == "400x400" else 1), "power": 2.0 + a + 0.1 * b}
             for size in ("200x200", "400x400") for i, (a, b) in enumerate((a, b) for a in range(6) for b in range(10))]
     pd.DataFrame(rows).to_csv(tmp_path / "grids.csv", index=False)
-    with pytest.warns(UserWarning) as said:
-        assert main(["report", "--table", str(tmp_path / "grids.csv"), "--objectives", "time,power", "--degree", "2",
-                     "-o", str(tmp_path / "rep")]) == 0
+    said, d = _report_with_guessed_knobs(tmp_path / "grids.csv", "time,power", tmp_path / "rep")
     assert ("the table has no config column: its knobs are taken to be every other column that varies (a, b); "
             "left out, a different value in most rows: config_name (a label); compared as groups, not knobs: size; "
-            "name them with --knobs") in [str(w.message) for w in said]
-    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+            "name them with --knobs") in said
     assert d["knobs"] == ["a", "b"] and all("error" not in o for o in d["objectives"].values())
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "### Transfer of optima across size: time" in md and "within their size" in md
@@ -341,13 +346,10 @@ def test_cli_knobs_guessed_without_a_config_column_leave_out_labels_and_other_me
                           "power": 2.0 + a + rng.uniform()} for i, (a, b) in enumerate((a, b) for a in range(6)
                                                                                         for b in range(4))])
     grid.to_csv(tmp_path / "grid.csv", index=False)
-    with pytest.warns(UserWarning) as said:
-        assert main(["report", "--table", str(tmp_path / "grid.csv"), "--objectives", "time", "--degree", "2",
-                     "-o", str(tmp_path / "rep")]) == 0
+    said, d = _report_with_guessed_knobs(tmp_path / "grid.csv", "time", tmp_path / "rep")
     assert ("the table has no config column: its knobs are taken to be every other column that varies (a, b); "
             "left out, a different value in most rows: config_name (a label), power (a measurement); name them "
-            "with --knobs") in [str(w.message) for w in said]
-    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+            "with --knobs") in said
     assert d["knobs"] == ["a", "b"] and "error" not in d["objectives"]["time"]
     # without objectives, the error names the columns measured per row
     capsys.readouterr()
@@ -358,12 +360,10 @@ def test_cli_knobs_guessed_without_a_config_column_leave_out_labels_and_other_me
     # guessed a knob, and the report refused the table ("knob column 'temp' is empty in row 3")
     grid["temp"] = np.where(np.arange(len(grid)) % 7 == 2, np.nan, 40.0 + grid["a"] % 2)
     grid.to_csv(tmp_path / "grid.csv", index=False)
-    with pytest.warns(UserWarning) as said:
-        assert main(["report", "--table", str(tmp_path / "grid.csv"), "--objectives", "time", "--degree", "2",
-                     "-o", str(tmp_path / "rep3")]) == 0
-    assert any(str(w.message).endswith("power (a measurement); left out, empty in some rows: temp; name them with "
-                                       "--knobs") for w in said)
-    assert json.loads((tmp_path / "rep3" / "equations.json").read_text())["knobs"] == ["a", "b"]
+    said, d = _report_with_guessed_knobs(tmp_path / "grid.csv", "time", tmp_path / "rep3")
+    assert any(w.endswith("power (a measurement); left out, empty in some rows: temp; name them with --knobs")
+               for w in said)
+    assert d["knobs"] == ["a", "b"]
 
 
 def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_path):
@@ -373,12 +373,9 @@ def test_cli_knobs_guessed_without_a_config_column_leave_out_the_objectives(tmp_
     grid = pd.DataFrame([{"a": a, "b": b, "time": 1.0 + (a - 3) ** 2 + b, "power": 2.0 + a + 0.5 * b}
                          for a in range(6) for b in range(4)])
     grid.to_csv(tmp_path / "grid.csv", index=False)
-    with pytest.warns(UserWarning) as said:
-        assert main(["report", "--table", str(tmp_path / "grid.csv"), "--objectives", "time,power", "--degree", "2",
-                     "-o", str(tmp_path / "rep")]) == 0
+    said, d = _report_with_guessed_knobs(tmp_path / "grid.csv", "time,power", tmp_path / "rep")
     assert ("the table has no config column: its knobs are taken to be every other column that varies (a, b); "
-            "name them with --knobs") in [str(w.message) for w in said]
-    d = json.loads((tmp_path / "rep" / "equations.json").read_text())
+            "name them with --knobs") in said
     assert d["knobs"] == ["a", "b"]
     assert "error" not in d["objectives"]["time"] and "error" not in d["objectives"]["power"]
     # the profile section says what such a table holds ("0 network(s), 0 measured network/configuration pairs")
