@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         from ..tables import joined_name, read_joined
 
         if args.config:
-            raise DataError("--config goes with --network; a --table holds its configurations")
+            raise DataError("--table and --config both give the configurations to predict: give one of them")
         if args.at_current_speed:
             raise DataError("--at-current-speed goes with --network (a layer-wise model fitted with --reference)")
         model = load_model(args.model, kind="config_model")

@@ -92,6 +92,9 @@ def test_predict_configurations_given_one_by_one(tables, tmp_path, capsys):
     assert main(["predict", "--model", str(d / "pc.json")]) == 2
     assert _err(capsys) == ("perfmodel: error: give --table (configurations), --config (a configuration-level "
                             "model's knobs) or --network with --config (a layer-wise model)")
+    assert main(["predict", "--model", str(d / "pc.json"), "--table", str(d / "new.csv"), "--config", configs[0]]) == 2
+    assert _err(capsys) == ("perfmodel: error: --table and --config both give the configurations to predict: give "
+                            "one of them")
 
 
 def test_fit_cv_estimates_the_error_on_rows_left_out(tables, capsys, tmp_path):
