@@ -171,8 +171,14 @@ def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Se
                   numeric_knobs: bool = False, allow_nan_objectives: bool = False,
                   source: str = "table") -> None:
     """Raise :class:`TableError` naming the first missing, non-numeric or NaN column."""
+    from profiling.measurement import PER_SAMPLE
+
     for col in list(knobs) + list(objectives):
         if col not in df.columns:
+            lacks = [c for c in (PER_SAMPLE.get(col), "batch") if c and c not in df.columns]
+            if col in PER_SAMPLE and lacks:  # what with_per_sample derives, where it can
+                raise TableError(f"{source!r} has no column {col!r}, derived from {PER_SAMPLE[col]} / batch where "
+                                 f"a table has them; it has no {' and no '.join(lacks)} column")
             names = ", ".join(repr(str(c))[1:-1] for c in df.columns[:30])  # escaped: the message stays one line
             raise TableError(f"{source!r} has no column {col!r}; columns: {names}")
     for col in knobs:

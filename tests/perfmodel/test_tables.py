@@ -102,6 +102,11 @@ def test_per_sample_outputs_are_derived_from_an_export_as_a_live_search_measures
     kept = df.assign(runtime_per_sample_s=7.0)
     assert (with_per_sample(kept, ["runtime_per_sample_s"])["runtime_per_sample_s"] == 7.0).all()
     assert "runtime_per_sample_s" not in with_per_sample(df.drop(columns="batch"), ["runtime_per_sample_s"])
+    from perfmodel.tables import check_columns
+
+    with pytest.raises(TableError, match=r"^'t.csv' has no column 'runtime_per_sample_s', derived from runtime_s / "
+                                         r"batch where a table has them; it has no batch column$"):
+        check_columns(df.drop(columns="batch"), objectives=["runtime_per_sample_s"], source="t.csv")
     # the commands: a search, a model and a report of the time per sample on a profiler's export
     table = tmp_path / "b.csv"
     export_like()[lambda d: d["network"] == "netb"].to_csv(table, index=False)
