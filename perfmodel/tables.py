@@ -21,6 +21,9 @@ import pandas as pd
 from profiling.errors import TableError
 
 MAX_TABLE_BYTES = 2 * 1024**3
+#: columns that name what was measured rather than how (the network, the input size, ...): a report compares
+#: across them, and a configuration-level model or search of rows that differ in one keeps it among the knobs
+GROUP_COLUMNS = ("network", "size", "input_size", "workload", "dataset", "platform", "system_name")
 
 
 def parse_names(text: str | Sequence[str] | None, what: str = "column") -> list[str]:
@@ -244,6 +247,12 @@ def configuration_rows(df: pd.DataFrame, knobs: Sequence[str], source: str = "ta
                              "search is of one network: give a table of one, make network one of the knobs, or "
                              "fit the layer-wise model")
     check_columns(kept, knobs=knobs, source=source)
+    differ = [c for c in GROUP_COLUMNS[1:] if c in kept.columns and c not in knobs and kept[c].nunique() > 1]
+    for c in differ:  # tables of several input sizes joined, say: the same configuration at each size
+        levels = sorted(map(str, kept[c].dropna().unique()))
+        warnings.warn(f"{source}: the rows differ in {c} ({', '.join(levels[:4])}{', ...' if len(levels) > 4 else ''}"
+                      f"), which is not a knob: a configuration's rows of each {c} are taken together; add {c} to "
+                      "the knobs to tell them apart", UserWarning, stacklevel=2)
     if len(kept) < len(df):
         warnings.warn(f"{source}: using its {len(kept)} successful whole-network rows of {len(df)} (per-layer and "
                       "failed rows are not configurations)", UserWarning, stacklevel=2)

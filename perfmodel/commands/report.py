@@ -137,7 +137,7 @@ def default_knobs(table: pd.DataFrame, objectives: list[str] = ()) -> list[str]:
         return [k for k in config_keys(whole) if k not in objectives]
     if not config_keys(whole):
         from ..interactions.design import MAX_CATEGORY_LEVELS
-        from ..reports.content import GROUP_COLUMNS
+        from ..tables import GROUP_COLUMNS
 
         per_row = per_row_columns(whole, knobs)
         # names of many configurations (FlexiBO's config_name over several tables): a label, not a knob

@@ -10,10 +10,10 @@ import pandas as pd
 
 from .. import analysis
 from ..errors import DataError, PerfmodelError
+from ..tables import GROUP_COLUMNS
 from ..interactions import InteractionModel, fit_equation
 from . import figures
 
-GROUP_COLUMNS = ("network", "size", "input_size", "workload", "dataset", "platform", "system_name")
 
 
 @dataclass

@@ -194,6 +194,12 @@ def test_tables_of_one_input_size_each_are_joined_for_a_search_and_a_model(tmp_p
     assert main(["fit", *tables, "--knobs", "size,a,b", "--target", "time", "--model", "gbr",
                  "-o", str(tmp_path / "m.json")]) == 0
     assert "on 30 rows" in capsys.readouterr().out
+    # without the size among the knobs, each configuration's two rows are taken together: said so
+    with pytest.warns(UserWarning, match=r": the rows differ in size \(200x200, 400x400\), which is not a knob: a "
+                                         r"configuration's rows of each size are taken together; add size to the "
+                                         r"knobs to tell them apart$"):
+        assert main(["fit", *tables, "--knobs", "a,b", "--target", "time", "--model", "gbr",
+                     "-o", str(tmp_path / "m.json")]) == 0
     # a column named in only one of them is missing in the other's rows: named as such
     pd.DataFrame(rows).drop(columns="size").to_csv(tmp_path / "400x400.csv", index=False)
     assert main(["explore", *tables, "--knobs", "size,a,b", "--objectives", "time", "--budget", "3", "--quiet"]) == 2
