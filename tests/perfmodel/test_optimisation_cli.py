@@ -433,8 +433,7 @@ def test_extend_to_goes_past_the_budget_reports_why_and_is_checked(capsys, tmp_p
                       (["--extend-to", "20", "--acquisition", "parego"], "not ParEGO"),
                       (["--extend-gain", "0.5"], "--extend-gain sets when an extended study stops; give --extend-to"),
                       (["--confidence", "0.9"], "give a --constraint-model as well")):
-        budget = [] if "--budget" in args else ["--budget", "8"]
-        assert explore(*base, *budget, "--study", str(study), "--resume", *args) == 2
+        assert explore(*base, "--study", str(study), "--resume", *args) == 2
         assert msg in err(capsys)
     assert study.read_bytes() == before
 

@@ -159,9 +159,8 @@ def test_nvml_bad_gpu_index_and_missing_clocks(tmp_path, nvml, monkeypatch):
 def test_cli_bad_input_is_one_line_exit_2_and_leaves_the_store_unchanged(tmp_path, torch, nvml, capsys):
     nvml(count=1)
     store = tmp_path / "s.sqlite"
-    base = ["profile", "--network", SPEC, "--store", str(store), "--no-progress", "--level", "network", "--quick",
-            "--executor", "torch"]
-    assert main([*base, "--no-power"]) == 0
+    base = ["profile", "--network", SPEC, "--store", str(store), "--no-progress", "--level", "network", "--quick"]
+    assert main([*base, "--executor", "torch", "--no-power"]) == 0
     before = _digest(store)
     capsys.readouterr()
     fake = build_fake_jetson(tmp_path / "tx1", "tx1", 28, debugfs=False)  # no debugfs: gpu_freq, emc_freq missing
@@ -180,7 +179,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_leaves_the_store_unchanged(tmp_pat
     ]
     for extra, message in cases:
         with pytest.raises(SystemExit) as exc:  # argparse errors exit; library errors return 2
-            raise SystemExit(main([*base, *extra]))
+            raise SystemExit(main([*base, *extra, *([] if "--executor" in extra else ["--executor", "torch"])]))
         err = capsys.readouterr().err.strip()
         assert exc.value.code == 2, extra
         assert message in err and len(err.splitlines()) == 1, (extra, err)
