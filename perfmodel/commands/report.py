@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 import warnings
 
@@ -264,6 +265,9 @@ def _study_alone(args: argparse.Namespace):
     a study file knows its knobs and objectives, a CSV of one needs them named."""
     from profiling.sqlite import has_sqlite_header
 
+    if not os.path.isfile(args.study):
+        raise ReportError(f"study file {args.study!r} does not exist" if not os.path.exists(args.study)
+                          else f"study file {args.study!r} is not a file")
     try:
         is_sqlite = has_sqlite_header(args.study, OSError, what="study file")
     except OSError:

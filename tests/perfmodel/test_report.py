@@ -336,6 +336,8 @@ def test_cli_report_of_a_study_alone(tmp_path, capsys):
                  "--degree", "1", "-o", str(tmp_path / "r2")]) == 0
     assert main(["report", "-o", str(tmp_path / "r3")]) == 2
     assert "give --table, --store or --study" in capsys.readouterr().err
+    assert main(["report", "--study", str(tmp_path / "nope.sqlite"), "-o", str(tmp_path / "r3")]) == 2
+    assert capsys.readouterr().err.endswith("nope.sqlite' does not exist\n")  # not "a study's CSV alone needs ..."
 
 
 def test_cli_knobs_guessed_without_a_config_column_leave_out_labels_and_other_measurements(tmp_path, capsys):
