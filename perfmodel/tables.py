@@ -102,7 +102,7 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
         df = df.drop(columns=df.columns[0])
     if len(df) == 0:
         raise TableError(f"table {path!r} has a header but no rows")
-    df = one_hot_knobs(df, path)
+    df = config_columns(one_hot_knobs(df, path))
     check_columns(df, knobs=knobs, objectives=objectives, numeric_knobs=numeric_knobs,
                   allow_nan_objectives=allow_nan_objectives, source=path)
     return df
@@ -118,6 +118,29 @@ def read_joined(paths: Sequence[str | os.PathLike], **checks) -> pd.DataFrame:
 def joined_name(paths: Sequence[str | os.PathLike]) -> str:
     """How errors and labels name the tables ``paths`` together: the path of one, ``a.csv + b.csv`` of several."""
     return " + ".join(os.fspath(p) for p in paths)
+
+
+def config_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each key of its ``config`` column (``threads=2,batch=1``: the measurement table's) that is not
+    a column of its own added as one, each value read as the configuration parser reads it (a table written
+    with the config text alone, as the random-CNN checks are). A config text that does not parse adds nothing."""
+    if "config" not in df.columns:
+        return df
+    from profiling.encoding import parse_scalar, split_config
+    from profiling.errors import ConfigError
+
+    parsed = {}
+    for text in df["config"].dropna().unique():
+        try:
+            parsed[text] = dict(split_config(str(text)))
+        except ConfigError:
+            return df
+    keys = [k for k in dict.fromkeys(k for items in parsed.values() for k in items) if k not in df.columns]
+    if not keys:
+        return df
+    items = [parsed.get(text, {}) for text in df["config"]]
+    return df.assign(**{k: pd.Series([parse_scalar(i[k]) if k in i else np.nan for i in items], index=df.index)
+                        .infer_objects() for k in keys})
 
 
 def one_hot_knobs(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:

@@ -206,6 +206,30 @@ def test_tables_of_one_input_size_each_are_joined_for_a_search_and_a_model(tmp_p
     assert "knob column 'size' is empty in row 16" in capsys.readouterr().err
 
 
+def test_the_keys_of_a_config_column_become_knob_columns(tmp_path, capsys):
+    # the random-CNN check tables hold network, config ("threads=1,batch=1") and times: 'report' said "the table
+    # has no config column" and found no knob; 'explore --knobs threads,batch' had no such columns
+    from perfmodel.tables import config_columns, read_table
+
+    rows = [{"network": "n", "config": f"threads={t},batch={b}", "runtime_s": b / t, "pred_runtime_s": b / t * 1.1}
+            for t in (1, 2) for b in (1, 4, 8)]
+    path = tmp_path / "checks.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    df = read_table(path, knobs=["threads", "batch"])
+    assert df["threads"].tolist() == [1, 1, 1, 2, 2, 2] and df["batch"].tolist() == [1, 4, 8] * 2
+    assert pd.api.types.is_integer_dtype(df["batch"])
+    # a key some rows lack is empty there; a column of the key's name is kept; a config that does not parse adds none
+    mixed = pd.DataFrame({"config": ["xla=on,threads=2", "threads=1", None]})
+    got = config_columns(mixed)
+    assert got["xla"].tolist()[0] == "on" and got["xla"].isna().tolist()[1:] == [True, True]
+    kept = pd.DataFrame({"config": ["threads=2"], "threads": [7]})
+    assert config_columns(kept)["threads"].tolist() == [7]
+    assert list(config_columns(pd.DataFrame({"config": ["fast"]})).columns) == ["config"]
+    assert main(["report", "--table", str(path), "--degree", "1", "-o", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "Knob threads from 1 to 2: runtime_s x0.5" in md and "Knob batch from 1 to 8: runtime_s x8" in md
+
+
 @pytest.mark.parametrize(("content", "said"), [
     ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
     ('[{"threads": 1}]', ""),
