@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import os
+import sys
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -46,7 +47,8 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     Parameters
     ----------
     path : path-like
-        CSV, or gzip-compressed CSV (recognised by its content, whatever the name).
+        CSV, or gzip-compressed CSV (recognised by its content, whatever the name); ``"-"`` reads standard input
+        (``perfmodel export -o - | perfmodel report --table -``).
     knobs : sequence of str
         Columns that must exist and hold no missing values (numeric when ``numeric_knobs``).
     objectives : sequence of str
@@ -59,9 +61,13 @@ def read_table(path: str | os.PathLike, *, knobs: Sequence[str] = (), objectives
     """
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_TABLE_BYTES + 1)
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_TABLE_BYTES + 1)
+            size = len(raw)
+        else:
+            size = os.path.getsize(path)
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_TABLE_BYTES + 1)
     except IsADirectoryError:
         raise TableError(f"table {path!r} is a directory, not a CSV file") from None
     except OSError as exc:
@@ -116,8 +122,9 @@ def read_joined(paths: Sequence[str | os.PathLike], **checks) -> pd.DataFrame:
 
 
 def joined_name(paths: Sequence[str | os.PathLike]) -> str:
-    """How errors and labels name the tables ``paths`` together: the path of one, ``a.csv + b.csv`` of several."""
-    return " + ".join(os.fspath(p) for p in paths)
+    """How errors and labels name the tables ``paths`` together: the path of one, ``a.csv + b.csv`` of several
+    (``stdin`` for ``-``)."""
+    return " + ".join("stdin" if os.fspath(p) == "-" else os.fspath(p) for p in paths)
 
 
 def config_columns(df: pd.DataFrame) -> pd.DataFrame:

@@ -172,7 +172,7 @@ def _replay(args, objectives, constraint_metrics):
         raise OptimisationError(f"column {clash[0]!r} is both a knob and an objective/constraint (a condition on "
                                 "the knobs goes in --where)")
     df = with_per_sample(configuration_rows(read_joined(args.tables), knobs, args.table), outputs)
-    label = "+".join(os.path.basename(p) for p in args.tables)
+    label = "+".join("stdin" if p == "-" else os.path.basename(p) for p in args.tables)
     # the space of every row; --where narrows it, and the rows it leaves out are not checked or replayed (a
     # configuration with no measurement of an objective can be left out by a condition on its knobs)
     space = _where(ConfigSpace.from_table(df, knobs, name=f"replay:{label}"), args.where)

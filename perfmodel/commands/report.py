@@ -52,7 +52,7 @@ import pandas as pd
 
 from . import argtypes
 from ..errors import DataError, ReportError
-from ..tables import parse_names, read_joined, read_table, with_per_sample
+from ..tables import joined_name, parse_names, read_joined, read_table, with_per_sample
 
 HELP = "write an HTML/Markdown report with interaction equations and analyses"
 
@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     study_defaults = {}
     if args.table:
         table = read_joined(args.table, allow_nan_objectives=True)
-        source = _label(", ".join(args.table), table)
+        source = _label(joined_name(args.table), table)
     elif args.store:
         table = _from_store(args.store)
         source = _label(f"store:{args.store}", table)

@@ -230,6 +230,23 @@ def test_the_keys_of_a_config_column_become_knob_columns(tmp_path, capsys):
     assert "Knob threads from 1 to 2: runtime_s x0.5" in md and "Knob batch from 1 to 8: runtime_s x8" in md
 
 
+def test_a_table_on_standard_input(tmp_path, capsys, monkeypatch):
+    # 'perfmodel export -o - | perfmodel report --table -' said "cannot read table '-'"
+    import io
+
+    rows = [{"a": a, "b": b, "time": 1.0 + (a - 2) ** 2 + b} for a in range(5) for b in range(3)]
+    text = pd.DataFrame(rows).to_csv(index=False).encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text)))
+    out = tmp_path / "run.csv"
+    assert main(["explore", "--table", "-", "--knobs", "a,b", "--objectives", "time", "--budget", "15",
+                 "--strategy", "random", "--quiet", "-o", str(out)]) == 0
+    run = pd.read_csv(out)
+    assert len(run) == 15 and (run["source"] == "replay:stdin").all() and run["time"].min() == 1.0
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(["fit", "--table", "-", "--knobs", "a", "--target", "time", "-o", str(tmp_path / "m.json")]) == 2
+    assert capsys.readouterr().err == "perfmodel: error: table '-' is empty\n"
+
+
 @pytest.mark.parametrize(("content", "said"), [
     ('{"format": "perfmodel-model", "version": 1, "kind": "config_model", "state": {}}', " (a perfmodel-model file)"),
     ('[{"threads": 1}]', ""),
