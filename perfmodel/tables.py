@@ -154,8 +154,9 @@ def one_hot_knobs(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
     """``df`` with each group of one-hot columns ``name@level`` (Unicorn's ``*_baseline.csv``: ``core_freq@345600``,
     ``core_freq@499200``, ...) read back as one column ``name`` holding the level of the row's 1 (a number where
     every level is one), with a UserWarning naming them. A group is decoded only where its columns hold 0 and 1
-    alone, every row has exactly one 1, there are two or more of them, and no column is called ``name`` already;
-    other columns are kept as they are."""
+    alone, every row has exactly one 1, there are two or more of them, and no column is called ``name`` already
+    (``name`` itself without ``@``); other columns are kept as they are. The decoding is pandas'
+    ``from_dummies``."""
     groups: dict[str, list[str]] = {}
     for col in df.columns:
         name, at, level = str(col).rpartition("@")
@@ -166,12 +167,11 @@ def one_hot_knobs(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
         if len(cols) < 2 or name in df.columns:
             continue
         block = df[cols]
-        if not block.isin([0, 1]).all().all() or not (block.sum(axis=1) == 1).all():
+        if "@" in name or not block.isin([0, 1]).all().all() or not (block.sum(axis=1) == 1).all():
             continue
-        levels = pd.Series([str(c).rpartition("@")[2] for c in cols])
+        levels = pd.from_dummies(block.astype(int), sep="@")[name]  # pandas' inverse of get_dummies
         numeric = pd.to_numeric(levels, errors="coerce")
-        values = numeric if numeric.notna().all() else levels
-        decoded[name] = values.to_numpy()[block.to_numpy().argmax(axis=1)]
+        decoded[name] = (numeric if numeric.notna().all() else levels.astype(object)).to_numpy()
     if not decoded:
         return df
     dropped = [c for name in decoded for c in groups[name]]
