@@ -194,14 +194,14 @@ def run(args: argparse.Namespace) -> int:
         from ..models.layerwise import LayerwisePredictor
 
         model = LayerwisePredictor.load(args.model)  # an unreadable model is bad input: one line, exit 2
-    study_defaults = {}
+    study_defaults, study_alone = {}, not (args.table or args.store) and bool(args.study)
     if args.table:
         table = read_joined(args.table, allow_nan_objectives=True)
         source = _label(joined_name(args.table), table)
     elif args.store:
         table = _from_store(args.store)
         source = _label(f"store:{args.store}", table)
-    elif args.study:  # the evaluations of a search (a live one has no other table): knobs and objectives its own
+    elif study_alone:  # the evaluations of a search (a live one has no other table): knobs and objectives its own
         table, study_defaults = _study_alone(args)
         source = _label(f"study:{args.study}", table)
     else:
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise ReportError(f"--maximize names {unknown[0]!r}, which is not one of --objectives")
     degree = _degree(args.degree)
-    study = _read_study(args.study, knobs) if args.study else None
+    study = _read_study(args.study, knobs, table if study_alone else None) if args.study else None
     if args.group_by == "auto":
         group_by = "auto"
     elif args.group_by.lower() == "none":
@@ -263,16 +263,10 @@ def _progress_printer():
 def _study_alone(args: argparse.Namespace):
     """``(evaluations, {knobs, objectives, maximize})`` of the study ``--study`` names, for a report of it alone:
     a study file knows its knobs and objectives, a CSV of one needs them named."""
-    from profiling.sqlite import has_sqlite_header
-
     if not os.path.isfile(args.study):
         raise ReportError(f"study file {args.study!r} does not exist" if not os.path.exists(args.study)
                           else f"study file {args.study!r} is not a file")
-    try:
-        is_sqlite = has_sqlite_header(args.study, OSError, what="study file")
-    except OSError:
-        is_sqlite = False
-    if not is_sqlite:
+    if not _is_study_file(args.study):
         if not (args.knobs and args.objectives):
             raise ReportError("a report of a study's CSV alone needs --knobs and --objectives (its study file, "
                               "explore --study, knows them)")
@@ -284,19 +278,26 @@ def _study_alone(args: argparse.Namespace):
                              "maximize": list(study.maximize)}
 
 
-def _read_study(path: str, knobs: list[str]) -> pd.DataFrame:
-    """A study's evaluations: from its SQLite study file (read, never written) or the CSV explore wrote."""
+def _is_study_file(path: str) -> bool:
+    """Whether ``path`` is SQLite (a study file, or another SQLite file that load_study refuses), not a CSV."""
     from profiling.sqlite import has_sqlite_header
 
     try:
-        is_sqlite = has_sqlite_header(path, OSError, what="study file")
+        return has_sqlite_header(path, OSError, what="study file")
     except OSError:
-        is_sqlite = False                     # not SQLite, or unreadable: read_table says what is wrong with it
-    if not is_sqlite:
-        return read_table(path, knobs=knobs, allow_nan_objectives=True)
-    from ..optimisation import load_study
+        return False                          # not SQLite, or unreadable: read_table says what is wrong with it
+
+
+def _read_study(path: str, knobs: list[str], evaluations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A study's evaluations: from its SQLite study file (read, never written) or the CSV explore wrote
+    (``evaluations``, where they were read already), with the ``knobs`` checked."""
     from ..tables import check_columns
 
-    df = load_study(path).results()
-    check_columns(df, knobs=knobs, allow_nan_objectives=True, source=path)
-    return df
+    if evaluations is None and not _is_study_file(path):
+        return read_table(path, knobs=knobs, allow_nan_objectives=True)
+    if evaluations is None:
+        from ..optimisation import load_study
+
+        evaluations = load_study(path).results()
+    check_columns(evaluations, knobs=knobs, allow_nan_objectives=True, source=path)
+    return evaluations
