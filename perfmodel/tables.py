@@ -234,6 +234,16 @@ def check_columns(df: pd.DataFrame, *, knobs: Sequence[str] = (), objectives: Se
             raise TableError(f"{source!r}: objective column {col!r} has an infinite value in row {row + 1}")
 
 
+def missing_values(df: pd.DataFrame, column: str, knobs: Sequence[str]) -> tuple[np.ndarray, str]:
+    """Which rows of ``df`` have no ``column`` value (a reading not taken there), and the first such row's
+    configuration (``k=v,...`` of ``knobs``; ``""`` when every row has one)."""
+    from profiling.space import format_config
+
+    missing = df[column].isna().to_numpy()
+    first = format_config(df.loc[df.index[missing.argmax()], list(knobs)].to_dict()) if missing.any() else ""
+    return missing, first
+
+
 def with_per_sample(df: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     """``df`` with the per-sample outputs among ``names`` that it lacks (``runtime_per_sample_s``,
     ``energy_per_sample_j``: :data:`profiling.measurement.PER_SAMPLE`) derived as a live search measures them,

@@ -33,7 +33,8 @@ from profiling.atomic import STDOUT, write_csv
 from . import argtypes
 from .profile import EXECUTORS
 from ..errors import OptimisationError
-from ..tables import check_columns, configuration_rows, joined_name, parse_names, read_joined, with_per_sample
+from ..tables import (check_columns, configuration_rows, joined_name, missing_values, parse_names, read_joined,
+                      with_per_sample)
 
 HELP = "find the best runtime/power trade-offs with Bayesian optimisation (replayed table or live)"
 
@@ -161,7 +162,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _replay(args, objectives, constraint_metrics):
     from profiling.platforms.replay import ReplayPlatform, ReplayDuplicateWarning
-    from profiling.space import ConfigSpace, format_config
+    from profiling.space import ConfigSpace
 
     if not args.knobs:
         raise OptimisationError("--table needs --knobs (the configuration columns)")
@@ -181,9 +182,8 @@ def _replay(args, objectives, constraint_metrics):
                  for row in df[knobs].itertuples(index=False, name=None)]].reset_index(drop=True)
     check_columns(df, objectives=outputs, source=args.table, allow_nan_objectives=True)
     for col in outputs:  # a configuration with no measurement cannot be replayed
-        missing = df[col].isna().to_numpy()
+        missing, example = missing_values(df, col, knobs)
         if missing.any():
-            example = format_config(df.loc[int(np.flatnonzero(missing)[0]), knobs].to_dict())
             raise OptimisationError(f"{args.table!r}: {col} is missing in {int(missing.sum())} of the {len(df)} "
                                     f"rows{' meeting --where' if args.where else ''} (first: {example}); "
                                     "leave them out with --where on their knobs")

@@ -26,7 +26,8 @@ from profiling.reference import REFERENCE_COLUMNS
 
 from . import argtypes
 from ..errors import DataError, ModelError
-from ..tables import check_columns, configuration_rows, joined_name, parse_names, read_joined, with_per_sample
+from ..tables import (check_columns, configuration_rows, joined_name, missing_values, parse_names, read_joined,
+                      with_per_sample)
 
 HELP = "fit a configuration-level or layer-wise model and save it as JSON"
 
@@ -153,14 +154,11 @@ def _rows_with(df, target: str, knobs, source: str):
     as the H200 tables' power at batch 64) is left out with a warning, never filled in."""
     import warnings
 
-    from profiling.space import format_config
-
     check_columns(df, objectives=[target], source=source, allow_nan_objectives=True)
-    missing = df[target].isna().to_numpy()
+    missing, first = missing_values(df, target, knobs)
     if missing.all():
         raise DataError(f"{source!r}: {target} has no value in any of its {len(df)} rows")
     if missing.any():
-        first = format_config(df.loc[missing.argmax(), knobs].to_dict())
         warnings.warn(f"{source}: {target} is missing in {int(missing.sum())} of {len(df)} rows (first: {first}); "
                       f"the model is fitted on the {int((~missing).sum())} that have it", UserWarning, stacklevel=2)
         df = df[~missing].reset_index(drop=True)
